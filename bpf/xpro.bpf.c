@@ -1,0 +1,383 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * X-Pro proxy: Algorithm 2 at the XDP hook.
+ *
+ * Tunnel mode (default): IPv4/UDP to cfg_tun_addr:cfg_tun_port carrying an
+ * X-Pro header and the device's IPv4 packet (docs/protocol.md). Key: (outer
+ * source, inner destination). A passed packet is decapsulated and forwarded
+ * with bpf_fib_lookup + redirect/XDP_TX, or handed to the kernel when the
+ * FIB needs it (no neighbour, fragmentation needed, TTL).
+ * Inline mode: plain routed IPv4, key (source, destination).
+ * Everything else goes to the kernel untouched.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "xpro.h"
+#include "xpro_decide.h"
+#include "xpro_maps.bpf.h"
+
+#define ETH_P_IP_    0x0800
+#define ETH_P_IPV6_  0x86DD
+#define IP_MF_       0x2000
+#define IP_OFFSET_   0x1FFF
+#define AF_INET_     2
+
+/* Fixed at load (docs/config.md); never a policy. */
+const volatile __u32 cfg_mode = 0;        /* 0 tunnel, 1 inline */
+const volatile __be32 cfg_tun_addr = 0;   /* proxy's tunnel address */
+const volatile __be16 cfg_tun_port = 0;   /* tunnel UDP port */
+const volatile __u8 cfg_test_clock = 0;   /* tests only: time from test_now */
+
+/* Written by tests through the skeleton when cfg_test_clock is set. */
+__u64 test_now = 0;
+
+static __always_inline __u64 xpro_now(void)
+{
+	if (cfg_test_clock)
+		return test_now;
+	return bpf_ktime_get_tai_ns();
+}
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&xpro_counters, &idx);
+
+	if (v)
+		*v += 1; /* per-CPU slot */
+}
+
+static __always_inline int drop(__u32 idx)
+{
+	count(idx);
+	return XDP_DROP;
+}
+
+static __always_inline int to_kernel_untouched(void)
+{
+	count(XPRO_C_NOT_TUNNEL);
+	return XDP_PASS;
+}
+
+static __always_inline int ipv6_verdict(const struct xpro_params *p)
+{
+	if (p->ipv6 == XPRO_IPV6_KERNEL)
+		return to_kernel_untouched();
+	return drop(XPRO_C_DROP_IPV6);
+}
+
+static __always_inline void send_warning(const struct xpro_key *key,
+					 const struct xpro_record *rec,
+					 __u64 now, __u32 reason)
+{
+	struct xpro_warning *w;
+
+	w = bpf_ringbuf_reserve(&xpro_warnings, sizeof(*w), 0);
+	if (!w) {
+		count(XPRO_C_WARN_LOST);
+		return;
+	}
+	w->ts = now;
+	w->client = key->client;
+	w->dest = key->dest;
+	w->count = rec->c_l;
+	w->window_ns = rec->ts2_l - rec->ts1_l;
+	w->reason = reason;
+	w->pad = 0;
+	bpf_ringbuf_submit(w, 0);
+	count(XPRO_C_WARN_SENT);
+}
+
+/*
+ * Run the shared decision for key at now, with the map plumbing: a missing
+ * record or aggregate is decided on a stack copy and inserted with
+ * BPF_NOEXIST; if another CPU inserted it meanwhile, this packet's counts are
+ * added to that one, so no packet goes uncounted.
+ */
+static __always_inline __u32 filter(const struct xpro_key *key,
+				    const struct xpro_params *p, __u64 now,
+				    __u32 *reason)
+{
+	struct xpro_record rec_new = {}, *rec;
+	struct xpro_agg agg_new = {}, *agg;
+	__u64 tf2 = p->tf2, *over;
+	__u32 verdict, flags = 0, dest = key->dest;
+	int rec_found = 1, agg_found = 1, agg_counted;
+
+	rec = bpf_map_lookup_elem(&xpro_records, key);
+	if (!rec) {
+		rec = &rec_new;
+		rec_found = 0;
+	}
+	agg = bpf_map_lookup_elem(&xpro_aggs, &dest);
+	if (!agg) {
+		agg = &agg_new;
+		agg_found = 0;
+	}
+	if (p->tf2_overrides) {
+		over = bpf_map_lookup_elem(&xpro_tf2, &dest);
+		if (over)
+			tf2 = *over;
+	}
+
+	verdict = xpro_decide(rec, rec_found, agg, agg_found, p, tf2, now,
+			      reason, &flags);
+
+	if (!rec_found) {
+		if (bpf_map_update_elem(&xpro_records, key, &rec_new, BPF_NOEXIST) == 0) {
+			count(XPRO_C_RECORD_NEW);
+		} else {
+			rec = bpf_map_lookup_elem(&xpro_records, key);
+			if (rec) {
+				__sync_fetch_and_add(&rec->c_l, 1);
+				__sync_fetch_and_add(&rec->dc, 1);
+			} else {
+				count(XPRO_C_DROP_MAP_FULL);
+			}
+		}
+	}
+	if (!agg_found) {
+		agg_counted = p->policy != XPRO_POLICY_FAIR || *reason != XPRO_R_TF1;
+		if (bpf_map_update_elem(&xpro_aggs, &dest, &agg_new, BPF_NOEXIST) == 0) {
+			count(XPRO_C_AGG_NEW);
+		} else {
+			agg = bpf_map_lookup_elem(&xpro_aggs, &dest);
+			if (agg) {
+				__sync_fetch_and_add(&agg->nact, 1);
+				if (agg_counted)
+					__sync_fetch_and_add(&agg->dc, 1);
+			}
+		}
+	}
+	if ((flags & XPRO_F_WARN) && rec)
+		send_warning(key, rec, now, *reason);
+	return verdict;
+}
+
+static __always_inline int count_drop_reason(__u32 reason)
+{
+	if (reason == XPRO_R_TF1)
+		return drop(XPRO_C_DROP_TF1);
+	if (reason == XPRO_R_TF2)
+		return drop(XPRO_C_DROP_TF2);
+	return drop(XPRO_C_DROP_TF2_FAIR);
+}
+
+/* TTL decrement with incremental checksum update (RFC 1624). */
+static __always_inline void ip_decrease_ttl(struct iphdr *iph)
+{
+	__u32 check = (__u32)iph->check;
+
+	check += (__u32)bpf_htons(0x0100);
+	iph->check = (__sum16)(check + (check >= 0xFFFF));
+	iph->ttl--;
+}
+
+static __always_inline int fib_prepare(struct xdp_md *ctx, struct bpf_fib_lookup *fib,
+				       const struct iphdr *iph)
+{
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->family = AF_INET_;
+	fib->tos = iph->tos;
+	fib->l4_protocol = iph->protocol;
+	fib->tot_len = bpf_ntohs(iph->tot_len);
+	fib->ipv4_src = iph->saddr;
+	fib->ipv4_dst = iph->daddr;
+	fib->ifindex = ctx->ingress_ifindex;
+	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
+}
+
+/*
+ * Forward an IPv4 packet that starts right after the Ethernet header at
+ * data, after a FIB lookup that returned rc.
+ */
+static __always_inline int forward(struct xdp_md *ctx, struct bpf_fib_lookup *fib, int rc)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *iph = data + sizeof(*eth);
+
+	if ((void *)(iph + 1) > data_end)
+		return drop(XPRO_C_DROP_TRUNCATED);
+
+	switch (rc) {
+	case BPF_FIB_LKUP_RET_SUCCESS:
+		if (iph->ttl <= 1)
+			break; /* the kernel answers with ICMP time exceeded */
+		ip_decrease_ttl(iph);
+		__builtin_memcpy(eth->h_dest, fib->dmac, 6);
+		__builtin_memcpy(eth->h_source, fib->smac, 6);
+		if (fib->ifindex == ctx->ingress_ifindex) {
+			count(XPRO_C_PASS_TX);
+			return XDP_TX;
+		}
+		count(XPRO_C_PASS_REDIRECT);
+		return bpf_redirect(fib->ifindex, 0);
+	case BPF_FIB_LKUP_RET_NO_NEIGH:
+	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
+		break;
+	default: /* blackhole, unreachable, prohibit, not forwarded, forwarding off */
+		return drop(XPRO_C_DROP_FIB);
+	}
+	count(XPRO_C_PASS_KERNEL);
+	return XDP_PASS;
+}
+
+/*
+ * Remove the outer IPv4/UDP/X-Pro headers (outer_len bytes after Ethernet),
+ * keeping the original Ethernet header in front of the inner packet so that
+ * a packet handed to the kernel is still addressed to this host.
+ */
+static __always_inline int decap(struct xdp_md *ctx, __u32 outer_len)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr eth_copy, *eth = data;
+
+	if ((void *)(eth + 1) > data_end)
+		return -1;
+	__builtin_memcpy(&eth_copy, eth, sizeof(eth_copy));
+	if (bpf_xdp_adjust_head(ctx, (int)outer_len))
+		return -1;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = data;
+	if ((void *)(eth + 1) > data_end)
+		return -1;
+	__builtin_memcpy(eth, &eth_copy, sizeof(*eth));
+	eth->h_proto = bpf_htons(ETH_P_IP_);
+	return 0;
+}
+
+static __always_inline int xpro_tunnel(struct xdp_md *ctx, const struct xpro_params *p,
+				       struct iphdr *oiph, void *data_end)
+{
+	struct bpf_fib_lookup fib;
+	struct xpro_tun_hdr *xh;
+	struct xpro_key key;
+	struct iphdr *iph;
+	struct udphdr *udp;
+	__u32 ohl, ulen, inner_len, ihl, reason, outer_len;
+	__u8 *vbyte;
+	int rc;
+
+	if (oiph->daddr != cfg_tun_addr || oiph->protocol != IPPROTO_UDP)
+		return to_kernel_untouched();
+	ohl = oiph->ihl * 4;
+	if (ohl < sizeof(*oiph))
+		return to_kernel_untouched(); /* the kernel drops a bad IP header */
+	if (oiph->frag_off & bpf_htons(IP_MF_ | IP_OFFSET_))
+		return drop(XPRO_C_DROP_OUTER_FRAG);
+	if (ohl > 60)
+		return to_kernel_untouched();
+	udp = (void *)oiph + ohl;
+	if ((void *)(udp + 1) > data_end)
+		return to_kernel_untouched();
+	if (udp->dest != cfg_tun_port)
+		return to_kernel_untouched();
+
+	/* From here on it is tunnel traffic: malformed means dropped. */
+	ulen = bpf_ntohs(udp->len);
+	if (ulen < sizeof(*udp) + sizeof(*xh) + sizeof(*iph))
+		return drop(XPRO_C_DROP_TRUNCATED);
+	if ((void *)udp + ulen > data_end || bpf_ntohs(oiph->tot_len) < ohl + ulen)
+		return drop(XPRO_C_DROP_BAD_LEN);
+	xh = (void *)(udp + 1);
+	if ((void *)(xh + 1) > data_end)
+		return drop(XPRO_C_DROP_TRUNCATED);
+	if (xh->magic != XPRO_TUN_MAGIC || xh->version != XPRO_TUN_VERSION)
+		return drop(XPRO_C_DROP_BAD_VERSION);
+	vbyte = (void *)(xh + 1);
+	if ((void *)(vbyte + 1) > data_end)
+		return drop(XPRO_C_DROP_TRUNCATED);
+	if ((*vbyte >> 4) == 6)
+		return drop(XPRO_C_DROP_IPV6); /* inner IPv6: never forwarded */
+	if ((*vbyte >> 4) != 4)
+		return drop(XPRO_C_DROP_NOT_IPV4);
+	iph = (void *)vbyte;
+	if ((void *)(iph + 1) > data_end)
+		return drop(XPRO_C_DROP_INNER_BOUNDS);
+	ihl = iph->ihl * 4;
+	if (ihl < sizeof(*iph) || (void *)iph + ihl > data_end)
+		return drop(XPRO_C_DROP_INNER_BOUNDS);
+	inner_len = bpf_ntohs(xh->inner_len);
+	if (inner_len != ulen - sizeof(*udp) - sizeof(*xh) ||
+	    inner_len != bpf_ntohs(iph->tot_len) || inner_len < ihl)
+		return drop(XPRO_C_DROP_BAD_LEN);
+	if (iph->frag_off & bpf_htons(IP_MF_ | IP_OFFSET_))
+		return drop(XPRO_C_DROP_INNER_FRAG);
+
+	key.client = oiph->saddr;
+	key.dest = iph->daddr;
+	outer_len = ohl + sizeof(*udp) + sizeof(*xh);
+
+	if (p->filter) {
+		if (filter(&key, p, xpro_now(), &reason) == XPRO_DROP)
+			return count_drop_reason(reason);
+	} else {
+		if (decap(ctx, outer_len))
+			return drop(XPRO_C_DROP_TRUNCATED);
+		count(XPRO_C_PASS_NOFILTER);
+		return XDP_PASS;
+	}
+
+	rc = fib_prepare(ctx, &fib, iph);
+	if (decap(ctx, outer_len))
+		return drop(XPRO_C_DROP_TRUNCATED);
+	return forward(ctx, &fib, rc);
+}
+
+static __always_inline int xpro_inline(struct xdp_md *ctx, const struct xpro_params *p,
+				       struct iphdr *iph, void *data_end)
+{
+	struct bpf_fib_lookup fib;
+	struct xpro_key key;
+	__u32 reason;
+	int rc;
+
+	if (iph->ihl < 5 || (void *)iph + iph->ihl * 4 > data_end)
+		return to_kernel_untouched();
+	rc = fib_prepare(ctx, &fib, iph);
+	if (rc == BPF_FIB_LKUP_RET_NOT_FWDED)
+		return to_kernel_untouched(); /* for this host, or not routable */
+	if (!p->filter) {
+		count(XPRO_C_PASS_NOFILTER);
+		return XDP_PASS;
+	}
+	key.client = iph->saddr;
+	key.dest = iph->daddr;
+	if (filter(&key, p, xpro_now(), &reason) == XPRO_DROP)
+		return count_drop_reason(reason);
+	return forward(ctx, &fib, rc);
+}
+
+SEC("xdp")
+int xpro_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct xpro_params *p;
+	struct ethhdr *eth = data;
+	struct iphdr *iph;
+	__u32 zero = 0;
+
+	count(XPRO_C_RX);
+	if ((void *)(eth + 1) > data_end)
+		return to_kernel_untouched();
+	p = bpf_map_lookup_elem(&xpro_config, &zero);
+	if (!p)
+		return drop(XPRO_C_DROP_NO_CONFIG);
+	if (eth->h_proto == bpf_htons(ETH_P_IPV6_))
+		return ipv6_verdict(p);
+	if (eth->h_proto != bpf_htons(ETH_P_IP_))
+		return to_kernel_untouched();
+	iph = (void *)(eth + 1);
+	if ((void *)(iph + 1) > data_end)
+		return to_kernel_untouched();
+	if (cfg_mode == 1)
+		return xpro_inline(ctx, p, iph, data_end);
+	return xpro_tunnel(ctx, p, iph, data_end);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * X-Pro: every structure that crosses the kernel/user boundary.
+ *
+ * Included by the XDP program (after vmlinux.h) and by userspace (xpro,
+ * tests, later the sync daemons). Fixed-width types only; no twin copies
+ * anywhere else. Addresses are IPv4 in network byte order; times are
+ * nanoseconds of CLOCK_TAI (shared by all proxies, see docs/algorithms.md).
+ */
+#ifndef XPRO_H
+#define XPRO_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* ---- tunnel wire format (docs/protocol.md) ------------------------------ */
+#define XPRO_TUN_MAGIC     0x58        /* 'X' */
+#define XPRO_TUN_VERSION   1
+#define XPRO_TUN_PORT_DEFAULT 5683
+#define XPRO_TUN_HDR_LEN   4
+
+struct xpro_tun_hdr {
+	__u8  magic;      /* XPRO_TUN_MAGIC */
+	__u8  version;    /* XPRO_TUN_VERSION */
+	__be16 inner_len; /* length of the inner IPv4 packet, = its tot_len */
+} __attribute__((packed));
+
+/* ---- map keys and values ------------------------------------------------ */
+
+/* A record key: (i, D). client = outer source (tunnel) or source (inline). */
+struct xpro_key {
+	__be32 client;
+	__be32 dest;
+};
+
+/*
+ * Local record on one proxy (L_DB). Who writes what (docs/algorithms.md):
+ * the packet path adds atomically to c_l and dc and stores ts2_l; a window
+ * reset (idle > TT1) writes ts1_l, c_l, dc and mark. The sync owns the
+ * master copies (ts1_m, ts2_m, c_m) and folds dc by subtracting what it
+ * read. warn_ts rate-limits overload warnings for this pair.
+ */
+struct xpro_record {
+	__u64 ts1_l;   /* ts1': start of the local window */
+	__u64 ts2_l;   /* ts2': last packet seen locally */
+	__u64 c_l;     /* c': packets in the window */
+	__u64 dc;      /* dc: packets counted here since the last sync */
+	__u64 ts1_m;   /* ts1: master's window start at the last sync */
+	__u64 ts2_m;   /* ts2: master's last-seen at the last sync */
+	__u64 c_m;     /* c: master's count at the last sync */
+	__u64 warn_ts; /* last overload warning sent for this pair */
+	__u32 mark;    /* 1: window reset locally since the last sync */
+	__u32 pad;
+};
+
+/*
+ * Per-destination aggregate: O(1) stand-in for the scan of step 5.
+ * c is the base the last recompute found (sum of c' over all known
+ * clients; sync-owned); dc counts what the packet path added since.
+ * c* = c + dc, ts1* = ts1, ts2* = ts2. nact counts clients that started a
+ * window towards D (used by the fair policy; recompute sets it exactly).
+ */
+struct xpro_agg {
+	__u64 ts1;
+	__u64 ts2;
+	__u64 c;
+	__u64 dc;
+	__u64 nact;
+};
+
+/* Runtime config: one entry of an array map, changed by `xpro set`. */
+enum xpro_policy {
+	XPRO_POLICY_PAPER = 0, /* ALGORITHMS.md exactly */
+	XPRO_POLICY_FAIR  = 1, /* aggregate counts what passed TF1; TF2 drops only above fair share */
+};
+
+enum xpro_ipv6 {
+	XPRO_IPV6_DROP   = 0, /* drop every IPv6 packet, reason ipv6 */
+	XPRO_IPV6_KERNEL = 1, /* hand outer IPv6 to the kernel (attach requires v6 forwarding off) */
+};
+
+struct xpro_params {
+	__u64 tt1_ns;  /* idle time that resets a window */
+	__u64 tt2_ns;  /* minimum record window before TF1 applies */
+	__u64 tt3_ns;  /* minimum aggregate window before TF2 applies */
+	__u64 tt4_ns;  /* window length beyond which the sync decays (Algorithm 1) */
+	__u64 tf1;     /* packets/s allowed per (i, D); <= XPRO_TF_MAX */
+	__u64 tf2;     /* packets/s allowed towards one D (all clients) */
+	__u64 warn_interval_ns; /* at most one warning per (i, D) per interval */
+	__u32 r;       /* decay factor of Algorithm 1, >= 1 */
+	__u32 policy;  /* enum xpro_policy */
+	__u32 ipv6;    /* enum xpro_ipv6 */
+	__u32 filter;  /* 1: enforce; 0: decapsulate/pass only (baselines) */
+	__u32 tf2_overrides; /* entries in the TF2 override map; 0 skips the lookup */
+	__u32 pad;
+};
+
+#define XPRO_TF_MAX (1ULL << 32)   /* thresholds above this are rejected */
+#define XPRO_NSEC   1000000000ULL
+
+/* Verdicts and reasons of the decision function. */
+enum xpro_verdict {
+	XPRO_PASS = 0,
+	XPRO_DROP = 1,
+};
+
+enum xpro_reason {
+	XPRO_R_OK = 0,       /* under every threshold */
+	XPRO_R_TF1,          /* (i, D) above TF1 */
+	XPRO_R_TF2,          /* D's aggregate above TF2 (paper policy) */
+	XPRO_R_TF2_FAIR,     /* D above TF2 and i above its fair share (fair policy) */
+};
+
+/* Per-CPU counters, one slot each (array map index). */
+enum xpro_counter {
+	XPRO_C_RX = 0,          /* every packet the program saw */
+	XPRO_C_NOT_TUNNEL,      /* to the kernel untouched: ARP, other ports, own traffic */
+	XPRO_C_PASS_REDIRECT,   /* passed, forwarded by bpf_redirect */
+	XPRO_C_PASS_TX,         /* passed, forwarded by XDP_TX */
+	XPRO_C_PASS_KERNEL,     /* passed, handed to the kernel (no neighbour, frag needed, TTL) */
+	XPRO_C_PASS_NOFILTER,   /* filter off: decapsulated and handed to the kernel */
+	XPRO_C_DROP_TF1,
+	XPRO_C_DROP_TF2,
+	XPRO_C_DROP_TF2_FAIR,
+	XPRO_C_DROP_TRUNCATED,  /* shorter than its headers */
+	XPRO_C_DROP_BAD_VERSION,/* wrong magic or version */
+	XPRO_C_DROP_BAD_LEN,    /* an inner or UDP length that lies */
+	XPRO_C_DROP_INNER_BOUNDS,/* inner header beyond the packet, or bad IHL */
+	XPRO_C_DROP_OUTER_FRAG,
+	XPRO_C_DROP_INNER_FRAG,
+	XPRO_C_DROP_NOT_IPV4,   /* inner packet is neither IPv4 nor IPv6 */
+	XPRO_C_DROP_IPV6,       /* IPv6, outer or inner, dropped by configuration */
+	XPRO_C_DROP_FIB,        /* no route, blackhole, prohibit, local or forwarding off */
+	XPRO_C_DROP_NO_CONFIG,  /* config map unreadable (never expected) */
+	XPRO_C_DROP_MAP_FULL,   /* record could not be created */
+	XPRO_C_RECORD_NEW,      /* records created (evictions = created - live - removed) */
+	XPRO_C_AGG_NEW,
+	XPRO_C_WARN_SENT,
+	XPRO_C_WARN_LOST,       /* ring buffer full */
+	XPRO_C__MAX
+};
+
+/* Overload warning, ring buffer -> the one consumer (`xpro warnd`). */
+struct xpro_warning {
+	__u64 ts;      /* CLOCK_TAI ns */
+	__be32 client;
+	__be32 dest;
+	__u64 count;   /* c' at the drop */
+	__u64 window_ns; /* ts2' - ts1' */
+	__u32 reason;  /* enum xpro_reason */
+	__u32 pad;
+};
+
+#endif /* XPRO_H */

@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "harness.h"
+#include "pkt.h"
+
+int h_if_in, h_if_out;
+const uint8_t H_MAC_IN[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+const uint8_t H_MAC_OUT[6] = { 0x02, 0, 0, 0, 0, 0x02 };
+const uint8_t H_MAC_VIC[6] = { 0x02, 0, 0, 0, 0x01, 0x02 };
+const uint8_t H_MAC_DEV5[6] = { 0x02, 0, 0, 0, 0, 0x05 };
+
+static int sh(const char *cmd)
+{
+	int rc = system(cmd);
+
+	if (rc != 0)
+		fprintf(stderr, "# setup failed (%d): %s\n", rc, cmd);
+	return rc;
+}
+
+int h_netns_setup(void)
+{
+	if (unshare(CLONE_NEWNET)) {
+		perror("# unshare(CLONE_NEWNET)");
+		return -1;
+	}
+	/* the namespace dies with this process: nothing to clean up */
+	if (sh("ip link set lo up") ||
+	    sh("ip link add in0 address 02:00:00:00:00:01 type veth peer name in0p") ||
+	    sh("ip link add out0 address 02:00:00:00:00:02 type veth peer name out0p") ||
+	    sh("ip addr add 198.18.0.1/24 dev in0") ||
+	    sh("ip addr add 198.18.1.1/24 dev out0") ||
+	    sh("for i in in0 in0p out0 out0p; do ip link set $i up; done") ||
+	    sh("ip neigh replace 198.18.1.2 lladdr 02:00:00:00:01:02 dev out0 nud permanent") ||
+	    sh("ip neigh replace 198.18.0.5 lladdr 02:00:00:00:00:05 dev in0 nud permanent") ||
+	    sh("ip route add blackhole 198.18.200.0/24") ||
+	    sh("echo 1 > /proc/sys/net/ipv4/ip_forward"))
+		return -1;
+	h_if_in = (int)if_nametoindex("in0");
+	h_if_out = (int)if_nametoindex("out0");
+	return h_if_in && h_if_out ? 0 : -1;
+}
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_WARN)
+		return vfprintf(stderr, fmt, ap);
+	return 0;
+}
+
+struct xpro_bpf *h_load(uint32_t mode)
+{
+	struct xpro_bpf *s;
+
+	libbpf_set_print(libbpf_quiet);
+	s = xpro_bpf__open();
+	if (!s)
+		return NULL;
+	s->rodata->cfg_mode = mode;
+	s->rodata->cfg_tun_addr = ip4("198.18.0.1");
+	s->rodata->cfg_tun_port = htons(5683);
+	s->rodata->cfg_test_clock = 1;
+	bpf_map__set_max_entries(s->maps.xpro_records, 1 << 16);
+	if (xpro_bpf__load(s)) {
+		xpro_bpf__destroy(s);
+		return NULL;
+	}
+	return s;
+}
+
+void h_params(struct xpro_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->tt1_ns = 1000000000ULL;     /* 1 s */
+	p->tt2_ns = 100000000ULL;      /* 100 ms */
+	p->tt3_ns = 200000000ULL;      /* 200 ms */
+	p->tt4_ns = 10000000000ULL;
+	p->tf1 = 10;
+	p->tf2 = 50;
+	p->warn_interval_ns = 1000000000ULL;
+	p->r = 2;
+	p->policy = XPRO_POLICY_PAPER;
+	p->ipv6 = XPRO_IPV6_DROP;
+	p->filter = 1;
+}
+
+static void clear_map(int fd, size_t ksz)
+{
+	char key[16];
+
+	while (!bpf_map_get_next_key(fd, NULL, key))
+		if (bpf_map_delete_elem(fd, key))
+			break;
+	(void)ksz;
+}
+
+void h_reset(struct xpro_bpf *s, const struct xpro_params *p)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *zero = calloc((size_t)ncpu, sizeof(uint64_t));
+	uint32_t i, k0 = 0;
+
+	clear_map(bpf_map__fd(s->maps.xpro_records), sizeof(struct xpro_key));
+	clear_map(bpf_map__fd(s->maps.xpro_aggs), 4);
+	clear_map(bpf_map__fd(s->maps.xpro_tf2), 4);
+	for (i = 0; i < XPRO_C__MAX; i++)
+		bpf_map_update_elem(bpf_map__fd(s->maps.xpro_counters), &i, zero, BPF_ANY);
+	free(zero);
+	bpf_map_update_elem(bpf_map__fd(s->maps.xpro_config), &k0, p, BPF_ANY);
+	s->bss->test_now = 1000000000000ULL; /* 1000 s */
+}
+
+int h_run(struct xpro_bpf *s, const uint8_t *pkt, size_t len, uint8_t *out, size_t *out_len)
+{
+	struct xdp_md ctx_in = { .data_end = (uint32_t)len, .ingress_ifindex = (uint32_t)h_if_in };
+	LIBBPF_OPTS(bpf_test_run_opts, o,
+		    .data_in = pkt, .data_size_in = (uint32_t)len,
+		    .data_out = out, .data_size_out = out ? (uint32_t)*out_len : 0,
+		    .ctx_in = &ctx_in, .ctx_size_in = sizeof(ctx_in),
+		    .repeat = 1);
+	int err = bpf_prog_test_run_opts(bpf_program__fd(s->progs.xpro_xdp), &o);
+
+	if (err) {
+		fprintf(stderr, "# test_run: %s\n", strerror(errno));
+		return -1;
+	}
+	if (out_len)
+		*out_len = o.data_size_out;
+	return (int)o.retval;
+}
+
+uint64_t h_counter(struct xpro_bpf *s, unsigned int idx)
+{
+	int ncpu = libbpf_num_possible_cpus(), c;
+	uint64_t vals[256] = { 0 }, sum = 0;
+	uint32_t k = idx;
+
+	if (ncpu > 256 || bpf_map_lookup_elem(bpf_map__fd(s->maps.xpro_counters), &k, vals))
+		return ~0ULL;
+	for (c = 0; c < ncpu; c++)
+		sum += vals[c];
+	return sum;
+}
+
+int h_record(struct xpro_bpf *s, uint32_t client, uint32_t dest, struct xpro_record *r)
+{
+	struct xpro_key k = { client, dest };
+
+	return bpf_map_lookup_elem(bpf_map__fd(s->maps.xpro_records), &k, r) ? 0 : 1;
+}
+
+int h_agg(struct xpro_bpf *s, uint32_t dest, struct xpro_agg *a)
+{
+	return bpf_map_lookup_elem(bpf_map__fd(s->maps.xpro_aggs), &dest, a) ? 0 : 1;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * BPF test-run harness: a private network namespace with a known FIB, the
+ * X-Pro object loaded once per mode with the test clock on and pinning off,
+ * maps reset between cases.
+ */
+#ifndef XPRO_TEST_HARNESS_H
+#define XPRO_TEST_HARNESS_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include "xpro.h"
+#include "xpro.skel.h"
+
+/* The namespace (made by h_netns_setup):
+ *   in0  02:00:00:00:00:01  198.18.0.1/24   (ingress; peer in0p)
+ *   out0 02:00:00:00:00:02  198.18.1.1/24   (egress;  peer out0p)
+ *   neighbours: 198.18.1.2 -> 02:00:00:00:01:02 on out0 (permanent)
+ *               198.18.0.5 -> 02:00:00:00:00:05 on in0 (permanent)
+ *   198.18.1.3 has no neighbour entry; 198.18.200.0/24 is a blackhole.
+ */
+extern int h_if_in, h_if_out;
+extern const uint8_t H_MAC_IN[6], H_MAC_OUT[6], H_MAC_VIC[6], H_MAC_DEV5[6];
+
+int h_netns_setup(void);                 /* 0, or -1 (prints why) */
+struct xpro_bpf *h_load(uint32_t mode);  /* tunnel (0) or inline (1), tunnel 198.18.0.1:5683 */
+void h_reset(struct xpro_bpf *s, const struct xpro_params *p);
+void h_params(struct xpro_params *p);    /* test thresholds */
+/* Run one frame; returns the XDP action, output in out (*out_len). */
+int h_run(struct xpro_bpf *s, const uint8_t *pkt, size_t len, uint8_t *out, size_t *out_len);
+uint64_t h_counter(struct xpro_bpf *s, unsigned int idx);
+int h_record(struct xpro_bpf *s, uint32_t client, uint32_t dest, struct xpro_record *r);
+int h_agg(struct xpro_bpf *s, uint32_t dest, struct xpro_agg *a);
+
+#endif

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <arpa/inet.h>
+#include <string.h>
+#include "pkt.h"
+
+uint32_t ip4(const char *dotted)
+{
+	struct in_addr a;
+
+	inet_pton(AF_INET, dotted, &a);
+	return a.s_addr;
+}
+
+uint16_t pkt_csum(const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	uint32_t sum = 0;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)(p[len - 1] << 8);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return htons((uint16_t)~sum);
+}
+
+void pkt_defaults(struct pkt_spec *s)
+{
+	static const uint8_t dst[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+	static const uint8_t src[6] = { 0x02, 0, 0, 0, 0, 0xd0 };
+
+	memset(s, 0, sizeof(*s));
+	memcpy(s->eth_dst, dst, 6);
+	memcpy(s->eth_src, src, 6);
+	s->o_src = ip4("198.18.0.2");
+	s->o_dst = ip4("198.18.0.1");
+	s->i_src = ip4("198.18.0.2");
+	s->i_dst = ip4("198.18.1.2");
+	s->i_sport = 40000;
+	s->i_dport = 7;
+	s->payload = 18;
+}
+
+static void put16(uint8_t *p, uint16_t host)
+{
+	p[0] = (uint8_t)(host >> 8);
+	p[1] = (uint8_t)host;
+}
+
+size_t pkt_inner_off(const struct pkt_spec *s)
+{
+	return s->no_outer ? 14 : 14 + 20 + 8 + 4;
+}
+
+size_t pkt_build(const struct pkt_spec *s, uint8_t *buf, size_t cap)
+{
+	size_t ihl = (s->i_ihl ? s->i_ihl : 5) * 4, inner_hl = ihl < 20 ? 20 : ihl;
+	size_t inner_len = inner_hl + 8 + s->payload;
+	size_t off = pkt_inner_off(s), len = off + inner_len, i;
+	uint8_t *e = buf, *o = buf + 14, *u = o + 20, *x = u + 8, *in = buf + off, *iu;
+
+	if (len > cap)
+		return 0;
+	memset(buf, 0, len);
+	memcpy(e, s->eth_dst, 6);
+	memcpy(e + 6, s->eth_src, 6);
+	put16(e + 12, s->eth_proto ? s->eth_proto : 0x0800);
+
+	/* inner IPv4 + UDP */
+	in[0] = (uint8_t)((s->i_version ? s->i_version : 4) << 4 | (s->i_ihl ? s->i_ihl : 5));
+	put16(in + 2, (uint16_t)((int)inner_len + s->i_totlen_delta));
+	put16(in + 4, 0x1234);
+	put16(in + 6, s->i_frag);
+	in[8] = s->i_ttl ? s->i_ttl : 64;
+	in[9] = 17;
+	memcpy(in + 12, &s->i_src, 4);
+	memcpy(in + 16, &s->i_dst, 4);
+	memcpy(in + 10, (uint16_t[]){ pkt_csum(in, inner_hl) }, 2);
+	iu = in + inner_hl;
+	put16(iu, s->i_sport);
+	put16(iu + 2, s->i_dport);
+	put16(iu + 4, (uint16_t)(8 + s->payload));
+	for (i = 0; i < s->payload; i++)
+		iu[8 + i] = (uint8_t)('a' + i % 26);
+
+	if (!s->no_outer) {
+		size_t ulen = 8 + 4 + inner_len;
+
+		o[0] = 0x45;
+		put16(o + 2, (uint16_t)(20 + ulen));
+		put16(o + 6, s->o_frag);
+		o[8] = 64;
+		o[9] = s->o_proto ? s->o_proto : 17;
+		memcpy(o + 12, &s->o_src, 4);
+		memcpy(o + 16, &s->o_dst, 4);
+		memcpy(o + 10, (uint16_t[]){ pkt_csum(o, 20) }, 2);
+		put16(u, 50000);
+		put16(u + 2, s->o_dport ? s->o_dport : 5683);
+		put16(u + 4, (uint16_t)((int)ulen + s->udp_len_delta));
+		x[0] = s->x_magic ? s->x_magic : 0x58;
+		x[1] = s->x_version ? s->x_version : 1;
+		put16(x + 2, (uint16_t)((int)inner_len + s->x_len_delta));
+	}
+	if (s->truncate && s->truncate < len)
+		len = s->truncate;
+	return len;
+}

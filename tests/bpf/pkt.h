@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Packet builder for the BPF fixtures, written apart from the XDP program:
+ * Ethernet + outer IPv4 + UDP + X-Pro header + inner IPv4 + UDP + payload,
+ * with knobs to break each field. Checksums are computed in full.
+ */
+#ifndef XPRO_TEST_PKT_H
+#define XPRO_TEST_PKT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct pkt_spec {
+	uint8_t eth_dst[6], eth_src[6];
+	uint16_t eth_proto;       /* host order; 0 = IPv4 */
+	uint32_t o_src, o_dst;    /* outer addresses, network order */
+	uint16_t o_frag;          /* outer frag_off field, host order */
+	uint8_t o_proto;          /* 0 = UDP */
+	uint16_t o_dport;         /* host order; 0 = 5683 */
+	int no_outer;             /* inline: no tunnel, the inner packet right after Ethernet */
+	uint8_t x_magic, x_version; /* 0 = valid */
+	int x_len_delta;          /* added to the X-Pro inner_len */
+	int udp_len_delta;        /* added to the outer UDP length */
+	uint32_t i_src, i_dst;    /* inner addresses */
+	uint8_t i_version;        /* 0 = 4 */
+	uint8_t i_ihl;            /* 0 = 5 */
+	uint8_t i_ttl;            /* 0 = 64 */
+	uint16_t i_frag;          /* inner frag_off, host order */
+	int i_totlen_delta;       /* added to the inner tot_len */
+	uint16_t i_sport, i_dport;
+	size_t payload;           /* inner UDP payload bytes */
+	size_t truncate;          /* if non-zero, cut the frame to this length */
+};
+
+void pkt_defaults(struct pkt_spec *s);
+/* Build into buf (size cap); returns the frame length. */
+size_t pkt_build(const struct pkt_spec *s, uint8_t *buf, size_t cap);
+/* Offset of the inner IPv4 header in a frame built from s. */
+size_t pkt_inner_off(const struct pkt_spec *s);
+uint16_t pkt_csum(const void *data, size_t len);
+uint32_t ip4(const char *dotted);
+
+#endif

@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * BPF fixtures: frames in through bpf_prog_test_run_opts, XDP action,
+ * counter and exact output bytes out. One fixture per malformed class, per
+ * forwarding outcome, per mode. Expected frames are built by the test's own
+ * packet builder (full checksums), never read back from the program.
+ */
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "tap.h"
+#include "harness.h"
+#include "pkt.h"
+
+#define MS 1000000ULL
+
+static struct xpro_bpf *tun, *inl;
+static struct xpro_params P;
+
+struct fixture {
+	const char *desc;
+	void (*tweak)(struct pkt_spec *s);
+	int action;
+	unsigned int counter;
+};
+
+static void t_none(struct pkt_spec *s) { (void)s; }
+static void t_truncated(struct pkt_spec *s) { s->payload = 0; s->truncate = 14 + 20 + 8 + 4 + 10; s->udp_len_delta = -(int)(8 + 10); }
+static void t_short_udp(struct pkt_spec *s) { s->udp_len_delta = -30; }
+static void t_cut_frame(struct pkt_spec *s) { s->truncate = 14 + 20 + 8 + 4 + 12; }
+static void t_magic(struct pkt_spec *s) { s->x_magic = 0x59; }
+static void t_version(struct pkt_spec *s) { s->x_version = 2; }
+static void t_xlen_lies(struct pkt_spec *s) { s->x_len_delta = -4; }
+static void t_xlen_long(struct pkt_spec *s) { s->x_len_delta = 100; }
+static void t_udp_long(struct pkt_spec *s) { s->udp_len_delta = 40; }
+static void t_totlen_lies(struct pkt_spec *s) { s->i_totlen_delta = 8; }
+static void t_ihl_small(struct pkt_spec *s) { s->i_ihl = 4; }
+static void t_ihl_beyond(struct pkt_spec *s) { s->i_ihl = 15; s->payload = 0; s->truncate = 14 + 20 + 8 + 4 + 40; s->udp_len_delta = -28; }
+static void t_outer_mf(struct pkt_spec *s) { s->o_frag = 0x2000; }
+static void t_outer_off(struct pkt_spec *s) { s->o_frag = 0x0010; }
+static void t_inner_mf(struct pkt_spec *s) { s->i_frag = 0x2000; }
+static void t_inner_off(struct pkt_spec *s) { s->i_frag = 0x0003; }
+static void t_inner_v6(struct pkt_spec *s) { s->i_version = 6; }
+static void t_inner_v5(struct pkt_spec *s) { s->i_version = 5; }
+static void t_outer_v6(struct pkt_spec *s) { s->eth_proto = 0x86DD; }
+static void t_arp(struct pkt_spec *s) { s->eth_proto = 0x0806; }
+static void t_other_port(struct pkt_spec *s) { s->o_dport = 5684; }
+static void t_other_addr(struct pkt_spec *s) { s->o_dst = ip4("198.18.0.9"); }
+static void t_tcp(struct pkt_spec *s) { s->o_proto = 6; }
+static void t_runt(struct pkt_spec *s) { s->truncate = 14 + 6; }
+static void t_no_neigh(struct pkt_spec *s) { s->i_dst = ip4("198.18.1.3"); }
+static void t_blackhole(struct pkt_spec *s) { s->i_dst = ip4("198.18.200.7"); }
+static void t_unrouted(struct pkt_spec *s) { s->i_dst = ip4("198.19.77.7"); }
+static void t_local(struct pkt_spec *s) { s->i_dst = ip4("198.18.1.1"); }
+static void t_ttl1(struct pkt_spec *s) { s->i_ttl = 1; }
+static void t_hairpin(struct pkt_spec *s) { s->i_dst = ip4("198.18.0.5"); }
+
+static const struct fixture tunnel_fixtures[] = {
+	{ "valid tunnel packet is forwarded (redirect)", t_none, XDP_REDIRECT, XPRO_C_PASS_REDIRECT },
+	{ "truncated: UDP payload shorter than X-Pro + inner header", t_truncated, XDP_DROP, XPRO_C_DROP_TRUNCATED },
+	{ "truncated: UDP length below the headers", t_short_udp, XDP_DROP, XPRO_C_DROP_TRUNCATED },
+	{ "cut frame: UDP length beyond the frame", t_cut_frame, XDP_DROP, XPRO_C_DROP_BAD_LEN },
+	{ "wrong magic", t_magic, XDP_DROP, XPRO_C_DROP_BAD_VERSION },
+	{ "wrong version", t_version, XDP_DROP, XPRO_C_DROP_BAD_VERSION },
+	{ "inner length lies (short)", t_xlen_lies, XDP_DROP, XPRO_C_DROP_BAD_LEN },
+	{ "inner length lies (beyond the packet)", t_xlen_long, XDP_DROP, XPRO_C_DROP_BAD_LEN },
+	{ "UDP length beyond the frame", t_udp_long, XDP_DROP, XPRO_C_DROP_BAD_LEN },
+	{ "inner tot_len disagrees with the X-Pro length", t_totlen_lies, XDP_DROP, XPRO_C_DROP_BAD_LEN },
+	{ "inner IHL below 5", t_ihl_small, XDP_DROP, XPRO_C_DROP_INNER_BOUNDS },
+	{ "inner header beyond the packet", t_ihl_beyond, XDP_DROP, XPRO_C_DROP_INNER_BOUNDS },
+	{ "outer fragment (MF)", t_outer_mf, XDP_DROP, XPRO_C_DROP_OUTER_FRAG },
+	{ "outer fragment (offset)", t_outer_off, XDP_DROP, XPRO_C_DROP_OUTER_FRAG },
+	{ "inner fragment (MF)", t_inner_mf, XDP_DROP, XPRO_C_DROP_INNER_FRAG },
+	{ "inner fragment (offset)", t_inner_off, XDP_DROP, XPRO_C_DROP_INNER_FRAG },
+	{ "inner IPv6 is never forwarded", t_inner_v6, XDP_DROP, XPRO_C_DROP_IPV6 },
+	{ "inner version 5", t_inner_v5, XDP_DROP, XPRO_C_DROP_NOT_IPV4 },
+	{ "outer IPv6 dropped (ipv6 = drop)", t_outer_v6, XDP_DROP, XPRO_C_DROP_IPV6 },
+	{ "ARP goes to the kernel untouched", t_arp, XDP_PASS, XPRO_C_NOT_TUNNEL },
+	{ "UDP to another port goes to the kernel", t_other_port, XDP_PASS, XPRO_C_NOT_TUNNEL },
+	{ "UDP to another address goes to the kernel", t_other_addr, XDP_PASS, XPRO_C_NOT_TUNNEL },
+	{ "TCP to the proxy goes to the kernel", t_tcp, XDP_PASS, XPRO_C_NOT_TUNNEL },
+	{ "frame too short for IPv4 goes to the kernel", t_runt, XDP_PASS, XPRO_C_NOT_TUNNEL },
+	{ "no neighbour: decapsulated, to the kernel", t_no_neigh, XDP_PASS, XPRO_C_PASS_KERNEL },
+	{ "blackhole route: dropped", t_blackhole, XDP_DROP, XPRO_C_DROP_FIB },
+	{ "no route: dropped", t_unrouted, XDP_DROP, XPRO_C_DROP_FIB },
+	{ "inner destination is the proxy: dropped", t_local, XDP_DROP, XPRO_C_DROP_FIB },
+	{ "inner TTL 1: decapsulated, to the kernel", t_ttl1, XDP_PASS, XPRO_C_PASS_KERNEL },
+	{ "destination behind the ingress: XDP_TX", t_hairpin, XDP_TX, XPRO_C_PASS_TX },
+};
+
+static void run_table(struct xpro_bpf *s, const struct fixture *f, size_t n, const char *mode)
+{
+	struct pkt_spec spec;
+	uint8_t in[512], out[512];
+	size_t len, olen;
+	size_t i;
+	int act;
+
+	for (i = 0; i < n; i++) {
+		h_reset(s, &P);
+		pkt_defaults(&spec);
+		if (!strcmp(mode, "inline"))
+			spec.no_outer = 1;
+		f[i].tweak(&spec);
+		len = pkt_build(&spec, in, sizeof(in));
+		olen = sizeof(out);
+		act = h_run(s, in, len, out, &olen);
+		ok(act == f[i].action && h_counter(s, f[i].counter) == 1 && h_counter(s, XPRO_C_RX) == 1,
+		   "%s: %s", mode, f[i].desc);
+		if (act != f[i].action)
+			tap_diag("action %d, want %d", act, f[i].action);
+		/* malformed or untouched traffic creates no record */
+		if (f[i].action == XDP_DROP && f[i].counter != XPRO_C_DROP_FIB) {
+			struct xpro_record r;
+
+			ok(!h_record(s, spec.o_src, spec.i_dst, &r), "%s: %s: no record created", mode, f[i].desc);
+		}
+	}
+}
+
+/* Output bytes: the decapsulated inner packet with the expected Ethernet header. */
+static void check_output(const char *desc, void (*tweak)(struct pkt_spec *),
+			 const uint8_t *dmac, const uint8_t *smac, int ttl_dec, int want_action)
+{
+	struct pkt_spec spec, exp;
+	uint8_t in[512], out[512], want[512];
+	size_t len, olen = sizeof(out), wlen;
+	int act;
+
+	h_reset(tun, &P);
+	pkt_defaults(&spec);
+	tweak(&spec);
+	len = pkt_build(&spec, in, sizeof(in));
+	act = h_run(tun, in, len, out, &olen);
+	exp = spec;
+	exp.no_outer = 1;
+	memcpy(exp.eth_dst, dmac, 6);
+	memcpy(exp.eth_src, smac, 6);
+	exp.i_ttl = (uint8_t)((spec.i_ttl ? spec.i_ttl : 64) - ttl_dec);
+	wlen = pkt_build(&exp, want, sizeof(want));
+	ok(act == want_action && olen == wlen && !memcmp(out, want, wlen),
+	   "output bytes: %s", desc);
+	if (olen != wlen)
+		tap_diag("length %zu, want %zu", olen, wlen);
+}
+
+static void test_outputs(void)
+{
+	check_output("redirect: MACs from the FIB, TTL - 1, checksum fixed",
+		     t_none, H_MAC_VIC, H_MAC_OUT, 1, XDP_REDIRECT);
+	check_output("XDP_TX: MACs from the FIB, TTL - 1", t_hairpin, H_MAC_DEV5, H_MAC_IN, 1, XDP_TX);
+	{
+		static const uint8_t d[6] = { 0x02, 0, 0, 0, 0, 0x01 }, s[6] = { 0x02, 0, 0, 0, 0, 0xd0 };
+
+		check_output("no neighbour: original Ethernet header, inner untouched",
+			     t_no_neigh, d, s, 0, XDP_PASS);
+		check_output("TTL 1: original Ethernet header, inner untouched", t_ttl1, d, s, 0, XDP_PASS);
+	}
+}
+
+static int send_one(struct xpro_bpf *s, struct pkt_spec *spec, uint64_t now)
+{
+	uint8_t in[512];
+	size_t len = pkt_build(spec, in, sizeof(in));
+
+	s->bss->test_now = now;
+	return h_run(s, in, len, NULL, NULL);
+}
+
+/*
+ * The verdicts of Algorithm 2 through the XDP program (hand-worked in
+ * tests/unit/test_decide.c): TF1 = 10 pps, TT2 = 100 ms, one packet every
+ * 10 ms: packets 0..10 pass, 11.. drop. Key = (outer source, inner dest).
+ */
+static void test_verdicts(void)
+{
+	struct pkt_spec spec;
+	struct xpro_record r;
+	struct xpro_agg a;
+	uint64_t t0 = 1000000000000ULL;
+	int k, first = -1, act;
+
+	h_reset(tun, &P);
+	pkt_defaults(&spec);
+	spec.i_src = ip4("198.18.9.9"); /* what the device writes inside is not the key */
+	for (k = 0; k <= 15; k++) {
+		act = send_one(tun, &spec, t0 + (uint64_t)k * 10 * MS);
+		if (act == XDP_DROP && first < 0)
+			first = k;
+	}
+	is_u64(first, 11, "tunnel TF1: first drop at packet 11");
+	is_u64(h_counter(tun, XPRO_C_DROP_TF1), 5, "tunnel TF1: 5 drops counted");
+	is_u64(h_counter(tun, XPRO_C_PASS_REDIRECT), 11, "tunnel TF1: 11 forwarded");
+	is_u64(h_counter(tun, XPRO_C_WARN_SENT), 1, "tunnel TF1: one overload warning");
+	ok(h_record(tun, spec.o_src, spec.i_dst, &r), "record keyed on (outer source, inner destination)");
+	is_u64(r.c_l, 16, "record counts every packet, dropped ones too");
+	ok(!h_record(tun, spec.i_src, spec.i_dst, &r), "no record keyed on the inner source");
+	ok(h_agg(tun, spec.i_dst, &a) && a.dc == 16, "aggregate of D counted 16 packets");
+
+	/* TF2: 5 clients round robin to one D at 100 pps, TF1 high: first drop at 21 */
+	P.tf1 = 1000;
+	h_reset(tun, &P);
+	first = -1;
+	for (k = 0; k <= 25; k++) {
+		spec.o_src = htonl(ntohl(ip4("198.18.0.10")) + (uint32_t)(k % 5));
+		act = send_one(tun, &spec, t0 + (uint64_t)k * 10 * MS);
+		if (act == XDP_DROP && first < 0)
+			first = k;
+	}
+	is_u64(first, 21, "tunnel TF2: first aggregate drop at packet 21");
+	is_u64(h_counter(tun, XPRO_C_DROP_TF2), 5, "tunnel TF2: packets 21..25 dropped");
+	is_u64(h_counter(tun, XPRO_C_RECORD_NEW), 5, "tunnel TF2: 5 records created");
+
+	/* TF2 override for D: 200 pps lets all 26 through */
+	{
+		uint32_t d = spec.i_dst, k0 = 0;
+		uint64_t v = 200;
+
+		P.tf2_overrides = 1;
+		h_reset(tun, &P);
+		bpf_map_update_elem(bpf_map__fd(tun->maps.xpro_tf2), &d, &v, BPF_ANY);
+		bpf_map_update_elem(bpf_map__fd(tun->maps.xpro_config), &k0, &P, BPF_ANY);
+		for (k = 0; k <= 25; k++) {
+			spec.o_src = htonl(ntohl(ip4("198.18.0.10")) + (uint32_t)(k % 5));
+			send_one(tun, &spec, t0 + (uint64_t)k * 10 * MS);
+		}
+		is_u64(h_counter(tun, XPRO_C_DROP_TF2), 0, "TF2 override of 200 pps: no drop");
+		P.tf2_overrides = 0;
+	}
+	P.tf1 = 10;
+
+	/* run-time change: TF1 raised to 1000 in the config map, no reload */
+	h_reset(tun, &P);
+	pkt_defaults(&spec);
+	P.tf1 = 1000;
+	{
+		uint32_t k0 = 0;
+
+		bpf_map_update_elem(bpf_map__fd(tun->maps.xpro_config), &k0, &P, BPF_ANY);
+	}
+	for (k = 0; k <= 15; k++)
+		send_one(tun, &spec, t0 + (uint64_t)k * 10 * MS);
+	is_u64(h_counter(tun, XPRO_C_DROP_TF1), 0, "TF1 changed at run time takes effect");
+	P.tf1 = 10;
+
+	/* filter off: decapsulated, to the kernel, nothing recorded */
+	P.filter = 0;
+	h_reset(tun, &P);
+	pkt_defaults(&spec);
+	act = send_one(tun, &spec, t0);
+	ok(act == XDP_PASS && h_counter(tun, XPRO_C_PASS_NOFILTER) == 1 && !h_record(tun, spec.o_src, spec.i_dst, &r),
+	   "filter off: decapsulate and pass, no record");
+	P.filter = 1;
+
+	/* ipv6 = kernel: outer IPv6 to the kernel */
+	P.ipv6 = XPRO_IPV6_KERNEL;
+	h_reset(tun, &P);
+	pkt_defaults(&spec);
+	spec.eth_proto = 0x86DD;
+	act = send_one(tun, &spec, t0);
+	ok(act == XDP_PASS && h_counter(tun, XPRO_C_NOT_TUNNEL) == 1, "ipv6 = kernel: outer IPv6 to the kernel");
+	P.ipv6 = XPRO_IPV6_DROP;
+}
+
+static void test_inline(void)
+{
+	struct pkt_spec spec;
+	struct xpro_record r;
+	uint8_t in[512], out[512], want[512];
+	size_t len, olen = sizeof(out), wlen;
+	uint64_t t0 = 1000000000000ULL;
+	int act, k, first = -1;
+
+	h_reset(inl, &P);
+	pkt_defaults(&spec);
+	spec.no_outer = 1;
+	len = pkt_build(&spec, in, sizeof(in));
+	act = h_run(inl, in, len, out, &olen);
+	spec.i_ttl = 63;
+	memcpy(spec.eth_dst, H_MAC_VIC, 6);
+	memcpy(spec.eth_src, H_MAC_OUT, 6);
+	wlen = pkt_build(&spec, want, sizeof(want));
+	ok(act == XDP_REDIRECT && olen == wlen && !memcmp(out, want, wlen),
+	   "inline: routed packet redirected with FIB MACs and TTL - 1");
+	pkt_defaults(&spec);
+	spec.no_outer = 1;
+	ok(h_record(inl, spec.i_src, spec.i_dst, &r) && r.c_l == 1, "inline: record keyed on (source, destination)");
+
+	h_reset(inl, &P);
+	spec.i_dst = ip4("198.18.0.1");
+	len = pkt_build(&spec, in, sizeof(in));
+	act = h_run(inl, in, len, NULL, NULL);
+	ok(act == XDP_PASS && h_counter(inl, XPRO_C_NOT_TUNNEL) == 1 && !h_record(inl, spec.i_src, spec.i_dst, &r),
+	   "inline: traffic for the proxy itself goes to the kernel untouched");
+
+	h_reset(inl, &P);
+	pkt_defaults(&spec);
+	spec.no_outer = 1;
+	for (k = 0; k <= 15; k++) {
+		act = send_one(inl, &spec, t0 + (uint64_t)k * 10 * MS);
+		if (act == XDP_DROP && first < 0)
+			first = k;
+	}
+	is_u64(first, 11, "inline TF1: first drop at packet 11");
+}
+
+/*
+ * Two CPUs hammer one record at the same instant: every packet counted.
+ * The packets are TF1 drops (one packet at t0, then all at t0 + 1 s with
+ * TF1 = 1 pps): a drop leaves the frame as it is, so test_run's repeat
+ * runs the program on the same tunnel frame every time.
+ */
+struct hammer {
+	int cpu, fd, ifindex;
+	uint8_t *pkt;
+	size_t len;
+	uint32_t repeat;
+	int err;
+};
+
+static void *hammer_run(void *arg)
+{
+	struct hammer *h = arg;
+	cpu_set_t set;
+	struct xdp_md ctx_in = { .data_end = (uint32_t)h->len, .ingress_ifindex = (uint32_t)h->ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = h->pkt, .data_size_in = (uint32_t)h->len,
+		    .ctx_in = &ctx_in, .ctx_size_in = sizeof(ctx_in), .repeat = h->repeat);
+
+	CPU_ZERO(&set);
+	CPU_SET(h->cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	h->err = bpf_prog_test_run_opts(h->fd, &o);
+	return NULL;
+}
+
+static void test_two_cpus(void)
+{
+	struct pkt_spec spec;
+	struct xpro_record r;
+	struct xpro_agg a;
+	uint8_t in[512];
+	struct hammer h[2];
+	pthread_t th[2];
+	const uint32_t N = 200000;
+	int i;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		tap_skip("two CPUs hammering one record: this machine has one CPU");
+		return;
+	}
+	P.tt1_ns = ~0ULL >> 1; /* effectively infinite */
+	P.tf1 = 1;
+	P.tf2 = 1ULL << 32;
+	h_reset(tun, &P);
+	pkt_defaults(&spec);
+	size_t len = pkt_build(&spec, in, sizeof(in));
+	send_one(tun, &spec, 1000000000000ULL);
+	tun->bss->test_now = 1001000000000ULL;
+	for (i = 0; i < 2; i++) {
+		h[i] = (struct hammer){ i, bpf_program__fd(tun->progs.xpro_xdp), h_if_in, in, len, N, 0 };
+		pthread_create(&th[i], NULL, hammer_run, &h[i]);
+	}
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	ok(!h[0].err && !h[1].err, "two CPUs: both test runs completed");
+	ok(h_record(tun, spec.o_src, spec.i_dst, &r), "two CPUs: one record");
+	is_u64(r.c_l, 1 + 2ULL * N, "two CPUs: c' counts every packet (1 + 2 x %u)", N);
+	is_u64(r.dc, 1 + 2ULL * N, "two CPUs: dc counts every packet");
+	is_u64(h_counter(tun, XPRO_C_DROP_TF1), 2ULL * N, "two CPUs: 2 x %u TF1 drops counted", N);
+	ok(h_agg(tun, spec.i_dst, &a), "two CPUs: one aggregate");
+	is_u64(a.dc, 1 + 2ULL * N, "two CPUs: aggregate counts every packet");
+	h_params(&P);
+}
+
+int main(void)
+{
+	if (geteuid() != 0) {
+		tap_skip("BPF fixtures need root (CAP_BPF, CAP_NET_ADMIN)");
+		return tap_done();
+	}
+	if (h_netns_setup()) {
+		ok(0, "private network namespace for the fixtures");
+		return tap_done();
+	}
+	h_params(&P);
+	tun = h_load(0);
+	inl = h_load(1);
+	if (!ok(tun && inl, "X-Pro object loads (tunnel and inline, test clock)"))
+		return tap_done();
+	run_table(tun, tunnel_fixtures, sizeof(tunnel_fixtures) / sizeof(tunnel_fixtures[0]), "tunnel");
+	test_outputs();
+	test_verdicts();
+	test_inline();
+	test_two_cpus();
+	xpro_bpf__destroy(tun);
+	xpro_bpf__destroy(inl);
+	return tap_done();
+}

@@ -1,0 +1,17 @@
+# tests/: C unit tests (unit/) and BPF test-run tests (bpf/), TAP output.
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(wildcard tests/unit/*.c))
+BPFT_TESTS := $(patsubst tests/bpf/%.c,$(O)/tests/bpf/%,$(wildcard tests/bpf/test_*.c))
+BPFT_LIB   := $(patsubst %.c,$(O)/obj/%.o,$(filter-out $(wildcard tests/bpf/test_*.c),$(wildcard tests/bpf/*.c)))
+TEST_BINS  += $(UNIT_TESTS) $(BPFT_TESTS)
+
+$(O)/obj/tests/bpf/%.o: $(SKELS)
+
+$(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(BPFT_LIB) $(XPRO_LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $^ -o $@ $(USER_LDLIBS)
+
+$(O)/tests/bpf/%: $(O)/obj/tests/bpf/%.o $(BPFT_LIB) $(XPRO_LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $^ -o $@ $(USER_LDLIBS)

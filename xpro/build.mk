@@ -1,0 +1,12 @@
+# xpro/: the `xpro` command.
+XPRO_SRCS := $(wildcard xpro/*.c)
+XPRO_OBJS := $(XPRO_SRCS:%.c=$(O)/obj/%.o)
+XPRO_LIB_OBJS := $(filter-out $(O)/obj/xpro/main.o,$(XPRO_OBJS))
+BINS += $(O)/bin/xpro
+
+$(XPRO_OBJS): $(SKELS)
+
+$(O)/bin/xpro: $(XPRO_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $^ -o $@ $(USER_LDLIBS)

@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The X-Pro config file: `key = value` lines, `#` comments, one key per
+ * line, every key optional (docs/config.md lists them with units and
+ * defaults). The same file is read by `xpro` and the sync daemons.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include "config.h"
+#include "log.h"
+
+enum ktype { K_U64, K_MS, K_ENUM, K_ADDR, K_PATH };
+
+struct key {
+	const char *name;
+	enum ktype type;
+	uint64_t min, max;
+	const char *choices; /* K_ENUM: "a|b" in value order */
+	const char *unit;
+	const char *help;
+};
+
+static const struct key keys[] = {
+	{ "mode", K_ENUM, 0, 1, "tunnel|inline", "", "tunnel: UDP-encapsulated device traffic; inline: routed IPv4" },
+	{ "tunnel_addr", K_ADDR, 0, 0, NULL, "IPv4", "address the tunnel is sent to (default: the interface's first IPv4 address)" },
+	{ "tunnel_port", K_U64, 1, 65535, NULL, "UDP port", "tunnel port" },
+	{ "xdp_mode", K_ENUM, 0, 1, "native|generic", "", "XDP attach mode; generic only when asked" },
+	{ "max_records", K_U64, 1024, 1ULL << 26, NULL, "entries", "(client, destination) records map size" },
+	{ "max_dests", K_U64, 16, 1ULL << 24, NULL, "entries", "per-destination aggregates map size" },
+	{ "policy", K_ENUM, 0, 1, "paper|fair", "", "paper: Algorithm 2 as written; fair: keep legitimate clients of an attacked destination" },
+	{ "ipv6", K_ENUM, 0, 1, "drop|kernel", "", "IPv6: drop (counted), or hand to the kernel (only with IPv6 forwarding off)" },
+	{ "filter", K_ENUM, 0, 1, "off|on", "", "off: decapsulate and pass only (baselines)" },
+	{ "tt1_ms", K_MS, 1, 86400000, NULL, "ms", "TT1: idle time that resets a window" },
+	{ "tt2_ms", K_MS, 0, 86400000, NULL, "ms", "TT2: minimum record window before TF1 applies" },
+	{ "tt3_ms", K_MS, 0, 86400000, NULL, "ms", "TT3: minimum aggregate window before TF2 applies" },
+	{ "tt4_ms", K_MS, 1, 86400000, NULL, "ms", "TT4: window length beyond which the sync decays counts" },
+	{ "tf1", K_U64, 1, XPRO_TF_MAX, NULL, "packets/s", "TF1: highest rate of one (client, destination)" },
+	{ "tf2", K_U64, 1, XPRO_TF_MAX, NULL, "packets/s", "TF2: highest rate towards one destination (its capacity)" },
+	{ "r", K_U64, 1, 1000, NULL, "", "decay factor of Algorithm 1" },
+	{ "warn_interval_ms", K_MS, 1, 86400000, NULL, "ms", "at most one overload warning per (client, destination) per interval" },
+	{ "t_w", K_U64, 1, 1ULL << 40, NULL, "packets/s", "T_W: workload above which a proxy alerts" },
+	{ "sync_period_ms", K_U64, 1, 60000, NULL, "ms", "sync period of the daemons" },
+	{ "bpffs", K_PATH, 0, 0, NULL, "path", "bpffs mount that holds the pins" },
+	{ "state_dir", K_PATH, 0, 0, NULL, "path", "folder for alerts, locks and daemon state" },
+};
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+void xpro_config_defaults(struct xpro_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->mode = XPRO_MODE_TUNNEL;
+	c->tunnel_port = XPRO_TUN_PORT_DEFAULT;
+	c->max_records = 1 << 20;
+	c->max_dests = 1 << 16;
+	c->params.tt1_ns = 2000ULL * 1000000;
+	c->params.tt2_ns = 500ULL * 1000000;
+	c->params.tt3_ns = 500ULL * 1000000;
+	c->params.tt4_ns = 10000ULL * 1000000;
+	c->params.tf1 = 100;
+	c->params.tf2 = 10000;
+	c->params.r = 2;
+	c->params.warn_interval_ns = 1000ULL * 1000000;
+	c->params.policy = XPRO_POLICY_PAPER;
+	c->params.ipv6 = XPRO_IPV6_DROP;
+	c->params.filter = 1;
+	c->t_w = 500000;
+	c->sync_period_ms = 100;
+	snprintf(c->bpffs, sizeof(c->bpffs), "/run/xpro/bpf");
+	snprintf(c->state_dir, sizeof(c->state_dir), "/run/xpro/state");
+}
+
+const char *xpro_policy_name(uint32_t p)
+{
+	return p == XPRO_POLICY_FAIR ? "fair" : "paper";
+}
+
+static int enum_index(const char *choices, const char *v)
+{
+	const char *p = choices;
+	size_t n = strlen(v);
+	int i = 0;
+
+	while (p && *p) {
+		const char *e = strchr(p, '|');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+
+		if (len == n && !strncmp(p, v, n))
+			return i;
+		i++;
+		p = e ? e + 1 : NULL;
+	}
+	return -1;
+}
+
+static int store(struct xpro_config *c, size_t k, uint64_t u, const char *s)
+{
+	const char *n = keys[k].name;
+
+#define IS(x) (!strcmp(n, x))
+	if (IS("mode")) c->mode = (uint32_t)u;
+	else if (IS("tunnel_addr")) c->tunnel_addr = (uint32_t)u;
+	else if (IS("tunnel_port")) c->tunnel_port = (uint16_t)u;
+	else if (IS("xdp_mode")) c->xdp_generic = (int)u;
+	else if (IS("max_records")) c->max_records = (uint32_t)u;
+	else if (IS("max_dests")) c->max_dests = (uint32_t)u;
+	else if (IS("policy")) c->params.policy = (uint32_t)u;
+	else if (IS("ipv6")) c->params.ipv6 = (uint32_t)u;
+	else if (IS("filter")) c->params.filter = (uint32_t)u;
+	else if (IS("tt1_ms")) c->params.tt1_ns = u;
+	else if (IS("tt2_ms")) c->params.tt2_ns = u;
+	else if (IS("tt3_ms")) c->params.tt3_ns = u;
+	else if (IS("tt4_ms")) c->params.tt4_ns = u;
+	else if (IS("tf1")) c->params.tf1 = u;
+	else if (IS("tf2")) c->params.tf2 = u;
+	else if (IS("r")) c->params.r = (uint32_t)u;
+	else if (IS("warn_interval_ms")) c->params.warn_interval_ns = u;
+	else if (IS("t_w")) c->t_w = u;
+	else if (IS("sync_period_ms")) c->sync_period_ms = (uint32_t)u;
+	else if (IS("bpffs")) snprintf(c->bpffs, sizeof(c->bpffs), "%s", s);
+	else if (IS("state_dir")) snprintf(c->state_dir, sizeof(c->state_dir), "%s", s);
+#undef IS
+	c->set_mask |= 1ULL << k;
+	return 0;
+}
+
+/* Set key k from text v; origin names where it came from for messages. */
+static int set_key(struct xpro_config *c, size_t k, const char *v, const char *origin)
+{
+	const struct key *K = &keys[k];
+	uint64_t u = 0;
+	char *end;
+	int i;
+
+	switch (K->type) {
+	case K_U64:
+	case K_MS:
+		if (!*v || !isdigit((unsigned char)*v)) {
+			pr_warn("%s: %s: '%s' is not a whole number\n", origin, K->name, v);
+			return -EINVAL;
+		}
+		errno = 0;
+		u = strtoull(v, &end, 10);
+		if (errno || *end) {
+			pr_warn("%s: %s: '%s' is not a whole number\n", origin, K->name, v);
+			return -EINVAL;
+		}
+		if (u < K->min || u > K->max) {
+			pr_warn("%s: %s: %" PRIu64 " is out of range [%" PRIu64 ", %" PRIu64 "]%s%s\n",
+				origin, K->name, u, K->min, K->max, *K->unit ? " " : "", K->unit);
+			return -ERANGE;
+		}
+		if (K->type == K_MS)
+			u *= 1000000ULL;
+		return store(c, k, u, v);
+	case K_ENUM:
+		i = enum_index(K->choices, v);
+		if (i < 0) {
+			pr_warn("%s: %s: '%s' is not one of %s\n", origin, K->name, v, K->choices);
+			return -EINVAL;
+		}
+		return store(c, k, (uint64_t)i, v);
+	case K_ADDR: {
+		struct in_addr a;
+
+		if (inet_pton(AF_INET, v, &a) != 1) {
+			pr_warn("%s: %s: '%s' is not an IPv4 address\n", origin, K->name, v);
+			return -EINVAL;
+		}
+		return store(c, k, a.s_addr, v);
+	}
+	case K_PATH:
+		if (v[0] != '/' || strlen(v) >= sizeof(c->bpffs)) {
+			pr_warn("%s: %s: '%s' is not an absolute path\n", origin, K->name, v);
+			return -EINVAL;
+		}
+		return store(c, k, 0, v);
+	}
+	return -EINVAL;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static long find_key(const char *name)
+{
+	size_t k;
+
+	for (k = 0; k < NKEYS; k++)
+		if (!strcmp(keys[k].name, name))
+			return (long)k;
+	return -1;
+}
+
+int xpro_config_set(struct xpro_config *c, const char *kv, const char *origin)
+{
+	char buf[512], *eq, *name, *val;
+	long k;
+
+	if (strlen(kv) >= sizeof(buf)) {
+		pr_warn("%s: setting too long\n", origin);
+		return -EINVAL;
+	}
+	strcpy(buf, kv);
+	eq = strchr(buf, '=');
+	if (!eq) {
+		pr_warn("%s: '%s' is not key=value\n", origin, kv);
+		return -EINVAL;
+	}
+	*eq = '\0';
+	name = trim(buf);
+	val = trim(eq + 1);
+	k = find_key(name);
+	if (k < 0) {
+		pr_warn("%s: unknown key '%s' (see docs/config.md)\n", origin, name);
+		return -EINVAL;
+	}
+	return set_key(c, (size_t)k, val, origin);
+}
+
+int xpro_config_load(struct xpro_config *c, const char *path, int *nerr)
+{
+	char line[1024], origin[300], *s, *hash;
+	uint64_t seen = 0;
+	int lineno = 0;
+	long k;
+	FILE *f;
+
+	*nerr = 0;
+	f = fopen(path, "r");
+	if (!f) {
+		int err = -errno;
+
+		pr_warn("config %s: %s\n", path, strerror(errno));
+		(*nerr)++;
+		return err;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		snprintf(origin, sizeof(origin), "%s:%d", path, lineno);
+		if (!strchr(line, '\n') && !feof(f)) {
+			pr_warn("%s: line too long\n", origin);
+			(*nerr)++;
+			break;
+		}
+		hash = strchr(line, '#');
+		if (hash)
+			*hash = '\0';
+		s = trim(line);
+		if (!*s)
+			continue;
+		char *eq = strchr(s, '=');
+		if (!eq) {
+			pr_warn("%s: expected 'key = value', got '%s'\n", origin, s);
+			(*nerr)++;
+			continue;
+		}
+		*eq = '\0';
+		k = find_key(trim(s));
+		if (k < 0) {
+			pr_warn("%s: unknown key '%s' (see docs/config.md)\n", origin, trim(s));
+			(*nerr)++;
+			continue;
+		}
+		if (seen & (1ULL << k)) {
+			pr_warn("%s: '%s' is set twice\n", origin, keys[k].name);
+			(*nerr)++;
+			continue;
+		}
+		seen |= 1ULL << k;
+		if (set_key(c, (size_t)k, trim(eq + 1), origin))
+			(*nerr)++;
+	}
+	fclose(f);
+	return *nerr ? -EINVAL : 0;
+}
+
+int xpro_config_validate(const struct xpro_config *c)
+{
+	const struct xpro_params *p = &c->params;
+	int n = 0;
+
+	if (p->tt2_ns >= p->tt1_ns) {
+		pr_warn("config: tt2_ms (%" PRIu64 ") must be below tt1_ms (%" PRIu64 "): a window is reset before it is ever checked\n",
+			(uint64_t)(p->tt2_ns / 1000000), (uint64_t)(p->tt1_ns / 1000000));
+		n++;
+	}
+	if (p->tt3_ns >= p->tt1_ns) {
+		pr_warn("config: tt3_ms (%" PRIu64 ") must be below tt1_ms (%" PRIu64 ")\n",
+			(uint64_t)(p->tt3_ns / 1000000), (uint64_t)(p->tt1_ns / 1000000));
+		n++;
+	}
+	if (p->tf1 > p->tf2) {
+		pr_warn("config: tf1 (%" PRIu64 ") above tf2 (%" PRIu64 "): one client could exceed the destination's capacity\n",
+			(uint64_t)p->tf1, (uint64_t)p->tf2);
+		n++;
+	}
+	return n;
+}
+
+void xpro_config_print(const struct xpro_config *c, FILE *f)
+{
+	const struct xpro_params *p = &c->params;
+	char a[INET_ADDRSTRLEN] = "auto";
+
+	if (c->tunnel_addr)
+		inet_ntop(AF_INET, &c->tunnel_addr, a, sizeof(a));
+	fprintf(f, "mode = %s\n", c->mode == XPRO_MODE_INLINE ? "inline" : "tunnel");
+	fprintf(f, "tunnel_addr = %s\n", a);
+	fprintf(f, "tunnel_port = %u\n", c->tunnel_port);
+	fprintf(f, "xdp_mode = %s\n", c->xdp_generic ? "generic" : "native");
+	fprintf(f, "max_records = %u\nmax_dests = %u\n", c->max_records, c->max_dests);
+	fprintf(f, "policy = %s\n", xpro_policy_name(p->policy));
+	fprintf(f, "ipv6 = %s\n", p->ipv6 == XPRO_IPV6_KERNEL ? "kernel" : "drop");
+	fprintf(f, "filter = %s\n", p->filter ? "on" : "off");
+	fprintf(f, "tt1_ms = %" PRIu64 "\ntt2_ms = %" PRIu64 "\ntt3_ms = %" PRIu64 "\ntt4_ms = %" PRIu64 "\n",
+		(uint64_t)p->tt1_ns / 1000000, (uint64_t)p->tt2_ns / 1000000,
+		(uint64_t)p->tt3_ns / 1000000, (uint64_t)p->tt4_ns / 1000000);
+	fprintf(f, "tf1 = %" PRIu64 "\ntf2 = %" PRIu64 "\nr = %u\n", (uint64_t)p->tf1, (uint64_t)p->tf2, p->r);
+	fprintf(f, "warn_interval_ms = %" PRIu64 "\n", (uint64_t)p->warn_interval_ns / 1000000);
+	fprintf(f, "t_w = %" PRIu64 "\nsync_period_ms = %u\n", c->t_w, c->sync_period_ms);
+	fprintf(f, "bpffs = %s\nstate_dir = %s\n", c->bpffs, c->state_dir);
+}

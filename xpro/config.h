@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The X-Pro config file (docs/config.md): parse, validate, apply. */
+#ifndef XPRO_CONFIG_H
+#define XPRO_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "xpro.h"
+
+#define XPRO_MODE_TUNNEL 0
+#define XPRO_MODE_INLINE 1
+
+struct xpro_config {
+	/* fixed at load */
+	uint32_t mode;            /* XPRO_MODE_* */
+	uint32_t tunnel_addr;     /* network order; 0 = the interface's first IPv4 address */
+	uint16_t tunnel_port;     /* host order */
+	int xdp_generic;          /* 1: generic (skb) mode, only when asked */
+	uint32_t max_records;
+	uint32_t max_dests;
+	/* runtime (config map) */
+	struct xpro_params params;
+	/* daemons */
+	uint64_t t_w;             /* packets/s */
+	uint32_t sync_period_ms;
+	/* paths */
+	char bpffs[256];
+	char state_dir[256];
+	/* which keys were set explicitly (bit per key index) */
+	uint64_t set_mask;
+};
+
+void xpro_config_defaults(struct xpro_config *c);
+/* Parse FILE over c. Returns 0 or -errno; writes one line per problem to
+ * err (caller-sized) and counts them in *nerr. */
+int xpro_config_load(struct xpro_config *c, const char *path, int *nerr);
+/* Apply "key=value" (command-line override). Returns 0 or -EINVAL with a message. */
+int xpro_config_set(struct xpro_config *c, const char *kv, const char *origin);
+/* Cross-field checks (e.g. TT2 < TT1). Returns number of problems printed. */
+int xpro_config_validate(const struct xpro_config *c);
+/* Print the effective config in file syntax. */
+void xpro_config_print(const struct xpro_config *c, FILE *f);
+/* Fill params from the runtime part. */
+const char *xpro_policy_name(uint32_t p);
+
+#endif

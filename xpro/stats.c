@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Counters, records and top talkers of one proxy: text, JSON, Prometheus. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "log.h"
+#include "stats.h"
+
+static const char *const counter_names[XPRO_C__MAX] = {
+	[XPRO_C_RX] = "rx",
+	[XPRO_C_NOT_TUNNEL] = "not_tunnel",
+	[XPRO_C_PASS_REDIRECT] = "pass_redirect",
+	[XPRO_C_PASS_TX] = "pass_tx",
+	[XPRO_C_PASS_KERNEL] = "pass_kernel",
+	[XPRO_C_PASS_NOFILTER] = "pass_nofilter",
+	[XPRO_C_DROP_TF1] = "drop_tf1",
+	[XPRO_C_DROP_TF2] = "drop_tf2",
+	[XPRO_C_DROP_TF2_FAIR] = "drop_tf2_fair",
+	[XPRO_C_DROP_TRUNCATED] = "drop_truncated",
+	[XPRO_C_DROP_BAD_VERSION] = "drop_bad_version",
+	[XPRO_C_DROP_BAD_LEN] = "drop_bad_len",
+	[XPRO_C_DROP_INNER_BOUNDS] = "drop_inner_bounds",
+	[XPRO_C_DROP_OUTER_FRAG] = "drop_outer_frag",
+	[XPRO_C_DROP_INNER_FRAG] = "drop_inner_frag",
+	[XPRO_C_DROP_NOT_IPV4] = "drop_not_ipv4",
+	[XPRO_C_DROP_IPV6] = "drop_ipv6",
+	[XPRO_C_DROP_FIB] = "drop_fib",
+	[XPRO_C_DROP_NO_CONFIG] = "drop_no_config",
+	[XPRO_C_DROP_MAP_FULL] = "drop_map_full",
+	[XPRO_C_RECORD_NEW] = "records_created",
+	[XPRO_C_AGG_NEW] = "dests_created",
+	[XPRO_C_WARN_SENT] = "warnings_sent",
+	[XPRO_C_WARN_LOST] = "warnings_lost",
+};
+
+const char *xpro_counter_name(unsigned int i)
+{
+	return i < XPRO_C__MAX && counter_names[i] ? counter_names[i] : "?";
+}
+
+int xpro_read_counters(int fd, uint64_t out[XPRO_C__MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *vals;
+	__u32 i;
+	int c;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (i = 0; i < XPRO_C__MAX; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(fd, &i, vals)) {
+			free(vals);
+			return -errno;
+		}
+		for (c = 0; c < ncpu; c++)
+			out[i] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+static int cmp_count(const void *a, const void *b)
+{
+	const struct xpro_talker *x = a, *y = b;
+
+	return x->rec.c_l < y->rec.c_l ? 1 : x->rec.c_l > y->rec.c_l ? -1 : 0;
+}
+
+int xpro_collect(struct xpro_proxy *px, struct xpro_snapshot *s, unsigned int ntop)
+{
+	struct xpro_key key, next, *prev = NULL;
+	struct xpro_record rec;
+	__u32 dk, dnext, *dprev = NULL;
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	err = xpro_read_counters(px->fd[M_COUNTERS], s->counters);
+	if (err)
+		return err;
+	err = xpro_read_params(px, &s->params);
+	if (err)
+		return err;
+	if (ntop > XPRO_TOP_MAX)
+		ntop = XPRO_TOP_MAX;
+	while (!bpf_map_get_next_key(px->fd[M_RECORDS], prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(px->fd[M_RECORDS], &key, &rec))
+			continue; /* evicted meanwhile */
+		s->records++;
+		if (!ntop)
+			continue;
+		if (s->ntop < ntop) {
+			s->top[s->ntop].key = key;
+			s->top[s->ntop].rec = rec;
+			s->ntop++;
+			qsort(s->top, s->ntop, sizeof(s->top[0]), cmp_count);
+		} else if (rec.c_l > s->top[s->ntop - 1].rec.c_l) {
+			s->top[s->ntop - 1].key = key;
+			s->top[s->ntop - 1].rec = rec;
+			qsort(s->top, s->ntop, sizeof(s->top[0]), cmp_count);
+		}
+	}
+	while (!bpf_map_get_next_key(px->fd[M_AGGS], dprev, &dnext)) {
+		dk = dnext;
+		dprev = &dk;
+		s->dests++;
+	}
+	/* evictions: created, less what is still there, less operator removals */
+	s->evicted_est = s->counters[XPRO_C_RECORD_NEW] > s->records ?
+		s->counters[XPRO_C_RECORD_NEW] - s->records : 0;
+	return 0;
+}
+
+static double talker_rate(const struct xpro_record *r)
+{
+	int64_t w = (int64_t)(r->ts2_l - r->ts1_l);
+
+	return w > 0 ? (double)r->c_l * 1e9 / (double)w : 0.0;
+}
+
+void xpro_print_text(const struct xpro_proxy *px, const struct xpro_snapshot *s, FILE *f)
+{
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+	unsigned int i;
+
+	fprintf(f, "%s (netns %s): %" PRIu64 " records, %" PRIu64 " destinations, ~%" PRIu64 " records evicted or removed\n",
+		px->ifname, px->nsname, s->records, s->dests, s->evicted_est);
+	for (i = 0; i < XPRO_C__MAX; i++)
+		if (s->counters[i] || i == XPRO_C_RX)
+			fprintf(f, "  %-20s %" PRIu64 "\n", xpro_counter_name(i), s->counters[i]);
+	if (s->ntop) {
+		fprintf(f, "  top talkers:\n  %-16s %-16s %12s %10s %10s\n", "client", "dest", "count", "pps", "window_ms");
+		for (i = 0; i < s->ntop; i++) {
+			const struct xpro_talker *t = &s->top[i];
+
+			inet_ntop(AF_INET, &t->key.client, a, sizeof(a));
+			inet_ntop(AF_INET, &t->key.dest, b, sizeof(b));
+			fprintf(f, "  %-16s %-16s %12" PRIu64 " %10.1f %10.1f\n", a, b, (uint64_t)t->rec.c_l,
+				talker_rate(&t->rec), (double)(int64_t)(t->rec.ts2_l - t->rec.ts1_l) / 1e6);
+		}
+	}
+}
+
+void xpro_print_json(const struct xpro_proxy *px, const struct xpro_snapshot *s, FILE *f)
+{
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+	unsigned int i;
+
+	fprintf(f, "{\"interface\":\"%s\",\"netns\":\"%s\",\"ts_ns\":%" PRIu64 ",\"policy\":\"%s\",\"filter\":%s,",
+		px->ifname, px->nsname, xpro_now_tai(), xpro_policy_name(s->params.policy),
+		s->params.filter ? "true" : "false");
+	fprintf(f, "\"records\":%" PRIu64 ",\"dests\":%" PRIu64 ",\"records_evicted_est\":%" PRIu64 ",\"counters\":{",
+		s->records, s->dests, s->evicted_est);
+	for (i = 0; i < XPRO_C__MAX; i++)
+		fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "", xpro_counter_name(i), s->counters[i]);
+	fprintf(f, "},\"top\":[");
+	for (i = 0; i < s->ntop; i++) {
+		const struct xpro_talker *t = &s->top[i];
+
+		inet_ntop(AF_INET, &t->key.client, a, sizeof(a));
+		inet_ntop(AF_INET, &t->key.dest, b, sizeof(b));
+		fprintf(f, "%s{\"client\":\"%s\",\"dest\":\"%s\",\"count\":%" PRIu64 ",\"dc\":%" PRIu64
+			",\"window_ns\":%" PRId64 ",\"pps\":%.1f,\"mark\":%u}",
+			i ? "," : "", a, b, (uint64_t)t->rec.c_l, (uint64_t)t->rec.dc,
+			(int64_t)(t->rec.ts2_l - t->rec.ts1_l), talker_rate(&t->rec), t->rec.mark);
+	}
+	fprintf(f, "]}\n");
+}
+
+void xpro_print_prom(const struct xpro_proxy *px, const struct xpro_snapshot *s, FILE *f)
+{
+	unsigned int i;
+
+	fprintf(f, "# HELP xpro_packets_total Packets seen by the X-Pro XDP program, by verdict and reason.\n");
+	fprintf(f, "# TYPE xpro_packets_total counter\n");
+	for (i = 0; i < XPRO_C__MAX; i++)
+		fprintf(f, "xpro_packets_total{netns=\"%s\",interface=\"%s\",counter=\"%s\"} %" PRIu64 "\n",
+			px->nsname, px->ifname, xpro_counter_name(i), s->counters[i]);
+	fprintf(f, "# HELP xpro_records Live (client, destination) records.\n# TYPE xpro_records gauge\n");
+	fprintf(f, "xpro_records{netns=\"%s\",interface=\"%s\"} %" PRIu64 "\n", px->nsname, px->ifname, s->records);
+	fprintf(f, "# HELP xpro_destinations Live per-destination aggregates.\n# TYPE xpro_destinations gauge\n");
+	fprintf(f, "xpro_destinations{netns=\"%s\",interface=\"%s\"} %" PRIu64 "\n", px->nsname, px->ifname, s->dests);
+}
