@@ -26,7 +26,7 @@ endif
 
 PKGS      := libbpf libelf zlib libnl-genl-3.0
 USER_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -MMD -MP \
-	-D_GNU_SOURCE -Ibpf -Ixpro -Itests/lib -I$(O)/bpf \
+	-D_GNU_SOURCE -Ibpf -Ixpro -Itraffic -Itests/lib -Itests/bpf -I$(O)/bpf \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 USER_LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbpf -lelf -lz)
 BPF_CFLAGS  := -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall -Wextra -Werror \
@@ -40,12 +40,13 @@ BPF_OBJS :=
 include bpf/build.mk
 include xpro/build.mk
 include tests/build.mk
+include bench/build.mk
 
 .PHONY: all build deps test bench experiment compare analyze install clean help
 
 all: deps build ## install missing packages, then build everything
 
-build: $(BINS) $(TEST_BINS) ## build without the dependency check
+build: $(BINS) $(TEST_BINS) $(BINS_NOINSTALL) ## build without the dependency check
 
 deps: ## install the Debian packages X-Pro needs (idempotent)
 ifeq ($(NODEPS),0)

@@ -132,7 +132,7 @@ static __always_inline __u32 filter(const struct xpro_key *key,
 				__sync_fetch_and_add(&rec->c_l, 1);
 				__sync_fetch_and_add(&rec->dc, 1);
 			} else {
-				count(XPRO_C_DROP_MAP_FULL);
+				count(XPRO_C_RECORD_FULL);
 			}
 		}
 	}
@@ -362,7 +362,6 @@ int xpro_xdp(struct xdp_md *ctx)
 	struct iphdr *iph;
 	__u32 zero = 0;
 
-	count(XPRO_C_RX);
 	if ((void *)(eth + 1) > data_end)
 		return to_kernel_untouched();
 	p = bpf_map_lookup_elem(&xpro_config, &zero);

@@ -112,9 +112,15 @@ enum xpro_reason {
 	XPRO_R_TF2_FAIR,     /* D above TF2 and i above its fair share (fair policy) */
 };
 
-/* Per-CPU counters, one slot each (array map index). */
+/*
+ * Per-CPU counters, one slot each (array map index). Every packet ends in
+ * exactly one outcome counter (NOT_TUNNEL .. DROP_NO_CONFIG), so the
+ * packets seen (XPRO_C_RX) are their sum, computed in userspace: the data
+ * path spends no second counter update on it. The counters after the
+ * outcomes are events.
+ */
 enum xpro_counter {
-	XPRO_C_RX = 0,          /* every packet the program saw */
+	XPRO_C_RX = 0,          /* userspace only: sum of the outcomes */
 	XPRO_C_NOT_TUNNEL,      /* to the kernel untouched: ARP, other ports, own traffic */
 	XPRO_C_PASS_REDIRECT,   /* passed, forwarded by bpf_redirect */
 	XPRO_C_PASS_TX,         /* passed, forwarded by XDP_TX */
@@ -133,13 +139,15 @@ enum xpro_counter {
 	XPRO_C_DROP_IPV6,       /* IPv6, outer or inner, dropped by configuration */
 	XPRO_C_DROP_FIB,        /* no route, blackhole, prohibit, local or forwarding off */
 	XPRO_C_DROP_NO_CONFIG,  /* config map unreadable (never expected) */
-	XPRO_C_DROP_MAP_FULL,   /* record could not be created */
-	XPRO_C_RECORD_NEW,      /* records created (evictions = created - live - removed) */
+	XPRO_C_RECORD_FULL,     /* event: a record could not be created (packet still decided) */
+	XPRO_C_RECORD_NEW,      /* event: records created (evictions = created - live - removed) */
 	XPRO_C_AGG_NEW,
 	XPRO_C_WARN_SENT,
 	XPRO_C_WARN_LOST,       /* ring buffer full */
 	XPRO_C__MAX
 };
+#define XPRO_C__OUTCOME_FIRST XPRO_C_NOT_TUNNEL
+#define XPRO_C__OUTCOME_LAST  XPRO_C_DROP_NO_CONFIG
 
 /* Overload warning, ring buffer -> the one consumer (`xpro warnd`). */
 struct xpro_warning {

@@ -57,9 +57,20 @@ static __always_inline __u64 xpro_allowed(__u64 tf, __u64 win_ns)
 	return tf * q + tf * rem / XPRO_NSEC;
 }
 
-/* Is c packets over win_ns nanoseconds a rate above tf packets/s? */
+/*
+ * Is c packets over win_ns nanoseconds a rate above tf packets/s, i.e.
+ * c * 1e9 > tf * win_ns? When both products fit in 64 bits (c < 2^34, and
+ * tf < 2^32 with win < 2^32 ns, or tf < 2^16 with win < 2^48 ns) they are
+ * compared directly: no division on the packet path (BPF has no multiply-
+ * high, so each division by 1e9 is a real div). Otherwise the exact,
+ * overflow-free floor form above.
+ */
 static __always_inline int xpro_rate_exceeds(__u64 c, __u64 win_ns, __u64 tf)
 {
+	if (c < (1ULL << 34) &&
+	    ((tf < (1ULL << 32) && win_ns < (1ULL << 32)) ||
+	     (tf < (1ULL << 16) && win_ns < (1ULL << 48))))
+		return c * XPRO_NSEC > tf * win_ns;
 	return c > xpro_allowed(tf, win_ns);
 }
 

@@ -15,3 +15,12 @@ $(O)/tests/bpf/%: $(O)/obj/tests/bpf/%.o $(BPFT_LIB) $(XPRO_LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $^ -o $@ $(USER_LDLIBS)
+
+# Test tools (bounded senders and receivers used by the BATS suites).
+TEST_TOOLS := $(O)/tests/tools/xpt-udp
+TEST_BINS  += $(TEST_TOOLS)
+
+$(O)/tests/tools/xpt-udp: $(O)/obj/tests/tools/xpt-udp.o $(O)/obj/traffic/safety.o
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $^ -o $@

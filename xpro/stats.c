@@ -30,7 +30,7 @@ static const char *const counter_names[XPRO_C__MAX] = {
 	[XPRO_C_DROP_IPV6] = "drop_ipv6",
 	[XPRO_C_DROP_FIB] = "drop_fib",
 	[XPRO_C_DROP_NO_CONFIG] = "drop_no_config",
-	[XPRO_C_DROP_MAP_FULL] = "drop_map_full",
+	[XPRO_C_RECORD_FULL] = "record_full",
 	[XPRO_C_RECORD_NEW] = "records_created",
 	[XPRO_C_AGG_NEW] = "dests_created",
 	[XPRO_C_WARN_SENT] = "warnings_sent",
@@ -63,6 +63,9 @@ int xpro_read_counters(int fd, uint64_t out[XPRO_C__MAX])
 		for (c = 0; c < ncpu; c++)
 			out[i] += vals[c];
 	}
+	out[XPRO_C_RX] = 0;
+	for (i = XPRO_C__OUTCOME_FIRST; i <= XPRO_C__OUTCOME_LAST; i++)
+		out[XPRO_C_RX] += out[i];
 	free(vals);
 	return 0;
 }

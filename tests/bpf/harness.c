@@ -139,6 +139,13 @@ int h_run(struct xpro_bpf *s, const uint8_t *pkt, size_t len, uint8_t *out, size
 
 uint64_t h_counter(struct xpro_bpf *s, unsigned int idx)
 {
+	if (idx == XPRO_C_RX) { /* packets seen: the sum of the outcomes */
+		uint64_t rx = 0;
+
+		for (idx = XPRO_C__OUTCOME_FIRST; idx <= XPRO_C__OUTCOME_LAST; idx++)
+			rx += h_counter(s, idx);
+		return rx;
+	}
 	int ncpu = libbpf_num_possible_cpus(), c;
 	uint64_t vals[256] = { 0 }, sum = 0;
 	uint32_t k = idx;

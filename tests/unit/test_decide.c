@@ -70,6 +70,27 @@ static void test_rate_arithmetic(void)
 	/* exactly the rate is not above it: 20 packets in 2 s at 10 pps */
 	ok(!xpro_rate_exceeds(20, 2 * S, 10), "rate exactly TF is not above TF");
 	ok(xpro_rate_exceeds(21, 2 * S, 10), "one more packet is above TF");
+	/* the division-free fast path agrees with the floor form everywhere */
+	{
+		unsigned long long x = 88172645463325252ULL;
+		int i, agree = 1;
+
+		for (i = 0; i < 1000000 && agree; i++) {
+			__u64 c, w, tf;
+
+			x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+			c = x >> (x & 31);
+			w = (x * 2654435761ULL) >> ((x >> 8) & 31);
+			tf = ((x >> 20) & 0xFFFFFFFFULL) >> ((x >> 5) & 31);
+			if (i % 3 == 0) /* near the boundary: c = allowed or allowed + 1 */
+				c = xpro_allowed(tf, w) + (x & 1);
+			agree = xpro_rate_exceeds(c, w, tf) == (c > xpro_allowed(tf, w));
+			if (!agree)
+				tap_diag("c=%llu w=%llu tf=%llu", (unsigned long long)c,
+					 (unsigned long long)w, (unsigned long long)tf);
+		}
+		ok(agree, "fast rate check agrees with floor(TF * w / 1e9) on 1e6 random cases");
+	}
 	ok(xpro_sdiff(T0, T0 + 1) == -1, "time differences are signed");
 }
 

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# make bench: measure speed as ratios against baselines taken in the same
+# run (these machines are shared and noisy). Writes results/bench/latest.json
+# (and a timestamped copy) and prints a table. Never part of `make test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+O=${O:-build}
+out=results/bench
+mkdir -p "$out"
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+echo "bench: data plane (bpf_prog_test_run_opts, 1024 sources, 1M records present)..." >&2
+"$O"/bench/bench-dataplane -r "${BENCH_RUNS:-5}" > "$tmp/dataplane.json"
+
+# Merge every part into one object, with the machine it ran on.
+jq -s --arg ts "$stamp" --arg kernel "$(uname -r)" --arg cpus "$(nproc)" \
+  'add + {timestamp: $ts, kernel: $kernel, cpus: ($cpus|tonumber)}' \
+  "$tmp"/*.json > "$out/$stamp.json"
+ln -sfn "$stamp.json" "$out/latest.json"
+
+jq -r '
+  def row(k; unit): "\(k)\t\(.[k])\t\(unit)";
+  "key\tvalue\tunit",
+  row("xdp_drop_ns"; "ns/packet (floor)"),
+  row("lru_filter_ns"; "ns/packet (one-lookup LRU filter)"),
+  row("lru_filter_1m_ns"; "ns/packet (same, 1M entries present)"),
+  row("dataplane_drop_ns"; "ns/packet (X-Pro TF1 drop)"),
+  row("dataplane_pass_ns"; "ns/packet (X-Pro decap + FIB + redirect)"),
+  row("dataplane_drop_vs_lru"; "ratio (target <= 2)"),
+  row("dataplane_pass_vs_lru"; "ratio (target <= 4)")
+' "$out/latest.json" | column -t -s $'\t'
+echo "bench: wrote $out/latest.json -> $stamp.json" >&2
