@@ -5,7 +5,7 @@
  *
  *   xpt-udp send --proxy ADDR --dst ADDR --dport P --count N
  *                [--port 5683] [--sport P] [--interval-us U] [--plain]
- *                [--wait-ms W] [--payload BYTES]
+ *                [--wait-ms W] [--payload BYTES] [--bind ADDR]
  *       wraps each datagram into the X-Pro tunnel (docs/protocol.md) and
  *       sends it to the proxy; with --plain sends it directly. Counts the
  *       replies that come back to --sport within --wait-ms after the last
@@ -60,7 +60,7 @@ static uint16_t csum(const void *data, size_t len)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: xpt-udp send --proxy ADDR --dst ADDR --dport P --count N [--port 5683] [--sport P]\n"
-		   "                    [--interval-us U] [--plain] [--wait-ms W] [--payload BYTES]\n"
+		   "                    [--interval-us U] [--plain] [--wait-ms W] [--payload BYTES] [--bind ADDR]\n"
 		   "       xpt-udp echo --port P --duration S [--reply] [--expect N]\n"
 		   "Destinations must lie in %s; runs only inside a testbed namespace.\n", XPRO_TESTBED_STR);
 }
@@ -78,7 +78,7 @@ static int addr_arg(const char *s, uint32_t *a)
 }
 
 struct opts {
-	uint32_t proxy, dst, src;
+	uint32_t proxy, dst, src, bind_addr;
 	long count, expect;
 	int port, dport, sport, plain, reply, wait_ms, payload;
 	long interval_us;
@@ -101,11 +101,20 @@ static int do_send(struct opts *o)
 	rx = socket(AF_INET, SOCK_DGRAM, 0);
 	setsockopt(rx, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 	me.sin_port = htons((uint16_t)o->sport);
+	me.sin_addr.s_addr = o->bind_addr;
 	if (bind(rx, (struct sockaddr *)&me, sizeof(me))) {
 		fprintf(stderr, "xpt-udp: bind port %d: %s\n", o->sport, strerror(errno));
 		return 1;
 	}
 	tx = o->plain ? rx : socket(AF_INET, SOCK_DGRAM, 0);
+	if (!o->plain && o->bind_addr) {
+		struct sockaddr_in b = { .sin_family = AF_INET, .sin_addr.s_addr = o->bind_addr };
+
+		if (bind(tx, (struct sockaddr *)&b, sizeof(b))) {
+			fprintf(stderr, "xpt-udp: bind %s: %s\n", "--bind address", strerror(errno));
+			return 1;
+		}
+	}
 	to.sin_addr.s_addr = o->plain ? o->dst : o->proxy;
 	to.sin_port = htons((uint16_t)(o->plain ? o->dport : o->port));
 	if (connect(tx, (struct sockaddr *)&to, sizeof(to))) {
@@ -229,6 +238,7 @@ int main(int argc, char **argv)
 		{ "interval-us", 1, NULL, 'I' }, { "plain", 0, NULL, 'L' }, { "wait-ms", 1, NULL, 'w' },
 		{ "payload", 1, NULL, 'y' }, { "duration", 1, NULL, 't' }, { "reply", 0, NULL, 'r' },
 		{ "expect", 1, NULL, 'e' }, { "src", 1, NULL, 'S' }, { "help", 0, NULL, 'h' },
+		{ "bind", 1, NULL, 'B' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .port = XPRO_TUN_PORT_DEFAULT, .sport = 40000, .wait_ms = 500,
@@ -247,6 +257,7 @@ int main(int argc, char **argv)
 		case 'P': if (addr_arg(optarg, &o.proxy)) return 2; break;
 		case 'd': if (addr_arg(optarg, &o.dst)) return 2; break;
 		case 'S': if (addr_arg(optarg, &o.src)) return 2; break;
+		case 'B': if (addr_arg(optarg, &o.bind_addr)) return 2; break;
 		case 'D': o.dport = atoi(optarg); break;
 		case 'n': o.count = atol(optarg); break;
 		case 'p': o.port = atoi(optarg); break;

@@ -1,0 +1,241 @@
+#!/usr/bin/env bats
+# The X-Pro data plane on a small namespace topology:
+#
+#   dev (198.18.0.2/24) dev0 ==== in0 (198.18.0.1/24) px (198.18.1.1/24) out0 ==== vic0 (198.18.1.2/24) vic
+#                                  ^ xpro attach (XDP, native)
+#
+# dev also has 198.18.0.10-17 as extra clients. vic routes 198.18.0.0/24 back via
+# the proxy. The victim's vic0 has GRO on (the NAPI a redirect target's peer needs).
+
+load lib/xpro
+
+XPRO=${XPRO_BUILD:-build}/bin/xpro
+UDP=${XPRO_BUILD:-build}/tests/tools/xpt-udp
+
+setup_file() {
+  xp_require_root
+  export DEV PX VIC CONF STATE
+  DEV=$(xp_ns_new dev)
+  PX=$(xp_ns_new px)
+  VIC=$(xp_ns_new vic)
+  xp_veth "$DEV" dev0 "$PX" in0
+  xp_veth "$PX" out0 "$VIC" vic0
+  xp_addr "$DEV" dev0 198.18.0.2/24
+  for i in $(seq 10 17); do xp_addr "$DEV" dev0 198.18.0.$i/24; done
+  xp_addr "$PX" in0 198.18.0.1/24
+  xp_addr "$PX" out0 198.18.1.1/24
+  xp_addr "$VIC" vic0 198.18.1.2/24
+  ip -n "$VIC" route add 198.18.0.0/24 via 198.18.1.1
+  ip -n "$DEV" route add 198.18.1.0/24 via 198.18.0.1
+  xp_exec "$PX" sysctl -qw net.ipv4.ip_forward=1
+  # a NAPI on the redirect target's peer: GRO switched on after the link is up
+  xp_exec "$VIC" ethtool -K vic0 gro off
+  xp_exec "$VIC" ethtool -K vic0 gro on
+  ip -n "$PX" neigh replace 198.18.1.2 dev out0 managed || true
+  STATE=$BATS_FILE_TMPDIR/state
+  CONF=$BATS_FILE_TMPDIR/xpro.conf
+  cat > "$CONF" <<EOF
+tt1_ms = 1000
+tt2_ms = 200
+tt3_ms = 300
+tf1 = 50
+tf2 = 400
+max_records = 65536
+max_dests = 1024
+warn_interval_ms = 100
+state_dir = $STATE
+EOF
+  xp_pin_dir_register "/run/xpro/bpf/$PX"
+}
+
+teardown_file() {
+  xp_exec "$PX" "$XPRO" detach -i in0 -c "$CONF" >/dev/null 2>&1 || true
+  xp_teardown_all
+}
+
+setup() {
+  # each test starts attached, with empty maps and the file's thresholds
+  if ! xp_exec "$PX" "$XPRO" status -i in0 -c "$CONF" >/dev/null 2>&1; then
+    xp_exec "$PX" "$XPRO" attach -i in0 -c "$CONF" >/dev/null
+  fi
+  xp_exec "$PX" "$XPRO" flush -i in0 -c "$CONF" >/dev/null
+  xp_exec "$PX" "$XPRO" set -i in0 -c "$CONF" tf1=50 tf2=400 >/dev/null
+}
+
+teardown() {
+  xp_dump_on_failure
+}
+
+px() { xp_exec "$PX" "$XPRO" "$@" -c "$CONF"; }
+counter() { px stats -i in0 --json | jq -r ".counters.$1"; }
+
+# echo server on the victim for S seconds; output in $BATS_TEST_TMPDIR/echo.json
+victim_echo() {
+  xp_exec "$VIC" timeout 30 "$UDP" echo --port 7 --duration "$1" --reply > "$BATS_TEST_TMPDIR/echo.json" &
+  ECHO_PID=$!
+  sleep 0.3
+}
+
+@test "attach prints what it attached; status shows it" {
+  run xp_exec "$PX" "$XPRO" attach -i in0 -c "$CONF"
+  assert_failure
+  assert_output --partial "already attached"
+  run px status -i in0
+  assert_success
+  assert_output --partial "attached (prog id"
+  assert_output --partial "TF1 50 pps"
+  run ip -n "$PX" -d link show in0
+  assert_output --partial "xdp"
+}
+
+@test "tunnel traffic arrives decapsulated at the victim and replies reach the device" {
+  victim_echo 3
+  run xp_exec "$DEV" timeout 20 "$UDP" send --proxy 198.18.0.1 --dst 198.18.1.2 --dport 7 \
+      --count 20 --interval-us 40000 --wait-ms 800
+  assert_success
+  wait "$ECHO_PID"
+  # sent 20, all 20 answered: the reply path through the proxy's kernel works
+  assert_output '{"sent":20,"replies":20}'
+  # the victim saw the device's own address: the packets were decapsulated
+  run jq -r '.received, .sources["198.18.0.2"]' "$BATS_TEST_TMPDIR/echo.json"
+  assert_output $'20\n20'
+  [ "$(counter drop_tf1)" -eq 0 ]
+}
+
+@test "one pair flooding above TF1 is dropped, and every packet is accounted for" {
+  victim_echo 4
+  run xp_exec "$DEV" timeout 20 "$UDP" send --proxy 198.18.0.1 --dst 198.18.1.2 --dport 7 \
+      --count 600 --interval-us 1000 --wait-ms 0
+  assert_success
+  wait "$ECHO_PID"
+  received=$(jq -r .received "$BATS_TEST_TMPDIR/echo.json")
+  tf1=$(counter drop_tf1)
+  echo "received=$received drop_tf1=$tf1"
+  [ "$tf1" -gt 0 ]
+  # nothing lost silently: sent = received at the victim + dropped by TF1
+  [ $((received + tf1)) -eq 600 ]
+  top=$(px stats -i in0 --json | jq -r '.top[0] | "\(.client) \(.dest) \(.count)"')
+  [ "$top" = "198.18.0.2 198.18.1.2 600" ]
+}
+
+@test "many clients to one victim above TF2 are dropped on the aggregate" {
+  victim_echo 5
+  pids=()
+  for i in $(seq 10 17); do
+    # 8 clients x ~30 pps: each under TF1 = 50, together ~240 pps; TF2 set to 100
+    xp_exec "$DEV" timeout 20 "$UDP" send --proxy 198.18.0.1 --bind 198.18.0.$i --sport $((41000 + i)) \
+        --dst 198.18.1.2 --dport 7 --count 40 --interval-us 33000 --wait-ms 0 >/dev/null &
+    pids+=($!)
+  done
+  px set -i in0 tf2=100 >/dev/null
+  for p in "${pids[@]}"; do wait "$p"; done
+  wait "$ECHO_PID"
+  received=$(jq -r .received "$BATS_TEST_TMPDIR/echo.json")
+  tf1=$(counter drop_tf1); tf2=$(counter drop_tf2)
+  echo "received=$received drop_tf1=$tf1 drop_tf2=$tf2"
+  [ "$tf1" -eq 0 ]
+  [ "$tf2" -gt 0 ]
+  [ $((received + tf2)) -eq 320 ]
+  [ "$(px stats -i in0 --json | jq -r .records)" -eq 8 ]
+}
+
+@test "TF1 changed at run time takes effect without a reload" {
+  id_before=$(ip -n "$PX" -j -d link show in0 | jq -r '.[0].xdp.prog.id')
+  run px set -i in0 tf1=100000 tf2=1000000
+  assert_success
+  victim_echo 3
+  run xp_exec "$DEV" timeout 20 "$UDP" send --proxy 198.18.0.1 --dst 198.18.1.2 --dport 7 \
+      --count 600 --interval-us 1000 --wait-ms 0
+  assert_success
+  wait "$ECHO_PID"
+  [ "$(counter drop_tf1)" -eq 0 ]
+  [ "$(jq -r .received "$BATS_TEST_TMPDIR/echo.json")" -eq 600 ]
+  # and back down: the same flood is dropped again
+  px set -i in0 tf1=50 >/dev/null
+  xp_exec "$DEV" timeout 20 "$UDP" send --proxy 198.18.0.1 --dst 198.18.1.2 --dport 7 \
+      --count 600 --interval-us 1000 --wait-ms 0 >/dev/null
+  [ "$(counter drop_tf1)" -gt 0 ]
+  [ "$(ip -n "$PX" -j -d link show in0 | jq -r '.[0].xdp.prog.id')" = "$id_before" ]
+}
+
+@test "a restart of xpro keeps the records" {
+  xp_exec "$DEV" timeout 20 "$UDP" send --proxy 198.18.0.1 --dst 198.18.1.2 --dport 7 \
+      --count 30 --interval-us 1000 --wait-ms 0 >/dev/null
+  before=$(px stats -i in0 --json | jq -c '[.records, .top[0].count]')
+  [ "$before" = "[1,30]" ]
+  # reload the program in place
+  run px attach -i in0 --replace
+  assert_success
+  [ "$(px stats -i in0 --json | jq -c '[.records, .top[0].count]')" = "$before" ]
+  # detach keeping the maps, attach again
+  run px detach -i in0 --keep-maps
+  assert_success
+  run px attach -i in0
+  assert_success
+  [ "$(px stats -i in0 --json | jq -c '[.records, .top[0].count]')" = "$before" ]
+}
+
+@test "overload warnings are published once and seen by several viewers" {
+  xp_exec "$PX" timeout 20 "$XPRO" warnd -i in0 -c "$CONF" --duration 4 &
+  wpid=$!
+  sleep 0.3
+  # a second consumer is refused
+  run xp_exec "$PX" "$XPRO" warnd -i in0 -c "$CONF" --duration 1
+  assert_failure
+  assert_output --partial "another warnd"
+  xp_exec "$DEV" timeout 20 "$UDP" send --proxy 198.18.0.1 --dst 198.18.1.2 --dport 7 \
+      --count 500 --interval-us 1000 --wait-ms 0 >/dev/null
+  wait "$wpid"
+  a=$(px alerts -i in0 | jq -r 'select(.reason == "tf1") | "\(.client) \(.dest)"' | sort -u)
+  b=$(px alerts -i in0 | jq -r 'select(.reason == "tf1") | "\(.client) \(.dest)"' | sort -u)
+  [ "$a" = "198.18.0.2 198.18.1.2" ]
+  [ "$a" = "$b" ]
+  [ "$(counter warnings_sent)" -ge 1 ]
+}
+
+@test "errors name the problem: interface, config, forwarding, MTU" {
+  run px attach -i nosuch0
+  assert_failure
+  assert_output --partial "no such interface"
+  printf 'tf1 = 0\nbogus = 1\n' > "$BATS_TEST_TMPDIR/bad.conf"
+  run "$XPRO" config check "$BATS_TEST_TMPDIR/bad.conf"
+  assert_failure
+  assert_output --partial "tf1: 0 is out of range"
+  assert_output --partial "unknown key 'bogus'"
+  run "$XPRO" config check "$CONF"
+  assert_success
+  px detach -i in0 >/dev/null
+  xp_exec "$PX" sysctl -qw net.ipv4.ip_forward=0
+  run px attach -i in0
+  assert_failure
+  assert_output --partial "forwarding is off"
+  xp_exec "$PX" sysctl -qw net.ipv4.ip_forward=1
+  ip -n "$DEV" link set dev0 mtu 4000
+  run px attach -i in0
+  ip -n "$DEV" link set dev0 mtu 1500
+  assert_failure
+  assert_output --partial "Peer MTU too large"
+  # nothing was left by the failed attaches
+  [ ! -e "/run/xpro/bpf/$PX/in0" ]
+}
+
+@test "a redirect target without a NAPI on its peer is refused at attach" {
+  px detach -i in0 >/dev/null
+  xp_exec "$VIC" ethtool -K vic0 gro off
+  run px attach -i in0
+  xp_exec "$VIC" ethtool -K vic0 gro on
+  assert_failure
+  assert_output --partial "out0 cannot receive XDP redirects"
+}
+
+@test "detach leaves nothing behind" {
+  run px detach -i in0
+  assert_success
+  run ip -n "$PX" -d link show in0
+  refute_output --partial "prog/xdp"
+  [ ! -e "/run/xpro/bpf/$PX" ]
+  [ ! -e "$STATE/$PX" ]
+  run px stats -i in0
+  assert_failure
+  assert_output --partial "not attached"
+}
