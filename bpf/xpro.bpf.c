@@ -379,4 +379,25 @@ int xpro_xdp(struct xdp_md *ctx)
 	return xpro_tunnel(ctx, p, iph, data_end);
 }
 
+/* The recompute's write-back of one aggregate (docs/algorithms.md, Recompute). */
+SEC("syscall")
+int xpro_fold_agg(struct xpro_fold_agg *ctx)
+{
+	__u32 dest = ctx->dest;
+	struct xpro_agg *a = bpf_map_lookup_elem(&xpro_aggs, &dest);
+
+	if (!a) {
+		ctx->ret = -2; /* -ENOENT */
+		return 0;
+	}
+	a->ts1 = ctx->ts1;
+	if (xpro_sdiff(ctx->ts2, a->ts2) > 0)
+		a->ts2 = ctx->ts2;
+	a->c = ctx->c;
+	a->nact = ctx->nact;
+	__sync_fetch_and_add(&a->dc, -ctx->dc_seen);
+	ctx->ret = 0;
+	return 0;
+}
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

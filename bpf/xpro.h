@@ -160,4 +160,21 @@ struct xpro_warning {
 	__u32 pad;
 };
 
+/*
+ * Context of the fold program (SEC("syscall"), run with BPF_PROG_RUN by
+ * the recompute): install D's new aggregate base and subtract, atomically,
+ * the local delta the recompute read before it scanned the records, so
+ * packets counted meanwhile are kept.
+ */
+struct xpro_fold_agg {
+	__be32 dest;
+	__u32 nact;    /* active clients found */
+	__u64 ts1;     /* min ts1' of D's active records */
+	__u64 ts2;     /* max ts2' */
+	__u64 c;       /* sum of c' */
+	__u64 dc_seen; /* aggregate dc read before the scan */
+	__s32 ret;     /* out: 0, or -ENOENT when D's aggregate is gone */
+	__u32 pad;
+};
+
 #endif /* XPRO_H */

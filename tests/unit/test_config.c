@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Unit tests of the config file parser (docs/config.md). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include "tap.h"
+#include "config.h"
+#include "log.h"
+
+static char path[64];
+
+static int load_text(struct xpro_config *c, const char *text, int *nerr)
+{
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/tmp/xpro-test-config-%d.conf", (int)getpid());
+	f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+	xpro_config_defaults(c);
+	int rc = xpro_config_load(c, path, nerr);
+	unlink(path);
+	return rc;
+}
+
+int main(void)
+{
+	struct xpro_config c;
+	int nerr;
+
+	xpro_config_defaults(&c);
+	is_u64(c.params.tt1_ns, 2000000000ULL, "default TT1 = 2000 ms");
+	is_u64(c.params.tf1, 100, "default TF1 = 100 pps");
+	is_u64(c.tunnel_port, 5683, "default tunnel port 5683");
+	is_u64(c.max_records, 1 << 20, "default records map holds 1M");
+	ok(c.params.policy == XPRO_POLICY_PAPER && c.params.filter == 1, "default policy paper, filter on");
+	ok(xpro_config_validate(&c) == 0, "the defaults pass the cross-field checks");
+
+	ok(load_text(&c, "# comment\n\n tt1_ms = 1500  # trailing\ntf1=7\npolicy = fair\nmode = inline\n"
+			 "tunnel_addr = 198.18.0.1\nbpffs = /run/x\n", &nerr) == 0 && nerr == 0,
+	   "a valid file loads");
+	is_u64(c.params.tt1_ns, 1500000000ULL, "tt1_ms converted to ns");
+	is_u64(c.params.tf1, 7, "tf1 read");
+	ok(c.params.policy == XPRO_POLICY_FAIR, "policy = fair");
+	ok(c.mode == XPRO_MODE_INLINE, "mode = inline");
+	ok(c.tunnel_addr == htonl(0xC6120001), "tunnel_addr parsed to network order");
+	ok(!strcmp(c.bpffs, "/run/x"), "bpffs path");
+
+	ok(load_text(&c, "tf3 = 1\n", &nerr) != 0 && nerr == 1, "unknown key is an error");
+	ok(load_text(&c, "tf1 = 0\n", &nerr) != 0 && nerr == 1, "tf1 = 0 is out of range");
+	ok(load_text(&c, "tf1 = 4294967297\n", &nerr) != 0, "tf1 above 2^32 is out of range");
+	ok(load_text(&c, "tf1 = 12abc\n", &nerr) != 0, "trailing garbage in a number is an error");
+	ok(load_text(&c, "tf1 = -5\n", &nerr) != 0, "a negative number is an error");
+	ok(load_text(&c, "policy = nice\n", &nerr) != 0, "an unknown policy is an error");
+	ok(load_text(&c, "tunnel_addr = 198.18.0.300\n", &nerr) != 0, "a bad address is an error");
+	ok(load_text(&c, "tf1 = 5\ntf1 = 6\n", &nerr) != 0, "a key set twice is an error");
+	ok(load_text(&c, "just words\n", &nerr) != 0, "a line without '=' is an error");
+	ok(load_text(&c, "bpffs = relative/path\n", &nerr) != 0, "a relative path is an error");
+	ok(load_text(&c, "tf1 = 0\npolicy = x\nfoo = 1\n", &nerr) != 0 && nerr == 3,
+	   "every problem is reported, not just the first");
+	xpro_config_defaults(&c);
+	ok(xpro_config_load(&c, "/nonexistent/xpro.conf", &nerr) != 0, "a missing file is an error");
+
+	/* cross-field checks */
+	ok(load_text(&c, "tt1_ms = 100\ntt2_ms = 100\ntt3_ms = 50\n", &nerr) == 0 && xpro_config_validate(&c) == 1,
+	   "tt2_ms equal to tt1_ms is refused");
+	ok(load_text(&c, "tf1 = 500\ntf2 = 400\n", &nerr) == 0 && xpro_config_validate(&c) == 1,
+	   "tf1 above tf2 is refused");
+
+	/* command-line overrides */
+	xpro_config_defaults(&c);
+	ok(xpro_config_set(&c, "tf2=1234", "--set") == 0 && c.params.tf2 == 1234, "--set tf2=1234");
+	ok(xpro_config_set(&c, " filter = off ", "--set") == 0 && c.params.filter == 0, "--set filter=off");
+	ok(xpro_config_set(&c, "tf2", "--set") != 0, "--set without '=' is an error");
+	ok(xpro_config_set(&c, "nokey=1", "--set") != 0, "--set of an unknown key is an error");
+	return tap_done();
+}

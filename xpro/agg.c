@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "agg.h"
+
+struct slot {
+	uint32_t dest;
+	int used, has_agg;
+	struct xpro_fold_agg f;
+};
+
+struct table {
+	struct slot *s;
+	size_t cap;
+};
+
+static struct slot *find(struct table *t, uint32_t dest, int insert)
+{
+	size_t i = (dest * 2654435761u) & (t->cap - 1);
+
+	while (t->s[i].used) {
+		if (t->s[i].dest == dest)
+			return &t->s[i];
+		i = (i + 1) & (t->cap - 1);
+	}
+	if (!insert)
+		return NULL;
+	t->s[i].used = 1;
+	t->s[i].dest = dest;
+	return &t->s[i];
+}
+
+static size_t count_keys(int fd, size_t ksz)
+{
+	char k[16], n[16];
+	void *prev = NULL;
+	size_t c = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, n)) {
+		memcpy(k, n, ksz);
+		prev = k;
+		c++;
+	}
+	return c;
+}
+
+int xpro_recompute(int fold_fd, int rec_fd, int agg_fd, uint64_t tt1_ns, uint64_t now,
+		   struct xpro_recompute_stats *st)
+{
+	struct table t = { 0 };
+	struct xpro_key rk, rnext, *rprev = NULL;
+	struct xpro_record rec;
+	struct xpro_agg agg;
+	uint32_t ak, anext, *aprev = NULL;
+	struct slot *sl;
+	size_t i, naggs;
+	int err = 0;
+
+	memset(st, 0, sizeof(*st));
+	naggs = count_keys(agg_fd, sizeof(uint32_t));
+	for (t.cap = 64; t.cap < 2 * naggs + 2; t.cap <<= 1)
+		;
+	t.s = calloc(t.cap, sizeof(*t.s));
+	if (!t.s)
+		return -ENOMEM;
+
+	/* 1. the local deltas, read before the scan */
+	while (!bpf_map_get_next_key(agg_fd, aprev, &anext)) {
+		ak = anext;
+		aprev = &ak;
+		if (bpf_map_lookup_elem(agg_fd, &ak, &agg))
+			continue;
+		sl = find(&t, ak, 1);
+		if (!sl) /* table full: cannot happen, sized above with room */
+			break;
+		sl->has_agg = 1;
+		sl->f.dest = ak;
+		sl->f.dc_seen = agg.dc;
+	}
+	/* 2. the O(n) scan of the records */
+	while (!bpf_map_get_next_key(rec_fd, rprev, &rnext)) {
+		rk = rnext;
+		rprev = &rk;
+		if (bpf_map_lookup_elem(rec_fd, &rk, &rec))
+			continue;
+		st->records++;
+		if ((int64_t)(now - rec.ts2_l) > (int64_t)tt1_ns)
+			continue; /* idle: its window resets on its next packet */
+		sl = find(&t, rk.dest, 0);
+		if (!sl)
+			continue; /* D's aggregate was evicted: its next packet recreates it */
+		st->active++;
+		if (!sl->f.nact || (int64_t)(rec.ts1_l - sl->f.ts1) < 0)
+			sl->f.ts1 = rec.ts1_l;
+		if (!sl->f.nact || (int64_t)(rec.ts2_l - sl->f.ts2) > 0)
+			sl->f.ts2 = rec.ts2_l;
+		sl->f.c += rec.c_l;
+		sl->f.nact++;
+	}
+	/* 3. write back through the fold program */
+	for (i = 0; i < t.cap; i++) {
+		if (!t.s[i].used || !t.s[i].has_agg)
+			continue;
+		struct xpro_fold_agg *f = &t.s[i].f;
+
+		if (!f->nact) {
+			/* no active record: keep the window, drop the counts */
+			if (bpf_map_lookup_elem(agg_fd, &f->dest, &agg)) {
+				st->vanished++;
+				continue;
+			}
+			f->ts1 = agg.ts1;
+			f->ts2 = agg.ts2;
+			f->c = 0;
+		}
+		LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = f, .ctx_size_in = sizeof(*f),
+			    .ctx_out = f, .ctx_size_out = sizeof(*f));
+		if (bpf_prog_test_run_opts(fold_fd, &o)) {
+			err = -errno;
+			break;
+		}
+		if (f->ret)
+			st->vanished++;
+		else
+			st->dests++;
+	}
+	free(t.s);
+	return err;
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The periodic recompute of the per-destination aggregates from the records. */
+#ifndef XPRO_AGG_H
+#define XPRO_AGG_H
+
+#include <stdint.h>
+#include "xpro.h"
+
+struct xpro_recompute_stats {
+	uint64_t records;      /* records scanned */
+	uint64_t active;       /* of which active (now - ts2' <= TT1) */
+	uint64_t dests;        /* aggregates rewritten */
+	uint64_t vanished;     /* aggregates evicted during the recompute */
+};
+
+/*
+ * Rebuild every aggregate of agg_fd from the records of rec_fd at time now
+ * (docs/algorithms.md, Recompute): ts1 = min ts1', ts2 = max ts2',
+ * c = sum c', nact = count over D's active records, and dc minus the dc read
+ * before the scan, applied by the fold program fold_fd in the kernel.
+ */
+int xpro_recompute(int fold_fd, int rec_fd, int agg_fd, uint64_t tt1_ns, uint64_t now,
+		   struct xpro_recompute_stats *st);
+
+#endif
