@@ -24,7 +24,7 @@ endif
 .SECONDARY:
 .DEFAULT_GOAL := all
 
-PKGS      := libbpf libelf zlib libnl-genl-3.0
+PKGS      := libbpf libelf zlib libnl-genl-3.0 hiredis
 USER_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -MMD -MP \
 	-D_GNU_SOURCE -Ibpf -Ixpro -Itraffic -Itests/lib -Itests/bpf -I$(O)/bpf \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)

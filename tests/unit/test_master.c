@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The master-side merge script against the C reference xpro_merge(), on a
+ * private redis-server (real, Debian's) on a free loopback port with its
+ * files in a temp folder, stopped by PID at the end.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <hiredis/hiredis.h>
+#include "tap.h"
+#include "master.h"
+
+static pid_t redis_pid;
+static char dir[64];
+
+static void stop_redis(void)
+{
+	if (redis_pid > 0) {
+		kill(redis_pid, SIGTERM);
+		waitpid(redis_pid, NULL, 0);
+		redis_pid = 0;
+	}
+	if (dir[0]) {
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		if (system(cmd)) { /* best effort */ }
+		dir[0] = '\0';
+	}
+}
+
+static redisContext *start_redis(void)
+{
+	char port_s[16];
+	int port, tries, i;
+
+	snprintf(dir, sizeof(dir), "/tmp/xpro-test-redis-XXXXXX");
+	if (!mkdtemp(dir))
+		return NULL;
+	atexit(stop_redis);
+	for (tries = 0; tries < 20; tries++) {
+		port = 20000 + (int)((getpid() * 7 + tries * 131) % 30000);
+		snprintf(port_s, sizeof(port_s), "%d", port);
+		redis_pid = fork();
+		if (redis_pid == 0) {
+			freopen("/dev/null", "w", stdout);
+			execl("/usr/bin/redis-server", "redis-server", "--port", port_s, "--bind", "127.0.0.1",
+			      "--save", "", "--appendonly", "no", "--dir", dir, (char *)NULL);
+			_exit(127);
+		}
+		for (i = 0; i < 50; i++) {
+			struct timespec ts = { 0, 20000000 };
+			redisContext *c;
+			int status;
+
+			nanosleep(&ts, NULL);
+			if (waitpid(redis_pid, &status, WNOHANG) == redis_pid) {
+				redis_pid = 0;
+				break; /* port taken: try another */
+			}
+			c = redisConnect("127.0.0.1", port);
+			if (c && !c->err) {
+				redisReply *r = redisCommand(c, "PING");
+				int up = r && r->type == REDIS_REPLY_STATUS;
+
+				if (r)
+					freeReplyObject(r);
+				if (up)
+					return c;
+			}
+			if (c)
+				redisFree(c);
+		}
+		if (redis_pid > 0) {
+			kill(redis_pid, SIGKILL);
+			waitpid(redis_pid, NULL, 0);
+			redis_pid = 0;
+		}
+	}
+	return NULL;
+}
+
+static uint64_t rs = 12345;
+
+static uint64_t rnd(void)
+{
+	rs ^= rs << 13;
+	rs ^= rs >> 7;
+	rs ^= rs << 17;
+	return rs;
+}
+
+int main(void)
+{
+	struct xpro_merge_params p = { 1000000, 10000000, 2 }; /* TT1 1 s, TT4 10 s, in us */
+	redisContext *c;
+	char sha[41], key[64];
+	int i, agree = 1, branches[7] = { 0 };
+	const char *err;
+
+	if (access("/usr/bin/redis-server", X_OK)) {
+		tap_skip("redis-server is not installed (run make deps)");
+		return tap_done();
+	}
+	c = start_redis();
+	if (!ok(c != NULL, "a private redis-server answers PING"))
+		return tap_done();
+	if (!ok(xpro_master_load(c, sha) == 0, "the merge script loads"))
+		return tap_done();
+
+	for (i = 0; i < 20000 && agree; i++) {
+		uint64_t base = 1700000000000000ULL + (rnd() % 1000000000ULL); /* TAI us, 2023 */
+		struct xpro_lrec l, lr;
+		struct xpro_mrec m = { 0 }, mr = { 0 }, mstored;
+		int l_found = (int)(rnd() % 8 != 0), m_found = (int)(rnd() % 8 != 0), b_ref, b_lua = -1, rc;
+		redisReply *r;
+
+		p.r = 1 + (uint32_t)(rnd() % 4);
+		l.ts1 = base + rnd() % 20000000;
+		l.ts2 = l.ts1 + rnd() % 15000000;
+		l.dc = rnd() % 1000;
+		l.c = l.dc + rnd() % 100000;
+		l.mark = (uint32_t)(rnd() % 2);
+		m.ts1 = base + rnd() % 20000000;
+		m.ts2 = m.ts1 + rnd() % 15000000;
+		m.c = rnd() % 1000000;
+		snprintf(key, sizeof(key), "x:{198.18.1.%d}:198.18.0.%d", i % 250, i % 200);
+		r = redisCommand(c, "DEL %s", key);
+		freeReplyObject(r);
+		if (m_found) {
+			r = redisCommand(c, "HSET %s ts1 %llu ts2 %llu c %llu", key, (unsigned long long)m.ts1,
+					 (unsigned long long)m.ts2, (unsigned long long)m.c);
+			freeReplyObject(r);
+		}
+		lr = l;
+		mr = m;
+		b_ref = xpro_merge(&lr, l_found, &mr, m_found, &p);
+		rc = xpro_master_merge(c, sha, key, &l, l_found, &p, &mstored, &b_lua, &err);
+		if (rc || b_lua != b_ref) {
+			tap_diag("case %d: rc %d, branch lua %d ref %d", i, rc, b_lua, b_ref);
+			agree = 0;
+			break;
+		}
+		if (b_ref)
+			branches[b_ref]++;
+		if (b_ref && b_ref != XPRO_MERGE_PULL &&
+		    (mstored.ts1 != mr.ts1 || mstored.ts2 != mr.ts2 || mstored.c != mr.c))
+			agree = 0;
+		if (b_ref && (l.ts1 != lr.ts1 || l.ts2 != lr.ts2 || l.c != lr.c || l.dc != lr.dc || l.mark != lr.mark))
+			agree = 0;
+		if (!agree)
+			tap_diag("case %d (branch %d): lua l=(%llu,%llu,%llu,%llu,%u) m=(%llu,%llu,%llu); ref l=(%llu,%llu,%llu,%llu,%u) m=(%llu,%llu,%llu)",
+				 i, b_ref, (unsigned long long)l.ts1, (unsigned long long)l.ts2, (unsigned long long)l.c,
+				 (unsigned long long)l.dc, l.mark, (unsigned long long)mstored.ts1,
+				 (unsigned long long)mstored.ts2, (unsigned long long)mstored.c,
+				 (unsigned long long)lr.ts1, (unsigned long long)lr.ts2, (unsigned long long)lr.c,
+				 (unsigned long long)lr.dc, lr.mark, (unsigned long long)mr.ts1,
+				 (unsigned long long)mr.ts2, (unsigned long long)mr.c);
+	}
+	ok(agree, "the Lua merge equals the C reference on %d random records", i);
+	ok(branches[1] && branches[2] && branches[3] && branches[4] && branches[5] && branches[6],
+	   "every branch was exercised (reset %d, learn %d, decay %d, tell %d, pull %d, push %d)",
+	   branches[1], branches[2], branches[3], branches[4], branches[5], branches[6]);
+
+	/* a hostile master: non-numeric, negative, absurd fields are rejected */
+	{
+		struct xpro_lrec l = { 1, 2, 3, 3, 0 };
+		struct xpro_mrec m;
+		int b;
+		redisReply *r;
+
+		r = redisCommand(c, "HSET x:{198.18.1.1}:198.18.0.1 ts1 abc ts2 5 c 7");
+		freeReplyObject(r);
+		ok(xpro_master_merge(c, sha, "x:{198.18.1.1}:198.18.0.1", &l, 1, &p, &m, &b, &err) == -EPROTO,
+		   "a non-numeric master field is rejected");
+		r = redisCommand(c, "HSET x:{198.18.1.1}:198.18.0.1 ts1 -4");
+		freeReplyObject(r);
+		ok(xpro_master_merge(c, sha, "x:{198.18.1.1}:198.18.0.1", &l, 1, &p, &m, &b, &err) == -EPROTO,
+		   "a negative master field is rejected");
+		r = redisCommand(c, "HSET x:{198.18.1.1}:198.18.0.1 ts1 1e300");
+		freeReplyObject(r);
+		ok(xpro_master_merge(c, sha, "x:{198.18.1.1}:198.18.0.1", &l, 1, &p, &m, &b, &err) == -EPROTO,
+		   "an absurd master field is rejected");
+		ok(l.c == 3 && l.dc == 3, "a rejected merge leaves the local record untouched");
+	}
+	redisFree(c);
+	stop_redis();
+	return tap_done();
+}

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "master.h"
+
+/*
+ * KEYS[1]: the master record. ARGV: ts1', ts2', c', dc', mark', l_found,
+ * TT1, TT4, r (times in microseconds). Returns {branch, ts1', ts2', c', dc',
+ * mark', ts1, ts2, c}. Mirrors xpro_merge() line by line; a stored field
+ * that is not a non-negative integer is an error, never merged.
+ */
+const char xpro_lua_merge[] =
+"local function num(v, what)\n"
+"  local n = tonumber(v)\n"
+"  if n == nil or n < 0 or n ~= math.floor(n) or n > 9007199254740991 then\n"
+"    return redis.error_reply('xpro: bad ' .. what .. ' in ' .. KEYS[1])\n"
+"  end\n"
+"  return n\n"
+"end\n"
+"local l1, l2, lc, ldc, mark = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])\n"
+"local lfound, tt1, tt4, r = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])\n"
+"if r < 1 then r = 1 end\n"
+"local m = redis.call('HMGET', KEYS[1], 'ts1', 'ts2', 'c')\n"
+"local mfound = m[1] ~= false and m[2] ~= false and m[3] ~= false\n"
+"local m1, m2, mc = 0, 0, 0\n"
+"if mfound then\n"
+"  m1 = num(m[1], 'ts1'); if type(m1) == 'table' then return m1 end\n"
+"  m2 = num(m[2], 'ts2'); if type(m2) == 'table' then return m2 end\n"
+"  mc = num(m[3], 'c'); if type(mc) == 'table' then return mc end\n"
+"end\n"
+"local branch = 0\n"
+"if lfound == 1 and mfound then\n"
+"  if mark == 1 and l1 - m1 > tt1 then\n"
+"    mark = 0; ldc = 0; m1 = l1; m2 = l2; mc = lc; branch = 1\n"
+"  else\n"
+"    mark = 0\n"
+"    if l2 < m2 then l2 = m2; branch = 2\n"
+"    elseif l2 - m1 > tt4 then\n"
+"      local d = l2 - m1\n"
+"      l1 = l2 - math.floor(d / r); mc = math.floor(mc / r); m1 = l1; m2 = l2; branch = 3\n"
+"    else m2 = l2; branch = 4 end\n"
+"    if l1 > m1 then l1 = m1\n"
+"    elseif l2 - l1 > tt4 then m1 = l1 end\n"
+"    lc = mc + ldc; mc = lc; ldc = 0\n"
+"  end\n"
+"elseif mfound then\n"
+"  l1 = m1; l2 = m2; lc = mc; ldc = 0; mark = 0; branch = 5\n"
+"elseif lfound == 1 then\n"
+"  m1 = l1; m2 = l2; mc = lc; ldc = 0; branch = 6\n"
+"end\n"
+"if branch ~= 0 and branch ~= 5 then\n"
+"  redis.call('HSET', KEYS[1], 'ts1', string.format('%.0f', m1), 'ts2', string.format('%.0f', m2), 'c', string.format('%.0f', mc))\n"
+"end\n"
+"return {branch, string.format('%.0f', l1), string.format('%.0f', l2), string.format('%.0f', lc), string.format('%.0f', ldc), mark,\n"
+"        string.format('%.0f', m1), string.format('%.0f', m2), string.format('%.0f', mc)}\n";
+
+void xpro_master_key(char *buf, size_t len, uint32_t client, uint32_t dest)
+{
+	char c[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &client, c, sizeof(c));
+	inet_ntop(AF_INET, &dest, d, sizeof(d));
+	snprintf(buf, len, "x:{%s}:%s", d, c);
+}
+
+int xpro_master_load(redisContext *c, char sha[41])
+{
+	redisReply *r = redisCommand(c, "SCRIPT LOAD %s", xpro_lua_merge);
+	int err = 0;
+
+	if (!r || c->err)
+		err = -EIO;
+	else if (r->type != REDIS_REPLY_STRING || r->len != 40)
+		err = -EPROTO;
+	else
+		memcpy(sha, r->str, 41);
+	if (r)
+		freeReplyObject(r);
+	return err;
+}
+
+static int u64_of(const redisReply *e, uint64_t *out)
+{
+	char *end;
+
+	if (e->type == REDIS_REPLY_INTEGER) {
+		if (e->integer < 0)
+			return -1;
+		*out = (uint64_t)e->integer;
+		return 0;
+	}
+	if (e->type != REDIS_REPLY_STRING || !e->len || e->str[0] == '-')
+		return -1;
+	errno = 0;
+	*out = strtoull(e->str, &end, 10);
+	return errno || *end ? -1 : 0;
+}
+
+int xpro_master_merge(redisContext *c, const char *sha, const char *key,
+		      struct xpro_lrec *l, int l_found, const struct xpro_merge_params *p,
+		      struct xpro_mrec *m, int *branch, const char **err)
+{
+	char a[9][24];
+	uint64_t v[9];
+	redisReply *r;
+	size_t i;
+	int rc = 0;
+
+	snprintf(a[0], 24, "%" PRIu64, l->ts1);
+	snprintf(a[1], 24, "%" PRIu64, l->ts2);
+	snprintf(a[2], 24, "%" PRIu64, l->c);
+	snprintf(a[3], 24, "%" PRIu64, l->dc);
+	snprintf(a[4], 24, "%u", l->mark);
+	snprintf(a[5], 24, "%d", l_found ? 1 : 0);
+	snprintf(a[6], 24, "%" PRIu64, p->tt1_ns);
+	snprintf(a[7], 24, "%" PRIu64, p->tt4_ns);
+	snprintf(a[8], 24, "%u", p->r);
+	r = redisCommand(c, "EVALSHA %s 1 %s %s %s %s %s %s %s %s %s %s", sha, key,
+			 a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+	*err = NULL;
+	if (!r || c->err) {
+		*err = c->errstr;
+		rc = -EIO;
+		goto out;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		*err = "script error";
+		rc = -EPROTO;
+		goto out;
+	}
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 9) {
+		rc = -EPROTO;
+		goto out;
+	}
+	for (i = 0; i < 9; i++) {
+		if (u64_of(r->element[i], &v[i])) {
+			rc = -EPROTO;
+			goto out;
+		}
+	}
+	*branch = (int)v[0];
+	l->ts1 = v[1];
+	l->ts2 = v[2];
+	l->c = v[3];
+	l->dc = v[4];
+	l->mark = (uint32_t)v[5];
+	m->ts1 = v[6];
+	m->ts2 = v[7];
+	m->c = v[8];
+out:
+	if (r)
+		freeReplyObject(r);
+	return rc;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The master database (M_DB) side of Algorithm 1: one record's merge runs
+ * atomically on the master as a Lua script that mirrors xpro_merge()
+ * (xpro/merge.c, the reference; tests/unit/test_master.c checks they agree
+ * on random inputs against a real redis-server).
+ *
+ * Keys: "x:{D}:i" (hash: ts1, ts2, c) where D and i are dotted IPv4
+ * addresses; the hash tag {D} keeps a destination's records on one Redis
+ * Cluster shard. Times on the master are microseconds of CLOCK_TAI: Redis
+ * Lua numbers are doubles, exact to 2^53, and TAI nanoseconds are not.
+ */
+#ifndef XPRO_MASTER_H
+#define XPRO_MASTER_H
+
+#include <stdint.h>
+#include <hiredis/hiredis.h>
+#include "merge.h"
+
+extern const char xpro_lua_merge[];
+
+/* Format the master key of (client, dest) (network order) into buf. */
+void xpro_master_key(char *buf, size_t len, uint32_t client, uint32_t dest);
+
+/* Load the merge script; returns 0 and fills sha (41 bytes), or -errno. */
+int xpro_master_load(redisContext *c, char sha[41]);
+
+/*
+ * Merge one record on the master: l (times in microseconds, and p in
+ * microseconds too) is this
+ * proxy's side, l_found whether it holds the pair. On return l and m hold
+ * the merged values and *branch the branch taken. -EIO on a Redis error
+ * (message in *err), -EPROTO on a reply that fails validation.
+ */
+int xpro_master_merge(redisContext *c, const char *sha, const char *key,
+		      struct xpro_lrec *l, int l_found, const struct xpro_merge_params *p,
+		      struct xpro_mrec *m, int *branch, const char **err);
+
+#endif
