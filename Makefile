@@ -41,6 +41,7 @@ include bpf/build.mk
 include xpro/build.mk
 include tests/build.mk
 include bench/build.mk
+include topo/build.mk
 
 .PHONY: all build deps test bench experiment compare analyze install clean help
 

@@ -12,7 +12,7 @@ set -euo pipefail
 # Packages, grouped by what needs them.
 PKGS_BUILD="make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev bpftool"
 PKGS_LIBS="libhiredis-dev libpcap-dev libnl-3-dev libnl-genl-3-dev libnl-route-3-dev"
-PKGS_NET="iproute2 ethtool tcpdump nftables hping3"
+PKGS_NET="iproute2 iputils-ping ethtool tcpdump nftables hping3"
 PKGS_TEST="bats bats-support bats-assert bats-file redis-server jq"
 PKGS_PLOT="gnuplot-nox"
 # Mininet is installed without its recommends (they pull Open vSwitch, which

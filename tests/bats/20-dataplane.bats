@@ -60,6 +60,8 @@ setup() {
   fi
   xp_exec "$PX" "$XPRO" flush -i in0 -c "$CONF" >/dev/null
   xp_exec "$PX" "$XPRO" set -i in0 -c "$CONF" tf1=50 tf2=400 >/dev/null
+  # counters are cumulative, like an interface's: tests look at deltas
+  xp_exec "$PX" "$XPRO" stats -i in0 -c "$CONF" --json > "$BATS_TEST_TMPDIR/base.json"
 }
 
 teardown() {
@@ -67,7 +69,13 @@ teardown() {
 }
 
 px() { xp_exec "$PX" "$XPRO" "$@" -c "$CONF"; }
-counter() { px stats -i in0 --json | jq -r ".counters.$1"; }
+# counter NAME: its increase since the test's setup
+counter() {
+  local now base
+  now=$(px stats -i in0 --json | jq -r ".counters.$1")
+  base=$(jq -r ".counters.$1" "$BATS_TEST_TMPDIR/base.json" 2>/dev/null || echo 0)
+  echo $((now - ${base:-0}))
+}
 
 # echo server on the victim for S seconds; output in $BATS_TEST_TMPDIR/echo.json
 victim_echo() {

@@ -1,0 +1,30 @@
+# topo/: testbed topologies. xpro-topo is a bash script (topo/xpro-topo, linked
+# into $(O)/bin so that it finds xpro and its probe next to it); the probe
+# reads XDP features and NAPI instances from the kernel's netdev netlink family.
+# xpro-topo-ping: a bounded ICMP echo (iputils-ping is not among the deps).
+TOPO_BINS := $(O)/bin/xpro-topo-probe $(O)/bin/xpro-topo-ping $(O)/bin/xpro-topo
+BINS += $(TOPO_BINS)
+
+$(O)/bin/xpro-topo-probe: $(O)/obj/topo/probe.o
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $^ -o $@ $(USER_LDLIBS)
+
+$(O)/bin/xpro-topo-ping: $(O)/obj/topo/ping.o $(O)/obj/traffic/safety.o
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $^ -o $@
+
+$(O)/bin/xpro-topo: topo/xpro-topo
+	$(call msg,LN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)ln -sfn $(abspath topo/xpro-topo) $@
+
+# make install: the topologies and the Mininet script go to share/xpro/, where
+# an installed xpro-topo looks for them (../share/xpro/topo next to its bin/).
+.PHONY: install-topo
+install: install-topo
+install-topo:
+	$(Q)install -d $(DESTDIR)$(PREFIX)/share/xpro/topo $(DESTDIR)$(PREFIX)/share/xpro/mininet
+	$(Q)install -m 0644 topo/topologies/*.topo $(DESTDIR)$(PREFIX)/share/xpro/topo/
+	$(Q)install -m 0755 topo/mininet/xpro_topo.py $(DESTDIR)$(PREFIX)/share/xpro/mininet/

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * xpro-topo-ping: a bounded ICMP echo for testbed reachability checks, so
+ * that the checks do not depend on iputils-ping (not among the project's
+ * Debian packages). Raw socket: run as root, inside a testbed namespace.
+ *
+ *   xpro-topo-ping [-c COUNT] [-W TIMEOUT_S] [-i INTERVAL_S] [-q] ADDR
+ *
+ * Sends COUNT echo requests (default 1), INTERVAL_S apart (default 1), and
+ * waits up to TIMEOUT_S (default 1) for each reply. Prints one line per reply
+ * (unless -q) and a summary "N transmitted, M received". Destinations must lie
+ * in 198.18.0.0/15, and it refuses to run outside a testbed namespace (the
+ * checks of traffic/safety.h). Exit status: 0 when at least one reply came back (as
+ * iputils ping), 1 when none did, 2 on a usage or socket error.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/ip_icmp.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include "safety.h"
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint16_t csum(const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	uint32_t sum = 0;
+
+	for (; len > 1; len -= 2, p += 2)
+		sum += (uint32_t)p[0] << 8 | p[1];
+	if (len)
+		sum += (uint32_t)p[0] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return htons((uint16_t)~sum);
+}
+
+static double parse_pos(const char *s, const char *what)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (*end || !(v > 0) || v > 3600) {
+		fprintf(stderr, "xpro-topo-ping: %s: '%s' is not a positive number of seconds (<= 3600)\n", what, s);
+		exit(2);
+	}
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	double timeout = 1, interval = 1;
+	long count = 1;
+	int quiet = 0, opt, fd, received = 0;
+	uint16_t id = (uint16_t)(getpid() & 0xffff);
+	struct sockaddr_in dst = { .sin_family = AF_INET };
+	char *end;
+	long seq;
+
+	while ((opt = getopt(argc, argv, "c:W:i:qh")) != -1) {
+		switch (opt) {
+		case 'c':
+			count = strtol(optarg, &end, 10);
+			if (*end || count < 1 || count > 100000) {
+				fprintf(stderr, "xpro-topo-ping: -c: 1-100000\n");
+				return 2;
+			}
+			break;
+		case 'W': timeout = parse_pos(optarg, "-W"); break;
+		case 'i': interval = parse_pos(optarg, "-i"); break;
+		case 'q': quiet = 1; break;
+		default:
+			fprintf(opt == 'h' ? stdout : stderr,
+				"usage: xpro-topo-ping [-c COUNT] [-W TIMEOUT_S] [-i INTERVAL_S] [-q] ADDR\n");
+			return opt == 'h' ? 0 : 2;
+		}
+	}
+	if (optind != argc - 1 || inet_pton(AF_INET, argv[optind], &dst.sin_addr) != 1) {
+		fprintf(stderr, "usage: xpro-topo-ping [-c COUNT] [-W TIMEOUT_S] [-i INTERVAL_S] [-q] ADDR (IPv4)\n");
+		return 2;
+	}
+	if (xpro_check_dest("xpro-topo-ping", dst.sin_addr.s_addr) || xpro_testbed_check("xpro-topo-ping"))
+		return 2;
+	fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
+	if (fd < 0) {
+		fprintf(stderr, "xpro-topo-ping: raw ICMP socket: %s (run as root)\n", strerror(errno));
+		return 2;
+	}
+	for (seq = 1; seq <= count; seq++) {
+		unsigned char pkt[64], buf[1500];
+		struct icmphdr *ic = (struct icmphdr *)pkt;
+		double sent, deadline, next = now_s() + interval;
+		int got = 0;
+
+		memset(pkt, 0, sizeof(pkt));
+		ic->type = ICMP_ECHO;
+		ic->un.echo.id = htons(id);
+		ic->un.echo.sequence = htons((uint16_t)seq);
+		memcpy(pkt + sizeof(*ic), "xpro-topo-ping", 14);
+		ic->checksum = csum(pkt, sizeof(pkt));
+		sent = now_s();
+		if (sendto(fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&dst, sizeof(dst)) < 0) {
+			if (!quiet)
+				fprintf(stderr, "xpro-topo-ping: send to %s: %s\n", argv[optind], strerror(errno));
+		}
+		deadline = sent + timeout;
+		while (!got) {
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+			double left = deadline - now_s();
+			struct sockaddr_in from;
+			socklen_t fl = sizeof(from);
+			const struct iphdr *ih;
+			const struct icmphdr *r;
+			ssize_t n;
+
+			if (left <= 0)
+				break;
+			if (poll(&pfd, 1, (int)(left * 1000) + 1) <= 0)
+				continue;
+			n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+			if (n < (ssize_t)sizeof(struct iphdr))
+				continue;
+			ih = (const struct iphdr *)buf;
+			if (n < (ssize_t)(ih->ihl * 4 + sizeof(struct icmphdr)))
+				continue;
+			r = (const struct icmphdr *)(buf + ih->ihl * 4);
+			if (r->type != ICMP_ECHOREPLY || ntohs(r->un.echo.id) != id ||
+			    ntohs(r->un.echo.sequence) != (uint16_t)seq ||
+			    from.sin_addr.s_addr != dst.sin_addr.s_addr)
+				continue;
+			got = 1;
+			received++;
+			if (!quiet)
+				printf("reply from %s: seq=%ld ttl=%d time=%.3f ms\n", argv[optind], seq,
+				       ih->ttl, (now_s() - sent) * 1000);
+		}
+		if (seq < count) {
+			double w = next - now_s();
+
+			if (w > 0) {
+				struct timespec ts = { (time_t)w, (long)((w - (double)(time_t)w) * 1e9) };
+				nanosleep(&ts, NULL);
+			}
+		}
+	}
+	printf("%s: %ld transmitted, %d received\n", argv[optind], count, received);
+	close(fd);
+	return received > 0 ? 0 : 1;
+}
