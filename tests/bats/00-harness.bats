@@ -1,34 +1,131 @@
 #!/usr/bin/env bats
-# The test harness itself: namespaces, veths, the address guard, private
-# redis-servers, and teardown of everything a suite created.
+# The test harness itself (lib/xpro.bash): namespaces, veths, the address
+# guard, nsenter, private redis-servers, spawned processes, and a teardown
+# that removes what a test created even when the test fails. Every address
+# is from 198.18.0.0/15; every external command is bounded by timeout.
 
 load lib/xpro
 
-setup() { xp_require_root; }
-# alive PID: running (a zombie, killed but not yet reaped by PID 1, is not)
-alive() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1; [[ $st != Z* ]]; }
-teardown() { xp_dump_on_failure; xp_teardown_all; }
+LIB=$BATS_TEST_DIRNAME/lib/xpro.bash
 
-@test "two namespaces joined by a veth pair ping each other, and are removed" {
-  a=$(xp_ns_new a)
-  b=$(xp_ns_new b)
-  xp_veth "$a" e0 "$b" e1
-  xp_addr "$a" e0 198.18.250.1/30
-  xp_addr "$b" e1 198.18.250.2/30
-  run xp_exec "$a" timeout 10 ping -c 3 -W 1 -i 0.2 198.18.250.2
-  assert_success
-  assert_output --partial "3 received"
+setup() { xp_require_root; }
+
+teardown() {
+  xp_dump_on_failure
   xp_teardown_all
-  run ip netns list
-  refute_output --partial "$a"
-  refute_output --partial "$b"
+  # what the child shells of the trap and nested-bats tests created, should
+  # they have failed to remove it themselves
+  local n p
+  for n in $(cat "$BATS_TEST_TMPDIR"/leak-ns 2>/dev/null); do
+    [[ -e /run/netns/$n ]] && timeout 10 ip netns del "$n"
+  done
+  for n in $(cat "$BATS_TEST_TMPDIR"/pins 2>/dev/null); do
+    [[ $n == /run/xpro/bpf/xpt* ]] && rm -rf -- "$n"
+  done
+  for p in $(cat "$BATS_TEST_TMPDIR"/leak-pid 2>/dev/null); do
+    [[ -n $p ]] && kill -9 "$p" 2>/dev/null
+  done
+  return 0
 }
 
-@test "addresses outside 198.18.0.0/15 are refused" {
-  a=$(xp_ns_new a)
-  b=$(xp_ns_new b)
-  xp_veth "$a" e0 "$b" e1
-  for bad in 10.0.0.1/24 8.8.8.8/32 198.20.0.1/24 198.17.255.1/24 192.168.1.1/24 127.0.0.2/8 198.18.0.256/24; do
+# pstart PID: its start time; alive PID START: that very process still runs
+# (a zombie waiting to be reaped by PID 1 has exited)
+pstart() { timeout 5 ps -o lstart= -p "$1"; }
+alive() {
+  local st
+  st=$(timeout 5 ps -o stat= -p "$1") || return 1
+  [[ $st != Z* && $(pstart "$1") == "$2" ]]
+}
+
+# port_listening NS PORT: some socket listens on PORT in NS ("" for the host)
+port_listening() {
+  if [[ -n $1 ]]; then
+    [[ -n $(timeout 5 nsenter --net="/run/netns/$1" ss -Htln "sport = :$2") ]]
+  else
+    [[ -n $(timeout 5 ss -Htln "sport = :$2") ]]
+  fi
+}
+
+@test "two namespaces joined by a veth ping each other; teardown leaves no namespace or veth" {
+  local i1="xa$$" i2="xb$$"
+  run timeout 5 ip -o link show
+  refute_output --partial "$i1"
+  run xp_ns_new a
+  assert_success
+  a=$output
+  run xp_ns_new b
+  assert_success
+  b=$output
+  run xp_veth "$a" "$i1" "$b" "$i2"
+  assert_success
+  run xp_addr "$a" "$i1" 198.18.250.1/30
+  assert_success
+  run xp_addr "$b" "$i2" 198.18.250.2/30
+  assert_success
+  run xp_exec "$a" timeout 10 ping -c 3 -W 1 -i 0.2 198.18.250.2
+  assert_success
+  assert_output --partial "3 packets transmitted, 3 received"
+  # the veth lives only in the namespaces, never in the host's
+  run timeout 5 ip -n "$b" -o link show "$i2"
+  assert_success
+  run timeout 5 ip -o link show
+  refute_output --partial "$i1"
+  refute_output --partial "$i2"
+
+  run xp_teardown_all
+  assert_success
+  run timeout 5 ip netns list
+  assert_success
+  refute_output --partial "$a"
+  refute_output --partial "$b"
+  assert_not_exist "/run/netns/$a"
+  assert_not_exist "/run/netns/$b"
+  run timeout 5 ip -o link show
+  refute_output --partial "$i1"
+  refute_output --partial "$i2"
+  # idempotent
+  run xp_teardown_all
+  assert_success
+}
+
+@test "namespace names are unique and carry the run's prefix" {
+  run xp_ns_new same
+  assert_success
+  n1=$output
+  run xp_ns_new same
+  assert_success
+  n2=$output
+  [[ $n1 != "$n2" ]]
+  [[ $n1 == "xpt$BATS_ROOT_PID-same-"* && $n2 == "xpt$BATS_ROOT_PID-same-"* ]]
+  # lo is up inside
+  run timeout 5 ip -n "$n1" -o link show lo
+  assert_output --partial "UP"
+  run xp_ns_new "bad name"
+  assert_failure
+}
+
+@test "xp_in_testbed accepts 198.18.0.0/15 only" {
+  for good in 198.18.0.1 198.18.0.1/24 198.19.255.1/24 198.18.0.0/15 198.19.255.255/32 198.18.0.0; do
+    run xp_in_testbed "$good"
+    assert_success
+  done
+  for bad in 10.0.0.1/24 8.8.8.8/32 198.20.0.1/24 198.17.255.255 198.17.255.1/24 127.0.0.1 \
+             192.168.1.1/24 198.18.0.256/24 198.018.0.1/24 198.18.0 198.18.0.1.1 "" \
+             198.18.0.1/8 198.18.0.1/14 198.18.0.1/33 198.18.0.1/ 198.18.0.1/024 \
+             2001:db8::1/64 ::ffff:198.18.0.1 localhost " 198.18.0.1"; do
+    run xp_in_testbed "$bad"
+    assert_failure
+  done
+}
+
+@test "xp_addr refuses addresses outside 198.18.0.0/15 and assigns those inside" {
+  run xp_ns_new a
+  a=$output
+  run xp_ns_new b
+  b=$output
+  run xp_veth "$a" e0 "$b" e1
+  assert_success
+  for bad in 10.0.0.1/24 8.8.8.8/32 198.20.0.1/24 198.17.255.1/24 198.18.0.1/8; do
     run xp_addr "$a" e0 "$bad"
     assert_failure
     assert_output --partial "198.18.0.0/15"
@@ -37,63 +134,359 @@ teardown() { xp_dump_on_failure; xp_teardown_all; }
   assert_success
   run xp_addr "$a" e0 198.19.255.1/24
   assert_success
-  run ip -n "$a" -4 -br addr show e0
-  assert_output --partial "198.18.0.1/24"
+  run timeout 5 ip -n "$a" -4 -o addr show dev e0
+  assert_success
+  assert_output --partial "inet 198.18.0.1/24"
+  assert_output --partial "inet 198.19.255.1/24"
   refute_output --partial "10.0.0.1"
+  refute_output --partial "8.8.8.8"
+  refute_output --partial "198.20.0.1"
+  refute_output --partial "198.17.255.1"
+  refute_output --partial "/8"
 }
 
-@test "namespaces have no default route" {
-  a=$(xp_ns_new a)
-  b=$(xp_ns_new b)
-  xp_veth "$a" e0 "$b" e1
-  xp_addr "$a" e0 198.18.250.5/30
-  run ip -n "$a" route show default
-  assert_output ""
-  run xp_exec "$a" timeout 5 ping -c 1 -W 1 198.20.0.1
+@test "no namespace has a default route after setup" {
+  for r in d p v; do
+    run xp_ns_new "$r"
+    assert_success
+    eval "$r=\$output"
+  done
+  run xp_veth "$d" e0 "$p" in0
+  assert_success
+  run xp_veth "$p" out0 "$v" e0
+  assert_success
+  xp_addr "$d" e0 198.18.10.2/24
+  xp_addr "$p" in0 198.18.10.1/24
+  xp_addr "$p" out0 198.18.11.1/24
+  xp_addr "$v" e0 198.18.11.2/24
+  for n in "$d" "$p" "$v"; do
+    run timeout 5 ip -n "$n" -4 route show default
+    assert_success
+    assert_output ""
+    run timeout 5 ip -n "$n" -6 route show default
+    assert_success
+    assert_output ""
+  done
+  # a testbed address on no connected subnet is unreachable: nothing is sent
+  run xp_exec "$d" timeout 5 ping -c 1 -W 1 198.19.200.1
+  assert_failure
+  assert_output --partial "unreachable"
+}
+
+@test "xp_veth creates the queues and MTU asked for, and refuses bad arguments" {
+  run xp_ns_new a
+  a=$output
+  run xp_ns_new b
+  b=$output
+  run xp_veth "$a" in0 "$b" out0 --queues 2 --mtu 9000
+  assert_success
+  for end in "$a in0" "$b out0"; do
+    read -r n i <<< "$end"
+    run timeout 5 ip -n "$n" -d link show "$i"
+    assert_success
+    assert_output --partial "mtu 9000"
+    assert_output --partial "state UP"
+    assert_output --partial "numtxqueues 2 numrxqueues 2"
+  done
+  run xp_veth "$a" x0 "$b" x1 --queues 0
+  assert_failure
+  run xp_veth "$a" x0 "$b" x1 --mtu big
+  assert_failure
+  run xp_veth "$a" name-longer-than-15 "$b" x1
+  assert_failure
+  run xp_veth "$a" x0 no-such-namespace x1
+  assert_failure
+  run timeout 5 ip -n "$a" -o link show
+  refute_output --partial "x0"
+}
+
+@test "xp_exec runs in the namespace and the project's bpffs stays visible" {
+  run xp_ns_new a
+  a=$output
+  run xp_ns_new b
+  b=$output
+  run xp_veth "$a" probe0 "$b" probe1
+  assert_success
+  run xp_exec "$a" timeout 5 ip -o link show
+  assert_success
+  assert_output --partial "probe0"
+  refute_output --partial "probe1"
+  run xp_exec "$a" timeout 5 readlink /proc/self/ns/net
+  assert_success
+  [[ $output == "$(timeout 5 ip netns exec "$a" readlink /proc/self/ns/net)" ]]
+  [[ $output != "$(readlink /proc/self/ns/net)" ]]
+  run xp_exec "$a" timeout 5 stat -f -c %T /run/xpro/bpf
+  assert_success
+  assert_output "bpf_fs"
+  run xp_exec no-such-namespace true
   assert_failure
 }
 
-@test "a private redis-server starts, serves, and stops by PID" {
-  port=$(xp_redis_start)
+@test "a private redis-server serves PING, SET and GET; after xp_redis_stop its PID is gone and the port is free" {
+  run xp_redis_start
+  assert_success
+  port=$output
+  [[ $port =~ ^[0-9]+$ && $port -ne 6379 ]]
+  run xp_redis_pid "$port"
+  assert_success
+  pid=$output
+  start=$(pstart "$pid")
+  alive "$pid" "$start"
+  run timeout 5 redis-cli -p "$port" PING
+  assert_success
+  assert_output "PONG"
   run timeout 5 redis-cli -p "$port" SET xpro-harness 42
   assert_output "OK"
   run timeout 5 redis-cli -p "$port" GET xpro-harness
   assert_output "42"
-  pid=$(cat "$(readlink -f "$BATS_FILE_TMPDIR/redis-$port")/pid")
-  alive "$pid"
-  xp_redis_stop "$port"
-  run alive "$pid"
+  # listening on the host's loopback only, files in the test's temp folder
+  run timeout 5 ss -Htln "sport = :$port"
+  assert_output --partial "127.0.0.1:$port"
+  run timeout 5 readlink "/proc/$pid/cwd"
+  assert_output --regexp "^$BATS_FILE_TMPDIR/"
+
+  run xp_redis_stop "$port"
+  assert_success
+  run alive "$pid" "$start"
+  assert_failure
+  run port_listening "" "$port"
   assert_failure
   run timeout 5 redis-cli -p "$port" PING
   refute_output "PONG"
+  run xp_redis_stop "$port"
+  assert_failure
 }
 
-@test "a redis-server with a password refuses clients without it" {
-  XP_REDIS_PASS=s3cret port=$(XP_REDIS_PASS=s3cret xp_redis_start)
+@test "a redis-server in a namespace, bound to a testbed address, serves the peer namespace" {
+  run xp_ns_new cli
+  c=$output
+  run xp_ns_new srv
+  s=$output
+  run xp_veth "$c" e0 "$s" e1
+  assert_success
+  xp_addr "$c" e0 198.18.20.1/24
+  xp_addr "$s" e1 198.18.20.2/24
+  run xp_redis_start "$s" 198.18.20.2
+  assert_success
+  port=$output
+  run xp_redis_pid "$port"
+  pid=$output
+  run timeout 5 ip netns identify "$pid"
+  assert_output "$s"
+  run xp_exec "$c" timeout 5 redis-cli -h 198.18.20.2 -p "$port" PING
+  assert_success
+  assert_output "PONG"
+  run xp_redis_cli "$port" SET k v
+  assert_output "OK"
+  run xp_exec "$c" timeout 5 redis-cli -h 198.18.20.2 -p "$port" GET k
+  assert_output "v"
+  run port_listening "$c" "$port"
+  assert_failure
+  # binding outside the testbed, or to a testbed address in the host, is refused
+  run xp_redis_start "$s" 10.0.0.1
+  assert_failure
+  assert_output --partial "198.18.0.0/15"
+  run xp_redis_start "" 198.18.20.3
+  assert_failure
+}
+
+@test "a redis-server with XP_REDIS_PASS refuses clients without the password" {
+  XP_REDIS_PASS=s3cret-pass
+  run xp_redis_start
+  assert_success
+  port=$output
+  unset XP_REDIS_PASS
   run timeout 5 redis-cli -p "$port" GET x
   assert_output --partial "NOAUTH"
-  run timeout 5 redis-cli --no-auth-warning -a s3cret -p "$port" PING
+  run timeout 5 redis-cli --no-auth-warning -a wrong -p "$port" PING
+  refute_output "PONG"
+  run timeout 5 redis-cli --no-auth-warning -a s3cret-pass -p "$port" PING
   assert_output "PONG"
 }
 
-@test "teardown removes what a failed test created" {
-  # a test body that creates a namespace and a process, then fails
-  run bash -c "
-    BATS_FILE_TMPDIR='$BATS_FILE_TMPDIR' XP_PREFIX='$XP_PREFIX'
-    load() { source \"\$1\"; }
-    source '$BATS_TEST_DIRNAME/lib/xpro.bash'
-    n=\$(xp_ns_new crashed)
-    echo \$n > '$BATS_TEST_TMPDIR/ns'
-    xp_spawn sleeper sleep 300 > '$BATS_TEST_TMPDIR/pid'
-    exit 3"
+@test "a redis-server with XP_REDIS_USER/XP_REDIS_PASS admits only that ACL user" {
+  XP_REDIS_USER=xpro XP_REDIS_PASS=acl-pass
+  run xp_redis_start
+  assert_success
+  port=$output
+  run xp_redis_cli "$port" SET k 1
+  assert_output "OK"
+  unset XP_REDIS_USER XP_REDIS_PASS
+  run timeout 5 redis-cli -p "$port" GET k
+  assert_output --partial "NOAUTH"
+  run timeout 5 redis-cli --no-auth-warning -a acl-pass -p "$port" PING
+  refute_output "PONG"
+  run timeout 5 redis-cli --no-auth-warning --user xpro --pass wrong -p "$port" PING
+  refute_output "PONG"
+  run timeout 5 redis-cli --no-auth-warning --user xpro --pass acl-pass -p "$port" GET k
+  assert_output "1"
+  XP_REDIS_USER=xpro
+  run xp_redis_start
+  assert_failure
+  assert_output --partial "XP_REDIS_PASS"
+}
+
+@test "xp_spawn logs a process and teardown kills it and its children" {
+  run xp_spawn sleeper sh -c 'echo started; sleep 300 & echo "child=$!"; wait'
+  assert_success
+  pid=$output
+  echo "$pid" >> "$BATS_TEST_TMPDIR/leak-pid"
+  start=$(pstart "$pid")
+  run xp_log_of "$pid"
+  assert_success
+  log=$output
+  for _ in $(seq 1 50); do grep -q '^child=' "$log" && break; sleep 0.1; done
+  run cat "$log"
+  assert_line "started"
+  assert_line --regexp '^child=[0-9]+$'
+  child=$(sed -n 's/^child=//p' "$log")
+  echo "$child" >> "$BATS_TEST_TMPDIR/leak-pid"
+  cstart=$(pstart "$child")
+  alive "$child" "$cstart"
+
+  run xp_teardown_all
+  assert_success
+  run alive "$pid" "$start"
+  assert_failure
+  run alive "$child" "$cstart"
+  assert_failure
+  # a shell function cannot be killed by PID: refused
+  run xp_spawn f xp_exec x sleep 1
+  assert_failure
+}
+
+@test "xp_spawn --ns runs the process in that namespace" {
+  run xp_ns_new a
+  a=$output
+  run xp_spawn --ns "$a" sleeper sleep 300
+  assert_success
+  pid=$output
+  echo "$pid" >> "$BATS_TEST_TMPDIR/leak-pid"
+  start=$(pstart "$pid")
+  run timeout 5 ip netns identify "$pid"
+  assert_output "$a"
+  run xp_teardown_all
+  assert_success
+  run alive "$pid" "$start"
+  assert_failure
+  assert_not_exist "/run/netns/$a"
+}
+
+@test "the helpers work as plain statements under bats' set -e, as suites call them" {
+  a=$(xp_ns_new plain-a)
+  b=$(xp_ns_new plain-b)
+  xp_veth "$a" e0 "$b" e1 --queues 2
+  xp_addr "$a" e0 198.18.30.1/24
+  xp_addr "$b" e1 198.18.30.2/24
+  xp_exec "$a" timeout 10 ping -c 1 -W 1 198.18.30.2 > /dev/null
+  port=$(xp_redis_start "$b" 198.18.30.2)
+  [[ $(xp_redis_cli "$port" PING) == PONG ]]
+  pid=$(xp_spawn --ns "$a" sleeper sleep 300)
+  [[ -f $(xp_log_of "$pid") ]]
+  xp_redis_stop "$port"
+  xp_dump_on_failure 2> "$BATS_TEST_TMPDIR/dump"
+  grep -q "== netns $a" "$BATS_TEST_TMPDIR/dump"
+  xp_teardown_all
+  xp_teardown_all
+  [[ ! -e /run/netns/$a && ! -e /run/netns/$b ]]
+}
+
+@test "xp_skip_unless_kernel_feature passes present features and names a missing one" {
+  run xp_skip_unless_kernel_feature netns veth bpf btf xdp prog_type:xdp map_type:hash CONFIG_NET_NS
+  assert_success
+  assert_output ""
+  # inside run the skip ends only the subshell; its reason is printed
+  run xp_skip_unless_kernel_feature netns CONFIG_XPRO_NO_SUCH_OPTION
+  assert_success
+  assert_output --partial "lacks CONFIG_XPRO_NO_SUCH_OPTION"
+  run xp_skip_unless_kernel_feature no-such-feature
+  assert_failure
+  assert_output --partial "unknown feature"
+}
+
+# the body of a test that fails half-way: a namespace, a process, exit 3
+crashing_body() {
+  local n p
+  n=$(xp_ns_new crashed) || return 1
+  echo "$n" > "$BATS_TEST_TMPDIR/ns"
+  p=$(xp_spawn sleeper sleep 300) || return 1
+  echo "$p" >> "$BATS_TEST_TMPDIR/leak-pid"
+  echo "$p $(pstart "$p")" > "$BATS_TEST_TMPDIR/pid"
+  exit 3
+}
+
+@test "xp_teardown_all removes what a failed subshell created" {
+  run crashing_body
   assert_failure 3
   ns=$(cat "$BATS_TEST_TMPDIR/ns")
-  pid=$(cat "$BATS_TEST_TMPDIR/pid")
-  ip netns list | grep -q "$ns"
-  alive "$pid"
-  xp_teardown_all
-  run ip netns list
+  read -r pid start < "$BATS_TEST_TMPDIR/pid"
+  assert_exist "/run/netns/$ns"
+  alive "$pid" "$start"
+  run xp_teardown_all
+  assert_success
+  run timeout 5 ip netns list
   refute_output --partial "$ns"
-  run alive "$pid"
+  run alive "$pid" "$start"
+  assert_failure
+}
+
+@test "outside bats, xp_trap_exit removes what a script created when it exits with an error" {
+  local d=$BATS_TEST_TMPDIR
+  run timeout 60 env -u BATS_FILE_TMPDIR -u BATS_TEST_TMPDIR -u BATS_ROOT_PID -u XP_DIR \
+    bash -c "
+      source '$LIB'
+      xp_trap_exit
+      echo \"\$XP_DIR\" > '$d/xpdir'
+      n=\$(xp_ns_new script) || exit 1
+      echo \"\$n\" >> '$d/leak-ns'
+      p=\$(xp_spawn sleeper sleep 300) || exit 1
+      echo \"\$p\" >> '$d/leak-pid'
+      echo \"\$p \$(ps -o lstart= -p \$p)\" > '$d/pid'
+      exit 4"
+  assert_failure 4
+  ns=$(cat "$d/leak-ns")
+  read -r pid start < "$d/pid"
+  [[ $ns == xpt*-script-* ]]
+  assert_not_exist "/run/netns/$ns"
+  run alive "$pid" "$start"
+  assert_failure
+  assert_not_exist "$(cat "$d/xpdir")"
+}
+
+@test "a failing test dumps its namespaces, maps and logs, and its teardown still cleans up" {
+  local d=$BATS_TEST_TMPDIR at=@ # not "@test" at a line start: bats would take it
+  cat > "$d/fails.bats" <<EOF
+load '$BATS_TEST_DIRNAME/lib/xpro'
+teardown() { xp_dump_on_failure; xp_teardown_all; }
+${at}test "fails on purpose" {
+  n=\$(xp_ns_new dumped)
+  echo "\$n" >> '$d/leak-ns'
+  xp_addr "\$n" lo 198.18.77.1/32
+  mkdir "/run/xpro/bpf/\$n"
+  xp_pin_dir_register "/run/xpro/bpf/\$n"
+  echo "/run/xpro/bpf/\$n" > '$d/pins'
+  timeout 10 bpftool map create "/run/xpro/bpf/\$n/xpt_map" type hash key 4 value 4 entries 8 name xpt_map
+  timeout 10 bpftool map update pinned "/run/xpro/bpf/\$n/xpt_map" key 7 0 0 0 value 42 0 0 0
+  p=\$(xp_spawn talker sh -c 'echo marker-line-xyz; exec sleep 300')
+  echo "\$p" >> '$d/leak-pid'
+  echo "\$p \$(ps -o lstart= -p \$p)" > '$d/pid'
+  for _ in \$(seq 1 50); do grep -q marker "\$(xp_log_of \$p)" && break; sleep 0.1; done
+  false
+}
+EOF
+  run timeout 120 bats --tap "$d/fails.bats"
+  assert_failure 1
+  assert_line "not ok 1 fails on purpose"
+  ns=$(cat "$d/leak-ns")
+  pins=$(cat "$d/pins")
+  read -r pid start < "$d/pid"
+  assert_output --partial "== netns $ns"
+  assert_output --partial "inet 198.18.77.1/32"
+  assert_output --partial "== map $pins/xpt_map"
+  assert_output --regexp "key: 07 00 00 00 +value: 2a 00 00 00"
+  assert_output --partial "marker-line-xyz"
+  assert_not_exist "/run/netns/$ns"
+  assert_not_exist "$pins"
+  run alive "$pid" "$start"
   assert_failure
 }
