@@ -36,12 +36,15 @@ BPF_CFLAGS  := -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall -Wextra -Werror \
 BINS :=
 TEST_BINS :=
 BPF_OBJS :=
+SKELS :=
 
 include bpf/build.mk
 include xpro/build.mk
 include tests/build.mk
 include bench/build.mk
 include topo/build.mk
+# traffic/: generators, sink, replay, device-side tunnel (one fragment per tool)
+include $(sort $(wildcard traffic/*.mk))
 
 .PHONY: all build deps test bench experiment compare analyze install clean help
 
@@ -97,7 +100,7 @@ $(O)/bpf/%.skel.h: $(O)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
-$(O)/obj/%.o: %.c
+$(O)/obj/%.o: %.c | $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@

@@ -2,7 +2,6 @@
 BENCH_BINS := $(O)/bench/bench-dataplane
 BINS_NOINSTALL := $(BENCH_BINS)
 
-$(O)/obj/bench/%.o: $(SKELS)
 
 $(O)/bench/bench-dataplane: $(O)/obj/bench/dataplane.o $(O)/obj/tests/bpf/harness.o $(O)/obj/tests/bpf/pkt.o
 	$(call msg,LINK,$@)

@@ -4,7 +4,6 @@ BPFT_TESTS := $(patsubst tests/bpf/%.c,$(O)/tests/bpf/%,$(wildcard tests/bpf/tes
 BPFT_LIB   := $(patsubst %.c,$(O)/obj/%.o,$(filter-out $(wildcard tests/bpf/test_*.c),$(wildcard tests/bpf/*.c)))
 TEST_BINS  += $(UNIT_TESTS) $(BPFT_TESTS)
 
-$(O)/obj/tests/bpf/%.o: $(SKELS)
 
 $(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(BPFT_LIB) $(XPRO_LIB_OBJS)
 	$(call msg,LINK,$@)
