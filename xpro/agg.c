@@ -116,8 +116,9 @@ int xpro_recompute(int fold_fd, int rec_fd, int agg_fd, uint64_t tt1_ns, uint64_
 			f->ts2 = agg.ts2;
 			f->c = 0;
 		}
-		LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = f, .ctx_size_in = sizeof(*f),
-			    .ctx_out = f, .ctx_size_out = sizeof(*f));
+		/* a syscall program's test run copies the context back into
+		 * ctx_in; it refuses a ctx_out (EINVAL) */
+		LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = f, .ctx_size_in = sizeof(*f));
 		if (bpf_prog_test_run_opts(fold_fd, &o)) {
 			err = -errno;
 			break;

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * A naive oracle of Algorithm 2 and of the aggregate recompute, written from
+ * docs/algorithms.md alone. It shares no code and no header with
+ * bpf/xpro_decide.h or bpf/xpro.h: plain arrays, linear searches, 128-bit
+ * arithmetic instead of the division-free fast path. The differential test
+ * (test_diff.c) runs the same packets through it and through the XDP
+ * program and compares verdicts, reasons and the whole map state.
+ */
+#ifndef XPRO_ORACLE_H
+#define XPRO_ORACLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct oracle_params {
+	uint64_t tt1_ns, tt2_ns, tt3_ns;
+	uint64_t tf1, tf2;          /* packets per second */
+	uint64_t warn_interval_ns;
+	int policy;                 /* 0 paper, 1 fair */
+};
+
+struct oracle_rec {            /* the primed fields of a record */
+	uint64_t ts1, ts2, c, dc, warn_ts;
+	uint32_t mark;
+};
+
+struct oracle_agg {
+	uint64_t ts1, ts2, c, dc, nact;
+};
+
+enum { ORACLE_PASS = 0, ORACLE_DROP = 1 };
+enum { ORACLE_R_NONE = 0, ORACLE_R_TF1 = 1, ORACLE_R_TF2 = 2, ORACLE_R_TF2_FAIR = 3 };
+
+struct oracle;
+
+struct oracle *oracle_new(const struct oracle_params *p, size_t max_records);
+void oracle_free(struct oracle *o);
+void oracle_set_tf2_override(struct oracle *o, uint32_t dest, uint64_t tf2);
+/* One packet from client to dest at time now: ORACLE_PASS or ORACLE_DROP;
+ * *reason one of ORACLE_R_*, *warn 1 when an overload warning is emitted. */
+int oracle_packet(struct oracle *o, uint32_t client, uint32_t dest, uint64_t now,
+		  int *reason, int *warn);
+int oracle_get_record(const struct oracle *o, uint32_t client, uint32_t dest, struct oracle_rec *r);
+int oracle_get_agg(const struct oracle *o, uint32_t dest, struct oracle_agg *a);
+/* Rebuild every aggregate from the records (docs: "Recompute"). */
+void oracle_recompute(struct oracle *o, uint64_t now);
+/* O(n) scan of the active records of dest: returns how many, with the
+ * min ts1', max ts2' and sum c' over them. */
+size_t oracle_scan(const struct oracle *o, uint32_t dest, uint64_t now,
+		   uint64_t *min_ts1, uint64_t *max_ts2, uint64_t *sum_c);
+size_t oracle_nrecords(const struct oracle *o);
+size_t oracle_naggs(const struct oracle *o);
+void oracle_record_at(const struct oracle *o, size_t i, uint32_t *client, uint32_t *dest,
+		      struct oracle_rec *r);
+
+#endif

@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Differential test: random packet sequences (clients, destinations, times,
+ * thresholds, both policies, TF2 overrides) through the XDP program
+ * (bpf_prog_test_run_opts, test clock) and through the naive oracle
+ * (tests/bpf/oracle.c, written from docs/algorithms.md alone, sharing no
+ * code with bpf/xpro_decide.h). Verdicts, drop reasons and the whole map
+ * state must be identical. At random points the aggregates are recomputed
+ * (xpro/agg.c through the fold program, and the oracle's own recompute)
+ * and every O(1) aggregate is compared with an O(n) scan of the records.
+ *
+ * XPRO_DIFF_SEQS sets the number of sequences (default 100000);
+ * XPRO_DIFF_SEED the seed (default 1).
+ */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "tap.h"
+#include "harness.h"
+#include "pkt.h"
+#include "oracle.h"
+#include "agg.h"
+
+#define MS 1000000ULL
+
+static uint64_t rs;
+
+static uint64_t rnd(void)
+{
+	rs ^= rs << 13;
+	rs ^= rs >> 7;
+	rs ^= rs << 17;
+	return rs;
+}
+
+static uint64_t pick(uint64_t lo, uint64_t hi) /* inclusive */
+{
+	return lo + rnd() % (hi - lo + 1);
+}
+
+static struct xpro_bpf *s;
+static int fd_rec, fd_agg, fd_tf2, fd_cfg, fold_fd;
+static char why[512];
+
+static void clear(int fd)
+{
+	char k[16];
+
+	while (!bpf_map_get_next_key(fd, NULL, k))
+		if (bpf_map_delete_elem(fd, k))
+			break;
+}
+
+static void counters(uint64_t out[3])
+{
+	out[0] = h_counter(s, XPRO_C_DROP_TF1);
+	out[1] = h_counter(s, XPRO_C_DROP_TF2);
+	out[2] = h_counter(s, XPRO_C_DROP_TF2_FAIR);
+}
+
+static int same_state(struct oracle *o)
+{
+	struct xpro_record r;
+	struct xpro_agg a;
+	struct oracle_rec orr;
+	struct oracle_agg oa;
+	uint32_t c, d;
+	size_t i, nb = 0;
+
+	for (i = 0; i < oracle_nrecords(o); i++) {
+		oracle_record_at(o, i, &c, &d, &orr);
+		if (!h_record(s, c, d, &r)) {
+			snprintf(why, sizeof(why), "record %zu missing in BPF", i);
+			return 0;
+		}
+		if (r.ts1_l != orr.ts1 || r.ts2_l != orr.ts2 || r.c_l != orr.c || r.dc != orr.dc ||
+		    r.mark != orr.mark || r.warn_ts != orr.warn_ts) {
+			snprintf(why, sizeof(why),
+				 "record %zu: bpf ts1=%llu ts2=%llu c=%llu dc=%llu mark=%u warn=%llu; oracle ts1=%llu ts2=%llu c=%llu dc=%llu mark=%u warn=%llu",
+				 i, (unsigned long long)r.ts1_l, (unsigned long long)r.ts2_l,
+				 (unsigned long long)r.c_l, (unsigned long long)r.dc, r.mark,
+				 (unsigned long long)r.warn_ts, (unsigned long long)orr.ts1,
+				 (unsigned long long)orr.ts2, (unsigned long long)orr.c,
+				 (unsigned long long)orr.dc, orr.mark, (unsigned long long)orr.warn_ts);
+			return 0;
+		}
+		if (!oracle_get_agg(o, d, &oa) || !h_agg(s, d, &a)) {
+			snprintf(why, sizeof(why), "aggregate of record %zu missing", i);
+			return 0;
+		}
+		if (a.ts1 != oa.ts1 || a.ts2 != oa.ts2 || a.c != oa.c || a.dc != oa.dc || a.nact != oa.nact) {
+			snprintf(why, sizeof(why),
+				 "aggregate: bpf ts1=%llu ts2=%llu c=%llu dc=%llu nact=%llu; oracle ts1=%llu ts2=%llu c=%llu dc=%llu nact=%llu",
+				 (unsigned long long)a.ts1, (unsigned long long)a.ts2, (unsigned long long)a.c,
+				 (unsigned long long)a.dc, (unsigned long long)a.nact,
+				 (unsigned long long)oa.ts1, (unsigned long long)oa.ts2, (unsigned long long)oa.c,
+				 (unsigned long long)oa.dc, (unsigned long long)oa.nact);
+			return 0;
+		}
+	}
+	{
+		struct xpro_key kk, kn, *kp = NULL;
+
+		nb = 0;
+		while (!bpf_map_get_next_key(fd_rec, kp, &kn)) {
+			kk = kn;
+			kp = &kk;
+			nb++;
+		}
+	}
+	if (nb != oracle_nrecords(o)) {
+		snprintf(why, sizeof(why), "bpf has %zu records, oracle %zu", nb, oracle_nrecords(o));
+		return 0;
+	}
+	return 1;
+}
+
+/* After a recompute, the O(1) aggregate of every D must equal the O(n) scan. */
+static int aggregates_match_scan(struct oracle *o, const uint32_t *dests, int nd, uint64_t now)
+{
+	struct xpro_agg a;
+	uint64_t mn, mx, sum;
+	size_t n;
+	int i;
+
+	for (i = 0; i < nd; i++) {
+		if (!h_agg(s, dests[i], &a))
+			continue;
+		n = oracle_scan(o, dests[i], now, &mn, &mx, &sum);
+		if (n == 0) {
+			if (a.c + a.dc != 0 || a.nact != 0) {
+				snprintf(why, sizeof(why), "no active record but aggregate c*=%llu nact=%llu",
+					 (unsigned long long)(a.c + a.dc), (unsigned long long)a.nact);
+				return 0;
+			}
+			continue;
+		}
+		if (a.c + a.dc != sum || a.ts1 != mn || a.nact != n ||
+		    (int64_t)(a.ts2 - mx) < 0) {
+			snprintf(why, sizeof(why),
+				 "aggregate c*=%llu ts1=%llu ts2=%llu nact=%llu; scan sum=%llu min=%llu max=%llu n=%zu",
+				 (unsigned long long)(a.c + a.dc), (unsigned long long)a.ts1,
+				 (unsigned long long)a.ts2, (unsigned long long)a.nact,
+				 (unsigned long long)sum, (unsigned long long)mn, (unsigned long long)mx, n);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+int main(void)
+{
+	long nseq = getenv("XPRO_DIFF_SEQS") ? atol(getenv("XPRO_DIFF_SEQS")) : 100000;
+	uint64_t seed = getenv("XPRO_DIFF_SEED") ? strtoull(getenv("XPRO_DIFF_SEED"), NULL, 10) : 1;
+	uint64_t npkts = 0, nrecomp = 0, bpf_reasons[3] = { 0 }, or_reasons[3] = { 0 };
+	int verdict_fail = 0, state_fail = 0, scan_fail = 0;
+	long seq;
+
+	if (geteuid() != 0) {
+		tap_skip("differential test needs root (CAP_BPF, CAP_NET_ADMIN)");
+		return tap_done();
+	}
+	if (h_netns_setup()) {
+		ok(0, "private network namespace");
+		return tap_done();
+	}
+	s = h_load(0);
+	if (!ok(s != NULL, "X-Pro object loads with the test clock"))
+		return tap_done();
+	fd_rec = bpf_map__fd(s->maps.xpro_records);
+	fd_agg = bpf_map__fd(s->maps.xpro_aggs);
+	fd_tf2 = bpf_map__fd(s->maps.xpro_tf2);
+	fd_cfg = bpf_map__fd(s->maps.xpro_config);
+	fold_fd = bpf_program__fd(s->progs.xpro_fold_agg);
+	rs = seed * 0x9E3779B97F4A7C15ULL + 1;
+
+	for (seq = 0; seq < nseq && !verdict_fail && !state_fail && !scan_fail; seq++) {
+		struct xpro_params p;
+		struct oracle_params op;
+		struct oracle *o;
+		uint32_t clients[4], dests[3], k0 = 0;
+		int nc = (int)pick(1, 4), nd = (int)pick(1, 3), len = (int)pick(1, 30), i;
+		uint64_t now = 1000000000000ULL, c0[3], c1[3];
+		uint64_t tally[3] = { 0 };
+
+		h_params(&p);
+		p.tt1_ns = pick(20, 2000) * MS;
+		p.tt2_ns = pick(0, p.tt1_ns / MS - 1) * MS;
+		p.tt3_ns = pick(0, p.tt1_ns / MS - 1) * MS;
+		p.tf1 = pick(1, 300);
+		/* half of the sequences get a TF2 near or below TF1, so that the
+		 * aggregate check (paper and fair) decides often */
+		p.tf2 = rnd() % 2 ? pick(1, 2 * p.tf1 + 10) : pick(p.tf1, 3000);
+		p.warn_interval_ns = pick(1, 1000) * MS;
+		p.policy = (uint32_t)pick(0, 1);
+		p.tf2_overrides = 0;
+		for (i = 0; i < nc; i++)
+			clients[i] = htonl(0xC612000Au + (uint32_t)i);       /* 198.18.0.10.. */
+		for (i = 0; i < nd; i++)
+			dests[i] = htonl(0xC6120102u + (uint32_t)i);         /* 198.18.1.2.. */
+
+		clear(fd_rec);
+		clear(fd_agg);
+		clear(fd_tf2);
+		memset(&op, 0, sizeof(op));
+		op.tt1_ns = p.tt1_ns;
+		op.tt2_ns = p.tt2_ns;
+		op.tt3_ns = p.tt3_ns;
+		op.tf1 = p.tf1;
+		op.tf2 = p.tf2;
+		op.warn_interval_ns = p.warn_interval_ns;
+		op.policy = (int)p.policy;
+		o = oracle_new(&op, 256);
+		if (rnd() % 4 == 0) {
+			uint64_t v = pick(1, 3000);
+
+			p.tf2_overrides = 1;
+			bpf_map_update_elem(fd_tf2, &dests[0], &v, BPF_ANY);
+			oracle_set_tf2_override(o, dests[0], v);
+		}
+		bpf_map_update_elem(fd_cfg, &k0, &p, BPF_ANY);
+		counters(c0);
+
+		for (i = 0; i < len; i++) {
+			struct pkt_spec spec;
+			uint8_t frame[256];
+			size_t flen;
+			int act, reason, warn, verdict, r = (int)(rnd() % 100);
+
+			/* time steps: bursts, gaps around TT1, long gaps, small steps back */
+			if (r < 40)
+				now += pick(0, 20) * MS + pick(0, 999999);
+			else if (r < 55)
+				now += 0;
+			else if (r < 65)
+				now += p.tt1_ns + (uint64_t)pick(0, 2) - 1;  /* TT1 - 1, TT1, TT1 + 1 */
+			else if (r < 75)
+				now += p.tt2_ns + (uint64_t)pick(0, 2) - 1;
+			else if (r < 85)
+				now += pick(1, 3000) * MS;
+			else if (r < 92)
+				now -= pick(0, 50) * MS;              /* a clock step back */
+			else
+				now += 1000000ULL / (1 + rnd() % 1000); /* fine-grained */
+
+			pkt_defaults(&spec);
+			spec.o_src = clients[rnd() % (uint64_t)nc];
+			spec.i_dst = dests[rnd() % (uint64_t)nd];
+			flen = pkt_build(&spec, frame, sizeof(frame));
+			s->bss->test_now = now;
+			act = h_run(s, frame, flen, NULL, NULL);
+			verdict = oracle_packet(o, spec.o_src, spec.i_dst, now, &reason, &warn);
+			npkts++;
+			if (reason >= 1 && reason <= 3)
+				tally[reason - 1]++;
+			if ((act == XDP_DROP) != (verdict == 1)) {
+				snprintf(why, sizeof(why), "sequence %ld packet %d: XDP action %d, oracle verdict %d (reason %d)",
+					 seq, i, act, verdict, reason);
+				verdict_fail = 1;
+				break;
+			}
+			if (rnd() % 8 == 0) {
+				struct xpro_recompute_stats st;
+
+				int rerr = xpro_recompute(fold_fd, fd_rec, fd_agg, p.tt1_ns, now, &st);
+
+				if (rerr) {
+					snprintf(why, sizeof(why), "recompute failed: %s", strerror(-rerr));
+					scan_fail = 1;
+					break;
+				}
+				oracle_recompute(o, now);
+				nrecomp++;
+				if (!aggregates_match_scan(o, dests, nd, now)) {
+					scan_fail = 1;
+					break;
+				}
+			}
+		}
+		counters(c1);
+		for (i = 0; i < 3 && !verdict_fail && !scan_fail; i++) {
+			bpf_reasons[i] += c1[i] - c0[i];
+			or_reasons[i] += tally[i];
+			if (c1[i] - c0[i] != tally[i]) {
+				snprintf(why, sizeof(why), "sequence %ld: reason %d counted %llu by BPF, %llu by the oracle",
+					 seq, i + 1, (unsigned long long)(c1[i] - c0[i]), (unsigned long long)tally[i]);
+				verdict_fail = 1;
+			}
+		}
+		if (!verdict_fail && !scan_fail && !same_state(o)) {
+			state_fail = 1;
+			tap_diag("sequence %ld (policy %u, tt1 %llu ms, tt2 %llu, tt3 %llu, tf1 %llu, tf2 %llu)",
+				 seq, p.policy, (unsigned long long)(p.tt1_ns / MS), (unsigned long long)(p.tt2_ns / MS),
+				 (unsigned long long)(p.tt3_ns / MS), (unsigned long long)p.tf1, (unsigned long long)p.tf2);
+		}
+		oracle_free(o);
+	}
+	tap_diag("%ld sequences, %llu packets, %llu recomputes; drops tf1/tf2/fair %llu/%llu/%llu (oracle %llu/%llu/%llu)",
+		 seq, (unsigned long long)npkts, (unsigned long long)nrecomp,
+		 (unsigned long long)bpf_reasons[0], (unsigned long long)bpf_reasons[1],
+		 (unsigned long long)bpf_reasons[2], (unsigned long long)or_reasons[0],
+		 (unsigned long long)or_reasons[1], (unsigned long long)or_reasons[2]);
+	if (verdict_fail || state_fail || scan_fail)
+		tap_diag("%s", why);
+	ok(!verdict_fail, "verdicts and drop reasons identical to the oracle over %ld sequences", seq);
+	ok(!state_fail, "record and aggregate state identical to the oracle after every sequence");
+	ok(!scan_fail, "after each of %llu recomputes, every O(1) aggregate equals the O(n) scan",
+	   (unsigned long long)nrecomp);
+	ok(seq == nseq, "all %ld sequences ran", nseq);
+	ok(bpf_reasons[0] > 0 && bpf_reasons[1] > 0 && bpf_reasons[2] > 0,
+	   "the sequences exercised TF1, TF2 and fair-share drops");
+	xpro_bpf__destroy(s);
+	return tap_done();
+}
