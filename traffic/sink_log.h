@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Per-second flow accounting shared by xpro-sink and xpro-replay:
+ * class maps ("legit=198.18.16.0/20,bot=198.18.32.0/20"), a hash table of
+ * (src, dst, class) counters, and the common per-second CSV
+ * `ts,src,dst,class,packets,bytes` (the brief's "Common log formats").
+ * Addresses are IPv4 in network byte order.
+ */
+#ifndef XPRO_SINK_LOG_H
+#define XPRO_SINK_LOG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define XS_CLASS_MAX     32   /* classes in a map, plus the default */
+#define XS_CLASS_NAMELEN 32
+
+struct xs_class_map {
+	int n;                          /* entries */
+	uint32_t net[XS_CLASS_MAX];     /* network order */
+	uint32_t mask[XS_CLASS_MAX];    /* network order */
+	int cls[XS_CLASS_MAX];          /* class index of each entry */
+	int nclass;                     /* distinct names, default included */
+	int defcls;                     /* class of addresses no entry matches */
+	char name[XS_CLASS_MAX + 1][XS_CLASS_NAMELEN];
+};
+
+/* Parses "NAME=A.B.C.D/LEN,..." (may be empty); default class DEF.
+ * Names: 1-31 of [A-Za-z0-9_.-]. Returns 0 or -EINVAL (message printed). */
+int xs_class_map_parse(struct xs_class_map *m, const char *spec, const char *def, const char *tool);
+/* Class index of an address: first matching entry, else the default. */
+int xs_class_of(const struct xs_class_map *m, uint32_t addr);
+/* Index of a class name, adding it when absent; -ENOSPC when full. */
+int xs_class_add(struct xs_class_map *m, const char *name);
+
+/* Parses "A.B.C.D/LEN" into network-order address and length. */
+int xs_parse_cidr(const char *s, uint32_t *addr, int *plen);
+
+struct xs_flow {
+	uint32_t src, dst;   /* network order */
+	uint32_t cls;
+	uint32_t used;
+	uint64_t packets, bytes, requests;
+};
+
+struct xs_ftab {
+	struct xs_flow *v;
+	size_t cap, n, max;  /* max: entries never exceed it */
+	uint64_t overflow;   /* updates refused because the table was full */
+};
+
+int xs_ftab_init(struct xs_ftab *t, size_t max);
+void xs_ftab_free(struct xs_ftab *t);
+void xs_ftab_clear(struct xs_ftab *t);
+/* The entry of (src, dst, cls), created with zero counters when absent;
+ * NULL when the table holds max entries (t->overflow counts it). */
+struct xs_flow *xs_ftab_get(struct xs_ftab *t, uint32_t src, uint32_t dst, uint32_t cls);
+/* Live entries copied into a new array sorted by packets (descending) when
+ * by_packets, else by (src, dst, cls); caller frees. -ENOMEM. */
+int xs_ftab_sorted(const struct xs_ftab *t, int by_packets, struct xs_flow **out, size_t *n);
+
+/* "ts,src,dst,class,packets,bytes" */
+extern const char xs_log_header[];
+/* Opens FILE ("-" = stdout) and writes the header. NULL on error (printed). */
+FILE *xs_log_open(const char *path, const char *header, const char *tool);
+/* One row per entry with packets > 0, sorted by (src, dst, class). */
+int xs_log_write_second(FILE *f, long ts, const struct xs_ftab *t, const struct xs_class_map *m);
+void xs_log_close(FILE *f);
+
+/* Seconds of CLOCK_REALTIME / CLOCK_MONOTONIC. */
+double xs_now_real(void);
+double xs_now_mono(void);
+
+/* JSON string escaping for names we print (only [A-Za-z0-9_.-/:] pass). */
+void xs_json_str(FILE *f, const char *s);
+
+#endif
