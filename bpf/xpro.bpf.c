@@ -400,4 +400,57 @@ int xpro_fold_agg(struct xpro_fold_agg *ctx)
 	return 0;
 }
 
+/* syncmaps: hand a record's local delta to the sync (struct xpro_sync_take). */
+SEC("syscall")
+int xpro_sync_take(struct xpro_sync_take *ctx)
+{
+	struct xpro_key key = ctx->key;
+	struct xpro_record *rec = bpf_map_lookup_elem(&xpro_records, &key);
+
+	if (!rec) {
+		ctx->ret = -2; /* -ENOENT */
+		return 0;
+	}
+	if (rec->ts1_l != ctx->ts1_seen) {
+		ctx->ret = -116; /* -ESTALE */
+		return 0;
+	}
+	if (ctx->mark_seen) {
+		rec->mark = 0;
+		rec->c_m = ctx->dc_seen;
+	} else {
+		rec->c_m += ctx->dc_seen;
+	}
+	__sync_fetch_and_add(&rec->dc, -ctx->dc_seen);
+	ctx->ret = 0;
+	return 0;
+}
+
+/* syncmaps: write the merged view back (struct xpro_sync_apply). */
+SEC("syscall")
+int xpro_sync_apply(struct xpro_sync_apply *ctx)
+{
+	struct xpro_key key = ctx->key;
+	struct xpro_record *rec = bpf_map_lookup_elem(&xpro_records, &key);
+	__u64 now = xpro_now();
+
+	if (!rec) {
+		ctx->ret = -2;
+		return 0;
+	}
+	if (rec->mark || xpro_sdiff(now, rec->ts2_l) > (__s64)ctx->idle_ns) {
+		ctx->ret = -116;
+		return 0;
+	}
+	rec->ts1_l = ctx->ts1;
+	if (xpro_sdiff(ctx->ts2, rec->ts2_l) > 0)
+		rec->ts2_l = ctx->ts2;
+	__sync_fetch_and_add(&rec->c_l, ctx->base - rec->c_m);
+	rec->c_m = ctx->base;
+	rec->ts1_m = ctx->ts1_m;
+	rec->ts2_m = ctx->ts2_m;
+	ctx->ret = 0;
+	return 0;
+}
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -37,9 +37,13 @@ struct xpro_key {
 /*
  * Local record on one proxy (L_DB). Who writes what (docs/algorithms.md):
  * the packet path adds atomically to c_l and dc and stores ts2_l; a window
- * reset (idle > TT1) writes ts1_l, c_l, dc and mark. The sync owns the
- * master copies (ts1_m, ts2_m, c_m) and folds dc by subtracting what it
- * read. warn_ts rate-limits overload warnings for this pair.
+ * reset (idle > TT1) writes ts1_l, c_l, dc and mark. The sync (syncmaps,
+ * through the syscall programs below) owns ts1_m, ts2_m and c_m, moves dc
+ * out by subtracting what it read, and rewrites c_l by an atomic add.
+ * Invariant: c_l = c_m + dc, where c_m is the part of the count the sync
+ * knows (the global count plus deltas handed to it but not yet merged);
+ * a window reset restarts it at 0 + 0 with mark = 1.
+ * warn_ts rate-limits overload warnings for this pair.
  */
 struct xpro_record {
 	__u64 ts1_l;   /* ts1': start of the local window */
@@ -48,7 +52,7 @@ struct xpro_record {
 	__u64 dc;      /* dc: packets counted here since the last sync */
 	__u64 ts1_m;   /* ts1: master's window start at the last sync */
 	__u64 ts2_m;   /* ts2: master's last-seen at the last sync */
-	__u64 c_m;     /* c: master's count at the last sync */
+	__u64 c_m;     /* base: c_l - dc as the sync last set it (see above) */
 	__u64 warn_ts; /* last overload warning sent for this pair */
 	__u32 mark;    /* 1: window reset locally since the last sync */
 	__u32 pad;
@@ -174,6 +178,39 @@ struct xpro_fold_agg {
 	__u64 c;       /* sum of c' */
 	__u64 dc_seen; /* aggregate dc read before the scan */
 	__s32 ret;     /* out: 0, or -ENOENT when D's aggregate is gone */
+	__u32 pad;
+};
+
+/*
+ * syncmaps hands a record's local delta to the sync (docs/sync.md): if the
+ * window is the one it read (ts1_l == ts1_seen), subtract dc_seen from dc
+ * atomically, add it to the base c_m (or restart the base at dc_seen when
+ * the read saw a reset, mark_seen = 1) and clear mark. ret: 0, -ENOENT
+ * (evicted), -ESTALE (the window changed since the read: nothing done).
+ */
+struct xpro_sync_take {
+	struct xpro_key key;
+	__u64 ts1_seen;
+	__u64 dc_seen;
+	__u32 mark_seen;
+	__s32 ret;
+};
+
+/*
+ * syncmaps writes the merged view back: ts1_l = ts1, ts2_l = the later of
+ * the two, c_l += base - c_m (atomic; packets counted meanwhile stay) and
+ * c_m = base, master copies ts1_m, ts2_m. Skipped (ret -ESTALE) when the
+ * window was reset since the take (mark = 1) or the record is idle for
+ * more than half of TT1 (idle_ns): then its next packet may reset it, and
+ * the sync never races a reset. ret -ENOENT when the record is gone.
+ */
+struct xpro_sync_apply {
+	struct xpro_key key;
+	__u64 ts1, ts2;
+	__u64 base;
+	__u64 ts1_m, ts2_m;
+	__u64 idle_ns;
+	__s32 ret;
 	__u32 pad;
 };
 

@@ -13,7 +13,7 @@
 #include "config.h"
 #include "log.h"
 
-enum ktype { K_U64, K_MS, K_ENUM, K_ADDR, K_PATH };
+enum ktype { K_U64, K_MS, K_ENUM, K_ADDR, K_PATH, K_HOSTPORT, K_STR };
 
 struct key {
 	const char *name;
@@ -44,6 +44,11 @@ static const struct key keys[] = {
 	{ "warn_interval_ms", K_MS, 1, 86400000, NULL, "ms", "at most one overload warning per (client, destination) per interval" },
 	{ "t_w", K_U64, 1, 1ULL << 40, NULL, "packets/s", "T_W: workload above which a proxy alerts" },
 	{ "sync_period_ms", K_U64, 1, 60000, NULL, "ms", "sync period of the daemons" },
+	{ "redis_local", K_HOSTPORT, 0, 0, NULL, "ADDR:PORT", "this proxy's local Redis (L_DB)" },
+	{ "redis_master", K_HOSTPORT, 0, 0, NULL, "ADDR:PORT", "the master Redis (M_DB)" },
+	{ "redis_user", K_STR, 0, 63, NULL, "", "Redis ACL user (both servers)" },
+	{ "redis_password", K_STR, 0, 127, NULL, "", "Redis password (both servers)" },
+	{ "proxy_id", K_STR, 1, 63, NULL, "", "this proxy's name on the master (default <netns>/<interface>)" },
 	{ "bpffs", K_PATH, 0, 0, NULL, "path", "bpffs mount that holds the pins" },
 	{ "state_dir", K_PATH, 0, 0, NULL, "path", "folder for alerts, locks and daemon state" },
 };
@@ -71,6 +76,32 @@ void xpro_config_defaults(struct xpro_config *c)
 	c->sync_period_ms = 100;
 	snprintf(c->bpffs, sizeof(c->bpffs), "/run/xpro/bpf");
 	snprintf(c->state_dir, sizeof(c->state_dir), "/run/xpro/state");
+	snprintf(c->redis_local, sizeof(c->redis_local), "127.0.0.1:6379");
+}
+
+int xpro_hostport(const char *s, char *host, size_t hlen, int *port)
+{
+	const char *colon = strrchr(s, ':');
+	struct in_addr a;
+	char h[INET_ADDRSTRLEN];
+	char *end;
+	long p;
+
+	if (!colon || (size_t)(colon - s) >= sizeof(h))
+		return -EINVAL;
+	memcpy(h, s, (size_t)(colon - s));
+	h[colon - s] = '\0';
+	if (inet_pton(AF_INET, h, &a) != 1)
+		return -EINVAL;
+	errno = 0;
+	p = strtol(colon + 1, &end, 10);
+	if (errno || *end || !colon[1] || p < 1 || p > 65535)
+		return -EINVAL;
+	if (host)
+		snprintf(host, hlen, "%s", h);
+	if (port)
+		*port = (int)p;
+	return 0;
 }
 
 const char *xpro_policy_name(uint32_t p)
@@ -120,6 +151,11 @@ static int store(struct xpro_config *c, size_t k, uint64_t u, const char *s)
 	else if (IS("warn_interval_ms")) c->params.warn_interval_ns = u;
 	else if (IS("t_w")) c->t_w = u;
 	else if (IS("sync_period_ms")) c->sync_period_ms = (uint32_t)u;
+	else if (IS("redis_local")) snprintf(c->redis_local, sizeof(c->redis_local), "%s", s);
+	else if (IS("redis_master")) snprintf(c->redis_master, sizeof(c->redis_master), "%s", s);
+	else if (IS("redis_user")) snprintf(c->redis_user, sizeof(c->redis_user), "%s", s);
+	else if (IS("redis_password")) snprintf(c->redis_password, sizeof(c->redis_password), "%s", s);
+	else if (IS("proxy_id")) snprintf(c->proxy_id, sizeof(c->proxy_id), "%s", s);
 	else if (IS("bpffs")) snprintf(c->bpffs, sizeof(c->bpffs), "%s", s);
 	else if (IS("state_dir")) snprintf(c->state_dir, sizeof(c->state_dir), "%s", s);
 #undef IS
@@ -172,6 +208,23 @@ static int set_key(struct xpro_config *c, size_t k, const char *v, const char *o
 		}
 		return store(c, k, a.s_addr, v);
 	}
+	case K_HOSTPORT:
+		if (*v && xpro_hostport(v, NULL, 0, NULL)) {
+			pr_warn("%s: %s: '%s' is not IPv4-ADDRESS:PORT\n", origin, K->name, v);
+			return -EINVAL;
+		}
+		return store(c, k, 0, v);
+	case K_STR:
+		if (strlen(v) > K->max || strlen(v) < K->min) {
+			pr_warn("%s: %s: length must be %" PRIu64 "-%" PRIu64 " characters\n", origin, K->name, K->min, K->max);
+			return -EINVAL;
+		}
+		for (i = 0; v[i]; i++)
+			if (!isgraph((unsigned char)v[i])) {
+				pr_warn("%s: %s: spaces and control characters are not allowed\n", origin, K->name);
+				return -EINVAL;
+			}
+		return store(c, k, 0, v);
 	case K_PATH:
 		if (v[0] != '/' || strlen(v) >= sizeof(c->bpffs)) {
 			pr_warn("%s: %s: '%s' is not an absolute path\n", origin, K->name, v);
@@ -302,6 +355,11 @@ int xpro_config_validate(const struct xpro_config *c)
 			(uint64_t)(p->tt3_ns / 1000000), (uint64_t)(p->tt1_ns / 1000000));
 		n++;
 	}
+	if ((uint64_t)c->sync_period_ms * 2000000ULL >= p->tt1_ns) {
+		pr_warn("config: sync_period_ms (%u) must be below half of tt1_ms (%" PRIu64 "): the sync never touches a record its next packet may reset\n",
+			c->sync_period_ms, (uint64_t)(p->tt1_ns / 1000000));
+		n++;
+	}
 	if (p->tf1 > p->tf2) {
 		pr_warn("config: tf1 (%" PRIu64 ") above tf2 (%" PRIu64 "): one client could exceed the destination's capacity\n",
 			(uint64_t)p->tf1, (uint64_t)p->tf2);
@@ -331,5 +389,8 @@ void xpro_config_print(const struct xpro_config *c, FILE *f)
 	fprintf(f, "tf1 = %" PRIu64 "\ntf2 = %" PRIu64 "\nr = %u\n", (uint64_t)p->tf1, (uint64_t)p->tf2, p->r);
 	fprintf(f, "warn_interval_ms = %" PRIu64 "\n", (uint64_t)p->warn_interval_ns / 1000000);
 	fprintf(f, "t_w = %" PRIu64 "\nsync_period_ms = %u\n", c->t_w, c->sync_period_ms);
+	fprintf(f, "redis_local = %s\nredis_master = %s\nredis_user = %s\nredis_password = %s\nproxy_id = %s\n",
+		c->redis_local, c->redis_master, c->redis_user, *c->redis_password ? "(set)" : "",
+		*c->proxy_id ? c->proxy_id : "(<netns>/<interface>)");
 	fprintf(f, "bpffs = %s\nstate_dir = %s\n", c->bpffs, c->state_dir);
 }

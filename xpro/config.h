@@ -23,6 +23,12 @@ struct xpro_config {
 	/* daemons */
 	uint64_t t_w;             /* packets/s */
 	uint32_t sync_period_ms;
+	/* redis (docs/sync.md): "" = not set */
+	char redis_local[64];     /* ADDR:PORT of this proxy's local Redis */
+	char redis_master[64];    /* ADDR:PORT of the master */
+	char redis_user[64];      /* ACL user ("" = default user) */
+	char redis_password[128]; /* "" = no AUTH */
+	char proxy_id[64];        /* "" = <netns>/<ifname> */
 	/* paths */
 	char bpffs[256];
 	char state_dir[256];
@@ -42,5 +48,7 @@ int xpro_config_validate(const struct xpro_config *c);
 void xpro_config_print(const struct xpro_config *c, FILE *f);
 /* Fill params from the runtime part. */
 const char *xpro_policy_name(uint32_t p);
+/* "A.B.C.D:PORT": 0 and the parts, or -EINVAL. */
+int xpro_hostport(const char *s, char *host, size_t hlen, int *port);
 
 #endif

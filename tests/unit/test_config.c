@@ -64,8 +64,19 @@ int main(void)
 	ok(xpro_config_load(&c, "/nonexistent/xpro.conf", &nerr) != 0, "a missing file is an error");
 
 	/* cross-field checks */
-	ok(load_text(&c, "tt1_ms = 100\ntt2_ms = 100\ntt3_ms = 50\n", &nerr) == 0 && xpro_config_validate(&c) == 1,
-	   "tt2_ms equal to tt1_ms is refused");
+	ok(load_text(&c, "tt1_ms = 100\ntt2_ms = 100\ntt3_ms = 50\nsync_period_ms = 10\n", &nerr) == 0 &&
+	   xpro_config_validate(&c) == 1, "tt2_ms equal to tt1_ms is refused");
+	/* the sync never writes a record its next packet may reset: period < TT1 / 2 */
+	ok(load_text(&c, "tt1_ms = 200\ntt2_ms = 50\ntt3_ms = 50\nsync_period_ms = 100\n", &nerr) == 0 &&
+	   xpro_config_validate(&c) == 1, "sync_period_ms of exactly half of tt1_ms is refused");
+	ok(load_text(&c, "tt1_ms = 200\ntt2_ms = 50\ntt3_ms = 50\nsync_period_ms = 99\n", &nerr) == 0 &&
+	   xpro_config_validate(&c) == 0, "sync_period_ms just below half of tt1_ms is accepted");
+	ok(load_text(&c, "redis_master = 198.18.2.100:6380\nredis_user = xpro\n", &nerr) == 0 &&
+	   !strcmp(c.redis_master, "198.18.2.100:6380") && !strcmp(c.redis_user, "xpro"),
+	   "redis_master and redis_user are read");
+	ok(load_text(&c, "redis_master = localhost:6379\n", &nerr) != 0, "a Redis address must be IPv4:PORT");
+	ok(load_text(&c, "redis_local = 198.18.2.1:0\n", &nerr) != 0, "port 0 is refused");
+	ok(load_text(&c, "redis_password = two words\n", &nerr) != 0, "a password with a space is refused");
 	ok(load_text(&c, "tf1 = 500\ntf2 = 400\n", &nerr) == 0 && xpro_config_validate(&c) == 1,
 	   "tf1 above tf2 is refused");
 
