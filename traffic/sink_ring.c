@@ -111,8 +111,10 @@ int xs_ring_open(struct xs_ring **rp, const char *ifname)
 size_t xs_ring_drain(struct xs_ring *r, xs_ring_cb cb, void *ctx)
 {
 	size_t frames = 0;
+	unsigned int b;
 
-	for (;;) {
+	/* at most one lap of the ring per call: the other events get their turn */
+	for (b = 0; b < BLOCK_NR; b++) {
 		struct tpacket_block_desc *bd = (void *)(r->map + (size_t)r->cur * BLOCK_SIZE);
 		struct tpacket3_hdr *ph;
 		uint32_t i, n;

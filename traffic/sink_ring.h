@@ -18,17 +18,17 @@ struct xs_ring;
 
 /*
  * One received frame: proto is its EtherType (host order), l3 its network
- * header (caplen bytes of it present), segs the number of wire packets it
- * stands for (more than 1 when GRO merged TCP segments; read from the
- * virtio-net header when the kernel provides one, else 1).
+ * header (caplen bytes of it present), wire_len the frame's length, gso_size
+ * the segment size when GRO merged TCP segments into it (read from the
+ * virtio-net header when the kernel provides one), else 0.
  */
 typedef void (*xs_ring_cb)(void *ctx, uint16_t proto, const uint8_t *l3, size_t caplen,
 			   uint32_t wire_len, uint32_t gso_size);
 
 int xs_ring_open(struct xs_ring **r, const char *ifname);
 int xs_ring_fd(const struct xs_ring *r);
-/* Hands every frame of every block the kernel has released to cb; returns
- * the number of frames. */
+/* Hands every frame of the blocks the kernel has released to cb, at most
+ * one lap of the ring per call; returns the number of frames. */
 size_t xs_ring_drain(struct xs_ring *r, xs_ring_cb cb, void *ctx);
 /* Adds the kernel's drop count since the last call (ring full) to *drops. */
 int xs_ring_drops(struct xs_ring *r, uint64_t *drops);
