@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * xpro-tun: the device side of the X-Pro tunnel, TC (clsact) egress.
+ *
+ * Every IPv4 packet leaving the interface is wrapped into the tunnel of
+ * docs/protocol.md: outer IPv4 (source = the inner source, i.e. the
+ * device's own address, which the proxy keys on; destination = the chosen
+ * proxy), UDP to the proxy's tunnel port, struct xpro_tun_hdr, the packet.
+ * Left untouched: what is not IPv4 (ARP), and anything addressed to a
+ * proxy itself (which includes tunnel packets: the redirect below sends the
+ * wrapped packet through this hook a second time).
+ *
+ * Proxy choice: a per-source entry of tun_src (xpro-device's per-device
+ * failover), else the mode: fixed (slot 0), spread (hash of the inner
+ * destination), failover (the first slot marked alive).
+ *
+ * The outer destination is then routed by bpf_redirect_neigh: the kernel's
+ * FIB and neighbour table (ARP included) pick the proxy's MAC.
+ * docs/xpro-tun.md has the design, the MTU note and the counters.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "xpro.h"
+#include "../traffic/tun_maps.h"
+
+#define TC_ACT_OK_    0
+#define TC_ACT_SHOT_  2
+#define ETH_P_IP_     0x0800
+#define ETH_HLEN_     14
+#define IP_MF_        0x2000
+#define IP_DF_        0x4000
+#define IP_OFFSET_    0x1FFF
+#define ADJ_ROOM_ENCAP_L2(len) (((__u64)(len) & BPF_ADJ_ROOM_ENCAP_L2_MASK) << BPF_ADJ_ROOM_ENCAP_L2_SHIFT)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xtun_cfg);
+} tun_cfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XTUN_MAX_PROXIES);
+	__type(key, __u32);
+	__type(value, struct xtun_proxy);
+} tun_proxies SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XTUN_MAX_PROXIES);
+	__type(key, __u32);
+	__type(value, struct xtun_pstat);
+} tun_pstats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XTUN_MAX_SOURCES);
+	__type(key, __be32);
+	__type(value, __u32);
+} tun_src SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XTUN_C__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} tun_counters SEC(".maps");
+
+struct outer {
+	struct iphdr ip;
+	struct udphdr udp;
+	struct xpro_tun_hdr xh;
+};
+_Static_assert(sizeof(struct outer) == XTUN_OVERHEAD, "outer headers are 32 bytes");
+
+static __always_inline int count(__u32 idx, int verdict)
+{
+	__u64 *v = bpf_map_lookup_elem(&tun_counters, &idx);
+
+	if (v)
+		*v += 1;
+	return verdict;
+}
+
+static __always_inline __u16 ip_csum(const struct iphdr *iph)
+{
+	const __u16 *w = (const __u16 *)iph;
+	__u32 sum = 0;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < 10; i++)
+		sum += w[i];
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+/* the slot for this packet, or -1 */
+static __always_inline int choose(const struct xtun_cfg *cfg, __be32 saddr, __be32 daddr)
+{
+	__u32 *pinned = bpf_map_lookup_elem(&tun_src, &saddr);
+	__u32 n = cfg->nproxies, i;
+
+	if (n == 0 || n > XTUN_MAX_PROXIES)
+		return -1;
+	if (pinned && *pinned < n)
+		return *pinned;
+	switch (cfg->mode) {
+	case XTUN_MODE_SPREAD: {
+		__u32 h = bpf_ntohl(daddr) * 2654435761u; /* Fibonacci hashing */
+
+		return (h >> 16) % n;
+	}
+	case XTUN_MODE_FAILOVER:
+		for (i = 0; i < XTUN_MAX_PROXIES; i++) {
+			struct xtun_proxy *p;
+			__u32 k = i;
+
+			if (i >= n)
+				break;
+			p = bpf_map_lookup_elem(&tun_proxies, &k);
+			if (p && p->alive)
+				return i;
+		}
+		return -1;
+	default:
+		return 0;
+	}
+}
+
+SEC("tc")
+int xpro_tun_egress(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	struct xtun_proxy *px;
+	struct xtun_pstat *ps;
+	struct xtun_cfg *cfg;
+	struct iphdr *iph;
+	struct outer o = {};
+	__u32 zero = 0, i, slot, inner_len;
+	__be32 saddr, daddr;
+	__u8 tos, proto;
+	__u16 dport = 0;
+	int s;
+
+	if ((void *)(eth + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP_))
+		return count(XTUN_C_PASS_OTHER, TC_ACT_OK_);
+	iph = (void *)(eth + 1);
+	if ((void *)(iph + 1) > data_end || iph->version != 4 || iph->ihl < 5)
+		return count(XTUN_C_DROP_MALFORMED, TC_ACT_SHOT_);
+	saddr = iph->saddr;
+	daddr = iph->daddr;
+	tos = iph->tos;
+	proto = iph->protocol;
+	inner_len = bpf_ntohs(iph->tot_len);
+	if (proto == IPPROTO_UDP && iph->ihl == 5) {
+		struct udphdr *udp = (void *)(iph + 1);
+
+		if ((void *)(udp + 1) <= data_end)
+			dport = udp->dest;
+	}
+	cfg = bpf_map_lookup_elem(&tun_cfg, &zero);
+	if (!cfg)
+		return count(XTUN_C_DROP_NO_PROXY, TC_ACT_SHOT_);
+
+	/* a proxy's own address: tunnel packets (our second pass) and the rest */
+	for (i = 0; i < XTUN_MAX_PROXIES; i++) {
+		__u32 k = i;
+
+		if (i >= cfg->nproxies)
+			break;
+		px = bpf_map_lookup_elem(&tun_proxies, &k);
+		if (px && px->addr == daddr) {
+			if (proto == IPPROTO_UDP && dport == px->port)
+				return count(XTUN_C_PASS_TUNNEL, TC_ACT_OK_);
+			return count(XTUN_C_PASS_PROXY, TC_ACT_OK_);
+		}
+	}
+
+	if (iph->frag_off & bpf_htons(IP_MF_ | IP_OFFSET_))
+		return count(XTUN_C_DROP_FRAG, TC_ACT_SHOT_);
+	if (inner_len < iph->ihl * 4 || inner_len != skb->len - ETH_HLEN_)
+		return count(XTUN_C_DROP_MALFORMED, TC_ACT_SHOT_);
+	if (skb->gso_segs > 1)
+		return count(XTUN_C_DROP_GSO, TC_ACT_SHOT_);
+
+	s = choose(cfg, saddr, daddr);
+	if (s < 0)
+		return count(XTUN_C_DROP_NO_PROXY, TC_ACT_SHOT_);
+	slot = s;
+	px = bpf_map_lookup_elem(&tun_proxies, &slot);
+	if (!px || !px->addr)
+		return count(XTUN_C_DROP_NO_PROXY, TC_ACT_SHOT_);
+
+	o.ip.version = 4;
+	o.ip.ihl = 5;
+	o.ip.tos = tos;
+	o.ip.tot_len = bpf_htons(inner_len + XTUN_OVERHEAD);
+	o.ip.id = 0;
+	o.ip.frag_off = bpf_htons(IP_DF_);
+	o.ip.ttl = 64;
+	o.ip.protocol = IPPROTO_UDP;
+	o.ip.saddr = saddr;
+	o.ip.daddr = px->addr;
+	o.ip.check = ip_csum(&o.ip);
+	/* source port: the flow's hash, for the proxy's RSS; 49152-65535 */
+	o.udp.source = bpf_htons(49152 | (bpf_get_hash_recalc(skb) & 0x3fff));
+	o.udp.dest = px->port;
+	o.udp.len = bpf_htons(inner_len + 8 + XPRO_TUN_HDR_LEN);
+	o.udp.check = 0; /* IPv4: none; the proxy's XDP does not check it */
+	o.xh.magic = XPRO_TUN_MAGIC;
+	o.xh.version = XPRO_TUN_VERSION;
+	o.xh.inner_len = bpf_htons(inner_len);
+
+	/* the kernel no longer checks the MTU in adjust_room at TC: do it here */
+	{
+		__u32 mtu = 0;
+
+		if (bpf_check_mtu(skb, 0, &mtu, XTUN_OVERHEAD, 0))
+			return count(XTUN_C_DROP_TOO_BIG, TC_ACT_SHOT_);
+	}
+	s = bpf_skb_adjust_room(skb, XTUN_OVERHEAD, BPF_ADJ_ROOM_MAC,
+				BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP |
+				ADJ_ROOM_ENCAP_L2(XPRO_TUN_HDR_LEN));
+	if (s)
+		return count(XTUN_C_DROP_ERROR, TC_ACT_SHOT_);
+	if (bpf_skb_store_bytes(skb, ETH_HLEN_, &o, sizeof(o), 0))
+		return count(XTUN_C_DROP_ERROR, TC_ACT_SHOT_);
+
+	ps = bpf_map_lookup_elem(&tun_pstats, &slot);
+	if (ps) {
+		ps->packets += 1;
+		ps->bytes += inner_len;
+	}
+	count(XTUN_C_ENCAP, 0);
+	/* route the outer destination: FIB + neighbour (ARP) of this interface */
+	return bpf_redirect_neigh(skb->ifindex, NULL, 0, 0);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
