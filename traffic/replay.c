@@ -1,0 +1,695 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * xpro-replay: replays a pcap/pcapng capture into the testbed, through the
+ * X-Pro tunnel (outer IPv4/UDP to a proxy, X-Pro header, the captured IPv4
+ * packet) or inline (the IPv4 packet alone), with its timing (scaled),
+ * looped, bounded. Every address of the capture is mapped into the testbed
+ * by a seeded hash; no captured address is ever sent to.
+ * docs/xpro-replay.md describes options, mapping and files.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <pcap/pcap.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include "xpro.h"
+#include "safety.h"
+#include "sink_log.h"
+#include "replay_map.h"
+
+#define TOOL "xpro-replay"
+#define MAX_DURATION 86400.0
+#define MAX_LOOPS 1000000L
+#define PKT_MAX 65535
+
+enum mode { M_TUNNEL, M_INLINE };
+
+struct opts {
+	const char *pcap;
+	enum mode mode;
+	uint32_t proxy;
+	int port;
+	int sport;                 /* 0: derived from the inner source */
+	int outer_mapped;          /* outer source = mapped inner source */
+	uint32_t outer_src;        /* 0: the kernel's choice towards the proxy */
+	uint32_t target;           /* 0: map destinations into dst */
+	struct xr_range src, dst;
+	int have_dst;
+	uint64_t seed;
+	double speed, rate, duration, max_gap, from;
+	long loops, limit;
+	const char *class_name, *class_src;
+	const char *log, *summary, *write;
+};
+
+struct stats {
+	uint64_t read, sent, bytes, ipv6, nonip, truncated, malformed, before, oversize, errors;
+	long loops_done;
+	const char *stopped_by;
+};
+
+static volatile sig_atomic_t stop_sig;
+
+static void on_signal(int sig)
+{
+	stop_sig = sig;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: xpro-replay --pcap FILE (--proxy ADDR[:PORT] | --mode inline)\n"
+"                   (--target ADDR | --dst-range CIDR) [options]\n"
+"\n"
+"Replays a pcap/pcapng capture into the testbed: every IPv4 packet of it, its\n"
+"addresses mapped into %s by a seeded hash (never a captured address),\n"
+"checksums fixed, through the X-Pro tunnel to a proxy or inline. IPv6, non-IP\n"
+"and truncated frames are skipped and counted. Runs only inside a testbed\n"
+"network namespace.\n"
+"\n"
+"  --pcap FILE          the capture (pcap or pcapng; Ethernet, raw IP, Linux SLL/SLL2, BSD loopback)\n"
+"  --mode tunnel|inline tunnel (default): outer IPv4/UDP to the proxy + X-Pro header + packet;\n"
+"                       inline: the mapped packet itself, sent raw\n"
+"  --proxy ADDR[:PORT]  the proxy's tunnel address (tunnel mode; port default %d)\n"
+"  --target ADDR        every destination becomes ADDR\n"
+"  --dst-range CIDR     destinations are mapped into CIDR instead\n"
+"  --src-range CIDR     sources are mapped into CIDR (default 198.18.64.0/18)\n"
+"  --seed N             mapping seed (default 1): same seed, same bytes\n"
+"  --outer-src ADDR|mapped  tunnel source: ADDR, or each packet's mapped source\n"
+"                       (default: the kernel's source address towards the proxy)\n"
+"  --sport P            tunnel UDP source port (default 49152 + low 14 bits of the mapped source)\n"
+"  --speed F            timing: capture gaps divided by F (default 1); 0: no timing, --rate only\n"
+"  --rate PPS           packets per second at most (default 20000)\n"
+"  --max-gap S          shorten any capture gap longer than S seconds to S\n"
+"  --from TIME          skip packets captured before TIME (Unix seconds, or\n"
+"                       'YYYY-MM-DD HH:MM:SS[.frac]' in UTC)\n"
+"  --loop N             replay the capture N times (default 1)\n"
+"  --limit N            send N packets at most\n"
+"  --duration S         stop after S seconds (default 60, at most %.0f)\n"
+"  --class NAME         class of the packets in the logs (default replay)\n"
+"  --class-src SPEC     NAME=A.B.C.D/LEN,...: class by the packet's captured source address\n"
+"  --log FILE           sent per second: ts,src,dst,class,packets,bytes ('-': stdout)\n"
+"  --summary FILE       summary JSON at exit ('-': stdout)\n"
+"  --write FILE         also write every packet sent, as sent, to a pcap (raw IPv4)\n"
+"  -h, --help           this text\n"
+"\n"
+"Stops at the end of the last loop, --limit, --duration, SIGTERM or SIGINT. docs/xpro-replay.md\n",
+		XPRO_TESTBED_STR, XPRO_TUN_PORT_DEFAULT, MAX_DURATION);
+}
+
+static int bad(const char *opt, const char *val, const char *why)
+{
+	fprintf(stderr, TOOL ": --%s '%s': %s\n", opt, val, why);
+	return -EINVAL;
+}
+
+static int parse_addr(const char *opt, const char *s, uint32_t *a)
+{
+	struct in_addr in;
+
+	if (inet_pton(AF_INET, s, &in) != 1)
+		return bad(opt, s, "not an IPv4 address");
+	*a = in.s_addr;
+	return 0;
+}
+
+static int parse_num(const char *opt, const char *s, double lo, double hi, double *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtod(s, &end);
+	if (errno || end == s || *end || !(*v >= lo && *v <= hi)) {
+		fprintf(stderr, TOOL ": --%s '%s': expected a number in %g..%g\n", opt, s, lo, hi);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_range(const char *opt, const char *s, struct xr_range *r)
+{
+	if (xs_parse_cidr(s, &r->base, &r->plen) || !strchr(s, '/'))
+		return bad(opt, s, "expected A.B.C.D/LEN");
+	if (!xpro_prefix_in_testbed(r->base, r->plen))
+		return bad(opt, s, "outside the testbed range " XPRO_TESTBED_STR);
+	return 0;
+}
+
+static int parse_time(const char *s, double *t)
+{
+	struct tm tm;
+	char *end;
+	double frac = 0;
+
+	errno = 0;
+	*t = strtod(s, &end);
+	if (!errno && end != s && !*end)
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%d %H:%M:%S", &tm);
+	if (!end)
+		return bad("from", s, "expected Unix seconds or 'YYYY-MM-DD HH:MM:SS[.frac]' (UTC)");
+	if (*end == '.') {
+		char *e2;
+
+		frac = strtod(end, &e2);
+		end = e2;
+	}
+	if (*end)
+		return bad("from", s, "expected Unix seconds or 'YYYY-MM-DD HH:MM:SS[.frac]' (UTC)");
+	*t = (double)timegm(&tm) + frac;
+	return 0;
+}
+
+static int parse_opts(struct opts *o, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "pcap", 1, NULL, 'r' }, { "mode", 1, NULL, 'm' }, { "proxy", 1, NULL, 'P' },
+		{ "target", 1, NULL, 't' }, { "dst-range", 1, NULL, 'D' }, { "src-range", 1, NULL, 'S' },
+		{ "seed", 1, NULL, 's' }, { "outer-src", 1, NULL, 'o' }, { "sport", 1, NULL, 'p' },
+		{ "speed", 1, NULL, 'x' }, { "rate", 1, NULL, 'R' }, { "max-gap", 1, NULL, 'g' },
+		{ "from", 1, NULL, 'f' }, { "loop", 1, NULL, 'L' }, { "limit", 1, NULL, 'n' },
+		{ "duration", 1, NULL, 'd' }, { "class", 1, NULL, 'c' }, { "class-src", 1, NULL, 'C' },
+		{ "log", 1, NULL, 'l' }, { "summary", 1, NULL, 'j' }, { "write", 1, NULL, 'w' },
+		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	double v;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			o->pcap = optarg;
+			break;
+		case 'm':
+			if (!strcmp(optarg, "tunnel"))
+				o->mode = M_TUNNEL;
+			else if (!strcmp(optarg, "inline"))
+				o->mode = M_INLINE;
+			else
+				return bad("mode", optarg, "expected tunnel or inline");
+			break;
+		case 'P': {
+			char buf[64], *colon;
+
+			snprintf(buf, sizeof(buf), "%s", optarg);
+			colon = strchr(buf, ':');
+			if (colon) {
+				*colon = '\0';
+				if (parse_num("proxy", colon + 1, 1, 65535, &v))
+					return -EINVAL;
+				o->port = (int)v;
+			}
+			if (parse_addr("proxy", buf, &o->proxy))
+				return -EINVAL;
+			break;
+		}
+		case 't':
+			if (parse_addr("target", optarg, &o->target))
+				return -EINVAL;
+			break;
+		case 'D':
+			if (parse_range("dst-range", optarg, &o->dst))
+				return -EINVAL;
+			o->have_dst = 1;
+			break;
+		case 'S':
+			if (parse_range("src-range", optarg, &o->src))
+				return -EINVAL;
+			break;
+		case 's': {
+			char *end;
+
+			errno = 0;
+			o->seed = strtoull(optarg, &end, 0);
+			if (errno || end == optarg || *end)
+				return bad("seed", optarg, "expected an unsigned integer");
+			break;
+		}
+		case 'o':
+			if (!strcmp(optarg, "mapped"))
+				o->outer_mapped = 1;
+			else if (parse_addr("outer-src", optarg, &o->outer_src))
+				return -EINVAL;
+			break;
+		case 'p':
+			if (parse_num("sport", optarg, 1, 65535, &v))
+				return -EINVAL;
+			o->sport = (int)v;
+			break;
+		case 'x':
+			if (parse_num("speed", optarg, 0, 1e6, &o->speed))
+				return -EINVAL;
+			break;
+		case 'R':
+			if (parse_num("rate", optarg, 1, 1e7, &o->rate))
+				return -EINVAL;
+			break;
+		case 'g':
+			if (parse_num("max-gap", optarg, 0, MAX_DURATION, &o->max_gap))
+				return -EINVAL;
+			break;
+		case 'f':
+			if (parse_time(optarg, &o->from))
+				return -EINVAL;
+			break;
+		case 'L':
+			if (parse_num("loop", optarg, 1, MAX_LOOPS, &v))
+				return -EINVAL;
+			o->loops = (long)v;
+			break;
+		case 'n':
+			if (parse_num("limit", optarg, 1, 1e12, &v))
+				return -EINVAL;
+			o->limit = (long)v;
+			break;
+		case 'd':
+			if (parse_num("duration", optarg, 0.001, MAX_DURATION, &o->duration))
+				return -EINVAL;
+			break;
+		case 'c':
+			o->class_name = optarg;
+			break;
+		case 'C':
+			o->class_src = optarg;
+			break;
+		case 'l':
+			o->log = optarg;
+			break;
+		case 'j':
+			o->summary = optarg;
+			break;
+		case 'w':
+			o->write = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, TOOL ": unexpected argument '%s' (try --help)\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (!o->pcap) {
+		fprintf(stderr, TOOL ": --pcap FILE is required (try --help)\n");
+		return -EINVAL;
+	}
+	if (o->mode == M_TUNNEL && !o->proxy) {
+		fprintf(stderr, TOOL ": tunnel mode needs --proxy ADDR (or --mode inline)\n");
+		return -EINVAL;
+	}
+	if (!o->target == !o->have_dst) {
+		fprintf(stderr, TOOL ": give exactly one of --target ADDR and --dst-range CIDR\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Every address this run can send to, checked before anything is read. */
+static int check_safety(const struct opts *o)
+{
+	if (xpro_testbed_check(TOOL))
+		return -EPERM;
+	if (o->mode == M_TUNNEL && xpro_check_dest(TOOL, o->proxy))
+		return -EPERM;
+	if (o->target && xpro_check_dest(TOOL, o->target))
+		return -EPERM;
+	if (o->outer_src && !xpro_in_testbed(o->outer_src)) {
+		fprintf(stderr, TOOL ": refusing --outer-src outside the testbed range %s\n", XPRO_TESTBED_STR);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* The source address the kernel would use towards the proxy. */
+static int route_source(uint32_t proxy, int port, uint32_t *src)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = proxy,
+				 .sin_port = htons((uint16_t)port) };
+	socklen_t l = sizeof(a);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) || getsockname(fd, (struct sockaddr *)&a, &l))
+		err = -errno;
+	else
+		*src = a.sin_addr.s_addr;
+	close(fd);
+	return err;
+}
+
+static void sleep_until(double t)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)t;
+	ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR && !stop_sig)
+		;
+}
+
+struct run {
+	struct opts o;
+	struct stats st;
+	struct xs_class_map cm;
+	struct xs_ftab sec, tot;
+	long cur_sec;
+	FILE *logf;
+	int fd;
+	uint32_t outer_src;
+	pcap_dumper_t *dump;
+	uint16_t ip_id;
+	double t_start_mono, t_start_real, end_mono, next_free;
+};
+
+static void account(struct run *r, uint32_t src, uint32_t dst, int cls, size_t len)
+{
+	long now = (long)xs_now_real();
+	struct xs_flow *f;
+
+	if (now != r->cur_sec) {
+		xs_log_write_second(r->logf, r->cur_sec, &r->sec, &r->cm);
+		if (r->logf)
+			fflush(r->logf);
+		xs_ftab_clear(&r->sec);
+		r->cur_sec = now;
+	}
+	f = xs_ftab_get(&r->sec, src, dst, (uint32_t)cls);
+	if (f) {
+		f->packets++;
+		f->bytes += len;
+	}
+	f = xs_ftab_get(&r->tot, 0, 0, (uint32_t)cls);
+	if (f) {
+		f->packets++;
+		f->bytes += len;
+	}
+}
+
+/* Sends one mapped packet; 0, or -errno (EMSGSIZE: too big for the path). */
+static int send_one(struct run *r, uint8_t *pkt, size_t len, uint32_t src, uint32_t dst)
+{
+	static uint8_t out[PKT_MAX + 64];
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	const uint8_t *wire = pkt;
+	size_t wlen = len;
+
+	if (xpro_check_dest(TOOL, dst))
+		return -EPERM;
+	if (r->o.mode == M_TUNNEL) {
+		uint32_t osrc = r->o.outer_mapped ? src : r->outer_src;
+		uint16_t sport = r->o.sport ? (uint16_t)r->o.sport : (uint16_t)(49152 + (ntohl(src) & 0x3fff));
+
+		if (len + 32 > PKT_MAX)
+			return -EMSGSIZE;
+		if (++r->ip_id == 0)
+			r->ip_id = 1; /* the kernel would replace an ID of 0 */
+		wlen = xr_tunnel(out, osrc, r->o.proxy, sport, (uint16_t)r->o.port, r->ip_id, pkt, len);
+		wire = out;
+		to.sin_addr.s_addr = r->o.proxy;
+	} else {
+		to.sin_addr.s_addr = dst;
+	}
+	if (sendto(r->fd, wire, wlen, 0, (struct sockaddr *)&to, sizeof(to)) != (ssize_t)wlen)
+		return -errno;
+	if (r->dump) {
+		struct pcap_pkthdr h = { .caplen = (bpf_u_int32)wlen, .len = (bpf_u_int32)wlen };
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		h.ts.tv_sec = ts.tv_sec;
+		h.ts.tv_usec = ts.tv_nsec / 1000;
+		pcap_dump((u_char *)r->dump, &h, wire);
+	}
+	return 0;
+}
+
+/* One pass over the capture. 1 when a bound (limit, duration, signal) ended the run. */
+static int one_loop(struct run *r, pcap_t *p, double loop_start)
+{
+	static uint8_t pkt[PKT_MAX];
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	double t_first = -1, t_prev = 0, virt = 0;
+	int dlt = pcap_datalink(p), rc;
+
+	while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
+		double ts = (double)h->ts.tv_sec + (double)h->ts.tv_usec / 1e6, now, when;
+		const uint8_t *ip;
+		size_t iplen;
+		uint32_t osrc, odst, src, dst;
+		int cls, err;
+
+		if (stop_sig) {
+			r->st.stopped_by = stop_sig == SIGTERM ? "SIGTERM" : "SIGINT";
+			return 1;
+		}
+		r->st.read++;
+		if (r->o.from && ts < r->o.from) {
+			r->st.before++;
+			continue;
+		}
+		switch (xr_frame_ipv4(dlt, data, h->caplen, &ip, &iplen)) {
+		case XR_IPV4:
+			break;
+		case XR_IPV6:
+			r->st.ipv6++;
+			continue;
+		case XR_NONIP:
+			r->st.nonip++;
+			continue;
+		case XR_TRUNCATED:
+			r->st.truncated++;
+			continue;
+		case XR_MALFORMED:
+			r->st.malformed++;
+			continue;
+		}
+		/* the packet's time in the replay: capture gaps / speed, long gaps shortened */
+		if (t_first < 0) {
+			t_first = t_prev = ts;
+		} else {
+			double gap = ts - t_prev;
+
+			if (gap < 0)
+				gap = 0;
+			if (r->o.max_gap > 0 && gap > r->o.max_gap)
+				gap = r->o.max_gap;
+			virt += gap;
+			t_prev = ts;
+		}
+		when = r->o.speed > 0 ? loop_start + virt / r->o.speed : 0;
+		if (when < r->next_free)
+			when = r->next_free;
+		if (when > r->end_mono) {
+			r->st.stopped_by = "duration";
+			return 1;
+		}
+		now = xs_now_mono();
+		if (when > now + 50e-6)
+			sleep_until(when);
+		if (stop_sig)
+			continue; /* reported at the top of the loop */
+		now = xs_now_mono();
+		if (now >= r->end_mono) {
+			r->st.stopped_by = "duration";
+			return 1;
+		}
+		r->next_free = (when > now - 0.05 ? when : now) + 1.0 / r->o.rate;
+
+		memcpy(&osrc, ip + 12, 4);
+		memcpy(&odst, ip + 16, 4);
+		src = xr_map(r->o.seed, &r->o.src, osrc);
+		dst = r->o.target ? r->o.target : xr_map(r->o.seed, &r->o.dst, odst);
+		memcpy(pkt, ip, iplen);
+		xr_rewrite(pkt, iplen, src, dst);
+		err = send_one(r, pkt, iplen, src, dst);
+		if (err == -EPERM)
+			return -1;
+		if (err == -EMSGSIZE) {
+			r->st.oversize++;
+			continue;
+		}
+		if (err) {
+			r->st.errors++;
+			if (r->st.errors == 1)
+				fprintf(stderr, TOOL ": send: %s (counted in errors; further ones silent)\n",
+					strerror(-err));
+			continue;
+		}
+		cls = xs_class_of(&r->cm, osrc);
+		r->st.sent++;
+		r->st.bytes += iplen;
+		account(r, src, dst, cls, iplen);
+		if (r->o.limit && r->st.sent >= (uint64_t)r->o.limit) {
+			r->st.stopped_by = "limit";
+			return 1;
+		}
+	}
+	if (rc == PCAP_ERROR) {
+		fprintf(stderr, TOOL ": read %s: %s\n", r->o.pcap, pcap_geterr(p));
+		r->st.errors++;
+	}
+	if (stop_sig) {
+		r->st.stopped_by = stop_sig == SIGTERM ? "SIGTERM" : "SIGINT";
+		return 1;
+	}
+	return 0;
+}
+
+static int write_summary(struct run *r, double ended)
+{
+	FILE *f = strcmp(r->o.summary, "-") ? fopen(r->o.summary, "w") : stdout;
+	struct xs_flow *v = NULL;
+	size_t n = 0, i;
+
+	if (!f) {
+		fprintf(stderr, TOOL ": open %s: %s\n", r->o.summary, strerror(errno));
+		return -errno;
+	}
+	fprintf(f, "{\"tool\":\"xpro-replay\",\"seed\":%" PRIu64 ",\"started\":%ld,\"ended\":%ld,", r->o.seed,
+		(long)r->t_start_real, (long)ended);
+	fprintf(f, "\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"by_class\":{", r->st.sent, r->st.bytes);
+	if (!xs_ftab_sorted(&r->tot, 0, &v, &n))
+		for (i = 0; i < n; i++)
+			fprintf(f, "%s\"%s\":{\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 "}", i ? "," : "",
+				r->cm.name[v[i].cls], v[i].packets, v[i].bytes);
+	free(v);
+	fprintf(f, "},\"errors\":%" PRIu64 ",\"sent\":%" PRIu64 ",\"read\":%" PRIu64 ",\"skipped_ipv6\":%" PRIu64
+		",\"skipped_nonip\":%" PRIu64 ",\"skipped_truncated\":%" PRIu64 ",\"skipped_malformed\":%" PRIu64
+		",\"skipped_before\":%" PRIu64 ",\"skipped_oversize\":%" PRIu64 ",",
+		r->st.errors, r->st.sent, r->st.read, r->st.ipv6, r->st.nonip, r->st.truncated,
+		r->st.malformed, r->st.before, r->st.oversize);
+	fprintf(f, "\"loops\":%ld,\"mode\":\"%s\",\"pcap\":", r->st.loops_done,
+		r->o.mode == M_TUNNEL ? "tunnel" : "inline");
+	xs_json_str(f, r->o.pcap);
+	fprintf(f, ",\"duration_s\":%.3f,\"stopped_by\":\"%s\"}\n", xs_now_mono() - r->t_start_mono,
+		r->st.stopped_by);
+	if (f != stdout)
+		return fclose(f) ? -errno : 0;
+	fflush(f);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct run r;
+	char errbuf[PCAP_ERRBUF_SIZE];
+	struct sigaction sa = { .sa_handler = on_signal };
+	pcap_t *p;
+	long loop;
+	int err, ret = 0;
+
+	r.o = (struct opts){ .mode = M_TUNNEL, .port = XPRO_TUN_PORT_DEFAULT, .seed = 1, .speed = 1,
+			     .rate = 20000, .duration = 60, .loops = 1, .class_name = "replay" };
+	xs_parse_cidr("198.18.64.0/18", &r.o.src.base, &r.o.src.plen);
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (parse_opts(&r.o, argc, argv))
+		return 2;
+	if (check_safety(&r.o))
+		return 1;
+	if (xs_class_map_parse(&r.cm, r.o.class_src, r.o.class_name, TOOL))
+		return 2;
+	p = pcap_open_offline(r.o.pcap, errbuf);
+	if (!p) {
+		fprintf(stderr, TOOL ": open %s: %s\n", r.o.pcap, errbuf);
+		return 1;
+	}
+	if (!xr_dlt_supported(pcap_datalink(p))) {
+		fprintf(stderr, TOOL ": %s: link type %s not supported (Ethernet, raw IP, Linux SLL/SLL2, loopback)\n",
+			r.o.pcap, pcap_datalink_val_to_name(pcap_datalink(p)) ?: "?");
+		pcap_close(p);
+		return 1;
+	}
+	if (r.o.mode == M_TUNNEL && !r.o.outer_mapped) {
+		r.outer_src = r.o.outer_src;
+		if (!r.outer_src && (err = route_source(r.o.proxy, r.o.port, &r.outer_src))) {
+			fprintf(stderr, TOOL ": no route to the proxy: %s\n", strerror(-err));
+			pcap_close(p);
+			return 1;
+		}
+	}
+	r.fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	if (r.fd < 0) {
+		fprintf(stderr, TOOL ": raw socket: %s\n", strerror(errno));
+		pcap_close(p);
+		return 1;
+	}
+	if (xs_ftab_init(&r.sec, 4000000) || xs_ftab_init(&r.tot, 64)) {
+		fprintf(stderr, TOOL ": flow tables: %s\n", strerror(ENOMEM));
+		return 1;
+	}
+	if (r.o.log && !(r.logf = xs_log_open(r.o.log, xs_log_header, TOOL)))
+		return 1;
+	if (r.o.write) {
+		pcap_t *dead = pcap_open_dead(DLT_RAW, PKT_MAX + 64);
+
+		r.dump = dead ? pcap_dump_open(dead, r.o.write) : NULL;
+		if (!r.dump) {
+			fprintf(stderr, TOOL ": open %s: %s\n", r.o.write, dead ? pcap_geterr(dead) : "pcap_open_dead");
+			return 1;
+		}
+	}
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	r.t_start_real = xs_now_real();
+	r.t_start_mono = xs_now_mono();
+	r.end_mono = r.t_start_mono + r.o.duration;
+	r.cur_sec = (long)r.t_start_real;
+	r.st.stopped_by = "end";
+	for (loop = 0; loop < r.o.loops; loop++) {
+		double start = xs_now_mono();
+
+		if (loop) {
+			pcap_close(p);
+			p = pcap_open_offline(r.o.pcap, errbuf);
+			if (!p) {
+				fprintf(stderr, TOOL ": reopen %s: %s\n", r.o.pcap, errbuf);
+				ret = 1;
+				break;
+			}
+		}
+		if (r.next_free > start)
+			start = r.next_free;
+		err = one_loop(&r, p, start);
+		if (err < 0) {
+			ret = 1;
+			r.st.stopped_by = "refused";
+			break;
+		}
+		if (err > 0)
+			break;
+		r.st.loops_done++;
+	}
+	if (p)
+		pcap_close(p);
+	xs_log_write_second(r.logf, r.cur_sec, &r.sec, &r.cm);
+	xs_log_close(r.logf);
+	if (r.dump)
+		pcap_dump_close(r.dump);
+	if (r.o.summary && write_summary(&r, xs_now_real()))
+		ret = 1;
+	close(r.fd);
+	fprintf(stderr, TOOL ": sent %" PRIu64 " of %" PRIu64 " frames read (ipv6 %" PRIu64 ", non-ip %" PRIu64
+		", truncated %" PRIu64 ", malformed %" PRIu64 ", before %" PRIu64 ", oversize %" PRIu64
+		", errors %" PRIu64 "); stopped by %s\n",
+		r.st.sent, r.st.read, r.st.ipv6, r.st.nonip, r.st.truncated, r.st.malformed, r.st.before,
+		r.st.oversize, r.st.errors, r.st.stopped_by);
+	return ret;
+}

@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* xpro-replay's packet work (replay_map.h, docs/xpro-replay.md). */
+#include <arpa/inet.h>
+#include <pcap/dlt.h>
+#include <string.h>
+#include "xpro.h"
+#include "replay_map.h"
+
+#define ETH_IP   0x0800
+#define ETH_IPV6 0x86dd
+#define ETH_VLAN 0x8100
+#define ETH_QINQ 0x88a8
+
+static uint16_t be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+int xr_dlt_supported(int dlt)
+{
+	switch (dlt) {
+	case DLT_EN10MB:
+	case DLT_RAW:
+	case DLT_IPV4:
+	case DLT_IPV6:
+	case DLT_LINUX_SLL:
+	case DLT_LINUX_SLL2:
+	case DLT_NULL:
+	case DLT_LOOP:
+		return 1;
+	}
+	return 0;
+}
+
+/* The packet at p (n bytes), known by its link layer to be IPv4. */
+static enum xr_frame check_ipv4(const uint8_t *p, size_t n, const uint8_t **ip, size_t *iplen)
+{
+	size_t ihl, tot;
+
+	if (n < 20)
+		return XR_TRUNCATED;
+	if (p[0] >> 4 == 6)
+		return XR_IPV6;
+	if (p[0] >> 4 != 4)
+		return XR_NONIP;
+	ihl = (size_t)(p[0] & 15) * 4;
+	tot = be16(p + 2);
+	if (ihl < 20 || tot < ihl)
+		return XR_MALFORMED;
+	if (n < tot)
+		return XR_TRUNCATED;
+	*ip = p;
+	*iplen = tot;
+	return XR_IPV4;
+}
+
+static enum xr_frame by_ethertype(uint16_t et, const uint8_t *p, size_t n, const uint8_t **ip,
+				  size_t *iplen)
+{
+	if (et == ETH_IP)
+		return check_ipv4(p, n, ip, iplen);
+	if (et == ETH_IPV6)
+		return XR_IPV6;
+	return XR_NONIP;
+}
+
+enum xr_frame xr_frame_ipv4(int dlt, const uint8_t *f, size_t n, const uint8_t **ip, size_t *iplen)
+{
+	size_t off;
+	uint16_t et;
+	uint32_t fam;
+
+	switch (dlt) {
+	case DLT_EN10MB:
+		if (n < 14)
+			return XR_TRUNCATED;
+		et = be16(f + 12);
+		off = 14;
+		while (et == ETH_VLAN || et == ETH_QINQ) {
+			if (n < off + 4)
+				return XR_TRUNCATED;
+			et = be16(f + off + 2);
+			off += 4;
+		}
+		return by_ethertype(et, f + off, n - off, ip, iplen);
+	case DLT_RAW:
+	case DLT_IPV4:
+	case DLT_IPV6:
+		if (n < 1)
+			return XR_TRUNCATED;
+		if (f[0] >> 4 == 6)
+			return XR_IPV6;
+		if (f[0] >> 4 != 4)
+			return XR_NONIP;
+		return check_ipv4(f, n, ip, iplen);
+	case DLT_LINUX_SLL:
+		if (n < 16)
+			return XR_TRUNCATED;
+		return by_ethertype(be16(f + 14), f + 16, n - 16, ip, iplen);
+	case DLT_LINUX_SLL2:
+		if (n < 20)
+			return XR_TRUNCATED;
+		return by_ethertype(be16(f), f + 20, n - 20, ip, iplen);
+	case DLT_NULL:
+	case DLT_LOOP:
+		if (n < 4)
+			return XR_TRUNCATED;
+		/* the family in the capturing host's byte order (DLT_LOOP: network) */
+		memcpy(&fam, f, 4);
+		if (dlt == DLT_LOOP)
+			fam = ntohl(fam);
+		else if (fam > 0xffff)
+			fam = __builtin_bswap32(fam);
+		if (fam == 2)
+			return check_ipv4(f + 4, n - 4, ip, iplen);
+		if (fam == 10 || fam == 24 || fam == 28 || fam == 30)
+			return XR_IPV6;
+		return XR_NONIP;
+	}
+	return XR_NONIP;
+}
+
+uint64_t xr_hash(uint64_t seed, uint32_t addr_host)
+{
+	uint64_t z = (seed << 32) ^ addr_host;
+
+	z += 0x9e3779b97f4a7c15ULL;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+uint32_t xr_map(uint64_t seed, const struct xr_range *r, uint32_t addr)
+{
+	uint64_t n = 1ULL << (32 - r->plen), off;
+	uint32_t base = ntohl(r->base) & (uint32_t)(~0ULL << (32 - r->plen));
+	uint64_t h = xr_hash(seed, ntohl(addr));
+
+	if (n >= 4)
+		off = 1 + h % (n - 2);
+	else
+		off = h % n;
+	return htonl(base + (uint32_t)off);
+}
+
+static uint32_t sum16(const void *data, size_t len, uint32_t sum)
+{
+	const uint8_t *p = data;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	return sum;
+}
+
+static uint16_t fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+uint16_t xr_csum(const void *data, size_t len, uint32_t sum)
+{
+	return htons(fold(sum16(data, len, sum)));
+}
+
+/* RFC 1624: HC' = ~(~HC + ~m + m') for each 16-bit word m changed to m' */
+static void csum_replace(uint8_t *field, const uint8_t *old4x2, const uint8_t *new4x2)
+{
+	uint32_t sum = (uint16_t)~be16(field);
+	int i;
+
+	for (i = 0; i < 8; i += 2) {
+		sum += (uint16_t)~be16(old4x2 + i);
+		sum += be16(new4x2 + i);
+	}
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	sum = (uint16_t)~sum;
+	field[0] = (uint8_t)(sum >> 8);
+	field[1] = (uint8_t)sum;
+}
+
+void xr_rewrite(uint8_t *pkt, size_t len, uint32_t src, uint32_t dst)
+{
+	size_t ihl = (size_t)(pkt[0] & 15) * 4, l4len = len - ihl;
+	uint16_t frag = be16(pkt + 6);
+	uint8_t proto = pkt[9], old[8], neu[8], *l4 = pkt + ihl;
+	uint16_t c;
+
+	memcpy(old, pkt + 12, 8);
+	memcpy(pkt + 12, &src, 4);
+	memcpy(pkt + 16, &dst, 4);
+	memcpy(neu, pkt + 12, 8);
+	pkt[10] = pkt[11] = 0;
+	c = xr_csum(pkt, ihl, 0);
+	memcpy(pkt + 10, &c, 2);
+
+	if (frag & 0x1fff)
+		return; /* a later fragment: no transport header */
+	if (frag & 0x2000) {
+		/* first fragment: the checksum covers bytes we do not have */
+		if (proto == 6 && l4len >= 18)
+			csum_replace(l4 + 16, old, neu);
+		else if (proto == 17 && l4len >= 8 && (l4[6] || l4[7]))
+			csum_replace(l4 + 6, old, neu);
+		return;
+	}
+	if ((proto == 6 && l4len >= 20) || (proto == 17 && l4len >= 8)) {
+		uint8_t *field = l4 + (proto == 6 ? 16 : 6);
+		uint32_t ph = sum16(pkt + 12, 8, 0) + proto + (uint32_t)l4len;
+
+		field[0] = field[1] = 0;
+		c = xr_csum(l4, l4len, ph);
+		if (proto == 17 && c == 0)
+			c = 0xffff;
+		memcpy(field, &c, 2);
+	}
+}
+
+size_t xr_tunnel(uint8_t *out, uint32_t src, uint32_t proxy, uint16_t sport, uint16_t port,
+		 uint16_t id, const uint8_t *inner, size_t inner_len)
+{
+	size_t ulen = 8 + XPRO_TUN_HDR_LEN + inner_len, tot = 20 + ulen;
+	struct xpro_tun_hdr *x = (void *)(out + 28);
+	uint8_t *udp = out + 20;
+	uint32_t ph;
+	uint16_t c;
+
+	out[0] = 0x45;
+	out[1] = 0;
+	out[2] = (uint8_t)(tot >> 8);
+	out[3] = (uint8_t)tot;
+	out[4] = (uint8_t)(id >> 8);
+	out[5] = (uint8_t)id;
+	out[6] = 0x40; /* DF: the proxy drops outer fragments */
+	out[7] = 0;
+	out[8] = 64;
+	out[9] = 17;
+	out[10] = out[11] = 0;
+	memcpy(out + 12, &src, 4);
+	memcpy(out + 16, &proxy, 4);
+	c = xr_csum(out, 20, 0);
+	memcpy(out + 10, &c, 2);
+	udp[0] = (uint8_t)(sport >> 8);
+	udp[1] = (uint8_t)sport;
+	udp[2] = (uint8_t)(port >> 8);
+	udp[3] = (uint8_t)port;
+	udp[4] = (uint8_t)(ulen >> 8);
+	udp[5] = (uint8_t)ulen;
+	udp[6] = udp[7] = 0;
+	x->magic = XPRO_TUN_MAGIC;
+	x->version = XPRO_TUN_VERSION;
+	x->inner_len = htons((uint16_t)inner_len);
+	memcpy(out + 32, inner, inner_len);
+	ph = sum16(out + 12, 8, 0) + 17 + (uint32_t)ulen;
+	c = xr_csum(udp, ulen, ph);
+	if (c == 0)
+		c = 0xffff;
+	memcpy(udp + 6, &c, 2);
+	return tot;
+}
