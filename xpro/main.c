@@ -20,17 +20,25 @@
 #include "log.h"
 #include "proxy.h"
 #include "stats.h"
+#include "sync.h"
 
 #define XPRO_VERSION "0.1.0"
 #define XPRO_DEFAULT_CONF "/etc/xpro/xpro.conf"
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, reload;
 
 static void on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
 }
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	reload = 1;
+}
+
 
 static void usage(FILE *f)
 {
@@ -50,6 +58,10 @@ static void usage(FILE *f)
 "  forget  -i IFACE CLIENT DEST     forget one (client, destination) record\n"
 "  warnd   -i IFACE [--duration S]  the one consumer of overload warnings: JSON lines\n"
 "  alerts  -i IFACE [--follow] [--count N] [--duration S]  show published warnings\n"
+"  syncmaps -i IFACE [--full-scan] [--duration S] [--periods N]\n"
+"                    sync daemon: BPF maps <-> local Redis, aggregate recompute, W\n"
+"  syncdb  -i IFACE [--full-scan] [--duration S] [--periods N]\n"
+"                    sync daemon: local Redis <-> master (Algorithm 1), workload, alerts\n"
 "  config check FILE                validate a config file and say what is wrong\n"
 "  config show [-c FILE] [--set K=V]...  print the effective config\n"
 "  version | help\n"
@@ -64,7 +76,8 @@ struct cli {
 	const char *conf;
 	const char *sets[64];
 	int nsets;
-	int json, prom, replace, force, keep_maps, follow;
+	int json, prom, replace, force, keep_maps, follow, full_scan;
+	long periods;
 	unsigned int top;
 	double interval, duration;
 	long count;
@@ -73,7 +86,7 @@ struct cli {
 
 enum {
 	O_SET = 256, O_JSON, O_PROM, O_REPLACE, O_FORCE, O_KEEP, O_TOP, O_INTERVAL,
-	O_COUNT, O_DURATION, O_GENERIC, O_FOLLOW,
+	O_COUNT, O_DURATION, O_GENERIC, O_FOLLOW, O_FULL, O_PERIODS,
 };
 
 static const struct option long_opts[] = {
@@ -91,6 +104,8 @@ static const struct option long_opts[] = {
 	{ "duration", required_argument, NULL, O_DURATION },
 	{ "generic", no_argument, NULL, O_GENERIC },
 	{ "follow", no_argument, NULL, O_FOLLOW },
+	{ "full-scan", no_argument, NULL, O_FULL },
+	{ "periods", required_argument, NULL, O_PERIODS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -136,6 +151,12 @@ static int parse_cli(struct cli *c, int argc, char **argv)
 		case O_FORCE: c->force = 1; break;
 		case O_KEEP: c->keep_maps = 1; break;
 		case O_FOLLOW: c->follow = 1; break;
+		case O_FULL: c->full_scan = 1; break;
+		case O_PERIODS:
+			if (parse_num(optarg, "--periods", &d))
+				return -EINVAL;
+			c->periods = (long)d;
+			break;
 		case O_GENERIC: generic = 1; break;
 		case O_TOP:
 			if (parse_num(optarg, "--top", &d))
@@ -224,6 +245,25 @@ static int cmd_status(struct cli *c)
 			if (!strncmp(line, "mode", 4) || !strncmp(line, "tunnel_", 7) || !strncmp(line, "xdp_mode", 8))
 				printf("%s", line);
 		fclose(f);
+	}
+	{
+		static char st[8192];
+		double lag;
+		const char *p, *q;
+
+		if (xpro_sync_state(&px, "syncmaps", st, sizeof(st), &lag))
+			printf("syncmaps: not running here\n");
+		else
+			printf("syncmaps: last complete period %.0f ms ago\n", lag);
+		if (xpro_sync_state(&px, "syncdb", st, sizeof(st), &lag)) {
+			printf("syncdb: not running here\n");
+		} else {
+			printf("syncdb: last complete period %.0f ms ago\n", lag);
+			p = strstr(st, "\"peers_w\":{");
+			q = p ? strchr(p, '}') : NULL;
+			if (p && q)
+				printf("other proxies' workload (packets/s): %.*s\n", (int)(q - p - 11), p + 11);
+		}
 	}
 out:
 	xpro_proxy_close(&px);
@@ -636,6 +676,21 @@ done:
 	return 0;
 }
 
+static int cmd_sync(struct cli *c, int db)
+{
+	struct xpro_sync_opts o = {
+		.ifname = c->ifname, .conf_path = c->conf, .sets = c->sets, .nsets = c->nsets,
+		.duration = c->duration, .periods = c->periods, .full_scan = c->full_scan,
+		.stop = &stop, .reload = &reload,
+	};
+
+	if (xpro_config_validate(&c->cfg))
+		return -EINVAL;
+	signal(SIGHUP, on_hup);
+	signal(SIGPIPE, SIG_IGN);
+	return db ? xpro_syncdb(&c->cfg, &o) : xpro_syncmaps(&c->cfg, &o);
+}
+
 static int cmd_config(struct cli *c, int argc, char **argv)
 {
 	int nerr = 0, n;
@@ -701,7 +756,8 @@ int main(int argc, char **argv)
 		if (!strcmp(cmd, "attach") || !strcmp(cmd, "detach") || !strcmp(cmd, "status") ||
 		    !strcmp(cmd, "stats") || !strcmp(cmd, "top") || !strcmp(cmd, "set") ||
 		    !strcmp(cmd, "tf2") || !strcmp(cmd, "flush") || !strcmp(cmd, "forget") ||
-		    !strcmp(cmd, "warnd") || !strcmp(cmd, "alerts"))
+		    !strcmp(cmd, "warnd") || !strcmp(cmd, "alerts") ||
+		    !strcmp(cmd, "syncmaps") || !strcmp(cmd, "syncdb"))
 			pr_warn("%s: no interface given (-i IFACE)\n", cmd);
 		else
 			pr_warn("unknown command '%s' (try 'xpro help')\n", cmd);
@@ -730,6 +786,10 @@ int main(int argc, char **argv)
 		err = cmd_warnd(&c);
 	} else if (!strcmp(cmd, "alerts")) {
 		err = cmd_alerts(&c);
+	} else if (!strcmp(cmd, "syncmaps")) {
+		err = cmd_sync(&c, 0);
+	} else if (!strcmp(cmd, "syncdb")) {
+		err = cmd_sync(&c, 1);
 	} else {
 		pr_warn("unknown command '%s' (try 'xpro help')\n", cmd);
 		return 2;

@@ -9,7 +9,8 @@
 
 /*
  * KEYS[1]: the master record. ARGV: ts1', ts2', c', dc', mark', l_found,
- * TT1, TT4, r (times in microseconds). Returns {branch, ts1', ts2', c', dc',
+ * TT1, TT4, r (times in microseconds), and the record's expiry in ms (0:
+ * none; a record idle for longer than TT1 restarts anyway). Returns {branch, ts1', ts2', c', dc',
  * mark', ts1, ts2, c}. Mirrors xpro_merge() line by line; a stored field
  * that is not a non-negative integer is an error, never merged.
  */
@@ -54,6 +55,8 @@ const char xpro_lua_merge[] =
 "end\n"
 "if branch ~= 0 and branch ~= 5 then\n"
 "  redis.call('HSET', KEYS[1], 'ts1', string.format('%.0f', m1), 'ts2', string.format('%.0f', m2), 'c', string.format('%.0f', mc))\n"
+"  local ttl = tonumber(ARGV[10])\n"
+"  if ttl and ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end\n"
 "end\n"
 "return {branch, string.format('%.0f', l1), string.format('%.0f', l2), string.format('%.0f', lc), string.format('%.0f', ldc), mark,\n"
 "        string.format('%.0f', m1), string.format('%.0f', m2), string.format('%.0f', mc)}\n";
@@ -100,15 +103,10 @@ static int u64_of(const redisReply *e, uint64_t *out)
 	return errno || *end ? -1 : 0;
 }
 
-int xpro_master_merge(redisContext *c, const char *sha, const char *key,
-		      struct xpro_lrec *l, int l_found, const struct xpro_merge_params *p,
-		      struct xpro_mrec *m, int *branch, const char **err)
+int xpro_master_merge_append(redisContext *c, const char *sha, const char *key,
+			     const struct xpro_lrec *l, int l_found, const struct xpro_merge_params *p)
 {
-	char a[9][24];
-	uint64_t v[9];
-	redisReply *r;
-	size_t i;
-	int rc = 0;
+	char a[10][24];
 
 	snprintf(a[0], 24, "%" PRIu64, l->ts1);
 	snprintf(a[1], 24, "%" PRIu64, l->ts2);
@@ -119,28 +117,35 @@ int xpro_master_merge(redisContext *c, const char *sha, const char *key,
 	snprintf(a[6], 24, "%" PRIu64, p->tt1_ns);
 	snprintf(a[7], 24, "%" PRIu64, p->tt4_ns);
 	snprintf(a[8], 24, "%u", p->r);
-	r = redisCommand(c, "EVALSHA %s 1 %s %s %s %s %s %s %s %s %s %s", sha, key,
-			 a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+	snprintf(a[9], 24, "%" PRIu64, p->ttl_ms);
+	return redisAppendCommand(c, "EVALSHA %s 1 %s %s %s %s %s %s %s %s %s %s %s", sha, key,
+				  a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]) ? -ENOMEM : 0;
+}
+
+int xpro_master_merge_parse(const redisReply *r, struct xpro_lrec *l, struct xpro_mrec *m,
+			    int *branch, const char **err)
+{
+	uint64_t v[9];
+	size_t i;
+
 	*err = NULL;
-	if (!r || c->err) {
-		*err = c->errstr;
-		rc = -EIO;
-		goto out;
-	}
 	if (r->type == REDIS_REPLY_ERROR) {
-		*err = "script error";
-		rc = -EPROTO;
-		goto out;
+		*err = r->str;
+		return -EPROTO;
 	}
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != 9) {
-		rc = -EPROTO;
-		goto out;
+		*err = "unexpected reply";
+		return -EPROTO;
 	}
 	for (i = 0; i < 9; i++) {
 		if (u64_of(r->element[i], &v[i])) {
-			rc = -EPROTO;
-			goto out;
+			*err = "a merged field is not a non-negative integer";
+			return -EPROTO;
 		}
+	}
+	if (v[0] > XPRO_MERGE_PUSH || v[5] > 1) {
+		*err = "unexpected branch or mark";
+		return -EPROTO;
 	}
 	*branch = (int)v[0];
 	l->ts1 = v[1];
@@ -151,8 +156,26 @@ int xpro_master_merge(redisContext *c, const char *sha, const char *key,
 	m->ts1 = v[6];
 	m->ts2 = v[7];
 	m->c = v[8];
-out:
-	if (r)
-		freeReplyObject(r);
+	return 0;
+}
+
+int xpro_master_merge(redisContext *c, const char *sha, const char *key,
+		      struct xpro_lrec *l, int l_found, const struct xpro_merge_params *p,
+		      struct xpro_mrec *m, int *branch, const char **err)
+{
+	redisReply *r = NULL;
+	int rc;
+
+	*err = NULL;
+	if (xpro_master_merge_append(c, sha, key, l, l_found, p))
+		return -ENOMEM;
+	if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) {
+		*err = c->errstr;
+		return -EIO;
+	}
+	rc = xpro_master_merge_parse(r, l, m, branch, err);
+	if (rc && r->type == REDIS_REPLY_ERROR)
+		*err = "script error";
+	freeReplyObject(r);
 	return rc;
 }

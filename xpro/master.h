@@ -36,4 +36,11 @@ int xpro_master_merge(redisContext *c, const char *sha, const char *key,
 		      struct xpro_lrec *l, int l_found, const struct xpro_merge_params *p,
 		      struct xpro_mrec *m, int *branch, const char **err);
 
+/* Pipelined form: append the EVALSHA, later parse its reply (l and m
+ * filled from it). parse: 0, or -EPROTO with *err naming the problem. */
+int xpro_master_merge_append(redisContext *c, const char *sha, const char *key,
+			     const struct xpro_lrec *l, int l_found, const struct xpro_merge_params *p);
+int xpro_master_merge_parse(const redisReply *r, struct xpro_lrec *l, struct xpro_mrec *m,
+			    int *branch, const char **err);
+
 #endif

@@ -24,6 +24,7 @@ struct xpro_mrec {
 struct xpro_merge_params {
 	uint64_t tt1_ns, tt4_ns;
 	uint32_t r;              /* >= 1 */
+	uint64_t ttl_ms;         /* master only: expiry of a written record (0: none) */
 };
 
 enum xpro_merge_branch {

@@ -153,8 +153,37 @@ void xpro_print_text(const struct xpro_proxy *px, const struct xpro_snapshot *s,
 	}
 }
 
+int xpro_sync_state(const struct xpro_proxy *px, const char *daemon, char *buf, size_t len,
+		    double *lag_ms)
+{
+	char path[700];
+	const char *p;
+	size_t n;
+	FILE *f;
+	uint64_t last;
+
+	snprintf(path, sizeof(path), "%s/%s.json", px->state_dir, daemon);
+	f = fopen(path, "r");
+	if (!f)
+		return -ENOENT;
+	n = fread(buf, 1, len - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	if (n < 2 || buf[0] != '{' || buf[n - 1] != '}')
+		return -EINVAL;
+	p = strstr(buf, "\"last_ok_ns\":");
+	last = p ? strtoull(p + 13, NULL, 10) : 0;
+	*lag_ms = last ? (double)(int64_t)(xpro_now_tai() - last) / 1e6 : -1;
+	return 0;
+}
+
 void xpro_print_json(const struct xpro_proxy *px, const struct xpro_snapshot *s, FILE *f)
 {
+	static const char *const daemons[] = { "syncmaps", "syncdb" };
+	char st[8192];
+	double lag;
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
 	unsigned int i;
 
@@ -176,7 +205,16 @@ void xpro_print_json(const struct xpro_proxy *px, const struct xpro_snapshot *s,
 			i ? "," : "", a, b, (uint64_t)t->rec.c_l, (uint64_t)t->rec.dc,
 			(int64_t)(t->rec.ts2_l - t->rec.ts1_l), talker_rate(&t->rec), t->rec.mark);
 	}
-	fprintf(f, "]}\n");
+	/* the sync daemons' own state, and the lag since each one's last
+	 * complete period (-1: never completed one) */
+	fprintf(f, "],\"sync\":{");
+	for (i = 0; i < 2; i++) {
+		if (xpro_sync_state(px, daemons[i], st, sizeof(st), &lag))
+			fprintf(f, "%s\"%s\":null", i ? "," : "", daemons[i]);
+		else
+			fprintf(f, "%s\"%s\":%s,\"%s_lag_ms\":%.1f", i ? "," : "", daemons[i], st, daemons[i], lag);
+	}
+	fprintf(f, "}}\n");
 }
 
 void xpro_print_prom(const struct xpro_proxy *px, const struct xpro_snapshot *s, FILE *f)

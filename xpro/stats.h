@@ -27,4 +27,10 @@ void xpro_print_text(const struct xpro_proxy *px, const struct xpro_snapshot *s,
 void xpro_print_json(const struct xpro_proxy *px, const struct xpro_snapshot *s, FILE *f);
 void xpro_print_prom(const struct xpro_proxy *px, const struct xpro_snapshot *s, FILE *f);
 
+/* A sync daemon's state file (<state_dir>/<daemon>.json) into buf, and the
+ * lag since its last complete period (ms; -1 if it never completed one).
+ * -ENOENT when the daemon never ran here. */
+int xpro_sync_state(const struct xpro_proxy *px, const char *daemon, char *buf, size_t len,
+		    double *lag_ms);
+
 #endif

@@ -97,7 +97,7 @@ static uint64_t rnd(void)
 
 int main(void)
 {
-	struct xpro_merge_params p = { 1000000, 10000000, 2 }; /* TT1 1 s, TT4 10 s, in us */
+	struct xpro_merge_params p = { 1000000, 10000000, 2, 0 }; /* TT1 1 s, TT4 10 s, in us */
 	redisContext *c;
 	char sha[41], key[64];
 	int i, agree = 1, branches[7] = { 0 };

@@ -10,7 +10,7 @@
 
 #define MS 1000000ULL
 
-static const struct xpro_merge_params P = { 1000 * MS, 10000 * MS, 2 };
+static const struct xpro_merge_params P = { 1000 * MS, 10000 * MS, 2, 0 };
 
 static struct xpro_lrec L(uint64_t ts1, uint64_t ts2, uint64_t c, uint64_t dc, uint32_t mark)
 {

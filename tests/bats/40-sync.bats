@@ -1,0 +1,223 @@
+#!/usr/bin/env bats
+# The sync daemons (docs/sync.md) on the default topology: three proxies,
+# each with X-Pro on in0, its own local redis-server, `xpro syncmaps` and
+# `xpro syncdb`, and one master redis-server (ACL user xpro, password),
+# all real processes in their namespaces, built and torn down by xpro-topo.
+#
+# Thresholds (tests/bats/sync.conf): TF1 100 packets/s, TT2 300 ms, sync
+# period 100 ms. The bot (one source, 198.18.32.5) sends 50 packets/s to
+# each of the three proxies towards vic1 for 2 s: each proxy alone sees half
+# of TF1, the three together 150 packets/s, 1.5 x TF1.
+#
+# Expected, worked by hand: synced, every proxy's record of (bot, vic1)
+# ends at 300, the sum of what all three saw, and each proxy drops, the
+# drops starting within TT2 plus a few periods; isolated (each proxy syncs
+# with a private master), every record ends at 100 and none drops.
+
+load lib/xpro
+
+B=${XPRO_BUILD:-build}
+TOPO=topo/xpro-topo
+UDP=$B/tests/tools/xpt-udp
+export XPRO=$B/bin/xpro XPRO_TOPO_PROBE=$B/bin/xpro-topo-probe XPRO_TOPO_PING=$B/bin/xpro-topo-ping
+CONF=$BATS_TEST_DIRNAME/sync.conf
+BOT=198.18.32.5
+VIC=198.18.1.101
+PER_PROXY=100   # packets per proxy, at 50 packets/s
+
+setup() {
+  xp_require_root
+  RUN=s40-$$-$BATS_TEST_NUMBER
+  echo "$RUN" > "$BATS_TEST_TMPDIR/run"
+}
+
+teardown() {
+  local r=/run/xpro/topo/$RUN p
+  if [[ -z ${BATS_TEST_COMPLETED:-} && -d $r ]]; then
+    for p in px1 px2 px3; do
+      for f in "$r/$p/syncmaps.log" "$r/$p/syncdb.log" "$r"/$p/xpro/*/in0/sync*.json; do
+        [[ -f $f ]] && { echo "# == $f"; tail -n 15 "$f" | sed 's/^/#   /'; } >&3
+      done
+    done
+  fi
+  timeout 30 "$TOPO" down "$RUN" -q >/dev/null 2>&1 || true
+}
+
+topo() { timeout 60 "$TOPO" "$@"; }
+pconf() { echo "/run/xpro/topo/$RUN/$1/xpro.conf"; }
+px() { local p=$1; shift; topo exec "$RUN" "$p" timeout 10 "$XPRO" "$@" -c "$(pconf "$p")"; }
+# stat P JQ: one value of proxy P's stats --json
+stat() { px "$1" stats -i in0 --json --top 50 | jq -r "$2"; }
+# count P CLIENT DEST: that record's count on proxy P (0 if absent)
+count() { stat "$1" "[.top[] | select(.client == \"$2\" and .dest == \"$3\") | .count] | first // 0"; }
+mredis() { topo exec "$RUN" db timeout 5 redis-cli -h 198.18.2.100 --user xpro --pass "$(cat /run/xpro/topo/$RUN/secret)" --no-auth-warning "$@"; }
+
+# send_spread N: the bot sends N packets at 50/s to each proxy, concurrently
+send_spread() {
+  local p pids=()
+  for p in 1 2 3; do
+    topo exec "$RUN" bot timeout 30 "$UDP" send --proxy 198.18.0.$p --bind $BOT --dst $VIC --dport 9 \
+      --count "$1" --interval-us 20000 > "$BATS_TEST_TMPDIR/send$p.json" 2>&1 &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || return 1; done
+  for p in 1 2 3; do
+    [[ $(jq -r .sent "$BATS_TEST_TMPDIR/send$p.json") == "$1" ]] || return 1
+  done
+}
+
+# settle P CLIENT DEST WANT: poll (bounded: 30 periods) until the record is WANT
+settle() {
+  local i c
+  for i in $(seq 30); do
+    c=$(count "$1" "$2" "$3")
+    [[ $c == "$4" ]] && return 0
+    sleep 0.1
+  done
+  echo "# $1: record ($2, $3) is $c, expected $4" >&3
+  return 1
+}
+
+@test "synced: a bot under TF1 on each of three proxies, above it in sum, is dropped by all three" {
+  run topo up default --name "$RUN" -q
+  assert_success
+  run topo start "$RUN" --config "$CONF" --sync -q
+  assert_success
+  send_spread $PER_PROXY
+  for p in px1 px2 px3; do
+    settle "$p" $BOT $VIC $((3 * PER_PROXY))
+    drops=$(stat $p .counters.drop_tf1)
+    passed=$(stat $p .counters.pass_redirect)
+    echo "# $p: passed $passed, dropped (TF1) $drops of $PER_PROXY" >&3
+    [[ $((drops + passed)) == "$PER_PROXY" ]]
+    # the window is checked after TT2 (300 ms = 15 packets at 50/s); the
+    # global rate needs a few periods to arrive: at most 10 periods
+    # (1 s = 50 packets) more, or 65 passed, the rest dropped
+    (( drops > 0 && passed <= 65 ))
+  done
+  # the master holds the sum, once
+  run mredis HGET "x:{$VIC}:$BOT" c
+  assert_output "$((3 * PER_PROXY))"
+  # status shows the other proxies and the lag
+  run px px1 status -i in0
+  assert_success
+  assert_output --regexp "syncdb: last complete period [0-9]+ ms ago"
+  assert_output --partial '"px2":'
+  assert_output --partial '"px3":'
+  lag=$(stat px2 .sync.syncdb_lag_ms)
+  awk -v l="$lag" 'BEGIN { exit !(l >= 0 && l < 1000) }'
+}
+
+@test "isolated: the same bot is dropped by none (each proxy syncs with a private master)" {
+  run topo up default --name "$RUN" -q
+  assert_success
+  run topo start "$RUN" --config "$CONF" --isolated -q
+  assert_success
+  send_spread $PER_PROXY
+  sleep 0.5
+  for p in px1 px2 px3; do
+    settle "$p" $BOT $VIC $PER_PROXY
+    [[ $(stat $p .counters.drop_tf1) == 0 ]]
+    [[ $(stat $p .counters.pass_redirect) == "$PER_PROXY" ]]
+    # its syncdb did run (Algorithm 1 with its private master)
+    (( $(stat $p .sync.syncdb.merged) > 0 ))
+  done
+}
+
+@test "a record learned on proxy 1 appears on proxy 3" {
+  run topo up default --name "$RUN" -q
+  assert_success
+  run topo start "$RUN" --config "$CONF" --sync -q
+  assert_success
+  run topo exec "$RUN" bot timeout 10 "$UDP" send --proxy 198.18.0.1 --bind 198.18.32.9 --dst $VIC --dport 9 \
+    --count 20 --interval-us 5000
+  assert_success
+  settle px1 198.18.32.9 $VIC 20
+  # px3 never saw the client: it learns the record from the master
+  settle px3 198.18.32.9 $VIC 20
+  [[ $(stat px3 .counters.rx) == 0 || $(stat px3 .counters.rx) == "$(stat px3 .counters.not_tunnel)" ]]
+}
+
+@test "master killed and restarted mid-attack: no crash, sync resumes, counts consistent" {
+  run topo up default --name "$RUN" -q
+  assert_success
+  run topo start "$RUN" --config "$CONF" --sync -q
+  assert_success
+  send_spread 25
+  settle px1 $BOT $VIC 75
+  # kill the master by its recorded PID, send while it is gone
+  mpid=$(awk '$4 == "master-redis" { print $1 }' /run/xpro/topo/$RUN/pids | tail -1)
+  [[ -n $mpid ]]
+  kill -9 "$mpid"
+  send_spread 25
+  sleep 0.5
+  # every daemon still runs, and says the master is down, once
+  for p in px1 px2 px3; do
+    for d in syncmaps syncdb; do
+      dpid=$(awk -v h=$p -v d=$d '$3 == h && $4 == d { print $1 }' /run/xpro/topo/$RUN/pids | tail -1)
+      kill -0 "$dpid"
+    done
+    [[ $(grep -c "redis master .*retrying" /run/xpro/topo/$RUN/$p/syncdb.log) == 1 ]]
+    [[ $(stat $p .sync.syncdb.master) == down ]]
+  done
+  # restart it (empty: no persistence); the daemons reconnect and push again
+  run topo start "$RUN" --master -q
+  assert_success
+  send_spread 25
+  for p in px1 px2 px3; do
+    settle "$p" $BOT $VIC 225
+    grep -q "redis master .*back; sync resumes" /run/xpro/topo/$RUN/$p/syncdb.log
+  done
+  run mredis HGET "x:{$VIC}:$BOT" c
+  assert_output 225
+}
+
+@test "hostile master values are rejected with a log line; no daemon crashes, no map is poisoned" {
+  run topo up default --name "$RUN" -q
+  assert_success
+  run topo start "$RUN" --config "$CONF" --sync -q
+  assert_success
+  run topo exec "$RUN" bot timeout 10 "$UDP" send --proxy 198.18.0.1 --bind 198.18.32.9 --dst $VIC --dport 9 \
+    --count 10 --interval-us 5000
+  assert_success
+  settle px3 198.18.32.9 $VIC 10
+  # a negative count, a non-number, an absurd time
+  mredis HSET "x:{$VIC}:198.18.32.9" c -5 > /dev/null
+  mredis HSET "x:{$VIC}:198.18.32.10" ts1 abc ts2 1 c 1 > /dev/null
+  mredis HSET "x:{$VIC}:198.18.32.11" ts1 1 ts2 99999999999999999999 c 3 > /dev/null
+  sleep 1
+  for p in px1 px2 px3; do
+    grep -qE "bad|refused" /run/xpro/topo/$RUN/$p/syncdb.log
+    [[ $(stat $p .sync.syncdb.master) == up ]]
+    # the good record keeps its value; the hostile ones never reach a map
+    [[ $(count $p 198.18.32.9 $VIC) == 10 ]]
+    [[ $(count $p 198.18.32.10 $VIC) == 0 ]]
+    [[ $(count $p 198.18.32.11 $VIC) == 0 ]]
+    (( $(stat $p .sync.syncdb.rejected) > 0 ))
+  done
+}
+
+@test "a wrong password is refused by name; SIGHUP rereads the config; SIGTERM stops cleanly" {
+  run topo up default --name "$RUN" -q
+  assert_success
+  run topo start "$RUN" --config "$CONF" -q
+  assert_success
+  c=$(pconf px1)
+  sed 's/^redis_password = .*/redis_password = wrong/' "$c" > "$BATS_TEST_TMPDIR/bad.conf"
+  pid=$(xp_spawn --ns "xt-$RUN-px1" syncdb "$XPRO" syncdb -i in0 -c "$BATS_TEST_TMPDIR/bad.conf")
+  sleep 1
+  run cat "$(xp_log_of "$pid")"
+  assert_output --partial "AUTH as 'xpro' refused"
+  [[ $(grep -c "AUTH as" "$(xp_log_of "$pid")") == 1 ]]   # logged once, retried quietly
+  kill -0 "$pid"
+  # fix the file, SIGHUP: it connects
+  cp "$c" "$BATS_TEST_TMPDIR/bad.conf"
+  kill -HUP "$pid"
+  sleep 2.5
+  run cat "$(xp_log_of "$pid")"
+  assert_output --partial "SIGHUP: config reread"
+  assert_output --partial "back; sync resumes"
+  kill -TERM "$pid"
+  for _ in $(seq 50); do [[ $(ps -o stat= -p "$pid" 2>/dev/null) == Z* ]] || ! kill -0 "$pid" 2>/dev/null && break; sleep 0.1; done
+  ! kill -0 "$pid" 2>/dev/null || [[ $(ps -o stat= -p "$pid") == Z* ]]
+}

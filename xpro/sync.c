@@ -1,0 +1,1012 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The sync daemons (docs/sync.md). Both run one period at a time, never
+ * block the data plane, and lose no local delta when a Redis is away:
+ *
+ * syncmaps, each period:
+ *   1. push: every record whose dc or mark changed goes to the local Redis
+ *      (script PUSH: dc added, or the window restarted when mark = 1); only
+ *      after Redis accepted it does the take program subtract that dc from
+ *      the BPF record (so an absent Redis leaves the delta in the map);
+ *   2. apply: records the syncdb rewrote (set l:upd, or every key with
+ *      --full-scan) go back into the BPF map through the apply program
+ *      (c_l += base - c_m atomically: packets counted meanwhile stay), or
+ *      are created when only the master knew them;
+ *   3. the aggregates are recomputed from the records (xpro/agg.c);
+ *   4. the workload W (packets/s seen by the XDP program) goes to l:w.
+ * syncdb, each period:
+ *   1. W to the master with an expiry, the other proxies' W read, an alert
+ *      published when W > T_W;
+ *   2. Algorithm 1 for every local record that changed (set l:dirty), that
+ *      may decay (set l:decay), or that another proxy changed (the master's
+ *      change feed) -- or, with --full-scan, for every local key: TAKE the
+ *      pending delta locally, merge on the master atomically (Lua), PUT the
+ *      result back (skipped if the window restarted meanwhile), UNTAKE when
+ *      the master failed;
+ *   3. records only the master knows are pulled (PULL).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "agg.h"
+#include "log.h"
+#include "master.h"
+#include "proxy.h"
+#include "stats.h"
+#include "sync.h"
+#include "xpro.skel.h"
+#include "xredis.h"
+
+#define BATCH 512
+#define NS_PER_US 1000ULL
+
+/* ---- local Redis scripts ------------------------------------------------ */
+
+/* PUSH KEYS[1]=l:{D}:i ARGV: ts1 ts2 (us) c' dc mark ttl_ms */
+static const char lua_push[] =
+"local k = KEYS[1]\n"
+"local ts1, ts2, cl, dc, mark, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], ARGV[6]\n"
+"if mark == '1' or redis.call('EXISTS', k) == 0 then\n"
+"  redis.call('HSET', k, 'ts1', ts1, 'ts2', ts2, 'gc', string.format('%.0f', cl - dc), 'dc', ARGV[4], 'mark', mark, 'mts1', 0, 'mts2', 0)\n"
+"  redis.call('HINCRBY', k, 'gen', 1)\n"
+"else\n"
+"  redis.call('HINCRBY', k, 'dc', ARGV[4])\n"
+"  local cur = tonumber(redis.call('HGET', k, 'ts2'))\n"
+"  if cur == nil or tonumber(ts2) > cur then redis.call('HSET', k, 'ts2', ts2) end\n"
+"end\n"
+"redis.call('PEXPIRE', k, ttl)\n"
+"redis.call('SADD', 'l:dirty', k)\n"
+"return 1\n";
+
+/* TAKE KEYS[1]: {ts1, ts2, gc, dc, mark, gen} and dc = mark = 0; nil if absent */
+static const char lua_take[] =
+"local v = redis.call('HMGET', KEYS[1], 'ts1', 'ts2', 'gc', 'dc', 'mark', 'gen')\n"
+"if not v[1] then return nil end\n"
+"redis.call('HSET', KEYS[1], 'dc', 0, 'mark', 0)\n"
+"return v\n";
+
+/* PUT KEYS[1] ARGV: gen ts1 ts2 c mts1 mts2 ttl_ms tt4_us */
+static const char lua_put[] =
+"local k = KEYS[1]\n"
+"if redis.call('HGET', k, 'gen') ~= ARGV[1] then return 0 end\n"
+"redis.call('HSET', k, 'ts1', ARGV[2], 'gc', ARGV[4], 'mts1', ARGV[5], 'mts2', ARGV[6])\n"
+"local cur = tonumber(redis.call('HGET', k, 'ts2'))\n"
+"local ts2 = tonumber(ARGV[3])\n"
+"if cur == nil or ts2 > cur then redis.call('HSET', k, 'ts2', ARGV[3]); cur = ts2 end\n"
+"redis.call('PEXPIRE', k, ARGV[7])\n"
+"redis.call('SADD', 'l:upd', k)\n"
+"if cur - tonumber(ARGV[5]) > tonumber(ARGV[8]) then redis.call('SADD', 'l:decay', k) else redis.call('SREM', 'l:decay', k) end\n"
+"return 1\n";
+
+/* UNTAKE KEYS[1] ARGV: gen dc mark: give a taken delta back */
+static const char lua_untake[] =
+"if redis.call('HGET', KEYS[1], 'gen') ~= ARGV[1] then return 0 end\n"
+"redis.call('HINCRBY', KEYS[1], 'dc', ARGV[2])\n"
+"if ARGV[3] == '1' then redis.call('HSET', KEYS[1], 'mark', 1) end\n"
+"redis.call('SADD', 'l:dirty', KEYS[1])\n"
+"return 1\n";
+
+/* PULL KEYS[1] ARGV: ts1 ts2 c ttl_ms: a record only the master knows */
+static const char lua_pull[] =
+"if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
+"redis.call('HSET', KEYS[1], 'ts1', ARGV[1], 'ts2', ARGV[2], 'gc', ARGV[3], 'dc', 0, 'mark', 0, 'gen', 0, 'mts1', ARGV[1], 'mts2', ARGV[2])\n"
+"redis.call('PEXPIRE', KEYS[1], ARGV[4])\n"
+"redis.call('SADD', 'l:upd', KEYS[1])\n"
+"return 1\n";
+
+/* ---- keys ------------------------------------------------------------- */
+
+void xpro_local_key(char *buf, size_t len, uint32_t client, uint32_t dest)
+{
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &client, a, sizeof(a));
+	inet_ntop(AF_INET, &dest, b, sizeof(b));
+	snprintf(buf, len, "l:{%s}:%s", b, a);
+}
+
+int xpro_parse_key(const char *key, char prefix, uint32_t *client, uint32_t *dest)
+{
+	char d[INET_ADDRSTRLEN];
+	const char *close;
+	size_t n;
+
+	if (key[0] != prefix || key[1] != ':' || key[2] != '{')
+		return -EINVAL;
+	close = strchr(key + 3, '}');
+	if (!close || close[1] != ':')
+		return -EINVAL;
+	n = (size_t)(close - (key + 3));
+	if (n >= sizeof(d))
+		return -EINVAL;
+	memcpy(d, key + 3, n);
+	d[n] = '\0';
+	if (inet_pton(AF_INET, d, dest) != 1 || inet_pton(AF_INET, close + 2, client) != 1)
+		return -EINVAL;
+	return 0;
+}
+
+/* ---- shared ------------------------------------------------------------ */
+
+static double cpu_ms(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec * 1e3 + (double)ru.ru_utime.tv_usec / 1e3 +
+	       (double)ru.ru_stime.tv_sec * 1e3 + (double)ru.ru_stime.tv_usec / 1e3;
+}
+
+static void sleep_until(uint64_t t_ns)
+{
+	uint64_t now = xredis_mono_ns();
+	struct timespec ts;
+
+	if (t_ns <= now)
+		return;
+	ts.tv_sec = (time_t)((t_ns - now) / 1000000000ULL);
+	ts.tv_nsec = (long)((t_ns - now) % 1000000000ULL);
+	nanosleep(&ts, NULL);
+}
+
+/* Write the daemon's state (JSON) atomically: <state_dir>/<name>.json. */
+static void write_status(const struct xpro_proxy *px, const char *name, const char *json)
+{
+	char path[700], tmp[720];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.json", px->state_dir, name);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return;
+	fputs(json, f);
+	fputc('\n', f);
+	if (fclose(f) == 0)
+		rename(tmp, path);
+}
+
+static int reload_config(struct xpro_config *c, const struct xpro_sync_opts *o)
+{
+	struct xpro_config n;
+	int nerr = 0, i;
+
+	xpro_config_defaults(&n);
+	if (o->conf_path && xpro_config_load(&n, o->conf_path, &nerr))
+		return -EINVAL;
+	for (i = 0; i < o->nsets; i++)
+		if (xpro_config_set(&n, o->sets[i], "--set"))
+			return -EINVAL;
+	if (xpro_config_validate(&n))
+		return -EINVAL;
+	*c = n;
+	return 0;
+}
+
+/* The sync's syscall programs, bound to the proxy's pinned maps. */
+static struct xpro_bpf *load_progs(struct xpro_proxy *px)
+{
+	struct xpro_bpf *s = xpro_bpf__open();
+	int err;
+
+	if (!s) {
+		pr_warn("%s: open BPF object: %s\n", px->ifname, strerror(errno));
+		return NULL;
+	}
+	bpf_program__set_autoload(s->progs.xpro_xdp, false);
+	err = bpf_map__reuse_fd(s->maps.xpro_records, px->fd[M_RECORDS]);
+	err = err ?: bpf_map__reuse_fd(s->maps.xpro_aggs, px->fd[M_AGGS]);
+	err = err ?: bpf_map__reuse_fd(s->maps.xpro_tf2, px->fd[M_TF2]);
+	err = err ?: bpf_map__reuse_fd(s->maps.xpro_config, px->fd[M_CONFIG]);
+	err = err ?: bpf_map__reuse_fd(s->maps.xpro_counters, px->fd[M_COUNTERS]);
+	err = err ?: bpf_map__reuse_fd(s->maps.xpro_warnings, px->fd[M_WARNINGS]);
+	err = err ?: xpro_bpf__load(s);
+	if (err) {
+		pr_warn("%s: load the sync programs: %s\n", px->ifname, strerror(-err));
+		xpro_bpf__destroy(s);
+		return NULL;
+	}
+	return s;
+}
+
+static int run_syscall(int fd, void *ctx, size_t len)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = ctx, .ctx_size_in = (__u32)len);
+
+	return bpf_prog_test_run_opts(fd, &o) ? -errno : 0;
+}
+
+/* Load the named scripts into the server behind r; -EIO on failure. */
+static int load_scripts(struct xredis *r, const char *const *src, char (*sha)[41], int n)
+{
+	redisContext *c = xredis_get(r);
+	int i;
+
+	if (!c)
+		return -EIO;
+	for (i = 0; i < n; i++)
+		if (xredis_script_load(c, src[i], sha[i])) {
+			xredis_fail(r, "SCRIPT LOAD failed");
+			return -EIO;
+		}
+	return 0;
+}
+
+static uint64_t ttl_ms(const struct xpro_config *c)
+{
+	return 2 * (c->params.tt1_ns / 1000000ULL) + 10ULL * c->sync_period_ms;
+}
+
+/* ---- syncmaps ------------------------------------------------------------ */
+
+struct pushed {
+	struct xpro_key key;
+	uint64_t ts1, dc;
+	uint32_t mark;
+};
+
+struct maps_stats {
+	uint64_t pushed, taken, stale, applied, created, skipped_bad, redis_errors;
+};
+
+/* Send one batch of PUSH replies' takes; returns -EIO on a Redis failure. */
+static int push_flush(struct xredis *lr, struct xpro_bpf *s, struct pushed *b, int n,
+		      struct maps_stats *st)
+{
+	redisContext *c = lr->c;
+	redisReply *rep;
+	int i, err = 0;
+
+	for (i = 0; i < n; i++) {
+		if (redisGetReply(c, (void **)&rep) != REDIS_OK || !rep) {
+			xredis_fail(lr, c->errstr);
+			return -EIO; /* the rest stay in the map: pushed again next period */
+		}
+		if (rep->type == REDIS_REPLY_INTEGER && rep->integer == 1) {
+			struct xpro_sync_take t = { .key = b[i].key, .ts1_seen = b[i].ts1,
+						    .dc_seen = b[i].dc, .mark_seen = b[i].mark };
+
+			st->pushed++;
+			if (!run_syscall(bpf_program__fd(s->progs.xpro_sync_take), &t, sizeof(t)) && t.ret == 0)
+				st->taken++;
+			else
+				st->stale++;
+		} else {
+			if (!err)
+				pr_warn("syncmaps: local Redis refused a push: %s\n",
+					rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+			err = -EPROTO;
+			st->redis_errors++;
+		}
+		freeReplyObject(rep);
+	}
+	return 0;
+}
+
+static int maps_push(struct xpro_proxy *px, struct xpro_bpf *s, struct xredis *lr,
+		     const char *sha, const struct xpro_config *cfg, struct maps_stats *st)
+{
+	struct xpro_key k, next, *prev = NULL;
+	struct xpro_record v;
+	static struct pushed b[BATCH];
+	char key[64], a[6][24];
+	int n = 0, err;
+
+	while (!bpf_map_get_next_key(px->fd[M_RECORDS], prev, &next)) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(px->fd[M_RECORDS], &k, &v))
+			continue;
+		if (!v.dc && !v.mark)
+			continue;
+		xpro_local_key(key, sizeof(key), k.client, k.dest);
+		snprintf(a[0], 24, "%" PRIu64, (uint64_t)(v.ts1_l / NS_PER_US));
+		snprintf(a[1], 24, "%" PRIu64, (uint64_t)(v.ts2_l / NS_PER_US));
+		snprintf(a[2], 24, "%" PRIu64, (uint64_t)v.c_l);
+		snprintf(a[3], 24, "%" PRIu64, (uint64_t)v.dc);
+		snprintf(a[4], 24, "%u", v.mark ? 1 : 0);
+		snprintf(a[5], 24, "%" PRIu64, ttl_ms(cfg));
+		redisAppendCommand(lr->c, "EVALSHA %s 1 %s %s %s %s %s %s %s", sha, key,
+				   a[0], a[1], a[2], a[3], a[4], a[5]);
+		b[n].key = k;
+		b[n].ts1 = v.ts1_l;
+		b[n].dc = v.dc;
+		b[n].mark = v.mark ? 1 : 0;
+		if (++n == BATCH) {
+			err = push_flush(lr, s, b, n, st);
+			if (err)
+				return err;
+			n = 0;
+		}
+	}
+	return n ? push_flush(lr, s, b, n, st) : 0;
+}
+
+/* Apply one HMGET reply {ts1 ts2 gc dc mts1 mts2} of key to the BPF map. */
+static void apply_one(struct xpro_proxy *px, struct xpro_bpf *s, const char *key,
+		      const redisReply *rep, const struct xpro_config *cfg, uint64_t now,
+		      struct maps_stats *st)
+{
+	struct xpro_sync_apply a = { 0 };
+	uint64_t f[6];
+	size_t i;
+
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 6) {
+		st->skipped_bad++;
+		return;
+	}
+	if (rep->element[0]->type == REDIS_REPLY_NIL)
+		return; /* expired meanwhile */
+	for (i = 0; i < 6; i++)
+		if (xredis_u53(rep->element[i], &f[i])) {
+			if (st->skipped_bad++ < 5)
+				pr_warn("syncmaps: local record %s: a field is not a non-negative integer; skipped\n", key);
+			return;
+		}
+	if (xpro_parse_key(key, 'l', &a.key.client, &a.key.dest)) {
+		st->skipped_bad++;
+		return;
+	}
+	if (f[0] > f[1] || f[1] > (now / NS_PER_US) + 3600ULL * 1000000ULL) {
+		if (st->skipped_bad++ < 5)
+			pr_warn("syncmaps: local record %s: absurd window (ts1 %" PRIu64 ", ts2 %" PRIu64 " us); skipped\n",
+				key, f[0], f[1]);
+		return;
+	}
+	a.ts1 = f[0] * NS_PER_US;
+	a.ts2 = f[1] * NS_PER_US;
+	a.base = f[2] + f[3];
+	a.ts1_m = f[4] * NS_PER_US;
+	a.ts2_m = f[5] * NS_PER_US;
+	a.idle_ns = cfg->params.tt1_ns / 2;
+	if (run_syscall(bpf_program__fd(s->progs.xpro_sync_apply), &a, sizeof(a)))
+		return;
+	if (a.ret == 0) {
+		st->applied++;
+	} else if (a.ret == -ENOENT && (int64_t)(now - a.ts2) <= (int64_t)a.idle_ns) {
+		/* learned from the master: create it, unless a packet just did */
+		struct xpro_record r = { .ts1_l = a.ts1, .ts2_l = a.ts2, .c_l = a.base,
+					 .c_m = a.base, .ts1_m = a.ts1_m, .ts2_m = a.ts2_m };
+
+		if (!bpf_map_update_elem(px->fd[M_RECORDS], &a.key, &r, BPF_NOEXIST))
+			st->created++;
+	}
+}
+
+static int apply_keys(struct xpro_proxy *px, struct xpro_bpf *s, struct xredis *lr,
+		      redisReply **keys, size_t nkeys, const struct xpro_config *cfg, uint64_t now,
+		      struct maps_stats *st)
+{
+	redisContext *c = lr->c;
+	redisReply *rep;
+	size_t i, j;
+
+	for (i = 0; i < nkeys; i += BATCH) {
+		size_t n = nkeys - i < BATCH ? nkeys - i : BATCH;
+
+		for (j = 0; j < n; j++)
+			redisAppendCommand(c, "HMGET %s ts1 ts2 gc dc mts1 mts2", keys[i + j]->str);
+		for (j = 0; j < n; j++) {
+			if (redisGetReply(c, (void **)&rep) != REDIS_OK || !rep) {
+				xredis_fail(lr, c->errstr);
+				return -EIO;
+			}
+			apply_one(px, s, keys[i + j]->str, rep, cfg, now, st);
+			freeReplyObject(rep);
+		}
+	}
+	return 0;
+}
+
+/* Keys to write back: SPOP l:upd (or, full scan, every l:{ key). */
+static int maps_apply(struct xpro_proxy *px, struct xpro_bpf *s, struct xredis *lr,
+		      const struct xpro_config *cfg, int full, struct maps_stats *st)
+{
+	redisContext *c = lr->c;
+	uint64_t now = xpro_now_tai();
+	redisReply *rep;
+	char cursor[32] = "0";
+	int err = 0;
+
+	if (!full) {
+		for (;;) {
+			rep = redisCommand(c, "SPOP l:upd 4096");
+			if (!rep) {
+				xredis_fail(lr, c->errstr);
+				return -EIO;
+			}
+			if (rep->type != REDIS_REPLY_ARRAY || rep->elements == 0) {
+				freeReplyObject(rep);
+				return 0;
+			}
+			err = apply_keys(px, s, lr, rep->element, rep->elements, cfg, now, st);
+			freeReplyObject(rep);
+			if (err)
+				return err;
+		}
+	}
+	do {
+		rep = redisCommand(c, "SCAN %s MATCH l:{* COUNT 1000", cursor);
+		if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+			if (rep)
+				freeReplyObject(rep);
+			xredis_fail(lr, c->errstr);
+			return -EIO;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
+		err = apply_keys(px, s, lr, rep->element[1]->element, rep->element[1]->elements, cfg, now, st);
+		freeReplyObject(rep);
+	} while (!err && strcmp(cursor, "0"));
+	if (!err) {
+		rep = redisCommand(c, "DEL l:upd");
+		if (rep)
+			freeReplyObject(rep);
+	}
+	return err;
+}
+
+int xpro_syncmaps(struct xpro_config *cfg, const struct xpro_sync_opts *o)
+{
+	struct xpro_proxy px;
+	struct xpro_bpf *s = NULL;
+	struct xredis lr;
+	struct maps_stats st = { 0 };
+	struct xpro_recompute_stats rst;
+	uint64_t counters[XPRO_C__MAX], rx_prev = 0, t_prev = 0, next, t0 = xredis_mono_ns();
+	uint64_t last_ok_ns = 0, periods = 0, w = 0;
+	char sha[1][41] = { "" }, json[1024];
+	const char *src[1] = { lua_push };
+	double cpu0, cpu_total = 0;
+	int err, have_scripts = 0;
+
+	err = xpro_proxy_init(&px, cfg, o->ifname);
+	err = err ?: xpro_proxy_open(&px);
+	if (err)
+		return err;
+	if (xredis_init(&lr, "local", cfg->redis_local, cfg->redis_user, cfg->redis_password)) {
+		pr_warn("syncmaps: redis_local '%s' is not ADDR:PORT\n", cfg->redis_local);
+		xpro_proxy_close(&px);
+		return -EINVAL;
+	}
+	s = load_progs(&px);
+	if (!s) {
+		xpro_proxy_close(&px);
+		return -EINVAL;
+	}
+	pr_info("syncmaps %s: local Redis %s, period %u ms\n", px.ifname, cfg->redis_local, cfg->sync_period_ms);
+	next = xredis_mono_ns();
+	while (!*o->stop) {
+		uint64_t tstart = xredis_mono_ns();
+		int ok = 0;
+
+		cpu0 = cpu_ms();
+		if (*o->reload) {
+			*o->reload = 0;
+			if (reload_config(cfg, o)) {
+				pr_warn("syncmaps: SIGHUP: config has errors; keeping the previous one\n");
+			} else {
+				pr_warn("syncmaps: SIGHUP: config reread\n");
+				xredis_reconfig(&lr, cfg->redis_local, cfg->redis_user, cfg->redis_password);
+				have_scripts = 0;
+			}
+		}
+		if (xredis_get(&lr)) {
+			if (!have_scripts)
+				have_scripts = !load_scripts(&lr, src, sha, 1);
+			if (have_scripts && !maps_push(&px, s, &lr, sha[0], cfg, &st) &&
+			    lr.c && !maps_apply(&px, s, &lr, cfg, o->full_scan, &st))
+				ok = 1;
+			if (!lr.c)
+				have_scripts = 0; /* a restarted server has no scripts */
+		}
+		/* the recompute runs also while Redis is away */
+		xpro_recompute(bpf_program__fd(s->progs.xpro_fold_agg), px.fd[M_RECORDS], px.fd[M_AGGS],
+			       cfg->params.tt1_ns, xpro_now_tai(), &rst);
+		if (!xpro_read_counters(px.fd[M_COUNTERS], counters)) {
+			uint64_t t = xredis_mono_ns();
+
+			if (t_prev && t > t_prev)
+				w = (counters[XPRO_C_RX] - rx_prev) * 1000000000ULL / (t - t_prev);
+			rx_prev = counters[XPRO_C_RX];
+			t_prev = t;
+		}
+		if (lr.c) {
+			redisReply *rep = redisCommand(lr.c, "SET l:w %" PRIu64 " PX %u", w,
+						       3 * cfg->sync_period_ms + 1000);
+			if (rep)
+				freeReplyObject(rep);
+			else
+				xredis_fail(&lr, lr.c->errstr);
+		}
+		periods++;
+		cpu_total += cpu_ms() - cpu0;
+		if (ok)
+			last_ok_ns = xpro_now_tai();
+		snprintf(json, sizeof(json),
+			 "{\"daemon\":\"syncmaps\",\"pid\":%d,\"ts_ns\":%" PRIu64 ",\"last_ok_ns\":%" PRIu64
+			 ",\"period_ms\":%u,\"periods\":%" PRIu64 ",\"redis\":\"%s\",\"w\":%" PRIu64
+			 ",\"pushed\":%" PRIu64 ",\"taken\":%" PRIu64 ",\"stale\":%" PRIu64 ",\"applied\":%" PRIu64
+			 ",\"created\":%" PRIu64 ",\"rejected\":%" PRIu64 ",\"period_wall_ms\":%.3f"
+			 ",\"cpu_ms_per_period\":%.3f}",
+			 (int)getpid(), xpro_now_tai(), last_ok_ns, cfg->sync_period_ms, periods,
+			 lr.c ? "up" : "down", w, st.pushed, st.taken, st.stale, st.applied, st.created,
+			 st.skipped_bad, (double)(xredis_mono_ns() - tstart) / 1e6, cpu_total / (double)periods);
+		write_status(&px, "syncmaps", json);
+		if (o->periods > 0 && (long)periods >= o->periods)
+			break;
+		if (o->duration > 0 && (double)(xredis_mono_ns() - t0) / 1e9 >= o->duration)
+			break;
+		next += (uint64_t)cfg->sync_period_ms * 1000000ULL;
+		if (next < xredis_mono_ns())
+			next = xredis_mono_ns(); /* overran: no burst of catch-up periods */
+		sleep_until(next);
+	}
+	pr_info("syncmaps %s: stopped after %" PRIu64 " periods\n", px.ifname, periods);
+	xredis_close(&lr);
+	xpro_bpf__destroy(s);
+	xpro_proxy_close(&px);
+	return 0;
+}
+
+/* ---- syncdb ---------------------------------------------------------------- */
+
+enum { S_TAKE, S_PUT, S_UNTAKE, S_PULL, S__N };
+
+struct db_stats {
+	uint64_t merged, put_stale, untaken, pulled, rejected, branches[7], master_errors;
+};
+
+struct db_ctx {
+	struct xpro_config *cfg;
+	struct xredis lr, mr;
+	char lsha[S__N][41], msha[41];
+	int have_l, have_m;
+	struct xpro_merge_params mp;
+	struct db_stats st;
+};
+
+struct taken {
+	char key[64];
+	struct xpro_lrec l;
+	uint64_t gen;
+	int ok;
+};
+
+/* Merge one batch of local keys (Algorithm 1 per record). */
+static int db_merge_batch(struct db_ctx *d, char keys[][64], size_t n)
+{
+	static struct taken t[BATCH];
+	redisContext *lc = d->lr.c, *mc = d->mr.c;
+	redisReply *rep;
+	char xkey[64], a[8][24];
+	size_t i, nm = 0;
+	int err = 0;
+
+	/* 1. TAKE locally */
+	for (i = 0; i < n; i++)
+		redisAppendCommand(lc, "EVALSHA %s 1 %s", d->lsha[S_TAKE], keys[i]);
+	for (i = 0; i < n; i++) {
+		uint64_t f[6];
+		size_t j;
+
+		t[i].ok = 0;
+		memcpy(t[i].key, keys[i], sizeof(t[i].key));
+		if (redisGetReply(lc, (void **)&rep) != REDIS_OK || !rep) {
+			xredis_fail(&d->lr, lc->errstr);
+			return -EIO; /* takes not read back: their deltas may be taken; see docs/sync.md */
+		}
+		if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 6) {
+			int good = 1;
+
+			for (j = 0; j < 6 && good; j++)
+				good = !xredis_u53(rep->element[j], &f[j]);
+			if (good && f[0] <= f[1] && f[4] <= 1) {
+				t[i].l.ts1 = f[0];
+				t[i].l.ts2 = f[1];
+				t[i].l.c = f[2] + f[3];
+				t[i].l.dc = f[3];
+				t[i].l.mark = (uint32_t)f[4];
+				t[i].gen = f[5];
+				t[i].ok = 1;
+			} else if (d->st.rejected++ < 5) {
+				pr_warn("syncdb: local record %s has a bad field; not merged\n", keys[i]);
+			}
+		}
+		freeReplyObject(rep);
+	}
+	/* 2. merge on the master, atomically per record */
+	for (i = 0; i < n; i++) {
+		uint32_t cl, de;
+
+		if (!t[i].ok)
+			continue;
+		xpro_parse_key(t[i].key, 'l', &cl, &de);
+		xpro_master_key(xkey, sizeof(xkey), cl, de);
+		xpro_master_merge_append(mc, d->msha, xkey, &t[i].l, 1, &d->mp);
+		nm++;
+	}
+	for (i = 0; i < n; i++) {
+		struct xpro_lrec l;
+		struct xpro_mrec m;
+		const char *why;
+		int branch;
+
+		if (!t[i].ok)
+			continue;
+		if (err || redisGetReply(mc, (void **)&rep) != REDIS_OK || !rep) {
+			if (!err) {
+				xredis_fail(&d->mr, mc->errstr);
+				err = -EIO;
+			}
+			/* give the delta back: counted again next time, never lost */
+			snprintf(a[0], 24, "%" PRIu64, t[i].gen);
+			snprintf(a[1], 24, "%" PRIu64, t[i].l.dc);
+			redisAppendCommand(lc, "EVALSHA %s 1 %s %s %s %u", d->lsha[S_UNTAKE], t[i].key,
+					   a[0], a[1], t[i].l.mark);
+			t[i].ok = 2;
+			continue;
+		}
+		l = t[i].l;
+		if (xpro_master_merge_parse(rep, &l, &m, &branch, &why)) {
+			if (d->st.rejected++ < 5)
+				pr_warn("syncdb: master refused the merge of %s: %s\n", t[i].key, why ? why : "?");
+			snprintf(a[0], 24, "%" PRIu64, t[i].gen);
+			snprintf(a[1], 24, "%" PRIu64, t[i].l.dc);
+			redisAppendCommand(lc, "EVALSHA %s 1 %s %s %s %u", d->lsha[S_UNTAKE], t[i].key,
+					   a[0], a[1], t[i].l.mark);
+			t[i].ok = 2;
+			freeReplyObject(rep);
+			continue;
+		}
+		freeReplyObject(rep);
+		d->st.merged++;
+		if (branch >= 0 && branch < 7)
+			d->st.branches[branch]++;
+		snprintf(a[0], 24, "%" PRIu64, t[i].gen);
+		snprintf(a[1], 24, "%" PRIu64, l.ts1);
+		snprintf(a[2], 24, "%" PRIu64, l.ts2);
+		snprintf(a[3], 24, "%" PRIu64, l.c);
+		snprintf(a[4], 24, "%" PRIu64, m.ts1);
+		snprintf(a[5], 24, "%" PRIu64, m.ts2);
+		snprintf(a[6], 24, "%" PRIu64, ttl_ms(d->cfg));
+		snprintf(a[7], 24, "%" PRIu64, d->mp.tt4_ns);
+		redisAppendCommand(lc, "EVALSHA %s 1 %s %s %s %s %s %s %s %s %s", d->lsha[S_PUT], t[i].key,
+				   a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+		t[i].ok = 3;
+	}
+	/* 3. PUT (or UNTAKE) replies */
+	for (i = 0; i < n; i++) {
+		if (t[i].ok < 2)
+			continue;
+		if (redisGetReply(lc, (void **)&rep) != REDIS_OK || !rep) {
+			xredis_fail(&d->lr, lc->errstr);
+			return -EIO;
+		}
+		if (rep->type == REDIS_REPLY_INTEGER && rep->integer == 0) {
+			if (t[i].ok == 3)
+				d->st.put_stale++;
+		} else if (t[i].ok == 2) {
+			d->st.untaken++;
+		}
+		freeReplyObject(rep);
+	}
+	(void)nm;
+	return err;
+}
+
+/* Pull master records this proxy lacks (one batch of master keys). */
+static int db_pull_batch(struct db_ctx *d, redisReply **keys, size_t n)
+{
+	redisContext *lc = d->lr.c, *mc = d->mr.c;
+	redisReply *rep;
+	char lkey[64], a[4][24];
+	size_t i, np = 0;
+
+	for (i = 0; i < n; i++)
+		redisAppendCommand(mc, "HMGET %s ts1 ts2 c", keys[i]->str);
+	for (i = 0; i < n; i++) {
+		uint64_t f[3];
+		uint32_t cl, de;
+		size_t j;
+		int good = 1;
+
+		if (redisGetReply(mc, (void **)&rep) != REDIS_OK || !rep) {
+			xredis_fail(&d->mr, mc->errstr);
+			/* read what was already queued locally */
+			break;
+		}
+		if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 3 || rep->element[0]->type == REDIS_REPLY_NIL) {
+			freeReplyObject(rep);
+			continue;
+		}
+		for (j = 0; j < 3 && good; j++)
+			good = !xredis_u53(rep->element[j], &f[j]);
+		if (!good || f[0] > f[1] || xpro_parse_key(keys[i]->str, 'x', &cl, &de)) {
+			if (d->st.rejected++ < 5)
+				pr_warn("syncdb: master record %s has a bad field; not pulled\n", keys[i]->str);
+			freeReplyObject(rep);
+			continue;
+		}
+		freeReplyObject(rep);
+		xpro_local_key(lkey, sizeof(lkey), cl, de);
+		snprintf(a[0], 24, "%" PRIu64, f[0]);
+		snprintf(a[1], 24, "%" PRIu64, f[1]);
+		snprintf(a[2], 24, "%" PRIu64, f[2]);
+		snprintf(a[3], 24, "%" PRIu64, ttl_ms(d->cfg));
+		redisAppendCommand(lc, "EVALSHA %s 1 %s %s %s %s %s", d->lsha[S_PULL], lkey, a[0], a[1], a[2], a[3]);
+		np++;
+	}
+	for (i = 0; i < np; i++) {
+		if (redisGetReply(lc, (void **)&rep) != REDIS_OK || !rep) {
+			xredis_fail(&d->lr, lc->errstr);
+			return -EIO;
+		}
+		if (rep->type == REDIS_REPLY_INTEGER && rep->integer == 1)
+			d->st.pulled++;
+		freeReplyObject(rep);
+	}
+	return d->mr.c ? 0 : -EIO;
+}
+
+/* Merge every key of a reply array (SCAN page or SPOP/SMEMBERS result). */
+static int db_merge_reply(struct db_ctx *d, redisReply **e, size_t n, char prefix)
+{
+	static char keys[BATCH][64];
+	size_t i, k = 0;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		uint32_t cl, de;
+
+		if (e[i]->type != REDIS_REPLY_STRING || xpro_parse_key(e[i]->str, prefix, &cl, &de))
+			continue;
+		xpro_local_key(keys[k], sizeof(keys[k]), cl, de);
+		if (++k == BATCH) {
+			err = db_merge_batch(d, keys, k);
+			if (err)
+				return err;
+			k = 0;
+		}
+	}
+	return k ? db_merge_batch(d, keys, k) : 0;
+}
+
+static int db_period(struct db_ctx *d, int full)
+{
+	redisReply *rep;
+	char cursor[32] = "0";
+	int err = 0;
+
+	if (full) {
+		/* reference: every local record, then every master record we lack */
+		do {
+			rep = redisCommand(d->lr.c, "SCAN %s MATCH l:{* COUNT 1000", cursor);
+			if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+				if (rep)
+					freeReplyObject(rep);
+				xredis_fail(&d->lr, d->lr.c ? d->lr.c->errstr : NULL);
+				return -EIO;
+			}
+			snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
+			err = db_merge_reply(d, rep->element[1]->element, rep->element[1]->elements, 'l');
+			freeReplyObject(rep);
+		} while (!err && strcmp(cursor, "0"));
+		if (!err) {
+			rep = redisCommand(d->lr.c, "DEL l:dirty");
+			if (rep)
+				freeReplyObject(rep);
+		}
+	} else {
+		/* changed locally, or due to decay */
+		for (;;) {
+			rep = redisCommand(d->lr.c, "SPOP l:dirty 4096");
+			if (!rep) {
+				xredis_fail(&d->lr, NULL);
+				return -EIO;
+			}
+			if (rep->type != REDIS_REPLY_ARRAY || !rep->elements) {
+				freeReplyObject(rep);
+				break;
+			}
+			err = db_merge_reply(d, rep->element, rep->elements, 'l');
+			freeReplyObject(rep);
+			if (err)
+				return err;
+		}
+		rep = redisCommand(d->lr.c, "SMEMBERS l:decay");
+		if (!rep) {
+			xredis_fail(&d->lr, NULL);
+			return -EIO;
+		}
+		if (rep->type == REDIS_REPLY_ARRAY)
+			err = db_merge_reply(d, rep->element, rep->elements, 'l');
+		freeReplyObject(rep);
+		if (err)
+			return err;
+	}
+	/* records changed or created on the master by anyone: merge (the
+	 * master may hold deltas of other proxies) or pull */
+	strcpy(cursor, "0");
+	do {
+		redisReply *keys;
+
+		rep = redisCommand(d->mr.c, "SCAN %s MATCH x:{* COUNT 1000", cursor);
+		if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+			if (rep)
+				freeReplyObject(rep);
+			xredis_fail(&d->mr, d->mr.c ? d->mr.c->errstr : NULL);
+			return -EIO;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
+		keys = rep->element[1];
+		err = db_pull_batch(d, keys->element, keys->elements);
+		if (!err && !full)
+			err = db_merge_reply(d, keys->element, keys->elements, 'x');
+		freeReplyObject(rep);
+	} while (!err && strcmp(cursor, "0"));
+	return err;
+}
+
+static void db_workload(struct db_ctx *d, const char *id, char *peers, size_t plen, uint64_t *w_out,
+			uint64_t *last_alert)
+{
+	redisReply *rep, *ids;
+	uint64_t w = 0;
+	size_t i, off = 0;
+
+	peers[0] = '\0';
+	rep = redisCommand(d->lr.c, "GET l:w");
+	if (rep && rep->type == REDIS_REPLY_STRING)
+		xredis_u53(rep, &w);
+	if (rep)
+		freeReplyObject(rep);
+	*w_out = w;
+	rep = redisCommand(d->mr.c, "SET xw:%s %" PRIu64 " PX %u", id, w, 3 * d->cfg->sync_period_ms + 1000);
+	if (rep)
+		freeReplyObject(rep);
+	rep = redisCommand(d->mr.c, "SADD xpro:proxies %s", id);
+	if (rep)
+		freeReplyObject(rep);
+	if (w > d->cfg->t_w && xpro_now_tai() - *last_alert >= 1000000000ULL) {
+		rep = redisCommand(d->mr.c, "PUBLISH xpro:alerts {\"type\":\"overload\",\"proxy\":\"%s\",\"w\":%" PRIu64
+				   ",\"t_w\":%" PRIu64 ",\"ts_ns\":%" PRIu64 "}", id, w, d->cfg->t_w, xpro_now_tai());
+		if (rep)
+			freeReplyObject(rep);
+		*last_alert = xpro_now_tai();
+		pr_warn("syncdb %s: workload %" PRIu64 " packets/s above T_W %" PRIu64 ": alert published\n",
+			id, w, d->cfg->t_w);
+	}
+	ids = redisCommand(d->mr.c, "SMEMBERS xpro:proxies");
+	if (!ids || ids->type != REDIS_REPLY_ARRAY) {
+		if (ids)
+			freeReplyObject(ids);
+		else
+			xredis_fail(&d->mr, NULL);
+		return;
+	}
+	for (i = 0; i < ids->elements; i++) {
+		uint64_t pw;
+
+		if (ids->element[i]->type != REDIS_REPLY_STRING || !strcmp(ids->element[i]->str, id))
+			continue;
+		rep = redisCommand(d->mr.c, "GET xw:%s", ids->element[i]->str);
+		if (rep && rep->type == REDIS_REPLY_STRING && !xredis_u53(rep, &pw) && off + 100 < plen)
+			off += (size_t)snprintf(peers + off, plen - off, "%s\"%s\":%" PRIu64,
+						off ? "," : "", ids->element[i]->str, pw);
+		if (rep)
+			freeReplyObject(rep);
+	}
+	freeReplyObject(ids);
+}
+
+int xpro_syncdb(struct xpro_config *cfg, const struct xpro_sync_opts *o)
+{
+	static const char *const lsrc[S__N] = { lua_take, lua_put, lua_untake, lua_pull };
+	const char *msrc[1] = { xpro_lua_merge };
+	struct xpro_proxy px;
+	struct db_ctx d;
+	uint64_t next, t0 = xredis_mono_ns(), periods = 0, last_ok_ns = 0, w = 0, last_alert = 0;
+	char id[200], peers[4096], json[6144];
+	double cpu0, cpu_total = 0;
+	int err;
+
+	memset(&d, 0, sizeof(d));
+	d.cfg = cfg;
+	err = xpro_proxy_init(&px, cfg, o->ifname);
+	if (err)
+		return err;
+	if (!cfg->redis_master[0]) {
+		pr_warn("syncdb: no master: set redis_master = ADDR:PORT (an isolated proxy uses a private master of its own)\n");
+		return -EINVAL;
+	}
+	if (xredis_init(&d.lr, "local", cfg->redis_local, cfg->redis_user, cfg->redis_password) ||
+	    xredis_init(&d.mr, "master", cfg->redis_master, cfg->redis_user, cfg->redis_password)) {
+		pr_warn("syncdb: redis_local / redis_master must be ADDR:PORT\n");
+		return -EINVAL;
+	}
+	if (cfg->proxy_id[0])
+		snprintf(id, sizeof(id), "%s", cfg->proxy_id);
+	else
+		snprintf(id, sizeof(id), "%s/%s", px.nsname, px.ifname);
+	mkdir(px.state_dir, 0755);
+	pr_info("syncdb %s: local %s, master %s, period %u ms, %s\n", id, cfg->redis_local,
+		cfg->redis_master, cfg->sync_period_ms, o->full_scan ? "full scan" : "changed records");
+	next = xredis_mono_ns();
+	while (!*o->stop) {
+		uint64_t tstart = xredis_mono_ns();
+		int ok = 0;
+
+		cpu0 = cpu_ms();
+		if (*o->reload) {
+			*o->reload = 0;
+			if (reload_config(cfg, o)) {
+				pr_warn("syncdb: SIGHUP: config has errors; keeping the previous one\n");
+			} else {
+				pr_warn("syncdb: SIGHUP: config reread\n");
+				xredis_reconfig(&d.lr, cfg->redis_local, cfg->redis_user, cfg->redis_password);
+				xredis_reconfig(&d.mr, cfg->redis_master, cfg->redis_user, cfg->redis_password);
+				d.have_l = d.have_m = 0;
+			}
+		}
+		/* master times are microseconds */
+		d.mp.tt1_ns = cfg->params.tt1_ns / NS_PER_US;
+		d.mp.tt4_ns = cfg->params.tt4_ns / NS_PER_US;
+		d.mp.r = cfg->params.r;
+		d.mp.ttl_ms = ttl_ms(cfg);
+		if (xredis_get(&d.lr) && xredis_get(&d.mr)) {
+			if (!d.have_l)
+				d.have_l = !load_scripts(&d.lr, lsrc, d.lsha, S__N);
+			if (!d.have_m)
+				d.have_m = !load_scripts(&d.mr, msrc, &d.msha, 1);
+			if (d.have_l && d.have_m && d.lr.c && d.mr.c) {
+				db_workload(&d, id, peers, sizeof(peers), &w, &last_alert);
+				if (d.lr.c && d.mr.c && !db_period(&d, o->full_scan))
+					ok = 1;
+			}
+		}
+		if (!d.lr.c)
+			d.have_l = 0;
+		if (!d.mr.c)
+			d.have_m = 0;
+		periods++;
+		cpu_total += cpu_ms() - cpu0;
+		if (ok)
+			last_ok_ns = xpro_now_tai();
+		snprintf(json, sizeof(json),
+			 "{\"daemon\":\"syncdb\",\"pid\":%d,\"proxy_id\":\"%s\",\"ts_ns\":%" PRIu64 ",\"last_ok_ns\":%" PRIu64
+			 ",\"period_ms\":%u,\"periods\":%" PRIu64 ",\"local\":\"%s\",\"master\":\"%s\",\"w\":%" PRIu64
+			 ",\"peers_w\":{%s},\"merged\":%" PRIu64 ",\"pulled\":%" PRIu64 ",\"put_stale\":%" PRIu64
+			 ",\"untaken\":%" PRIu64 ",\"rejected\":%" PRIu64
+			 ",\"branches\":{\"reset\":%" PRIu64 ",\"learn\":%" PRIu64 ",\"decay\":%" PRIu64 ",\"tell\":%" PRIu64
+			 ",\"push\":%" PRIu64 "},\"period_wall_ms\":%.3f,\"cpu_ms_per_period\":%.3f}",
+			 (int)getpid(), id, xpro_now_tai(), last_ok_ns, cfg->sync_period_ms, periods,
+			 d.lr.c ? "up" : "down", d.mr.c ? "up" : "down", w, ok ? peers : "",
+			 d.st.merged, d.st.pulled, d.st.put_stale, d.st.untaken, d.st.rejected,
+			 d.st.branches[XPRO_MERGE_RESET], d.st.branches[XPRO_MERGE_LEARN],
+			 d.st.branches[XPRO_MERGE_DECAY], d.st.branches[XPRO_MERGE_TELL],
+			 d.st.branches[XPRO_MERGE_PUSH], (double)(xredis_mono_ns() - tstart) / 1e6,
+			 cpu_total / (double)periods);
+		write_status(&px, "syncdb", json);
+		if (o->periods > 0 && (long)periods >= o->periods)
+			break;
+		if (o->duration > 0 && (double)(xredis_mono_ns() - t0) / 1e9 >= o->duration)
+			break;
+		next += (uint64_t)cfg->sync_period_ms * 1000000ULL;
+		if (next < xredis_mono_ns())
+			next = xredis_mono_ns();
+		sleep_until(next);
+	}
+	pr_info("syncdb %s: stopped after %" PRIu64 " periods, %" PRIu64 " merges\n", id, periods, d.st.merged);
+	xredis_close(&d.lr);
+	xredis_close(&d.mr);
+	return 0;
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * A Redis connection for the sync daemons (hiredis 0.14): connect with a
+ * timeout, AUTH with the ACL user and password of the config, log once when
+ * the server goes away and once when it is back, retry with exponential
+ * backoff (100 ms doubling to 2 s) without blocking the caller's period.
+ */
+#ifndef XPRO_XREDIS_H
+#define XPRO_XREDIS_H
+
+#include <stdint.h>
+#include <hiredis/hiredis.h>
+
+struct xredis {
+	const char *name;        /* "local" or "master", for messages */
+	char host[64];
+	int port;
+	char user[64], pass[128];
+	redisContext *c;
+	uint64_t next_try_ns;    /* CLOCK_MONOTONIC */
+	uint32_t backoff_ms;
+	int down_logged;
+	uint64_t reconnects;
+};
+
+/* Fill from "ADDR:PORT" and credentials ("" = none). -EINVAL on a bad address. */
+int xredis_init(struct xredis *r, const char *name, const char *hostport,
+		const char *user, const char *pass);
+/* A live context, or NULL while the server is down (the backoff decides
+ * when the next attempt is made; the first failure is logged once). */
+redisContext *xredis_get(struct xredis *r);
+/* The connection failed in use: drop it, log once, back off. */
+void xredis_fail(struct xredis *r, const char *what);
+void xredis_close(struct xredis *r);
+/* New address or credentials (SIGHUP): drop the connection, try again now. */
+void xredis_reconfig(struct xredis *r, const char *hostport, const char *user, const char *pass);
+
+/* Load a Lua script: 0 and sha (41 bytes), or -EIO. */
+int xredis_script_load(redisContext *c, const char *src, char sha[41]);
+
+/* Parse a reply element as a non-negative integer <= 2^53 (what Lua and
+ * the master store exactly): 0, or -1 when it is missing, not a number,
+ * negative or absurd. */
+int xredis_u53(const redisReply *e, uint64_t *out);
+
+uint64_t xredis_mono_ns(void);
+
+#endif
