@@ -434,3 +434,53 @@ need_shared() {
   [ "$(js .sent)" -eq "$want" ]
   [ "$(js .read)" -eq "$all" ]
 }
+
+@test "through a real X-Pro proxy: xpro-sink on the victim counts what the proxy passed" {
+  local XPRO=${XPRO_BUILD:-build}/bin/xpro SINK=${XPRO_BUILD:-build}/bin/xpro-sink conf
+  [[ -x $XPRO && -x $SINK ]] || { echo "missing $XPRO or $SINK: run make build"; return 1; }
+  xp_skip_unless_kernel_feature veth xdp
+  #   dev d0 198.18.0.2 ==== in0 198.18.0.1 [xpro] px out0 198.18.1.1 ==== eth0 198.18.1.2 vic
+  DEV=$(xp_ns_new edev)
+  PX=$(xp_ns_new epx)
+  VIC=$(xp_ns_new evic)
+  xp_veth "$DEV" d0 "$PX" in0
+  xp_veth "$PX" out0 "$VIC" eth0
+  xp_addr "$DEV" d0 198.18.0.2/24
+  xp_addr "$PX" in0 198.18.0.1/24
+  xp_addr "$PX" out0 198.18.1.1/24
+  xp_addr "$VIC" eth0 198.18.1.2/24
+  timeout 10 ip -n "$DEV" route add 198.18.1.0/24 via 198.18.0.1
+  timeout 10 ip -n "$VIC" route add 198.18.0.0/24 via 198.18.1.1
+  timeout 10 ip -n "$VIC" route add 198.18.64.0/18 via 198.18.1.1
+  timeout 10 ip -n "$PX" route add 198.18.64.0/18 via 198.18.0.2
+  for ns in "$DEV" "$PX" "$VIC"; do xp_exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 || true; done
+  xp_exec "$PX" sysctl -qw net.ipv4.ip_forward=1
+  # a NAPI on the redirect target's peer (docs/veth.md)
+  xp_exec "$VIC" ethtool -K eth0 gro off >/dev/null
+  xp_exec "$VIC" ethtool -K eth0 gro on >/dev/null
+  timeout 10 ip -n "$PX" neigh replace 198.18.1.2 dev out0 managed || true
+  conf=$BATS_TEST_TMPDIR/xpro.conf
+  printf 'tf1 = 100000\ntf2 = 1000000\nstate_dir = %s\n' "$BATS_TEST_TMPDIR/state" > "$conf"
+  xp_pin_dir_register "/run/xpro/bpf/$PX"
+  run xp_exec "$PX" timeout 30 "$XPRO" attach -i in0 -c "$conf"
+  assert_success
+  SPID=$(xp_spawn --ns "$VIC" sink "$(realpath "$SINK")" --duration 30 --iface eth0 \
+    --class-map replay=198.18.64.0/18 --summary "$BATS_TEST_TMPDIR/sink.json")
+  for ((i = 0; i < 50; i++)); do grep -q ready "$(xp_log_of "$SPID")" && break; sleep 0.1; done
+  # 20 loops of the own capture, each packet its own X-Pro client (--outer-src mapped)
+  run xp_exec "$DEV" timeout 60 "$REPLAY" --pcap "$TOOLS/own.pcap" --proxy 198.18.0.1 --target 198.18.1.2 \
+    --outer-src mapped --loop 20 --speed 0 --rate 2000 --summary "$BATS_TEST_TMPDIR/summary.json"
+  assert_success
+  [ "$(js .sent)" -eq 140 ]
+  sleep 0.5
+  kill -TERM "$SPID"
+  for ((i = 0; i < 50; i++)); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
+  stats=$(xp_exec "$PX" timeout 30 "$XPRO" stats -i in0 -c "$conf" --json)
+  xp_exec "$PX" timeout 30 "$XPRO" detach -i in0 -c "$conf" >/dev/null || true
+  # per loop: 7 sent; the 2 fragments dropped by the proxy (drop_inner_frag);
+  # 5 reach the victim: 33 + 40 + 32 + 32 + 40 = 177 bytes
+  run jq -r '[.counters.drop_inner_frag, (.counters.pass_redirect + .counters.pass_tx + .counters.pass_kernel)] | @tsv' <<< "$stats"
+  assert_output "$(printf '40\t100')"
+  run jq -r '[.received, .bytes, .by_class.replay.packets] | @tsv' "$BATS_TEST_TMPDIR/sink.json"
+  assert_output "$(printf '100\t3540\t100')"
+}
