@@ -371,7 +371,6 @@ need_shared() {
   assert_failure 1
   assert_output --partial "route 10.0.0.0/8"
   assert_output --partial "198.18.0.0/15"
-  # nothing was sent by any refused run
   run replay --help
   assert_success
   assert_output --partial "--src-range CIDR"
