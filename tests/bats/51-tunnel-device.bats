@@ -84,6 +84,7 @@ setup() {
   fi
   xp_exec "$DEV" timeout 10 "$TUN" set eth0 --proxy 198.18.0.1,198.18.0.2 --mode fixed >/dev/null
   ip -n "$PX1" link set in0 up
+  for px in "$PX1" "$PX2"; do xp_exec "$px" timeout 10 "$XPRO" flush -i in0 -c "$CONF" >/dev/null; done
   snap base
 }
 
@@ -275,4 +276,119 @@ responder() {
   run tun status eth0
   assert_failure
   assert_output --partial "interface eth0: not attached"
+}
+
+# ---- xpro-device -----------------------------------------------------------
+
+# xpro-sink on the victim for S seconds (wait for it: the summary is written at the
+# end); summary in $BATS_TEST_TMPDIR/sink.json
+sink() {
+  xp_exec "$VIC" timeout 60 "$B/bin/xpro-sink" --duration "$1" --iface eth0 \
+    --summary "$BATS_TEST_TMPDIR/sink.json" 2> "$BATS_TEST_TMPDIR/sink.err" &
+  SINK_PID=$!
+  for _ in $(seq 50); do grep -q "ready" "$BATS_TEST_TMPDIR/sink.err" && break; sleep 0.1; done
+}
+
+@test "xpro-device: asked for 40 requests, 40 sent, answered by xpro-sink and logged" {
+  sink 4
+  run xp_exec "$DEV" timeout 30 "$DEVICE" --target 198.18.1.101 --devices 5 --proto mix --period 100 \
+      --count 40 --duration 6 --seed 7 --log "$BATS_TEST_TMPDIR/sent.csv" \
+      --latency "$BATS_TEST_TMPDIR/lat.csv" --summary "$BATS_TEST_TMPDIR/dev.json"
+  assert_success
+  wait "$SINK_PID"
+  S=$BATS_TEST_TMPDIR/dev.json
+  [ "$(jq -c '[.requests, .ok, .timeouts, .failed, .failovers, .stopped_by]' "$S")" = '[40,40,0,0,0,"count"]' ]
+  # one latency row per request, all answered, from the five device addresses
+  [ "$(head -1 "$BATS_TEST_TMPDIR/lat.csv")" = "ts_ms,src,dst,class,rtt_us,ok" ]
+  [ "$(tail -n +2 "$BATS_TEST_TMPDIR/lat.csv" | wc -l)" -eq 40 ]
+  [ "$(tail -n +2 "$BATS_TEST_TMPDIR/lat.csv" | awk -F, '$6 == 1 && $3 == "198.18.1.101" && $4 == "legit"' | wc -l)" -eq 40 ]
+  [ "$(tail -n +2 "$BATS_TEST_TMPDIR/lat.csv" | cut -d, -f2 | sort -u | tr '\n' ' ')" = \
+    "198.18.16.1 198.18.16.2 198.18.16.3 198.18.16.4 198.18.16.5 " ]
+  # messages sent: mix makes devices 1 and 3 (198.18.16.2, .4) MQTT; with QoS 1 every
+  # message is a request (CONNECT, PUBLISH), plus one DISCONNECT each at the end: 40 + 2
+  [ "$(head -1 "$BATS_TEST_TMPDIR/sent.csv")" = "ts,src,dst,class,packets,bytes" ]
+  [ "$(tail -n +2 "$BATS_TEST_TMPDIR/sent.csv" | awk -F, '{p += $5; b += $6} END {print p, b}')" = \
+    "$(jq -r '"\(.packets) \(.bytes)"' "$S")" ]
+  [ "$(jq -r .packets "$S")" -eq 42 ]
+  # the victim service answered exactly those 40 requests
+  [ "$(jq -r .requests_answered "$BATS_TEST_TMPDIR/sink.json")" -eq 40 ]
+  [ "$(jq -r .requests.mqtt "$BATS_TEST_TMPDIR/sink.json")" -eq "$(jq -r .by_proto.mqtt.requests "$S")" ]
+  # per-device proxies (spread start: device k on proxy k mod 2): CoAP devices 0, 2, 4
+  # went through px1, MQTT devices 1, 3 through px2; the per-source entries are gone after
+  [ "$(pxstat "$PX1" | jq -r '[.top[].client] | unique | join(" ")')" = "198.18.16.1 198.18.16.3 198.18.16.5" ]
+  [ "$(pxstat "$PX2" | jq -r '[.top[].client] | unique | join(" ")')" = "198.18.16.2 198.18.16.4" ]
+  [ "$(tun status eth0 --json | jq -r .sources)" -eq 0 ]
+}
+
+@test "xpro-device: when px1 stops answering, every device fails over to px2 and delivery resumes" {
+  sink 8
+  xp_exec "$DEV" timeout 30 "$DEVICE" --target 198.18.1.101 --devices 4 --proto mix --period 100 \
+      --timeout 300 --failover-after 2 --proxy-start first --duration 6 --seed 3 \
+      --latency "$BATS_TEST_TMPDIR/lat.csv" --summary "$BATS_TEST_TMPDIR/dev.json" \
+      2> "$BATS_TEST_TMPDIR/dev.err" &
+  dpid=$!
+  sleep 2
+  # cut px1 off the access segment: tunnel packets to it are lost from now on
+  cut_ms=$(date +%s%3N)
+  ip -n "$PX1" link set in0 down
+  px1_at_cut=$(tun status eth0 --json | jq -r '.proxies[0].packets')
+  wait "$dpid"
+  px1_after=$(tun status eth0 --json | jq -r '.proxies[0].packets')
+  ip -n "$PX1" link set in0 up
+  wait "$SINK_PID"
+  cat "$BATS_TEST_TMPDIR/dev.err"
+  S=$BATS_TEST_TMPDIR/dev.json
+  # all four devices started on px1 (--proxy-start first): four failovers, none back
+  [ "$(jq -r .failovers "$S")" -eq 4 ]
+  [ "$(grep -c 'proxy 198.18.0.1 timed out 2 times; now 198.18.0.2' "$BATS_TEST_TMPDIR/dev.err")" -eq 4 ]
+  # after the cut a device keeps sending to px1 until its second timeout: requests at
+  # about t1, t1 + 100, ..., t1 + 400 ms (5-6 with the jitter), plus 1-3 TCP
+  # retransmissions per MQTT device: at most 4 x 7 + 2 x 3 = 34 packets
+  echo "px1 packets after the cut: $((px1_after - px1_at_cut))"
+  [ $((px1_after - px1_at_cut)) -le 34 ]
+  # per device: answered before the cut, then failures, then answered again within
+  # 3 s of the first failure (detection: 2 timeouts of 300 ms at a 100 ms period,
+  # about 0.6 s; the bound leaves room), and nothing but answers after that
+  for k in 1 2 3 4; do
+    awk -F, -v src=198.18.16.$k -v cut="$cut_ms" '
+      NR > 1 && $2 == src { n++; if ($6 == 1 && $1 < cut) before++
+        if ($6 == 0 && !ff) ff = $1
+        if (ff && $6 == 1 && !res) res = $1
+        if (res && $1 > res && $6 == 0) late++ }
+      END { printf "%s before=%d first_fail=%d resumed=%d gap_ms=%d late_failures=%d\n", src, before, ff, res, res - ff, late
+            exit !(before > 0 && ff >= cut - 400 && res > 0 && res - ff <= 3000 && late == 0) }' \
+      "$BATS_TEST_TMPDIR/lat.csv"
+  done
+  [ "$(jq -r .ok "$S")" -gt 0 ]
+}
+
+@test "xpro-device refuses destinations, sources and namespaces outside the testbed" {
+  run xp_exec "$DEV" "$DEVICE" --target 10.1.2.3 --duration 1
+  assert_failure 1
+  assert_output --partial "refusing destination 10.1.2.3: outside the testbed range 198.18.0.0/15"
+  run xp_exec "$DEV" "$DEVICE" --target 198.18.1.101 --sources 10.0.0.0/24 --duration 1
+  assert_failure 1
+  assert_output --partial "refusing --sources 10.0.0.0/24: outside the testbed range 198.18.0.0/15"
+  run timeout 10 "$DEVICE" --target 198.18.1.101 --duration 1
+  assert_failure 1
+  assert_output --partial "refusing to run in the initial network namespace"
+  run xp_exec "$DEV" "$DEVICE" --target 198.18.1.101
+  assert_failure 2
+  assert_output --partial "--target and --duration are required"
+  # a range that is not local on this host cannot be bound
+  run xp_exec "$DEV" timeout 10 "$DEVICE" --target 198.18.1.101 --sources 198.18.48.0/24 --duration 1
+  assert_failure 1
+  assert_output --partial "source 198.18.48.1: cannot bind"
+  # a namespace with a default route: refused, naming the route
+  ns=$(xp_ns_new rt)
+  ns2=$(xp_ns_new rt2)
+  xp_veth "$ns" e0 "$ns2" e1
+  xp_addr "$ns" e0 198.18.9.1/24
+  ip -n "$ns" route add default via 198.18.9.2
+  run xp_exec "$ns" timeout 10 "$DEVICE" --target 198.18.1.101 --duration 1
+  assert_failure 1
+  assert_output --partial "leads outside the testbed range 198.18.0.0/15"
+  run "$DEVICE" --help
+  assert_success
+  assert_output --partial "usage: xpro-device --target ADDR --duration S"
 }

@@ -1,0 +1,1255 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * xpro-device: many legitimate IoT devices in one process (docs/xpro-device.md).
+ *
+ * Device k (0-based) owns the address network + 1 + k of --sources (a local
+ * range on the device host) and talks to --target with kernel sockets:
+ * CoAP-like over UDP (CON POST telemetry, CON GET fw/check bursts) or
+ * MQTT-like over TCP (CONNECT, PUBLISH QoS 1 or QoS 0 + PINGREQ). Every
+ * request waits for its answer: RTT or timeout, one latency row each.
+ *
+ * With xpro-tun attached in the namespace, each device has its own proxy
+ * (a per-source entry of the tunnel's tun_src map) and fails over to the
+ * next proxy of its list after --failover-after consecutive timeouts.
+ *
+ * One thread, one epoll loop: a heap of tick times, a FIFO of request
+ * deadlines (all timeouts are equal, so send order is deadline order).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include "device_proto.h"
+#include "safety.h"
+#include "tun_lib.h"
+
+#define TOOL "xpro-device"
+#define MAX_DEVICES 16384
+#define MAX_SECONDS 3600
+#define MAX_COUNT 10000000ULL
+#define PEND_MAX 32
+#define MAX_BURST 16
+#define MSG_MAX 512
+#define IP_UDP_HDR 28    /* IPv4 + UDP headers */
+#define IP_TCP_HDR 52    /* IPv4 + TCP with the timestamps option (Linux default) */
+#define FAILOVER_LINES 20
+
+enum proto { P_COAP = 0, P_MQTT = 1 };
+enum kind { K_TELEMETRY = 0, K_FW, K_CONNECT, K_PING };
+enum mstate { M_IDLE = 0, M_CONNECTING, M_WAIT_CONNACK, M_READY };
+
+struct pend {
+	uint64_t sent_ns;    /* CLOCK_MONOTONIC */
+	int64_t ts_ms;       /* CLOCK_REALTIME of the send, for the latency row */
+	uint32_t gen;
+	uint16_t id;         /* CoAP message ID, MQTT packet ID */
+	uint8_t token[COAP_TOKEN_LEN];
+	uint8_t kind;
+	uint8_t used;
+	int pidx;            /* the device's proxy when sent */
+};
+
+struct device {
+	uint32_t addr;       /* network order */
+	int idx;
+	int proto;
+	int fd;
+	int mstate;
+	uint64_t rng;
+	uint16_t mid;
+	uint32_t gen;
+	uint32_t seq;
+	struct pend pend[PEND_MAX];
+	int consec;          /* consecutive timeouts on the current proxy */
+	int pidx;            /* index into the proxy list */
+	uint64_t next_burst_ns;
+	uint8_t rbuf[MSG_MAX];
+	size_t rlen;
+	uint64_t sec_packets, sec_bytes;
+	uint64_t requests, oks;
+};
+
+struct deadline {
+	uint64_t at_ns;
+	int dev;
+	int slot;
+	uint32_t gen;
+};
+
+struct heap_ent {
+	uint64_t at_ns;
+	int dev;
+};
+
+static struct {
+	/* options */
+	int ndev;
+	uint32_t net;        /* host order */
+	int plen;
+	uint32_t target;     /* network order */
+	int proto;           /* P_COAP, P_MQTT, or 2 = mix */
+	int coap_port, mqtt_port;
+	uint32_t period_ms;
+	double jitter;       /* fraction */
+	double burst_every_s;
+	int burst_size;
+	double duration_s;
+	uint64_t count;
+	uint64_t seed;
+	uint32_t timeout_ms;
+	int failover_after;
+	int qos;
+	int no_tunnel;
+	int proxy_first;
+	const char *tun_dev, *proxies_arg, *cls;
+	const char *log_path, *lat_path, *sum_path;
+} o;
+
+static struct device *devs;
+static struct heap_ent *heap;
+static int nheap;
+static struct deadline *dq;
+static size_t dq_cap, dq_head, dq_len;
+static FILE *flog, *flat;
+static volatile sig_atomic_t got_signal;
+
+/* tunnel */
+static struct xtun tun;
+static int tunneled;
+static __be32 plist[XTUN_MAX_PROXIES];
+static int pslot[XTUN_MAX_PROXIES];
+static int np;
+
+/* totals */
+static uint64_t outstanding;
+static uint64_t issued, n_ok, n_timeout, n_failed, n_failover, n_skipped, n_errors;
+static uint64_t pkts, bytes;
+static uint64_t by_proto_req[2], by_proto_ok[2];
+static uint32_t *rtts;
+static size_t nrtt, rtt_cap;
+static int failover_lines;
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int64_t real_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* splitmix64: one stream per device, so the schedule does not depend on timing */
+static uint64_t rnd(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+	return z ^ (z >> 31);
+}
+
+static double rnd01(uint64_t *s)
+{
+	return (double)(rnd(s) >> 11) / 9007199254740992.0;
+}
+
+static uint64_t jittered_ns(uint64_t *s, double base_ms)
+{
+	double f = 1.0 + o.jitter * (2.0 * rnd01(s) - 1.0);
+
+	return (uint64_t)(base_ms * f * 1e6);
+}
+
+static const char *ntop(uint32_t a, char *buf)
+{
+	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+}
+
+/* ---- tick heap ---------------------------------------------------------- */
+
+static void heap_push(uint64_t at, int dev)
+{
+	int i = nheap++;
+
+	while (i > 0) {
+		int p = (i - 1) / 2;
+
+		if (heap[p].at_ns <= at)
+			break;
+		heap[i] = heap[p];
+		i = p;
+	}
+	heap[i].at_ns = at;
+	heap[i].dev = dev;
+}
+
+static struct heap_ent heap_pop(void)
+{
+	struct heap_ent top = heap[0], last = heap[--nheap];
+	int i = 0;
+
+	for (;;) {
+		int c = 2 * i + 1;
+
+		if (c >= nheap)
+			break;
+		if (c + 1 < nheap && heap[c + 1].at_ns < heap[c].at_ns)
+			c++;
+		if (last.at_ns <= heap[c].at_ns)
+			break;
+		heap[i] = heap[c];
+		i = c;
+	}
+	if (nheap)
+		heap[i] = last;
+	return top;
+}
+
+/* ---- logs --------------------------------------------------------------- */
+
+static void account(struct device *d, uint64_t len_ip)
+{
+	d->sec_packets++;
+	d->sec_bytes += len_ip;
+	pkts++;
+	bytes += len_ip;
+}
+
+static void flush_second(int64_t sec)
+{
+	char s[INET_ADDRSTRLEN], t[INET_ADDRSTRLEN];
+	int i;
+
+	for (i = 0; i < o.ndev; i++) {
+		struct device *d = &devs[i];
+
+		if (!d->sec_packets)
+			continue;
+		if (flog)
+			fprintf(flog, "%" PRId64 ",%s,%s,%s,%" PRIu64 ",%" PRIu64 "\n", sec, ntop(d->addr, s),
+				ntop(o.target, t), o.cls, d->sec_packets, d->sec_bytes);
+		d->sec_packets = d->sec_bytes = 0;
+	}
+	if (flog)
+		fflush(flog);
+}
+
+static void complete(struct device *d, int slot, int ok, uint64_t now)
+{
+	struct pend *p = &d->pend[slot];
+	uint64_t rtt_us = (now - p->sent_ns) / 1000;
+	char s[INET_ADDRSTRLEN], t[INET_ADDRSTRLEN];
+
+	if (flat)
+		fprintf(flat, "%" PRId64 ",%s,%s,%s,%" PRIu64 ",%d\n", p->ts_ms, ntop(d->addr, s),
+			ntop(o.target, t), o.cls, rtt_us, ok ? 1 : 0);
+	if (ok) {
+		n_ok++;
+		d->oks++;
+		by_proto_ok[d->proto]++;
+		if (nrtt == rtt_cap) {
+			size_t nc = rtt_cap ? rtt_cap * 2 : 4096;
+			uint32_t *nr = realloc(rtts, nc * sizeof(*nr));
+
+			if (nr) {
+				rtts = nr;
+				rtt_cap = nc;
+			}
+		}
+		if (nrtt < rtt_cap)
+			rtts[nrtt++] = rtt_us > UINT32_MAX ? UINT32_MAX : (uint32_t)rtt_us;
+	}
+	p->used = 0;
+	outstanding--;
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+static int pend_new(struct device *d, int kind, uint64_t now)
+{
+	int i;
+
+	for (i = 0; i < PEND_MAX; i++)
+		if (!d->pend[i].used)
+			break;
+	if (i == PEND_MAX)
+		return -1;
+	d->pend[i] = (struct pend){ .sent_ns = now, .ts_ms = real_ms(), .gen = ++d->gen,
+				    .kind = (uint8_t)kind, .used = 1, .pidx = d->pidx };
+	dq[(dq_head + dq_len) % dq_cap] = (struct deadline){ now + (uint64_t)o.timeout_ms * 1000000ULL,
+							     d->idx, i, d->gen };
+	dq_len++;
+	outstanding++;
+	issued++;
+	d->requests++;
+	by_proto_req[d->proto]++;
+	return i;
+}
+
+static int may_issue(void)
+{
+	return issued < o.count;
+}
+
+static void fail_pending(struct device *d, uint64_t now)
+{
+	int i;
+
+	for (i = 0; i < PEND_MAX; i++)
+		if (d->pend[i].used) {
+			n_failed++;
+			complete(d, i, 0, now);
+		}
+}
+
+static void coap_send(struct device *d, int kind, uint64_t now)
+{
+	uint8_t msg[MSG_MAX];
+	char payload[96];
+	uint64_t r = rnd(&d->rng);
+	int slot, len, pl = 0;
+
+	if (!may_issue())
+		return;
+	slot = pend_new(d, kind, now);
+	if (slot < 0) {
+		n_skipped++;
+		return;
+	}
+	d->pend[slot].id = ++d->mid;
+	memcpy(d->pend[slot].token, &r, COAP_TOKEN_LEN);
+	if (kind == K_TELEMETRY) {
+		pl = snprintf(payload, sizeof(payload), "{\"id\":%d,\"seq\":%u,\"temp\":%.1f}", d->idx,
+			      ++d->seq, 18.0 + 10.0 * rnd01(&d->rng));
+		len = coap_request(msg, sizeof(msg), COAP_CON, COAP_POST, d->mid, d->pend[slot].token,
+				   "telemetry", payload, (size_t)pl);
+	} else {
+		len = coap_request(msg, sizeof(msg), COAP_CON, COAP_GET, d->mid, d->pend[slot].token,
+				   "fw/check", NULL, 0);
+	}
+	if (len < 0 || send(d->fd, msg, (size_t)len, MSG_DONTWAIT) != len) {
+		n_errors++;
+		n_failed++;
+		complete(d, slot, 0, now);
+		return;
+	}
+	account(d, IP_UDP_HDR + (uint64_t)len);
+}
+
+static int mqtt_write(struct device *d, const uint8_t *msg, int len)
+{
+	if (len < 0 || send(d->fd, msg, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL) != len) {
+		n_errors++;
+		return -1;
+	}
+	account(d, IP_TCP_HDR + (uint64_t)len);
+	return 0;
+}
+
+static void mqtt_close(struct device *d, int ep)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	if (d->fd >= 0) {
+		epoll_ctl(ep, EPOLL_CTL_DEL, d->fd, NULL);
+		setsockopt(d->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)); /* RST, no FIN_WAIT */
+		close(d->fd);
+	}
+	d->fd = -1;
+	d->mstate = M_IDLE;
+	d->rlen = 0;
+}
+
+static void mqtt_connect_start(struct device *d, int ep, uint64_t now)
+{
+	struct sockaddr_in src = { .sin_family = AF_INET, .sin_addr.s_addr = d->addr };
+	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_addr.s_addr = o.target,
+				   .sin_port = htons((uint16_t)o.mqtt_port) };
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.u64 = (uint64_t)d->idx };
+	int slot, one = 1;
+
+	if (!may_issue())
+		return;
+	slot = pend_new(d, K_CONNECT, now);
+	if (slot < 0) {
+		n_skipped++;
+		return;
+	}
+	d->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (d->fd < 0)
+		goto fail;
+	setsockopt(d->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (bind(d->fd, (struct sockaddr *)&src, sizeof(src)))
+		goto fail;
+	if (connect(d->fd, (struct sockaddr *)&dst, sizeof(dst)) && errno != EINPROGRESS)
+		goto fail;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, d->fd, &ev))
+		goto fail;
+	d->mstate = M_CONNECTING;
+	return;
+fail:
+	n_errors++;
+	n_failed++;
+	complete(d, slot, 0, now);
+	if (d->fd >= 0)
+		close(d->fd);
+	d->fd = -1;
+	d->mstate = M_IDLE;
+}
+
+static int pend_find_kind(struct device *d, int kind)
+{
+	int i, best = -1;
+
+	for (i = 0; i < PEND_MAX; i++)
+		if (d->pend[i].used && d->pend[i].kind == kind &&
+		    (best < 0 || d->pend[i].sent_ns < d->pend[best].sent_ns))
+			best = i;
+	return best;
+}
+
+static void mqtt_send(struct device *d, int kind, uint64_t now)
+{
+	uint8_t msg[MSG_MAX];
+	char topic[96], payload[96], a[INET_ADDRSTRLEN];
+	int slot, len, pl;
+
+	ntop(d->addr, a);
+	if (kind == K_TELEMETRY) {
+		snprintf(topic, sizeof(topic), "devices/%s/telemetry", a);
+		pl = snprintf(payload, sizeof(payload), "{\"id\":%d,\"seq\":%u,\"temp\":%.1f}", d->idx,
+			      ++d->seq, 18.0 + 10.0 * rnd01(&d->rng));
+	} else {
+		snprintf(topic, sizeof(topic), "devices/%s/fw/check", a);
+		pl = snprintf(payload, sizeof(payload), "{\"id\":%d,\"fw\":\"1.0.%u\"}", d->idx, d->seq % 10);
+	}
+	if (o.qos == 1) {
+		if (!may_issue())
+			return;
+		slot = pend_new(d, kind, now);
+		if (slot < 0) {
+			n_skipped++;
+			return;
+		}
+		if (++d->mid == 0)
+			d->mid = 1; /* MQTT packet IDs are non-zero */
+		d->pend[slot].id = d->mid;
+		len = mqtt_publish(msg, sizeof(msg), 1, d->mid, topic, payload, (size_t)pl);
+		if (mqtt_write(d, msg, len)) {
+			n_failed++;
+			complete(d, slot, 0, now);
+		}
+		return;
+	}
+	/* QoS 0: the publish has no answer; a PINGREQ after it is the request */
+	if (!may_issue())
+		return;
+	len = mqtt_publish(msg, sizeof(msg), 0, 0, topic, payload, (size_t)pl);
+	if (mqtt_write(d, msg, len))
+		return;
+	if (pend_find_kind(d, K_PING) >= 0)
+		return; /* one ping outstanding at a time: answers carry no ID */
+	slot = pend_new(d, K_PING, now);
+	if (slot < 0) {
+		n_skipped++;
+		return;
+	}
+	len = mqtt_pingreq(msg, sizeof(msg));
+	if (mqtt_write(d, msg, len)) {
+		n_failed++;
+		complete(d, slot, 0, now);
+	}
+}
+
+static void tick(struct device *d, int ep, uint64_t now)
+{
+	int n = 1, kind = K_TELEMETRY, i;
+
+	if (o.burst_every_s > 0 && now >= d->next_burst_ns) {
+		n = o.burst_size;
+		kind = K_FW;
+		d->next_burst_ns = now + jittered_ns(&d->rng, o.burst_every_s * 1000.0);
+	}
+	if (d->proto == P_MQTT) {
+		if (d->mstate == M_IDLE) {
+			mqtt_connect_start(d, ep, now);
+			return;
+		}
+		if (d->mstate != M_READY) {
+			n_skipped++;
+			return;
+		}
+	}
+	for (i = 0; i < n && may_issue(); i++) {
+		if (d->proto == P_COAP)
+			coap_send(d, kind, now);
+		else
+			mqtt_send(d, kind, now);
+	}
+}
+
+/* ---- tunnel, failover ---------------------------------------------------- */
+
+static int tun_choose(struct device *d)
+{
+	int err;
+
+	if (!tunneled)
+		return 0;
+	err = xtun_src_set(&tun, d->addr, (__u32)pslot[d->pidx]);
+	if (err)
+		n_errors++;
+	return err;
+}
+
+static void failover(struct device *d, int ep, uint64_t now)
+{
+	char a[INET_ADDRSTRLEN], p1[INET_ADDRSTRLEN], p2[INET_ADDRSTRLEN];
+	int old = d->pidx;
+
+	d->pidx = (d->pidx + 1) % np;
+	d->consec = 0;
+	n_failover++;
+	tun_choose(d);
+	if (failover_lines++ < FAILOVER_LINES)
+		fprintf(stderr, TOOL ": device %s: proxy %s timed out %d times; now %s\n", ntop(d->addr, a),
+			ntop(plist[old], p1), o.failover_after, ntop(plist[d->pidx], p2));
+	if (d->proto == P_MQTT) {
+		/* the connection's state is stuck behind the old proxy: start over */
+		fail_pending(d, now);
+		mqtt_close(d, ep);
+		mqtt_connect_start(d, ep, now);
+	}
+}
+
+static void expire(int ep, uint64_t now)
+{
+	while (dq_len) {
+		struct deadline *x = &dq[dq_head];
+		struct device *d;
+		struct pend *p;
+
+		if (x->at_ns > now)
+			break;
+		d = &devs[x->dev];
+		p = &d->pend[x->slot];
+		dq_head = (dq_head + 1) % dq_cap;
+		dq_len--;
+		if (!p->used || p->gen != x->gen)
+			continue; /* answered already */
+		n_timeout++;
+		{
+			int counts = p->pidx == d->pidx;
+
+			complete(d, x->slot, 0, now);
+			if (!counts)
+				continue; /* sent through a proxy the device has left */
+		}
+		if (++d->consec >= o.failover_after && tunneled && np > 1)
+			failover(d, ep, now);
+		else if (d->proto == P_MQTT && d->mstate != M_READY && d->fd >= 0 &&
+			 pend_find_kind(d, K_CONNECT) < 0) {
+			/* the connect itself timed out: try again at the next tick */
+			mqtt_close(d, ep);
+		}
+	}
+}
+
+/* ---- receive ------------------------------------------------------------- */
+
+static void on_coap(struct device *d, uint64_t now)
+{
+	uint8_t buf[MSG_MAX];
+	int guard;
+
+	for (guard = 0; guard < 64; guard++) {
+		struct coap_reply r;
+		ssize_t n = recv(d->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		int i;
+
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				n_errors++; /* ICMP errors: ECONNREFUSED */
+			return;
+		}
+		if (coap_parse(buf, (size_t)n, &r) || r.tkl != COAP_TOKEN_LEN)
+			continue;
+		for (i = 0; i < PEND_MAX; i++) {
+			struct pend *p = &d->pend[i];
+
+			if (!p->used || memcmp(p->token, r.token, COAP_TOKEN_LEN))
+				continue;
+			if (r.type == COAP_ACK && r.mid != p->id)
+				continue;
+			d->consec = 0;
+			if (r.type == COAP_RST || (r.code >> 5) != 2)
+				n_failed++;
+			complete(d, i, r.type != COAP_RST && (r.code >> 5) == 2, now);
+			break;
+		}
+	}
+}
+
+static void on_mqtt(struct device *d, int ep, uint32_t events, uint64_t now)
+{
+	uint8_t msg[MSG_MAX];
+	char id[48], a[INET_ADDRSTRLEN];
+	ssize_t n;
+
+	if (d->mstate == M_CONNECTING && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+		int err = 0;
+		socklen_t el = sizeof(err);
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)d->idx };
+
+		getsockopt(d->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+		if (err) {
+			int c = pend_find_kind(d, K_CONNECT);
+
+			if (c >= 0) {
+				n_failed++;
+				complete(d, c, 0, now);
+			}
+			n_errors++;
+			mqtt_close(d, ep);
+			return;
+		}
+		epoll_ctl(ep, EPOLL_CTL_MOD, d->fd, &ev);
+		snprintf(id, sizeof(id), "xpro-dev-%s", ntop(d->addr, a));
+		if (mqtt_write(d, msg, mqtt_connect(msg, sizeof(msg), id, 60))) {
+			mqtt_close(d, ep);
+			return;
+		}
+		d->mstate = M_WAIT_CONNACK;
+		return;
+	}
+	if (d->fd < 0)
+		return;
+	n = recv(d->fd, d->rbuf + d->rlen, sizeof(d->rbuf) - d->rlen, MSG_DONTWAIT);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+		/* closed by the peer: what was outstanding will not be answered */
+		fail_pending(d, now);
+		mqtt_close(d, ep);
+		return;
+	}
+	if (n < 0)
+		return;
+	d->rlen += (size_t)n;
+	for (;;) {
+		struct mqtt_packet p;
+		int r = mqtt_next(d->rbuf, d->rlen, &p), slot = -1, i;
+
+		if (r == 0)
+			break;
+		if (r < 0 || p.total > sizeof(d->rbuf)) {
+			n_errors++;
+			fail_pending(d, now);
+			mqtt_close(d, ep);
+			return;
+		}
+		switch (p.type) {
+		case MQTT_CONNACK:
+			slot = pend_find_kind(d, K_CONNECT);
+			if (p.id == 0)
+				d->mstate = M_READY;
+			break;
+		case MQTT_PUBACK:
+			for (i = 0; i < PEND_MAX; i++)
+				if (d->pend[i].used && d->pend[i].kind != K_CONNECT &&
+				    d->pend[i].kind != K_PING && d->pend[i].id == p.id)
+					slot = i;
+			break;
+		case MQTT_PINGRESP:
+			slot = pend_find_kind(d, K_PING);
+			break;
+		}
+		if (slot >= 0) {
+			int ok = !(p.type == MQTT_CONNACK && p.id != 0);
+
+			d->consec = 0;
+			if (!ok)
+				n_failed++;
+			complete(d, slot, ok, now);
+		}
+		memmove(d->rbuf, d->rbuf + p.total, d->rlen - p.total);
+		d->rlen -= p.total;
+	}
+}
+
+/*
+ * MQTT at exit: DISCONNECT, half-close, and wait (at most --timeout) for the
+ * peer's close, so that the last ACK of each connection has left through the
+ * device's proxy before the per-source entries are removed. What does not
+ * close in time is reset.
+ */
+static void mqtt_goodbye(int ep)
+{
+	struct epoll_event evs[64];
+	uint64_t until = mono_ns() + (uint64_t)o.timeout_ms * 1000000ULL;
+	int i, open = 0;
+
+	for (i = 0; i < o.ndev; i++) {
+		struct device *d = &devs[i];
+		uint8_t msg[4];
+
+		if (d->proto != P_MQTT || d->fd < 0)
+			continue;
+		if (d->mstate == M_READY && !mqtt_write(d, msg, mqtt_disconnect(msg, sizeof(msg))) &&
+		    !shutdown(d->fd, SHUT_WR)) {
+			d->mstate = M_IDLE;
+			open++;
+		} else {
+			mqtt_close(d, ep);
+		}
+	}
+	while (open > 0) {
+		uint64_t now = mono_ns();
+		int n;
+
+		if (now >= until)
+			break;
+		n = epoll_wait(ep, evs, 64, (int)((until - now) / 1000000) + 1);
+		if (n < 0 && errno != EINTR)
+			break;
+		for (i = 0; i < n; i++) {
+			struct device *d = &devs[evs[i].data.u64];
+			uint8_t buf[256];
+			ssize_t r;
+
+			if (d->proto != P_MQTT || d->fd < 0)
+				continue;
+			r = recv(d->fd, buf, sizeof(buf), MSG_DONTWAIT);
+			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+				epoll_ctl(ep, EPOLL_CTL_DEL, d->fd, NULL);
+				close(d->fd);
+				d->fd = -1;
+				open--;
+			}
+		}
+	}
+	for (i = 0; i < o.ndev; i++)
+		if (devs[i].proto == P_MQTT && devs[i].fd >= 0)
+			mqtt_close(&devs[i], ep);
+}
+
+/* ---- setup --------------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: xpro-device --target ADDR --duration S [--devices N] [--sources CIDR]\n"
+		"                   [--proto coap|mqtt|mix] [--period MS] [--jitter PCT] [--burst-every S]\n"
+		"                   [--burst-size K] [--count N] [--seed N] [--timeout MS] [--qos 0|1]\n"
+		"                   [--failover-after N] [--tun-dev DEV] [--proxies A,B,...] [--proxy-start\n"
+		"                   spread|first] [--no-tunnel] [--coap-port P] [--mqtt-port P] [--class NAME]\n"
+		"                   [--log FILE] [--latency FILE] [--summary FILE]\n"
+		"\n"
+		"Legitimate IoT devices, one source address each (device k: the range's address 1+k),\n"
+		"talking to the victim service with kernel sockets, periodically with jitter:\n"
+		"  coap  UDP to --coap-port (5684): CON POST /telemetry (JSON), bursts of CON GET /fw/check\n"
+		"  mqtt  TCP to --mqtt-port (1883): CONNECT, then PUBLISH QoS 1 (PUBACK expected), or with\n"
+		"        --qos 0 PUBLISH QoS 0 followed by PINGREQ (PINGRESP expected)\n"
+		"  mix   device k uses coap for even k, mqtt for odd k\n"
+		"Each request waits for its answer (RTT) or --timeout (default 1000 ms).\n"
+		"\n"
+		"  --devices N        1-%d (default 1), at most the range's size - 2\n"
+		"  --sources CIDR     local range of the device host (default 198.18.16.0/20)\n"
+		"  --period MS        telemetry period per device (default 1000); --jitter PCT: +-PCT%%\n"
+		"                     of it at random (default 10); the first tick at a random phase\n"
+		"  --burst-every S    a firmware check every S seconds per device (+- jitter): --burst-size\n"
+		"                     K requests (default 5, at most %d) back to back; 0: none (default)\n"
+		"  --duration S       required, at most %d: no request is sent after it; answers are\n"
+		"                     awaited for --timeout more\n"
+		"  --count N          requests in all, then stop (default and at most %llu)\n"
+		"  --seed N           schedule, jitter, tokens, payloads (default 1)\n"
+		"  --failover-after N consecutive timeouts after which a device moves to the next proxy\n"
+		"                     of its list (default 3)\n"
+		"  --tun-dev DEV      the interface with xpro-tun (default: the one that has it, if any)\n"
+		"  --proxies LIST     the devices' proxy list, a subset of the tunnel's (default: all)\n"
+		"  --proxy-start M    spread: device k starts on proxy k mod P (default); first: all on the first\n"
+		"  --no-tunnel        leave the tunnel's per-source map alone: no per-device proxy, no failover\n"
+		"  --class NAME       class in the logs (default legit)\n"
+		"  --log FILE         sent per second: ts,src,dst,class,packets,bytes ('-' stdout)\n"
+		"  --latency FILE     one row per request: ts_ms,src,dst,class,rtt_us,ok\n"
+		"  --summary FILE     JSON at exit\n"
+		"\n"
+		"Destinations must lie in %s; refuses to run in the initial network namespace or\n"
+		"where a route leads outside it. Exit: 0, 1 with a one-line reason, 2 usage.\n",
+		MAX_DEVICES, MAX_BURST, MAX_SECONDS, (unsigned long long)MAX_COUNT, XPRO_TESTBED_STR);
+}
+
+static int num(const char *opt, const char *s, double lo, double hi, double *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtod(s, &end);
+	if (*s == '\0' || *end || errno || !(*v >= lo && *v <= hi)) {
+		fprintf(stderr, TOOL ": %s: '%s' is not a number in %g..%g\n", opt, s, lo, hi);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_cidr(const char *s, uint32_t *net, int *plen)
+{
+	char buf[64], *slash;
+	struct in_addr in;
+	long l;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	slash = strchr(buf, '/');
+	if (!slash)
+		goto bad;
+	*slash = '\0';
+	l = strtol(slash + 1, NULL, 10);
+	if (inet_pton(AF_INET, buf, &in) != 1 || l < 8 || l > 30)
+		goto bad;
+	*plen = (int)l;
+	*net = ntohl(in.s_addr) & (0xFFFFFFFFu << (32 - l));
+	return 0;
+bad:
+	fprintf(stderr, TOOL ": --sources: '%s' is not an IPv4 prefix A.B.C.D/8..30\n", s);
+	return -1;
+}
+
+static int setup_tunnel(void)
+{
+	struct xtun_cfg cfg;
+	char a[INET_ADDRSTRLEN];
+	int err, i;
+
+	if (o.no_tunnel)
+		return 0;
+	err = o.tun_dev ? xtun_open(o.tun_dev, &tun) : xtun_open_any(&tun);
+	if (err == -ENOENT && !o.tun_dev) {
+		fprintf(stderr, TOOL ": no xpro-tun attached in this namespace: plain routing, no failover\n");
+		return 0;
+	}
+	if (err == -EEXIST) {
+		fprintf(stderr, TOOL ": several interfaces have xpro-tun attached: name one with --tun-dev\n");
+		return -1;
+	}
+	if (err) {
+		fprintf(stderr, TOOL ": --tun-dev %s: %s\n", o.tun_dev,
+			err == -ENODEV ? "no such interface" : err == -ENOENT ? "xpro-tun is not attached" : strerror(-err));
+		return -1;
+	}
+	if ((err = xtun_get_cfg(&tun, &cfg))) {
+		fprintf(stderr, TOOL ": %s: reading the tunnel's config: %s\n", tun.ifname, strerror(-err));
+		return -1;
+	}
+	if (o.proxies_arg) {
+		char *dup = strdup(o.proxies_arg), *tok, *save = NULL;
+
+		for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			struct in_addr in;
+			int s;
+
+			if (np >= XTUN_MAX_PROXIES || inet_pton(AF_INET, tok, &in) != 1) {
+				fprintf(stderr, TOOL ": --proxies: '%s' is not an IPv4 address (at most %d)\n", tok,
+					XTUN_MAX_PROXIES);
+				free(dup);
+				return -1;
+			}
+			s = xtun_slot_of(&tun, in.s_addr);
+			if (s < 0) {
+				fprintf(stderr, TOOL ": --proxies: %s is not a proxy of the tunnel on %s\n", tok,
+					tun.ifname);
+				free(dup);
+				return -1;
+			}
+			plist[np] = in.s_addr;
+			pslot[np++] = s;
+		}
+		free(dup);
+	} else {
+		for (i = 0; i < (int)cfg.nproxies && i < XTUN_MAX_PROXIES; i++) {
+			struct xtun_proxy p;
+
+			if (xtun_get_proxy(&tun, (__u32)i, &p))
+				continue;
+			plist[np] = p.addr;
+			pslot[np++] = i;
+		}
+	}
+	if (!np) {
+		fprintf(stderr, TOOL ": %s: the tunnel has no proxies\n", tun.ifname);
+		return -1;
+	}
+	for (i = 0; i < np; i++)
+		if (xpro_check_dest(TOOL, plist[i]))
+			return -1;
+	tunneled = 1;
+	fprintf(stderr, TOOL ": tunnel on %s: %d prox%s, first %s; per-device choice, failover after %d timeouts\n",
+		tun.ifname, np, np == 1 ? "y" : "ies", ntop(plist[0], a), o.failover_after);
+	return 0;
+}
+
+static FILE *open_out(const char *path, const char *what)
+{
+	FILE *f;
+
+	if (!path)
+		return NULL;
+	if (!strcmp(path, "-"))
+		return stdout;
+	f = fopen(path, "w");
+	if (!f)
+		fprintf(stderr, TOOL ": %s %s: %s\n", what, path, strerror(errno));
+	return f;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void write_summary(int64_t started, int64_t ended, const char *stopped_by)
+{
+	FILE *f = open_out(o.sum_path, "--summary");
+	char a[INET_ADDRSTRLEN];
+	double mean = 0;
+	size_t i;
+	int k;
+
+	if (!f)
+		return;
+	qsort(rtts, nrtt, sizeof(*rtts), cmp_u32);
+	for (i = 0; i < nrtt; i++)
+		mean += rtts[i];
+	if (nrtt)
+		mean /= (double)nrtt;
+	fprintf(f, "{\"tool\":\"xpro-device\",\"seed\":%" PRIu64 ",\"started\":%" PRId64 ",\"ended\":%" PRId64
+		   ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"by_class\":{\"%s\":{\"packets\":%" PRIu64
+		   ",\"bytes\":%" PRIu64 "}},\"errors\":%" PRIu64 ",",
+		o.seed, started, ended, pkts, bytes, o.cls, pkts, bytes, n_errors);
+	fprintf(f, "\"devices\":%d,\"target\":\"%s\",\"requests\":%" PRIu64 ",\"ok\":%" PRIu64
+		   ",\"timeouts\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"skipped\":%" PRIu64
+		   ",\"failovers\":%" PRIu64 ",",
+		o.ndev, ntop(o.target, a), issued, n_ok, n_timeout, n_failed, n_skipped, n_failover);
+	fprintf(f, "\"by_proto\":{\"coap\":{\"requests\":%" PRIu64 ",\"ok\":%" PRIu64 "},\"mqtt\":{\"requests\":%" PRIu64
+		   ",\"ok\":%" PRIu64 "}},",
+		by_proto_req[P_COAP], by_proto_ok[P_COAP], by_proto_req[P_MQTT], by_proto_ok[P_MQTT]);
+	if (nrtt)
+		fprintf(f, "\"rtt_us\":{\"min\":%u,\"p50\":%u,\"p90\":%u,\"p99\":%u,\"max\":%u,\"mean\":%.1f},",
+			rtts[0], rtts[nrtt / 2], rtts[nrtt * 9 / 10], rtts[nrtt * 99 / 100], rtts[nrtt - 1], mean);
+	else
+		fprintf(f, "\"rtt_us\":null,");
+	fprintf(f, "\"tunnel\":%s,\"proxies\":[", tunneled ? "true" : "false");
+	for (k = 0; k < np && tunneled; k++)
+		fprintf(f, "%s\"%s\"", k ? "," : "", ntop(plist[k], a));
+	fprintf(f, "],\"stopped_by\":\"%s\"}\n", stopped_by);
+	if (f != stdout)
+		fclose(f);
+	else
+		fflush(f);
+}
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "devices", 1, NULL, 'n' },      { "sources", 1, NULL, 's' },   { "target", 1, NULL, 't' },
+		{ "proto", 1, NULL, 'p' },        { "period", 1, NULL, 'P' },    { "jitter", 1, NULL, 'j' },
+		{ "burst-every", 1, NULL, 'b' },  { "burst-size", 1, NULL, 'B' }, { "duration", 1, NULL, 'd' },
+		{ "count", 1, NULL, 'c' },        { "seed", 1, NULL, 'S' },      { "timeout", 1, NULL, 'T' },
+		{ "failover-after", 1, NULL, 'F' }, { "tun-dev", 1, NULL, 'D' }, { "proxies", 1, NULL, 'X' },
+		{ "proxy-start", 1, NULL, 'Y' },  { "no-tunnel", 0, NULL, 'N' }, { "coap-port", 1, NULL, 'C' },
+		{ "mqtt-port", 1, NULL, 'M' },    { "class", 1, NULL, 'K' },     { "qos", 1, NULL, 'Q' },
+		{ "log", 1, NULL, 'l' },          { "latency", 1, NULL, 'L' },   { "summary", 1, NULL, 'J' },
+		{ "help", 0, NULL, 'h' },         {}
+	};
+	struct epoll_event evs[256];
+	struct sigaction sa = { .sa_handler = on_signal };
+	uint64_t start_ns, end_ns, hard_end_ns, now;
+	int64_t started, cur_sec;
+	const char *stopped_by = "duration";
+	int c, ep, i, have_target = 0, have_duration = 0, rc = 0;
+	double v;
+	char a[INET_ADDRSTRLEN];
+
+	o.ndev = 1;
+	o.net = 0xC6121000u; /* 198.18.16.0/20 */
+	o.plen = 20;
+	o.coap_port = 5684;
+	o.mqtt_port = 1883;
+	o.period_ms = 1000;
+	o.jitter = 0.10;
+	o.burst_size = 5;
+	o.count = MAX_COUNT;
+	o.seed = 1;
+	o.timeout_ms = 1000;
+	o.failover_after = 3;
+	o.qos = 1;
+	o.cls = "legit";
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'n': if (num("--devices", optarg, 1, MAX_DEVICES, &v)) return 2; o.ndev = (int)v; break;
+		case 's': if (parse_cidr(optarg, &o.net, &o.plen)) return 2; break;
+		case 't':
+			if (inet_pton(AF_INET, optarg, &o.target) != 1) {
+				fprintf(stderr, TOOL ": --target: '%s' is not an IPv4 address\n", optarg);
+				return 2;
+			}
+			have_target = 1;
+			break;
+		case 'p':
+			if (!strcmp(optarg, "coap")) o.proto = P_COAP;
+			else if (!strcmp(optarg, "mqtt")) o.proto = P_MQTT;
+			else if (!strcmp(optarg, "mix")) o.proto = 2;
+			else { fprintf(stderr, TOOL ": --proto: '%s' is not coap, mqtt or mix\n", optarg); return 2; }
+			break;
+		case 'P': if (num("--period", optarg, 1, 3600000, &v)) return 2; o.period_ms = (uint32_t)v; break;
+		case 'j': if (num("--jitter", optarg, 0, 100, &v)) return 2; o.jitter = v / 100.0; break;
+		case 'b': if (num("--burst-every", optarg, 0, MAX_SECONDS, &v)) return 2; o.burst_every_s = v; break;
+		case 'B': if (num("--burst-size", optarg, 1, MAX_BURST, &v)) return 2; o.burst_size = (int)v; break;
+		case 'd': if (num("--duration", optarg, 0.001, MAX_SECONDS, &v)) return 2; o.duration_s = v; have_duration = 1; break;
+		case 'c': if (num("--count", optarg, 1, (double)MAX_COUNT, &v)) return 2; o.count = (uint64_t)v; break;
+		case 'S': if (num("--seed", optarg, 0, 1e18, &v)) return 2; o.seed = (uint64_t)v; break;
+		case 'T': if (num("--timeout", optarg, 1, 60000, &v)) return 2; o.timeout_ms = (uint32_t)v; break;
+		case 'F': if (num("--failover-after", optarg, 1, 1000, &v)) return 2; o.failover_after = (int)v; break;
+		case 'D': o.tun_dev = optarg; break;
+		case 'X': o.proxies_arg = optarg; break;
+		case 'Y':
+			if (!strcmp(optarg, "first")) o.proxy_first = 1;
+			else if (!strcmp(optarg, "spread")) o.proxy_first = 0;
+			else { fprintf(stderr, TOOL ": --proxy-start: '%s' is not spread or first\n", optarg); return 2; }
+			break;
+		case 'N': o.no_tunnel = 1; break;
+		case 'C': if (num("--coap-port", optarg, 1, 65535, &v)) return 2; o.coap_port = (int)v; break;
+		case 'M': if (num("--mqtt-port", optarg, 1, 65535, &v)) return 2; o.mqtt_port = (int)v; break;
+		case 'K': o.cls = optarg; break;
+		case 'Q': if (num("--qos", optarg, 0, 1, &v)) return 2; o.qos = (int)v; break;
+		case 'l': o.log_path = optarg; break;
+		case 'L': o.lat_path = optarg; break;
+		case 'J': o.sum_path = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, TOOL ": unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (!have_target || !have_duration) {
+		fprintf(stderr, TOOL ": --target and --duration are required (see --help)\n");
+		return 2;
+	}
+	if (strpbrk(o.cls, ",\n\"")) {
+		fprintf(stderr, TOOL ": --class: '%s' may not contain a comma or a quote\n", o.cls);
+		return 2;
+	}
+	/* safety first: nothing is opened before these */
+	if (xpro_testbed_check(TOOL) || xpro_check_dest(TOOL, o.target))
+		return 1;
+	if (!xpro_prefix_in_testbed(htonl(o.net), o.plen)) {
+		fprintf(stderr, TOOL ": refusing --sources %s/%d: outside the testbed range %s\n",
+			ntop(htonl(o.net), a), o.plen, XPRO_TESTBED_STR);
+		return 1;
+	}
+	if ((uint64_t)o.ndev + 2 > (1ULL << (32 - o.plen))) {
+		fprintf(stderr, TOOL ": --devices %d: the range /%d holds %llu device addresses\n", o.ndev, o.plen,
+			(1ULL << (32 - o.plen)) - 2);
+		return 2;
+	}
+	{
+		struct rlimit rl;
+
+		if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < (rlim_t)o.ndev + 64) {
+			rl.rlim_cur = rl.rlim_max < (rlim_t)o.ndev + 64 ? rl.rlim_max : (rlim_t)o.ndev + 64;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
+	devs = calloc((size_t)o.ndev, sizeof(*devs));
+	heap = calloc((size_t)o.ndev + 1, sizeof(*heap));
+	dq_cap = (size_t)o.ndev * PEND_MAX + 1;
+	dq = calloc(dq_cap, sizeof(*dq));
+	if (!devs || !heap || !dq) {
+		fprintf(stderr, TOOL ": out of memory for %d devices\n", o.ndev);
+		return 1;
+	}
+	if (setup_tunnel())
+		return 1;
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0) {
+		fprintf(stderr, TOOL ": epoll: %s\n", strerror(errno));
+		return 1;
+	}
+	flog = open_out(o.log_path, "--log");
+	flat = open_out(o.lat_path, "--latency");
+	if ((o.log_path && !flog) || (o.lat_path && !flat))
+		return 1;
+	if (flog)
+		fprintf(flog, "ts,src,dst,class,packets,bytes\n");
+	if (flat)
+		fprintf(flat, "ts_ms,src,dst,class,rtt_us,ok\n");
+
+	start_ns = mono_ns();
+	started = real_ms() / 1000;
+	for (i = 0; i < o.ndev; i++) {
+		struct device *d = &devs[i];
+
+		d->idx = i;
+		d->addr = htonl(o.net + 1 + (uint32_t)i);
+		d->fd = -1;
+		d->rng = o.seed * 0x9E3779B97F4A7C15ULL + (uint64_t)i * 0xD1B54A32D192ED03ULL + 1;
+		d->proto = o.proto == 2 ? (i % 2 ? P_MQTT : P_COAP) : o.proto;
+		d->mid = (uint16_t)rnd(&d->rng);
+		d->pidx = (tunneled && !o.proxy_first) ? i % np : 0;
+		d->next_burst_ns = start_ns + jittered_ns(&d->rng, o.burst_every_s * 1000.0);
+		if (tunneled && tun_choose(d)) {
+			fprintf(stderr, TOOL ": %s: writing the per-source proxy of %s failed\n", tun.ifname,
+				ntop(d->addr, a));
+			rc = 1;
+			goto out;
+		}
+		if (d->proto == P_COAP) {
+			struct sockaddr_in src = { .sin_family = AF_INET, .sin_addr.s_addr = d->addr };
+			struct sockaddr_in dst = { .sin_family = AF_INET, .sin_addr.s_addr = o.target,
+						   .sin_port = htons((uint16_t)o.coap_port) };
+			struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)i };
+
+			d->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+			if (d->fd < 0 || bind(d->fd, (struct sockaddr *)&src, sizeof(src))) {
+				char nb[INET_ADDRSTRLEN];
+
+				fprintf(stderr, TOOL ": source %s: cannot bind: %s (is %s/%d a local route? ip route add local %s/%d dev lo)\n",
+					ntop(d->addr, a), strerror(errno), ntop(htonl(o.net), nb), o.plen, nb, o.plen);
+				rc = 1;
+				goto out;
+			}
+			if (connect(d->fd, (struct sockaddr *)&dst, sizeof(dst)) ||
+			    epoll_ctl(ep, EPOLL_CTL_ADD, d->fd, &ev)) {
+				fprintf(stderr, TOOL ": source %s: %s\n", ntop(d->addr, a), strerror(errno));
+				rc = 1;
+				goto out;
+			}
+		}
+		/* first tick at a random phase of the period */
+		heap_push(start_ns + (uint64_t)(rnd01(&d->rng) * o.period_ms * 1e6), i);
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	fprintf(stderr, TOOL ": %d devices from %s/%d to %s, %s, period %u ms, seed %" PRIu64 "\n", o.ndev,
+		ntop(htonl(o.net), a), o.plen, inet_ntop(AF_INET, &o.target, (char[INET_ADDRSTRLEN]){ 0 }, INET_ADDRSTRLEN),
+		o.proto == 2 ? "mix" : o.proto ? "mqtt" : "coap", o.period_ms, o.seed);
+
+	end_ns = start_ns + (uint64_t)(o.duration_s * 1e9);
+	hard_end_ns = end_ns + (uint64_t)o.timeout_ms * 1000000ULL + 100000000ULL;
+	cur_sec = real_ms() / 1000;
+	for (;;) {
+		uint64_t wake;
+		int n, to_ms;
+		int64_t sec;
+
+		now = mono_ns();
+		if (got_signal) {
+			stopped_by = got_signal == SIGINT ? "SIGINT" : "SIGTERM";
+			break;
+		}
+		sec = real_ms() / 1000;
+		if (sec != cur_sec) {
+			flush_second(cur_sec);
+			cur_sec = sec;
+		}
+		expire(ep, now);
+		if (now >= hard_end_ns)
+			break;
+		if (now < end_ns && may_issue()) {
+			while (nheap && heap[0].at_ns <= now && may_issue()) {
+				struct heap_ent e = heap_pop();
+				struct device *d = &devs[e.dev];
+
+				tick(d, ep, now);
+				heap_push(e.at_ns + jittered_ns(&d->rng, o.period_ms), e.dev);
+			}
+		} else if (!outstanding) {
+			break; /* nothing more to send, nothing outstanding */
+		}
+		wake = hard_end_ns;
+		if (now < end_ns && may_issue() && nheap && heap[0].at_ns < wake)
+			wake = heap[0].at_ns;
+		if (now < end_ns && end_ns < wake)
+			wake = end_ns;
+		if (dq_len && dq[dq_head].at_ns < wake)
+			wake = dq[dq_head].at_ns;
+		to_ms = wake > now ? (int)((wake - now + 999999) / 1000000) : 0;
+		if (to_ms > 1000 - (int)(real_ms() % 1000))
+			to_ms = 1000 - (int)(real_ms() % 1000); /* the second's bucket */
+		n = epoll_wait(ep, evs, 256, to_ms);
+		if (n < 0 && errno != EINTR) {
+			fprintf(stderr, TOOL ": epoll_wait: %s\n", strerror(errno));
+			rc = 1;
+			break;
+		}
+		now = mono_ns();
+		for (i = 0; i < n; i++) {
+			struct device *d = &devs[evs[i].data.u64];
+
+			if (d->proto == P_COAP)
+				on_coap(d, now);
+			else
+				on_mqtt(d, ep, evs[i].events, now);
+		}
+	}
+	if (!got_signal && !may_issue())
+		stopped_by = "count";
+	/* whatever is still outstanding is unanswered */
+	now = mono_ns();
+	for (i = 0; i < o.ndev; i++) {
+		struct device *d = &devs[i];
+		int k;
+
+		for (k = 0; k < PEND_MAX; k++)
+			if (d->pend[k].used) {
+				n_timeout++;
+				complete(d, k, 0, now);
+			}
+	}
+	mqtt_goodbye(ep);
+	flush_second(cur_sec);
+out:
+	for (i = 0; i < o.ndev; i++) {
+		if (devs[i].fd >= 0)
+			close(devs[i].fd);
+		if (tunneled && devs[i].addr)
+			xtun_src_del(&tun, devs[i].addr);
+	}
+	if (tunneled)
+		xtun_close(&tun);
+	if (flat && flat != stdout)
+		fclose(flat);
+	if (flog && flog != stdout)
+		fclose(flog);
+	if (!rc)
+		write_summary(started, real_ms() / 1000, stopped_by);
+	fprintf(stderr, TOOL ": %" PRIu64 " requests, %" PRIu64 " answered, %" PRIu64 " timed out, %" PRIu64
+		" failovers (%s)\n", issued, n_ok, n_timeout, n_failover, stopped_by);
+	return rc;
+}
