@@ -201,8 +201,8 @@ struct xpro_sync_take {
  * the two, c_l += base - c_m (atomic; packets counted meanwhile stay) and
  * c_m = base, master copies ts1_m, ts2_m. Skipped (ret -ESTALE) when the
  * window was reset since the take (mark = 1) or the record is idle for
- * more than half of TT1 (idle_ns): then its next packet may reset it, and
- * the sync never races a reset. ret -ENOENT when the record is gone.
+ * more than idle_ns (7/8 of TT1): then its next packet may soon reset it,
+ * and the sync never races a reset. ret -ENOENT when the record is gone.
  */
 struct xpro_sync_apply {
 	struct xpro_key key;

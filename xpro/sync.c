@@ -367,7 +367,9 @@ static void apply_one(struct xpro_proxy *px, struct xpro_bpf *s, const char *key
 	a.base = f[2] + f[3];
 	a.ts1_m = f[4] * NS_PER_US;
 	a.ts2_m = f[5] * NS_PER_US;
-	a.idle_ns = cfg->params.tt1_ns / 2;
+	/* a record idle for 7/8 of TT1 is left alone: the next packet may
+	 * reset it, and the write-back must never race a reset */
+	a.idle_ns = cfg->params.tt1_ns - cfg->params.tt1_ns / 8;
 	if (run_syscall(bpf_program__fd(s->progs.xpro_sync_apply), &a, sizeof(a)))
 		return;
 	if (a.ret == 0) {
@@ -937,7 +939,19 @@ int xpro_syncdb(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 		snprintf(id, sizeof(id), "%s", cfg->proxy_id);
 	else
 		snprintf(id, sizeof(id), "%s/%s", px.nsname, px.ifname);
-	mkdir(px.state_dir, 0755);
+	{
+		char tmp[sizeof(px.state_dir)];
+		char *q;
+
+		snprintf(tmp, sizeof(tmp), "%s", px.state_dir);
+		for (q = tmp + 1; *q; q++)
+			if (*q == '/') {
+				*q = '\0';
+				mkdir(tmp, 0755);
+				*q = '/';
+			}
+		mkdir(tmp, 0755);
+	}
 	pr_info("syncdb %s: local %s, master %s, period %u ms, %s\n", id, cfg->redis_local,
 		cfg->redis_master, cfg->sync_period_ms, o->full_scan ? "full scan" : "changed records");
 	next = xredis_mono_ns();

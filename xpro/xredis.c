@@ -33,7 +33,7 @@ int xredis_init(struct xredis *r, const char *name, const char *hostport,
 static void backoff(struct xredis *r)
 {
 	r->next_try_ns = xredis_mono_ns() + (uint64_t)r->backoff_ms * 1000000ULL;
-	r->backoff_ms = r->backoff_ms >= 1000 ? 2000 : r->backoff_ms * 2;
+	r->backoff_ms = r->backoff_ms >= 500 ? 1000 : r->backoff_ms * 2;
 }
 
 void xredis_fail(struct xredis *r, const char *what)

@@ -3,7 +3,7 @@
  * A Redis connection for the sync daemons (hiredis 0.14): connect with a
  * timeout, AUTH with the ACL user and password of the config, log once when
  * the server goes away and once when it is back, retry with exponential
- * backoff (100 ms doubling to 2 s) without blocking the caller's period.
+ * backoff (100 ms doubling to 1 s) without blocking the caller's period.
  */
 #ifndef XPRO_XREDIS_H
 #define XPRO_XREDIS_H

@@ -66,10 +66,10 @@ send_spread() {
   done
 }
 
-# settle P CLIENT DEST WANT: poll (bounded: 30 periods) until the record is WANT
+# settle P CLIENT DEST WANT: poll (bounded: 50 periods) until the record is WANT
 settle() {
   local i c
-  for i in $(seq 30); do
+  for i in $(seq 50); do
     c=$(count "$1" "$2" "$3")
     [[ $c == "$4" ]] && return 0
     sleep 0.1
@@ -220,4 +220,50 @@ settle() {
   kill -TERM "$pid"
   for _ in $(seq 50); do [[ $(ps -o stat= -p "$pid" 2>/dev/null) == Z* ]] || ! kill -0 "$pid" 2>/dev/null && break; sleep 0.1; done
   ! kill -0 "$pid" 2>/dev/null || [[ $(ps -o stat= -p "$pid") == Z* ]]
+}
+
+@test "a flood through two proxies while the sync writes back: every packet counted, on every proxy and the master" {
+  run topo up default --name "$RUN" -q
+  assert_success
+  # TF1 and TF2 far above the flood: the count is checked, not the verdict
+  sed 's/^tf1 = .*/tf1 = 4000000000/; s/^tf2 = .*/tf2 = 4000000000/' "$CONF" > "$BATS_TEST_TMPDIR/flood.conf"
+  run topo start "$RUN" --config "$BATS_TEST_TMPDIR/flood.conf" --sync -q
+  assert_success
+  for p in 1 2; do
+    topo exec "$RUN" bot timeout 60 "$UDP" send --proxy 198.18.0.$p --bind $BOT --dst $VIC --dport 9 \
+      --count 30000 --interval-us 20 > "$BATS_TEST_TMPDIR/send$p.json" 2>&1 &
+  done
+  wait
+  for p in 1 2; do [[ $(jq -r .sent "$BATS_TEST_TMPDIR/send$p.json") == 30000 ]]; done
+  for p in px1 px2 px3; do settle $p $BOT $VIC 60000; done
+  run mredis HGET "x:{$VIC}:$BOT" c
+  assert_output 60000
+  # the flood spanned several periods: px1 handed deltas over and wrote the
+  # merged view back several times while packets arrived
+  (( $(stat px1 .sync.syncmaps.taken) >= 3 && $(stat px1 .sync.syncmaps.applied) >= 3 ))
+}
+
+@test "local Redis killed mid-attack: the delta stays in the map and reaches the master when it returns" {
+  run topo up default --name "$RUN" -q
+  assert_success
+  run topo start "$RUN" --config "$CONF" --sync -q
+  assert_success
+  send_spread 20
+  settle px3 $BOT $VIC 60
+  lpid=$(awk '$3 == "px1" && $4 == "redis" { print $1 }' /run/xpro/topo/$RUN/pids | tail -1)
+  kill -9 "$lpid"
+  send_spread 20
+  sleep 0.5
+  # px1's new packets are counted locally but not handed over
+  [[ $(stat px1 .sync.syncmaps.redis) == down ]]
+  (( $(stat px1 '.top[0].dc') == 20 ))
+  [[ $(count px3 $BOT $VIC) == 100 ]]   # 60 + the 40 that px2 and px3 saw
+  run topo start "$RUN" --redis -q
+  assert_success
+  # the attack goes on: 20 more to each proxy
+  send_spread 20
+  for p in px1 px2 px3; do settle $p $BOT $VIC 180; done
+  run mredis HGET "x:{$VIC}:$BOT" c
+  assert_output 180
+  grep -q "redis local .*back; sync resumes" /run/xpro/topo/$RUN/px1/syncmaps.log
 }
