@@ -355,7 +355,7 @@ sink() {
         if ($6 == 0 && !ff) ff = $1
         if (ff && $6 == 1 && !res) res = $1
         if (res && $1 > res && $6 == 0) late++ }
-      END { printf "%s before=%d first_fail=%d resumed=%d gap_ms=%d late_failures=%d\n", src, before, ff, res, res - ff, late
+      END { printf "%s before=%d first_fail=%.0f resumed=%.0f gap_ms=%.0f late_failures=%d\n", src, before, ff, res, res - ff, late
             exit !(before > 0 && ff >= cut - 400 && res > 0 && res - ff <= 3000 && late == 0) }' \
       "$BATS_TEST_TMPDIR/lat.csv"
   done
