@@ -14,52 +14,90 @@
  * mark', ts1, ts2, c}. Mirrors xpro_merge() line by line; a stored field
  * that is not a non-negative integer is an error, never merged.
  */
+/*
+ * The merge of one record, shared by both entry points below: returns the
+ * reply table {branch, ts1', ts2', c', dc', mark', ts1, ts2, c} or an
+ * error table. Mirrors xpro_merge() line by line; a stored field that is
+ * not a non-negative integer is an error, never merged. Each call runs
+ * inside one script, so the read-modify-write of a record is atomic.
+ */
+#define XPRO_LUA_CORE \
+"local function num(v, what, k)\n" \
+"  local n = tonumber(v)\n" \
+"  if n == nil or n < 0 or n ~= math.floor(n) or n > 9007199254740991 then\n" \
+"    return nil, 'xpro: bad ' .. what .. ' in ' .. k\n" \
+"  end\n" \
+"  return n\n" \
+"end\n" \
+"local function f(x) return string.format('%.0f', x) end\n" \
+"local function xmerge(k, l1, l2, lc, ldc, mark, lfound, tt1, tt4, r, ttl)\n" \
+"  if r < 1 then r = 1 end\n" \
+"  local m = redis.call('HMGET', k, 'ts1', 'ts2', 'c')\n" \
+"  local mfound = m[1] ~= false and m[2] ~= false and m[3] ~= false\n" \
+"  local m1, m2, mc, e = 0, 0, 0, nil\n" \
+"  if mfound then\n" \
+"    m1, e = num(m[1], 'ts1', k); if e then return {err = e} end\n" \
+"    m2, e = num(m[2], 'ts2', k); if e then return {err = e} end\n" \
+"    mc, e = num(m[3], 'c', k); if e then return {err = e} end\n" \
+"  end\n" \
+"  local branch = 0\n" \
+"  if lfound == 1 and mfound then\n" \
+"    if mark == 1 and l1 - m1 > tt1 then\n" \
+"      mark = 0; ldc = 0; m1 = l1; m2 = l2; mc = lc; branch = 1\n" \
+"    else\n" \
+"      mark = 0\n" \
+"      if l2 < m2 then l2 = m2; branch = 2\n" \
+"      elseif l2 - m1 > tt4 then\n" \
+"        local d = l2 - m1\n" \
+"        l1 = l2 - math.floor(d / r); mc = math.floor(mc / r); m1 = l1; m2 = l2; branch = 3\n" \
+"      else m2 = l2; branch = 4 end\n" \
+"      if l1 > m1 then l1 = m1\n" \
+"      elseif l2 - l1 > tt4 then m1 = l1 end\n" \
+"      lc = mc + ldc; mc = lc; ldc = 0\n" \
+"    end\n" \
+"  elseif mfound then\n" \
+"    l1 = m1; l2 = m2; lc = mc; ldc = 0; mark = 0; branch = 5\n" \
+"  elseif lfound == 1 then\n" \
+"    m1 = l1; m2 = l2; mc = lc; ldc = 0; branch = 6\n" \
+"  end\n" \
+"  if branch ~= 0 and branch ~= 5 then\n" \
+"    redis.call('HSET', k, 'ts1', f(m1), 'ts2', f(m2), 'c', f(mc))\n" \
+"    if ttl > 0 then redis.call('PEXPIRE', k, ttl) end\n" \
+"  end\n" \
+"  return {branch, f(l1), f(l2), f(lc), f(ldc), mark, f(m1), f(m2), f(mc)}\n" \
+"end\n"
+
+/*
+ * One record. KEYS[1]: the master record. ARGV: ts1', ts2', c', dc', mark',
+ * l_found, TT1, TT4, r (times in microseconds), and the record's expiry in
+ * ms (0: none; a record idle for longer than TT1 restarts anyway).
+ */
 const char xpro_lua_merge[] =
-"local function num(v, what)\n"
-"  local n = tonumber(v)\n"
-"  if n == nil or n < 0 or n ~= math.floor(n) or n > 9007199254740991 then\n"
-"    return redis.error_reply('xpro: bad ' .. what .. ' in ' .. KEYS[1])\n"
-"  end\n"
-"  return n\n"
+XPRO_LUA_CORE
+"local t = xmerge(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]),\n"
+"  tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]) or 0)\n"
+"if t.err then return redis.error_reply(t.err) end\n"
+"return t\n";
+
+/*
+ * A batch (docs/sync.md, fast exchange): KEYS[1..n]; ARGV[1..5] = TT1, TT4,
+ * r, expiry ms, origin (the proxy's id); then 6 values per key: ts1', ts2',
+ * c', dc', mark', l_found. Returns one reply table (or error) per key, and
+ * publishes the keys it changed on channel xpro:chg as "origin\nkey\n...".
+ */
+const char xpro_lua_merge_batch[] =
+XPRO_LUA_CORE
+"local tt1, tt4, r, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])\n"
+"local out, chg = {}, {ARGV[5]}\n"
+"for i = 1, #KEYS do\n"
+"  local b = 5 + (i - 1) * 6\n"
+"  local t = xmerge(KEYS[i], tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4]),\n"
+"    tonumber(ARGV[b + 5]), tonumber(ARGV[b + 6]), tt1, tt4, r, ttl)\n"
+"  out[i] = t\n"
+"  if not t.err and t[1] ~= 0 and t[1] ~= 5 then chg[#chg + 1] = KEYS[i] end\n"
 "end\n"
-"local l1, l2, lc, ldc, mark = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])\n"
-"local lfound, tt1, tt4, r = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])\n"
-"if r < 1 then r = 1 end\n"
-"local m = redis.call('HMGET', KEYS[1], 'ts1', 'ts2', 'c')\n"
-"local mfound = m[1] ~= false and m[2] ~= false and m[3] ~= false\n"
-"local m1, m2, mc = 0, 0, 0\n"
-"if mfound then\n"
-"  m1 = num(m[1], 'ts1'); if type(m1) == 'table' then return m1 end\n"
-"  m2 = num(m[2], 'ts2'); if type(m2) == 'table' then return m2 end\n"
-"  mc = num(m[3], 'c'); if type(mc) == 'table' then return mc end\n"
-"end\n"
-"local branch = 0\n"
-"if lfound == 1 and mfound then\n"
-"  if mark == 1 and l1 - m1 > tt1 then\n"
-"    mark = 0; ldc = 0; m1 = l1; m2 = l2; mc = lc; branch = 1\n"
-"  else\n"
-"    mark = 0\n"
-"    if l2 < m2 then l2 = m2; branch = 2\n"
-"    elseif l2 - m1 > tt4 then\n"
-"      local d = l2 - m1\n"
-"      l1 = l2 - math.floor(d / r); mc = math.floor(mc / r); m1 = l1; m2 = l2; branch = 3\n"
-"    else m2 = l2; branch = 4 end\n"
-"    if l1 > m1 then l1 = m1\n"
-"    elseif l2 - l1 > tt4 then m1 = l1 end\n"
-"    lc = mc + ldc; mc = lc; ldc = 0\n"
-"  end\n"
-"elseif mfound then\n"
-"  l1 = m1; l2 = m2; lc = mc; ldc = 0; mark = 0; branch = 5\n"
-"elseif lfound == 1 then\n"
-"  m1 = l1; m2 = l2; mc = lc; ldc = 0; branch = 6\n"
-"end\n"
-"if branch ~= 0 and branch ~= 5 then\n"
-"  redis.call('HSET', KEYS[1], 'ts1', string.format('%.0f', m1), 'ts2', string.format('%.0f', m2), 'c', string.format('%.0f', mc))\n"
-"  local ttl = tonumber(ARGV[10])\n"
-"  if ttl and ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end\n"
-"end\n"
-"return {branch, string.format('%.0f', l1), string.format('%.0f', l2), string.format('%.0f', lc), string.format('%.0f', ldc), mark,\n"
-"        string.format('%.0f', m1), string.format('%.0f', m2), string.format('%.0f', mc)}\n";
+"if #chg > 1 then redis.call('PUBLISH', 'xpro:chg', table.concat(chg, '\\n')) end\n"
+"return out\n";
 
 void xpro_master_key(char *buf, size_t len, uint32_t client, uint32_t dest)
 {

@@ -18,6 +18,9 @@
 #include "merge.h"
 
 extern const char xpro_lua_merge[];
+/* The batched form (many keys in one call; publishes what changed on the
+ * channel xpro:chg). */
+extern const char xpro_lua_merge_batch[];
 
 /* Format the master key of (client, dest) (network order) into buf. */
 void xpro_master_key(char *buf, size_t len, uint32_t client, uint32_t dest);

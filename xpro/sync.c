@@ -28,6 +28,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,6 +240,21 @@ static int load_scripts(struct xredis *r, const char *const *src, char (*sha)[41
 			return -EIO;
 		}
 	return 0;
+}
+
+static void mkdir_p_all(const char *path)
+{
+	char tmp[700];
+	char *q;
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (q = tmp + 1; *q; q++)
+		if (*q == '/') {
+			*q = '\0';
+			mkdir(tmp, 0755);
+			*q = '/';
+		}
+	mkdir(tmp, 0755);
 }
 
 static uint64_t ttl_ms(const struct xpro_config *c)
@@ -456,6 +472,13 @@ static int maps_apply(struct xpro_proxy *px, struct xpro_bpf *s, struct xredis *
 	return err;
 }
 
+static void on_upd(const char *msg, size_t len, void *arg)
+{
+	(void)msg;
+	(void)len;
+	(void)arg;
+}
+
 int xpro_syncmaps(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 {
 	struct xpro_proxy px;
@@ -464,7 +487,8 @@ int xpro_syncmaps(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 	struct maps_stats st = { 0 };
 	struct xpro_recompute_stats rst;
 	uint64_t counters[XPRO_C__MAX], rx_prev = 0, t_prev = 0, next, t0 = xredis_mono_ns();
-	uint64_t last_ok_ns = 0, periods = 0, w = 0;
+	uint64_t last_ok_ns = 0, periods = 0, w = 0, events = 0;
+	struct xsub usub;
 	char sha[1][41] = { "" }, json[1024];
 	const char *src[1] = { lua_push };
 	double cpu0, cpu_total = 0;
@@ -479,6 +503,7 @@ int xpro_syncmaps(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 		xpro_proxy_close(&px);
 		return -EINVAL;
 	}
+	xsub_init(&usub, "local (write-back)", cfg->redis_local, cfg->redis_user, cfg->redis_password, "l:upd");
 	s = load_progs(&px);
 	if (!s) {
 		xpro_proxy_close(&px);
@@ -487,9 +512,37 @@ int xpro_syncmaps(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 	pr_info("syncmaps %s: local Redis %s, period %u ms\n", px.ifname, cfg->redis_local, cfg->sync_period_ms);
 	next = xredis_mono_ns();
 	while (!*o->stop) {
-		uint64_t tstart = xredis_mono_ns();
-		int ok = 0;
+		uint64_t tstart;
+		int ok = 0, ufd = -1;
+		int64_t wait_ms;
 
+		/* until the period's end, write back what syncdb merged as soon
+		 * as it says so (l:upd), without waiting for the period */
+		if (!o->full_scan)
+			ufd = xsub_fd(&usub);
+		for (;;) {
+			struct pollfd pf = { .fd = ufd, .events = POLLIN };
+
+			wait_ms = ((int64_t)(next - xredis_mono_ns())) / 1000000;
+			if (ufd < 0 || wait_ms <= 0 || *o->stop)
+				break;
+			if (poll(&pf, 1, (int)wait_ms) <= 0)
+				break;
+			if (xsub_read(&usub, on_upd, NULL))
+				break;
+			if (lr.c && have_scripts) {
+				cpu0 = cpu_ms();
+				if (!maps_apply(&px, s, &lr, cfg, 0, &st))
+					events++;
+				cpu_total += cpu_ms() - cpu0;
+			} else {
+				break;
+			}
+		}
+		sleep_until(next);
+		if (*o->stop)
+			break;
+		tstart = xredis_mono_ns();
 		cpu0 = cpu_ms();
 		if (*o->reload) {
 			*o->reload = 0;
@@ -498,15 +551,25 @@ int xpro_syncmaps(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 			} else {
 				pr_warn("syncmaps: SIGHUP: config reread\n");
 				xredis_reconfig(&lr, cfg->redis_local, cfg->redis_user, cfg->redis_password);
+				xredis_reconfig(&usub.r, cfg->redis_local, cfg->redis_user, cfg->redis_password);
 				have_scripts = 0;
 			}
 		}
 		if (xredis_get(&lr)) {
 			if (!have_scripts)
 				have_scripts = !load_scripts(&lr, src, sha, 1);
+			uint64_t pushed0 = st.pushed;
+
 			if (have_scripts && !maps_push(&px, s, &lr, sha[0], cfg, &st) &&
 			    lr.c && !maps_apply(&px, s, &lr, cfg, o->full_scan, &st))
 				ok = 1;
+			if (ok && st.pushed != pushed0 && !o->full_scan) {
+				/* wake syncdb: deltas to merge */
+				redisReply *rep = redisCommand(lr.c, "PUBLISH l:kick 1");
+
+				if (rep)
+					freeReplyObject(rep);
+			}
 			if (!lr.c)
 				have_scripts = 0; /* a restarted server has no scripts */
 		}
@@ -537,11 +600,11 @@ int xpro_syncmaps(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 			 "{\"daemon\":\"syncmaps\",\"pid\":%d,\"ts_ns\":%" PRIu64 ",\"last_ok_ns\":%" PRIu64
 			 ",\"period_ms\":%u,\"periods\":%" PRIu64 ",\"redis\":\"%s\",\"w\":%" PRIu64
 			 ",\"pushed\":%" PRIu64 ",\"taken\":%" PRIu64 ",\"stale\":%" PRIu64 ",\"applied\":%" PRIu64
-			 ",\"created\":%" PRIu64 ",\"rejected\":%" PRIu64 ",\"period_wall_ms\":%.3f"
+			 ",\"created\":%" PRIu64 ",\"rejected\":%" PRIu64 ",\"events\":%" PRIu64 ",\"period_wall_ms\":%.3f"
 			 ",\"cpu_ms_per_period\":%.3f}",
 			 (int)getpid(), xpro_now_tai(), last_ok_ns, cfg->sync_period_ms, periods,
 			 lr.c ? "up" : "down", w, st.pushed, st.taken, st.stale, st.applied, st.created,
-			 st.skipped_bad, (double)(xredis_mono_ns() - tstart) / 1e6, cpu_total / (double)periods);
+			 st.skipped_bad, events, (double)(xredis_mono_ns() - tstart) / 1e6, cpu_total / (double)periods);
 		write_status(&px, "syncmaps", json);
 		if (o->periods > 0 && (long)periods >= o->periods)
 			break;
@@ -550,10 +613,10 @@ int xpro_syncmaps(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 		next += (uint64_t)cfg->sync_period_ms * 1000000ULL;
 		if (next < xredis_mono_ns())
 			next = xredis_mono_ns(); /* overran: no burst of catch-up periods */
-		sleep_until(next);
 	}
 	pr_info("syncmaps %s: stopped after %" PRIu64 " periods\n", px.ifname, periods);
 	xredis_close(&lr);
+	xredis_close(&usub.r);
 	xpro_bpf__destroy(s);
 	xpro_proxy_close(&px);
 	return 0;
@@ -564,51 +627,150 @@ int xpro_syncmaps(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 enum { S_TAKE, S_PUT, S_UNTAKE, S_PULL, S__N };
 
 struct db_stats {
-	uint64_t merged, put_stale, untaken, pulled, rejected, branches[7], master_errors;
+	uint64_t merged, put_stale, untaken, pulled, rejected, branches[7], feed_keys, events, full_passes;
+};
+
+struct keylist {
+	char (*k)[64];
+	size_t n, cap;
 };
 
 struct db_ctx {
 	struct xpro_config *cfg;
 	struct xredis lr, mr;
+	struct xsub msub;         /* master: xpro:chg (fast exchange) */
+	struct xsub lsub;         /* local: l:kick (syncmaps pushed something) */
 	char lsha[S__N][41], msha[41];
 	int have_l, have_m;
+	const char *id;
 	struct xpro_merge_params mp;
 	struct db_stats st;
+	struct keylist feed;      /* keys other proxies changed, waiting */
 };
+
+static void kl_add(struct keylist *l, const char *key)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 1024;
+		void *p = realloc(l->k, cap * sizeof(*l->k));
+
+		if (!p)
+			return; /* out of memory: the key waits for the next full pass */
+		l->k = p;
+		l->cap = cap;
+	}
+	snprintf(l->k[l->n++], sizeof(l->k[0]), "%s", key);
+}
+
+static int kl_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* Sort (keys "l:{D}:i" of one destination end up adjacent) and dedupe. */
+static void kl_sort_unique(struct keylist *l)
+{
+	size_t i, j = 0;
+
+	if (!l->n)
+		return;
+	qsort(l->k, l->n, sizeof(l->k[0]), kl_cmp);
+	for (i = 1; i < l->n; i++)
+		if (strcmp(l->k[i], l->k[j]))
+			memcpy(l->k[++j], l->k[i], sizeof(l->k[0]));
+	l->n = j + 1;
+}
+
+/* Add the keys of a reply array, converted to local keys. */
+static void kl_add_reply(struct keylist *l, redisReply **e, size_t n, char prefix)
+{
+	char key[64];
+	uint32_t cl, de;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (e[i]->type != REDIS_REPLY_STRING || xpro_parse_key(e[i]->str, prefix, &cl, &de))
+			continue;
+		xpro_local_key(key, sizeof(key), cl, de);
+		kl_add(l, key);
+	}
+}
+
+/* A message on xpro:chg: "origin\nx:{D}:i\n...": the keys others changed. */
+static void on_feed(const char *msg, size_t len, void *arg)
+{
+	struct db_ctx *d = arg;
+	const char *p = msg, *end = msg + len, *nl;
+	char key[64];
+	uint32_t cl, de;
+	size_t n;
+
+	nl = memchr(p, '\n', (size_t)(end - p));
+	if (!nl)
+		return;
+	if ((size_t)(nl - p) == strlen(d->id) && !memcmp(p, d->id, (size_t)(nl - p)))
+		return; /* our own merges */
+	for (p = nl + 1; p < end; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			nl = end;
+		n = (size_t)(nl - p);
+		if (n < sizeof(key)) {
+			memcpy(key, p, n);
+			key[n] = '\0';
+			if (!xpro_parse_key(key, 'x', &cl, &de)) {
+				xpro_local_key(key, sizeof(key), cl, de);
+				kl_add(&d->feed, key);
+				d->st.feed_keys++;
+			}
+		}
+	}
+}
+
+static void on_kick(const char *msg, size_t len, void *arg)
+{
+	(void)msg;
+	(void)len;
+	(void)arg;
+}
 
 struct taken {
-	char key[64];
 	struct xpro_lrec l;
 	uint64_t gen;
-	int ok;
+	int found, ok;
 };
 
-/* Merge one batch of local keys (Algorithm 1 per record). */
-static int db_merge_batch(struct db_ctx *d, char keys[][64], size_t n)
+/*
+ * Algorithm 1 for n local keys of one destination: TAKE each locally (a
+ * missing one merges as "not in L_DB"), merge all on the master in one
+ * script call (atomic per record; publishes the changed keys), then PUT
+ * each result back, PULL what only the master knew, UNTAKE what failed.
+ */
+static int db_merge_keys(struct db_ctx *d, char (*keys)[64], size_t n, int *changed)
 {
 	static struct taken t[BATCH];
+	static char xk[BATCH][64], vals[BATCH * 6 + 8][24];
+	static const char *argv[3 + BATCH + 5 + BATCH * 6];
+	static size_t argl[3 + BATCH + 5 + BATCH * 6];
 	redisContext *lc = d->lr.c, *mc = d->mr.c;
-	redisReply *rep;
-	char xkey[64], a[8][24];
-	size_t i, nm = 0;
-	int err = 0;
+	redisReply *rep, *mrep = NULL;
+	char a[8][24];
+	size_t i, j, nl = 0;
+	int a_n = 0, v = 0, err = 0;
 
-	/* 1. TAKE locally */
+	/* 1. TAKE */
 	for (i = 0; i < n; i++)
 		redisAppendCommand(lc, "EVALSHA %s 1 %s", d->lsha[S_TAKE], keys[i]);
 	for (i = 0; i < n; i++) {
 		uint64_t f[6];
-		size_t j;
+		int good = 1;
 
-		t[i].ok = 0;
-		memcpy(t[i].key, keys[i], sizeof(t[i].key));
+		memset(&t[i], 0, sizeof(t[i]));
 		if (redisGetReply(lc, (void **)&rep) != REDIS_OK || !rep) {
 			xredis_fail(&d->lr, lc->errstr);
-			return -EIO; /* takes not read back: their deltas may be taken; see docs/sync.md */
+			return -EIO; /* see docs/sync.md: taken deltas of this batch are lost with the connection */
 		}
 		if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 6) {
-			int good = 1;
-
 			for (j = 0; j < 6 && good; j++)
 				good = !xredis_u53(rep->element[j], &f[j]);
 			if (good && f[0] <= f[1] && f[4] <= 1) {
@@ -618,246 +780,243 @@ static int db_merge_batch(struct db_ctx *d, char keys[][64], size_t n)
 				t[i].l.dc = f[3];
 				t[i].l.mark = (uint32_t)f[4];
 				t[i].gen = f[5];
+				t[i].found = 1;
 				t[i].ok = 1;
 			} else if (d->st.rejected++ < 5) {
 				pr_warn("syncdb: local record %s has a bad field; not merged\n", keys[i]);
 			}
+		} else if (rep->type == REDIS_REPLY_NIL) {
+			t[i].ok = 1; /* only the master may know it */
 		}
 		freeReplyObject(rep);
 	}
-	/* 2. merge on the master, atomically per record */
+	/* 2. one batched merge on the master */
+	argv[a_n++] = "EVALSHA";
+	argv[a_n++] = d->msha;
+	snprintf(vals[v], 24, "%zu", n);
+	argv[a_n++] = vals[v++];
 	for (i = 0; i < n; i++) {
 		uint32_t cl, de;
 
-		if (!t[i].ok)
-			continue;
-		xpro_parse_key(t[i].key, 'l', &cl, &de);
-		xpro_master_key(xkey, sizeof(xkey), cl, de);
-		xpro_master_merge_append(mc, d->msha, xkey, &t[i].l, 1, &d->mp);
-		nm++;
+		xpro_parse_key(keys[i], 'l', &cl, &de);
+		xpro_master_key(xk[i], sizeof(xk[i]), cl, de);
+		argv[a_n++] = xk[i];
 	}
+	snprintf(vals[v], 24, "%" PRIu64, d->mp.tt1_ns); argv[a_n++] = vals[v++];
+	snprintf(vals[v], 24, "%" PRIu64, d->mp.tt4_ns); argv[a_n++] = vals[v++];
+	snprintf(vals[v], 24, "%u", d->mp.r); argv[a_n++] = vals[v++];
+	snprintf(vals[v], 24, "%" PRIu64, d->mp.ttl_ms); argv[a_n++] = vals[v++];
+	argv[a_n++] = d->id;
 	for (i = 0; i < n; i++) {
-		struct xpro_lrec l;
+		/* a bad local record merges as absent: it is never written */
+		const struct xpro_lrec *l = &t[i].l;
+
+		snprintf(vals[v], 24, "%" PRIu64, l->ts1); argv[a_n++] = vals[v++];
+		snprintf(vals[v], 24, "%" PRIu64, l->ts2); argv[a_n++] = vals[v++];
+		snprintf(vals[v], 24, "%" PRIu64, l->c); argv[a_n++] = vals[v++];
+		snprintf(vals[v], 24, "%" PRIu64, l->dc); argv[a_n++] = vals[v++];
+		snprintf(vals[v], 24, "%u", l->mark); argv[a_n++] = vals[v++];
+		argv[a_n++] = t[i].found ? "1" : "0";
+	}
+	for (i = 0; i < (size_t)a_n; i++)
+		argl[i] = strlen(argv[i]);
+	mrep = redisCommandArgv(mc, a_n, argv, argl);
+	if (!mrep) {
+		xredis_fail(&d->mr, mc->errstr);
+		err = -EIO;
+	} else if (mrep->type != REDIS_REPLY_ARRAY || mrep->elements != n) {
+		if (d->st.rejected++ < 5)
+			pr_warn("syncdb: master refused a merge batch: %s\n",
+				mrep->type == REDIS_REPLY_ERROR ? mrep->str : "unexpected reply");
+		err = -EPROTO;
+	}
+	/* 3. PUT / PULL / UNTAKE */
+	for (i = 0; i < n; i++) {
+		struct xpro_lrec l = t[i].l;
 		struct xpro_mrec m;
 		const char *why;
 		int branch;
 
-		if (!t[i].ok)
+		if (!t[i].ok) {
+			t[i].ok = 0;
 			continue;
-		if (err || redisGetReply(mc, (void **)&rep) != REDIS_OK || !rep) {
-			if (!err) {
-				xredis_fail(&d->mr, mc->errstr);
-				err = -EIO;
+		}
+		if (err || xpro_master_merge_parse(mrep->element[i], &l, &m, &branch, &why)) {
+			if (!err && d->st.rejected++ < 5)
+				pr_warn("syncdb: master refused the merge of %s: %s\n", keys[i], why ? why : "?");
+			if (t[i].found && (t[i].l.dc || t[i].l.mark)) {
+				/* give the delta back: merged next time, never lost */
+				snprintf(a[0], 24, "%" PRIu64, t[i].gen);
+				snprintf(a[1], 24, "%" PRIu64, t[i].l.dc);
+				redisAppendCommand(lc, "EVALSHA %s 1 %s %s %s %u", d->lsha[S_UNTAKE], keys[i],
+						   a[0], a[1], t[i].l.mark);
+				t[i].ok = 2;
+				nl++;
+			} else {
+				t[i].ok = 0;
 			}
-			/* give the delta back: counted again next time, never lost */
-			snprintf(a[0], 24, "%" PRIu64, t[i].gen);
-			snprintf(a[1], 24, "%" PRIu64, t[i].l.dc);
-			redisAppendCommand(lc, "EVALSHA %s 1 %s %s %s %u", d->lsha[S_UNTAKE], t[i].key,
-					   a[0], a[1], t[i].l.mark);
-			t[i].ok = 2;
 			continue;
 		}
-		l = t[i].l;
-		if (xpro_master_merge_parse(rep, &l, &m, &branch, &why)) {
-			if (d->st.rejected++ < 5)
-				pr_warn("syncdb: master refused the merge of %s: %s\n", t[i].key, why ? why : "?");
-			snprintf(a[0], 24, "%" PRIu64, t[i].gen);
-			snprintf(a[1], 24, "%" PRIu64, t[i].l.dc);
-			redisAppendCommand(lc, "EVALSHA %s 1 %s %s %s %u", d->lsha[S_UNTAKE], t[i].key,
-					   a[0], a[1], t[i].l.mark);
-			t[i].ok = 2;
-			freeReplyObject(rep);
-			continue;
-		}
-		freeReplyObject(rep);
-		d->st.merged++;
 		if (branch >= 0 && branch < 7)
 			d->st.branches[branch]++;
-		snprintf(a[0], 24, "%" PRIu64, t[i].gen);
-		snprintf(a[1], 24, "%" PRIu64, l.ts1);
-		snprintf(a[2], 24, "%" PRIu64, l.ts2);
-		snprintf(a[3], 24, "%" PRIu64, l.c);
-		snprintf(a[4], 24, "%" PRIu64, m.ts1);
-		snprintf(a[5], 24, "%" PRIu64, m.ts2);
-		snprintf(a[6], 24, "%" PRIu64, ttl_ms(d->cfg));
-		snprintf(a[7], 24, "%" PRIu64, d->mp.tt4_ns);
-		redisAppendCommand(lc, "EVALSHA %s 1 %s %s %s %s %s %s %s %s %s", d->lsha[S_PUT], t[i].key,
-				   a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-		t[i].ok = 3;
+		if (branch == 0) {
+			t[i].ok = 0;
+			continue;
+		}
+		d->st.merged++;
+		if (branch == XPRO_MERGE_PULL) {
+			snprintf(a[0], 24, "%" PRIu64, l.ts1);
+			snprintf(a[1], 24, "%" PRIu64, l.ts2);
+			snprintf(a[2], 24, "%" PRIu64, l.c);
+			snprintf(a[3], 24, "%" PRIu64, ttl_ms(d->cfg));
+			redisAppendCommand(lc, "EVALSHA %s 1 %s %s %s %s %s", d->lsha[S_PULL], keys[i],
+					   a[0], a[1], a[2], a[3]);
+			t[i].ok = 4;
+		} else {
+			snprintf(a[0], 24, "%" PRIu64, t[i].gen);
+			snprintf(a[1], 24, "%" PRIu64, l.ts1);
+			snprintf(a[2], 24, "%" PRIu64, l.ts2);
+			snprintf(a[3], 24, "%" PRIu64, l.c);
+			snprintf(a[4], 24, "%" PRIu64, m.ts1);
+			snprintf(a[5], 24, "%" PRIu64, m.ts2);
+			snprintf(a[6], 24, "%" PRIu64, ttl_ms(d->cfg));
+			snprintf(a[7], 24, "%" PRIu64, d->mp.tt4_ns);
+			redisAppendCommand(lc, "EVALSHA %s 1 %s %s %s %s %s %s %s %s %s", d->lsha[S_PUT], keys[i],
+					   a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+			t[i].ok = 3;
+		}
+		nl++;
 	}
-	/* 3. PUT (or UNTAKE) replies */
-	for (i = 0; i < n; i++) {
+	if (mrep)
+		freeReplyObject(mrep);
+	for (i = 0; i < n && nl; i++) {
 		if (t[i].ok < 2)
 			continue;
+		nl--;
 		if (redisGetReply(lc, (void **)&rep) != REDIS_OK || !rep) {
 			xredis_fail(&d->lr, lc->errstr);
 			return -EIO;
 		}
-		if (rep->type == REDIS_REPLY_INTEGER && rep->integer == 0) {
-			if (t[i].ok == 3)
+		if (rep->type == REDIS_REPLY_INTEGER) {
+			if (rep->integer == 0 && t[i].ok == 3)
 				d->st.put_stale++;
-		} else if (t[i].ok == 2) {
-			d->st.untaken++;
+			else if (rep->integer == 1 && t[i].ok == 2)
+				d->st.untaken++;
+			else if (rep->integer == 1 && t[i].ok == 4)
+				d->st.pulled++;
+			if (rep->integer == 1 && t[i].ok >= 3)
+				(*changed)++;
 		}
 		freeReplyObject(rep);
 	}
-	(void)nm;
-	return err;
+	return err == -EPROTO ? 0 : err;
 }
 
-/* Pull master records this proxy lacks (one batch of master keys). */
-static int db_pull_batch(struct db_ctx *d, redisReply **keys, size_t n)
+/* Merge a sorted list of local keys, one script call per destination (at
+ * most BATCH keys): the hash tag {D} keeps each call on one shard. */
+static int db_merge_list(struct db_ctx *d, struct keylist *l, int *changed)
 {
-	redisContext *lc = d->lr.c, *mc = d->mr.c;
-	redisReply *rep;
-	char lkey[64], a[4][24];
-	size_t i, np = 0;
-
-	for (i = 0; i < n; i++)
-		redisAppendCommand(mc, "HMGET %s ts1 ts2 c", keys[i]->str);
-	for (i = 0; i < n; i++) {
-		uint64_t f[3];
-		uint32_t cl, de;
-		size_t j;
-		int good = 1;
-
-		if (redisGetReply(mc, (void **)&rep) != REDIS_OK || !rep) {
-			xredis_fail(&d->mr, mc->errstr);
-			/* read what was already queued locally */
-			break;
-		}
-		if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 3 || rep->element[0]->type == REDIS_REPLY_NIL) {
-			freeReplyObject(rep);
-			continue;
-		}
-		for (j = 0; j < 3 && good; j++)
-			good = !xredis_u53(rep->element[j], &f[j]);
-		if (!good || f[0] > f[1] || xpro_parse_key(keys[i]->str, 'x', &cl, &de)) {
-			if (d->st.rejected++ < 5)
-				pr_warn("syncdb: master record %s has a bad field; not pulled\n", keys[i]->str);
-			freeReplyObject(rep);
-			continue;
-		}
-		freeReplyObject(rep);
-		xpro_local_key(lkey, sizeof(lkey), cl, de);
-		snprintf(a[0], 24, "%" PRIu64, f[0]);
-		snprintf(a[1], 24, "%" PRIu64, f[1]);
-		snprintf(a[2], 24, "%" PRIu64, f[2]);
-		snprintf(a[3], 24, "%" PRIu64, ttl_ms(d->cfg));
-		redisAppendCommand(lc, "EVALSHA %s 1 %s %s %s %s %s", d->lsha[S_PULL], lkey, a[0], a[1], a[2], a[3]);
-		np++;
-	}
-	for (i = 0; i < np; i++) {
-		if (redisGetReply(lc, (void **)&rep) != REDIS_OK || !rep) {
-			xredis_fail(&d->lr, lc->errstr);
-			return -EIO;
-		}
-		if (rep->type == REDIS_REPLY_INTEGER && rep->integer == 1)
-			d->st.pulled++;
-		freeReplyObject(rep);
-	}
-	return d->mr.c ? 0 : -EIO;
-}
-
-/* Merge every key of a reply array (SCAN page or SPOP/SMEMBERS result). */
-static int db_merge_reply(struct db_ctx *d, redisReply **e, size_t n, char prefix)
-{
-	static char keys[BATCH][64];
-	size_t i, k = 0;
+	size_t i = 0, j;
 	int err;
 
-	for (i = 0; i < n; i++) {
-		uint32_t cl, de;
+	kl_sort_unique(l);
+	while (i < l->n) {
+		const char *close = strchr(l->k[i], '}');
+		size_t plen = close ? (size_t)(close - l->k[i]) + 1 : 0;
 
-		if (e[i]->type != REDIS_REPLY_STRING || xpro_parse_key(e[i]->str, prefix, &cl, &de))
-			continue;
-		xpro_local_key(keys[k], sizeof(keys[k]), cl, de);
-		if (++k == BATCH) {
-			err = db_merge_batch(d, keys, k);
-			if (err)
-				return err;
-			k = 0;
-		}
+		for (j = i + 1; j < l->n && j - i < BATCH && !strncmp(l->k[j], l->k[i], plen); j++)
+			;
+		err = db_merge_keys(d, &l->k[i], j - i, changed);
+		if (err)
+			return err;
+		i = j;
 	}
-	return k ? db_merge_batch(d, keys, k) : 0;
+	return 0;
 }
 
-static int db_period(struct db_ctx *d, int full)
+/* SCAN one server for MATCH into l (as local keys). */
+static int scan_into(struct xredis *r, const char *match, char prefix, struct keylist *l)
 {
-	redisReply *rep;
 	char cursor[32] = "0";
+	redisReply *rep;
+
+	do {
+		rep = redisCommand(r->c, "SCAN %s MATCH %s COUNT 1000", cursor, match);
+		if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+			if (rep)
+				freeReplyObject(rep);
+			xredis_fail(r, r->c ? r->c->errstr : NULL);
+			return -EIO;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
+		kl_add_reply(l, rep->element[1]->element, rep->element[1]->elements, prefix);
+		freeReplyObject(rep);
+	} while (strcmp(cursor, "0"));
+	return 0;
+}
+
+/*
+ * One round. full: the reference, Algorithm 1 over every record of L_DB
+ * and M_DB. Otherwise the fast exchange: the records this proxy changed
+ * (l:dirty), those due to decay (l:decay), and those others changed (the
+ * master's feed, collected in d->feed).
+ */
+static int db_round(struct db_ctx *d, int full, int *changed)
+{
+	struct keylist l = { 0 };
+	redisReply *rep;
 	int err = 0;
 
 	if (full) {
-		/* reference: every local record, then every master record we lack */
-		do {
-			rep = redisCommand(d->lr.c, "SCAN %s MATCH l:{* COUNT 1000", cursor);
-			if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
-				if (rep)
-					freeReplyObject(rep);
-				xredis_fail(&d->lr, d->lr.c ? d->lr.c->errstr : NULL);
-				return -EIO;
-			}
-			snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
-			err = db_merge_reply(d, rep->element[1]->element, rep->element[1]->elements, 'l');
-			freeReplyObject(rep);
-		} while (!err && strcmp(cursor, "0"));
+		d->st.full_passes++;
+		err = scan_into(&d->lr, "l:{*", 'l', &l);
+		err = err ?: scan_into(&d->mr, "x:{*", 'x', &l);
 		if (!err) {
 			rep = redisCommand(d->lr.c, "DEL l:dirty");
 			if (rep)
 				freeReplyObject(rep);
 		}
 	} else {
-		/* changed locally, or due to decay */
 		for (;;) {
 			rep = redisCommand(d->lr.c, "SPOP l:dirty 4096");
 			if (!rep) {
 				xredis_fail(&d->lr, NULL);
-				return -EIO;
+				err = -EIO;
+				break;
 			}
 			if (rep->type != REDIS_REPLY_ARRAY || !rep->elements) {
 				freeReplyObject(rep);
 				break;
 			}
-			err = db_merge_reply(d, rep->element, rep->elements, 'l');
+			kl_add_reply(&l, rep->element, rep->elements, 'l');
 			freeReplyObject(rep);
-			if (err)
-				return err;
 		}
-		rep = redisCommand(d->lr.c, "SMEMBERS l:decay");
-		if (!rep) {
-			xredis_fail(&d->lr, NULL);
-			return -EIO;
-		}
-		if (rep->type == REDIS_REPLY_ARRAY)
-			err = db_merge_reply(d, rep->element, rep->elements, 'l');
-		freeReplyObject(rep);
-		if (err)
-			return err;
-	}
-	/* records changed or created on the master by anyone: merge (the
-	 * master may hold deltas of other proxies) or pull */
-	strcpy(cursor, "0");
-	do {
-		redisReply *keys;
-
-		rep = redisCommand(d->mr.c, "SCAN %s MATCH x:{* COUNT 1000", cursor);
-		if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+		if (!err) {
+			rep = redisCommand(d->lr.c, "SMEMBERS l:decay");
+			if (rep && rep->type == REDIS_REPLY_ARRAY)
+				kl_add_reply(&l, rep->element, rep->elements, 'l');
 			if (rep)
 				freeReplyObject(rep);
-			xredis_fail(&d->mr, d->mr.c ? d->mr.c->errstr : NULL);
-			return -EIO;
+			else
+				err = -EIO;
 		}
-		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
-		keys = rep->element[1];
-		err = db_pull_batch(d, keys->element, keys->elements);
-		if (!err && !full)
-			err = db_merge_reply(d, keys->element, keys->elements, 'x');
-		freeReplyObject(rep);
-	} while (!err && strcmp(cursor, "0"));
+	}
+	for (size_t i = 0; i < d->feed.n; i++)
+		kl_add(&l, d->feed.k[i]);
+	d->feed.n = 0;
+	if (!err)
+		err = db_merge_list(d, &l, changed);
+	if (err && !full) {
+		/* what was popped and not merged: back to the dirty set */
+		for (size_t i = 0; i < l.n && d->lr.c; i++) {
+			rep = redisCommand(d->lr.c, "SADD l:dirty %s", l.k[i]);
+			if (rep)
+				freeReplyObject(rep);
+		}
+	}
+	free(l.k);
 	return err;
 }
-
 static void db_workload(struct db_ctx *d, const char *id, char *peers, size_t plen, uint64_t *w_out,
 			uint64_t *last_alert)
 {
@@ -910,16 +1069,17 @@ static void db_workload(struct db_ctx *d, const char *id, char *peers, size_t pl
 	freeReplyObject(ids);
 }
 
+
 int xpro_syncdb(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 {
 	static const char *const lsrc[S__N] = { lua_take, lua_put, lua_untake, lua_pull };
-	const char *msrc[1] = { xpro_lua_merge };
+	const char *msrc[1] = { xpro_lua_merge_batch };
 	struct xpro_proxy px;
 	struct db_ctx d;
 	uint64_t next, t0 = xredis_mono_ns(), periods = 0, last_ok_ns = 0, w = 0, last_alert = 0;
-	char id[200], peers[4096], json[6144];
+	char id[200], peers[4096] = "", json[6144];
 	double cpu0, cpu_total = 0;
-	int err;
+	int err, need_full = 1;
 
 	memset(&d, 0, sizeof(d));
 	d.cfg = cfg;
@@ -931,7 +1091,9 @@ int xpro_syncdb(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 		return -EINVAL;
 	}
 	if (xredis_init(&d.lr, "local", cfg->redis_local, cfg->redis_user, cfg->redis_password) ||
-	    xredis_init(&d.mr, "master", cfg->redis_master, cfg->redis_user, cfg->redis_password)) {
+	    xredis_init(&d.mr, "master", cfg->redis_master, cfg->redis_user, cfg->redis_password) ||
+	    xsub_init(&d.msub, "master (feed)", cfg->redis_master, cfg->redis_user, cfg->redis_password, "xpro:chg") ||
+	    xsub_init(&d.lsub, "local (kick)", cfg->redis_local, cfg->redis_user, cfg->redis_password, "l:kick")) {
 		pr_warn("syncdb: redis_local / redis_master must be ADDR:PORT\n");
 		return -EINVAL;
 	}
@@ -939,26 +1101,54 @@ int xpro_syncdb(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 		snprintf(id, sizeof(id), "%s", cfg->proxy_id);
 	else
 		snprintf(id, sizeof(id), "%s/%s", px.nsname, px.ifname);
-	{
-		char tmp[sizeof(px.state_dir)];
-		char *q;
-
-		snprintf(tmp, sizeof(tmp), "%s", px.state_dir);
-		for (q = tmp + 1; *q; q++)
-			if (*q == '/') {
-				*q = '\0';
-				mkdir(tmp, 0755);
-				*q = '/';
-			}
-		mkdir(tmp, 0755);
-	}
+	d.id = id;
+	mkdir_p_all(px.state_dir);
 	pr_info("syncdb %s: local %s, master %s, period %u ms, %s\n", id, cfg->redis_local,
 		cfg->redis_master, cfg->sync_period_ms, o->full_scan ? "full scan" : "changed records");
 	next = xredis_mono_ns();
 	while (!*o->stop) {
-		uint64_t tstart = xredis_mono_ns();
-		int ok = 0;
+		uint64_t tstart;
+		struct pollfd pf[2];
+		int ok = 0, changed = 0, nfd = 0, timed_out, mfd = -1, lfd = -1;
+		int64_t wait_ms;
 
+		/* wait for the period's end, or an event: syncmaps pushed
+		 * (l:kick), or another proxy changed a record (xpro:chg) */
+		if (!o->full_scan) {
+			mfd = xsub_fd(&d.msub);
+			lfd = xsub_fd(&d.lsub);
+			if (d.msub.fresh) {
+				need_full = 1; /* (re)subscribed: changes may have been missed */
+				d.msub.fresh = 0;
+			}
+			d.lsub.fresh = 0;
+		}
+		if (mfd >= 0)
+			pf[nfd++] = (struct pollfd){ .fd = mfd, .events = POLLIN };
+		if (lfd >= 0)
+			pf[nfd++] = (struct pollfd){ .fd = lfd, .events = POLLIN };
+		wait_ms = (int64_t)(next - xredis_mono_ns()) / 1000000;
+		if ((int64_t)(next - xredis_mono_ns()) <= 0)
+			wait_ms = 0;
+		if (nfd && wait_ms > 0 && poll(pf, (nfds_t)nfd, (int)wait_ms) > 0) {
+			for (int i = 0; i < nfd; i++) {
+				if (!(pf[i].revents & (POLLIN | POLLERR | POLLHUP)))
+					continue;
+				if (pf[i].fd == mfd)
+					xsub_read(&d.msub, on_feed, &d);
+				else
+					xsub_read(&d.lsub, on_kick, &d);
+			}
+			d.st.events++;
+			timed_out = 0;
+		} else {
+			if (!nfd)
+				sleep_until(next);
+			timed_out = 1;
+		}
+		if (*o->stop)
+			break;
+		tstart = xredis_mono_ns();
 		cpu0 = cpu_ms();
 		if (*o->reload) {
 			*o->reload = 0;
@@ -968,6 +1158,8 @@ int xpro_syncdb(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 				pr_warn("syncdb: SIGHUP: config reread\n");
 				xredis_reconfig(&d.lr, cfg->redis_local, cfg->redis_user, cfg->redis_password);
 				xredis_reconfig(&d.mr, cfg->redis_master, cfg->redis_user, cfg->redis_password);
+				xredis_reconfig(&d.msub.r, cfg->redis_master, cfg->redis_user, cfg->redis_password);
+				xredis_reconfig(&d.lsub.r, cfg->redis_local, cfg->redis_user, cfg->redis_password);
 				d.have_l = d.have_m = 0;
 			}
 		}
@@ -982,33 +1174,49 @@ int xpro_syncdb(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 			if (!d.have_m)
 				d.have_m = !load_scripts(&d.mr, msrc, &d.msha, 1);
 			if (d.have_l && d.have_m && d.lr.c && d.mr.c) {
-				db_workload(&d, id, peers, sizeof(peers), &w, &last_alert);
-				if (d.lr.c && d.mr.c && !db_period(&d, o->full_scan))
+				if (timed_out)
+					db_workload(&d, id, peers, sizeof(peers), &w, &last_alert);
+				if (d.lr.c && d.mr.c && !db_round(&d, o->full_scan || need_full, &changed)) {
 					ok = 1;
+					need_full = 0;
+				}
+				if (changed && d.lr.c) {
+					/* wake syncmaps: merged records to write back */
+					redisReply *rep = redisCommand(d.lr.c, "PUBLISH l:upd 1");
+
+					if (rep)
+						freeReplyObject(rep);
+				}
 			}
 		}
 		if (!d.lr.c)
 			d.have_l = 0;
-		if (!d.mr.c)
+		if (!d.mr.c) {
 			d.have_m = 0;
-		periods++;
+			need_full = 1;
+		}
 		cpu_total += cpu_ms() - cpu0;
 		if (ok)
 			last_ok_ns = xpro_now_tai();
+		if (!timed_out)
+			continue; /* an event: the period's bookkeeping waits for its end */
+		periods++;
 		snprintf(json, sizeof(json),
 			 "{\"daemon\":\"syncdb\",\"pid\":%d,\"proxy_id\":\"%s\",\"ts_ns\":%" PRIu64 ",\"last_ok_ns\":%" PRIu64
-			 ",\"period_ms\":%u,\"periods\":%" PRIu64 ",\"local\":\"%s\",\"master\":\"%s\",\"w\":%" PRIu64
+			 ",\"period_ms\":%u,\"periods\":%" PRIu64 ",\"exchange\":\"%s\",\"local\":\"%s\",\"master\":\"%s\",\"w\":%" PRIu64
 			 ",\"peers_w\":{%s},\"merged\":%" PRIu64 ",\"pulled\":%" PRIu64 ",\"put_stale\":%" PRIu64
-			 ",\"untaken\":%" PRIu64 ",\"rejected\":%" PRIu64
+			 ",\"untaken\":%" PRIu64 ",\"rejected\":%" PRIu64 ",\"events\":%" PRIu64 ",\"feed_keys\":%" PRIu64
+			 ",\"full_passes\":%" PRIu64
 			 ",\"branches\":{\"reset\":%" PRIu64 ",\"learn\":%" PRIu64 ",\"decay\":%" PRIu64 ",\"tell\":%" PRIu64
-			 ",\"push\":%" PRIu64 "},\"period_wall_ms\":%.3f,\"cpu_ms_per_period\":%.3f}",
+			 ",\"pull\":%" PRIu64 ",\"push\":%" PRIu64 "},\"period_wall_ms\":%.3f,\"cpu_ms_per_period\":%.3f}",
 			 (int)getpid(), id, xpro_now_tai(), last_ok_ns, cfg->sync_period_ms, periods,
-			 d.lr.c ? "up" : "down", d.mr.c ? "up" : "down", w, ok ? peers : "",
-			 d.st.merged, d.st.pulled, d.st.put_stale, d.st.untaken, d.st.rejected,
+			 o->full_scan ? "full" : "changed", d.lr.c ? "up" : "down", d.mr.c ? "up" : "down", w,
+			 ok ? peers : "", d.st.merged, d.st.pulled, d.st.put_stale, d.st.untaken, d.st.rejected,
+			 d.st.events, d.st.feed_keys, d.st.full_passes,
 			 d.st.branches[XPRO_MERGE_RESET], d.st.branches[XPRO_MERGE_LEARN],
 			 d.st.branches[XPRO_MERGE_DECAY], d.st.branches[XPRO_MERGE_TELL],
-			 d.st.branches[XPRO_MERGE_PUSH], (double)(xredis_mono_ns() - tstart) / 1e6,
-			 cpu_total / (double)periods);
+			 d.st.branches[XPRO_MERGE_PULL], d.st.branches[XPRO_MERGE_PUSH],
+			 (double)(xredis_mono_ns() - tstart) / 1e6, cpu_total / (double)periods);
 		write_status(&px, "syncdb", json);
 		if (o->periods > 0 && (long)periods >= o->periods)
 			break;
@@ -1017,10 +1225,12 @@ int xpro_syncdb(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 		next += (uint64_t)cfg->sync_period_ms * 1000000ULL;
 		if (next < xredis_mono_ns())
 			next = xredis_mono_ns();
-		sleep_until(next);
 	}
 	pr_info("syncdb %s: stopped after %" PRIu64 " periods, %" PRIu64 " merges\n", id, periods, d.st.merged);
+	free(d.feed.k);
 	xredis_close(&d.lr);
 	xredis_close(&d.mr);
+	xredis_close(&d.msub.r);
+	xredis_close(&d.lsub.r);
 	return 0;
 }

@@ -153,3 +153,60 @@ void xredis_reconfig(struct xredis *r, const char *hostport, const char *user, c
 	n.reconnects = r->reconnects;
 	*r = n;
 }
+
+int xsub_init(struct xsub *s, const char *name, const char *hostport, const char *user,
+	      const char *pass, const char *chan)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->chan, sizeof(s->chan), "%s", chan);
+	return xredis_init(&s->r, name, hostport, user, pass);
+}
+
+int xsub_fd(struct xsub *s)
+{
+	redisContext *c;
+	redisReply *rep;
+
+	if (s->r.c)
+		return s->r.c->fd;
+	c = xredis_get(&s->r);
+	if (!c)
+		return -1;
+	rep = redisCommand(c, "SUBSCRIBE %s", s->chan);
+	if (!rep || rep->type != REDIS_REPLY_ARRAY) {
+		if (rep)
+			freeReplyObject(rep);
+		xredis_fail(&s->r, "SUBSCRIBE failed");
+		return -1;
+	}
+	freeReplyObject(rep);
+	s->fresh = 1;
+	return c->fd;
+}
+
+int xsub_read(struct xsub *s, void (*cb)(const char *msg, size_t len, void *arg), void *arg)
+{
+	redisContext *c = s->r.c;
+	redisReply *rep;
+
+	if (!c)
+		return -EIO;
+	if (redisBufferRead(c) != REDIS_OK) {
+		xredis_fail(&s->r, c->errstr);
+		return -EIO;
+	}
+	for (;;) {
+		rep = NULL;
+		if (redisGetReplyFromReader(c, (void **)&rep) != REDIS_OK) {
+			xredis_fail(&s->r, c->errstr);
+			return -EIO;
+		}
+		if (!rep)
+			return 0;
+		if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 3 &&
+		    rep->element[0]->type == REDIS_REPLY_STRING && !strcmp(rep->element[0]->str, "message") &&
+		    rep->element[2]->type == REDIS_REPLY_STRING)
+			cb(rep->element[2]->str, rep->element[2]->len, arg);
+		freeReplyObject(rep);
+	}
+}

@@ -45,4 +45,24 @@ int xredis_u53(const redisReply *e, uint64_t *out);
 
 uint64_t xredis_mono_ns(void);
 
+/*
+ * A subscriber connection (its own context, in subscribe mode). The owner
+ * polls xsub_fd() and calls xsub_read(), which hands every message payload
+ * on the channel to cb. After a (re)subscription *fresh is set: messages
+ * may have been missed, the owner should do one full pass.
+ */
+struct xsub {
+	struct xredis r;
+	char chan[64];
+	int fresh;
+};
+
+int xsub_init(struct xsub *s, const char *name, const char *hostport, const char *user,
+	      const char *pass, const char *chan);
+/* Subscribed and connected: its fd, or -1 (down; retried with backoff). */
+int xsub_fd(struct xsub *s);
+/* Read what arrived; cb(payload, len, arg) per message. -EIO when the
+ * connection dropped (logged once; it resubscribes later). */
+int xsub_read(struct xsub *s, void (*cb)(const char *msg, size_t len, void *arg), void *arg);
+
 #endif

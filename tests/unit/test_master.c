@@ -17,6 +17,7 @@
 
 static pid_t redis_pid;
 static char dir[64];
+static int redis_port;
 
 static void stop_redis(void)
 {
@@ -70,8 +71,10 @@ static redisContext *start_redis(void)
 
 				if (r)
 					freeReplyObject(r);
-				if (up)
+				if (up) {
+					redis_port = port;
 					return c;
+				}
 			}
 			if (c)
 				redisFree(c);
@@ -93,6 +96,18 @@ static uint64_t rnd(void)
 	rs ^= rs >> 7;
 	rs ^= rs << 17;
 	return rs;
+}
+
+static int xredis_like_load(redisContext *c, const char *src, char sha[41])
+{
+	redisReply *r = redisCommand(c, "SCRIPT LOAD %s", src);
+	int err = !r || r->type != REDIS_REPLY_STRING || r->len != 40;
+
+	if (!err)
+		memcpy(sha, r->str, 41);
+	if (r)
+		freeReplyObject(r);
+	return err ? -EIO : 0;
 }
 
 int main(void)
@@ -166,6 +181,119 @@ int main(void)
 	ok(branches[1] && branches[2] && branches[3] && branches[4] && branches[5] && branches[6],
 	   "every branch was exercised (reset %d, learn %d, decay %d, tell %d, pull %d, push %d)",
 	   branches[1], branches[2], branches[3], branches[4], branches[5], branches[6]);
+
+	/* the batched script (fast exchange) equals the C reference too, key by
+	 * key, and publishes the keys it changed with the origin */
+	{
+		char bsha[41], keys[16][64];
+		int nb, agree_b = 1, k, published = 1, nbatch;
+		redisContext *sub = redisConnect("127.0.0.1", redis_port);
+		redisReply *r;
+
+		ok(sub && !sub->err && xredis_like_load(c, xpro_lua_merge_batch, bsha) == 0,
+		   "the batched merge script loads");
+		r = redisCommand(sub, "SUBSCRIBE xpro:chg");
+		freeReplyObject(r);
+		for (nbatch = 0; nbatch < 2000 && agree_b; nbatch++) {
+			struct xpro_lrec l[16], lr[16];
+			struct xpro_mrec m[16], mr[16];
+			int lf[16], mf[16], bref[16], nchg = 0;
+			const char *argv[5 + 16 * 6 + 3 + 16];
+			size_t argl[sizeof(argv) / sizeof(argv[0])];
+			char vals[5 + 16 * 6][24];
+			int a = 0, v = 0;
+
+			nb = 1 + (int)(rnd() % 16);
+			p.r = 1 + (uint32_t)(rnd() % 4);
+			argv[a++] = "EVALSHA";
+			argv[a++] = bsha;
+			snprintf(vals[v], 24, "%d", nb);
+			argv[a++] = vals[v++];
+			for (k = 0; k < nb; k++) {
+				uint64_t base = 1700000000000000ULL + (rnd() % 1000000000ULL);
+
+				snprintf(keys[k], sizeof(keys[k]), "x:{198.18.2.%d}:198.18.0.%d", nbatch % 200, k);
+				argv[a++] = keys[k];
+				lf[k] = (int)(rnd() % 8 != 0);
+				mf[k] = (int)(rnd() % 8 != 0);
+				l[k].ts1 = base + rnd() % 20000000;
+				l[k].ts2 = l[k].ts1 + rnd() % 15000000;
+				l[k].dc = rnd() % 1000;
+				l[k].c = l[k].dc + rnd() % 100000;
+				l[k].mark = (uint32_t)(rnd() % 2);
+				m[k].ts1 = base + rnd() % 20000000;
+				m[k].ts2 = m[k].ts1 + rnd() % 15000000;
+				m[k].c = rnd() % 1000000;
+				r = redisCommand(c, "DEL %s", keys[k]);
+				freeReplyObject(r);
+				if (mf[k]) {
+					r = redisCommand(c, "HSET %s ts1 %llu ts2 %llu c %llu", keys[k], (unsigned long long)m[k].ts1,
+							 (unsigned long long)m[k].ts2, (unsigned long long)m[k].c);
+					freeReplyObject(r);
+				}
+				lr[k] = l[k];
+				mr[k] = m[k];
+				bref[k] = xpro_merge(&lr[k], lf[k], &mr[k], mf[k], &p);
+				if (bref[k] && bref[k] != XPRO_MERGE_PULL)
+					nchg++;
+			}
+			snprintf(vals[v], 24, "%llu", (unsigned long long)p.tt1_ns); argv[a++] = vals[v++];
+			snprintf(vals[v], 24, "%llu", (unsigned long long)p.tt4_ns); argv[a++] = vals[v++];
+			snprintf(vals[v], 24, "%u", p.r); argv[a++] = vals[v++];
+			argv[a++] = "0";
+			argv[a++] = "origin-7";
+			for (k = 0; k < nb; k++) {
+				snprintf(vals[v], 24, "%llu", (unsigned long long)l[k].ts1); argv[a++] = vals[v++];
+				snprintf(vals[v], 24, "%llu", (unsigned long long)l[k].ts2); argv[a++] = vals[v++];
+				snprintf(vals[v], 24, "%llu", (unsigned long long)l[k].c); argv[a++] = vals[v++];
+				snprintf(vals[v], 24, "%llu", (unsigned long long)l[k].dc); argv[a++] = vals[v++];
+				snprintf(vals[v], 24, "%u", l[k].mark); argv[a++] = vals[v++];
+				argv[a++] = lf[k] ? "1" : "0";
+			}
+			for (k = 0; k < a; k++)
+				argl[k] = strlen(argv[k]);
+			r = redisCommandArgv(c, a, argv, argl);
+			if (!r || r->type != REDIS_REPLY_ARRAY || (int)r->elements != nb) {
+				tap_diag("batch %d: bad reply", nbatch);
+				agree_b = 0;
+			}
+			for (k = 0; agree_b && k < nb; k++) {
+				struct xpro_lrec lb = l[k];
+				struct xpro_mrec mb;
+				int b;
+
+				if (xpro_master_merge_parse(r->element[k], &lb, &mb, &b, &err) || b != bref[k] ||
+				    (b && (lb.ts1 != lr[k].ts1 || lb.ts2 != lr[k].ts2 || lb.c != lr[k].c ||
+					   lb.dc != lr[k].dc || lb.mark != lr[k].mark)) ||
+				    (b && b != XPRO_MERGE_PULL && (mb.ts1 != mr[k].ts1 || mb.ts2 != mr[k].ts2 || mb.c != mr[k].c))) {
+					tap_diag("batch %d key %d: branch %d, reference %d", nbatch, k, b, bref[k]);
+					agree_b = 0;
+				}
+			}
+			if (r)
+				freeReplyObject(r);
+			if (agree_b && nchg) {
+				redisReply *msg = NULL;
+				int n = 1;
+				const char *q;
+
+				if (redisGetReply(sub, (void **)&msg) != REDIS_OK || !msg || msg->type != REDIS_REPLY_ARRAY ||
+				    msg->elements != 3 || strncmp(msg->element[2]->str, "origin-7\n", 9)) {
+					published = 0;
+				} else {
+					for (q = msg->element[2]->str; (q = strchr(q, '\n')); q++)
+						n++;
+					if (n != nchg + 1)
+						published = 0;
+				}
+				if (msg)
+					freeReplyObject(msg);
+			}
+		}
+		ok(agree_b, "the batched merge equals the C reference, key by key, over %d batches", nbatch);
+		ok(published, "each batch publishes its origin and exactly the keys it changed on xpro:chg");
+		redisFree(sub);
+	}
 
 	/* a hostile master: non-numeric, negative, absurd fields are rejected */
 	{
