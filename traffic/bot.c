@@ -106,7 +106,7 @@ enum {
 	O_URG, O_ACK, O_PSH, O_RST, O_SYN, O_FIN, O_SEQNUM, O_ACKNUM, O_GCIP, O_METHOD,
 	O_POSTDATA, O_PATH, O_CONNS, O_SOURCE,
 	/* ours */
-	O_VECTOR = 100, O_TARGET, O_DURATION, O_COUNT, O_RATE, O_ON, O_OFF, O_SEED, O_SOURCES,
+	O_VECTOR = 1000, O_TARGET, O_DURATION, O_COUNT, O_RATE, O_ON, O_OFF, O_SEED, O_SOURCES,
 	O_BOTS, O_RESOLVER, O_PROXY, O_PMODE, O_HOP, O_MODE, O_TUNPORT, O_FAST, O_LOG, O_SUMMARY,
 	O_RXCOUNT,
 };
@@ -599,7 +599,8 @@ static int run_fast(struct bot *b)
 	struct fast *f = NULL;
 	uint8_t frame[RAW_FRAME_MAX];
 	size_t off = raw_inner_off(b->tunnel);
-	uint64_t idx = 0, wait, *cnt = NULL, last_drain = 0;
+	uint64_t idx = 0, wait, *cnt = NULL, last_drain = 0, t_call;
+	double pps = 0;
 	uint32_t bytes;
 	int l, err, random_flows;
 
@@ -665,15 +666,27 @@ static int run_fast(struct bot *b)
 		n = budget - b->sent;
 		if (n > b->count - b->sent)
 			n = b->count - b->sent;
-		/* about 10 ms of work per call at a few Mpps */
-		chunk = 32768;
+		/* every call costs a fixed ~25 ms in the kernel (the page pool and
+		 * memory model of the run are set up and torn down), so calls are
+		 * sized to last about 200 ms, and never beyond --duration */
+		chunk = pps > 0 ? (uint64_t)(pps * 0.2) : 65536;
+		if (pps > 0 && (uint64_t)(pps * (double)(b->end_ns - now) / 1e9) < chunk)
+			chunk = (uint64_t)(pps * (double)(b->end_ns - now) / 1e9) + 1;
+		if (chunk < 64)
+			chunk = 64;
+		if (chunk > 16u << 20)
+			chunk = 16u << 20;
 		if (n > chunk)
 			n = chunk;
+		t_call = raw_now_ns();
 		err = fast_run(f, (uint32_t)n);
 		if (err) {
 			fprintf(stderr, BOT_TOOL ": fast path run on %s: %s\n", b->ifc.name, strerror(-err));
 			goto out;
 		}
+		t_call = raw_now_ns() - t_call;
+		if (n >= 4096 && t_call)
+			pps = (double)n * 1e9 / (double)t_call;
 		b->sent += n;
 		if (random_flows) {
 			if (raw_now_ns() - last_drain > 200000000ull || b->sent >= b->count) {

@@ -8,9 +8,11 @@ only; run with Debian's /usr/bin/python3.
 
 Per frame: eth_src, eth_dst, frame_len; the IPv4 header fields (ver, ihl,
 tos, len, id, df, mf, frag, ttl, proto, ip_csum_ok, src, dst); UDP (sport,
-dport, ulen, l4_csum_ok, payload length and first 64 bytes in hex) or TCP
+dport, ulen, l4_csum_ok, payload length and first 64 bytes in hex; dns:
+the DNS header and question for port 53) or TCP
 (sport, dport, seq, ack, doff, flags, win, urp, opts hex, l4_csum_ok,
-payload) or GRE (gre_flags, gre_proto, inner eth for 0x6558, inner: the
+plen and payload after the 20-byte header, data: the payload after doff
+as text) or GRE (gre_flags, gre_proto, inner eth for 0x6558, inner: the
 same fields for the encapsulated IPv4/UDP). A frame to the tunnel port that
 starts with the X-Pro header gets "tun": the outer fields and magic,
 version, inner_len, and the rest describes the inner packet. The checksums
@@ -39,6 +41,18 @@ def l4_ok(src, dst, proto, seg):
     return csum(ph + seg) == 0xFFFF
 
 
+def decode_dns(pl):
+    ident, flags, qd, an, ns, ar = struct.unpack("!HHHHHH", pl[:12])
+    labels, i = [], 12
+    while i < len(pl) and pl[i] != 0 and len(labels) < 20:
+        n = pl[i]
+        labels.append(pl[i + 1:i + 1 + n].decode("latin-1"))
+        i += 1 + n
+    qt = struct.unpack("!HH", pl[i + 1:i + 5]) if i + 5 <= len(pl) else (None, None)
+    return {"id": ident, "flags": flags, "qd": qd, "an": an, "ns": ns, "ar": ar,
+            "labels": labels, "qtype": qt[0], "qclass": qt[1], "end": i + 5, "len": len(pl)}
+
+
 def decode_ip(p):
     r = {}
     if len(p) < 20:
@@ -57,6 +71,8 @@ def decode_ip(p):
         r.update(sport=sp, dport=dp, ulen=ul, l4_csum_ok=l4_ok(src, dst, 17, seg),
                  udp_csum=struct.unpack("!H", seg[6:8])[0],
                  plen=len(pl), payload=pl[:64].hex(), payload_full=pl.hex() if len(pl) <= 600 else "")
+        if len(pl) >= 12 and (sp == 53 or dp == 53):
+            r["dns"] = decode_dns(pl)
     elif proto == 6 and len(seg) >= 20:
         sp, dp, seq, ack, off, fl, win, _, urp = struct.unpack("!HHIIBBHHH", seg[:20])
         doff = off >> 4
@@ -64,7 +80,8 @@ def decode_ip(p):
         r.update(sport=sp, dport=dp, seq=seq, ack=ack, doff=doff, res=off & 15, flags=fl, win=win,
                  urp=urp, opts=seg[20:hdr].hex() if doff > 5 else "",
                  l4_csum_ok=l4_ok(src, dst, 6, seg), plen=len(seg) - 20,
-                 payload=seg[20:84].hex())
+                 payload=seg[20:84].hex(), payload_full=seg[20:].hex() if len(seg) <= 620 else "",
+                 data=seg[hdr:].decode("latin-1") if len(seg) > hdr else "")
     elif proto == 47 and len(seg) >= 4:
         gf, gp = struct.unpack("!HH", seg[:4])
         r.update(gre_flags=gf, gre_proto=gp)
