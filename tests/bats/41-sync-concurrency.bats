@@ -116,3 +116,78 @@ run_case() { # extra syncdb flags
 @test "three syncdb merging the same records concurrently lose no update (reference full scan)" {
   run_case --full-scan
 }
+
+# dump_master PORT: every master record, sorted, one line each
+dump_master() {
+  local k
+  for k in $(rcli "$1" --scan --pattern 'x:{*' | sort); do
+    echo "$k $(rcli "$1" HMGET "$k" ts1 ts2 c | paste -sd' ')"
+  done
+}
+
+# quiet PORTS...: wait (bounded: 5 s) until no local has anything dirty,
+# then let every daemon run 5 more periods
+quiet() {
+  local t p n
+  for t in $(seq 50); do
+    n=0
+    for p in "$@"; do n=$((n + $(rcli "$p" SCARD l:dirty))); done
+    [[ $n == 0 ]] && break
+    sleep 0.1
+  done
+  sleep 0.3
+}
+
+@test "the fast exchange reaches the same master state as the reference full scan" {
+  # a second set: three locals and a master for the reference
+  M2=$(xp_redis_start "$NS")
+  for i in 1 2 3; do L2[$i]=$(xp_redis_start "$NS"); done
+  # TT1 3 s: windows restart (the RESET branch). TT4 a day: no decay, whose
+  # repetition by the reference's every-period merges makes its pace, not
+  # only its inputs, decide the state (docs/sync.md, "Equivalence")
+  for i in 1 2 3; do
+    conf $i
+    sed -i 's/^tt1_ms = .*/tt1_ms = 3000/' "$BATS_TEST_TMPDIR/p$i.conf"
+    sed "s/^redis_local = .*/redis_local = 127.0.0.1:${L2[$i]}/; s/^redis_master = .*/redis_master = 127.0.0.1:$M2/;
+         s/^state_dir = .*/state_dir = ${BATS_TEST_TMPDIR//\//\\/}\/ref$i/" "$BATS_TEST_TMPDIR/p$i.conf" > "$BATS_TEST_TMPDIR/r$i.conf"
+    F[$i]=$(xp_spawn --ns "$NS" fast$i "$XPRO" syncdb -i lo -c "$BATS_TEST_TMPDIR/p$i.conf")
+    R[$i]=$(xp_spawn --ns "$NS" ref$i "$XPRO" syncdb -i lo -c "$BATS_TEST_TMPDIR/r$i.conf" --full-scan)
+  done
+  base=1700000000000000   # us
+  RANDOM=4242
+  for round in 0 1 2 3 4 5; do
+    # the same inputs into both sets, proxy by proxy, then both settle
+    for i in 1 2 3; do
+      cmds=""
+      for k in 0 1 2 3 4 5; do
+        key="l:{198.18.1.$((k + 1))}:198.18.32.$((k % 3 + 1))"
+        t1=$((base + round * 2500000 + RANDOM % 1000))
+        t2=$((t1 + 100000 + RANDOM % 900000))
+        d=$((1 + RANDOM % 50))
+        # each record's update is atomic, as syncmaps' PUSH script is
+        cmds+="MULTI"$'\n'
+        if (( round == 0 || (RANDOM % 4 == 0) )); then
+          # a window that restarted here (PUSH with mark = 1)
+          cmds+="HSET $key ts1 $t1 ts2 $t2 gc 0 dc $d mark 1 mts1 0 mts2 0"$'\n'"HINCRBY $key gen 1"$'\n'
+        else
+          cmds+="HINCRBY $key dc $d"$'\n'"HSET $key ts2 $t2"$'\n'
+        fi
+        cmds+="SADD l:dirty $key"$'\n'"EXEC"$'\n'
+      done
+      for p in "${L[$i]}" "${L2[$i]}"; do
+        printf '%s' "$cmds" | xp_exec "$NS" timeout 10 redis-cli -p "$p" --user xpro --pass "$XP_REDIS_PASS" --no-auth-warning > /dev/null
+        rcli "$p" PUBLISH l:kick 1 > /dev/null
+      done
+      quiet "${L[@]}" "${L2[@]}"
+    done
+  done
+  dump_master "$M" > "$BATS_TEST_TMPDIR/fast.txt"
+  dump_master "$M2" > "$BATS_TEST_TMPDIR/ref.txt"
+  [[ $(wc -l < "$BATS_TEST_TMPDIR/ref.txt") == 6 ]]
+  run diff "$BATS_TEST_TMPDIR/ref.txt" "$BATS_TEST_TMPDIR/fast.txt"
+  [[ -z $output ]] || echo "$output" | sed "s/^/# /" >&3
+  assert_success
+  # and the branches that ran include window resets and plain merges
+  jq -s -e 'map(.branches) | (map(.reset) | add) > 0 and (map(.tell) | add) > 0' \
+    "$BATS_TEST_TMPDIR"/ref*/$NS/lo/syncdb.json > /dev/null
+}
