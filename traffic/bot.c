@@ -1105,7 +1105,7 @@ int main(int argc, char **argv)
 		}
 	} else if (b->tunnel && !quiet) {
 		fprintf(stderr, BOT_TOOL ": note: %s uses kernel sockets; in tunnel mode they reach the proxy only "
-			"through the device-side tunnel program (xpro-tun) on this host\n", vec_name(c));
+			"when xpro-tun is attached to this host's interface (xpro-tun attach DEV --proxy ...)\n", vec_name(c));
 	}
 	if (b->fast == 1 && (!vec_is_raw(c))) {
 		fprintf(stderr, BOT_TOOL ": --fast=xdp: %s is not a raw vector (fast path: udp vse dns syn ack greip greeth)\n",

@@ -572,3 +572,19 @@ http_server() {
   echo "sent $n"
   [ "$n" -ge 280 ] && [ "$n" -le 302 ]
 }
+
+@test "udpplain in tunnel mode: kernel sockets wrapped by xpro-tun on the bot host (last: attaches TC)" {
+  local tun=${XPRO_BUILD:-build}/bin/xpro-tun
+  [ -x "$tun" ] || skip "xpro-tun not built"
+  run xp_exec "$BNS" timeout 20 "$tun" attach b0 --proxy 198.18.0.1
+  assert_success
+  cap_start udptun
+  run bot --vector udpplain --target 198.18.1.5 --dport 9999 --sources 2 --proxy 198.18.0.1 --duration 5 \
+      --count 6 --rate 20 -q
+  assert_success
+  cap_stop
+  xp_exec "$BNS" timeout 20 "$tun" detach b0
+  [ "$(q length)" -eq 6 ]
+  check_tunnel
+  all '.tun.src == .src and .proto == 17 and .len == 540 and .dport == 9999 and .l4_csum_ok'
+}
