@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * bench-sync: how fast a record learned on one proxy reaches the others
+ * through the sync daemons (xpro syncmaps / syncdb), with many records
+ * present. Run by bench/parts/sync.sh on a testbed that xpro-topo built
+ * (four proxies, local Redis each, one master, daemons running).
+ *
+ *   bench-sync --maps P1,P2,...  [--records N] [--trials T] [--count C]
+ *
+ * P1..: pinned record maps (<bpffs>/<netns>/in0/xpro_records). The first
+ * is where records are written (as the data plane would: a new window with
+ * dc = c'); the others are watched.
+ * 1. fill: N records written into P1; the time until every other map holds
+ *    them all (printed, with the rate);
+ * 2. trials: T times, after a random pause of 0-2 sync periods, one fresh
+ *    record with c' = C is written into P1 and every other map is polled
+ *    (every 0.5 ms) until it holds that record with a count >= C; the delay
+ *    of the slowest is one sample. Prints JSON: p50, p99, max, samples.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "xpro.h"
+
+#define MAXP 16
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t tai_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_TAI, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000ULL), .tv_nsec = (long)(ns % 1000000000ULL) };
+
+	nanosleep(&ts, NULL);
+}
+
+static size_t count_keys(int fd)
+{
+	struct xpro_key k, n, *p = NULL;
+	size_t c = 0;
+
+	while (!bpf_map_get_next_key(fd, p, &n)) {
+		k = n;
+		p = &k;
+		c++;
+	}
+	return c;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void put_record(int fd, uint32_t client, uint32_t dest, uint64_t count)
+{
+	struct xpro_key k = { .client = client, .dest = dest };
+	uint64_t now = tai_ns();
+	struct xpro_record r = {
+		.ts1_l = now - 1000000000ULL, .ts2_l = now, .c_l = count, .dc = count, .mark = 0,
+	};
+
+	bpf_map_update_elem(fd, &k, &r, BPF_ANY);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "maps", required_argument, NULL, 'm' }, { "records", required_argument, NULL, 'n' },
+		{ "trials", required_argument, NULL, 't' }, { "count", required_argument, NULL, 'c' },
+		{ "period-ms", required_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int fds[MAXP], np = 0, opt, i, t;
+	long nrec = 100000, trials = 100, period_ms = 100;
+	uint64_t count = 1000, *samples, t0, fill_ns = 0;
+	char *maps = NULL, *tok, *save;
+	size_t base[MAXP];
+
+	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'm': maps = optarg; break;
+		case 'n': nrec = atol(optarg); break;
+		case 't': trials = atol(optarg); break;
+		case 'c': count = strtoull(optarg, NULL, 10); break;
+		case 'p': period_ms = atol(optarg); break;
+		case 'h':
+			printf("usage: bench-sync --maps P1,P2,... [--records N] [--trials T] [--count C] [--period-ms MS]\n");
+			return 0;
+		default: return 2;
+		}
+	}
+	if (!maps || nrec < 0 || nrec > 4000000 || trials < 1 || trials > 100000 || period_ms < 1) {
+		fprintf(stderr, "bench-sync: --maps P1,P2,... is required (and sane --records, --trials)\n");
+		return 2;
+	}
+	for (tok = strtok_r(maps, ",", &save); tok && np < MAXP; tok = strtok_r(NULL, ",", &save)) {
+		fds[np] = bpf_obj_get(tok);
+		if (fds[np] < 0) {
+			fprintf(stderr, "bench-sync: open %s: %s\n", tok, strerror(errno));
+			return 1;
+		}
+		np++;
+	}
+	if (np < 2) {
+		fprintf(stderr, "bench-sync: at least two maps\n");
+		return 2;
+	}
+	samples = calloc((size_t)trials, sizeof(*samples));
+	if (!samples)
+		return 1;
+	srand(42);
+
+	/* 1. fill: N records (clients 198.18.64.0/18 x 64 destinations) */
+	for (i = 0; i < np; i++)
+		base[i] = count_keys(fds[i]);
+	t0 = mono_ns();
+	for (i = 0; i < nrec; i++)
+		put_record(fds[0], htonl(0xC6124000u + (uint32_t)(i / 64)), htonl(0xC6120140u + (uint32_t)(i % 64)), 10);
+	for (;;) {
+		int done = 1;
+
+		for (i = 1; i < np && done; i++)
+			done = count_keys(fds[i]) >= base[i] + (size_t)nrec;
+		if (done)
+			break;
+		if (mono_ns() - t0 > 120ULL * 1000000000ULL) {
+			fprintf(stderr, "bench-sync: the fill did not reach every proxy within 120 s\n");
+			return 1;
+		}
+		sleep_ns(20000000ULL);
+	}
+	fill_ns = mono_ns() - t0;
+	fprintf(stderr, "bench-sync: %ld records on every proxy after %.0f ms (%.0f records/s end to end)\n",
+		nrec, (double)fill_ns / 1e6, (double)nrec / ((double)fill_ns / 1e9));
+
+	/* 2. trials: one fresh record at a random phase of the period */
+	for (t = 0; t < trials; t++) {
+		struct xpro_key k = { .client = htonl(0xC6128000u + (uint32_t)t), .dest = htonl(0xC6120165u) };
+		struct xpro_record r;
+		uint64_t start;
+		int left;
+
+		sleep_ns((uint64_t)(rand() % (2 * period_ms * 1000)) * 1000ULL);
+		put_record(fds[0], k.client, k.dest, count);
+		start = mono_ns();
+		for (;;) {
+			left = 0;
+			for (i = 1; i < np; i++)
+				if (bpf_map_lookup_elem(fds[i], &k, &r) || r.c_l < count)
+					left++;
+			if (!left)
+				break;
+			if (mono_ns() - start > 30ULL * 1000000000ULL) {
+				fprintf(stderr, "bench-sync: trial %d did not reach every proxy within 30 s\n", t);
+				return 1;
+			}
+			sleep_ns(500000ULL);
+		}
+		samples[t] = mono_ns() - start;
+	}
+	qsort(samples, (size_t)trials, sizeof(*samples), cmp_u64);
+	printf("{\"fill_records\":%ld,\"fill_ms\":%.1f,\"prop_p50_ms\":%.2f,\"prop_p99_ms\":%.2f,\"prop_max_ms\":%.2f,\"trials\":%ld}\n",
+	       nrec, (double)fill_ns / 1e6, (double)samples[trials / 2] / 1e6,
+	       (double)samples[(size_t)((double)trials * 0.99) < (size_t)trials ? (size_t)((double)trials * 0.99) : (size_t)trials - 1] / 1e6,
+	       (double)samples[trials - 1] / 1e6, trials);
+	free(samples);
+	return 0;
+}
