@@ -47,11 +47,83 @@ static size_t count_keys(int fd, size_t ksz)
 	return c;
 }
 
+static int dump_slow(int fd, struct xpro_key **keys, struct xpro_record **vals, size_t *n, size_t cap)
+{
+	struct xpro_key k, next, *prev = NULL;
+
+	*n = 0;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (*n == cap) {
+			size_t nc = cap ? cap * 2 : 4096;
+			void *a = realloc(*keys, nc * sizeof(**keys)), *b;
+
+			if (!a)
+				return -ENOMEM;
+			*keys = a;
+			b = realloc(*vals, nc * sizeof(**vals));
+			if (!b)
+				return -ENOMEM;
+			*vals = b;
+			cap = nc;
+		}
+		if (bpf_map_lookup_elem(fd, &k, &(*vals)[*n]))
+			continue;
+		(*keys)[*n] = k;
+		(*n)++;
+	}
+	return 0;
+}
+
+int xpro_records_dump(int rec_fd, struct xpro_key **keys, struct xpro_record **vals, size_t *n)
+{
+	__u32 cnt;
+	uint64_t token = 0;
+	size_t cap = 0;
+	int err, first = 1;
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+
+	*keys = NULL;
+	*vals = NULL;
+	*n = 0;
+	for (;;) {
+		if (cap - *n < 8192) {
+			size_t nc = cap ? cap * 2 : 65536;
+			void *a = realloc(*keys, nc * sizeof(**keys)), *b;
+
+			if (!a)
+				return -ENOMEM;
+			*keys = a;
+			b = realloc(*vals, nc * sizeof(**vals));
+			if (!b)
+				return -ENOMEM;
+			*vals = b;
+			cap = nc;
+		}
+		cnt = 8192;
+		err = bpf_map_lookup_batch(rec_fd, first ? NULL : &token, &token, *keys + *n, *vals + *n, &cnt, &bo);
+		if (err) {
+			err = -errno;
+			*n += cnt;
+			if (err == -ENOENT)
+				return 0; /* the end */
+			if (first && !cnt && (err == -EINVAL || err == -EOPNOTSUPP || err == -524 /* ENOTSUPP */))
+				return dump_slow(rec_fd, keys, vals, n, cap);
+			return err;
+		}
+		first = 0;
+		*n += cnt;
+	}
+}
+
 int xpro_recompute(int fold_fd, int rec_fd, int agg_fd, uint64_t tt1_ns, uint64_t now,
 		   struct xpro_recompute_stats *st)
 {
 	struct table t = { 0 };
-	struct xpro_key rk, rnext, *rprev = NULL;
+	struct xpro_key rk, *rkeys = NULL;
+	struct xpro_record *rvals = NULL;
+	size_t nrec = 0, ri;
 	struct xpro_record rec;
 	struct xpro_agg agg;
 	uint32_t ak, anext, *aprev = NULL;
@@ -81,11 +153,14 @@ int xpro_recompute(int fold_fd, int rec_fd, int agg_fd, uint64_t tt1_ns, uint64_
 		sl->f.dc_seen = agg.dc;
 	}
 	/* 2. the O(n) scan of the records */
-	while (!bpf_map_get_next_key(rec_fd, rprev, &rnext)) {
-		rk = rnext;
-		rprev = &rk;
-		if (bpf_map_lookup_elem(rec_fd, &rk, &rec))
-			continue;
+	err = xpro_records_dump(rec_fd, &rkeys, &rvals, &nrec);
+	if (err) {
+		free(t.s);
+		return err;
+	}
+	for (ri = 0; ri < nrec; ri++) {
+		rk = rkeys[ri];
+		rec = rvals[ri];
 		st->records++;
 		if ((int64_t)(now - rec.ts2_l) > (int64_t)tt1_ns)
 			continue; /* idle: its window resets on its next packet */
@@ -129,5 +204,7 @@ int xpro_recompute(int fold_fd, int rec_fd, int agg_fd, uint64_t tt1_ns, uint64_
 			st->dests++;
 	}
 	free(t.s);
+	free(rkeys);
+	free(rvals);
 	return err;
 }

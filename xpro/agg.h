@@ -22,4 +22,13 @@ struct xpro_recompute_stats {
 int xpro_recompute(int fold_fd, int rec_fd, int agg_fd, uint64_t tt1_ns, uint64_t now,
 		   struct xpro_recompute_stats *st);
 
+/*
+ * Every record of rec_fd in as few syscalls as the kernel allows
+ * (BPF_MAP_LOOKUP_BATCH; one get_next_key + lookup per record where batch
+ * lookups are not supported). *keys and *vals are malloc'ed (caller frees);
+ * returns 0 and *n, or -errno. Records evicted or added meanwhile may be
+ * missed or seen: callers treat the dump as a snapshot.
+ */
+int xpro_records_dump(int rec_fd, struct xpro_key **keys, struct xpro_record **vals, size_t *n);
+
 #endif

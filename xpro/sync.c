@@ -52,41 +52,84 @@
 
 /* ---- local Redis scripts ------------------------------------------------ */
 
-/* PUSH KEYS[1]=l:{D}:i ARGV: ts1 ts2 (us) c' dc mark ttl_ms */
+/*
+ * The local scripts work on batches (KEYS[1..n]) so that a period costs one
+ * call per BATCH records, not one per record. Each script runs atomically.
+ */
+
+/* PUSH: ARGV[1] = expiry ms; per key: ts1 ts2 (us) c' dc mark. A window
+ * that restarted (mark 1), or a record new here, replaces the local one
+ * (gc = c' - dc); otherwise dc is added and ts2 moves forward. */
 static const char lua_push[] =
-"local k = KEYS[1]\n"
-"local ts1, ts2, cl, dc, mark, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], ARGV[6]\n"
-"if mark == '1' or redis.call('EXISTS', k) == 0 then\n"
-"  redis.call('HSET', k, 'ts1', ts1, 'ts2', ts2, 'gc', string.format('%.0f', cl - dc), 'dc', ARGV[4], 'mark', mark, 'mts1', 0, 'mts2', 0)\n"
-"  redis.call('HINCRBY', k, 'gen', 1)\n"
-"else\n"
-"  redis.call('HINCRBY', k, 'dc', ARGV[4])\n"
-"  local cur = tonumber(redis.call('HGET', k, 'ts2'))\n"
-"  if cur == nil or tonumber(ts2) > cur then redis.call('HSET', k, 'ts2', ts2) end\n"
+"local ttl = ARGV[1]\n"
+"for i = 1, #KEYS do\n"
+"  local k, b = KEYS[i], 1 + (i - 1) * 5\n"
+"  local ts1, ts2, cl, dc, mark = ARGV[b + 1], ARGV[b + 2], tonumber(ARGV[b + 3]), ARGV[b + 4], ARGV[b + 5]\n"
+"  if mark == '1' or redis.call('EXISTS', k) == 0 then\n"
+"    redis.call('HSET', k, 'ts1', ts1, 'ts2', ts2, 'gc', string.format('%.0f', cl - tonumber(dc)), 'dc', dc, 'mark', mark, 'mts1', 0, 'mts2', 0)\n"
+"    redis.call('HINCRBY', k, 'gen', 1)\n"
+"  else\n"
+"    redis.call('HINCRBY', k, 'dc', dc)\n"
+"    local cur = tonumber(redis.call('HGET', k, 'ts2'))\n"
+"    if cur == nil or tonumber(ts2) > cur then redis.call('HSET', k, 'ts2', ts2) end\n"
+"  end\n"
+"  redis.call('PEXPIRE', k, ttl)\n"
+"  redis.call('SADD', 'l:dirty', k)\n"
 "end\n"
-"redis.call('PEXPIRE', k, ttl)\n"
-"redis.call('SADD', 'l:dirty', k)\n"
-"return 1\n";
+"return #KEYS\n";
 
-/* TAKE KEYS[1]: {ts1, ts2, gc, dc, mark, gen} and dc = mark = 0; nil if absent */
+/* TAKE: per key {ts1, ts2, gc, dc, mark, gen}, and dc = mark = 0; false
+ * (nil) when absent */
 static const char lua_take[] =
-"local v = redis.call('HMGET', KEYS[1], 'ts1', 'ts2', 'gc', 'dc', 'mark', 'gen')\n"
-"if not v[1] then return nil end\n"
-"redis.call('HSET', KEYS[1], 'dc', 0, 'mark', 0)\n"
-"return v\n";
+"local out = {}\n"
+"for i = 1, #KEYS do\n"
+"  local v = redis.call('HMGET', KEYS[i], 'ts1', 'ts2', 'gc', 'dc', 'mark', 'gen')\n"
+"  if v[1] then\n"
+"    redis.call('HSET', KEYS[i], 'dc', 0, 'mark', 0)\n"
+"    out[i] = v\n"
+"  else\n"
+"    out[i] = false\n"
+"  end\n"
+"end\n"
+"return out\n";
 
-/* PUT KEYS[1] ARGV: gen ts1 ts2 c mts1 mts2 ttl_ms tt4_us */
+/* PUT: ARGV[1] = expiry ms, ARGV[2] = TT4 (us); per key: gen ts1 ts2 c
+ * mts1 mts2. Skipped (0) when the window restarted since the TAKE (gen). */
 static const char lua_put[] =
-"local k = KEYS[1]\n"
-"if redis.call('HGET', k, 'gen') ~= ARGV[1] then return 0 end\n"
-"redis.call('HSET', k, 'ts1', ARGV[2], 'gc', ARGV[4], 'mts1', ARGV[5], 'mts2', ARGV[6])\n"
-"local cur = tonumber(redis.call('HGET', k, 'ts2'))\n"
-"local ts2 = tonumber(ARGV[3])\n"
-"if cur == nil or ts2 > cur then redis.call('HSET', k, 'ts2', ARGV[3]); cur = ts2 end\n"
-"redis.call('PEXPIRE', k, ARGV[7])\n"
-"redis.call('SADD', 'l:upd', k)\n"
-"if cur - tonumber(ARGV[5]) > tonumber(ARGV[8]) then redis.call('SADD', 'l:decay', k) else redis.call('SREM', 'l:decay', k) end\n"
-"return 1\n";
+"local ttl, tt4, out = ARGV[1], tonumber(ARGV[2]), {}\n"
+"for i = 1, #KEYS do\n"
+"  local k, b = KEYS[i], 2 + (i - 1) * 6\n"
+"  if redis.call('HGET', k, 'gen') ~= ARGV[b + 1] then\n"
+"    out[i] = 0\n"
+"  else\n"
+"    redis.call('HSET', k, 'ts1', ARGV[b + 2], 'gc', ARGV[b + 4], 'mts1', ARGV[b + 5], 'mts2', ARGV[b + 6])\n"
+"    local cur = tonumber(redis.call('HGET', k, 'ts2'))\n"
+"    local ts2 = tonumber(ARGV[b + 3])\n"
+"    if cur == nil or ts2 > cur then redis.call('HSET', k, 'ts2', ARGV[b + 3]); cur = ts2 end\n"
+"    redis.call('PEXPIRE', k, ttl)\n"
+"    redis.call('SADD', 'l:upd', k)\n"
+"    if cur - tonumber(ARGV[b + 5]) > tt4 then redis.call('SADD', 'l:decay', k) else redis.call('SREM', 'l:decay', k) end\n"
+"    out[i] = 1\n"
+"  end\n"
+"end\n"
+"return out\n";
+
+/* PULL: ARGV[1] = expiry ms; per key: ts1 ts2 c. A record only the master
+ * knows; 0 when the key exists meanwhile. */
+static const char lua_pull[] =
+"local ttl, out = ARGV[1], {}\n"
+"for i = 1, #KEYS do\n"
+"  local k, b = KEYS[i], 1 + (i - 1) * 3\n"
+"  if redis.call('EXISTS', k) == 1 then\n"
+"    out[i] = 0\n"
+"  else\n"
+"    redis.call('HSET', k, 'ts1', ARGV[b + 1], 'ts2', ARGV[b + 2], 'gc', ARGV[b + 3], 'dc', 0, 'mark', 0, 'gen', 0, 'mts1', ARGV[b + 1], 'mts2', ARGV[b + 2])\n"
+"    redis.call('PEXPIRE', k, ttl)\n"
+"    redis.call('SADD', 'l:upd', k)\n"
+"    out[i] = 1\n"
+"  end\n"
+"end\n"
+"return out\n";
 
 /* UNTAKE KEYS[1] ARGV: gen dc mark: give a taken delta back */
 static const char lua_untake[] =
@@ -94,14 +137,6 @@ static const char lua_untake[] =
 "redis.call('HINCRBY', KEYS[1], 'dc', ARGV[2])\n"
 "if ARGV[3] == '1' then redis.call('HSET', KEYS[1], 'mark', 1) end\n"
 "redis.call('SADD', 'l:dirty', KEYS[1])\n"
-"return 1\n";
-
-/* PULL KEYS[1] ARGV: ts1 ts2 c ttl_ms: a record only the master knows */
-static const char lua_pull[] =
-"if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
-"redis.call('HSET', KEYS[1], 'ts1', ARGV[1], 'ts2', ARGV[2], 'gc', ARGV[3], 'dc', 0, 'mark', 0, 'gen', 0, 'mts1', ARGV[1], 'mts2', ARGV[2])\n"
-"redis.call('PEXPIRE', KEYS[1], ARGV[4])\n"
-"redis.call('SADD', 'l:upd', KEYS[1])\n"
 "return 1\n";
 
 /* ---- keys ------------------------------------------------------------- */
@@ -266,7 +301,7 @@ static uint64_t ttl_ms(const struct xpro_config *c)
 
 struct pushed {
 	struct xpro_key key;
-	uint64_t ts1, dc;
+	uint64_t ts1, ts2, c, dc;
 	uint32_t mark;
 };
 
@@ -274,36 +309,80 @@ struct maps_stats {
 	uint64_t pushed, taken, stale, applied, created, skipped_bad, redis_errors;
 };
 
-/* Send one batch of PUSH replies' takes; returns -EIO on a Redis failure. */
-static int push_flush(struct xredis *lr, struct xpro_bpf *s, struct pushed *b, int n,
-		      struct maps_stats *st)
+/* An argument vector for redisCommandArgv, for one batched script call. */
+struct av {
+	const char *v[4 + BATCH * 9];
+	size_t l[4 + BATCH * 9];
+	char buf[4 + BATCH * 9][24];
+	int n;
+};
+
+static void av_str(struct av *a, const char *s)
 {
-	redisContext *c = lr->c;
+	a->v[a->n] = s;
+	a->l[a->n] = strlen(s);
+	a->n++;
+}
+
+static void av_u64(struct av *a, uint64_t x)
+{
+	snprintf(a->buf[a->n], sizeof(a->buf[0]), "%" PRIu64, x);
+	av_str(a, a->buf[a->n]);
+}
+
+/* EVALSHA sha n keys... then the caller adds the arguments */
+static void av_script(struct av *a, const char *sha, char (*keys)[64], const int *sel, int n)
+{
+	int i;
+
+	a->n = 0;
+	av_str(a, "EVALSHA");
+	av_str(a, sha);
+	snprintf(a->buf[2], sizeof(a->buf[0]), "%d", n);
+	av_str(a, a->buf[2]);
+	for (i = 0; i < n; i++)
+		av_str(a, keys[sel ? sel[i] : i]);
+}
+
+/* PUSH one batch, then take what Redis accepted out of the BPF records. */
+static int push_flush(struct xredis *lr, struct xpro_bpf *s, const char *sha, char (*keys)[64],
+		      struct pushed *b, int n, const struct xpro_config *cfg, struct maps_stats *st)
+{
+	static struct av a;
 	redisReply *rep;
-	int i, err = 0;
+	int i;
 
+	av_script(&a, sha, keys, NULL, n);
+	av_u64(&a, ttl_ms(cfg));
 	for (i = 0; i < n; i++) {
-		if (redisGetReply(c, (void **)&rep) != REDIS_OK || !rep) {
-			xredis_fail(lr, c->errstr);
-			return -EIO; /* the rest stay in the map: pushed again next period */
-		}
-		if (rep->type == REDIS_REPLY_INTEGER && rep->integer == 1) {
-			struct xpro_sync_take t = { .key = b[i].key, .ts1_seen = b[i].ts1,
-						    .dc_seen = b[i].dc, .mark_seen = b[i].mark };
-
-			st->pushed++;
-			if (!run_syscall(bpf_program__fd(s->progs.xpro_sync_take), &t, sizeof(t)) && t.ret == 0)
-				st->taken++;
-			else
-				st->stale++;
-		} else {
-			if (!err)
-				pr_warn("syncmaps: local Redis refused a push: %s\n",
-					rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
-			err = -EPROTO;
-			st->redis_errors++;
-		}
+		av_u64(&a, b[i].ts1 / NS_PER_US);
+		av_u64(&a, b[i].ts2 / NS_PER_US);
+		av_u64(&a, b[i].c);
+		av_u64(&a, b[i].dc);
+		av_u64(&a, b[i].mark);
+	}
+	rep = redisCommandArgv(lr->c, a.n, a.v, a.l);
+	if (!rep) {
+		xredis_fail(lr, lr->c->errstr);
+		return -EIO; /* nothing taken: pushed again next period */
+	}
+	if (rep->type != REDIS_REPLY_INTEGER || rep->integer != n) {
+		if (st->redis_errors++ < 5)
+			pr_warn("syncmaps: local Redis refused a push: %s\n",
+				rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
 		freeReplyObject(rep);
+		return -EPROTO;
+	}
+	freeReplyObject(rep);
+	for (i = 0; i < n; i++) {
+		struct xpro_sync_take t = { .key = b[i].key, .ts1_seen = b[i].ts1,
+					    .dc_seen = b[i].dc, .mark_seen = b[i].mark };
+
+		st->pushed++;
+		if (!run_syscall(bpf_program__fd(s->progs.xpro_sync_take), &t, sizeof(t)) && t.ret == 0)
+			st->taken++;
+		else
+			st->stale++;
 	}
 	return 0;
 }
@@ -311,40 +390,36 @@ static int push_flush(struct xredis *lr, struct xpro_bpf *s, struct pushed *b, i
 static int maps_push(struct xpro_proxy *px, struct xpro_bpf *s, struct xredis *lr,
 		     const char *sha, const struct xpro_config *cfg, struct maps_stats *st)
 {
-	struct xpro_key k, next, *prev = NULL;
-	struct xpro_record v;
 	static struct pushed b[BATCH];
-	char key[64], a[6][24];
+	static char keys[BATCH][64];
+	struct xpro_key *rk = NULL;
+	struct xpro_record *rv = NULL;
+	size_t nrec = 0, i;
 	int n = 0, err;
 
-	while (!bpf_map_get_next_key(px->fd[M_RECORDS], prev, &next)) {
-		k = next;
-		prev = &k;
-		if (bpf_map_lookup_elem(px->fd[M_RECORDS], &k, &v))
+	err = xpro_records_dump(px->fd[M_RECORDS], &rk, &rv, &nrec);
+	for (i = 0; !err && i < nrec; i++) {
+		const struct xpro_record *v = &rv[i];
+
+		if (!v->dc && !v->mark)
 			continue;
-		if (!v.dc && !v.mark)
-			continue;
-		xpro_local_key(key, sizeof(key), k.client, k.dest);
-		snprintf(a[0], 24, "%" PRIu64, (uint64_t)(v.ts1_l / NS_PER_US));
-		snprintf(a[1], 24, "%" PRIu64, (uint64_t)(v.ts2_l / NS_PER_US));
-		snprintf(a[2], 24, "%" PRIu64, (uint64_t)v.c_l);
-		snprintf(a[3], 24, "%" PRIu64, (uint64_t)v.dc);
-		snprintf(a[4], 24, "%u", v.mark ? 1 : 0);
-		snprintf(a[5], 24, "%" PRIu64, ttl_ms(cfg));
-		redisAppendCommand(lr->c, "EVALSHA %s 1 %s %s %s %s %s %s %s", sha, key,
-				   a[0], a[1], a[2], a[3], a[4], a[5]);
-		b[n].key = k;
-		b[n].ts1 = v.ts1_l;
-		b[n].dc = v.dc;
-		b[n].mark = v.mark ? 1 : 0;
+		xpro_local_key(keys[n], sizeof(keys[n]), rk[i].client, rk[i].dest);
+		b[n].key = rk[i];
+		b[n].ts1 = v->ts1_l;
+		b[n].ts2 = v->ts2_l;
+		b[n].c = v->c_l;
+		b[n].dc = v->dc;
+		b[n].mark = v->mark ? 1 : 0;
 		if (++n == BATCH) {
-			err = push_flush(lr, s, b, n, st);
-			if (err)
-				return err;
+			err = push_flush(lr, s, sha, keys, b, n, cfg, st);
 			n = 0;
 		}
 	}
-	return n ? push_flush(lr, s, b, n, st) : 0;
+	if (!err && n)
+		err = push_flush(lr, s, sha, keys, b, n, cfg, st);
+	free(rk);
+	free(rv);
+	return err;
 }
 
 /* Apply one HMGET reply {ts1 ts2 gc dc mts1 mts2} of key to the BPF map. */
@@ -736,6 +811,7 @@ static void on_kick(const char *msg, size_t len, void *arg)
 
 struct taken {
 	struct xpro_lrec l;
+	struct xpro_mrec m;
 	uint64_t gen;
 	int found, ok;
 };
@@ -749,30 +825,37 @@ struct taken {
 static int db_merge_keys(struct db_ctx *d, char (*keys)[64], size_t n, int *changed)
 {
 	static struct taken t[BATCH];
-	static char xk[BATCH][64], vals[BATCH * 6 + 8][24];
-	static const char *argv[3 + BATCH + 5 + BATCH * 6];
-	static size_t argl[3 + BATCH + 5 + BATCH * 6];
+	static char xk[BATCH][64];
+	static struct av a, put, pull;
+	static int put_i[BATCH], pull_i[BATCH];
 	redisContext *lc = d->lr.c, *mc = d->mr.c;
 	redisReply *rep, *mrep = NULL;
-	char a[8][24];
-	size_t i, j, nl = 0;
-	int a_n = 0, v = 0, err = 0;
+	size_t i, j, nput = 0, npull = 0, nun = 0;
+	int err = 0;
 
-	/* 1. TAKE */
-	for (i = 0; i < n; i++)
-		redisAppendCommand(lc, "EVALSHA %s 1 %s", d->lsha[S_TAKE], keys[i]);
+	/* 1. TAKE, one call */
+	av_script(&a, d->lsha[S_TAKE], keys, NULL, (int)n);
+	rep = redisCommandArgv(lc, a.n, a.v, a.l);
+	if (!rep) {
+		xredis_fail(&d->lr, lc->errstr);
+		return -EIO; /* nothing was taken, or the connection died with it (docs/sync.md) */
+	}
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != n) {
+		if (d->st.rejected++ < 5)
+			pr_warn("syncdb: local Redis refused a TAKE: %s\n",
+				rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+		freeReplyObject(rep);
+		return -EPROTO;
+	}
 	for (i = 0; i < n; i++) {
+		const redisReply *e = rep->element[i];
 		uint64_t f[6];
 		int good = 1;
 
 		memset(&t[i], 0, sizeof(t[i]));
-		if (redisGetReply(lc, (void **)&rep) != REDIS_OK || !rep) {
-			xredis_fail(&d->lr, lc->errstr);
-			return -EIO; /* see docs/sync.md: taken deltas of this batch are lost with the connection */
-		}
-		if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 6) {
+		if (e->type == REDIS_REPLY_ARRAY && e->elements == 6) {
 			for (j = 0; j < 6 && good; j++)
-				good = !xredis_u53(rep->element[j], &f[j]);
+				good = !xredis_u53(e->element[j], &f[j]);
 			if (good && f[0] <= f[1] && f[4] <= 1) {
 				t[i].l.ts1 = f[0];
 				t[i].l.ts2 = f[1];
@@ -785,42 +868,35 @@ static int db_merge_keys(struct db_ctx *d, char (*keys)[64], size_t n, int *chan
 			} else if (d->st.rejected++ < 5) {
 				pr_warn("syncdb: local record %s has a bad field; not merged\n", keys[i]);
 			}
-		} else if (rep->type == REDIS_REPLY_NIL) {
+		} else if (e->type == REDIS_REPLY_NIL) {
 			t[i].ok = 1; /* only the master may know it */
 		}
-		freeReplyObject(rep);
 	}
+	freeReplyObject(rep);
+
 	/* 2. one batched merge on the master */
-	argv[a_n++] = "EVALSHA";
-	argv[a_n++] = d->msha;
-	snprintf(vals[v], 24, "%zu", n);
-	argv[a_n++] = vals[v++];
 	for (i = 0; i < n; i++) {
 		uint32_t cl, de;
 
 		xpro_parse_key(keys[i], 'l', &cl, &de);
 		xpro_master_key(xk[i], sizeof(xk[i]), cl, de);
-		argv[a_n++] = xk[i];
 	}
-	snprintf(vals[v], 24, "%" PRIu64, d->mp.tt1_ns); argv[a_n++] = vals[v++];
-	snprintf(vals[v], 24, "%" PRIu64, d->mp.tt4_ns); argv[a_n++] = vals[v++];
-	snprintf(vals[v], 24, "%u", d->mp.r); argv[a_n++] = vals[v++];
-	snprintf(vals[v], 24, "%" PRIu64, d->mp.ttl_ms); argv[a_n++] = vals[v++];
-	argv[a_n++] = d->id;
+	av_script(&a, d->msha, xk, NULL, (int)n);
+	av_u64(&a, d->mp.tt1_ns);
+	av_u64(&a, d->mp.tt4_ns);
+	av_u64(&a, d->mp.r);
+	av_u64(&a, d->mp.ttl_ms);
+	av_str(&a, d->id);
 	for (i = 0; i < n; i++) {
 		/* a bad local record merges as absent: it is never written */
-		const struct xpro_lrec *l = &t[i].l;
-
-		snprintf(vals[v], 24, "%" PRIu64, l->ts1); argv[a_n++] = vals[v++];
-		snprintf(vals[v], 24, "%" PRIu64, l->ts2); argv[a_n++] = vals[v++];
-		snprintf(vals[v], 24, "%" PRIu64, l->c); argv[a_n++] = vals[v++];
-		snprintf(vals[v], 24, "%" PRIu64, l->dc); argv[a_n++] = vals[v++];
-		snprintf(vals[v], 24, "%u", l->mark); argv[a_n++] = vals[v++];
-		argv[a_n++] = t[i].found ? "1" : "0";
+		av_u64(&a, t[i].l.ts1);
+		av_u64(&a, t[i].l.ts2);
+		av_u64(&a, t[i].l.c);
+		av_u64(&a, t[i].l.dc);
+		av_u64(&a, t[i].l.mark);
+		av_u64(&a, (uint64_t)t[i].found);
 	}
-	for (i = 0; i < (size_t)a_n; i++)
-		argl[i] = strlen(argv[i]);
-	mrep = redisCommandArgv(mc, a_n, argv, argl);
+	mrep = redisCommandArgv(mc, a.n, a.v, a.l);
 	if (!mrep) {
 		xredis_fail(&d->mr, mc->errstr);
 		err = -EIO;
@@ -830,83 +906,104 @@ static int db_merge_keys(struct db_ctx *d, char (*keys)[64], size_t n, int *chan
 				mrep->type == REDIS_REPLY_ERROR ? mrep->str : "unexpected reply");
 		err = -EPROTO;
 	}
-	/* 3. PUT / PULL / UNTAKE */
+
+	/* 3. PUT and PULL (one call each), UNTAKE what failed */
+	put.n = pull.n = 0;
 	for (i = 0; i < n; i++) {
 		struct xpro_lrec l = t[i].l;
 		struct xpro_mrec m;
 		const char *why;
 		int branch;
 
-		if (!t[i].ok) {
-			t[i].ok = 0;
+		if (!t[i].ok)
 			continue;
-		}
 		if (err || xpro_master_merge_parse(mrep->element[i], &l, &m, &branch, &why)) {
 			if (!err && d->st.rejected++ < 5)
 				pr_warn("syncdb: master refused the merge of %s: %s\n", keys[i], why ? why : "?");
 			if (t[i].found && (t[i].l.dc || t[i].l.mark)) {
 				/* give the delta back: merged next time, never lost */
-				snprintf(a[0], 24, "%" PRIu64, t[i].gen);
-				snprintf(a[1], 24, "%" PRIu64, t[i].l.dc);
+				char g[24], dc[24];
+
+				snprintf(g, sizeof(g), "%" PRIu64, t[i].gen);
+				snprintf(dc, sizeof(dc), "%" PRIu64, t[i].l.dc);
 				redisAppendCommand(lc, "EVALSHA %s 1 %s %s %s %u", d->lsha[S_UNTAKE], keys[i],
-						   a[0], a[1], t[i].l.mark);
-				t[i].ok = 2;
-				nl++;
-			} else {
-				t[i].ok = 0;
+						   g, dc, t[i].l.mark);
+				nun++;
 			}
 			continue;
 		}
 		if (branch >= 0 && branch < 7)
 			d->st.branches[branch]++;
-		if (branch == 0) {
-			t[i].ok = 0;
+		if (branch == 0)
 			continue;
-		}
 		d->st.merged++;
 		if (branch == XPRO_MERGE_PULL) {
-			snprintf(a[0], 24, "%" PRIu64, l.ts1);
-			snprintf(a[1], 24, "%" PRIu64, l.ts2);
-			snprintf(a[2], 24, "%" PRIu64, l.c);
-			snprintf(a[3], 24, "%" PRIu64, ttl_ms(d->cfg));
-			redisAppendCommand(lc, "EVALSHA %s 1 %s %s %s %s %s", d->lsha[S_PULL], keys[i],
-					   a[0], a[1], a[2], a[3]);
-			t[i].ok = 4;
+			t[i].l = l;
+			pull_i[npull++] = (int)i;
 		} else {
-			snprintf(a[0], 24, "%" PRIu64, t[i].gen);
-			snprintf(a[1], 24, "%" PRIu64, l.ts1);
-			snprintf(a[2], 24, "%" PRIu64, l.ts2);
-			snprintf(a[3], 24, "%" PRIu64, l.c);
-			snprintf(a[4], 24, "%" PRIu64, m.ts1);
-			snprintf(a[5], 24, "%" PRIu64, m.ts2);
-			snprintf(a[6], 24, "%" PRIu64, ttl_ms(d->cfg));
-			snprintf(a[7], 24, "%" PRIu64, d->mp.tt4_ns);
-			redisAppendCommand(lc, "EVALSHA %s 1 %s %s %s %s %s %s %s %s %s", d->lsha[S_PUT], keys[i],
-					   a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
-			t[i].ok = 3;
+			t[i].l = l;
+			t[i].m = m;
+			put_i[nput++] = (int)i;
 		}
-		nl++;
 	}
 	if (mrep)
 		freeReplyObject(mrep);
-	for (i = 0; i < n && nl; i++) {
-		if (t[i].ok < 2)
-			continue;
-		nl--;
+	for (i = 0; i < nun; i++) {
 		if (redisGetReply(lc, (void **)&rep) != REDIS_OK || !rep) {
 			xredis_fail(&d->lr, lc->errstr);
 			return -EIO;
 		}
-		if (rep->type == REDIS_REPLY_INTEGER) {
-			if (rep->integer == 0 && t[i].ok == 3)
-				d->st.put_stale++;
-			else if (rep->integer == 1 && t[i].ok == 2)
-				d->st.untaken++;
-			else if (rep->integer == 1 && t[i].ok == 4)
-				d->st.pulled++;
-			if (rep->integer == 1 && t[i].ok >= 3)
-				(*changed)++;
+		if (rep->type == REDIS_REPLY_INTEGER && rep->integer == 1)
+			d->st.untaken++;
+		freeReplyObject(rep);
+	}
+	if (nput) {
+		av_script(&put, d->lsha[S_PUT], keys, put_i, (int)nput);
+		av_u64(&put, ttl_ms(d->cfg));
+		av_u64(&put, d->mp.tt4_ns);
+		for (i = 0; i < nput; i++) {
+			const struct taken *x = &t[put_i[i]];
+
+			av_u64(&put, x->gen);
+			av_u64(&put, x->l.ts1);
+			av_u64(&put, x->l.ts2);
+			av_u64(&put, x->l.c);
+			av_u64(&put, x->m.ts1);
+			av_u64(&put, x->m.ts2);
 		}
+		rep = redisCommandArgv(lc, put.n, put.v, put.l);
+		if (!rep) {
+			xredis_fail(&d->lr, lc->errstr);
+			return -EIO;
+		}
+		for (i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
+			if (rep->element[i]->type == REDIS_REPLY_INTEGER && rep->element[i]->integer == 1)
+				(*changed)++;
+			else
+				d->st.put_stale++;
+		}
+		freeReplyObject(rep);
+	}
+	if (npull) {
+		av_script(&pull, d->lsha[S_PULL], keys, pull_i, (int)npull);
+		av_u64(&pull, ttl_ms(d->cfg));
+		for (i = 0; i < npull; i++) {
+			const struct taken *x = &t[pull_i[i]];
+
+			av_u64(&pull, x->l.ts1);
+			av_u64(&pull, x->l.ts2);
+			av_u64(&pull, x->l.c);
+		}
+		rep = redisCommandArgv(lc, pull.n, pull.v, pull.l);
+		if (!rep) {
+			xredis_fail(&d->lr, lc->errstr);
+			return -EIO;
+		}
+		for (i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++)
+			if (rep->element[i]->type == REDIS_REPLY_INTEGER && rep->element[i]->integer == 1) {
+				d->st.pulled++;
+				(*changed)++;
+			}
 		freeReplyObject(rep);
 	}
 	return err == -EPROTO ? 0 : err;
