@@ -63,14 +63,16 @@ test: deps build ## run every test; last line: N passed, N failed
 bench: deps build ## measure speed as ratios against baselines: results/bench/latest.json
 	$(Q)O=$(O) bash scripts/bench.sh
 
-experiment: deps build ## run one scenario: make experiment SCENARIO=flood
-	@echo "make experiment: the experiment runner (issue: Experiments and analysis) has not landed yet;" >&2
-	@echo "  missing: experiments/ scenarios and runner, traffic generators, topologies." >&2
-	@exit 2
+experiment: deps build ## run one scenario: make experiment SCENARIO=flood [DEFENSE= DURATION= SEED= SEEDS=]
+	$(Q)XPRO_BUILD=$(O) DEFENSE="$(DEFENSE)" DURATION="$(DURATION)" SEED="$(SEED)" SEEDS="$(SEEDS)" \
+		/usr/bin/python3 experiments/xpro-exp run "$(SCENARIO)"
 
-compare analyze:
-	@echo "make $@: arrives with the experiments issue; not available yet." >&2
-	@exit 2
+compare: deps build ## every defense on one scenario: make compare SCENARIO=flood
+	$(Q)XPRO_BUILD=$(O) DEFENSES="$(DEFENSES)" DURATION="$(DURATION)" SEED="$(SEED)" SEEDS="$(SEEDS)" \
+		/usr/bin/python3 experiments/xpro-exp compare "$(SCENARIO)"
+
+analyze: ## re-analyse a run from its raw files: make analyze RUN=results/flood/latest
+	$(Q)/usr/bin/python3 experiments/xpro-exp analyze "$(RUN)"
 
 install: build ## install binaries into $(DESTDIR)$(PREFIX)/bin
 	$(Q)install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/xpro
