@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "xpro.h"
 
 #define MAXP 16
@@ -53,17 +54,41 @@ static void sleep_ns(uint64_t ns)
 	nanosleep(&ts, NULL);
 }
 
+/* Entries of a record map, in batches (cheap enough to poll). */
 static size_t count_keys(int fd)
 {
-	struct xpro_key k, n, *p = NULL;
+	static struct xpro_key keys[8192];
+	static struct xpro_record vals[8192];
+	uint64_t token = 0;
 	size_t c = 0;
+	int first = 1, err;
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
 
-	while (!bpf_map_get_next_key(fd, p, &n)) {
-		k = n;
-		p = &k;
-		c++;
+	for (;;) {
+		__u32 cnt = 8192;
+
+		err = bpf_map_lookup_batch(fd, first ? NULL : &token, &token, keys, vals, &cnt, &bo);
+		c += cnt;
+		first = 0;
+		if (err)
+			return c;
 	}
-	return c;
+}
+
+/* "merged" of a syncdb state file, or 0 */
+static uint64_t merged_of(const char *path)
+{
+	char buf[8192], *p;
+	size_t n;
+	FILE *f = path ? fopen(path, "r") : NULL;
+
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strstr(buf, "\"merged\":");
+	return p ? strtoull(p + 9, NULL, 10) : 0;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -89,13 +114,15 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "maps", required_argument, NULL, 'm' }, { "records", required_argument, NULL, 'n' },
 		{ "trials", required_argument, NULL, 't' }, { "count", required_argument, NULL, 'c' },
-		{ "period-ms", required_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' },
+		{ "period-ms", required_argument, NULL, 'p' }, { "status", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int fds[MAXP], np = 0, opt, i, t;
 	long nrec = 100000, trials = 100, period_ms = 100;
 	uint64_t count = 1000, *samples, t0, fill_ns = 0;
-	char *maps = NULL, *tok, *save;
+	char *maps = NULL, *tok, *save, *status = NULL;
+	uint64_t merged0, merge_ns = 0;
 	size_t base[MAXP];
 
 	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -105,6 +132,7 @@ int main(int argc, char **argv)
 		case 't': trials = atol(optarg); break;
 		case 'c': count = strtoull(optarg, NULL, 10); break;
 		case 'p': period_ms = atol(optarg); break;
+		case 's': status = optarg; break;
 		case 'h':
 			printf("usage: bench-sync --maps P1,P2,... [--records N] [--trials T] [--count C] [--period-ms MS]\n");
 			return 0;
@@ -135,12 +163,15 @@ int main(int argc, char **argv)
 	/* 1. fill: N records (clients 198.18.64.0/18 x 64 destinations) */
 	for (i = 0; i < np; i++)
 		base[i] = count_keys(fds[i]);
+	merged0 = merged_of(status);
 	t0 = mono_ns();
 	for (i = 0; i < nrec; i++)
 		put_record(fds[0], htonl(0xC6124000u + (uint32_t)(i / 64)), htonl(0xC6120140u + (uint32_t)(i % 64)), 10);
 	for (;;) {
 		int done = 1;
 
+		if (status && !merge_ns && merged_of(status) >= merged0 + (uint64_t)nrec)
+			merge_ns = mono_ns() - t0;
 		for (i = 1; i < np && done; i++)
 			done = count_keys(fds[i]) >= base[i] + (size_t)nrec;
 		if (done)
@@ -149,9 +180,14 @@ int main(int argc, char **argv)
 			fprintf(stderr, "bench-sync: the fill did not reach every proxy within 120 s\n");
 			return 1;
 		}
-		sleep_ns(20000000ULL);
+		sleep_ns(50000000ULL);
 	}
 	fill_ns = mono_ns() - t0;
+	while (status && !merge_ns && mono_ns() - t0 < 120ULL * 1000000000ULL) {
+		if (merged_of(status) >= merged0 + (uint64_t)nrec)
+			merge_ns = mono_ns() - t0;
+		sleep_ns(10000000ULL);
+	}
 	fprintf(stderr, "bench-sync: %ld records on every proxy after %.0f ms (%.0f records/s end to end)\n",
 		nrec, (double)fill_ns / 1e6, (double)nrec / ((double)fill_ns / 1e9));
 
@@ -181,8 +217,8 @@ int main(int argc, char **argv)
 		samples[t] = mono_ns() - start;
 	}
 	qsort(samples, (size_t)trials, sizeof(*samples), cmp_u64);
-	printf("{\"fill_records\":%ld,\"fill_ms\":%.1f,\"prop_p50_ms\":%.2f,\"prop_p99_ms\":%.2f,\"prop_max_ms\":%.2f,\"trials\":%ld}\n",
-	       nrec, (double)fill_ns / 1e6, (double)samples[trials / 2] / 1e6,
+	printf("{\"merge_ms\":%.1f,\"fill_records\":%ld,\"fill_ms\":%.1f,\"prop_p50_ms\":%.2f,\"prop_p99_ms\":%.2f,\"prop_max_ms\":%.2f,\"trials\":%ld}\n",
+	       (double)merge_ns / 1e6, nrec, (double)fill_ns / 1e6, (double)samples[trials / 2] / 1e6,
 	       (double)samples[(size_t)((double)trials * 0.99) < (size_t)trials ? (size_t)((double)trials * 0.99) : (size_t)trials - 1] / 1e6,
 	       (double)samples[trials - 1] / 1e6, trials);
 	free(samples);

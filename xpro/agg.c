@@ -117,65 +117,81 @@ int xpro_records_dump(int rec_fd, struct xpro_key **keys, struct xpro_record **v
 	}
 }
 
-int xpro_recompute(int fold_fd, int rec_fd, int agg_fd, uint64_t tt1_ns, uint64_t now,
-		   struct xpro_recompute_stats *st)
+struct xpro_agg_snap {
+	struct table t;
+};
+
+struct xpro_agg_snap *xpro_recompute_begin(int agg_fd)
 {
-	struct table t = { 0 };
-	struct xpro_key rk, *rkeys = NULL;
-	struct xpro_record *rvals = NULL;
-	size_t nrec = 0, ri;
-	struct xpro_record rec;
+	struct xpro_agg_snap *sn = calloc(1, sizeof(*sn));
 	struct xpro_agg agg;
 	uint32_t ak, anext, *aprev = NULL;
 	struct slot *sl;
-	size_t i, naggs;
-	int err = 0;
+	size_t naggs;
 
-	memset(st, 0, sizeof(*st));
+	if (!sn)
+		return NULL;
 	naggs = count_keys(agg_fd, sizeof(uint32_t));
-	for (t.cap = 64; t.cap < 2 * naggs + 2; t.cap <<= 1)
+	for (sn->t.cap = 64; sn->t.cap < 2 * naggs + 2; sn->t.cap <<= 1)
 		;
-	t.s = calloc(t.cap, sizeof(*t.s));
-	if (!t.s)
-		return -ENOMEM;
-
-	/* 1. the local deltas, read before the scan */
+	sn->t.s = calloc(sn->t.cap, sizeof(*sn->t.s));
+	if (!sn->t.s) {
+		free(sn);
+		return NULL;
+	}
+	/* the local deltas, read before the records are */
 	while (!bpf_map_get_next_key(agg_fd, aprev, &anext)) {
 		ak = anext;
 		aprev = &ak;
 		if (bpf_map_lookup_elem(agg_fd, &ak, &agg))
 			continue;
-		sl = find(&t, ak, 1);
+		sl = find(&sn->t, ak, 1);
 		if (!sl) /* table full: cannot happen, sized above with room */
 			break;
 		sl->has_agg = 1;
 		sl->f.dest = ak;
 		sl->f.dc_seen = agg.dc;
 	}
-	/* 2. the O(n) scan of the records */
-	err = xpro_records_dump(rec_fd, &rkeys, &rvals, &nrec);
-	if (err) {
-		free(t.s);
-		return err;
-	}
+	return sn;
+}
+
+void xpro_recompute_abort(struct xpro_agg_snap *sn)
+{
+	if (sn)
+		free(sn->t.s);
+	free(sn);
+}
+
+int xpro_recompute_finish(struct xpro_agg_snap *sn, int fold_fd, int agg_fd,
+			  const struct xpro_key *rkeys, const struct xpro_record *rvals, size_t nrec,
+			  uint64_t tt1_ns, uint64_t now, struct xpro_recompute_stats *st)
+{
+	struct table t = sn->t;
+	struct xpro_agg agg;
+	struct slot *sl;
+	size_t i, ri;
+	int err = 0;
+
+	memset(st, 0, sizeof(*st));
+	/* the O(n) scan of the records */
 	for (ri = 0; ri < nrec; ri++) {
-		rk = rkeys[ri];
-		rec = rvals[ri];
+		const struct xpro_record *rec = &rvals[ri];
+
 		st->records++;
-		if ((int64_t)(now - rec.ts2_l) > (int64_t)tt1_ns)
+		if ((int64_t)(now - rec->ts2_l) > (int64_t)tt1_ns)
 			continue; /* idle: its window resets on its next packet */
-		sl = find(&t, rk.dest, 0);
+		sl = find(&t, rkeys[ri].dest, 0);
 		if (!sl)
 			continue; /* D's aggregate was evicted: its next packet recreates it */
 		st->active++;
-		if (!sl->f.nact || (int64_t)(rec.ts1_l - sl->f.ts1) < 0)
-			sl->f.ts1 = rec.ts1_l;
-		if (!sl->f.nact || (int64_t)(rec.ts2_l - sl->f.ts2) > 0)
-			sl->f.ts2 = rec.ts2_l;
-		sl->f.c += rec.c_l;
+		if (!sl->f.nact || (int64_t)(rec->ts1_l - sl->f.ts1) < 0)
+			sl->f.ts1 = rec->ts1_l;
+		if (!sl->f.nact || (int64_t)(rec->ts2_l - sl->f.ts2) > 0)
+			sl->f.ts2 = rec->ts2_l;
+		sl->f.c += rec->c_l;
 		sl->f.nact++;
 	}
-	/* 3. write back through the fold program */
+	/* write back through the fold program */
 	for (i = 0; i < t.cap; i++) {
 		if (!t.s[i].used || !t.s[i].has_agg)
 			continue;
@@ -203,7 +219,27 @@ int xpro_recompute(int fold_fd, int rec_fd, int agg_fd, uint64_t tt1_ns, uint64_
 		else
 			st->dests++;
 	}
-	free(t.s);
+	xpro_recompute_abort(sn);
+	return err;
+}
+
+int xpro_recompute(int fold_fd, int rec_fd, int agg_fd, uint64_t tt1_ns, uint64_t now,
+		   struct xpro_recompute_stats *st)
+{
+	struct xpro_agg_snap *sn = xpro_recompute_begin(agg_fd);
+	struct xpro_key *rkeys = NULL;
+	struct xpro_record *rvals = NULL;
+	size_t nrec = 0;
+	int err;
+
+	if (!sn)
+		return -ENOMEM;
+	err = xpro_records_dump(rec_fd, &rkeys, &rvals, &nrec);
+	if (err) {
+		xpro_recompute_abort(sn);
+		return err;
+	}
+	err = xpro_recompute_finish(sn, fold_fd, agg_fd, rkeys, rvals, nrec, tt1_ns, now, st);
 	free(rkeys);
 	free(rvals);
 	return err;

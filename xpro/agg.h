@@ -23,6 +23,20 @@ int xpro_recompute(int fold_fd, int rec_fd, int agg_fd, uint64_t tt1_ns, uint64_
 		   struct xpro_recompute_stats *st);
 
 /*
+ * The same in three steps, so that a caller that dumps the records anyway
+ * (syncmaps) dumps them once: begin reads every aggregate's dc (before the
+ * records are read: a packet counted meanwhile may count twice until the
+ * next recompute, never zero times), the caller dumps the records, finish
+ * scans them and folds (and frees the snapshot). abort frees it unused.
+ */
+struct xpro_agg_snap;
+struct xpro_agg_snap *xpro_recompute_begin(int agg_fd);
+int xpro_recompute_finish(struct xpro_agg_snap *sn, int fold_fd, int agg_fd,
+			  const struct xpro_key *rkeys, const struct xpro_record *rvals, size_t nrec,
+			  uint64_t tt1_ns, uint64_t now, struct xpro_recompute_stats *st);
+void xpro_recompute_abort(struct xpro_agg_snap *sn);
+
+/*
  * Every record of rec_fd in as few syscalls as the kernel allows
  * (BPF_MAP_LOOKUP_BATCH; one get_next_key + lookup per record where batch
  * lookups are not supported). *keys and *vals are malloc'ed (caller frees);

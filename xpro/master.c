@@ -15,30 +15,31 @@
  * that is not a non-negative integer is an error, never merged.
  */
 /*
+ * The master's storage: one hash per destination, "x:{D}", one field per
+ * client i, value "ts1 ts2 c" (decimal; times in microseconds). A batch of a
+ * destination's records is then one HMGET and one HSET, and the hash tag
+ * {D} keeps a destination on one Redis Cluster shard.
+ *
  * The merge of one record, shared by both entry points below: returns the
- * reply table {branch, ts1', ts2', c', dc', mark', ts1, ts2, c} or an
- * error table. Mirrors xpro_merge() line by line; a stored field that is
- * not a non-negative integer is an error, never merged. Each call runs
- * inside one script, so the read-modify-write of a record is atomic.
+ * reply {branch, ts1', ts2', c', dc', mark', ts1, ts2, c} (numbers: exact
+ * integers below 2^53) and the master's new value, or nil when nothing is
+ * written. Mirrors xpro_merge() line by line. A stored value that is not
+ * three non-negative integers is an error, never merged.
  */
 #define XPRO_LUA_CORE \
-"local function num(v, what, k)\n" \
-"  local n = tonumber(v)\n" \
-"  if n == nil or n < 0 or n ~= math.floor(n) or n > 9007199254740991 then\n" \
-"    return nil, 'xpro: bad ' .. what .. ' in ' .. k\n" \
-"  end\n" \
+"local function num(s)\n" \
+"  local n = tonumber(s)\n" \
+"  if n == nil or n < 0 or n ~= math.floor(n) or n > 9007199254740991 then return nil end\n" \
 "  return n\n" \
 "end\n" \
-"local function f(x) return string.format('%.0f', x) end\n" \
-"local function xmerge(k, l1, l2, lc, ldc, mark, lfound, tt1, tt4, r, ttl)\n" \
+"local function xmerge(mraw, name, l1, l2, lc, ldc, mark, lfound, tt1, tt4, r)\n" \
 "  if r < 1 then r = 1 end\n" \
-"  local m = redis.call('HMGET', k, 'ts1', 'ts2', 'c')\n" \
-"  local mfound = m[1] ~= false and m[2] ~= false and m[3] ~= false\n" \
-"  local m1, m2, mc, e = 0, 0, 0, nil\n" \
-"  if mfound then\n" \
-"    m1, e = num(m[1], 'ts1', k); if e then return {err = e} end\n" \
-"    m2, e = num(m[2], 'ts2', k); if e then return {err = e} end\n" \
-"    mc, e = num(m[3], 'c', k); if e then return {err = e} end\n" \
+"  local mfound, m1, m2, mc = false, 0, 0, 0\n" \
+"  if mraw then\n" \
+"    local a, b, c = string.match(mraw, '^(%d+) (%d+) (%d+)$')\n" \
+"    a, b, c = num(a), num(b), num(c)\n" \
+"    if not a or not b or not c then return {err = 'xpro: bad master record ' .. name}, nil end\n" \
+"    mfound, m1, m2, mc = true, a, b, c\n" \
 "  end\n" \
 "  local branch = 0\n" \
 "  if lfound == 1 and mfound then\n" \
@@ -60,41 +61,56 @@
 "  elseif lfound == 1 then\n" \
 "    m1 = l1; m2 = l2; mc = lc; ldc = 0; branch = 6\n" \
 "  end\n" \
-"  if branch ~= 0 and branch ~= 5 then\n" \
-"    redis.call('HSET', k, 'ts1', f(m1), 'ts2', f(m2), 'c', f(mc))\n" \
-"    if ttl > 0 then redis.call('PEXPIRE', k, ttl) end\n" \
-"  end\n" \
-"  return {branch, f(l1), f(l2), f(lc), f(ldc), mark, f(m1), f(m2), f(mc)}\n" \
+"  local w = nil\n" \
+"  if branch ~= 0 and branch ~= 5 then w = string.format('%.0f %.0f %.0f', m1, m2, mc) end\n" \
+"  return {branch, l1, l2, lc, ldc, mark, m1, m2, mc}, w\n" \
 "end\n"
 
 /*
- * One record. KEYS[1]: the master record. ARGV: ts1', ts2', c', dc', mark',
- * l_found, TT1, TT4, r (times in microseconds), and the record's expiry in
- * ms (0: none; a record idle for longer than TT1 restarts anyway).
+ * One record. KEYS[1]: the destination's hash "x:{D}". ARGV: the client i,
+ * ts1', ts2', c', dc', mark', l_found, TT1, TT4, r (times in microseconds),
+ * and the hash's expiry in ms (0: none).
  */
 const char xpro_lua_merge[] =
 XPRO_LUA_CORE
-"local t = xmerge(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]),\n"
-"  tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]) or 0)\n"
+"local k, f = KEYS[1], ARGV[1]\n"
+"local t, w = xmerge(redis.call('HGET', k, f), k .. ':' .. f, tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]),\n"
+"  tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]))\n"
 "if t.err then return redis.error_reply(t.err) end\n"
+"if w then\n"
+"  redis.call('HSET', k, f, w)\n"
+"  local ttl = tonumber(ARGV[11]) or 0\n"
+"  if ttl > 0 then redis.call('PEXPIRE', k, ttl) end\n"
+"end\n"
 "return t\n";
 
 /*
- * A batch (docs/sync.md, fast exchange): KEYS[1..n]; ARGV[1..5] = TT1, TT4,
- * r, expiry ms, origin (the proxy's id); then 6 values per key: ts1', ts2',
- * c', dc', mark', l_found. Returns one reply table (or error) per key, and
- * publishes the keys it changed on channel xpro:chg as "origin\nkey\n...".
+ * A batch of one destination (docs/sync.md, fast exchange): KEYS[1] =
+ * "x:{D}"; ARGV[1..5] = TT1, TT4, r, expiry ms, origin (the proxy's id);
+ * then 7 values per record: i, ts1', ts2', c', dc', mark', l_found. One
+ * reply (or error) per record; the records it changed are published on the
+ * channel xpro:chg as "origin\nx:{D}:i\n...".
  */
 const char xpro_lua_merge_batch[] =
 XPRO_LUA_CORE
+"local k = KEYS[1]\n"
 "local tt1, tt4, r, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])\n"
-"local out, chg = {}, {ARGV[5]}\n"
-"for i = 1, #KEYS do\n"
-"  local b = 5 + (i - 1) * 6\n"
-"  local t = xmerge(KEYS[i], tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4]),\n"
-"    tonumber(ARGV[b + 5]), tonumber(ARGV[b + 6]), tt1, tt4, r, ttl)\n"
+"local n = (#ARGV - 5) / 7\n"
+"local fields = {}\n"
+"for i = 1, n do fields[i] = ARGV[5 + (i - 1) * 7 + 1] end\n"
+"local cur = redis.call('HMGET', k, unpack(fields))\n"
+"local out, hset, chg = {}, {}, {ARGV[5]}\n"
+"for i = 1, n do\n"
+"  local b = 6 + (i - 1) * 7\n"
+"  local name = k .. ':' .. fields[i]\n"
+"  local t, w = xmerge(cur[i], name, tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]),\n"
+"    tonumber(ARGV[b + 4]), tonumber(ARGV[b + 5]), tonumber(ARGV[b + 6]), tt1, tt4, r)\n"
 "  out[i] = t\n"
-"  if not t.err and t[1] ~= 0 and t[1] ~= 5 then chg[#chg + 1] = KEYS[i] end\n"
+"  if w then hset[#hset + 1] = fields[i]; hset[#hset + 1] = w; chg[#chg + 1] = name end\n"
+"end\n"
+"if #hset > 0 then\n"
+"  redis.call('HSET', k, unpack(hset))\n"
+"  if ttl > 0 then redis.call('PEXPIRE', k, ttl) end\n"
 "end\n"
 "if #chg > 1 then redis.call('PUBLISH', 'xpro:chg', table.concat(chg, '\\n')) end\n"
 "return out\n";
@@ -141,11 +157,27 @@ static int u64_of(const redisReply *e, uint64_t *out)
 	return errno || *end ? -1 : 0;
 }
 
+int xpro_master_split(const char *name, char *hash, size_t hlen, const char **field)
+{
+	const char *close = strchr(name, '}');
+
+	if (name[0] != 'x' || name[1] != ':' || name[2] != '{' || !close || close[1] != ':' ||
+	    (size_t)(close - name) + 2 > hlen)
+		return -EINVAL;
+	memcpy(hash, name, (size_t)(close - name) + 1);
+	hash[close - name + 1] = '\0';
+	*field = close + 2;
+	return 0;
+}
+
 int xpro_master_merge_append(redisContext *c, const char *sha, const char *key,
 			     const struct xpro_lrec *l, int l_found, const struct xpro_merge_params *p)
 {
-	char a[10][24];
+	char a[10][24], hash[64];
+	const char *field;
 
+	if (xpro_master_split(key, hash, sizeof(hash), &field))
+		return -EINVAL;
 	snprintf(a[0], 24, "%" PRIu64, l->ts1);
 	snprintf(a[1], 24, "%" PRIu64, l->ts2);
 	snprintf(a[2], 24, "%" PRIu64, l->c);
@@ -156,7 +188,7 @@ int xpro_master_merge_append(redisContext *c, const char *sha, const char *key,
 	snprintf(a[7], 24, "%" PRIu64, p->tt4_ns);
 	snprintf(a[8], 24, "%u", p->r);
 	snprintf(a[9], 24, "%" PRIu64, p->ttl_ms);
-	return redisAppendCommand(c, "EVALSHA %s 1 %s %s %s %s %s %s %s %s %s %s %s", sha, key,
+	return redisAppendCommand(c, "EVALSHA %s 1 %s %s %s %s %s %s %s %s %s %s %s %s", sha, hash, field,
 				  a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]) ? -ENOMEM : 0;
 }
 
@@ -212,8 +244,12 @@ int xpro_master_merge(redisContext *c, const char *sha, const char *key,
 		return -EIO;
 	}
 	rc = xpro_master_merge_parse(r, l, m, branch, err);
-	if (rc && r->type == REDIS_REPLY_ERROR)
-		*err = "script error";
+	if (rc && r->type == REDIS_REPLY_ERROR) {
+		static char msg[256];
+
+		snprintf(msg, sizeof(msg), "%s", r->str);
+		*err = msg;
+	}
 	freeReplyObject(r);
 	return rc;
 }

@@ -5,9 +5,10 @@
  * (xpro/merge.c, the reference; tests/unit/test_master.c checks they agree
  * on random inputs against a real redis-server).
  *
- * Keys: "x:{D}:i" (hash: ts1, ts2, c) where D and i are dotted IPv4
- * addresses; the hash tag {D} keeps a destination's records on one Redis
- * Cluster shard. Times on the master are microseconds of CLOCK_TAI: Redis
+ * Storage: one hash per destination, "x:{D}", field i, value "ts1 ts2 c"
+ * (D and i dotted IPv4 addresses); the hash tag {D} keeps a destination's
+ * records on one Redis Cluster shard. A record is named "x:{D}:i" in
+ * messages, logs and the change feed. Times on the master are microseconds of CLOCK_TAI: Redis
  * Lua numbers are doubles, exact to 2^53, and TAI nanoseconds are not.
  */
 #ifndef XPRO_MASTER_H
@@ -22,8 +23,10 @@ extern const char xpro_lua_merge[];
  * channel xpro:chg). */
 extern const char xpro_lua_merge_batch[];
 
-/* Format the master key of (client, dest) (network order) into buf. */
+/* The name "x:{D}:i" of (client, dest) (network order) into buf. */
 void xpro_master_key(char *buf, size_t len, uint32_t client, uint32_t dest);
+/* Split a name "x:{D}:i" into the hash "x:{D}" and the field i. */
+int xpro_master_split(const char *name, char *hash, size_t hlen, const char **field);
 
 /* Load the merge script; returns 0 and fills sha (41 bytes), or -errno. */
 int xpro_master_load(redisContext *c, char sha[41]);

@@ -387,17 +387,16 @@ static int push_flush(struct xredis *lr, struct xpro_bpf *s, const char *sha, ch
 	return 0;
 }
 
-static int maps_push(struct xpro_proxy *px, struct xpro_bpf *s, struct xredis *lr,
-		     const char *sha, const struct xpro_config *cfg, struct maps_stats *st)
+/* Push the records of the period's dump (rk, rv) whose dc or mark changed. */
+static int maps_push(struct xpro_bpf *s, struct xredis *lr, const char *sha,
+		     const struct xpro_key *rk, const struct xpro_record *rv, size_t nrec,
+		     const struct xpro_config *cfg, struct maps_stats *st)
 {
 	static struct pushed b[BATCH];
 	static char keys[BATCH][64];
-	struct xpro_key *rk = NULL;
-	struct xpro_record *rv = NULL;
-	size_t nrec = 0, i;
-	int n = 0, err;
+	size_t i;
+	int n = 0, err = 0;
 
-	err = xpro_records_dump(px->fd[M_RECORDS], &rk, &rv, &nrec);
 	for (i = 0; !err && i < nrec; i++) {
 		const struct xpro_record *v = &rv[i];
 
@@ -417,8 +416,6 @@ static int maps_push(struct xpro_proxy *px, struct xpro_bpf *s, struct xredis *l
 	}
 	if (!err && n)
 		err = push_flush(lr, s, sha, keys, b, n, cfg, st);
-	free(rk);
-	free(rv);
 	return err;
 }
 
@@ -561,6 +558,10 @@ int xpro_syncmaps(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 	struct xredis lr;
 	struct maps_stats st = { 0 };
 	struct xpro_recompute_stats rst;
+	struct xpro_agg_snap *snap = NULL;
+	struct xpro_key *rk = NULL;
+	struct xpro_record *rv = NULL;
+	size_t nrec = 0;
 	uint64_t counters[XPRO_C__MAX], rx_prev = 0, t_prev = 0, next, t0 = xredis_mono_ns();
 	uint64_t last_ok_ns = 0, periods = 0, w = 0, events = 0;
 	struct xsub usub;
@@ -630,12 +631,20 @@ int xpro_syncmaps(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 				have_scripts = 0;
 			}
 		}
+		/* one dump of the records per period, for the push and the
+		 * recompute; the aggregates' deltas are read before it */
+		snap = xpro_recompute_begin(px.fd[M_AGGS]);
+		if (xpro_records_dump(px.fd[M_RECORDS], &rk, &rv, &nrec)) {
+			nrec = 0;
+			xpro_recompute_abort(snap);
+			snap = NULL;
+		}
 		if (xredis_get(&lr)) {
 			if (!have_scripts)
 				have_scripts = !load_scripts(&lr, src, sha, 1);
 			uint64_t pushed0 = st.pushed;
 
-			if (have_scripts && !maps_push(&px, s, &lr, sha[0], cfg, &st) &&
+			if (have_scripts && !maps_push(s, &lr, sha[0], rk, rv, nrec, cfg, &st) &&
 			    lr.c && !maps_apply(&px, s, &lr, cfg, o->full_scan, &st))
 				ok = 1;
 			if (ok && st.pushed != pushed0 && !o->full_scan) {
@@ -649,8 +658,14 @@ int xpro_syncmaps(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 				have_scripts = 0; /* a restarted server has no scripts */
 		}
 		/* the recompute runs also while Redis is away */
-		xpro_recompute(bpf_program__fd(s->progs.xpro_fold_agg), px.fd[M_RECORDS], px.fd[M_AGGS],
-			       cfg->params.tt1_ns, xpro_now_tai(), &rst);
+		if (snap)
+			xpro_recompute_finish(snap, bpf_program__fd(s->progs.xpro_fold_agg), px.fd[M_AGGS],
+					      rk, rv, nrec, cfg->params.tt1_ns, xpro_now_tai(), &rst);
+		snap = NULL;
+		free(rk);
+		free(rv);
+		rk = NULL;
+		rv = NULL;
 		if (!xpro_read_counters(px.fd[M_COUNTERS], counters)) {
 			uint64_t t = xredis_mono_ns();
 
@@ -874,14 +889,15 @@ static int db_merge_keys(struct db_ctx *d, char (*keys)[64], size_t n, int *chan
 	}
 	freeReplyObject(rep);
 
-	/* 2. one batched merge on the master */
-	for (i = 0; i < n; i++) {
-		uint32_t cl, de;
+	/* 2. one batched merge on the master: every key is of one destination,
+	 * whose hash x:{D} holds a field per client */
+	{
+		/* "l:{D}:i" -> "x:{D}" */
+		const char *close = strchr(keys[0], '}');
 
-		xpro_parse_key(keys[i], 'l', &cl, &de);
-		xpro_master_key(xk[i], sizeof(xk[i]), cl, de);
+		snprintf(xk[0], sizeof(xk[0]), "x:%.*s", (int)(close - keys[0] - 1), keys[0] + 2);
 	}
-	av_script(&a, d->msha, xk, NULL, (int)n);
+	av_script(&a, d->msha, xk, NULL, 1);
 	av_u64(&a, d->mp.tt1_ns);
 	av_u64(&a, d->mp.tt4_ns);
 	av_u64(&a, d->mp.r);
@@ -889,6 +905,7 @@ static int db_merge_keys(struct db_ctx *d, char (*keys)[64], size_t n, int *chan
 	av_str(&a, d->id);
 	for (i = 0; i < n; i++) {
 		/* a bad local record merges as absent: it is never written */
+		av_str(&a, strchr(keys[i], '}') + 2); /* the client i of l:{D}:i */
 		av_u64(&a, t[i].l.ts1);
 		av_u64(&a, t[i].l.ts2);
 		av_u64(&a, t[i].l.c);
@@ -1052,6 +1069,50 @@ static int scan_into(struct xredis *r, const char *match, char prefix, struct ke
 	return 0;
 }
 
+/* Every record of the master (hashes x:{D}, fields i) into l, as local keys. */
+static int scan_master_into(struct xredis *r, struct keylist *l)
+{
+	char cursor[32] = "0", key[64];
+	redisReply *rep, *f;
+	size_t i, j;
+
+	do {
+		rep = redisCommand(r->c, "SCAN %s MATCH x:{* COUNT 1000", cursor);
+		if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+			if (rep)
+				freeReplyObject(rep);
+			xredis_fail(r, r->c ? r->c->errstr : NULL);
+			return -EIO;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
+		for (i = 0; i < rep->element[1]->elements; i++)
+			redisAppendCommand(r->c, "HKEYS %s", rep->element[1]->element[i]->str);
+		for (i = 0; i < rep->element[1]->elements; i++) {
+			const char *h = rep->element[1]->element[i]->str;
+
+			if (redisGetReply(r->c, (void **)&f) != REDIS_OK || !f) {
+				freeReplyObject(rep);
+				xredis_fail(r, r->c->errstr);
+				return -EIO;
+			}
+			for (j = 0; f->type == REDIS_REPLY_ARRAY && j < f->elements; j++) {
+				uint32_t cl, de;
+
+				if (f->element[j]->type != REDIS_REPLY_STRING)
+					continue;
+				snprintf(key, sizeof(key), "%s:%s", h, f->element[j]->str);
+				if (!xpro_parse_key(key, 'x', &cl, &de)) {
+					xpro_local_key(key, sizeof(key), cl, de);
+					kl_add(l, key);
+				}
+			}
+			freeReplyObject(f);
+		}
+		freeReplyObject(rep);
+	} while (strcmp(cursor, "0"));
+	return 0;
+}
+
 /*
  * One round. full: the reference, Algorithm 1 over every record of L_DB
  * and M_DB. Otherwise the fast exchange: the records this proxy changed
@@ -1067,7 +1128,7 @@ static int db_round(struct db_ctx *d, int full, int *changed)
 	if (full) {
 		d->st.full_passes++;
 		err = scan_into(&d->lr, "l:{*", 'l', &l);
-		err = err ?: scan_into(&d->mr, "x:{*", 'x', &l);
+		err = err ?: scan_master_into(&d->mr, &l);
 		if (!err) {
 			rep = redisCommand(d->lr.c, "DEL l:dirty");
 			if (rep)

@@ -30,7 +30,7 @@ tt3_ms = 1000
 tf1 = 1000000
 tf2 = 100000000
 sync_period_ms = $PERIOD
-max_records = 1048576
+max_records = 262144
 EOC
 timeout 60 "$TOPO" up default --name "$RUN" --proxies 4 -q >&2
 timeout 60 "$TOPO" start "$RUN" --config "$tmp/sync.conf" --sync -q >&2
@@ -41,10 +41,11 @@ sleep 1
 m0=$(jq -r .merged "$st/syncdb.json")
 t0=$(date +%s%N)
 timeout 600 "$O"/bench/bench-sync --maps "$maps" --records "$RECORDS" --trials "$TRIALS" \
-  --period-ms "$PERIOD" > "$tmp/prop.json"
+  --period-ms "$PERIOD" --status "$st/syncdb.json" > "$tmp/prop.json"
 t1=$(date +%s%N)
-# merge rate: px1's syncdb merged the RECORDS records (and the trials') in
-# the fill; the fill time bounds it from below (end to end, four proxies)
+# merge rate: RECORDS over the time from writing them into px1's map until
+# px1's syncdb has merged them all on the master (its "merged" counter):
+# syncmaps' push included
 fill_ms=$(jq -r .fill_ms "$tmp/prop.json")
 sleep 0.5
 jq -n --argjson p "$(cat "$tmp/prop.json")" --argjson db "$(cat "$st/syncdb.json")" \
@@ -57,7 +58,8 @@ jq -n --argjson p "$(cat "$tmp/prop.json")" --argjson db "$(cat "$st/syncdb.json
     sync_prop_max_ms: $p.prop_max_ms,
     sync_prop_p99_periods: ($p.prop_p99_ms / ($period | tonumber)),
     sync_fill_ms: $p.fill_ms,
-    sync_merge_rps: ((($rec | tonumber)) / (($fill | tonumber) / 1000) | floor),
+    sync_merge_ms: $p.merge_ms,
+    sync_merge_rps: (if $p.merge_ms > 0 then (($rec | tonumber) / ($p.merge_ms / 1000) | floor) else null end),
     syncdb_cpu_ms_per_period: $db.cpu_ms_per_period,
     syncmaps_cpu_ms_per_period: $mp.cpu_ms_per_period
   }'

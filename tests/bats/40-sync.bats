@@ -51,6 +51,9 @@ stat() { px "$1" stats -i in0 --json --top 50 | jq -r "$2"; }
 # count P CLIENT DEST: that record's count on proxy P (0 if absent)
 count() { stat "$1" "[.top[] | select(.client == \"$2\" and .dest == \"$3\") | .count] | first // 0"; }
 mredis() { topo exec "$RUN" db timeout 5 redis-cli -h 198.18.2.100 --user xpro --pass "$(cat /run/xpro/topo/$RUN/secret)" --no-auth-warning "$@"; }
+# mcount CLIENT DEST: the master's count of (CLIENT, DEST): hash x:{DEST}, field
+# CLIENT, value "ts1 ts2 c"
+mcount() { mredis HGET "x:{$2}" "$1" | awk '{ print $3 }'; }
 
 # send_spread N: the bot sends N packets at 50/s to each proxy, concurrently
 send_spread() {
@@ -75,6 +78,10 @@ settle() {
     sleep 0.1
   done
   echo "# $1: record ($2, $3) is $c, expected $4" >&3
+  stat "$1" '.top' | sed 's/^/#   /' >&3
+  topo exec "$RUN" "$1" timeout 5 redis-cli --user xpro --pass "$(cat /run/xpro/topo/$RUN/secret)" --no-auth-warning \
+    HGETALL "l:{$3}:$2" | paste -sd' ' | sed 's/^/#   local: /' >&3
+  echo "#   master: $(mredis HGET "x:{$3}" "$2")" >&3
   return 1
 }
 
@@ -96,7 +103,7 @@ settle() {
     (( drops > 0 && passed <= 65 ))
   done
   # the master holds the sum, once
-  run mredis HGET "x:{$VIC}:$BOT" c
+  run mcount $BOT $VIC
   assert_output "$((3 * PER_PROXY))"
   # status shows the other proxies and the lag
   run px px1 status -i in0
@@ -169,7 +176,7 @@ settle() {
     settle "$p" $BOT $VIC 225
     grep -q "redis master .*back; sync resumes" /run/xpro/topo/$RUN/$p/syncdb.log
   done
-  run mredis HGET "x:{$VIC}:$BOT" c
+  run mcount $BOT $VIC
   assert_output 225
 }
 
@@ -183,9 +190,9 @@ settle() {
   assert_success
   settle px3 198.18.32.9 $VIC 10
   # a negative count, a non-number, an absurd time
-  mredis HSET "x:{$VIC}:198.18.32.9" c -5 > /dev/null
-  mredis HSET "x:{$VIC}:198.18.32.10" ts1 abc ts2 1 c 1 > /dev/null
-  mredis HSET "x:{$VIC}:198.18.32.11" ts1 1 ts2 99999999999999999999 c 3 > /dev/null
+  mredis HSET "x:{$VIC}" 198.18.32.9 "1 2 -5" > /dev/null
+  mredis HSET "x:{$VIC}" 198.18.32.10 "abc 1 1" > /dev/null
+  mredis HSET "x:{$VIC}" 198.18.32.11 "1 99999999999999999999 3" > /dev/null
   # make the daemons look at them: new packets of the first, and a (hostile)
   # change feed naming the others
   mredis PUBLISH xpro:chg "$(printf 'evil\nx:{%s}:198.18.32.10\nx:{%s}:198.18.32.11\nnot-a-key' $VIC $VIC)" > /dev/null
@@ -246,7 +253,7 @@ settle() {
   wait
   for p in 1 2; do [[ $(jq -r .sent "$BATS_TEST_TMPDIR/send$p.json") == 30000 ]]; done
   for p in px1 px2 px3; do settle $p $BOT $VIC 60000; done
-  run mredis HGET "x:{$VIC}:$BOT" c
+  run mcount $BOT $VIC
   assert_output 60000
   # the flood spanned several periods: px1 handed deltas over and wrote the
   # merged view back several times while packets arrived
@@ -273,7 +280,7 @@ settle() {
   # the attack goes on: 20 more to each proxy
   send_spread 20
   for p in px1 px2 px3; do settle $p $BOT $VIC 180; done
-  run mredis HGET "x:{$VIC}:$BOT" c
+  run mcount $BOT $VIC
   assert_output 180
   grep -q "redis local .*back; sync resumes" /run/xpro/topo/$RUN/px1/syncmaps.log
 }

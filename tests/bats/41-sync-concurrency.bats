@@ -94,7 +94,7 @@ run_case() { # extra syncdb flags
   for ((r = 0; r < NREC; r++)); do
     want=0
     for i in 1 2 3; do want=$((want + $(cat "$BATS_TEST_TMPDIR/sum.$i.$r"))); done
-    got=$(rcli "$M" HGET "x:{198.18.1.$((r + 1))}:198.18.32.1" c)
+    got=$(rcli "$M" HGET "x:{198.18.1.$((r + 1))}" 198.18.32.1 | awk '{ print $3 }')
     [[ $got == "$want" ]] || { echo "# record $r: master $got, sum of deltas $want" >&3; return 1; }
     for i in 1 2 3; do
       got=$(rcli "${L[$i]}" HMGET "l:{198.18.1.$((r + 1))}:198.18.32.1" gc dc | paste -sd' ')
@@ -117,12 +117,13 @@ run_case() { # extra syncdb flags
   run_case --full-scan
 }
 
-# dump_master PORT: every master record, sorted, one line each
+# dump_master PORT: every master record (hash x:{D}, field i, "ts1 ts2 c"),
+# sorted, one line each
 dump_master() {
   local k
-  for k in $(rcli "$1" --scan --pattern 'x:{*' | sort); do
-    echo "$k $(rcli "$1" HMGET "$k" ts1 ts2 c | paste -sd' ')"
-  done
+  for k in $(rcli "$1" --scan --pattern 'x:{*'); do
+    rcli "$1" HGETALL "$k" | paste -d' ' - - | sed "s/^/$k /"
+  done | sort
 }
 
 # quiet PORTS...: wait (bounded: 5 s) until no local has anything dirty,

@@ -145,11 +145,15 @@ int main(void)
 		m.ts2 = m.ts1 + rnd() % 15000000;
 		m.c = rnd() % 1000000;
 		snprintf(key, sizeof(key), "x:{198.18.1.%d}:198.18.0.%d", i % 250, i % 200);
-		r = redisCommand(c, "DEL %s", key);
+		/* the master's storage: hash x:{D}, field i, "ts1 ts2 c" */
+		r = redisCommand(c, "HDEL x:{198.18.1.%d} 198.18.0.%d", i % 250, i % 200);
 		freeReplyObject(r);
 		if (m_found) {
-			r = redisCommand(c, "HSET %s ts1 %llu ts2 %llu c %llu", key, (unsigned long long)m.ts1,
-					 (unsigned long long)m.ts2, (unsigned long long)m.c);
+			char val[80];
+
+			snprintf(val, sizeof(val), "%llu %llu %llu", (unsigned long long)m.ts1,
+				 (unsigned long long)m.ts2, (unsigned long long)m.c);
+			r = redisCommand(c, "HSET x:{198.18.1.%d} 198.18.0.%d %s", i % 250, i % 200, val);
 			freeReplyObject(r);
 		}
 		lr = l;
@@ -157,7 +161,7 @@ int main(void)
 		b_ref = xpro_merge(&lr, l_found, &mr, m_found, &p);
 		rc = xpro_master_merge(c, sha, key, &l, l_found, &p, &mstored, &b_lua, &err);
 		if (rc || b_lua != b_ref) {
-			tap_diag("case %d: rc %d, branch lua %d ref %d", i, rc, b_lua, b_ref);
+			tap_diag("case %d: rc %d (%s), branch lua %d ref %d", i, rc, err ? err : "", b_lua, b_ref);
 			agree = 0;
 			break;
 		}
@@ -198,22 +202,23 @@ int main(void)
 			struct xpro_lrec l[16], lr[16];
 			struct xpro_mrec m[16], mr[16];
 			int lf[16], mf[16], bref[16], nchg = 0;
-			const char *argv[5 + 16 * 6 + 3 + 16];
+			const char *argv[4 + 5 + 16 * 7];
 			size_t argl[sizeof(argv) / sizeof(argv[0])];
-			char vals[5 + 16 * 6][24];
+			char vals[5 + 16 * 7][24], hash[32], fields[16][24];
 			int a = 0, v = 0;
 
 			nb = 1 + (int)(rnd() % 16);
 			p.r = 1 + (uint32_t)(rnd() % 4);
 			argv[a++] = "EVALSHA";
 			argv[a++] = bsha;
-			snprintf(vals[v], 24, "%d", nb);
-			argv[a++] = vals[v++];
+			argv[a++] = "1";
+			snprintf(hash, sizeof(hash), "x:{198.18.2.%d}", nbatch % 200);
+			argv[a++] = hash;
 			for (k = 0; k < nb; k++) {
 				uint64_t base = 1700000000000000ULL + (rnd() % 1000000000ULL);
 
 				snprintf(keys[k], sizeof(keys[k]), "x:{198.18.2.%d}:198.18.0.%d", nbatch % 200, k);
-				argv[a++] = keys[k];
+				snprintf(fields[k], sizeof(fields[k]), "198.18.0.%d", k);
 				lf[k] = (int)(rnd() % 8 != 0);
 				mf[k] = (int)(rnd() % 8 != 0);
 				l[k].ts1 = base + rnd() % 20000000;
@@ -224,11 +229,14 @@ int main(void)
 				m[k].ts1 = base + rnd() % 20000000;
 				m[k].ts2 = m[k].ts1 + rnd() % 15000000;
 				m[k].c = rnd() % 1000000;
-				r = redisCommand(c, "DEL %s", keys[k]);
+				r = redisCommand(c, "HDEL %s %s", hash, fields[k]);
 				freeReplyObject(r);
 				if (mf[k]) {
-					r = redisCommand(c, "HSET %s ts1 %llu ts2 %llu c %llu", keys[k], (unsigned long long)m[k].ts1,
-							 (unsigned long long)m[k].ts2, (unsigned long long)m[k].c);
+					char val[80];
+
+					snprintf(val, sizeof(val), "%llu %llu %llu", (unsigned long long)m[k].ts1,
+						 (unsigned long long)m[k].ts2, (unsigned long long)m[k].c);
+					r = redisCommand(c, "HSET %s %s %s", hash, fields[k], val);
 					freeReplyObject(r);
 				}
 				lr[k] = l[k];
@@ -243,6 +251,7 @@ int main(void)
 			argv[a++] = "0";
 			argv[a++] = "origin-7";
 			for (k = 0; k < nb; k++) {
+				argv[a++] = fields[k];
 				snprintf(vals[v], 24, "%llu", (unsigned long long)l[k].ts1); argv[a++] = vals[v++];
 				snprintf(vals[v], 24, "%llu", (unsigned long long)l[k].ts2); argv[a++] = vals[v++];
 				snprintf(vals[v], 24, "%llu", (unsigned long long)l[k].c); argv[a++] = vals[v++];
@@ -302,15 +311,15 @@ int main(void)
 		int b;
 		redisReply *r;
 
-		r = redisCommand(c, "HSET x:{198.18.1.1}:198.18.0.1 ts1 abc ts2 5 c 7");
+		r = redisCommand(c, "HSET x:{198.18.1.1} 198.18.0.1 %s", "abc 5 7");
 		freeReplyObject(r);
 		ok(xpro_master_merge(c, sha, "x:{198.18.1.1}:198.18.0.1", &l, 1, &p, &m, &b, &err) == -EPROTO,
 		   "a non-numeric master field is rejected");
-		r = redisCommand(c, "HSET x:{198.18.1.1}:198.18.0.1 ts1 -4");
+		r = redisCommand(c, "HSET x:{198.18.1.1} 198.18.0.1 %s", "-4 5 7");
 		freeReplyObject(r);
 		ok(xpro_master_merge(c, sha, "x:{198.18.1.1}:198.18.0.1", &l, 1, &p, &m, &b, &err) == -EPROTO,
 		   "a negative master field is rejected");
-		r = redisCommand(c, "HSET x:{198.18.1.1}:198.18.0.1 ts1 1e300");
+		r = redisCommand(c, "HSET x:{198.18.1.1} 198.18.0.1 %s", "1e300 5 7");
 		freeReplyObject(r);
 		ok(xpro_master_merge(c, sha, "x:{198.18.1.1}:198.18.0.1", &l, 1, &p, &m, &b, &err) == -EPROTO,
 		   "an absurd master field is rejected");
