@@ -718,6 +718,7 @@ enum { S_TAKE, S_PUT, S_UNTAKE, S_PULL, S__N };
 
 struct db_stats {
 	uint64_t merged, put_stale, untaken, pulled, rejected, branches[7], feed_keys, events, full_passes;
+	uint64_t conflicts, lua_batches;
 };
 
 struct keylist {
@@ -837,12 +838,166 @@ struct taken {
  * script call (atomic per record; publishes the changed keys), then PUT
  * each result back, PULL what only the master knew, UNTAKE what failed.
  */
+/* The result of one record's merge on the master. */
+struct mres {
+	int rc;                 /* 0; -EPROTO: refused (bad master value); -ENOENT: not merged */
+	int branch;
+	struct xpro_lrec l;
+	struct xpro_mrec m;
+	const char *why;
+};
+
+/* "ts1 ts2 c": three decimal integers <= 2^53, one space apart. */
+static int parse_mval(const char *v, size_t len, struct xpro_mrec *m)
+{
+	uint64_t x[3] = { 0 };
+	size_t i = 0;
+	int k;
+
+	for (k = 0; k < 3; k++) {
+		size_t digits = 0;
+
+		while (i < len && v[i] >= '0' && v[i] <= '9') {
+			if (++digits > 16)
+				return -1;
+			x[k] = x[k] * 10 + (uint64_t)(v[i] - '0');
+			i++;
+		}
+		if (!digits || x[k] > 9007199254740991ULL)
+			return -1;
+		if (k < 2) {
+			if (i >= len || v[i] != ' ')
+				return -1;
+			i++;
+		}
+	}
+	if (i != len)
+		return -1;
+	m->ts1 = x[0];
+	m->ts2 = x[1];
+	m->c = x[2];
+	return 0;
+}
+
+/*
+ * One destination's batch merged on the master with optimistic locking:
+ * WATCH x:{D}, HMGET its fields, merge each record with xpro_merge() (the
+ * C reference of Algorithm 1), then MULTI / HSET / PEXPIRE / PUBLISH / EXEC.
+ * If another proxy wrote the hash in between, EXEC fails and nothing was
+ * written: -EAGAIN (the caller retries, then falls back to the Lua script).
+ * -EIO when the connection failed.
+ */
+static int master_watch_merge(struct db_ctx *d, const char *hash, char (*keys)[64],
+			      const struct taken *t, size_t n, struct mres *res)
+{
+	static struct av a;
+	static char msg[BATCH * 48 + 256], vals[BATCH][64];
+	redisContext *mc = d->mr.c;
+	redisReply *rep = NULL, *w = NULL;
+	size_t i, mlen, nw = 0;
+	int err = 0;
+
+	redisAppendCommand(mc, "WATCH %s", hash);
+	a.n = 0;
+	av_str(&a, "HMGET");
+	av_str(&a, hash);
+	for (i = 0; i < n; i++)
+		av_str(&a, strchr(keys[i], '}') + 2);
+	redisAppendCommandArgv(mc, a.n, a.v, a.l);
+	if (redisGetReply(mc, (void **)&w) != REDIS_OK || !w ||
+	    redisGetReply(mc, (void **)&rep) != REDIS_OK || !rep) {
+		if (w)
+			freeReplyObject(w);
+		xredis_fail(&d->mr, mc->errstr);
+		return -EIO;
+	}
+	freeReplyObject(w);
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != n) {
+		freeReplyObject(rep);
+		redisReply *u = redisCommand(mc, "UNWATCH");
+
+		if (u)
+			freeReplyObject(u);
+		return -EPROTO;
+	}
+	mlen = (size_t)snprintf(msg, sizeof(msg), "%s", d->id);
+	a.n = 0;
+	av_str(&a, "HSET");
+	av_str(&a, hash);
+	for (i = 0; i < n; i++) {
+		const redisReply *e = rep->element[i];
+		int mfound = 0;
+
+		memset(&res[i], 0, sizeof(res[i]));
+		res[i].l = t[i].l;
+		if (!t[i].ok) {
+			res[i].rc = -ENOENT;
+			continue;
+		}
+		if (e->type == REDIS_REPLY_STRING) {
+			if (parse_mval(e->str, e->len, &res[i].m)) {
+				res[i].rc = -EPROTO;
+				res[i].why = "bad master record";
+				continue;
+			}
+			mfound = 1;
+		} else if (e->type != REDIS_REPLY_NIL) {
+			res[i].rc = -EPROTO;
+			res[i].why = "bad master record";
+			continue;
+		}
+		res[i].branch = xpro_merge(&res[i].l, t[i].found, &res[i].m, mfound, &d->mp);
+		if (res[i].branch && res[i].branch != XPRO_MERGE_PULL) {
+			snprintf(vals[nw], sizeof(vals[0]), "%" PRIu64 " %" PRIu64 " %" PRIu64,
+				 res[i].m.ts1, res[i].m.ts2, res[i].m.c);
+			av_str(&a, strchr(keys[i], '}') + 2);
+			av_str(&a, vals[nw]);
+			nw++;
+			mlen += (size_t)snprintf(msg + mlen, sizeof(msg) - mlen, "\n%s:%s", hash,
+						 strchr(keys[i], '}') + 2);
+		}
+	}
+	freeReplyObject(rep);
+	if (!nw) {
+		rep = redisCommand(mc, "UNWATCH");
+		if (!rep) {
+			xredis_fail(&d->mr, mc->errstr);
+			return -EIO;
+		}
+		freeReplyObject(rep);
+		return 0;
+	}
+	redisAppendCommand(mc, "MULTI");
+	redisAppendCommandArgv(mc, a.n, a.v, a.l);
+	redisAppendCommand(mc, "PEXPIRE %s %" PRIu64, hash, d->mp.ttl_ms);
+	redisAppendCommand(mc, "PUBLISH xpro:chg %b", msg, mlen);
+	redisAppendCommand(mc, "EXEC");
+	for (i = 0; i < 5; i++) {
+		if (redisGetReply(mc, (void **)&rep) != REDIS_OK || !rep) {
+			xredis_fail(&d->mr, mc->errstr);
+			return -EIO;
+		}
+		if (i == 4) {
+			if (rep->type == REDIS_REPLY_NIL)
+				err = -EAGAIN; /* another proxy wrote the hash: nothing written */
+			else if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 3 ||
+				 rep->element[0]->type == REDIS_REPLY_ERROR)
+				err = -EPROTO;
+		} else if (rep->type == REDIS_REPLY_ERROR) {
+			err = -EPROTO;
+		}
+		freeReplyObject(rep);
+	}
+	return err;
+}
+
 static int db_merge_keys(struct db_ctx *d, char (*keys)[64], size_t n, int *changed)
 {
 	static struct taken t[BATCH];
 	static char xk[BATCH][64];
 	static struct av a, put, pull;
 	static int put_i[BATCH], pull_i[BATCH];
+	static struct mres res[BATCH];
 	redisContext *lc = d->lr.c, *mc = d->mr.c;
 	redisReply *rep, *mrep = NULL;
 	size_t i, j, nput = 0, npull = 0, nun = 0;
@@ -889,54 +1044,77 @@ static int db_merge_keys(struct db_ctx *d, char (*keys)[64], size_t n, int *chan
 	}
 	freeReplyObject(rep);
 
-	/* 2. one batched merge on the master: every key is of one destination,
-	 * whose hash x:{D} holds a field per client */
+	/* 2. the merge on the master: every key is of one destination, whose
+	 * hash x:{D} holds a field per client. WATCH/MULTI first (a few tries),
+	 * the Lua script when other proxies keep writing the same hash */
 	{
 		/* "l:{D}:i" -> "x:{D}" */
 		const char *close = strchr(keys[0], '}');
 
 		snprintf(xk[0], sizeof(xk[0]), "x:%.*s", (int)(close - keys[0] - 1), keys[0] + 2);
 	}
-	av_script(&a, d->msha, xk, NULL, 1);
-	av_u64(&a, d->mp.tt1_ns);
-	av_u64(&a, d->mp.tt4_ns);
-	av_u64(&a, d->mp.r);
-	av_u64(&a, d->mp.ttl_ms);
-	av_str(&a, d->id);
-	for (i = 0; i < n; i++) {
-		/* a bad local record merges as absent: it is never written */
-		av_str(&a, strchr(keys[i], '}') + 2); /* the client i of l:{D}:i */
-		av_u64(&a, t[i].l.ts1);
-		av_u64(&a, t[i].l.ts2);
-		av_u64(&a, t[i].l.c);
-		av_u64(&a, t[i].l.dc);
-		av_u64(&a, t[i].l.mark);
-		av_u64(&a, (uint64_t)t[i].found);
+	for (i = 0; i < 4; i++) {
+		err = master_watch_merge(d, xk[0], keys, t, n, res);
+		if (err != -EAGAIN)
+			break;
+		d->st.conflicts++;
 	}
-	mrep = redisCommandArgv(mc, a.n, a.v, a.l);
-	if (!mrep) {
-		xredis_fail(&d->mr, mc->errstr);
-		err = -EIO;
-	} else if (mrep->type != REDIS_REPLY_ARRAY || mrep->elements != n) {
-		if (d->st.rejected++ < 5)
-			pr_warn("syncdb: master refused a merge batch: %s\n",
-				mrep->type == REDIS_REPLY_ERROR ? mrep->str : "unexpected reply");
-		err = -EPROTO;
+	if (err == -EAGAIN) {
+		d->st.lua_batches++;
+		err = 0;
+		av_script(&a, d->msha, xk, NULL, 1);
+		av_u64(&a, d->mp.tt1_ns);
+		av_u64(&a, d->mp.tt4_ns);
+		av_u64(&a, d->mp.r);
+		av_u64(&a, d->mp.ttl_ms);
+		av_str(&a, d->id);
+		for (i = 0; i < n; i++) {
+			/* a bad local record merges as absent: it is never written */
+			av_str(&a, strchr(keys[i], '}') + 2); /* the client i of l:{D}:i */
+			av_u64(&a, t[i].l.ts1);
+			av_u64(&a, t[i].l.ts2);
+			av_u64(&a, t[i].l.c);
+			av_u64(&a, t[i].l.dc);
+			av_u64(&a, t[i].l.mark);
+			av_u64(&a, (uint64_t)t[i].found);
+		}
+		mrep = redisCommandArgv(mc, a.n, a.v, a.l);
+		if (!mrep) {
+			xredis_fail(&d->mr, mc->errstr);
+			err = -EIO;
+		} else if (mrep->type != REDIS_REPLY_ARRAY || mrep->elements != n) {
+			if (d->st.rejected++ < 5)
+				pr_warn("syncdb: master refused a merge batch: %s\n",
+					mrep->type == REDIS_REPLY_ERROR ? mrep->str : "unexpected reply");
+			err = -EPROTO;
+		} else {
+			for (i = 0; i < n; i++) {
+				memset(&res[i], 0, sizeof(res[i]));
+				res[i].l = t[i].l;
+				if (!t[i].ok)
+					res[i].rc = -ENOENT;
+				else if (xpro_master_merge_parse(mrep->element[i], &res[i].l, &res[i].m,
+								 &res[i].branch, &res[i].why))
+					res[i].rc = -EPROTO;
+			}
+		}
+		if (mrep)
+			freeReplyObject(mrep);
 	}
 
 	/* 3. PUT and PULL (one call each), UNTAKE what failed */
 	put.n = pull.n = 0;
 	for (i = 0; i < n; i++) {
-		struct xpro_lrec l = t[i].l;
+		struct xpro_lrec l;
 		struct xpro_mrec m;
-		const char *why;
 		int branch;
 
 		if (!t[i].ok)
 			continue;
-		if (err || xpro_master_merge_parse(mrep->element[i], &l, &m, &branch, &why)) {
+		if (err || res[i].rc) {
 			if (!err && d->st.rejected++ < 5)
-				pr_warn("syncdb: master refused the merge of %s: %s\n", keys[i], why ? why : "?");
+				pr_warn("syncdb: master refused the merge of %s: %s\n", keys[i],
+					res[i].why ? res[i].why : "?");
 			if (t[i].found && (t[i].l.dc || t[i].l.mark)) {
 				/* give the delta back: merged next time, never lost */
 				char g[24], dc[24];
@@ -949,6 +1127,9 @@ static int db_merge_keys(struct db_ctx *d, char (*keys)[64], size_t n, int *chan
 			}
 			continue;
 		}
+		l = res[i].l;
+		m = res[i].m;
+		branch = res[i].branch;
 		if (branch >= 0 && branch < 7)
 			d->st.branches[branch]++;
 		if (branch == 0)
@@ -963,8 +1144,6 @@ static int db_merge_keys(struct db_ctx *d, char (*keys)[64], size_t n, int *chan
 			put_i[nput++] = (int)i;
 		}
 	}
-	if (mrep)
-		freeReplyObject(mrep);
 	for (i = 0; i < nun; i++) {
 		if (redisGetReply(lc, (void **)&rep) != REDIS_OK || !rep) {
 			xredis_fail(&d->lr, lc->errstr);
@@ -1364,13 +1543,13 @@ int xpro_syncdb(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 			 ",\"period_ms\":%u,\"periods\":%" PRIu64 ",\"exchange\":\"%s\",\"local\":\"%s\",\"master\":\"%s\",\"w\":%" PRIu64
 			 ",\"peers_w\":{%s},\"merged\":%" PRIu64 ",\"pulled\":%" PRIu64 ",\"put_stale\":%" PRIu64
 			 ",\"untaken\":%" PRIu64 ",\"rejected\":%" PRIu64 ",\"events\":%" PRIu64 ",\"feed_keys\":%" PRIu64
-			 ",\"full_passes\":%" PRIu64
+			 ",\"full_passes\":%" PRIu64 ",\"watch_conflicts\":%" PRIu64 ",\"lua_batches\":%" PRIu64
 			 ",\"branches\":{\"reset\":%" PRIu64 ",\"learn\":%" PRIu64 ",\"decay\":%" PRIu64 ",\"tell\":%" PRIu64
 			 ",\"pull\":%" PRIu64 ",\"push\":%" PRIu64 "},\"period_wall_ms\":%.3f,\"cpu_ms_per_period\":%.3f}",
 			 (int)getpid(), id, xpro_now_tai(), last_ok_ns, cfg->sync_period_ms, periods,
 			 o->full_scan ? "full" : "changed", d.lr.c ? "up" : "down", d.mr.c ? "up" : "down", w,
 			 ok ? peers : "", d.st.merged, d.st.pulled, d.st.put_stale, d.st.untaken, d.st.rejected,
-			 d.st.events, d.st.feed_keys, d.st.full_passes,
+			 d.st.events, d.st.feed_keys, d.st.full_passes, d.st.conflicts, d.st.lua_batches,
 			 d.st.branches[XPRO_MERGE_RESET], d.st.branches[XPRO_MERGE_LEARN],
 			 d.st.branches[XPRO_MERGE_DECAY], d.st.branches[XPRO_MERGE_TELL],
 			 d.st.branches[XPRO_MERGE_PULL], d.st.branches[XPRO_MERGE_PUSH],
