@@ -43,14 +43,58 @@ t0=$(date +%s%N)
 timeout 600 "$O"/bench/bench-sync --maps "$maps" --records "$RECORDS" --trials "$TRIALS" \
   --period-ms "$PERIOD" --status "$st/syncdb.json" > "$tmp/prop.json"
 t1=$(date +%s%N)
-# merge rate: RECORDS over the time from writing them into px1's map until
-# px1's syncdb has merged them all on the master (its "merged" counter):
-# syncmaps' push included
 fill_ms=$(jq -r .fill_ms "$tmp/prop.json")
+
+# merge rate of one syncdb alone: RECORDS dirty records written straight
+# into a local Redis (as syncmaps' PUSH leaves them), one master, both in a
+# namespace of their own; the time from starting syncdb until its "merged"
+# counter reaches RECORDS (TAKE, merge on the master, PUT: the whole round)
+MNS=bsyncm-$$
+ip netns add "$MNS"
+trap 'timeout 60 "$TOPO" down "$RUN" -q >/dev/null 2>&1 || true; [[ -n ${mpids:-} ]] && kill $mpids 2>/dev/null; ip netns del "$MNS" 2>/dev/null; rm -rf "$tmp"' EXIT
+ip -n "$MNS" link set lo up
+mpids=""
+for port in 16401 16402; do
+  nsenter --net=/run/netns/$MNS redis-server --port $port --bind 127.0.0.1 --save "" --appendonly no \
+    --dir "$tmp" --logfile "$tmp/redis-$port.log" </dev/null >/dev/null 2>&1 &
+  mpids+=" $!"
+done
+for _ in $(seq 50); do
+  nsenter --net=/run/netns/$MNS redis-cli -p 16402 PING 2>/dev/null | grep -q PONG && \
+    nsenter --net=/run/netns/$MNS redis-cli -p 16401 PING 2>/dev/null | grep -q PONG && break
+  sleep 0.1
+done
+now_us=$(( $(date +%s%N) / 1000 ))
+awk -v n="$RECORDS" -v t="$now_us" 'BEGIN {
+  for (i = 0; i < n; i++) {
+    k = sprintf("l:{198.18.1.%d}:198.18.%d.%d", i % 64, 64 + int(i / 64 / 250), int(i / 64) % 250)
+    printf "HSET %s ts1 %d ts2 %d gc 0 dc 10 mark 0 gen 1 mts1 0 mts2 0\nSADD l:dirty %s\n", k, t - 1000000, t, k
+  } }' | nsenter --net=/run/netns/$MNS redis-cli -p 16401 --pipe >/dev/null
+cat > "$tmp/merge.conf" <<EOC
+tt1_ms = 60000
+tt2_ms = 1000
+tt3_ms = 1000
+sync_period_ms = 10
+redis_local = 127.0.0.1:16401
+redis_master = 127.0.0.1:16402
+proxy_id = bench
+state_dir = $tmp/mstate
+EOC
+ms0=$(date +%s%N)
+nsenter --net=/run/netns/$MNS "$O/bin/xpro" syncdb -i lo -c "$tmp/merge.conf" --duration 120 </dev/null >"$tmp/syncdb.log" 2>&1 &
+mpids+=" $!"
+merge_ms=""
+for _ in $(seq 12000); do
+  m=$(jq -r .merged "$tmp/mstate/$MNS/lo/syncdb.json" 2>/dev/null || echo 0)
+  if [[ ${m:-0} -ge $RECORDS ]]; then merge_ms=$(( ($(date +%s%N) - ms0) / 1000000 )); break; fi
+  sleep 0.01
+done
+[[ -n $merge_ms ]] || { echo "bench sync: syncdb did not merge $RECORDS records within 120 s" >&2; exit 1; }
+mstats=$(cat "$tmp/mstate/$MNS/lo/syncdb.json")
 sleep 0.5
 jq -n --argjson p "$(cat "$tmp/prop.json")" --argjson db "$(cat "$st/syncdb.json")" \
   --argjson mp "$(cat "$st/syncmaps.json")" --arg period "$PERIOD" --arg rec "$RECORDS" \
-  --arg m0 "$m0" --arg fill "$fill_ms" '{
+  --arg m0 "$m0" --arg fill "$fill_ms" --arg mms "$merge_ms" --argjson ms "$mstats" '{
     sync_period_ms: ($period | tonumber),
     sync_records: ($rec | tonumber),
     sync_prop_p50_ms: $p.prop_p50_ms,
@@ -58,8 +102,10 @@ jq -n --argjson p "$(cat "$tmp/prop.json")" --argjson db "$(cat "$st/syncdb.json
     sync_prop_max_ms: $p.prop_max_ms,
     sync_prop_p99_periods: ($p.prop_p99_ms / ($period | tonumber)),
     sync_fill_ms: $p.fill_ms,
-    sync_merge_ms: $p.merge_ms,
-    sync_merge_rps: (if $p.merge_ms > 0 then (($rec | tonumber) / ($p.merge_ms / 1000) | floor) else null end),
+    sync_proxy1_merge_ms: $p.merge_ms,
+    sync_merge_ms: ($mms | tonumber),
+    sync_merge_rps: (($rec | tonumber) / (($mms | tonumber) / 1000) | floor),
+    sync_merge_watch_conflicts: $ms.watch_conflicts,
     syncdb_cpu_ms_per_period: $db.cpu_ms_per_period,
     syncmaps_cpu_ms_per_period: $mp.cpu_ms_per_period
   }'
