@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "proxy.h"
 #include "stats.h"
 #include "sync.h"
+#include "xredis.h"
 
 #define XPRO_VERSION "0.1.0"
 #define XPRO_DEFAULT_CONF "/etc/xpro/xpro.conf"
@@ -58,6 +60,7 @@ static void usage(FILE *f)
 "  forget  -i IFACE CLIENT DEST     forget one (client, destination) record\n"
 "  warnd   -i IFACE [--duration S]  the one consumer of overload warnings: JSON lines\n"
 "  alerts  -i IFACE [--follow] [--count N] [--duration S]  show published warnings\n"
+"  alerts  --all [-c FILE] [--count N] [--duration S]  every proxy's warnings and alerts (master)\n"
 "  syncmaps -i IFACE [--full-scan] [--duration S] [--periods N]\n"
 "                    sync daemon: BPF maps <-> local Redis, aggregate recompute, W\n"
 "  syncdb  -i IFACE [--full-scan] [--duration S] [--periods N]\n"
@@ -76,7 +79,7 @@ struct cli {
 	const char *conf;
 	const char *sets[64];
 	int nsets;
-	int json, prom, replace, force, keep_maps, follow, full_scan;
+	int json, prom, replace, force, keep_maps, follow, full_scan, all;
 	long periods;
 	unsigned int top;
 	double interval, duration;
@@ -86,7 +89,7 @@ struct cli {
 
 enum {
 	O_SET = 256, O_JSON, O_PROM, O_REPLACE, O_FORCE, O_KEEP, O_TOP, O_INTERVAL,
-	O_COUNT, O_DURATION, O_GENERIC, O_FOLLOW, O_FULL, O_PERIODS,
+	O_COUNT, O_DURATION, O_GENERIC, O_FOLLOW, O_FULL, O_PERIODS, O_ALL,
 };
 
 static const struct option long_opts[] = {
@@ -105,6 +108,7 @@ static const struct option long_opts[] = {
 	{ "generic", no_argument, NULL, O_GENERIC },
 	{ "follow", no_argument, NULL, O_FOLLOW },
 	{ "full-scan", no_argument, NULL, O_FULL },
+	{ "all", no_argument, NULL, O_ALL },
 	{ "periods", required_argument, NULL, O_PERIODS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -152,6 +156,7 @@ static int parse_cli(struct cli *c, int argc, char **argv)
 		case O_KEEP: c->keep_maps = 1; break;
 		case O_FOLLOW: c->follow = 1; break;
 		case O_FULL: c->full_scan = 1; break;
+		case O_ALL: c->all = 1; break;
 		case O_PERIODS:
 			if (parse_num(optarg, "--periods", &d))
 				return -EINVAL;
@@ -536,8 +541,9 @@ static int cmd_forget(struct cli *c, int argc, char **argv)
 
 struct warnd_ctx {
 	FILE *out;
-	const char *ifname, *nsname;
-	uint64_t n;
+	const char *ifname, *nsname, *proxy_id;
+	uint64_t n, published, unpublished;
+	struct xredis *mr;      /* the master, when redis_master is set */
 };
 
 static const char *reason_name(__u32 r)
@@ -560,10 +566,28 @@ static int on_warning(void *ctx, void *data, size_t len)
 		return 0;
 	inet_ntop(AF_INET, &ev->client, a, sizeof(a));
 	inet_ntop(AF_INET, &ev->dest, b, sizeof(b));
-	fprintf(w->out, "{\"ts_ns\":%" PRIu64 ",\"netns\":\"%s\",\"interface\":\"%s\",\"client\":\"%s\",\"dest\":\"%s\",\"reason\":\"%s\",\"count\":%" PRIu64 ",\"window_ns\":%" PRIu64 "}\n",
-		(uint64_t)ev->ts, w->nsname, w->ifname, a, b, reason_name(ev->reason),
-		(uint64_t)ev->count, (uint64_t)ev->window_ns);
+	char line[512];
+	int ll;
+
+	ll = snprintf(line, sizeof(line), "{\"ts_ns\":%" PRIu64 ",\"proxy\":\"%s\",\"netns\":\"%s\",\"interface\":\"%s\",\"client\":\"%s\",\"dest\":\"%s\",\"reason\":\"%s\",\"count\":%" PRIu64 ",\"window_ns\":%" PRIu64 "}",
+		       (uint64_t)ev->ts, w->proxy_id, w->nsname, w->ifname, a, b, reason_name(ev->reason),
+		       (uint64_t)ev->count, (uint64_t)ev->window_ns);
+	fprintf(w->out, "%s\n", line);
 	fflush(w->out);
+	/* and on the master's channel, where every proxy's warnings meet */
+	if (w->mr) {
+		redisContext *rc = xredis_get(w->mr);
+		redisReply *rep = rc ? redisCommand(rc, "PUBLISH xpro:warnings %b", line, (size_t)ll) : NULL;
+
+		if (rep) {
+			w->published++;
+			freeReplyObject(rep);
+		} else {
+			if (rc)
+				xredis_fail(w->mr, rc->errstr);
+			w->unpublished++;
+		}
+	}
 	w->n++;
 	return 0;
 }
@@ -573,7 +597,8 @@ static int cmd_warnd(struct cli *c)
 	struct xpro_proxy px;
 	struct ring_buffer *rb = NULL;
 	struct warnd_ctx w = { 0 };
-	char path[700];
+	struct xredis mr;
+	char path[700], proxy_id[200];
 	int err, lock = -1;
 	double t0 = (double)xpro_now_tai() / 1e9;
 
@@ -603,6 +628,17 @@ static int cmd_warnd(struct cli *c)
 	}
 	w.ifname = px.ifname;
 	w.nsname = px.nsname;
+	snprintf(proxy_id, sizeof(proxy_id), "%s", c->cfg.proxy_id[0] ? c->cfg.proxy_id : px.nsname);
+	w.proxy_id = proxy_id;
+	if (c->cfg.redis_master[0]) {
+		if (xredis_init(&mr, "master", c->cfg.redis_master, c->cfg.redis_user, c->cfg.redis_password)) {
+			pr_warn("warnd: redis_master '%s' is not ADDR:PORT\n", c->cfg.redis_master);
+			err = -EINVAL;
+			goto out;
+		}
+		w.mr = &mr;
+		signal(SIGPIPE, SIG_IGN);
+	}
 	rb = ring_buffer__new(px.fd[M_WARNINGS], on_warning, &w, NULL);
 	if (!rb) {
 		err = -errno;
@@ -620,7 +656,10 @@ static int cmd_warnd(struct cli *c)
 		if (c->duration > 0 && (double)xpro_now_tai() / 1e9 - t0 >= c->duration)
 			break;
 	}
-	pr_info("warnd %s: %" PRIu64 " warnings published\n", px.ifname, w.n);
+	pr_info("warnd %s: %" PRIu64 " warnings written, %" PRIu64 " published on the master, %" PRIu64 " not (master away)\n",
+		px.ifname, w.n, w.published, w.unpublished);
+	if (w.mr)
+		xredis_close(w.mr);
 out:
 	ring_buffer__free(rb);
 	if (w.out)
@@ -629,6 +668,56 @@ out:
 		close(lock);
 	xpro_proxy_close(&px);
 	return err;
+}
+
+static void print_msg(const char *msg, size_t len, void *arg)
+{
+	long *shown = arg;
+
+	printf("%.*s\n", (int)len, msg);
+	(*shown)++;
+}
+
+/* Every proxy's warnings and overload alerts, from the master's channels. */
+static int alerts_all(struct cli *c)
+{
+	struct xsub sw, sa;
+	double t0 = (double)xpro_now_tai() / 1e9;
+	long shown = 0;
+
+	if (!c->cfg.redis_master[0]) {
+		pr_warn("alerts --all: no master: set redis_master = ADDR:PORT\n");
+		return -EINVAL;
+	}
+	if (xsub_init(&sw, "master", c->cfg.redis_master, c->cfg.redis_user, c->cfg.redis_password, "xpro:warnings") ||
+	    xsub_init(&sa, "master", c->cfg.redis_master, c->cfg.redis_user, c->cfg.redis_password, "xpro:alerts")) {
+		pr_warn("alerts --all: redis_master '%s' is not ADDR:PORT\n", c->cfg.redis_master);
+		return -EINVAL;
+	}
+	while (!stop && (c->count < 0 || shown < c->count)) {
+		struct pollfd pf[2];
+		int n = 0, fw = xsub_fd(&sw), fa = xsub_fd(&sa);
+
+		if (fw >= 0)
+			pf[n++] = (struct pollfd){ .fd = fw, .events = POLLIN };
+		if (fa >= 0)
+			pf[n++] = (struct pollfd){ .fd = fa, .events = POLLIN };
+		if (c->duration > 0 && (double)xpro_now_tai() / 1e9 - t0 >= c->duration)
+			break;
+		if (!n) {
+			sleep_s(0.1);
+			continue;
+		}
+		if (poll(pf, (nfds_t)n, 100) <= 0)
+			continue;
+		for (int i = 0; i < n; i++)
+			if (pf[i].revents)
+				xsub_read(pf[i].fd == fw ? &sw : &sa, print_msg, &shown);
+		fflush(stdout);
+	}
+	xredis_close(&sw.r);
+	xredis_close(&sa.r);
+	return 0;
 }
 
 static int cmd_alerts(struct cli *c)
@@ -640,6 +729,8 @@ static int cmd_alerts(struct cli *c)
 	FILE *f = NULL;
 	int err;
 
+	if (c->all)
+		return alerts_all(c);
 	err = xpro_proxy_init(&px, &c->cfg, c->ifname);
 	if (err)
 		return err;
@@ -752,6 +843,8 @@ int main(int argc, char **argv)
 
 	if (!strcmp(cmd, "config"))
 		err = cmd_config(&c, argc, argv);
+	else if (!strcmp(cmd, "alerts") && c.all)
+		err = alerts_all(&c);
 	else if (!c.ifname) {
 		if (!strcmp(cmd, "attach") || !strcmp(cmd, "detach") || !strcmp(cmd, "status") ||
 		    !strcmp(cmd, "stats") || !strcmp(cmd, "top") || !strcmp(cmd, "set") ||

@@ -106,7 +106,7 @@ XPRO_LUA_CORE
 "  local t, w = xmerge(cur[i], name, tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]),\n"
 "    tonumber(ARGV[b + 4]), tonumber(ARGV[b + 5]), tonumber(ARGV[b + 6]), tt1, tt4, r)\n"
 "  out[i] = t\n"
-"  if w then hset[#hset + 1] = fields[i]; hset[#hset + 1] = w; chg[#chg + 1] = name end\n"
+"  if w and w ~= cur[i] then hset[#hset + 1] = fields[i]; hset[#hset + 1] = w; chg[#chg + 1] = name end\n"
 "end\n"
 "if #hset > 0 then\n"
 "  redis.call('HSET', k, unpack(hset))\n"

@@ -670,8 +670,11 @@ int xpro_syncmaps(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 			uint64_t t = xredis_mono_ns();
 
 			if (t_prev && t > t_prev)
-				w = (counters[XPRO_C_RX] - rx_prev) * 1000000000ULL / (t - t_prev);
-			rx_prev = counters[XPRO_C_RX];
+				w = (counters[XPRO_C_RX] - counters[XPRO_C_NOT_TUNNEL] - rx_prev) * 1000000000ULL /
+				    (t - t_prev);
+			/* W: packets/s the filter handled (not what it passed to the
+			 * kernel untouched: ARP, frames flooded by a bridge) */
+			rx_prev = counters[XPRO_C_RX] - counters[XPRO_C_NOT_TUNNEL];
 			t_prev = t;
 		}
 		if (lr.c) {
@@ -946,7 +949,16 @@ static int master_watch_merge(struct db_ctx *d, const char *hash, char (*keys)[6
 			res[i].why = "bad master record";
 			continue;
 		}
-		res[i].branch = xpro_merge(&res[i].l, t[i].found, &res[i].m, mfound, &d->mp);
+		{
+			struct xpro_mrec before = res[i].m;
+
+			res[i].branch = xpro_merge(&res[i].l, t[i].found, &res[i].m, mfound, &d->mp);
+			/* a merge that leaves the master as it was writes nothing
+			 * and tells nobody: no echo between proxies */
+			if (mfound && before.ts1 == res[i].m.ts1 && before.ts2 == res[i].m.ts2 &&
+			    before.c == res[i].m.c)
+				continue;
+		}
 		if (res[i].branch && res[i].branch != XPRO_MERGE_PULL) {
 			snprintf(vals[nw], sizeof(vals[0]), "%" PRIu64 " %" PRIu64 " %" PRIu64,
 				 res[i].m.ts1, res[i].m.ts2, res[i].m.c);

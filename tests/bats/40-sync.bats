@@ -284,3 +284,31 @@ settle() {
   assert_output 180
   grep -q "redis local .*back; sync resumes" /run/xpro/topo/$RUN/px1/syncmaps.log
 }
+
+@test "warnings of every proxy, and workload alerts above T_W, can be followed in one place" {
+  run topo up default --name "$RUN" -q
+  assert_success
+  # T_W of 50 packets/s: the flood below makes px1 and px2 report overload
+  sed 's/^sync_period_ms = .*/sync_period_ms = 100\nt_w = 50/' "$CONF" > "$BATS_TEST_TMPDIR/tw.conf"
+  run topo start "$RUN" --config "$BATS_TEST_TMPDIR/tw.conf" --sync -q
+  assert_success
+  topo exec "$RUN" px3 timeout 20 "$XPRO" alerts --all -c "$(pconf px3)" --duration 8 > "$BATS_TEST_TMPDIR/all.jsonl" &
+  follower=$!
+  sleep 0.5
+  # two bots flood (above TF1 on each proxy alone), one through px1, one through px2
+  topo exec "$RUN" bot timeout 10 "$UDP" send --proxy 198.18.0.1 --bind 198.18.32.21 --dst $VIC --dport 9 \
+    --count 400 --interval-us 2000 > /dev/null &
+  topo exec "$RUN" bot timeout 10 "$UDP" send --proxy 198.18.0.2 --bind 198.18.32.22 --dst $VIC --dport 9 \
+    --count 400 --interval-us 2000 > /dev/null &
+  wait %2 %3 2>/dev/null || true
+  wait "$follower" || true
+  # TF1 warnings from both proxies, for their own client, on px3's screen
+  run jq -r 'select(.reason == "tf1") | "\(.proxy) \(.client)"' "$BATS_TEST_TMPDIR/all.jsonl"
+  assert_output --partial "px1 198.18.32.21"
+  assert_output --partial "px2 198.18.32.22"
+  # and the overload alerts of the proxies whose W went above T_W
+  run jq -r 'select(.type == "overload") | .proxy' "$BATS_TEST_TMPDIR/all.jsonl"
+  assert_output --partial "px1"
+  assert_output --partial "px2"
+  refute_output --partial "px3"
+}
