@@ -32,7 +32,7 @@
 "  if n == nil or n < 0 or n ~= math.floor(n) or n > 9007199254740991 then return nil end\n" \
 "  return n\n" \
 "end\n" \
-"local function xmerge(mraw, name, l1, l2, lc, ldc, mark, lfound, tt1, tt4, r)\n" \
+"local function xmerge(mraw, name, l1, l2, lc, ldc, mark, lfound, tt1, tt4, r, lm1)\n" \
 "  if r < 1 then r = 1 end\n" \
 "  local mfound, m1, m2, mc = false, 0, 0, 0\n" \
 "  if mraw then\n" \
@@ -52,6 +52,7 @@
 "        local d = l2 - m1\n" \
 "        l1 = l2 - math.floor(d / r); mc = math.floor(mc / r); m1 = l1; m2 = l2; branch = 3\n" \
 "      else m2 = l2; branch = 4 end\n" \
+"      if branch ~= 3 and lm1 > 0 and m1 > lm1 and l1 < m1 then l1 = m1 end\n" \
 "      if l1 > m1 then l1 = m1\n" \
 "      elseif l2 - l1 > tt4 then m1 = l1 end\n" \
 "      lc = mc + ldc; mc = lc; ldc = 0\n" \
@@ -69,13 +70,15 @@
 /*
  * One record. KEYS[1]: the destination's hash "x:{D}". ARGV: the client i,
  * ts1', ts2', c', dc', mark', l_found, TT1, TT4, r (times in microseconds),
- * and the hash's expiry in ms (0: none).
+ * the hash's expiry in ms (0: none), and the master start this proxy saw
+ * last (0: unknown).
  */
 const char xpro_lua_merge[] =
 XPRO_LUA_CORE
 "local k, f = KEYS[1], ARGV[1]\n"
 "local t, w = xmerge(redis.call('HGET', k, f), k .. ':' .. f, tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]),\n"
-"  tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]))\n"
+"  tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]),\n"
+"  tonumber(ARGV[12]) or 0)\n"
 "if t.err then return redis.error_reply(t.err) end\n"
 "if w then\n"
 "  redis.call('HSET', k, f, w)\n"
@@ -87,7 +90,8 @@ XPRO_LUA_CORE
 /*
  * A batch of one destination (docs/sync.md, fast exchange): KEYS[1] =
  * "x:{D}"; ARGV[1..5] = TT1, TT4, r, expiry ms, origin (the proxy's id);
- * then 7 values per record: i, ts1', ts2', c', dc', mark', l_found. One
+ * then 8 values per record: i, ts1', ts2', c', dc', mark', l_found, and
+ * the master start this proxy saw last (0: unknown). One
  * reply (or error) per record; the records it changed are published on the
  * channel xpro:chg as "origin\nx:{D}:i\n...".
  */
@@ -95,16 +99,16 @@ const char xpro_lua_merge_batch[] =
 XPRO_LUA_CORE
 "local k = KEYS[1]\n"
 "local tt1, tt4, r, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])\n"
-"local n = (#ARGV - 5) / 7\n"
+"local n = (#ARGV - 5) / 8\n"
 "local fields = {}\n"
-"for i = 1, n do fields[i] = ARGV[5 + (i - 1) * 7 + 1] end\n"
+"for i = 1, n do fields[i] = ARGV[5 + (i - 1) * 8 + 1] end\n"
 "local cur = redis.call('HMGET', k, unpack(fields))\n"
 "local out, hset, chg = {}, {}, {ARGV[5]}\n"
 "for i = 1, n do\n"
-"  local b = 6 + (i - 1) * 7\n"
+"  local b = 6 + (i - 1) * 8\n"
 "  local name = k .. ':' .. fields[i]\n"
 "  local t, w = xmerge(cur[i], name, tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]),\n"
-"    tonumber(ARGV[b + 4]), tonumber(ARGV[b + 5]), tonumber(ARGV[b + 6]), tt1, tt4, r)\n"
+"    tonumber(ARGV[b + 4]), tonumber(ARGV[b + 5]), tonumber(ARGV[b + 6]), tt1, tt4, r, tonumber(ARGV[b + 7]))\n"
 "  out[i] = t\n"
 "  if w and w ~= cur[i] then hset[#hset + 1] = fields[i]; hset[#hset + 1] = w; chg[#chg + 1] = name end\n"
 "end\n"
@@ -173,7 +177,7 @@ int xpro_master_split(const char *name, char *hash, size_t hlen, const char **fi
 int xpro_master_merge_append(redisContext *c, const char *sha, const char *key,
 			     const struct xpro_lrec *l, int l_found, const struct xpro_merge_params *p)
 {
-	char a[10][24], hash[64];
+	char a[11][24], hash[64];
 	const char *field;
 
 	if (xpro_master_split(key, hash, sizeof(hash), &field))
@@ -188,8 +192,9 @@ int xpro_master_merge_append(redisContext *c, const char *sha, const char *key,
 	snprintf(a[7], 24, "%" PRIu64, p->tt4_ns);
 	snprintf(a[8], 24, "%u", p->r);
 	snprintf(a[9], 24, "%" PRIu64, p->ttl_ms);
-	return redisAppendCommand(c, "EVALSHA %s 1 %s %s %s %s %s %s %s %s %s %s %s %s", sha, hash, field,
-				  a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]) ? -ENOMEM : 0;
+	snprintf(a[10], 24, "%" PRIu64, l->mts1);
+	return redisAppendCommand(c, "EVALSHA %s 1 %s %s %s %s %s %s %s %s %s %s %s %s %s", sha, hash, field,
+				  a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]) ? -ENOMEM : 0;
 }
 
 int xpro_master_merge_parse(const redisReply *r, struct xpro_lrec *l, struct xpro_mrec *m,

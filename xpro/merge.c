@@ -38,6 +38,16 @@ int xpro_merge(struct xpro_lrec *l, int l_found, struct xpro_mrec *m, int m_foun
 			m->ts2 = l->ts2;
 			branch = XPRO_MERGE_TELL;
 		}
+		/*
+		 * Our reading (docs/algorithms.md, "Decay with several proxies"):
+		 * when the master's window start moved forward since this proxy
+		 * last merged (another proxy decayed or restarted it), the local
+		 * window takes it, instead of pushing its older start back by the
+		 * next line; otherwise the proxies undo each other's decay and
+		 * halve the count every period.
+		 */
+		if (branch != XPRO_MERGE_DECAY && l->mts1 && sd(m->ts1, l->mts1) > 0 && sd(l->ts1, m->ts1) < 0)
+			l->ts1 = m->ts1;
 		if (sd(l->ts1, m->ts1) > 0)
 			l->ts1 = m->ts1;
 		else if (sd(l->ts2, l->ts1) > (int64_t)p->tt4_ns)

@@ -10,10 +10,12 @@
 
 #include <stdint.h>
 
-/* What a proxy holds for (i, D) (the primed fields). */
+/* What a proxy holds for (i, D) (the primed fields), and mts1: the
+ * master's window start this proxy saw at its last merge (0: unknown). */
 struct xpro_lrec {
 	uint64_t ts1, ts2, c, dc;
 	uint32_t mark;
+	uint64_t mts1;
 };
 
 /* What the master holds for (i, D). */

@@ -78,12 +78,12 @@ static const char lua_push[] =
 "end\n"
 "return #KEYS\n";
 
-/* TAKE: per key {ts1, ts2, gc, dc, mark, gen}, and dc = mark = 0; false
+/* TAKE: per key {ts1, ts2, gc, dc, mark, gen, mts1}, and dc = mark = 0; false
  * (nil) when absent */
 static const char lua_take[] =
 "local out = {}\n"
 "for i = 1, #KEYS do\n"
-"  local v = redis.call('HMGET', KEYS[i], 'ts1', 'ts2', 'gc', 'dc', 'mark', 'gen')\n"
+"  local v = redis.call('HMGET', KEYS[i], 'ts1', 'ts2', 'gc', 'dc', 'mark', 'gen', 'mts1')\n"
 "  if v[1] then\n"
 "    redis.call('HSET', KEYS[i], 'dc', 0, 'mark', 0)\n"
 "    out[i] = v\n"
@@ -1031,12 +1031,12 @@ static int db_merge_keys(struct db_ctx *d, char (*keys)[64], size_t n, int *chan
 	}
 	for (i = 0; i < n; i++) {
 		const redisReply *e = rep->element[i];
-		uint64_t f[6];
+		uint64_t f[7];
 		int good = 1;
 
 		memset(&t[i], 0, sizeof(t[i]));
-		if (e->type == REDIS_REPLY_ARRAY && e->elements == 6) {
-			for (j = 0; j < 6 && good; j++)
+		if (e->type == REDIS_REPLY_ARRAY && e->elements == 7) {
+			for (j = 0; j < 7 && good; j++)
 				good = !xredis_u53(e->element[j], &f[j]);
 			if (good && f[0] <= f[1] && f[4] <= 1) {
 				t[i].l.ts1 = f[0];
@@ -1045,6 +1045,7 @@ static int db_merge_keys(struct db_ctx *d, char (*keys)[64], size_t n, int *chan
 				t[i].l.dc = f[3];
 				t[i].l.mark = (uint32_t)f[4];
 				t[i].gen = f[5];
+				t[i].l.mts1 = f[6];
 				t[i].found = 1;
 				t[i].ok = 1;
 			} else if (d->st.rejected++ < 5) {
@@ -1089,6 +1090,7 @@ static int db_merge_keys(struct db_ctx *d, char (*keys)[64], size_t n, int *chan
 			av_u64(&a, t[i].l.dc);
 			av_u64(&a, t[i].l.mark);
 			av_u64(&a, (uint64_t)t[i].found);
+			av_u64(&a, t[i].l.mts1);
 		}
 		mrep = redisCommandArgv(mc, a.n, a.v, a.l);
 		if (!mrep) {

@@ -142,6 +142,9 @@ int main(void)
 		l.c = l.dc + rnd() % 100000;
 		l.mark = (uint32_t)(rnd() % 2);
 		m.ts1 = base + rnd() % 20000000;
+		/* the master start last seen: unknown, or before or after the
+		 * master's present one (another proxy moved it forward) */
+		l.mts1 = rnd() % 3 == 0 ? 0 : m.ts1 - 5000000 + rnd() % 10000000;
 		m.ts2 = m.ts1 + rnd() % 15000000;
 		m.c = rnd() % 1000000;
 		snprintf(key, sizeof(key), "x:{198.18.1.%d}:198.18.0.%d", i % 250, i % 200);
@@ -202,9 +205,9 @@ int main(void)
 			struct xpro_lrec l[16], lr[16];
 			struct xpro_mrec m[16], mr[16];
 			int lf[16], mf[16], bref[16], nchg = 0;
-			const char *argv[4 + 5 + 16 * 7];
+			const char *argv[4 + 5 + 16 * 8];
 			size_t argl[sizeof(argv) / sizeof(argv[0])];
-			char vals[5 + 16 * 7][24], hash[32], fields[16][24];
+			char vals[5 + 16 * 8][24], hash[32], fields[16][24];
 			int a = 0, v = 0;
 
 			nb = 1 + (int)(rnd() % 16);
@@ -227,6 +230,7 @@ int main(void)
 				l[k].c = l[k].dc + rnd() % 100000;
 				l[k].mark = (uint32_t)(rnd() % 2);
 				m[k].ts1 = base + rnd() % 20000000;
+				l[k].mts1 = rnd() % 3 == 0 ? 0 : m[k].ts1 - 5000000 + rnd() % 10000000;
 				m[k].ts2 = m[k].ts1 + rnd() % 15000000;
 				m[k].c = rnd() % 1000000;
 				r = redisCommand(c, "HDEL %s %s", hash, fields[k]);
@@ -261,6 +265,7 @@ int main(void)
 				snprintf(vals[v], 24, "%llu", (unsigned long long)l[k].dc); argv[a++] = vals[v++];
 				snprintf(vals[v], 24, "%u", l[k].mark); argv[a++] = vals[v++];
 				argv[a++] = lf[k] ? "1" : "0";
+				snprintf(vals[v], 24, "%llu", (unsigned long long)l[k].mts1); argv[a++] = vals[v++];
 			}
 			for (k = 0; k < a; k++)
 				argl[k] = strlen(argv[k]);
@@ -309,7 +314,7 @@ int main(void)
 
 	/* a hostile master: non-numeric, negative, absurd fields are rejected */
 	{
-		struct xpro_lrec l = { 1, 2, 3, 3, 0 };
+		struct xpro_lrec l = { 1, 2, 3, 3, 0, 0 };
 		struct xpro_mrec m;
 		int b;
 		redisReply *r;

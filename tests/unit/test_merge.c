@@ -14,7 +14,7 @@ static const struct xpro_merge_params P = { 1000 * MS, 10000 * MS, 2, 0 };
 
 static struct xpro_lrec L(uint64_t ts1, uint64_t ts2, uint64_t c, uint64_t dc, uint32_t mark)
 {
-	return (struct xpro_lrec){ ts1 * MS, ts2 * MS, c, dc, mark };
+	return (struct xpro_lrec){ ts1 * MS, ts2 * MS, c, dc, mark, 0 };
 }
 
 static struct xpro_mrec M(uint64_t ts1, uint64_t ts2, uint64_t c)
@@ -124,6 +124,33 @@ int main(void)
 	ok(b == XPRO_MERGE_LEARN, "skewed clocks: negative difference is no reset");
 	ok(same_l(l, L(10000, 10600, 11, 0, 0)) && same_m(m, M(10500, 10600, 11)),
 	   "skewed clocks: local (10000, 10600, 11), master keeps its start 10500");
+
+	/* decay with several proxies (docs/algorithms.md): proxy A decayed the
+	 * master's window to start at 15000 (c 50). Proxy B still holds its old
+	 * start 0, ts2' = 20000, delta 10.
+	 * Paper, B does not know the master moved (mts1 unknown): ts2' - ts1 =
+	 * 5000 <= TT4: ts2 = 20000 (tell); ts1' 0 < 15000 and ts2' - ts1' =
+	 * 20000 > TT4: ts1 = ts1' = 0 -- A's decay is undone; c' = 50 + 10 = 60 */
+	l = L(0, 20000, 100, 10, 0);
+	m = M(15000, 20000, 50);
+	b = xpro_merge(&l, 1, &m, 1, &P);
+	ok(b == XPRO_MERGE_TELL && same_m(m, M(0, 20000, 60)) && same_l(l, L(0, 20000, 60, 0, 0)),
+	   "mts1 unknown: the paper's lines push the old start 0 back onto the master");
+	/* Ours: B saw the master start at 5000 at its last merge; it is now
+	 * 15000 > 5000 and ts1' 0 < 15000: ts1' = 15000. Then ts1' = ts1 and
+	 * ts2' - ts1' = 5000 <= TT4: the master keeps 15000; c' = 60 */
+	l = L(0, 20000, 100, 10, 0);
+	l.mts1 = 5000 * MS;
+	m = M(15000, 20000, 50);
+	b = xpro_merge(&l, 1, &m, 1, &P);
+	ok(b == XPRO_MERGE_TELL && same_m(m, M(15000, 20000, 60)) && same_l(l, L(15000, 20000, 60, 0, 0)),
+	   "the master's start moved forward since B's last merge: B takes it, the decay stands");
+	/* the same with mts1 = 15000 (B already saw that start): no adoption */
+	l = L(0, 20000, 100, 10, 0);
+	l.mts1 = 15000 * MS;
+	m = M(15000, 20000, 50);
+	xpro_merge(&l, 1, &m, 1, &P);
+	ok(same_m(m, M(0, 20000, 60)), "a start B had already seen moves nothing: the paper's lines apply");
 
 	ok(xpro_merge(&l, 0, &m, 0, &P) == 0, "neither side: nothing to do");
 	return tap_done();
