@@ -312,3 +312,24 @@ settle() {
   assert_output --partial "px2"
   refute_output --partial "px3"
 }
+
+@test "an attack longer than TT4 stays dropped: the decay of one proxy is not undone by the others" {
+  run topo up default --name "$RUN" -q
+  assert_success
+  # TT4 1.5 s: the 5 s attack below decays its window three times over
+  sed 's/^sync_period_ms = .*/sync_period_ms = 100\ntt4_ms = 1500/' "$CONF" > "$BATS_TEST_TMPDIR/tt4.conf"
+  run topo start "$RUN" --config "$BATS_TEST_TMPDIR/tt4.conf" --sync -q
+  assert_success
+  send_spread 250
+  for p in px1 px2 px3; do
+    drops=$(stat $p .counters.drop_tf1)
+    passed=$(stat $p .counters.pass_redirect)
+    echo "# $p: passed $passed, dropped (TF1) $drops of 250" >&3
+    [[ $((drops + passed)) == 250 ]]
+    # decay keeps the rate (c / r over a window / r): 150 packets/s stays
+    # above TF1 all along. Passed: as in the first test, at most TT2 plus
+    # 10 periods (65); undone decays would let most of the last 3 s pass
+    (( passed <= 65 ))
+  done
+  (( $(stat px1 .sync.syncdb.branches.decay) + $(stat px2 .sync.syncdb.branches.decay) + $(stat px3 .sync.syncdb.branches.decay) > 0 ))
+}
