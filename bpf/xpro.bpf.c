@@ -96,7 +96,7 @@ static __always_inline void send_warning(const struct xpro_key *key,
  */
 static __always_inline __u32 filter(const struct xpro_key *key,
 				    const struct xpro_params *p, __u64 now,
-				    __u32 *reason)
+				    __u32 *reason, struct xpro_agg **agg_out)
 {
 	struct xpro_record rec_new = {}, *rec;
 	struct xpro_agg agg_new = {}, *agg;
@@ -151,6 +151,7 @@ static __always_inline __u32 filter(const struct xpro_key *key,
 	}
 	if ((flags & XPRO_F_WARN) && rec)
 		send_warning(key, rec, now, *reason);
+	*agg_out = agg_found ? agg : NULL; /* the map's value, for the route cache */
 	return verdict;
 }
 
@@ -254,6 +255,9 @@ static __always_inline int xpro_tunnel(struct xdp_md *ctx, const struct xpro_par
 				       struct iphdr *oiph, void *data_end)
 {
 	struct bpf_fib_lookup fib;
+	struct xpro_agg *agg = NULL;
+	__u64 now = 0;
+	__u32 tot_len;
 	struct xpro_tun_hdr *xh;
 	struct xpro_key key;
 	struct iphdr *iph;
@@ -313,7 +317,8 @@ static __always_inline int xpro_tunnel(struct xdp_md *ctx, const struct xpro_par
 	outer_len = ohl + sizeof(*udp) + sizeof(*xh);
 
 	if (p->filter) {
-		if (filter(&key, p, xpro_now(), &reason) == XPRO_DROP)
+		now = xpro_now();
+		if (filter(&key, p, now, &reason, &agg) == XPRO_DROP)
 			return count_drop_reason(reason);
 	} else {
 		if (decap(ctx, outer_len))
@@ -322,7 +327,27 @@ static __always_inline int xpro_tunnel(struct xdp_md *ctx, const struct xpro_par
 		return XDP_PASS;
 	}
 
-	rc = fib_prepare(ctx, &fib, iph);
+	/* the route: D's cached one when fresh and the packet fits, else a
+	 * lookup, whose success refreshes the cache */
+	tot_len = bpf_ntohs(iph->tot_len);
+	if (agg && p->fib_cache_ms && agg->fib_ts &&
+	    xpro_sdiff(now, agg->fib_ts) >= 0 &&
+	    xpro_sdiff(now, agg->fib_ts) < (__s64)p->fib_cache_ms * 1000000 &&
+	    tot_len <= agg->fib_okmax && agg->fib_ifindex) {
+		rc = BPF_FIB_LKUP_RET_SUCCESS;
+		fib.ifindex = agg->fib_ifindex;
+		__builtin_memcpy(fib.dmac, agg->fib_dmac, 6);
+		__builtin_memcpy(fib.smac, agg->fib_smac, 6);
+	} else {
+		rc = fib_prepare(ctx, &fib, iph);
+		if (rc == BPF_FIB_LKUP_RET_SUCCESS && agg && p->fib_cache_ms) {
+			agg->fib_ifindex = fib.ifindex;
+			__builtin_memcpy(agg->fib_dmac, fib.dmac, 6);
+			__builtin_memcpy(agg->fib_smac, fib.smac, 6);
+			agg->fib_okmax = (__u16)tot_len;
+			agg->fib_ts = now;
+		}
+	}
 	if (decap(ctx, outer_len))
 		return drop(XPRO_C_DROP_TRUNCATED);
 	return forward(ctx, &fib, rc);
@@ -332,6 +357,7 @@ static __always_inline int xpro_inline(struct xdp_md *ctx, const struct xpro_par
 				       struct iphdr *iph, void *data_end)
 {
 	struct bpf_fib_lookup fib;
+	struct xpro_agg *agg;
 	struct xpro_key key;
 	__u32 reason;
 	int rc;
@@ -347,7 +373,7 @@ static __always_inline int xpro_inline(struct xdp_md *ctx, const struct xpro_par
 	}
 	key.client = iph->saddr;
 	key.dest = iph->daddr;
-	if (filter(&key, p, xpro_now(), &reason) == XPRO_DROP)
+	if (filter(&key, p, xpro_now(), &reason, &agg) == XPRO_DROP)
 		return count_drop_reason(reason);
 	return forward(ctx, &fib, rc);
 }

@@ -71,6 +71,16 @@ struct xpro_agg {
 	__u64 c;
 	__u64 dc;
 	__u64 nact;
+	/* The route towards D, cached by the packet path for fib_cache_ms
+	 * (tunnel mode): a bpf_fib_lookup result that succeeded at fib_ts for
+	 * inner packets of up to fib_okmax bytes. Only packets that fit and
+	 * arrive within the lifetime use it; others look the route up again. */
+	__u64 fib_ts;
+	__u32 fib_ifindex;
+	__u16 fib_okmax;
+	__u8  fib_dmac[6];
+	__u8  fib_smac[6];
+	__u8  fib_pad[6];
 };
 
 /* Runtime config: one entry of an array map, changed by `xpro set`. */
@@ -97,7 +107,7 @@ struct xpro_params {
 	__u32 ipv6;    /* enum xpro_ipv6 */
 	__u32 filter;  /* 1: enforce; 0: decapsulate/pass only (baselines) */
 	__u32 tf2_overrides; /* entries in the TF2 override map; 0 skips the lookup */
-	__u32 pad;
+	__u32 fib_cache_ms;  /* lifetime of a destination's cached route (0: off) */
 };
 
 #define XPRO_TF_MAX (1ULL << 32)   /* thresholds above this are rejected */

@@ -38,9 +38,11 @@ jq -r '
   row("lru_filter_ns"; "ns/packet (one-lookup LRU filter)"),
   row("lru_filter_1m_ns"; "ns/packet (same, 1M entries present)"),
   row("dataplane_drop_ns"; "ns/packet (X-Pro TF1 drop)"),
-  row("dataplane_pass_ns"; "ns/packet (X-Pro decap + FIB + redirect)"),
+  row("dataplane_pass_ns"; "ns/packet (X-Pro decap + route (cached, fib_cache_ms default) + redirect)"),
+  row("dataplane_pass_nocache_ns"; "ns/packet (the same, a FIB lookup every packet)"),
   row("dataplane_drop_vs_lru"; "ratio (target <= 2)"),
   row("dataplane_pass_vs_lru"; "ratio (target <= 4)"),
+  row("dataplane_pass_nocache_vs_lru"; "ratio (route cache off)"),
   (to_entries[] | select(.key | test("^(xdp_drop|lru_filter|lru_filter_1m|dataplane_.*|timestamp|kernel|cpus)(_ns)?$") | not)
    | "\(.key)\t\(.value)\t")
 ' "$out/latest.json" | column -t -s $'\t'

@@ -42,6 +42,7 @@ static const struct key keys[] = {
 	{ "tf2", K_U64, 1, XPRO_TF_MAX, NULL, "packets/s", "TF2: highest rate towards one destination (its capacity)" },
 	{ "r", K_U64, 1, 1000, NULL, "", "decay factor of Algorithm 1" },
 	{ "warn_interval_ms", K_MS, 1, 86400000, NULL, "ms", "at most one overload warning per (client, destination) per interval" },
+	{ "fib_cache_ms", K_U64, 0, 1000, NULL, "ms", "lifetime of a destination's cached route in the data plane (0: look up every packet)" },
 	{ "t_w", K_U64, 1, 1ULL << 40, NULL, "packets/s", "T_W: workload above which a proxy alerts" },
 	{ "sync_period_ms", K_U64, 1, 60000, NULL, "ms", "sync period of the daemons" },
 	{ "redis_local", K_HOSTPORT, 0, 0, NULL, "ADDR:PORT", "this proxy's local Redis (L_DB)" },
@@ -72,6 +73,7 @@ void xpro_config_defaults(struct xpro_config *c)
 	c->params.policy = XPRO_POLICY_PAPER;
 	c->params.ipv6 = XPRO_IPV6_DROP;
 	c->params.filter = 1;
+	c->params.fib_cache_ms = 20;
 	c->t_w = 500000;
 	c->sync_period_ms = 100;
 	snprintf(c->bpffs, sizeof(c->bpffs), "/run/xpro/bpf");
@@ -149,6 +151,7 @@ static int store(struct xpro_config *c, size_t k, uint64_t u, const char *s)
 	else if (IS("tf2")) c->params.tf2 = u;
 	else if (IS("r")) c->params.r = (uint32_t)u;
 	else if (IS("warn_interval_ms")) c->params.warn_interval_ns = u;
+	else if (IS("fib_cache_ms")) c->params.fib_cache_ms = (uint32_t)u;
 	else if (IS("t_w")) c->t_w = u;
 	else if (IS("sync_period_ms")) c->sync_period_ms = (uint32_t)u;
 	else if (IS("redis_local")) snprintf(c->redis_local, sizeof(c->redis_local), "%s", s);
@@ -388,6 +391,7 @@ void xpro_config_print(const struct xpro_config *c, FILE *f)
 		(uint64_t)p->tt3_ns / 1000000, (uint64_t)p->tt4_ns / 1000000);
 	fprintf(f, "tf1 = %" PRIu64 "\ntf2 = %" PRIu64 "\nr = %u\n", (uint64_t)p->tf1, (uint64_t)p->tf2, p->r);
 	fprintf(f, "warn_interval_ms = %" PRIu64 "\n", (uint64_t)p->warn_interval_ns / 1000000);
+	fprintf(f, "fib_cache_ms = %u\n", p->fib_cache_ms);
 	fprintf(f, "t_w = %" PRIu64 "\nsync_period_ms = %u\n", c->t_w, c->sync_period_ms);
 	fprintf(f, "redis_local = %s\nredis_master = %s\nredis_user = %s\nredis_password = %s\nproxy_id = %s\n",
 		c->redis_local, c->redis_master, c->redis_user, *c->redis_password ? "(set)" : "",
