@@ -73,7 +73,7 @@ struct outer {
 	struct udphdr udp;
 	struct xpro_tun_hdr xh;
 };
-_Static_assert(sizeof(struct outer) == XTUN_OVERHEAD, "outer headers are 32 bytes");
+_Static_assert(sizeof(struct outer) == XPRO_TUN_OUTER_LEN, "outer headers are 32 bytes");
 
 static __always_inline int count(__u32 idx, int verdict)
 {
@@ -200,7 +200,7 @@ int xpro_tun_egress(struct __sk_buff *skb)
 	o.ip.version = 4;
 	o.ip.ihl = 5;
 	o.ip.tos = tos;
-	o.ip.tot_len = bpf_htons(inner_len + XTUN_OVERHEAD);
+	o.ip.tot_len = bpf_htons(inner_len + XPRO_TUN_OUTER_LEN);
 	o.ip.id = 0;
 	o.ip.frag_off = bpf_htons(IP_DF_);
 	o.ip.ttl = 64;
@@ -221,10 +221,10 @@ int xpro_tun_egress(struct __sk_buff *skb)
 	{
 		__u32 mtu = 0;
 
-		if (bpf_check_mtu(skb, 0, &mtu, XTUN_OVERHEAD, 0))
+		if (bpf_check_mtu(skb, 0, &mtu, XPRO_TUN_OUTER_LEN, 0))
 			return count(XTUN_C_DROP_TOO_BIG, TC_ACT_SHOT_);
 	}
-	s = bpf_skb_adjust_room(skb, XTUN_OVERHEAD, BPF_ADJ_ROOM_MAC,
+	s = bpf_skb_adjust_room(skb, XPRO_TUN_OUTER_LEN, BPF_ADJ_ROOM_MAC,
 				BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP |
 				ADJ_ROOM_ENCAP_L2(XPRO_TUN_HDR_LEN));
 	if (s)

@@ -19,6 +19,8 @@
 #define XPRO_TUN_VERSION   1
 #define XPRO_TUN_PORT_DEFAULT 5683
 #define XPRO_TUN_HDR_LEN   4
+/* outer IPv4 (20, no options) + UDP (8) + X-Pro header */
+#define XPRO_TUN_OUTER_LEN (20 + 8 + XPRO_TUN_HDR_LEN)
 
 struct xpro_tun_hdr {
 	__u8  magic;      /* XPRO_TUN_MAGIC */

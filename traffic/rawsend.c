@@ -227,37 +227,8 @@ size_t raw_wrap(uint8_t *frame, const uint8_t dmac[6], const uint8_t smac[6], in
 	memcpy(frame + 6, smac, 6);
 	frame[12] = 0x08;
 	frame[13] = 0x00;
-	if (tunnel) {
-		uint8_t *ip = frame + RAW_ETH_LEN, *udp = ip + 20;
-		struct xpro_tun_hdr *x = (struct xpro_tun_hdr *)(udp + 8);
-		uint16_t tot = (uint16_t)(RAW_TUN_LEN + inner_len), c;
-
-		ip[0] = 0x45;
-		ip[1] = 0;
-		ip[2] = (uint8_t)(tot >> 8);
-		ip[3] = (uint8_t)tot;
-		ip[4] = (uint8_t)(outer_id >> 8);
-		ip[5] = (uint8_t)outer_id;
-		ip[6] = 0x40; /* DF: the tunnel is never fragmented */
-		ip[7] = 0;
-		ip[8] = 64;
-		ip[9] = 17;
-		ip[10] = ip[11] = 0;
-		memcpy(ip + 12, &outer_src, 4);
-		memcpy(ip + 16, &proxy, 4);
-		c = vec_csum(ip, 20, 0);
-		memcpy(ip + 10, &c, 2);
-		udp[0] = (uint8_t)(tun_port >> 8); /* source port: the tunnel port too */
-		udp[1] = (uint8_t)tun_port;
-		udp[2] = (uint8_t)(tun_port >> 8);
-		udp[3] = (uint8_t)tun_port;
-		udp[4] = (uint8_t)((tot - 20) >> 8);
-		udp[5] = (uint8_t)(tot - 20);
-		udp[6] = udp[7] = 0; /* no UDP checksum (RFC 768); proxies do not check it */
-		x->magic = XPRO_TUN_MAGIC;
-		x->version = XPRO_TUN_VERSION;
-		x->inner_len = htons((uint16_t)inner_len);
-	}
+	if (tunnel) /* source port: the tunnel port too */
+		xpro_tun_outer(frame + RAW_ETH_LEN, outer_src, proxy, tun_port, tun_port, outer_id, inner_len);
 	return raw_inner_off(tunnel) + inner_len;
 }
 

@@ -11,11 +11,11 @@
 #include <net/if.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "tunnel.h"
 #include <sys/socket.h>
 #include <linux/if_packet.h>
 
 #define RAW_ETH_LEN 14
-#define RAW_TUN_LEN 32 /* outer IPv4 20 + UDP 8 + X-Pro header 4 */
 #define RAW_BATCH 64
 #define RAW_FRAME_MAX 2048
 
@@ -42,7 +42,7 @@ int raw_resolve(const struct raw_if *ifc, uint32_t nh, uint8_t mac[6]);
  * IPv4 packet that starts at frame + raw_inner_off(tunnel). */
 static inline size_t raw_inner_off(int tunnel)
 {
-	return RAW_ETH_LEN + (tunnel ? RAW_TUN_LEN : 0);
+	return RAW_ETH_LEN + (tunnel ? XPRO_TUN_OUTER_LEN : 0);
 }
 /* Returns the frame length. outer_src/proxy in network order. */
 size_t raw_wrap(uint8_t *frame, const uint8_t dmac[6], const uint8_t smac[6], int tunnel,

@@ -1,5 +1,5 @@
 # traffic/replay.mk: xpro-replay, the pcap/pcapng replayer (docs/xpro-replay.md).
-REPLAY_OBJS := $(addprefix $(O)/obj/traffic/,replay.o replay_map.o sink_log.o safety.o)
+REPLAY_OBJS := $(addprefix $(O)/obj/traffic/,replay.o replay_map.o sink_log.o safety.o tunnel.o)
 BINS += $(O)/bin/xpro-replay
 
 $(O)/bin/xpro-replay: $(REPLAY_OBJS)

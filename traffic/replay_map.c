@@ -5,6 +5,7 @@
 #include <string.h>
 #include "xpro.h"
 #include "replay_map.h"
+#include "tunnel.h"
 
 #define ETH_IP   0x0800
 #define ETH_IPV6 0x86dd
@@ -155,18 +156,6 @@ static uint32_t sum16(const void *data, size_t len, uint32_t sum)
 	return sum;
 }
 
-static uint16_t fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-uint16_t xr_csum(const void *data, size_t len, uint32_t sum)
-{
-	return htons(fold(sum16(data, len, sum)));
-}
-
 /* RFC 1624: HC' = ~(~HC + ~m + m') for each 16-bit word m changed to m' */
 static void csum_replace(uint8_t *field, const uint8_t *old4x2, const uint8_t *new4x2)
 {
@@ -196,7 +185,7 @@ void xr_rewrite(uint8_t *pkt, size_t len, uint32_t src, uint32_t dst)
 	memcpy(pkt + 16, &dst, 4);
 	memcpy(neu, pkt + 12, 8);
 	pkt[10] = pkt[11] = 0;
-	c = xr_csum(pkt, ihl, 0);
+	c = xpro_csum(pkt, ihl, 0);
 	memcpy(pkt + 10, &c, 2);
 
 	if (frag & 0x1fff)
@@ -214,7 +203,7 @@ void xr_rewrite(uint8_t *pkt, size_t len, uint32_t src, uint32_t dst)
 		uint32_t ph = sum16(pkt + 12, 8, 0) + proto + (uint32_t)l4len;
 
 		field[0] = field[1] = 0;
-		c = xr_csum(l4, l4len, ph);
+		c = xpro_csum(l4, l4len, ph);
 		if (proto == 17 && c == 0)
 			c = 0xffff;
 		memcpy(field, &c, 2);
@@ -224,42 +213,18 @@ void xr_rewrite(uint8_t *pkt, size_t len, uint32_t src, uint32_t dst)
 size_t xr_tunnel(uint8_t *out, uint32_t src, uint32_t proxy, uint16_t sport, uint16_t port,
 		 uint16_t id, const uint8_t *inner, size_t inner_len)
 {
-	size_t ulen = 8 + XPRO_TUN_HDR_LEN + inner_len, tot = 20 + ulen;
-	struct xpro_tun_hdr *x = (void *)(out + 28);
+	size_t ulen = 8 + XPRO_TUN_HDR_LEN + inner_len;
 	uint8_t *udp = out + 20;
 	uint32_t ph;
 	uint16_t c;
 
-	out[0] = 0x45;
-	out[1] = 0;
-	out[2] = (uint8_t)(tot >> 8);
-	out[3] = (uint8_t)tot;
-	out[4] = (uint8_t)(id >> 8);
-	out[5] = (uint8_t)id;
-	out[6] = 0x40; /* DF: the proxy drops outer fragments */
-	out[7] = 0;
-	out[8] = 64;
-	out[9] = 17;
-	out[10] = out[11] = 0;
-	memcpy(out + 12, &src, 4);
-	memcpy(out + 16, &proxy, 4);
-	c = xr_csum(out, 20, 0);
-	memcpy(out + 10, &c, 2);
-	udp[0] = (uint8_t)(sport >> 8);
-	udp[1] = (uint8_t)sport;
-	udp[2] = (uint8_t)(port >> 8);
-	udp[3] = (uint8_t)port;
-	udp[4] = (uint8_t)(ulen >> 8);
-	udp[5] = (uint8_t)ulen;
-	udp[6] = udp[7] = 0;
-	x->magic = XPRO_TUN_MAGIC;
-	x->version = XPRO_TUN_VERSION;
-	x->inner_len = htons((uint16_t)inner_len);
-	memcpy(out + 32, inner, inner_len);
+	xpro_tun_outer(out, src, proxy, sport, port, id, inner_len);
+	memcpy(out + XPRO_TUN_OUTER_LEN, inner, inner_len);
+	/* the UDP checksum over the whole datagram, now that it is in place */
 	ph = sum16(out + 12, 8, 0) + 17 + (uint32_t)ulen;
-	c = xr_csum(udp, ulen, ph);
+	c = xpro_csum(udp, ulen, ph);
 	if (c == 0)
 		c = 0xffff;
 	memcpy(udp + 6, &c, 2);
-	return tot;
+	return 20 + ulen;
 }

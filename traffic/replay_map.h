@@ -52,8 +52,6 @@ uint32_t xr_map(uint64_t seed, const struct xr_range *r, uint32_t addr);
  */
 void xr_rewrite(uint8_t *pkt, size_t len, uint32_t src, uint32_t dst);
 
-/* Internet checksum of len bytes, folded and complemented, network order. */
-uint16_t xr_csum(const void *data, size_t len, uint32_t sum);
 
 /*
  * Writes the tunnel packet: outer IPv4 (src -> proxy, DF, TTL 64, ID id),

@@ -54,7 +54,7 @@ static void usage(FILE *f)
 		"MTU: each packet grows by %d bytes; routes through DEV need 'mtu' <= DEV's MTU - %d\n"
 		"(ip route replace ... dev DEV mtu 1468 for a 1500-byte link), else bigger packets are\n"
 		"dropped (counter drop_too_big). Exit: 0, 1 with a one-line reason, 2 usage.\n",
-		XTUN_MAX_PROXIES, XPRO_TESTBED_STR, XPRO_TUN_PORT_DEFAULT, XTUN_OVERHEAD, XTUN_OVERHEAD);
+		XTUN_MAX_PROXIES, XPRO_TESTBED_STR, XPRO_TUN_PORT_DEFAULT, XPRO_TUN_OUTER_LEN, XPRO_TUN_OUTER_LEN);
 }
 
 static int parse_addr(const char *s, __be32 *a)
@@ -251,7 +251,7 @@ static int cmd_attach(const char *dev, const __be32 *proxies, __u32 n, __u16 por
 	}
 	if (mtu > 0)
 		printf("MTU: %s is %d; routes through it need mtu <= %d (packets grow by %d bytes)\n",
-		       dev, mtu, mtu - XTUN_OVERHEAD, XTUN_OVERHEAD);
+		       dev, mtu, mtu - XPRO_TUN_OUTER_LEN, XPRO_TUN_OUTER_LEN);
 	tun_egress_bpf__destroy(skel); /* the filter keeps program and maps */
 	return 0;
 fail:

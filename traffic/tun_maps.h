@@ -15,7 +15,6 @@
 #define XTUN_MAX_PROXIES 16
 #define XTUN_MAX_SOURCES 65536
 /* outer IPv4 + UDP + X-Pro header: what every inner packet grows by */
-#define XTUN_OVERHEAD    (20 + 8 + XPRO_TUN_HDR_LEN)
 
 /* tc filter identity on the clsact egress hook (one per interface) */
 #define XTUN_TC_HANDLE   0x58

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <string.h>
 #include "vectors.h"
+#include "tunnel.h"
 #include "safety.h"
 
 static const char *const names[] = {
@@ -178,27 +179,12 @@ uint32_t vec_testbed_random(struct vec_rand *r)
 	return htonl(XPRO_TESTBED_NET | (vec_rand_next(r) & ~XPRO_TESTBED_MASK));
 }
 
-uint16_t vec_csum(const void *data, size_t len, uint32_t sum0)
-{
-	const uint8_t *p = data;
-	uint64_t sum = sum0;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1) /* little-endian Mirai: the last byte in the high half (correct) */
-		sum += (uint32_t)(p[len - 1] << 8);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return htons((uint16_t)~sum);
-}
-
 uint16_t vec_l4_csum(uint32_t saddr, uint32_t daddr, uint8_t proto, const void *l4, size_t len)
 {
 	uint32_t s = ntohl(saddr), d = ntohl(daddr);
 	uint32_t sum = (s >> 16) + (s & 0xffff) + (d >> 16) + (d & 0xffff) + proto + (uint32_t)len;
 
-	return vec_csum(l4, len, sum);
+	return xpro_csum(l4, len, sum);
 }
 
 static void put16(uint8_t *p, uint16_t v)
@@ -227,7 +213,7 @@ static void ip_csum(uint8_t *ip)
 	uint16_t c;
 
 	ip[10] = ip[11] = 0;
-	c = vec_csum(ip, 20, 0);
+	c = xpro_csum(ip, 20, 0);
 	memcpy(ip + 10, &c, 2);
 }
 
