@@ -497,6 +497,28 @@ static int flows_init(struct bot *b, struct flows *fl)
 	return 0;
 }
 
+int bot_send_logged(struct bot *b, struct raw_sock *s, const size_t *len, uint64_t n, size_t off)
+{
+	int serr = 0, done = raw_send(s, len, (int)n, b->end_ns, &serr);
+	int64_t ts = botlog_now_s();
+
+	for (int j = 0; j < done; j++) {
+		const uint8_t *ip = s->buf[j] + off;
+		uint32_t sa, da;
+
+		memcpy(&sa, ip + 12, 4);
+		memcpy(&da, ip + 16, 4);
+		botlog_add(&b->log, ts, sa, da, 1, (uint64_t)(ip[2] << 8 | ip[3]));
+	}
+	b->sent += (uint64_t)done;
+	if (done < (int)n) {
+		b->errors += n - (uint64_t)done;
+		if (serr && serr != -ENOBUFS && serr != -EAGAIN)
+			return serr;
+	}
+	return 0;
+}
+
 static int run_raw(struct bot *b)
 {
 	struct raw_sock *s;
@@ -522,8 +544,7 @@ static int run_raw(struct bot *b)
 	vec_rand_seed(&orng, b->seed, 0xFFFFFFFFFFull);
 	while (!stop_flag && b->sent < b->count) {
 		uint64_t now = raw_now_ns(), budget, n;
-		int64_t ts;
-		int done, serr;
+		int serr;
 
 		if (now >= b->end_ns)
 			break;
@@ -556,24 +577,11 @@ static int run_raw(struct bot *b)
 			len[j] = raw_wrap(s->buf[j], b->pmac[p], b->ifc.mac, b->tunnel, bot_addr(b, bi), b->prox[p],
 					  b->tun_port, oid, (size_t)l);
 		}
-		done = raw_send(s, len, (int)n, b->end_ns, &serr);
-		ts = botlog_now_s();
-		for (int j = 0; j < done; j++) {
-			const uint8_t *ip = s->buf[j] + off;
-			uint32_t sa, da;
-
-			memcpy(&sa, ip + 12, 4);
-			memcpy(&da, ip + 16, 4);
-			botlog_add(&b->log, ts, sa, da, 1, (uint64_t)(ip[2] << 8 | ip[3]));
-		}
-		b->sent += (uint64_t)done;
-		if (done < (int)n) {
-			b->errors += n - (uint64_t)done;
-			if (serr && serr != -ENOBUFS && serr != -EAGAIN) {
-				fprintf(stderr, BOT_TOOL ": send on %s: %s\n", b->ifc.name, strerror(-serr));
-				err = serr;
-				goto out;
-			}
+		serr = bot_send_logged(b, s, len, n, off);
+		if (serr) {
+			fprintf(stderr, BOT_TOOL ": send on %s: %s\n", b->ifc.name, strerror(-serr));
+			err = serr;
+			goto out;
 		}
 	}
 out:
@@ -1097,7 +1105,7 @@ int main(int argc, char **argv)
 		err = next_hops(b);
 		if (err)
 			return 1;
-		frame = (b->tunnel ? RAW_TUN_LEN : 0) + vec_ip_len(&b->o);
+		frame = (b->tunnel ? XPRO_TUN_OUTER_LEN : 0) + vec_ip_len(&b->o);
 		if (frame > (size_t)b->ifc.mtu) {
 			fprintf(stderr, BOT_TOOL ": %s packet of %zu bytes (len %u%s) exceeds the MTU %d of %s\n",
 				vec_name(c), frame, b->o.len, b->tunnel ? ", tunnel included" : "", b->ifc.mtu, b->ifc.name);

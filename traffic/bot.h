@@ -53,6 +53,10 @@ uint64_t bot_budget(const struct bot *b, uint64_t now, uint64_t *wait_ns);
 /* Proxy (index) of bot i for its k-th packet. */
 uint32_t bot_proxy_of(const struct bot *b, uint32_t i, uint64_t k);
 
+/* Send the n frames built in s (lengths len, inner IPv4 header at off), log
+ * each one sent by its inner addresses and length, count sent and errors.
+ * 0, or a send error that is not transient (-ENOBUFS and -EAGAIN are). */
+int bot_send_logged(struct bot *b, struct raw_sock *s, const size_t *len, uint64_t n, size_t off);
 int bot_run_udpplain(struct bot *b);
 int bot_run_stomp(struct bot *b);
 int bot_run_http(struct bot *b);

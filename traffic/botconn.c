@@ -203,7 +203,7 @@ int bot_run_stomp(struct bot *b)
 {
 	uint32_t n = b->nbots * b->ntgt, ok = 0;
 	struct vec_flow *f = calloc(n, sizeof(*f)), **live = calloc(n, sizeof(*live));
-	int *fd = malloc(n * sizeof(int)), rs, err = 0, serr;
+	int *fd = malloc(n * sizeof(int)), rs, err = 0;
 	struct raw_sock *s = malloc(sizeof(*s));
 	size_t off = raw_inner_off(b->tunnel), len[RAW_BATCH];
 	struct vec_rand orng;
@@ -254,8 +254,7 @@ int bot_run_stomp(struct bot *b)
 	vec_rand_seed(&orng, b->seed, 0xFFFFFFFFFFull);
 	while (b->sent < b->count) {
 		uint64_t now = raw_now_ns(), budget, m;
-		int done;
-		int64_t ts;
+		int serr;
 
 		if (now >= b->end_ns)
 			break;
@@ -288,23 +287,10 @@ int bot_run_stomp(struct bot *b)
 			len[j] = raw_wrap(s->buf[j], b->pmac[p], b->ifc.mac, b->tunnel, x->local, b->prox[p], b->tun_port,
 					  oid, (size_t)l);
 		}
-		done = raw_send(s, len, (int)m, b->end_ns, &serr);
-		ts = botlog_now_s();
-		for (int j = 0; j < done; j++) {
-			const uint8_t *ip = s->buf[j] + off;
-			uint32_t sa, da;
-
-			memcpy(&sa, ip + 12, 4);
-			memcpy(&da, ip + 16, 4);
-			botlog_add(&b->log, ts, sa, da, 1, (uint64_t)(ip[2] << 8 | ip[3]));
-		}
-		b->sent += (uint64_t)done;
-		if (done < (int)m) {
-			b->errors += m - (uint64_t)done;
-			if (serr && serr != -ENOBUFS && serr != -EAGAIN) {
-				err = serr;
-				break;
-			}
+		serr = bot_send_logged(b, s, len, m, off);
+		if (serr) {
+			err = serr;
+			break;
 		}
 	}
 out:
