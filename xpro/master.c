@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "master.h"
+#include "xredis.h"
 
 /*
  * KEYS[1]: the master record. ARGV: ts1', ts2', c', dc', mark', l_found,
@@ -128,38 +129,6 @@ void xpro_master_key(char *buf, size_t len, uint32_t client, uint32_t dest)
 	snprintf(buf, len, "x:{%s}:%s", d, c);
 }
 
-int xpro_master_load(redisContext *c, char sha[41])
-{
-	redisReply *r = redisCommand(c, "SCRIPT LOAD %s", xpro_lua_merge);
-	int err = 0;
-
-	if (!r || c->err)
-		err = -EIO;
-	else if (r->type != REDIS_REPLY_STRING || r->len != 40)
-		err = -EPROTO;
-	else
-		memcpy(sha, r->str, 41);
-	if (r)
-		freeReplyObject(r);
-	return err;
-}
-
-static int u64_of(const redisReply *e, uint64_t *out)
-{
-	char *end;
-
-	if (e->type == REDIS_REPLY_INTEGER) {
-		if (e->integer < 0)
-			return -1;
-		*out = (uint64_t)e->integer;
-		return 0;
-	}
-	if (e->type != REDIS_REPLY_STRING || !e->len || e->str[0] == '-')
-		return -1;
-	errno = 0;
-	*out = strtoull(e->str, &end, 10);
-	return errno || *end ? -1 : 0;
-}
 
 int xpro_master_split(const char *name, char *hash, size_t hlen, const char **field)
 {
@@ -213,7 +182,7 @@ int xpro_master_merge_parse(const redisReply *r, struct xpro_lrec *l, struct xpr
 		return -EPROTO;
 	}
 	for (i = 0; i < 9; i++) {
-		if (u64_of(r->element[i], &v[i])) {
+		if (xredis_u53(r->element[i], &v[i])) {
 			*err = "a merged field is not a non-negative integer";
 			return -EPROTO;
 		}

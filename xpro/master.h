@@ -28,8 +28,6 @@ void xpro_master_key(char *buf, size_t len, uint32_t client, uint32_t dest);
 /* Split a name "x:{D}:i" into the hash "x:{D}" and the field i. */
 int xpro_master_split(const char *name, char *hash, size_t hlen, const char **field);
 
-/* Load the merge script; returns 0 and fills sha (41 bytes), or -errno. */
-int xpro_master_load(redisContext *c, char sha[41]);
 
 /*
  * Merge one record on the master: l (times in microseconds, and p in

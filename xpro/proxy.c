@@ -112,7 +112,7 @@ int xpro_proxy_init(struct xpro_proxy *px, const struct xpro_config *c, const ch
 	return 0;
 }
 
-static int mkdir_p(const char *path)
+int xpro_mkdir_p(const char *path)
 {
 	char tmp[700], *p;
 
@@ -372,9 +372,9 @@ int xpro_attach(const struct xpro_config *c, const char *ifname, const struct at
 			return err;
 	}
 
-	err = mkdir_p(px.pin_dir);
+	err = xpro_mkdir_p(px.pin_dir);
 	if (!err)
-		err = mkdir_p(px.state_dir);
+		err = xpro_mkdir_p(px.state_dir);
 	if (err) {
 		pr_warn("attach %s: cannot create %s or %s: %s (is bpffs mounted at %s? run make deps)\n",
 			ifname, px.pin_dir, px.state_dir, strerror(-err), c->bpffs);

@@ -31,6 +31,8 @@ struct attach_opts {
 int xpro_attach(const struct xpro_config *c, const char *ifname, const struct attach_opts *o);
 int xpro_detach(const struct xpro_config *c, const char *ifname, int keep_maps);
 
+/* mkdir -p (mode 0700): 0 or -errno. */
+int xpro_mkdir_p(const char *path);
 /* Name of the current network namespace: its /run/netns name, "init", or "net-<inode>". */
 void xpro_netns_name(char *buf, size_t len);
 /* Read an integer sysctl under /proc/sys; -errno on failure. */

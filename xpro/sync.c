@@ -211,6 +211,23 @@ static void write_status(const struct xpro_proxy *px, const char *name, const ch
 		rename(tmp, path);
 }
 
+static int reload_config(struct xpro_config *c, const struct xpro_sync_opts *o);
+
+/* After SIGHUP: reread the config and say so. 1 when it changed (the caller
+ * reconnects with the new addresses and credentials), 0 otherwise. */
+static int sighup(struct xpro_config *c, const struct xpro_sync_opts *o, const char *who)
+{
+	if (!*o->reload)
+		return 0;
+	*o->reload = 0;
+	if (reload_config(c, o)) {
+		pr_warn("%s: SIGHUP: config has errors; keeping the previous one\n", who);
+		return 0;
+	}
+	pr_warn("%s: SIGHUP: config reread\n", who);
+	return 1;
+}
+
 static int reload_config(struct xpro_config *c, const struct xpro_sync_opts *o)
 {
 	struct xpro_config n;
@@ -275,21 +292,6 @@ static int load_scripts(struct xredis *r, const char *const *src, char (*sha)[41
 			return -EIO;
 		}
 	return 0;
-}
-
-static void mkdir_p_all(const char *path)
-{
-	char tmp[700];
-	char *q;
-
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (q = tmp + 1; *q; q++)
-		if (*q == '/') {
-			*q = '\0';
-			mkdir(tmp, 0755);
-			*q = '/';
-		}
-	mkdir(tmp, 0755);
 }
 
 static uint64_t ttl_ms(const struct xpro_config *c)
@@ -544,7 +546,8 @@ static int maps_apply(struct xpro_proxy *px, struct xpro_bpf *s, struct xredis *
 	return err;
 }
 
-static void on_upd(const char *msg, size_t len, void *arg)
+/* A channel whose message is only a wake-up (l:upd, l:kick). */
+static void on_wakeup(const char *msg, size_t len, void *arg)
 {
 	(void)msg;
 	(void)len;
@@ -604,7 +607,7 @@ int xpro_syncmaps(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 				break;
 			if (poll(&pf, 1, (int)wait_ms) <= 0)
 				break;
-			if (xsub_read(&usub, on_upd, NULL))
+			if (xsub_read(&usub, on_wakeup, NULL))
 				break;
 			if (lr.c && have_scripts) {
 				cpu0 = cpu_ms();
@@ -620,16 +623,10 @@ int xpro_syncmaps(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 			break;
 		tstart = xredis_mono_ns();
 		cpu0 = cpu_ms();
-		if (*o->reload) {
-			*o->reload = 0;
-			if (reload_config(cfg, o)) {
-				pr_warn("syncmaps: SIGHUP: config has errors; keeping the previous one\n");
-			} else {
-				pr_warn("syncmaps: SIGHUP: config reread\n");
-				xredis_reconfig(&lr, cfg->redis_local, cfg->redis_user, cfg->redis_password);
-				xredis_reconfig(&usub.r, cfg->redis_local, cfg->redis_user, cfg->redis_password);
-				have_scripts = 0;
-			}
+		if (sighup(cfg, o, "syncmaps")) {
+			xredis_reconfig(&lr, cfg->redis_local, cfg->redis_user, cfg->redis_password);
+			xredis_reconfig(&usub.r, cfg->redis_local, cfg->redis_user, cfg->redis_password);
+			have_scripts = 0;
 		}
 		/* one dump of the records per period, for the push and the
 		 * recompute; the aggregates' deltas are read before it */
@@ -821,13 +818,6 @@ static void on_feed(const char *msg, size_t len, void *arg)
 	}
 }
 
-static void on_kick(const char *msg, size_t len, void *arg)
-{
-	(void)msg;
-	(void)len;
-	(void)arg;
-}
-
 struct taken {
 	struct xpro_lrec l;
 	struct xpro_mrec m;
@@ -1006,7 +996,7 @@ static int master_watch_merge(struct db_ctx *d, const char *hash, char (*keys)[6
 static int db_merge_keys(struct db_ctx *d, char (*keys)[64], size_t n, int *changed)
 {
 	static struct taken t[BATCH];
-	static char xk[BATCH][64];
+	static char xk[1][64]; /* the batch's hash x:{D} */
 	static struct av a, put, pull;
 	static int put_i[BATCH], pull_i[BATCH];
 	static struct mres res[BATCH];
@@ -1453,7 +1443,7 @@ int xpro_syncdb(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 	else
 		snprintf(id, sizeof(id), "%s/%s", px.nsname, px.ifname);
 	d.id = id;
-	mkdir_p_all(px.state_dir);
+	xpro_mkdir_p(px.state_dir);
 	pr_info("syncdb %s: local %s, master %s, period %u ms, %s\n", id, cfg->redis_local,
 		cfg->redis_master, cfg->sync_period_ms, o->full_scan ? "full scan" : "changed records");
 	next = xredis_mono_ns();
@@ -1488,7 +1478,7 @@ int xpro_syncdb(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 				if (pf[i].fd == mfd)
 					xsub_read(&d.msub, on_feed, &d);
 				else
-					xsub_read(&d.lsub, on_kick, &d);
+					xsub_read(&d.lsub, on_wakeup, NULL);
 			}
 			d.st.events++;
 			timed_out = 0;
@@ -1501,18 +1491,12 @@ int xpro_syncdb(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 			break;
 		tstart = xredis_mono_ns();
 		cpu0 = cpu_ms();
-		if (*o->reload) {
-			*o->reload = 0;
-			if (reload_config(cfg, o)) {
-				pr_warn("syncdb: SIGHUP: config has errors; keeping the previous one\n");
-			} else {
-				pr_warn("syncdb: SIGHUP: config reread\n");
-				xredis_reconfig(&d.lr, cfg->redis_local, cfg->redis_user, cfg->redis_password);
-				xredis_reconfig(&d.mr, cfg->redis_master, cfg->redis_user, cfg->redis_password);
-				xredis_reconfig(&d.msub.r, cfg->redis_master, cfg->redis_user, cfg->redis_password);
-				xredis_reconfig(&d.lsub.r, cfg->redis_local, cfg->redis_user, cfg->redis_password);
-				d.have_l = d.have_m = 0;
-			}
+		if (sighup(cfg, o, "syncdb")) {
+			xredis_reconfig(&d.lr, cfg->redis_local, cfg->redis_user, cfg->redis_password);
+			xredis_reconfig(&d.mr, cfg->redis_master, cfg->redis_user, cfg->redis_password);
+			xredis_reconfig(&d.msub.r, cfg->redis_master, cfg->redis_user, cfg->redis_password);
+			xredis_reconfig(&d.lsub.r, cfg->redis_local, cfg->redis_user, cfg->redis_password);
+			d.have_l = d.have_m = 0;
 		}
 		/* master times are microseconds */
 		d.mp.tt1_ns = cfg->params.tt1_ns / NS_PER_US;

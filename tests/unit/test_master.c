@@ -14,6 +14,7 @@
 #include <hiredis/hiredis.h>
 #include "tap.h"
 #include "master.h"
+#include "xredis.h"
 
 static pid_t redis_pid;
 static char dir[64];
@@ -98,18 +99,6 @@ static uint64_t rnd(void)
 	return rs;
 }
 
-static int xredis_like_load(redisContext *c, const char *src, char sha[41])
-{
-	redisReply *r = redisCommand(c, "SCRIPT LOAD %s", src);
-	int err = !r || r->type != REDIS_REPLY_STRING || r->len != 40;
-
-	if (!err)
-		memcpy(sha, r->str, 41);
-	if (r)
-		freeReplyObject(r);
-	return err ? -EIO : 0;
-}
-
 int main(void)
 {
 	struct xpro_merge_params p = { 1000000, 10000000, 2, 0 }; /* TT1 1 s, TT4 10 s, in us */
@@ -125,7 +114,7 @@ int main(void)
 	c = start_redis();
 	if (!ok(c != NULL, "a private redis-server answers PING"))
 		return tap_done();
-	if (!ok(xpro_master_load(c, sha) == 0, "the merge script loads"))
+	if (!ok(xredis_script_load(c, xpro_lua_merge, sha) == 0, "the merge script loads"))
 		return tap_done();
 
 	for (i = 0; i < 20000 && agree; i++) {
@@ -197,7 +186,7 @@ int main(void)
 		redisContext *sub = redisConnect("127.0.0.1", redis_port);
 		redisReply *r;
 
-		ok(sub && !sub->err && xredis_like_load(c, xpro_lua_merge_batch, bsha) == 0,
+		ok(sub && !sub->err && xredis_script_load(c, xpro_lua_merge_batch, bsha) == 0,
 		   "the batched merge script loads");
 		r = redisCommand(sub, "SUBSCRIBE xpro:chg");
 		freeReplyObject(r);
