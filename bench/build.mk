@@ -9,7 +9,7 @@ $(O)/bench/bench-dataplane: $(O)/obj/bench/dataplane.o $(O)/obj/tests/bpf/harnes
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $^ -o $@ $(USER_LDLIBS)
 
-$(O)/bench/bench-sync: $(O)/obj/bench/sync.o
+$(O)/bench/bench-sync: $(O)/obj/bench/sync.o $(O)/obj/xpro/agg.o
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $^ -o $@ $(USER_LDLIBS)

@@ -26,8 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include "xpro.h"
+#include "agg.h"
 
 #define MAXP 16
 
@@ -54,27 +54,19 @@ static void sleep_ns(uint64_t ns)
 	nanosleep(&ts, NULL);
 }
 
-/* Entries of a record map, in batches (cheap enough to poll). */
+/* Entries of a record map (xpro/agg.c's batched dump: cheap enough to poll). */
 static size_t count_keys(int fd)
 {
-	static struct xpro_key keys[8192];
-	static struct xpro_record vals[8192];
-	uint64_t token = 0;
-	size_t c = 0;
-	int first = 1, err;
-	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	struct xpro_key *k;
+	struct xpro_record *v;
+	size_t n;
 
-	for (;;) {
-		__u32 cnt = 8192;
-
-		err = bpf_map_lookup_batch(fd, first ? NULL : &token, &token, keys, vals, &cnt, &bo);
-		c += cnt;
-		first = 0;
-		if (err)
-			return c;
-	}
+	if (xpro_records_dump(fd, &k, &v, &n))
+		return 0;
+	free(k);
+	free(v);
+	return n;
 }
-
 /* "merged" of a syncdb state file, or 0 */
 static uint64_t merged_of(const char *path)
 {
@@ -134,7 +126,8 @@ int main(int argc, char **argv)
 		case 'p': period_ms = atol(optarg); break;
 		case 's': status = optarg; break;
 		case 'h':
-			printf("usage: bench-sync --maps P1,P2,... [--records N] [--trials T] [--count C] [--period-ms MS]\n");
+			printf("usage: bench-sync --maps P1,P2,... [--records N] [--trials T] [--count C] [--period-ms MS]\n"
+			       "                  [--status SYNCDB-STATE-FILE]\n");
 			return 0;
 		default: return 2;
 		}

@@ -47,27 +47,41 @@ static size_t count_keys(int fd, size_t ksz)
 	return c;
 }
 
-static int dump_slow(int fd, struct xpro_key **keys, struct xpro_record **vals, size_t *n, size_t cap)
+/* Make room for at least `need` more entries in both arrays. */
+static int grow(struct xpro_key **keys, struct xpro_record **vals, size_t n, size_t *cap, size_t need)
+{
+	size_t nc = *cap ? *cap : 4096;
+	void *p;
+
+	if (*cap - n >= need)
+		return 0;
+	while (nc - n < need)
+		nc *= 2;
+	p = realloc(*keys, nc * sizeof(**keys));
+	if (!p)
+		return -ENOMEM;
+	*keys = p;
+	p = realloc(*vals, nc * sizeof(**vals));
+	if (!p)
+		return -ENOMEM;
+	*vals = p;
+	*cap = nc;
+	return 0;
+}
+
+/* Where batch lookups are not supported: get_next_key + lookup. */
+static int dump_slow(int fd, struct xpro_key **keys, struct xpro_record **vals, size_t *n, size_t *cap)
 {
 	struct xpro_key k, next, *prev = NULL;
+	int err;
 
 	*n = 0;
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		k = next;
 		prev = &k;
-		if (*n == cap) {
-			size_t nc = cap ? cap * 2 : 4096;
-			void *a = realloc(*keys, nc * sizeof(**keys)), *b;
-
-			if (!a)
-				return -ENOMEM;
-			*keys = a;
-			b = realloc(*vals, nc * sizeof(**vals));
-			if (!b)
-				return -ENOMEM;
-			*vals = b;
-			cap = nc;
-		}
+		err = grow(keys, vals, *n, cap, 1);
+		if (err)
+			return err;
 		if (bpf_map_lookup_elem(fd, &k, &(*vals)[*n]))
 			continue;
 		(*keys)[*n] = k;
@@ -76,7 +90,7 @@ static int dump_slow(int fd, struct xpro_key **keys, struct xpro_record **vals, 
 	return 0;
 }
 
-int xpro_records_dump(int rec_fd, struct xpro_key **keys, struct xpro_record **vals, size_t *n)
+static int dump(int rec_fd, struct xpro_key **keys, struct xpro_record **vals, size_t *n)
 {
 	__u32 cnt;
 	uint64_t token = 0;
@@ -84,23 +98,10 @@ int xpro_records_dump(int rec_fd, struct xpro_key **keys, struct xpro_record **v
 	int err, first = 1;
 	LIBBPF_OPTS(bpf_map_batch_opts, bo);
 
-	*keys = NULL;
-	*vals = NULL;
-	*n = 0;
 	for (;;) {
-		if (cap - *n < 8192) {
-			size_t nc = cap ? cap * 2 : 65536;
-			void *a = realloc(*keys, nc * sizeof(**keys)), *b;
-
-			if (!a)
-				return -ENOMEM;
-			*keys = a;
-			b = realloc(*vals, nc * sizeof(**vals));
-			if (!b)
-				return -ENOMEM;
-			*vals = b;
-			cap = nc;
-		}
+		err = grow(keys, vals, *n, &cap, 8192);
+		if (err)
+			return err;
 		cnt = 8192;
 		err = bpf_map_lookup_batch(rec_fd, first ? NULL : &token, &token, *keys + *n, *vals + *n, &cnt, &bo);
 		if (err) {
@@ -109,12 +110,30 @@ int xpro_records_dump(int rec_fd, struct xpro_key **keys, struct xpro_record **v
 			if (err == -ENOENT)
 				return 0; /* the end */
 			if (first && !cnt && (err == -EINVAL || err == -EOPNOTSUPP || err == -524 /* ENOTSUPP */))
-				return dump_slow(rec_fd, keys, vals, n, cap);
+				return dump_slow(rec_fd, keys, vals, n, &cap);
 			return err;
 		}
 		first = 0;
 		*n += cnt;
 	}
+}
+
+int xpro_records_dump(int rec_fd, struct xpro_key **keys, struct xpro_record **vals, size_t *n)
+{
+	int err;
+
+	*keys = NULL;
+	*vals = NULL;
+	*n = 0;
+	err = dump(rec_fd, keys, vals, n);
+	if (err) {
+		free(*keys);
+		free(*vals);
+		*keys = NULL;
+		*vals = NULL;
+		*n = 0;
+	}
+	return err;
 }
 
 struct xpro_agg_snap {

@@ -40,7 +40,7 @@ void xpro_recompute_abort(struct xpro_agg_snap *sn);
  * Every record of rec_fd in as few syscalls as the kernel allows
  * (BPF_MAP_LOOKUP_BATCH; one get_next_key + lookup per record where batch
  * lookups are not supported). *keys and *vals are malloc'ed (caller frees);
- * returns 0 and *n, or -errno. Records evicted or added meanwhile may be
+ * returns 0 and *n, or -errno with nothing left allocated. Records evicted or added meanwhile may be
  * missed or seen: callers treat the dump as a snapshot.
  */
 int xpro_records_dump(int rec_fd, struct xpro_key **keys, struct xpro_record **vals, size_t *n);
