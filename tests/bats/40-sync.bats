@@ -55,6 +55,16 @@ mredis() { topo exec "$RUN" db timeout 5 redis-cli -h 198.18.2.100 --user xpro -
 # CLIENT, value "ts1 ts2 c"
 mcount() { mredis HGET "x:{$2}" "$1" | awk '{ print $3 }'; }
 
+# testbed CONF [START-OPTIONS]: the default topology as run $RUN, its services
+# started with CONF (X-Pro attached, Redis, and what the options add)
+testbed() {
+  local conf=$1; shift
+  run topo up default --name "$RUN" -q
+  assert_success
+  run topo start "$RUN" --config "$conf" "$@" -q
+  assert_success
+}
+
 # send_spread N: the bot sends N packets at 50/s to each proxy, concurrently
 send_spread() {
   local p pids=()
@@ -86,10 +96,7 @@ settle() {
 }
 
 @test "synced: a bot under TF1 on each of three proxies, above it in sum, is dropped by all three" {
-  run topo up default --name "$RUN" -q
-  assert_success
-  run topo start "$RUN" --config "$CONF" --sync -q
-  assert_success
+  testbed "$CONF" --sync
   send_spread $PER_PROXY
   for p in px1 px2 px3; do
     settle "$p" $BOT $VIC $((3 * PER_PROXY))
@@ -116,10 +123,7 @@ settle() {
 }
 
 @test "isolated: the same bot is dropped by none (each proxy syncs with a private master)" {
-  run topo up default --name "$RUN" -q
-  assert_success
-  run topo start "$RUN" --config "$CONF" --isolated -q
-  assert_success
+  testbed "$CONF" --isolated
   send_spread $PER_PROXY
   sleep 0.5
   for p in px1 px2 px3; do
@@ -132,10 +136,7 @@ settle() {
 }
 
 @test "a record learned on proxy 1 appears on proxy 3" {
-  run topo up default --name "$RUN" -q
-  assert_success
-  run topo start "$RUN" --config "$CONF" --sync -q
-  assert_success
+  testbed "$CONF" --sync
   run topo exec "$RUN" bot timeout 10 "$UDP" send --proxy 198.18.0.1 --bind 198.18.32.9 --dst $VIC --dport 9 \
     --count 20 --interval-us 5000
   assert_success
@@ -146,10 +147,7 @@ settle() {
 }
 
 @test "master killed and restarted mid-attack: no crash, sync resumes, counts consistent" {
-  run topo up default --name "$RUN" -q
-  assert_success
-  run topo start "$RUN" --config "$CONF" --sync -q
-  assert_success
+  testbed "$CONF" --sync
   send_spread 25
   settle px1 $BOT $VIC 75
   # kill the master by its recorded PID, send while it is gone
@@ -181,10 +179,7 @@ settle() {
 }
 
 @test "hostile master values are rejected with a log line; no daemon crashes, no map is poisoned" {
-  run topo up default --name "$RUN" -q
-  assert_success
-  run topo start "$RUN" --config "$CONF" --sync -q
-  assert_success
+  testbed "$CONF" --sync
   run topo exec "$RUN" bot timeout 10 "$UDP" send --proxy 198.18.0.1 --bind 198.18.32.9 --dst $VIC --dport 9 \
     --count 10 --interval-us 5000
   assert_success
@@ -214,10 +209,7 @@ settle() {
 }
 
 @test "a wrong password is refused by name; SIGHUP rereads the config; SIGTERM stops cleanly" {
-  run topo up default --name "$RUN" -q
-  assert_success
-  run topo start "$RUN" --config "$CONF" -q
-  assert_success
+  testbed "$CONF"
   c=$(pconf px1)
   sed 's/^redis_password = .*/redis_password = wrong/' "$c" > "$BATS_TEST_TMPDIR/bad.conf"
   pid=$(xp_spawn --ns "xt-$RUN-px1" syncdb "$XPRO" syncdb -i in0 -c "$BATS_TEST_TMPDIR/bad.conf")
@@ -240,12 +232,9 @@ settle() {
 }
 
 @test "a flood through two proxies while the sync writes back: every packet counted, on every proxy and the master" {
-  run topo up default --name "$RUN" -q
-  assert_success
   # TF1 and TF2 far above the flood: the count is checked, not the verdict
   sed 's/^tf1 = .*/tf1 = 4000000000/; s/^tf2 = .*/tf2 = 4000000000/' "$CONF" > "$BATS_TEST_TMPDIR/flood.conf"
-  run topo start "$RUN" --config "$BATS_TEST_TMPDIR/flood.conf" --sync -q
-  assert_success
+  testbed "$BATS_TEST_TMPDIR/flood.conf" --sync
   for p in 1 2; do
     topo exec "$RUN" bot timeout 60 "$UDP" send --proxy 198.18.0.$p --bind $BOT --dst $VIC --dport 9 \
       --count 30000 --interval-us 20 > "$BATS_TEST_TMPDIR/send$p.json" 2>&1 &
@@ -261,10 +250,7 @@ settle() {
 }
 
 @test "local Redis killed mid-attack: the delta stays in the map and reaches the master when it returns" {
-  run topo up default --name "$RUN" -q
-  assert_success
-  run topo start "$RUN" --config "$CONF" --sync -q
-  assert_success
+  testbed "$CONF" --sync
   send_spread 20
   settle px3 $BOT $VIC 60
   lpid=$(awk '$3 == "px1" && $4 == "redis" { print $1 }' /run/xpro/topo/$RUN/pids | tail -1)
@@ -286,12 +272,9 @@ settle() {
 }
 
 @test "warnings of every proxy, and workload alerts above T_W, can be followed in one place" {
-  run topo up default --name "$RUN" -q
-  assert_success
   # T_W of 50 packets/s: the flood below makes px1 and px2 report overload
   sed 's/^sync_period_ms = .*/sync_period_ms = 100\nt_w = 50/' "$CONF" > "$BATS_TEST_TMPDIR/tw.conf"
-  run topo start "$RUN" --config "$BATS_TEST_TMPDIR/tw.conf" --sync -q
-  assert_success
+  testbed "$BATS_TEST_TMPDIR/tw.conf" --sync
   topo exec "$RUN" px3 timeout 20 "$XPRO" alerts --all -c "$(pconf px3)" --duration 8 > "$BATS_TEST_TMPDIR/all.jsonl" &
   follower=$!
   sleep 0.5
@@ -314,12 +297,9 @@ settle() {
 }
 
 @test "an attack longer than TT4 stays dropped: the decay of one proxy is not undone by the others" {
-  run topo up default --name "$RUN" -q
-  assert_success
   # TT4 1.5 s: the 5 s attack below decays its window three times over
   sed 's/^sync_period_ms = .*/sync_period_ms = 100\ntt4_ms = 1500/' "$CONF" > "$BATS_TEST_TMPDIR/tt4.conf"
-  run topo start "$RUN" --config "$BATS_TEST_TMPDIR/tt4.conf" --sync -q
-  assert_success
+  testbed "$BATS_TEST_TMPDIR/tt4.conf" --sync
   send_spread 250
   for p in px1 px2 px3; do
     drops=$(stat $p .counters.drop_tf1)
