@@ -10,6 +10,7 @@ struct slot {
 	uint32_t dest;
 	int used, has_agg;
 	struct xpro_fold_agg f;
+	struct xpro_agg_acc acc;
 };
 
 struct table {
@@ -136,6 +137,39 @@ int xpro_records_dump(int rec_fd, struct xpro_key **keys, struct xpro_record **v
 	return err;
 }
 
+/*
+ * One active record's part in its destination's aggregate (docs/algorithms.md,
+ * "Aggregate window"). window_ns = 0: the paper's step 5, ts1* = min ts1',
+ * ts2* = max ts2', c* = sum c'. Otherwise only the last window_ns before now
+ * counts: a record's window is cut at lo = now - window_ns, and of its count
+ * stays the part inside [lo, ts2'], its packets taken as spread evenly over
+ * its window (floor of c' (ts2' - lo) / (ts2' - ts1')). A record whose last
+ * packet is before lo counts no packet; it is still an active client (nact),
+ * and ts2* is still the latest ts2'.
+ */
+void xpro_agg_account(struct xpro_agg_acc *a, const struct xpro_record *rec, uint64_t now,
+		      uint64_t window_ns)
+{
+	uint64_t ts1 = rec->ts1_l, c = rec->c_l, lo = now - window_ns;
+
+	if (!a->nact || (int64_t)(rec->ts2_l - a->ts2) > 0)
+		a->ts2 = rec->ts2_l;
+	a->nact++;
+	if (window_ns) {
+		if ((int64_t)(rec->ts2_l - lo) < 0)
+			return; /* no packet inside the window */
+		if ((int64_t)(ts1 - lo) < 0) {
+			/* ts1' < lo <= ts2': the part of the window after lo */
+			c = (uint64_t)((unsigned __int128)c * (rec->ts2_l - lo) / (rec->ts2_l - ts1));
+			ts1 = lo;
+		}
+	}
+	if (!a->win || (int64_t)(ts1 - a->ts1) < 0)
+		a->ts1 = ts1;
+	a->c += c;
+	a->win = 1;
+}
+
 struct xpro_agg_snap {
 	struct table t;
 };
@@ -183,7 +217,8 @@ void xpro_recompute_abort(struct xpro_agg_snap *sn)
 
 int xpro_recompute_finish(struct xpro_agg_snap *sn, int fold_fd, int agg_fd,
 			  const struct xpro_key *rkeys, const struct xpro_record *rvals, size_t nrec,
-			  uint64_t tt1_ns, uint64_t now, struct xpro_recompute_stats *st)
+			  uint64_t tt1_ns, uint64_t window_ns, uint64_t now,
+			  struct xpro_recompute_stats *st)
 {
 	struct table t = sn->t;
 	struct xpro_agg agg;
@@ -203,19 +238,19 @@ int xpro_recompute_finish(struct xpro_agg_snap *sn, int fold_fd, int agg_fd,
 		if (!sl)
 			continue; /* D's aggregate was evicted: its next packet recreates it */
 		st->active++;
-		if (!sl->f.nact || (int64_t)(rec->ts1_l - sl->f.ts1) < 0)
-			sl->f.ts1 = rec->ts1_l;
-		if (!sl->f.nact || (int64_t)(rec->ts2_l - sl->f.ts2) > 0)
-			sl->f.ts2 = rec->ts2_l;
-		sl->f.c += rec->c_l;
-		sl->f.nact++;
+		xpro_agg_account(&sl->acc, rec, now, window_ns);
 	}
 	/* write back through the fold program */
 	for (i = 0; i < t.cap; i++) {
 		if (!t.s[i].used || !t.s[i].has_agg)
 			continue;
 		struct xpro_fold_agg *f = &t.s[i].f;
+		const struct xpro_agg_acc *a = &t.s[i].acc;
 
+		f->nact = a->nact;
+		f->ts2 = a->ts2;
+		f->ts1 = a->win ? a->ts1 : now - window_ns; /* no packet inside the window */
+		f->c = a->win ? a->c : 0;
 		if (!f->nact) {
 			/* no active record: keep the window, drop the counts */
 			if (bpf_map_lookup_elem(agg_fd, &f->dest, &agg)) {
@@ -242,8 +277,8 @@ int xpro_recompute_finish(struct xpro_agg_snap *sn, int fold_fd, int agg_fd,
 	return err;
 }
 
-int xpro_recompute(int fold_fd, int rec_fd, int agg_fd, uint64_t tt1_ns, uint64_t now,
-		   struct xpro_recompute_stats *st)
+int xpro_recompute(int fold_fd, int rec_fd, int agg_fd, uint64_t tt1_ns, uint64_t window_ns,
+		   uint64_t now, struct xpro_recompute_stats *st)
 {
 	struct xpro_agg_snap *sn = xpro_recompute_begin(agg_fd);
 	struct xpro_key *rkeys = NULL;
@@ -258,7 +293,7 @@ int xpro_recompute(int fold_fd, int rec_fd, int agg_fd, uint64_t tt1_ns, uint64_
 		xpro_recompute_abort(sn);
 		return err;
 	}
-	err = xpro_recompute_finish(sn, fold_fd, agg_fd, rkeys, rvals, nrec, tt1_ns, now, st);
+	err = xpro_recompute_finish(sn, fold_fd, agg_fd, rkeys, rvals, nrec, tt1_ns, window_ns, now, st);
 	free(rkeys);
 	free(rvals);
 	return err;

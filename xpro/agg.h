@@ -6,6 +6,18 @@
 #include <stdint.h>
 #include "xpro.h"
 
+/* What the recompute finds for one destination. */
+struct xpro_agg_acc {
+	uint64_t ts1, ts2, c; /* window start (when win), latest ts2', count */
+	uint32_t nact;        /* active records */
+	int win;              /* some record has a packet inside the window */
+};
+
+/* Add one active record (now - ts2' <= TT1) to a: the paper's step 5
+ * (window_ns 0), or bounded to the last window_ns before now. */
+void xpro_agg_account(struct xpro_agg_acc *a, const struct xpro_record *rec, uint64_t now,
+		      uint64_t window_ns);
+
 struct xpro_recompute_stats {
 	uint64_t records;      /* records scanned */
 	uint64_t active;       /* of which active (now - ts2' <= TT1) */
@@ -18,9 +30,11 @@ struct xpro_recompute_stats {
  * (docs/algorithms.md, Recompute): ts1 = min ts1', ts2 = max ts2',
  * c = sum c', nact = count over D's active records, and dc minus the dc read
  * before the scan, applied by the fold program fold_fd in the kernel.
+ * window_ns (config agg_window_ms; 0 = the paper's unbounded window) bounds
+ * the aggregate's window to the last window_ns: see xpro_agg_account().
  */
-int xpro_recompute(int fold_fd, int rec_fd, int agg_fd, uint64_t tt1_ns, uint64_t now,
-		   struct xpro_recompute_stats *st);
+int xpro_recompute(int fold_fd, int rec_fd, int agg_fd, uint64_t tt1_ns, uint64_t window_ns,
+		   uint64_t now, struct xpro_recompute_stats *st);
 
 /*
  * The same in three steps, so that a caller that dumps the records anyway
@@ -33,7 +47,8 @@ struct xpro_agg_snap;
 struct xpro_agg_snap *xpro_recompute_begin(int agg_fd);
 int xpro_recompute_finish(struct xpro_agg_snap *sn, int fold_fd, int agg_fd,
 			  const struct xpro_key *rkeys, const struct xpro_record *rvals, size_t nrec,
-			  uint64_t tt1_ns, uint64_t now, struct xpro_recompute_stats *st);
+			  uint64_t tt1_ns, uint64_t window_ns, uint64_t now,
+			  struct xpro_recompute_stats *st);
 void xpro_recompute_abort(struct xpro_agg_snap *sn);
 
 /*

@@ -44,6 +44,7 @@ static const struct key keys[] = {
 	{ "warn_interval_ms", K_MS, 1, 86400000, NULL, "ms", "at most one overload warning per (client, destination) per interval" },
 	{ "fib_cache_ms", K_U64, 0, 1000, NULL, "ms", "lifetime of a destination's cached route in the data plane (0: look up every packet)" },
 	{ "t_w", K_U64, 1, 1ULL << 40, NULL, "packets/s", "T_W: workload above which a proxy alerts" },
+	{ "agg_window_ms", K_MS, 0, 86400000, NULL, "ms", "window of a destination's aggregate: only packets of the last agg_window_ms count (0: unbounded, the paper's step 5)" },
 	{ "sync_period_ms", K_U64, 1, 60000, NULL, "ms", "sync period of the daemons" },
 	{ "redis_local", K_HOSTPORT, 0, 0, NULL, "ADDR:PORT", "this proxy's local Redis (L_DB)" },
 	{ "redis_master", K_HOSTPORT, 0, 0, NULL, "ADDR:PORT", "the master Redis (M_DB)" },
@@ -153,6 +154,7 @@ static int store(struct xpro_config *c, size_t k, uint64_t u, const char *s)
 	else if (IS("warn_interval_ms")) c->params.warn_interval_ns = u;
 	else if (IS("fib_cache_ms")) c->params.fib_cache_ms = (uint32_t)u;
 	else if (IS("t_w")) c->t_w = u;
+	else if (IS("agg_window_ms")) c->agg_window_ns = u;
 	else if (IS("sync_period_ms")) c->sync_period_ms = (uint32_t)u;
 	else if (IS("redis_local")) snprintf(c->redis_local, sizeof(c->redis_local), "%s", s);
 	else if (IS("redis_master")) snprintf(c->redis_master, sizeof(c->redis_master), "%s", s);
@@ -363,6 +365,11 @@ int xpro_config_validate(const struct xpro_config *c)
 			c->sync_period_ms, (uint64_t)(p->tt1_ns / 1000000));
 		n++;
 	}
+	if (c->agg_window_ns && c->agg_window_ns < p->tt3_ns) {
+		pr_warn("config: agg_window_ms (%" PRIu64 ") must be 0 or at least tt3_ms (%" PRIu64 "): a shorter aggregate window never reaches TT3 and TF2 never applies\n",
+			(uint64_t)(c->agg_window_ns / 1000000), (uint64_t)(p->tt3_ns / 1000000));
+		n++;
+	}
 	if (p->tf1 > p->tf2) {
 		pr_warn("config: tf1 (%" PRIu64 ") above tf2 (%" PRIu64 "): one client could exceed the destination's capacity\n",
 			(uint64_t)p->tf1, (uint64_t)p->tf2);
@@ -392,6 +399,7 @@ void xpro_config_print(const struct xpro_config *c, FILE *f)
 	fprintf(f, "tf1 = %" PRIu64 "\ntf2 = %" PRIu64 "\nr = %u\n", (uint64_t)p->tf1, (uint64_t)p->tf2, p->r);
 	fprintf(f, "warn_interval_ms = %" PRIu64 "\n", (uint64_t)p->warn_interval_ns / 1000000);
 	fprintf(f, "fib_cache_ms = %u\n", p->fib_cache_ms);
+	fprintf(f, "agg_window_ms = %" PRIu64 "\n", c->agg_window_ns / 1000000);
 	fprintf(f, "t_w = %" PRIu64 "\nsync_period_ms = %u\n", c->t_w, c->sync_period_ms);
 	fprintf(f, "redis_local = %s\nredis_master = %s\nredis_user = %s\nredis_password = %s\nproxy_id = %s\n",
 		c->redis_local, c->redis_master, c->redis_user, *c->redis_password ? "(set)" : "",

@@ -22,6 +22,7 @@ struct xpro_config {
 	struct xpro_params params;
 	/* daemons */
 	uint64_t t_w;             /* packets/s */
+	uint64_t agg_window_ns;   /* aggregate window of the recompute; 0 = unbounded (paper) */
 	uint32_t sync_period_ms;
 	/* redis (docs/sync.md): "" = not set */
 	char redis_local[64];     /* ADDR:PORT of this proxy's local Redis */

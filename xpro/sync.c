@@ -657,7 +657,8 @@ int xpro_syncmaps(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 		/* the recompute runs also while Redis is away */
 		if (snap)
 			xpro_recompute_finish(snap, bpf_program__fd(s->progs.xpro_fold_agg), px.fd[M_AGGS],
-					      rk, rv, nrec, cfg->params.tt1_ns, xpro_now_tai(), &rst);
+					      rk, rv, nrec, cfg->params.tt1_ns, cfg->agg_window_ns,
+					      xpro_now_tai(), &rst);
 		snap = NULL;
 		free(rk);
 		free(rv);

@@ -265,7 +265,7 @@ int main(void)
 			if (rnd() % 8 == 0) {
 				struct xpro_recompute_stats st;
 
-				int rerr = xpro_recompute(fold_fd, fd_rec, fd_agg, p.tt1_ns, now, &st);
+				int rerr = xpro_recompute(fold_fd, fd_rec, fd_agg, p.tt1_ns, 0, now, &st);
 
 				if (rerr) {
 					snprintf(why, sizeof(why), "recompute failed: %s", strerror(-rerr));

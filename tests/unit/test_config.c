@@ -71,6 +71,15 @@ int main(void)
 	   xpro_config_validate(&c) == 1, "sync_period_ms of exactly half of tt1_ms is refused");
 	ok(load_text(&c, "tt1_ms = 200\ntt2_ms = 50\ntt3_ms = 50\nsync_period_ms = 99\n", &nerr) == 0 &&
 	   xpro_config_validate(&c) == 0, "sync_period_ms just below half of tt1_ms is accepted");
+	/* the aggregate window: 0 (unbounded) or at least TT3 */
+	ok(load_text(&c, "tt3_ms = 500\n", &nerr) == 0 && c.agg_window_ns == 0 && xpro_config_validate(&c) == 0,
+	   "agg_window_ms defaults to 0 (unbounded, the paper's aggregate)");
+	ok(load_text(&c, "tt3_ms = 500\nagg_window_ms = 500\n", &nerr) == 0 &&
+	   c.agg_window_ns == 500000000ULL && xpro_config_validate(&c) == 0,
+	   "agg_window_ms equal to tt3_ms is accepted, in ns");
+	ok(load_text(&c, "tt3_ms = 500\nagg_window_ms = 499\n", &nerr) == 0 && xpro_config_validate(&c) == 1,
+	   "agg_window_ms just below tt3_ms is refused");
+	ok(load_text(&c, "agg_window_ms = 86400001\n", &nerr) != 0, "agg_window_ms above a day is out of range");
 	ok(load_text(&c, "redis_master = 198.18.2.100:6380\nredis_user = xpro\n", &nerr) == 0 &&
 	   !strcmp(c.redis_master, "198.18.2.100:6380") && !strcmp(c.redis_user, "xpro"),
 	   "redis_master and redis_user are read");
