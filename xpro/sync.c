@@ -4,11 +4,11 @@
  * block the data plane, and lose no local delta when a Redis is away:
  *
  * syncmaps, each period:
- *   1. push: every record whose dc or mark changed goes to the local Redis
- *      (script PUSH: dc added, or the window restarted when mark = 1); only
- *      after Redis accepted it does the take program subtract that dc from
- *      the BPF record (so an absent Redis leaves the delta in the map);
- *   2. apply: records the syncdb rewrote (set l:upd, or every key with
+ *   1. push: every record whose dc or mark changed is queued for syncdb
+ *      (l:{D}:q, one RPUSH per destination in one transaction); only after
+ *      Redis accepted it does the take program subtract that dc from the
+ *      BPF record (so an absent Redis leaves the delta in the map);
+ *   2. apply: records syncdb merged (list l:u, or every l:{D} with
  *      --full-scan) go back into the BPF map through the apply program
  *      (c_l += base - c_m atomically: packets counted meanwhile stay), or
  *      are created when only the master knew them;
@@ -17,13 +17,14 @@
  * syncdb, each period:
  *   1. W to the master with an expiry, the other proxies' W read, an alert
  *      published when W > T_W;
- *   2. Algorithm 1 for every local record that changed (set l:dirty), that
- *      may decay (set l:decay), or that another proxy changed (the master's
- *      change feed) -- or, with --full-scan, for every local key: TAKE the
- *      pending delta locally, merge on the master atomically (Lua), PUT the
- *      result back (skipped if the window restarted meanwhile), UNTAKE when
- *      the master failed;
- *   3. records only the master knows are pulled (PULL).
+ *   2. Algorithm 1, batched by destination, for the records with queued
+ *      deltas (taken whole, applied to L_DB in order), left dirty by a
+ *      failed merge (l:dirty), that may decay (l:decay), or that another
+ *      proxy changed (the master's change feed) -- or, with --full-scan,
+ *      for every record of L_DB and M_DB: read L_DB (HMGET l:{D}), merge on
+ *      the master (WATCH/MULTI, or the Lua script), write L_DB back (HSET:
+ *      merged, pulled, or with the delta kept when the master failed);
+ *   3. every few seconds, records idle past the expiry leave L_DB.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -47,97 +48,233 @@
 #include "xpro.skel.h"
 #include "xredis.h"
 
-#define BATCH 512
+#define BATCH 2048
 #define NS_PER_US 1000ULL
 
-/* ---- local Redis scripts ------------------------------------------------ */
+/* ---- local Redis storage ------------------------------------------------- */
+/*
+ * L_DB (docs/sync.md, "Local Redis"): one hash per destination, l:{D}, field
+ * the client's address, value "ts1 ts2 gc dc mark mts1 mts2" (decimal; times
+ * in us; the local count c' = gc + dc). Only syncdb writes it. syncmaps hands
+ * its deltas over in a queue per destination, the list l:{D}:q, whose
+ * entries are lines "i ts1 ts2 c' dc mark", and names D in the set l:q;
+ * syncdb takes a queue whole (MULTI, LRANGE, DEL, EXEC) and applies it to
+ * L_DB before it merges. Sets of record names "l:{D}:i": l:dirty (deltas
+ * kept in L_DB after a failed merge), l:decay (windows the next round may
+ * decay). The list l:u: entries "D i1 i2 ...", records syncdb merged, for
+ * syncmaps to write back (it takes the list whole).
+ */
+#define LSTATE_N 7
+#define LSTATE_MAX (LSTATE_N * 17 + 1)
+
+struct lstate {
+	uint64_t ts1, ts2, gc, dc, mark, mts1, mts2;
+};
+
+/* n decimal integers <= 2^53, one space apart, nothing else: 0 or -1 */
+static int parse_u53s(const char *v, size_t len, uint64_t *x, int n)
+{
+	size_t i = 0;
+	int k;
+
+	for (k = 0; k < n; k++) {
+		size_t digits = 0;
+
+		x[k] = 0;
+		while (i < len && v[i] >= '0' && v[i] <= '9') {
+			if (++digits > 16)
+				return -1;
+			x[k] = x[k] * 10 + (uint64_t)(v[i] - '0');
+			i++;
+		}
+		if (!digits || x[k] > 9007199254740991ULL)
+			return -1;
+		if (k < n - 1) {
+			if (i >= len || v[i] != ' ')
+				return -1;
+			i++;
+		}
+	}
+	return i == len ? 0 : -1;
+}
+
+/* The decimal digits of x at p; returns the end. */
+static char *put_u64(char *p, uint64_t x)
+{
+	char t[20];
+	int n = 0;
+
+	do {
+		t[n++] = (char)('0' + x % 10);
+		x /= 10;
+	} while (x);
+	while (n)
+		*p++ = t[--n];
+	return p;
+}
+
+/* The dotted form of a (network order) into buf (INET_ADDRSTRLEN), as
+ * inet_ntop(), without its printf; returns buf. */
+static char *ip4(char *buf, uint32_t a)
+{
+	const unsigned char *b = (const unsigned char *)&a;
+	char *p = buf;
+	int k;
+
+	for (k = 0; k < 4; k++) {
+		if (k)
+			*p++ = '.';
+		p = put_u64(p, b[k]);
+	}
+	*p = '\0';
+	return buf;
+}
+
+static int parse_lstate(const char *v, size_t len, struct lstate *s)
+{
+	uint64_t x[LSTATE_N];
+
+	if (parse_u53s(v, len, x, LSTATE_N) || x[0] > x[1] || x[4] > 1)
+		return -1;
+	*s = (struct lstate){ x[0], x[1], x[2], x[3], x[4], x[5], x[6] };
+	return 0;
+}
+
+/* s as "ts1 ts2 gc dc mark mts1 mts2" into buf (LSTATE_MAX); its length */
+static size_t fmt_lstate(char *buf, const struct lstate *s)
+{
+	const uint64_t x[LSTATE_N] = { s->ts1, s->ts2, s->gc, s->dc, s->mark, s->mts1, s->mts2 };
+	char *p = buf;
+	int k;
+
+	for (k = 0; k < LSTATE_N; k++) {
+		if (k)
+			*p++ = ' ';
+		p = put_u64(p, x[k]);
+	}
+	*p = '\0';
+	return (size_t)(p - buf);
+}
+
+/* One delta syncmaps queued: "i ts1 ts2 c' dc mark" (seq: its order). */
+struct lpush {
+	uint32_t dest, client, seq;
+	uint64_t ts1, ts2, c, dc;
+	uint32_t mark;
+};
+
+static int parse_push(const char *v, size_t len, struct lpush *p)
+{
+	const char *sp = memchr(v, ' ', len);
+	char a[INET_ADDRSTRLEN];
+	uint64_t x[5];
+	size_t n;
+
+	if (!sp)
+		return -1;
+	n = (size_t)(sp - v);
+	if (!n || n >= sizeof(a))
+		return -1;
+	memcpy(a, v, n);
+	a[n] = '\0';
+	if (inet_pton(AF_INET, a, &p->client) != 1)
+		return -1;
+	if (parse_u53s(sp + 1, len - n - 1, x, 5) || x[0] > x[1] || x[4] > 1)
+		return -1;
+	p->ts1 = x[0];
+	p->ts2 = x[1];
+	p->c = x[2];
+	p->dc = x[3];
+	p->mark = (uint32_t)x[4];
+	return 0;
+}
 
 /*
- * The local scripts work on batches (KEYS[1..n]) so that a period costs one
- * call per BATCH records, not one per record. Each script runs atomically.
+ * A queued delta onto the local record (what the paper's sync_maps_and_ldb
+ * writes into L_DB): a window that restarted (mark 1), or a record new here,
+ * replaces the local one (gc = c' - dc); otherwise dc is added and ts2 moves
+ * forward.
  */
+static void apply_push(struct lstate *s, int *found, const struct lpush *p)
+{
+	if (p->mark || !*found) {
+		*s = (struct lstate){ p->ts1, p->ts2, p->c > p->dc ? p->c - p->dc : 0, p->dc, p->mark, 0, 0 };
+		*found = 1;
+	} else {
+		s->dc += p->dc;
+		if (p->ts2 > s->ts2)
+			s->ts2 = p->ts2;
+	}
+}
 
-/* PUSH: ARGV[1] = expiry ms; per key: ts1 ts2 (us) c' dc mark. A window
- * that restarted (mark 1), or a record new here, replaces the local one
- * (gc = c' - dc); otherwise dc is added and ts2 moves forward. */
-static const char lua_push[] =
-"local ttl = ARGV[1]\n"
-"for i = 1, #KEYS do\n"
-"  local k, b = KEYS[i], 1 + (i - 1) * 5\n"
-"  local ts1, ts2, cl, dc, mark = ARGV[b + 1], ARGV[b + 2], tonumber(ARGV[b + 3]), ARGV[b + 4], ARGV[b + 5]\n"
-"  if mark == '1' or redis.call('EXISTS', k) == 0 then\n"
-"    redis.call('HSET', k, 'ts1', ts1, 'ts2', ts2, 'gc', string.format('%.0f', cl - tonumber(dc)), 'dc', dc, 'mark', mark, 'mts1', 0, 'mts2', 0)\n"
-"    redis.call('HINCRBY', k, 'gen', 1)\n"
-"  else\n"
-"    redis.call('HINCRBY', k, 'dc', dc)\n"
-"    local cur = tonumber(redis.call('HGET', k, 'ts2'))\n"
-"    if cur == nil or tonumber(ts2) > cur then redis.call('HSET', k, 'ts2', ts2) end\n"
-"  end\n"
-"  redis.call('PEXPIRE', k, ttl)\n"
-"  redis.call('SADD', 'l:dirty', k)\n"
-"end\n"
-"return #KEYS\n";
+/* "l:{D}:i" into buf (>= 64) from the dotted strings; its length */
+static size_t rec_name(char *buf, const char *ds, const char *cs)
+{
+	size_t a = strlen(ds), b = strlen(cs);
 
-/* TAKE: per key {ts1, ts2, gc, dc, mark, gen, mts1}, and dc = mark = 0; false
- * (nil) when absent */
-static const char lua_take[] =
-"local out = {}\n"
-"for i = 1, #KEYS do\n"
-"  local v = redis.call('HMGET', KEYS[i], 'ts1', 'ts2', 'gc', 'dc', 'mark', 'gen', 'mts1')\n"
-"  if v[1] then\n"
-"    redis.call('HSET', KEYS[i], 'dc', 0, 'mark', 0)\n"
-"    out[i] = v\n"
-"  else\n"
-"    out[i] = false\n"
-"  end\n"
-"end\n"
-"return out\n";
+	memcpy(buf, "l:{", 3);
+	memcpy(buf + 3, ds, a);
+	memcpy(buf + 3 + a, "}:", 2);
+	memcpy(buf + 5 + a, cs, b + 1);
+	return 5 + a + b;
+}
 
-/* PUT: ARGV[1] = expiry ms, ARGV[2] = TT4 (us); per key: gen ts1 ts2 c
- * mts1 mts2. Skipped (0) when the window restarted since the TAKE (gen). */
-static const char lua_put[] =
-"local ttl, tt4, out = ARGV[1], tonumber(ARGV[2]), {}\n"
-"for i = 1, #KEYS do\n"
-"  local k, b = KEYS[i], 2 + (i - 1) * 6\n"
-"  if redis.call('HGET', k, 'gen') ~= ARGV[b + 1] then\n"
-"    out[i] = 0\n"
-"  else\n"
-"    redis.call('HSET', k, 'ts1', ARGV[b + 2], 'gc', ARGV[b + 4], 'mts1', ARGV[b + 5], 'mts2', ARGV[b + 6])\n"
-"    local cur = tonumber(redis.call('HGET', k, 'ts2'))\n"
-"    local ts2 = tonumber(ARGV[b + 3])\n"
-"    if cur == nil or ts2 > cur then redis.call('HSET', k, 'ts2', ARGV[b + 3]); cur = ts2 end\n"
-"    redis.call('PEXPIRE', k, ttl)\n"
-"    redis.call('SADD', 'l:upd', k)\n"
-"    if cur - tonumber(ARGV[b + 5]) > tt4 then redis.call('SADD', 'l:decay', k) else redis.call('SREM', 'l:decay', k) end\n"
-"    out[i] = 1\n"
-"  end\n"
-"end\n"
-"return out\n";
+/* (destination, client) pairs, network order, sorted by destination. */
+struct pair {
+	uint32_t dest, client;
+};
 
-/* PULL: ARGV[1] = expiry ms; per key: ts1 ts2 c. A record only the master
- * knows; 0 when the key exists meanwhile. */
-static const char lua_pull[] =
-"local ttl, out = ARGV[1], {}\n"
-"for i = 1, #KEYS do\n"
-"  local k, b = KEYS[i], 1 + (i - 1) * 3\n"
-"  if redis.call('EXISTS', k) == 1 then\n"
-"    out[i] = 0\n"
-"  else\n"
-"    redis.call('HSET', k, 'ts1', ARGV[b + 1], 'ts2', ARGV[b + 2], 'gc', ARGV[b + 3], 'dc', 0, 'mark', 0, 'gen', 0, 'mts1', ARGV[b + 1], 'mts2', ARGV[b + 2])\n"
-"    redis.call('PEXPIRE', k, ttl)\n"
-"    redis.call('SADD', 'l:upd', k)\n"
-"    out[i] = 1\n"
-"  end\n"
-"end\n"
-"return out\n";
+struct plist {
+	struct pair *p;
+	size_t n, cap;
+};
 
-/* UNTAKE KEYS[1] ARGV: gen dc mark: give a taken delta back */
-static const char lua_untake[] =
-"if redis.call('HGET', KEYS[1], 'gen') ~= ARGV[1] then return 0 end\n"
-"redis.call('HINCRBY', KEYS[1], 'dc', ARGV[2])\n"
-"if ARGV[3] == '1' then redis.call('HSET', KEYS[1], 'mark', 1) end\n"
-"redis.call('SADD', 'l:dirty', KEYS[1])\n"
-"return 1\n";
+static void pl_add(struct plist *l, uint32_t dest, uint32_t client)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 1024;
+		void *p = realloc(l->p, cap * sizeof(*l->p));
+
+		if (!p)
+			return; /* out of memory: the record waits for the next full pass */
+		l->p = p;
+		l->cap = cap;
+	}
+	l->p[l->n++] = (struct pair){ dest, client };
+}
+
+static int pair_cmp(const void *a, const void *b)
+{
+	const struct pair *x = a, *y = b;
+
+	if (x->dest != y->dest)
+		return x->dest < y->dest ? -1 : 1;
+	return x->client < y->client ? -1 : x->client > y->client;
+}
+
+static void pl_sort_unique(struct plist *l)
+{
+	size_t i, j = 0;
+
+	if (!l->n)
+		return;
+	qsort(l->p, l->n, sizeof(l->p[0]), pair_cmp);
+	for (i = 1; i < l->n; i++)
+		if (pair_cmp(&l->p[i], &l->p[j]))
+			l->p[++j] = l->p[i];
+	l->n = j + 1;
+}
+
+/* The record names "P:{D}:i" of a reply array into l; others are skipped. */
+static void pl_add_reply(struct plist *l, redisReply **e, size_t n, char prefix)
+{
+	uint32_t cl, de;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (e[i]->type == REDIS_REPLY_STRING && !xpro_parse_key(e[i]->str, prefix, &cl, &de))
+			pl_add(l, de, cl);
+}
 
 /* ---- keys ------------------------------------------------------------- */
 
@@ -301,17 +438,11 @@ static uint64_t ttl_ms(const struct xpro_config *c)
 
 /* ---- syncmaps ------------------------------------------------------------ */
 
-struct pushed {
-	struct xpro_key key;
-	uint64_t ts1, ts2, c, dc;
-	uint32_t mark;
-};
-
 struct maps_stats {
 	uint64_t pushed, taken, stale, applied, created, skipped_bad, redis_errors;
 };
 
-/* An argument vector for redisCommandArgv, for one batched script call. */
+/* An argument vector for redisCommandArgv (HMGET / HSET of one batch). */
 struct av {
 	const char *v[4 + BATCH * 9];
 	size_t l[4 + BATCH * 9];
@@ -332,53 +463,90 @@ static void av_u64(struct av *a, uint64_t x)
 	av_str(a, a->buf[a->n]);
 }
 
-/* EVALSHA sha n keys... then the caller adds the arguments */
-static void av_script(struct av *a, const char *sha, char (*keys)[64], const int *sel, int n)
-{
-	int i;
+/* A record of the period's dump with a delta to hand over. */
+struct qrec {
+	struct xpro_key key;
+	uint64_t ts1, ts2, c, dc; /* ns */
+	uint32_t mark;
+};
 
-	a->n = 0;
-	av_str(a, "EVALSHA");
-	av_str(a, sha);
-	snprintf(a->buf[2], sizeof(a->buf[0]), "%d", n);
-	av_str(a, a->buf[2]);
-	for (i = 0; i < n; i++)
-		av_str(a, keys[sel ? sel[i] : i]);
+static int qrec_cmp(const void *a, const void *b)
+{
+	const struct qrec *x = a, *y = b;
+
+	return x->key.dest < y->key.dest ? -1 : x->key.dest > y->key.dest;
 }
 
-/* PUSH one batch, then take what Redis accepted out of the BPF records. */
-static int push_flush(struct xredis *lr, struct xpro_bpf *s, const char *sha, char (*keys)[64],
-		      struct pushed *b, int n, const struct xpro_config *cfg, struct maps_stats *st)
+/*
+ * Queue n records (sorted by destination) in one transaction: per
+ * destination one RPUSH of its lines onto l:{D}:q, and D into l:q. Only
+ * after Redis accepted it does the take program subtract each dc from its
+ * BPF record (an absent Redis leaves the deltas in the map).
+ */
+static int push_flush(struct xredis *lr, struct xpro_bpf *s, const struct qrec *q, size_t n,
+		      const struct xpro_config *cfg, struct maps_stats *st)
 {
-	static struct av a;
+	redisContext *c = lr->c;
 	redisReply *rep;
-	int i;
+	char *buf = malloc(n * 128 + 1), ds[INET_ADDRSTRLEN], cs[INET_ADDRSTRLEN], key[48];
+	size_t i = 0, j, k, ncmd = 0;
+	int err = 0;
 
-	av_script(&a, sha, keys, NULL, n);
-	av_u64(&a, ttl_ms(cfg));
-	for (i = 0; i < n; i++) {
-		av_u64(&a, b[i].ts1 / NS_PER_US);
-		av_u64(&a, b[i].ts2 / NS_PER_US);
-		av_u64(&a, b[i].c);
-		av_u64(&a, b[i].dc);
-		av_u64(&a, b[i].mark);
+	if (!buf)
+		return -ENOMEM;
+	redisAppendCommand(c, "MULTI");
+	ncmd++;
+	while (i < n) {
+		char *p = buf;
+
+		for (j = i; j < n && q[j].key.dest == q[i].key.dest; j++) {
+			ip4(cs, q[j].key.client);
+			p += strlen(strcpy(p, cs));
+			*p++ = ' ';
+			p = put_u64(p, q[j].ts1 / NS_PER_US);
+			*p++ = ' ';
+			p = put_u64(p, q[j].ts2 / NS_PER_US);
+			*p++ = ' ';
+			p = put_u64(p, q[j].c);
+			*p++ = ' ';
+			p = put_u64(p, q[j].dc);
+			*p++ = ' ';
+			*p++ = q[j].mark ? '1' : '0';
+			*p++ = '\n';
+		}
+		inet_ntop(AF_INET, &q[i].key.dest, ds, sizeof(ds));
+		snprintf(key, sizeof(key), "l:{%s}:q", ds);
+		redisAppendCommand(c, "RPUSH %s %b", key, buf, (size_t)(p - buf));
+		redisAppendCommand(c, "PEXPIRE %s %" PRIu64, key, ttl_ms(cfg));
+		redisAppendCommand(c, "SADD l:q %s", ds);
+		ncmd += 3;
+		i = j;
 	}
-	rep = redisCommandArgv(lr->c, a.n, a.v, a.l);
-	if (!rep) {
-		xredis_fail(lr, lr->c->errstr);
-		return -EIO; /* nothing taken: pushed again next period */
-	}
-	if (rep->type != REDIS_REPLY_INTEGER || rep->integer != n) {
-		if (st->redis_errors++ < 5)
+	free(buf);
+	redisAppendCommand(c, "EXEC");
+	ncmd++;
+	for (k = 0; k < ncmd; k++) {
+		if (redisGetReply(c, (void **)&rep) != REDIS_OK || !rep) {
+			xredis_fail(lr, c->errstr);
+			return -EIO; /* nothing taken: pushed again next period */
+		}
+		if (k == ncmd - 1 && (rep->type != REDIS_REPLY_ARRAY || rep->elements != ncmd - 2))
+			err = -EPROTO;
+		else if (rep->type == REDIS_REPLY_ERROR)
+			err = -EPROTO;
+		for (j = 0; k == ncmd - 1 && !err && j < rep->elements; j++)
+			if (rep->element[j]->type == REDIS_REPLY_ERROR)
+				err = -EPROTO;
+		if (err == -EPROTO && st->redis_errors++ < 5)
 			pr_warn("syncmaps: local Redis refused a push: %s\n",
 				rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
 		freeReplyObject(rep);
-		return -EPROTO;
 	}
-	freeReplyObject(rep);
+	if (err)
+		return err;
 	for (i = 0; i < n; i++) {
-		struct xpro_sync_take t = { .key = b[i].key, .ts1_seen = b[i].ts1,
-					    .dc_seen = b[i].dc, .mark_seen = b[i].mark };
+		struct xpro_sync_take t = { .key = q[i].key, .ts1_seen = q[i].ts1,
+					    .dc_seen = q[i].dc, .mark_seen = q[i].mark };
 
 		st->pushed++;
 		if (!run_syscall(bpf_program__fd(s->progs.xpro_sync_take), &t, sizeof(t)) && t.ret == 0)
@@ -389,74 +557,70 @@ static int push_flush(struct xredis *lr, struct xpro_bpf *s, const char *sha, ch
 	return 0;
 }
 
-/* Push the records of the period's dump (rk, rv) whose dc or mark changed. */
-static int maps_push(struct xpro_bpf *s, struct xredis *lr, const char *sha,
-		     const struct xpro_key *rk, const struct xpro_record *rv, size_t nrec,
-		     const struct xpro_config *cfg, struct maps_stats *st)
+/* Queue the records of the period's dump (rk, rv) whose dc or mark changed. */
+static int maps_push(struct xpro_bpf *s, struct xredis *lr, const struct xpro_key *rk,
+		     const struct xpro_record *rv, size_t nrec, const struct xpro_config *cfg,
+		     struct maps_stats *st)
 {
-	static struct pushed b[BATCH];
-	static char keys[BATCH][64];
-	size_t i;
-	int n = 0, err = 0;
+	struct qrec *q;
+	size_t i, n = 0;
+	int err = 0;
 
-	for (i = 0; !err && i < nrec; i++) {
+	q = malloc((nrec ? nrec : 1) * sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	for (i = 0; i < nrec; i++) {
 		const struct xpro_record *v = &rv[i];
 
 		if (!v->dc && !v->mark)
 			continue;
-		xpro_local_key(keys[n], sizeof(keys[n]), rk[i].client, rk[i].dest);
-		b[n].key = rk[i];
-		b[n].ts1 = v->ts1_l;
-		b[n].ts2 = v->ts2_l;
-		b[n].c = v->c_l;
-		b[n].dc = v->dc;
-		b[n].mark = v->mark ? 1 : 0;
-		if (++n == BATCH) {
-			err = push_flush(lr, s, sha, keys, b, n, cfg, st);
-			n = 0;
-		}
+		q[n++] = (struct qrec){ .key = rk[i], .ts1 = v->ts1_l, .ts2 = v->ts2_l, .c = v->c_l,
+					.dc = v->dc, .mark = v->mark ? 1 : 0 };
 	}
-	if (!err && n)
-		err = push_flush(lr, s, sha, keys, b, n, cfg, st);
+	qsort(q, n, sizeof(*q), qrec_cmp);
+	for (i = 0; !err && i < n; i += 8192)
+		err = push_flush(lr, s, q + i, n - i < 8192 ? n - i : 8192, cfg, st);
+	free(q);
 	return err;
 }
 
-/* Apply one HMGET reply {ts1 ts2 gc dc mts1 mts2} of key to the BPF map. */
-static void apply_one(struct xpro_proxy *px, struct xpro_bpf *s, const char *key,
-		      const redisReply *rep, const struct xpro_config *cfg, uint64_t now,
+/* Apply one local record (value v of l:{D} field i) to the BPF map. */
+static void apply_one(struct xpro_proxy *px, struct xpro_bpf *s, uint32_t client, uint32_t dest,
+		      const redisReply *v, const struct xpro_config *cfg, uint64_t now,
 		      struct maps_stats *st)
 {
 	struct xpro_sync_apply a = { 0 };
-	uint64_t f[6];
-	size_t i;
+	struct lstate ls;
+	char name[64], ds[INET_ADDRSTRLEN], cs[INET_ADDRSTRLEN];
 
-	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 6) {
-		st->skipped_bad++;
-		return;
-	}
-	if (rep->element[0]->type == REDIS_REPLY_NIL)
+	if (v->type == REDIS_REPLY_NIL)
 		return; /* expired meanwhile */
-	for (i = 0; i < 6; i++)
-		if (xredis_u53(rep->element[i], &f[i])) {
-			if (st->skipped_bad++ < 5)
-				pr_warn("syncmaps: local record %s: a field is not a non-negative integer; skipped\n", key);
-			return;
+	if (v->type != REDIS_REPLY_STRING || parse_lstate(v->str, v->len, &ls)) {
+		if (st->skipped_bad++ < 5) {
+			inet_ntop(AF_INET, &dest, ds, sizeof(ds));
+			inet_ntop(AF_INET, &client, cs, sizeof(cs));
+			rec_name(name, ds, cs);
+			pr_warn("syncmaps: local record %s is not 7 non-negative integers; skipped\n", name);
 		}
-	if (xpro_parse_key(key, 'l', &a.key.client, &a.key.dest)) {
-		st->skipped_bad++;
 		return;
 	}
-	if (f[0] > f[1] || f[1] > (now / NS_PER_US) + 3600ULL * 1000000ULL) {
-		if (st->skipped_bad++ < 5)
+	if (ls.ts2 > (now / NS_PER_US) + 3600ULL * 1000000ULL) {
+		if (st->skipped_bad++ < 5) {
+			inet_ntop(AF_INET, &dest, ds, sizeof(ds));
+			inet_ntop(AF_INET, &client, cs, sizeof(cs));
+			rec_name(name, ds, cs);
 			pr_warn("syncmaps: local record %s: absurd window (ts1 %" PRIu64 ", ts2 %" PRIu64 " us); skipped\n",
-				key, f[0], f[1]);
+				name, ls.ts1, ls.ts2);
+		}
 		return;
 	}
-	a.ts1 = f[0] * NS_PER_US;
-	a.ts2 = f[1] * NS_PER_US;
-	a.base = f[2] + f[3];
-	a.ts1_m = f[4] * NS_PER_US;
-	a.ts2_m = f[5] * NS_PER_US;
+	a.key.client = client;
+	a.key.dest = dest;
+	a.ts1 = ls.ts1 * NS_PER_US;
+	a.ts2 = ls.ts2 * NS_PER_US;
+	a.base = ls.gc + ls.dc;
+	a.ts1_m = ls.mts1 * NS_PER_US;
+	a.ts2_m = ls.mts2 * NS_PER_US;
 	/* a record idle for 7/8 of TT1 is left alone: the next packet may
 	 * reset it, and the write-back must never race a reset */
 	a.idle_ns = cfg->params.tt1_ns - cfg->params.tt1_ns / 8;
@@ -474,60 +638,124 @@ static void apply_one(struct xpro_proxy *px, struct xpro_bpf *s, const char *key
 	}
 }
 
-static int apply_keys(struct xpro_proxy *px, struct xpro_bpf *s, struct xredis *lr,
-		      redisReply **keys, size_t nkeys, const struct xpro_config *cfg, uint64_t now,
-		      struct maps_stats *st)
+/* Write back the records of l (sorted): one HMGET l:{D} per destination
+ * and BATCH clients, all pipelined. */
+static int apply_pairs(struct xpro_proxy *px, struct xpro_bpf *s, struct xredis *lr,
+		       const struct plist *l, const struct xpro_config *cfg, uint64_t now,
+		       struct maps_stats *st)
 {
+	static struct av a;
+	static char cs[BATCH][INET_ADDRSTRLEN];
 	redisContext *c = lr->c;
 	redisReply *rep;
-	size_t i, j;
+	char key[48], ds[INET_ADDRSTRLEN];
+	size_t i = 0, j, k, ncmd = 0, at;
 
-	for (i = 0; i < nkeys; i += BATCH) {
-		size_t n = nkeys - i < BATCH ? nkeys - i : BATCH;
-
-		for (j = 0; j < n; j++)
-			redisAppendCommand(c, "HMGET %s ts1 ts2 gc dc mts1 mts2", keys[i + j]->str);
-		for (j = 0; j < n; j++) {
-			if (redisGetReply(c, (void **)&rep) != REDIS_OK || !rep) {
-				xredis_fail(lr, c->errstr);
-				return -EIO;
-			}
-			apply_one(px, s, keys[i + j]->str, rep, cfg, now, st);
-			freeReplyObject(rep);
+	/* all commands first, then the replies in the same order */
+	while (i < l->n) {
+		for (j = i; j < l->n && j - i < BATCH && l->p[j].dest == l->p[i].dest; j++)
+			;
+		inet_ntop(AF_INET, &l->p[i].dest, ds, sizeof(ds));
+		snprintf(key, sizeof(key), "l:{%s}", ds);
+		a.n = 0;
+		av_str(&a, "HMGET");
+		av_str(&a, key);
+		for (k = i; k < j; k++) {
+			ip4(cs[k - i], l->p[k].client);
+			av_str(&a, cs[k - i]);
 		}
+		redisAppendCommandArgv(c, a.n, a.v, a.l);
+		ncmd++;
+		i = j;
+	}
+	for (i = 0, at = 0; i < ncmd; i++) {
+		if (redisGetReply(c, (void **)&rep) != REDIS_OK || !rep) {
+			xredis_fail(lr, c->errstr);
+			return -EIO;
+		}
+		for (j = at; j < l->n && j - at < BATCH && l->p[j].dest == l->p[at].dest; j++)
+			;
+		if (rep->type == REDIS_REPLY_ARRAY && rep->elements == j - at) {
+			for (k = at; k < j; k++)
+				apply_one(px, s, l->p[k].client, l->p[k].dest, rep->element[k - at], cfg, now, st);
+		} else {
+			st->skipped_bad += j - at;
+		}
+		freeReplyObject(rep);
+		at = j;
 	}
 	return 0;
 }
 
-/* Keys to write back: SPOP l:upd (or, full scan, every l:{ key). */
+/* "D i1 i2 ..." entries of l:u into l */
+static void pl_add_upd(struct plist *l, const redisReply *e)
+{
+	char a[INET_ADDRSTRLEN];
+	uint32_t dest = 0, client;
+	const char *p, *end, *sp;
+	int first = 1;
+
+	if (e->type != REDIS_REPLY_STRING)
+		return;
+	for (p = e->str, end = e->str + e->len; p < end; p = sp + 1) {
+		size_t n;
+
+		sp = memchr(p, ' ', (size_t)(end - p));
+		if (!sp)
+			sp = end;
+		n = (size_t)(sp - p);
+		if (!n || n >= sizeof(a))
+			return;
+		memcpy(a, p, n);
+		a[n] = '\0';
+		if (inet_pton(AF_INET, a, first ? &dest : &client) != 1)
+			return;
+		if (!first)
+			pl_add(l, dest, client);
+		first = 0;
+	}
+}
+
+/* Write back what syncdb merged: the list l:u, taken whole (or, full
+ * scan, every l:{D}). */
 static int maps_apply(struct xpro_proxy *px, struct xpro_bpf *s, struct xredis *lr,
 		      const struct xpro_config *cfg, int full, struct maps_stats *st)
 {
 	redisContext *c = lr->c;
 	uint64_t now = xpro_now_tai();
-	redisReply *rep;
+	struct plist l = { 0 };
+	redisReply *rep, *h;
 	char cursor[32] = "0";
+	uint32_t dest, client;
+	size_t i, j;
 	int err = 0;
 
 	if (!full) {
-		for (;;) {
-			rep = redisCommand(c, "SPOP l:upd 4096");
-			if (!rep) {
+		rep = NULL;
+		redisAppendCommand(c, "MULTI");
+		redisAppendCommand(c, "LRANGE l:u 0 -1");
+		redisAppendCommand(c, "DEL l:u");
+		redisAppendCommand(c, "EXEC");
+		for (i = 0; i < 4; i++) {
+			if (rep)
+				freeReplyObject(rep);
+			if (redisGetReply(c, (void **)&rep) != REDIS_OK || !rep) {
 				xredis_fail(lr, c->errstr);
 				return -EIO;
 			}
-			if (rep->type != REDIS_REPLY_ARRAY || rep->elements == 0) {
-				freeReplyObject(rep);
-				return 0;
-			}
-			err = apply_keys(px, s, lr, rep->element, rep->elements, cfg, now, st);
-			freeReplyObject(rep);
-			if (err)
-				return err;
 		}
+		if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+		    rep->element[0]->type == REDIS_REPLY_ARRAY)
+			for (i = 0; i < rep->element[0]->elements; i++)
+				pl_add_upd(&l, rep->element[0]->element[i]);
+		freeReplyObject(rep);
+		pl_sort_unique(&l);
+		err = apply_pairs(px, s, lr, &l, cfg, now, st);
+		free(l.p);
+		return err;
 	}
 	do {
-		rep = redisCommand(c, "SCAN %s MATCH l:{* COUNT 1000", cursor);
+		rep = redisCommand(c, "SCAN %s MATCH l:{*} COUNT 100", cursor);
 		if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
 			if (rep)
 				freeReplyObject(rep);
@@ -535,15 +763,38 @@ static int maps_apply(struct xpro_proxy *px, struct xpro_bpf *s, struct xredis *
 			return -EIO;
 		}
 		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
-		err = apply_keys(px, s, lr, rep->element[1]->element, rep->element[1]->elements, cfg, now, st);
+		for (i = 0; i < rep->element[1]->elements; i++)
+			redisAppendCommand(c, "HGETALL %s", rep->element[1]->element[i]->str);
+		for (i = 0; i < rep->element[1]->elements; i++) {
+			const char *k = rep->element[1]->element[i]->str;
+			char d[INET_ADDRSTRLEN];
+			size_t n = strlen(k);
+
+			if (redisGetReply(c, (void **)&h) != REDIS_OK || !h) {
+				freeReplyObject(rep);
+				xredis_fail(lr, c->errstr);
+				return -EIO;
+			}
+			/* "l:{D}" */
+			if (n > 4 && n - 4 < sizeof(d)) {
+				memcpy(d, k + 3, n - 4);
+				d[n - 4] = '\0';
+			} else {
+				d[0] = '\0';
+			}
+			if (inet_pton(AF_INET, d, &dest) == 1 && h->type == REDIS_REPLY_ARRAY)
+				for (j = 0; j + 1 < h->elements; j += 2)
+					if (h->element[j]->type == REDIS_REPLY_STRING &&
+					    inet_pton(AF_INET, h->element[j]->str, &client) == 1)
+						apply_one(px, s, client, dest, h->element[j + 1], cfg, now, st);
+			freeReplyObject(h);
+		}
 		freeReplyObject(rep);
-	} while (!err && strcmp(cursor, "0"));
-	if (!err) {
-		rep = redisCommand(c, "DEL l:upd");
-		if (rep)
-			freeReplyObject(rep);
-	}
-	return err;
+	} while (strcmp(cursor, "0"));
+	rep = redisCommand(c, "DEL l:u");
+	if (rep)
+		freeReplyObject(rep);
+	return 0;
 }
 
 /* A channel whose message is only a wake-up (l:upd, l:kick). */
@@ -568,10 +819,9 @@ int xpro_syncmaps(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 	uint64_t counters[XPRO_C__MAX], rx_prev = 0, t_prev = 0, next, t0 = xredis_mono_ns();
 	uint64_t last_ok_ns = 0, periods = 0, w = 0, events = 0;
 	struct xsub usub;
-	char sha[1][41] = { "" }, json[1024];
-	const char *src[1] = { lua_push };
+	char json[1024];
 	double cpu0, cpu_total = 0;
-	int err, have_scripts = 0;
+	int err;
 
 	err = xpro_proxy_init(&px, cfg, o->ifname);
 	err = err ?: xpro_proxy_open(&px);
@@ -609,7 +859,7 @@ int xpro_syncmaps(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 				break;
 			if (xsub_read(&usub, on_wakeup, NULL))
 				break;
-			if (lr.c && have_scripts) {
+			if (lr.c) {
 				cpu0 = cpu_ms();
 				if (!maps_apply(&px, s, &lr, cfg, 0, &st))
 					events++;
@@ -626,7 +876,6 @@ int xpro_syncmaps(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 		if (sighup(cfg, o, "syncmaps")) {
 			xredis_reconfig(&lr, cfg->redis_local, cfg->redis_user, cfg->redis_password);
 			xredis_reconfig(&usub.r, cfg->redis_local, cfg->redis_user, cfg->redis_password);
-			have_scripts = 0;
 		}
 		/* one dump of the records per period, for the push and the
 		 * recompute; the aggregates' deltas are read before it */
@@ -637,11 +886,9 @@ int xpro_syncmaps(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 			snap = NULL;
 		}
 		if (xredis_get(&lr)) {
-			if (!have_scripts)
-				have_scripts = !load_scripts(&lr, src, sha, 1);
 			uint64_t pushed0 = st.pushed;
 
-			if (have_scripts && !maps_push(s, &lr, sha[0], rk, rv, nrec, cfg, &st) &&
+			if (!maps_push(s, &lr, rk, rv, nrec, cfg, &st) &&
 			    lr.c && !maps_apply(&px, s, &lr, cfg, o->full_scan, &st))
 				ok = 1;
 			if (ok && st.pushed != pushed0 && !o->full_scan) {
@@ -651,8 +898,6 @@ int xpro_syncmaps(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 				if (rep)
 					freeReplyObject(rep);
 			}
-			if (!lr.c)
-				have_scripts = 0; /* a restarted server has no scripts */
 		}
 		/* the recompute runs also while Redis is away */
 		if (snap)
@@ -715,80 +960,45 @@ int xpro_syncmaps(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 
 /* ---- syncdb ---------------------------------------------------------------- */
 
-enum { S_TAKE, S_PUT, S_UNTAKE, S_PULL, S__N };
-
 struct db_stats {
-	uint64_t merged, put_stale, untaken, pulled, rejected, branches[7], feed_keys, events, full_passes;
-	uint64_t conflicts, lua_batches;
-};
-
-struct keylist {
-	char (*k)[64];
-	size_t n, cap;
+	uint64_t merged, pulled, rejected, branches[7], feed_keys, events, full_passes;
+	uint64_t conflicts, lua_batches, queued, swept;
 };
 
 struct db_ctx {
 	struct xpro_config *cfg;
 	struct xredis lr, mr;
 	struct xsub msub;         /* master: xpro:chg (fast exchange) */
-	struct xsub lsub;         /* local: l:kick (syncmaps pushed something) */
-	char lsha[S__N][41], msha[41];
-	int have_l, have_m;
+	struct xsub lsub;         /* local: l:kick (syncmaps queued something) */
+	char msha[41];
+	int have_m;
 	const char *id;
 	struct xpro_merge_params mp;
 	struct db_stats st;
-	struct keylist feed;      /* keys other proxies changed, waiting */
+	struct plist feed;        /* records other proxies changed, waiting */
+	size_t lpending;          /* local replies not read yet (drain_local) */
 };
 
-static void kl_add(struct keylist *l, const char *key)
+/* Read the replies of local writes sent without waiting (db_merge_chunk). */
+static int drain_local(struct db_ctx *d)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 1024;
-		void *p = realloc(l->k, cap * sizeof(*l->k));
+	redisReply *rep;
 
-		if (!p)
-			return; /* out of memory: the key waits for the next full pass */
-		l->k = p;
-		l->cap = cap;
+	while (d->lpending) {
+		if (!d->lr.c || redisGetReply(d->lr.c, (void **)&rep) != REDIS_OK || !rep) {
+			d->lpending = 0;
+			xredis_fail(&d->lr, d->lr.c ? d->lr.c->errstr : NULL);
+			return -EIO;
+		}
+		d->lpending--;
+		if (rep->type == REDIS_REPLY_ERROR && d->st.rejected++ < 5)
+			pr_warn("syncdb: local Redis refused a write: %s\n", rep->str);
+		freeReplyObject(rep);
 	}
-	snprintf(l->k[l->n++], sizeof(l->k[0]), "%s", key);
+	return 0;
 }
 
-static int kl_cmp(const void *a, const void *b)
-{
-	return strcmp(a, b);
-}
-
-/* Sort (keys "l:{D}:i" of one destination end up adjacent) and dedupe. */
-static void kl_sort_unique(struct keylist *l)
-{
-	size_t i, j = 0;
-
-	if (!l->n)
-		return;
-	qsort(l->k, l->n, sizeof(l->k[0]), kl_cmp);
-	for (i = 1; i < l->n; i++)
-		if (strcmp(l->k[i], l->k[j]))
-			memcpy(l->k[++j], l->k[i], sizeof(l->k[0]));
-	l->n = j + 1;
-}
-
-/* Add the keys of a reply array, converted to local keys. */
-static void kl_add_reply(struct keylist *l, redisReply **e, size_t n, char prefix)
-{
-	char key[64];
-	uint32_t cl, de;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (e[i]->type != REDIS_REPLY_STRING || xpro_parse_key(e[i]->str, prefix, &cl, &de))
-			continue;
-		xpro_local_key(key, sizeof(key), cl, de);
-		kl_add(l, key);
-	}
-}
-
-/* A message on xpro:chg: "origin\nx:{D}:i\n...": the keys others changed. */
+/* A message on xpro:chg: "origin\nx:{D}:i\n...": the records others changed. */
 static void on_feed(const char *msg, size_t len, void *arg)
 {
 	struct db_ctx *d = arg;
@@ -811,30 +1021,26 @@ static void on_feed(const char *msg, size_t len, void *arg)
 			memcpy(key, p, n);
 			key[n] = '\0';
 			if (!xpro_parse_key(key, 'x', &cl, &de)) {
-				xpro_local_key(key, sizeof(key), cl, de);
-				kl_add(&d->feed, key);
+				pl_add(&d->feed, de, cl);
 				d->st.feed_keys++;
 			}
 		}
 	}
 }
 
+/* One record of a batch: the local record after the queued deltas, and
+ * the merge's result. */
 struct taken {
 	struct xpro_lrec l;
-	struct xpro_mrec m;
-	uint64_t gen;
-	int found, ok;
+	struct lstate s;        /* the local record as it stands in L_DB */
+	int found;              /* in L_DB (or created by a queued delta) */
+	int pushed;             /* a queued delta was applied: L_DB must be written */
+	int was_decay;          /* in l:decay as L_DB held it (ts2 - mts1 > TT4) */
 };
 
-/*
- * Algorithm 1 for n local keys of one destination: TAKE each locally (a
- * missing one merges as "not in L_DB"), merge all on the master in one
- * script call (atomic per record; publishes the changed keys), then PUT
- * each result back, PULL what only the master knew, UNTAKE what failed.
- */
 /* The result of one record's merge on the master. */
 struct mres {
-	int rc;                 /* 0; -EPROTO: refused (bad master value); -ENOENT: not merged */
+	int rc;                 /* 0; -EPROTO: refused (bad master value) */
 	int branch;
 	struct xpro_lrec l;
 	struct xpro_mrec m;
@@ -844,28 +1050,9 @@ struct mres {
 /* "ts1 ts2 c": three decimal integers <= 2^53, one space apart. */
 static int parse_mval(const char *v, size_t len, struct xpro_mrec *m)
 {
-	uint64_t x[3] = { 0 };
-	size_t i = 0;
-	int k;
+	uint64_t x[3];
 
-	for (k = 0; k < 3; k++) {
-		size_t digits = 0;
-
-		while (i < len && v[i] >= '0' && v[i] <= '9') {
-			if (++digits > 16)
-				return -1;
-			x[k] = x[k] * 10 + (uint64_t)(v[i] - '0');
-			i++;
-		}
-		if (!digits || x[k] > 9007199254740991ULL)
-			return -1;
-		if (k < 2) {
-			if (i >= len || v[i] != ' ')
-				return -1;
-			i++;
-		}
-	}
-	if (i != len)
+	if (parse_u53s(v, len, x, 3))
 		return -1;
 	m->ts1 = x[0];
 	m->ts2 = x[1];
@@ -881,8 +1068,41 @@ static int parse_mval(const char *v, size_t len, struct xpro_mrec *m)
  * written: -EAGAIN (the caller retries, then falls back to the Lua script).
  * -EIO when the connection failed.
  */
-static int master_watch_merge(struct db_ctx *d, const char *hash, char (*keys)[64],
-			      const struct taken *t, size_t n, struct mres *res)
+/* WATCH x:{D} and HMGET its n fields, without waiting for the replies. */
+static void master_send_read(struct db_ctx *d, const char *hash, char (*cs)[INET_ADDRSTRLEN], size_t n)
+{
+	static struct av a;
+	size_t i;
+
+	redisAppendCommand(d->mr.c, "WATCH %s", hash);
+	a.n = 0;
+	av_str(&a, "HMGET");
+	av_str(&a, hash);
+	for (i = 0; i < n; i++)
+		av_str(&a, cs[i]);
+	redisAppendCommandArgv(d->mr.c, a.n, a.v, a.l);
+}
+
+/* Read and drop the replies of master_send_read (the local side failed). */
+static void master_unread(struct db_ctx *d)
+{
+	redisReply *rep;
+	int i;
+
+	for (i = 0; i < 2 && d->mr.c; i++) {
+		if (redisGetReply(d->mr.c, (void **)&rep) != REDIS_OK || !rep) {
+			xredis_fail(&d->mr, d->mr.c->errstr);
+			return;
+		}
+		freeReplyObject(rep);
+	}
+	rep = d->mr.c ? redisCommand(d->mr.c, "UNWATCH") : NULL;
+	if (rep)
+		freeReplyObject(rep);
+}
+
+static int master_watch_merge(struct db_ctx *d, const char *hash, char (*cs)[INET_ADDRSTRLEN],
+			      const struct taken *t, size_t n, struct mres *res, int sent)
 {
 	static struct av a;
 	static char msg[BATCH * 48 + 256], vals[BATCH][64];
@@ -891,13 +1111,8 @@ static int master_watch_merge(struct db_ctx *d, const char *hash, char (*keys)[6
 	size_t i, mlen, nw = 0;
 	int err = 0;
 
-	redisAppendCommand(mc, "WATCH %s", hash);
-	a.n = 0;
-	av_str(&a, "HMGET");
-	av_str(&a, hash);
-	for (i = 0; i < n; i++)
-		av_str(&a, strchr(keys[i], '}') + 2);
-	redisAppendCommandArgv(mc, a.n, a.v, a.l);
+	if (!sent)
+		master_send_read(d, hash, cs, n);
 	if (redisGetReply(mc, (void **)&w) != REDIS_OK || !w ||
 	    redisGetReply(mc, (void **)&rep) != REDIS_OK || !rep) {
 		if (w)
@@ -924,10 +1139,6 @@ static int master_watch_merge(struct db_ctx *d, const char *hash, char (*keys)[6
 
 		memset(&res[i], 0, sizeof(res[i]));
 		res[i].l = t[i].l;
-		if (!t[i].ok) {
-			res[i].rc = -ENOENT;
-			continue;
-		}
 		if (e->type == REDIS_REPLY_STRING) {
 			if (parse_mval(e->str, e->len, &res[i].m)) {
 				res[i].rc = -EPROTO;
@@ -951,13 +1162,22 @@ static int master_watch_merge(struct db_ctx *d, const char *hash, char (*keys)[6
 				continue;
 		}
 		if (res[i].branch && res[i].branch != XPRO_MERGE_PULL) {
-			snprintf(vals[nw], sizeof(vals[0]), "%" PRIu64 " %" PRIu64 " %" PRIu64,
-				 res[i].m.ts1, res[i].m.ts2, res[i].m.c);
-			av_str(&a, strchr(keys[i], '}') + 2);
+			char *p = vals[nw];
+
+			p = put_u64(p, res[i].m.ts1);
+			*p++ = ' ';
+			p = put_u64(p, res[i].m.ts2);
+			*p++ = ' ';
+			p = put_u64(p, res[i].m.c);
+			*p = '\0';
+			av_str(&a, cs[i]);
 			av_str(&a, vals[nw]);
 			nw++;
-			mlen += (size_t)snprintf(msg + mlen, sizeof(msg) - mlen, "\n%s:%s", hash,
-						 strchr(keys[i], '}') + 2);
+			/* "\nx:{D}:i" (hash is at most 22, i at most 15 bytes) */
+			msg[mlen++] = '\n';
+			mlen += strlen(strcpy(msg + mlen, hash));
+			msg[mlen++] = ':';
+			mlen += strlen(strcpy(msg + mlen, cs[i]));
 		}
 	}
 	freeReplyObject(rep);
@@ -994,252 +1214,443 @@ static int master_watch_merge(struct db_ctx *d, const char *hash, char (*keys)[6
 	return err;
 }
 
-static int db_merge_keys(struct db_ctx *d, char (*keys)[64], size_t n, int *changed)
+/* The same batch through the Lua script (xpro/master.c): when WATCH keeps
+ * conflicting with other proxies' writes. */
+static int master_lua_merge(struct db_ctx *d, char (*xk)[64], char (*cs)[INET_ADDRSTRLEN],
+			    const struct taken *t, size_t n, struct mres *res)
 {
-	static struct taken t[BATCH];
-	static char xk[1][64]; /* the batch's hash x:{D} */
-	static struct av a, put, pull;
-	static int put_i[BATCH], pull_i[BATCH];
-	static struct mres res[BATCH];
-	redisContext *lc = d->lr.c, *mc = d->mr.c;
-	redisReply *rep, *mrep = NULL;
-	size_t i, j, nput = 0, npull = 0, nun = 0;
+	static struct av a;
+	redisReply *mrep;
+	size_t i;
 	int err = 0;
 
-	/* 1. TAKE, one call */
-	av_script(&a, d->lsha[S_TAKE], keys, NULL, (int)n);
-	rep = redisCommandArgv(lc, a.n, a.v, a.l);
-	if (!rep) {
-		xredis_fail(&d->lr, lc->errstr);
-		return -EIO; /* nothing was taken, or the connection died with it (docs/sync.md) */
+	a.n = 0;
+	av_str(&a, "EVALSHA");
+	av_str(&a, d->msha);
+	av_str(&a, "1");
+	av_str(&a, xk[0]);
+	av_u64(&a, d->mp.tt1_ns);
+	av_u64(&a, d->mp.tt4_ns);
+	av_u64(&a, d->mp.r);
+	av_u64(&a, d->mp.ttl_ms);
+	av_str(&a, d->id);
+	for (i = 0; i < n; i++) {
+		av_str(&a, cs[i]);
+		av_u64(&a, t[i].l.ts1);
+		av_u64(&a, t[i].l.ts2);
+		av_u64(&a, t[i].l.c);
+		av_u64(&a, t[i].l.dc);
+		av_u64(&a, t[i].l.mark);
+		av_u64(&a, (uint64_t)t[i].found);
+		av_u64(&a, t[i].l.mts1);
 	}
-	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != n) {
+	mrep = redisCommandArgv(d->mr.c, a.n, a.v, a.l);
+	if (!mrep) {
+		xredis_fail(&d->mr, d->mr.c->errstr);
+		return -EIO;
+	}
+	if (mrep->type != REDIS_REPLY_ARRAY || mrep->elements != n) {
 		if (d->st.rejected++ < 5)
-			pr_warn("syncdb: local Redis refused a TAKE: %s\n",
+			pr_warn("syncdb: master refused a merge batch: %s\n",
+				mrep->type == REDIS_REPLY_ERROR ? mrep->str : "unexpected reply");
+		err = -EPROTO;
+	} else {
+		for (i = 0; i < n; i++) {
+			memset(&res[i], 0, sizeof(res[i]));
+			res[i].l = t[i].l;
+			if (xpro_master_merge_parse(mrep->element[i], &res[i].l, &res[i].m, &res[i].branch,
+						    &res[i].why))
+				res[i].rc = -EPROTO;
+		}
+	}
+	freeReplyObject(mrep);
+	return err;
+}
+
+/*
+ * Algorithm 1 for n clients (sorted) of destination D (dotted ds): read
+ * their local records (HMGET l:{D}), apply the queued deltas pu[*pi..]
+ * (sorted by client, then order), merge all on the master, and write the
+ * local records back (one HSET): merged, pulled from the master, or, when
+ * the master failed, with their deltas kept (and named in l:dirty).
+ */
+static int db_merge_chunk(struct db_ctx *d, uint32_t dest, const char *ds, const uint32_t *cl, size_t n,
+			  const struct lpush *pu, size_t npu, size_t *pi, int *changed)
+{
+	static struct taken t[BATCH];
+	static struct mres res[BATCH];
+	static char cs[BATCH][INET_ADDRSTRLEN], xk[1][64], vals[BATCH][LSTATE_MAX];
+	static char names[BATCH][64];
+	static struct av a;
+	static const char *set_v[BATCH + 2];
+	static size_t set_l[BATCH + 2];
+	static char ubuf[BATCH * INET_ADDRSTRLEN + INET_ADDRSTRLEN];
+	const char *sets[3] = { "l:decay", "l:decay", "l:dirty" };
+	const char *ops[3] = { "SADD", "SREM", "SADD" };
+	static int which[BATCH]; /* -1; 0 merged; 3 delta kept (l:dirty) */
+	redisContext *lc = d->lr.c;
+	redisReply *rep;
+	char lk[48];
+	size_t i, nw = 0, ncmd = 0;
+	int err, s;
+
+	(void)dest;
+	snprintf(lk, sizeof(lk), "l:{%s}", ds);
+	a.n = 0;
+	av_str(&a, "HMGET");
+	av_str(&a, lk);
+	for (i = 0; i < n; i++) {
+		ip4(cs[i], cl[i]);
+		av_str(&a, cs[i]);
+	}
+	/* sent before the previous batch's write replies are read, and
+	 * with the master's read of the same records: both servers work at
+	 * once */
+	redisAppendCommandArgv(lc, a.n, a.v, a.l);
+	snprintf(xk[0], sizeof(xk[0]), "x:{%s}", ds);
+	master_send_read(d, xk[0], cs, n);
+	err = drain_local(d);
+	if (!err && (redisGetReply(lc, (void **)&rep) != REDIS_OK || !rep)) {
+		xredis_fail(&d->lr, lc->errstr);
+		err = -EIO;
+	}
+	if (!err && (rep->type != REDIS_REPLY_ARRAY || rep->elements != n)) {
+		if (d->st.rejected++ < 5)
+			pr_warn("syncdb: local Redis refused to read %s: %s\n", lk,
 				rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
 		freeReplyObject(rep);
-		return -EPROTO;
+		err = -EPROTO;
+	}
+	if (err) {
+		master_unread(d);
+		return err;
 	}
 	for (i = 0; i < n; i++) {
 		const redisReply *e = rep->element[i];
-		uint64_t f[7];
-		int good = 1;
 
 		memset(&t[i], 0, sizeof(t[i]));
-		if (e->type == REDIS_REPLY_ARRAY && e->elements == 7) {
-			for (j = 0; j < 7 && good; j++)
-				good = !xredis_u53(e->element[j], &f[j]);
-			if (good && f[0] <= f[1] && f[4] <= 1) {
-				t[i].l.ts1 = f[0];
-				t[i].l.ts2 = f[1];
-				t[i].l.c = f[2] + f[3];
-				t[i].l.dc = f[3];
-				t[i].l.mark = (uint32_t)f[4];
-				t[i].gen = f[5];
-				t[i].l.mts1 = f[6];
+		if (e->type == REDIS_REPLY_STRING) {
+			if (!parse_lstate(e->str, e->len, &t[i].s)) {
 				t[i].found = 1;
-				t[i].ok = 1;
+				t[i].was_decay = (int64_t)(t[i].s.ts2 - t[i].s.mts1) > (int64_t)d->mp.tt4_ns;
 			} else if (d->st.rejected++ < 5) {
-				pr_warn("syncdb: local record %s has a bad field; not merged\n", keys[i]);
+				rec_name(names[0], ds, cs[i]);
+				pr_warn("syncdb: local record %s is not 7 non-negative integers; taken as absent\n",
+					names[0]);
 			}
-		} else if (e->type == REDIS_REPLY_NIL) {
-			t[i].ok = 1; /* only the master may know it */
 		}
+		/* the queued deltas of this client, in order */
+		while (*pi < npu && pu[*pi].client < cl[i])
+			(*pi)++;
+		for (; *pi < npu && pu[*pi].client == cl[i]; (*pi)++) {
+			apply_push(&t[i].s, &t[i].found, &pu[*pi]);
+			t[i].pushed = 1;
+		}
+		t[i].l = (struct xpro_lrec){ .ts1 = t[i].s.ts1, .ts2 = t[i].s.ts2, .c = t[i].s.gc + t[i].s.dc,
+					     .dc = t[i].s.dc, .mark = (uint32_t)t[i].s.mark, .mts1 = t[i].s.mts1 };
 	}
 	freeReplyObject(rep);
 
-	/* 2. the merge on the master: every key is of one destination, whose
-	 * hash x:{D} holds a field per client. WATCH/MULTI first (a few tries),
-	 * the Lua script when other proxies keep writing the same hash */
-	{
-		/* "l:{D}:i" -> "x:{D}" */
-		const char *close = strchr(keys[0], '}');
-
-		snprintf(xk[0], sizeof(xk[0]), "x:%.*s", (int)(close - keys[0] - 1), keys[0] + 2);
-	}
+	/* the merge on the master: WATCH/MULTI first (a few tries), the Lua
+	 * script when other proxies keep writing the same hash */
 	for (i = 0; i < 4; i++) {
-		err = master_watch_merge(d, xk[0], keys, t, n, res);
+		err = master_watch_merge(d, xk[0], cs, t, n, res, i == 0);
 		if (err != -EAGAIN)
 			break;
 		d->st.conflicts++;
 	}
 	if (err == -EAGAIN) {
 		d->st.lua_batches++;
-		err = 0;
-		av_script(&a, d->msha, xk, NULL, 1);
-		av_u64(&a, d->mp.tt1_ns);
-		av_u64(&a, d->mp.tt4_ns);
-		av_u64(&a, d->mp.r);
-		av_u64(&a, d->mp.ttl_ms);
-		av_str(&a, d->id);
-		for (i = 0; i < n; i++) {
-			/* a bad local record merges as absent: it is never written */
-			av_str(&a, strchr(keys[i], '}') + 2); /* the client i of l:{D}:i */
-			av_u64(&a, t[i].l.ts1);
-			av_u64(&a, t[i].l.ts2);
-			av_u64(&a, t[i].l.c);
-			av_u64(&a, t[i].l.dc);
-			av_u64(&a, t[i].l.mark);
-			av_u64(&a, (uint64_t)t[i].found);
-			av_u64(&a, t[i].l.mts1);
-		}
-		mrep = redisCommandArgv(mc, a.n, a.v, a.l);
-		if (!mrep) {
-			xredis_fail(&d->mr, mc->errstr);
-			err = -EIO;
-		} else if (mrep->type != REDIS_REPLY_ARRAY || mrep->elements != n) {
-			if (d->st.rejected++ < 5)
-				pr_warn("syncdb: master refused a merge batch: %s\n",
-					mrep->type == REDIS_REPLY_ERROR ? mrep->str : "unexpected reply");
-			err = -EPROTO;
-		} else {
-			for (i = 0; i < n; i++) {
-				memset(&res[i], 0, sizeof(res[i]));
-				res[i].l = t[i].l;
-				if (!t[i].ok)
-					res[i].rc = -ENOENT;
-				else if (xpro_master_merge_parse(mrep->element[i], &res[i].l, &res[i].m,
-								 &res[i].branch, &res[i].why))
-					res[i].rc = -EPROTO;
-			}
-		}
-		if (mrep)
-			freeReplyObject(mrep);
+		err = master_lua_merge(d, xk, cs, t, n, res);
 	}
 
-	/* 3. PUT and PULL (one call each), UNTAKE what failed */
-	put.n = pull.n = 0;
+	/* the local records back */
+	a.n = 0;
+	av_str(&a, "HSET");
+	av_str(&a, lk);
 	for (i = 0; i < n; i++) {
-		struct xpro_lrec l;
-		struct xpro_mrec m;
-		int branch;
+		struct lstate ns;
 
-		if (!t[i].ok)
-			continue;
+		which[i] = -1;
 		if (err || res[i].rc) {
-			if (!err && d->st.rejected++ < 5)
-				pr_warn("syncdb: master refused the merge of %s: %s\n", keys[i],
+			if (!err && d->st.rejected++ < 5) {
+				rec_name(names[0], ds, cs[i]);
+				pr_warn("syncdb: master refused the merge of %s: %s\n", names[0],
 					res[i].why ? res[i].why : "?");
-			if (t[i].found && (t[i].l.dc || t[i].l.mark)) {
-				/* give the delta back: merged next time, never lost */
-				char g[24], dc[24];
-
-				snprintf(g, sizeof(g), "%" PRIu64, t[i].gen);
-				snprintf(dc, sizeof(dc), "%" PRIu64, t[i].l.dc);
-				redisAppendCommand(lc, "EVALSHA %s 1 %s %s %s %u", d->lsha[S_UNTAKE], keys[i],
-						   g, dc, t[i].l.mark);
-				nun++;
 			}
+			/* keep the delta: merged next time, never lost */
+			if (t[i].pushed) {
+				ns = t[i].s;
+				which[i] = 3;
+				goto write;
+			}
+			if (t[i].found && (t[i].s.dc || t[i].s.mark))
+				which[i] = 3;
 			continue;
 		}
-		l = res[i].l;
-		m = res[i].m;
-		branch = res[i].branch;
-		if (branch >= 0 && branch < 7)
-			d->st.branches[branch]++;
-		if (branch == 0)
+		if (res[i].branch >= 0 && res[i].branch < 7)
+			d->st.branches[res[i].branch]++;
+		if (res[i].branch == 0)
 			continue;
 		d->st.merged++;
-		if (branch == XPRO_MERGE_PULL) {
-			t[i].l = l;
-			pull_i[npull++] = (int)i;
+		(*changed)++;
+		which[i] = 0;
+		if (res[i].branch == XPRO_MERGE_PULL) {
+			ns = (struct lstate){ res[i].l.ts1, res[i].l.ts2, res[i].l.c, 0, 0, res[i].l.ts1, res[i].l.ts2 };
+			d->st.pulled++;
 		} else {
-			t[i].l = l;
-			t[i].m = m;
-			put_i[nput++] = (int)i;
+			ns = (struct lstate){ res[i].l.ts1, res[i].l.ts2, res[i].l.c, 0, 0, res[i].m.ts1, res[i].m.ts2 };
+		}
+write:
+		fmt_lstate(vals[nw], &ns);
+		av_str(&a, cs[i]);
+		av_str(&a, vals[nw]);
+		nw++;
+	}
+	if (nw) {
+		redisAppendCommandArgv(lc, a.n, a.v, a.l);
+		redisAppendCommand(lc, "PEXPIRE %s %" PRIu64, lk, ttl_ms(d->cfg));
+		ncmd += 2;
+	}
+	/* the merged into l:u (one entry "D i1 i2 ..."); the names into
+	 * l:decay (a window the next round may decay), out of it when it
+	 * was in and no longer is, and into l:dirty (kept deltas) */
+	{
+		char *p = ubuf;
+		size_t nu = 0;
+
+		p += strlen(strcpy(p, ds));
+		for (i = 0; i < n; i++)
+			if (which[i] == 0) {
+				*p++ = ' ';
+				p += strlen(strcpy(p, cs[i]));
+				nu++;
+			}
+		if (nu) {
+			redisAppendCommand(lc, "RPUSH l:u %b", ubuf, (size_t)(p - ubuf));
+			ncmd++;
 		}
 	}
-	for (i = 0; i < nun; i++) {
+	for (s = 0; s < 3; s++) {
+		size_t m = 0;
+
+		set_v[m] = ops[s];
+		set_l[m++] = strlen(ops[s]);
+		set_v[m] = sets[s];
+		set_l[m++] = strlen(sets[s]);
+		for (i = 0; i < n; i++) {
+			int in;
+
+			if (s < 2) {
+				if (which[i] != 0 || res[i].branch == XPRO_MERGE_PULL)
+					continue;
+				in = (int64_t)(res[i].l.ts2 - res[i].m.ts1) > (int64_t)d->mp.tt4_ns;
+				if (s == 0 ? !in : (in || !t[i].was_decay))
+					continue;
+			} else if (which[i] != 3) {
+				continue;
+			}
+			set_l[m] = rec_name(names[i], ds, cs[i]);
+			set_v[m++] = names[i];
+		}
+		if (m > 2) {
+			redisAppendCommandArgv(lc, (int)m, set_v, set_l);
+			ncmd++;
+		}
+	}
+	/* the replies are read before the next local command (drain_local) */
+	d->lpending += ncmd;
+	return err == -EPROTO ? 0 : err;
+}
+
+static int push_cmp(const void *a, const void *b)
+{
+	const struct lpush *x = a, *y = b;
+
+	if (x->dest != y->dest)
+		return x->dest < y->dest ? -1 : 1;
+	if (x->client != y->client)
+		return x->client < y->client ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * Take the queues of the destinations q (sorted) whole, all in one
+ * transaction (MULTI, LRANGE and DEL each, EXEC), into *pu sorted by
+ * destination, client and order.
+ */
+static int take_queues(struct db_ctx *d, const struct plist *q, struct lpush **pu, size_t *npu)
+{
+	redisContext *lc = d->lr.c;
+	redisReply *rep = NULL, *e;
+	char qk[48], ds[INET_ADDRSTRLEN];
+	size_t i, k, cap = 0;
+	int err = 0;
+
+	*pu = NULL;
+	*npu = 0;
+	if (!q->n)
+		return 0;
+	redisAppendCommand(lc, "MULTI");
+	for (i = 0; i < q->n; i++) {
+		snprintf(qk, sizeof(qk), "l:{%s}:q", ip4(ds, q->p[i].dest));
+		redisAppendCommand(lc, "LRANGE %s 0 -1", qk);
+		redisAppendCommand(lc, "DEL %s", qk);
+	}
+	redisAppendCommand(lc, "EXEC");
+	err = drain_local(d);
+	if (err)
+		return err;
+	for (k = 0; k < 2 * q->n + 2; k++) {
+		if (rep)
+			freeReplyObject(rep);
 		if (redisGetReply(lc, (void **)&rep) != REDIS_OK || !rep) {
 			xredis_fail(&d->lr, lc->errstr);
 			return -EIO;
 		}
-		if (rep->type == REDIS_REPLY_INTEGER && rep->integer == 1)
-			d->st.untaken++;
-		freeReplyObject(rep);
 	}
-	if (nput) {
-		av_script(&put, d->lsha[S_PUT], keys, put_i, (int)nput);
-		av_u64(&put, ttl_ms(d->cfg));
-		av_u64(&put, d->mp.tt4_ns);
-		for (i = 0; i < nput; i++) {
-			const struct taken *x = &t[put_i[i]];
-
-			av_u64(&put, x->gen);
-			av_u64(&put, x->l.ts1);
-			av_u64(&put, x->l.ts2);
-			av_u64(&put, x->l.c);
-			av_u64(&put, x->m.ts1);
-			av_u64(&put, x->m.ts2);
-		}
-		rep = redisCommandArgv(lc, put.n, put.v, put.l);
-		if (!rep) {
-			xredis_fail(&d->lr, lc->errstr);
-			return -EIO;
-		}
-		for (i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
-			if (rep->element[i]->type == REDIS_REPLY_INTEGER && rep->element[i]->integer == 1)
-				(*changed)++;
-			else
-				d->st.put_stale++;
-		}
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 * q->n) {
 		freeReplyObject(rep);
+		return -EPROTO;
 	}
-	if (npull) {
-		av_script(&pull, d->lsha[S_PULL], keys, pull_i, (int)npull);
-		av_u64(&pull, ttl_ms(d->cfg));
-		for (i = 0; i < npull; i++) {
-			const struct taken *x = &t[pull_i[i]];
+	for (k = 0; k < q->n; k++) {
+		e = rep->element[2 * k];
+		for (i = 0; e->type == REDIS_REPLY_ARRAY && i < e->elements; i++) {
+			const char *p, *end, *nl;
 
-			av_u64(&pull, x->l.ts1);
-			av_u64(&pull, x->l.ts2);
-			av_u64(&pull, x->l.c);
-		}
-		rep = redisCommandArgv(lc, pull.n, pull.v, pull.l);
-		if (!rep) {
-			xredis_fail(&d->lr, lc->errstr);
-			return -EIO;
-		}
-		for (i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++)
-			if (rep->element[i]->type == REDIS_REPLY_INTEGER && rep->element[i]->integer == 1) {
-				d->st.pulled++;
-				(*changed)++;
+			if (e->element[i]->type != REDIS_REPLY_STRING)
+				continue;
+			p = e->element[i]->str;
+			end = p + e->element[i]->len;
+			for (; p < end; p = nl + 1) {
+				struct lpush *x;
+
+				nl = memchr(p, '\n', (size_t)(end - p));
+				if (!nl)
+					nl = end;
+				if (nl == p)
+					continue;
+				if (*npu == cap) {
+					size_t nc = cap ? 2 * cap : 4096;
+					void *np = realloc(*pu, nc * sizeof(**pu));
+
+					if (!np) {
+						err = -ENOMEM;
+						goto out;
+					}
+					*pu = np;
+					cap = nc;
+				}
+				x = &(*pu)[*npu];
+				if (parse_push(p, (size_t)(nl - p), x)) {
+					if (d->st.rejected++ < 5)
+						pr_warn("syncdb: l:{%s}:q: a queued delta is not \"i ts1 ts2 c dc mark\"; skipped\n",
+							ip4(ds, q->p[k].dest));
+					continue;
+				}
+				x->dest = q->p[k].dest;
+				x->seq = (uint32_t)*npu;
+				(*npu)++;
 			}
-		freeReplyObject(rep);
+		}
 	}
-	return err == -EPROTO ? 0 : err;
+	d->st.queued += *npu;
+	qsort(*pu, *npu, sizeof(**pu), push_cmp);
+out:
+	freeReplyObject(rep);
+	return err;
 }
 
-/* Merge a sorted list of local keys, one script call per destination (at
- * most BATCH keys): the hash tag {D} keeps each call on one shard. */
-static int db_merge_list(struct db_ctx *d, struct keylist *l, int *changed)
+/* Queue deltas taken but not applied back (sorted by destination): the
+ * next round applies them. */
+static void requeue(struct db_ctx *d, const struct lpush *pu, size_t n)
 {
+	char *buf, ds[INET_ADDRSTRLEN], cs[INET_ADDRSTRLEN], qk[48];
+	redisReply *rep;
 	size_t i = 0, j;
-	int err;
 
-	kl_sort_unique(l);
-	while (i < l->n) {
-		const char *close = strchr(l->k[i], '}');
-		size_t plen = close ? (size_t)(close - l->k[i]) + 1 : 0;
+	if (!n || !d->lr.c || !(buf = malloc(n * 128 + 1)))
+		return;
+	while (i < n && d->lr.c) {
+		char *p = buf;
 
-		for (j = i + 1; j < l->n && j - i < BATCH && !strncmp(l->k[j], l->k[i], plen); j++)
-			;
-		err = db_merge_keys(d, &l->k[i], j - i, changed);
-		if (err)
-			return err;
+		for (j = i; j < n && pu[j].dest == pu[i].dest; j++) {
+			p += strlen(strcpy(p, ip4(cs, pu[j].client)));
+			*p++ = ' ';
+			p = put_u64(p, pu[j].ts1);
+			*p++ = ' ';
+			p = put_u64(p, pu[j].ts2);
+			*p++ = ' ';
+			p = put_u64(p, pu[j].c);
+			*p++ = ' ';
+			p = put_u64(p, pu[j].dc);
+			*p++ = ' ';
+			*p++ = pu[j].mark ? '1' : '0';
+			*p++ = '\n';
+		}
+		snprintf(qk, sizeof(qk), "l:{%s}:q", ip4(ds, pu[i].dest));
+		/* in front: older than what syncmaps queued meanwhile */
+		rep = redisCommand(d->lr.c, "LPUSH %s %b", qk, buf, (size_t)(p - buf));
+		if (rep)
+			freeReplyObject(rep);
+		rep = d->lr.c ? redisCommand(d->lr.c, "SADD l:q %s", ds) : NULL;
+		if (rep)
+			freeReplyObject(rep);
 		i = j;
 	}
-	return 0;
+	free(buf);
 }
 
-/* SCAN one server for MATCH into l (as local keys). */
-static int scan_into(struct xredis *r, const char *match, char prefix, struct keylist *l)
+/* One destination: its n records p[] and its npu queued deltas pu[]
+ * (sorted by client, then order), in batches. */
+static int db_merge_dest(struct db_ctx *d, uint32_t dest, const struct pair *p, size_t n,
+			 const struct lpush *pu, size_t npu, int *changed)
 {
-	char cursor[32] = "0";
-	redisReply *rep;
+	uint32_t *cl;
+	char ds[INET_ADDRSTRLEN];
+	size_t ncl = 0, i, j, pi = 0;
+	int err = 0;
+
+	ip4(ds, dest);
+	cl = malloc((n + npu + 1) * sizeof(*cl));
+	if (!cl)
+		return -ENOMEM;
+	/* both lists are sorted by client: merge them */
+	for (i = 0, j = 0; i < n || j < npu;) {
+		uint32_t c;
+
+		if (j >= npu || (i < n && p[i].client <= pu[j].client))
+			c = p[i++].client;
+		else
+			c = pu[j++].client;
+		if (!ncl || cl[ncl - 1] != c)
+			cl[ncl++] = c;
+	}
+	for (i = 0; !err && i < ncl; i += BATCH)
+		err = db_merge_chunk(d, dest, ds, cl + i, ncl - i < BATCH ? ncl - i : BATCH, pu, npu, &pi,
+				     changed);
+	if (err) {
+		/* the failed batch kept its deltas in L_DB (l:dirty); the
+		 * later ones go back to the queue */
+		while (pi < npu && i < ncl && pu[pi].client < cl[i])
+			pi++;
+		if (drain_local(d) == 0)
+			requeue(d, pu + pi, npu - pi);
+	}
+	free(cl);
+	return err;
+}
+
+/* SCAN the local Redis: every record of L_DB (hashes l:{D}) into l. */
+static int scan_local_into(struct xredis *r, struct plist *l)
+{
+	char cursor[32] = "0", d[INET_ADDRSTRLEN];
+	redisReply *rep, *f;
+	uint32_t dest, client;
+	size_t i, j, n;
 
 	do {
-		rep = redisCommand(r->c, "SCAN %s MATCH %s COUNT 1000", cursor, match);
+		rep = redisCommand(r->c, "SCAN %s MATCH l:{*} COUNT 100", cursor);
 		if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
 			if (rep)
 				freeReplyObject(rep);
@@ -1247,18 +1658,40 @@ static int scan_into(struct xredis *r, const char *match, char prefix, struct ke
 			return -EIO;
 		}
 		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
-		kl_add_reply(l, rep->element[1]->element, rep->element[1]->elements, prefix);
+		for (i = 0; i < rep->element[1]->elements; i++)
+			redisAppendCommand(r->c, "HKEYS %s", rep->element[1]->element[i]->str);
+		for (i = 0; i < rep->element[1]->elements; i++) {
+			const char *k = rep->element[1]->element[i]->str;
+
+			if (redisGetReply(r->c, (void **)&f) != REDIS_OK || !f) {
+				freeReplyObject(rep);
+				xredis_fail(r, r->c->errstr);
+				return -EIO;
+			}
+			n = strlen(k);
+			if (n > 4 && n - 4 < sizeof(d)) {
+				memcpy(d, k + 3, n - 4);
+				d[n - 4] = '\0';
+				if (inet_pton(AF_INET, d, &dest) == 1)
+					for (j = 0; f->type == REDIS_REPLY_ARRAY && j < f->elements; j++)
+						if (f->element[j]->type == REDIS_REPLY_STRING &&
+						    inet_pton(AF_INET, f->element[j]->str, &client) == 1)
+							pl_add(l, dest, client);
+			}
+			freeReplyObject(f);
+		}
 		freeReplyObject(rep);
 	} while (strcmp(cursor, "0"));
 	return 0;
 }
 
-/* Every record of the master (hashes x:{D}, fields i) into l, as local keys. */
-static int scan_master_into(struct xredis *r, struct keylist *l)
+/* Every record of the master (hashes x:{D}, fields i) into l. */
+static int scan_master_into(struct xredis *r, struct plist *l)
 {
-	char cursor[32] = "0", key[64];
+	char cursor[32] = "0", d[INET_ADDRSTRLEN];
 	redisReply *rep, *f;
-	size_t i, j;
+	uint32_t dest, client;
+	size_t i, j, n;
 
 	do {
 		rep = redisCommand(r->c, "SCAN %s MATCH x:{* COUNT 1000", cursor);
@@ -1279,16 +1712,15 @@ static int scan_master_into(struct xredis *r, struct keylist *l)
 				xredis_fail(r, r->c->errstr);
 				return -EIO;
 			}
-			for (j = 0; f->type == REDIS_REPLY_ARRAY && j < f->elements; j++) {
-				uint32_t cl, de;
-
-				if (f->element[j]->type != REDIS_REPLY_STRING)
-					continue;
-				snprintf(key, sizeof(key), "%s:%s", h, f->element[j]->str);
-				if (!xpro_parse_key(key, 'x', &cl, &de)) {
-					xpro_local_key(key, sizeof(key), cl, de);
-					kl_add(l, key);
-				}
+			n = strlen(h);
+			if (n > 4 && h[n - 1] == '}' && n - 4 < sizeof(d)) {
+				memcpy(d, h + 3, n - 4);
+				d[n - 4] = '\0';
+				if (inet_pton(AF_INET, d, &dest) == 1)
+					for (j = 0; f->type == REDIS_REPLY_ARRAY && j < f->elements; j++)
+						if (f->element[j]->type == REDIS_REPLY_STRING &&
+						    inet_pton(AF_INET, f->element[j]->str, &client) == 1)
+							pl_add(l, dest, client);
 			}
 			freeReplyObject(f);
 		}
@@ -1297,21 +1729,79 @@ static int scan_master_into(struct xredis *r, struct keylist *l)
 	return 0;
 }
 
+/* SPOP a set whole (in steps) into l: record names (prefix 'l'), or, for
+ * l:q, destinations (client 0). */
+static int spop_into(struct xredis *r, const char *set, struct plist *l)
+{
+	redisReply *rep;
+	uint32_t dest;
+	size_t i;
+
+	for (;;) {
+		rep = redisCommand(r->c, "SPOP %s 4096", set);
+		if (!rep) {
+			xredis_fail(r, NULL);
+			return -EIO;
+		}
+		if (rep->type != REDIS_REPLY_ARRAY || !rep->elements) {
+			freeReplyObject(rep);
+			return 0;
+		}
+		if (!strcmp(set, "l:q")) {
+			for (i = 0; i < rep->elements; i++)
+				if (rep->element[i]->type == REDIS_REPLY_STRING &&
+				    inet_pton(AF_INET, rep->element[i]->str, &dest) == 1)
+					pl_add(l, dest, 0);
+		} else {
+			pl_add_reply(l, rep->element, rep->elements, 'l');
+		}
+		freeReplyObject(rep);
+	}
+}
+
+/* Give back what a failed round popped: records to l:dirty, destinations
+ * with a queue to l:q. */
+static void give_back(struct xredis *r, const struct plist *l, size_t from, const struct plist *q, size_t qfrom)
+{
+	char name[64], ds[INET_ADDRSTRLEN], cs[INET_ADDRSTRLEN];
+	redisReply *rep;
+	size_t i;
+
+	for (i = from; i < l->n && r->c; i++) {
+		inet_ntop(AF_INET, &l->p[i].dest, ds, sizeof(ds));
+		inet_ntop(AF_INET, &l->p[i].client, cs, sizeof(cs));
+		rec_name(name, ds, cs);
+		rep = redisCommand(r->c, "SADD l:dirty %s", name);
+		if (rep)
+			freeReplyObject(rep);
+	}
+	for (i = qfrom; i < q->n && r->c; i++) {
+		inet_ntop(AF_INET, &q->p[i].dest, ds, sizeof(ds));
+		rep = redisCommand(r->c, "SADD l:q %s", ds);
+		if (rep)
+			freeReplyObject(rep);
+	}
+}
+
 /*
  * One round. full: the reference, Algorithm 1 over every record of L_DB
  * and M_DB. Otherwise the fast exchange: the records this proxy changed
- * (l:dirty), those due to decay (l:decay), and those others changed (the
- * master's feed, collected in d->feed).
+ * (the queues named in l:q, and l:dirty), those due to decay (l:decay),
+ * and those others changed (the master's feed, collected in d->feed).
+ * The queued deltas are applied in both.
  */
 static int db_round(struct db_ctx *d, int full, int *changed)
 {
-	struct keylist l = { 0 };
+	struct plist l = { 0 }, q = { 0 };
+	struct lpush *pu = NULL;
 	redisReply *rep;
-	int err = 0;
+	size_t i = 0, k = 0, j, pj = 0, npu = 0;
+	int err;
 
+	err = spop_into(&d->lr, "l:q", &q);
 	if (full) {
 		d->st.full_passes++;
-		err = scan_into(&d->lr, "l:{*", 'l', &l);
+		err = err ?: scan_local_into(&d->lr, &l);
 		err = err ?: scan_master_into(&d->mr, &l);
 		if (!err) {
 			rep = redisCommand(d->lr.c, "DEL l:dirty");
@@ -1319,46 +1809,110 @@ static int db_round(struct db_ctx *d, int full, int *changed)
 				freeReplyObject(rep);
 		}
 	} else {
-		for (;;) {
-			rep = redisCommand(d->lr.c, "SPOP l:dirty 4096");
-			if (!rep) {
-				xredis_fail(&d->lr, NULL);
-				err = -EIO;
-				break;
-			}
-			if (rep->type != REDIS_REPLY_ARRAY || !rep->elements) {
-				freeReplyObject(rep);
-				break;
-			}
-			kl_add_reply(&l, rep->element, rep->elements, 'l');
-			freeReplyObject(rep);
-		}
+		err = err ?: spop_into(&d->lr, "l:dirty", &l);
 		if (!err) {
 			rep = redisCommand(d->lr.c, "SMEMBERS l:decay");
 			if (rep && rep->type == REDIS_REPLY_ARRAY)
-				kl_add_reply(&l, rep->element, rep->elements, 'l');
+				pl_add_reply(&l, rep->element, rep->elements, 'l');
 			if (rep)
 				freeReplyObject(rep);
 			else
 				err = -EIO;
 		}
 	}
-	for (size_t i = 0; i < d->feed.n; i++)
-		kl_add(&l, d->feed.k[i]);
+	for (j = 0; j < d->feed.n; j++)
+		pl_add(&l, d->feed.p[j].dest, d->feed.p[j].client);
 	d->feed.n = 0;
-	if (!err)
-		err = db_merge_list(d, &l, changed);
-	if (err && !full) {
-		/* what was popped and not merged: back to the dirty set */
-		for (size_t i = 0; i < l.n && d->lr.c; i++) {
-			rep = redisCommand(d->lr.c, "SADD l:dirty %s", l.k[i]);
-			if (rep)
-				freeReplyObject(rep);
-		}
+	pl_sort_unique(&l);
+	pl_sort_unique(&q);
+	if (!err) {
+		err = take_queues(d, &q, &pu, &npu);
+		k = err ? 0 : q.n; /* the queues are taken (or still there) */
 	}
-	free(l.k);
+	/* destination by destination: the union of l's and the queues' */
+	while (!err && (i < l.n || pj < npu)) {
+		uint32_t dest;
+		size_t n, m;
+
+		if (pj < npu && (i >= l.n || pu[pj].dest <= l.p[i].dest))
+			dest = pu[pj].dest;
+		else
+			dest = l.p[i].dest;
+		for (n = 0; i + n < l.n && l.p[i + n].dest == dest; n++)
+			;
+		for (m = 0; pj + m < npu && pu[pj + m].dest == dest; m++)
+			;
+		err = db_merge_dest(d, dest, &l.p[i], n, pu + pj, m, changed);
+		i += n;
+		pj += m;
+		if (err)
+			break;
+	}
+	{
+		int derr = drain_local(d);
+
+		err = err ?: derr;
+	}
+	if (err && pj < npu)
+		requeue(d, pu + pj, npu - pj);
+	if (err && !full && d->lr.c)
+		give_back(&d->lr, &l, i, &q, k); /* popped and not merged: next time */
+	free(pu);
+	free(l.p);
+	free(q.p);
 	return err;
 }
+
+/*
+ * Drop the local records idle longer than the expiry (their hash l:{D}
+ * expires as a whole only when all of D is idle), and values that are not
+ * records. Every few seconds; O(records).
+ */
+static void db_sweep(struct db_ctx *d)
+{
+	char cursor[32] = "0";
+	uint64_t now_us = xpro_now_tai() / NS_PER_US, ttl_us = ttl_ms(d->cfg) * 1000ULL;
+	redisReply *rep, *h, *x;
+	size_t i, j;
+
+	do {
+		rep = redisCommand(d->lr.c, "SCAN %s MATCH l:{*} COUNT 100", cursor);
+		if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+			if (rep)
+				freeReplyObject(rep);
+			else
+				xredis_fail(&d->lr, NULL);
+			return;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
+		for (i = 0; i < rep->element[1]->elements; i++) {
+			const char *k = rep->element[1]->element[i]->str;
+
+			h = redisCommand(d->lr.c, "HGETALL %s", k);
+			if (!h) {
+				freeReplyObject(rep);
+				xredis_fail(&d->lr, NULL);
+				return;
+			}
+			for (j = 0; h->type == REDIS_REPLY_ARRAY && j + 1 < h->elements; j += 2) {
+				struct lstate s;
+				const redisReply *v = h->element[j + 1];
+
+				if (v->type == REDIS_REPLY_STRING && !parse_lstate(v->str, v->len, &s) &&
+				    (s.dc || s.mark || s.ts2 + ttl_us >= now_us))
+					continue;
+				x = redisCommand(d->lr.c, "HDEL %s %b", k, h->element[j]->str,
+						 (size_t)h->element[j]->len);
+				if (x)
+					freeReplyObject(x);
+				d->st.swept++;
+			}
+			freeReplyObject(h);
+		}
+		freeReplyObject(rep);
+	} while (strcmp(cursor, "0") && d->lr.c);
+}
+
 static void db_workload(struct db_ctx *d, const char *id, char *peers, size_t plen, uint64_t *w_out,
 			uint64_t *last_alert)
 {
@@ -1414,11 +1968,11 @@ static void db_workload(struct db_ctx *d, const char *id, char *peers, size_t pl
 
 int xpro_syncdb(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 {
-	static const char *const lsrc[S__N] = { lua_take, lua_put, lua_untake, lua_pull };
 	const char *msrc[1] = { xpro_lua_merge_batch };
 	struct xpro_proxy px;
 	struct db_ctx d;
 	uint64_t next, t0 = xredis_mono_ns(), periods = 0, last_ok_ns = 0, w = 0, last_alert = 0;
+	uint64_t last_sweep = xredis_mono_ns();
 	char id[200], peers[4096] = "", json[6144];
 	double cpu0, cpu_total = 0;
 	int err, need_full = 1;
@@ -1497,7 +2051,7 @@ int xpro_syncdb(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 			xredis_reconfig(&d.mr, cfg->redis_master, cfg->redis_user, cfg->redis_password);
 			xredis_reconfig(&d.msub.r, cfg->redis_master, cfg->redis_user, cfg->redis_password);
 			xredis_reconfig(&d.lsub.r, cfg->redis_local, cfg->redis_user, cfg->redis_password);
-			d.have_l = d.have_m = 0;
+			d.have_m = 0;
 		}
 		/* master times are microseconds */
 		d.mp.tt1_ns = cfg->params.tt1_ns / NS_PER_US;
@@ -1505,16 +2059,18 @@ int xpro_syncdb(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 		d.mp.r = cfg->params.r;
 		d.mp.ttl_ms = ttl_ms(cfg);
 		if (xredis_get(&d.lr) && xredis_get(&d.mr)) {
-			if (!d.have_l)
-				d.have_l = !load_scripts(&d.lr, lsrc, d.lsha, S__N);
 			if (!d.have_m)
 				d.have_m = !load_scripts(&d.mr, msrc, &d.msha, 1);
-			if (d.have_l && d.have_m && d.lr.c && d.mr.c) {
+			if (d.have_m && d.lr.c && d.mr.c) {
 				if (timed_out)
 					db_workload(&d, id, peers, sizeof(peers), &w, &last_alert);
 				if (d.lr.c && d.mr.c && !db_round(&d, o->full_scan || need_full, &changed)) {
 					ok = 1;
 					need_full = 0;
+				}
+				if (ok && timed_out && xredis_mono_ns() - last_sweep >= ttl_ms(cfg) * 1000000ULL) {
+					db_sweep(&d);
+					last_sweep = xredis_mono_ns();
 				}
 				if (changed && d.lr.c) {
 					/* wake syncmaps: merged records to write back */
@@ -1525,8 +2081,6 @@ int xpro_syncdb(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 				}
 			}
 		}
-		if (!d.lr.c)
-			d.have_l = 0;
 		if (!d.mr.c) {
 			d.have_m = 0;
 			need_full = 1;
@@ -1540,14 +2094,14 @@ int xpro_syncdb(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 		snprintf(json, sizeof(json),
 			 "{\"daemon\":\"syncdb\",\"pid\":%d,\"proxy_id\":\"%s\",\"ts_ns\":%" PRIu64 ",\"last_ok_ns\":%" PRIu64
 			 ",\"period_ms\":%u,\"periods\":%" PRIu64 ",\"exchange\":\"%s\",\"local\":\"%s\",\"master\":\"%s\",\"w\":%" PRIu64
-			 ",\"peers_w\":{%s},\"merged\":%" PRIu64 ",\"pulled\":%" PRIu64 ",\"put_stale\":%" PRIu64
-			 ",\"untaken\":%" PRIu64 ",\"rejected\":%" PRIu64 ",\"events\":%" PRIu64 ",\"feed_keys\":%" PRIu64
+			 ",\"peers_w\":{%s},\"merged\":%" PRIu64 ",\"pulled\":%" PRIu64 ",\"queued\":%" PRIu64
+			 ",\"swept\":%" PRIu64 ",\"rejected\":%" PRIu64 ",\"events\":%" PRIu64 ",\"feed_keys\":%" PRIu64
 			 ",\"full_passes\":%" PRIu64 ",\"watch_conflicts\":%" PRIu64 ",\"lua_batches\":%" PRIu64
 			 ",\"branches\":{\"reset\":%" PRIu64 ",\"learn\":%" PRIu64 ",\"decay\":%" PRIu64 ",\"tell\":%" PRIu64
 			 ",\"pull\":%" PRIu64 ",\"push\":%" PRIu64 "},\"period_wall_ms\":%.3f,\"cpu_ms_per_period\":%.3f}",
 			 (int)getpid(), id, xpro_now_tai(), last_ok_ns, cfg->sync_period_ms, periods,
 			 o->full_scan ? "full" : "changed", d.lr.c ? "up" : "down", d.mr.c ? "up" : "down", w,
-			 ok ? peers : "", d.st.merged, d.st.pulled, d.st.put_stale, d.st.untaken, d.st.rejected,
+			 ok ? peers : "", d.st.merged, d.st.pulled, d.st.queued, d.st.swept, d.st.rejected,
 			 d.st.events, d.st.feed_keys, d.st.full_passes, d.st.conflicts, d.st.lua_batches,
 			 d.st.branches[XPRO_MERGE_RESET], d.st.branches[XPRO_MERGE_LEARN],
 			 d.st.branches[XPRO_MERGE_DECAY], d.st.branches[XPRO_MERGE_TELL],
@@ -1563,7 +2117,7 @@ int xpro_syncdb(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 			next = xredis_mono_ns();
 	}
 	pr_info("syncdb %s: stopped after %" PRIu64 " periods, %" PRIu64 " merges\n", id, periods, d.st.merged);
-	free(d.feed.k);
+	free(d.feed.p);
 	xredis_close(&d.lr);
 	xredis_close(&d.mr);
 	xredis_close(&d.msub.r);

@@ -4,8 +4,10 @@
  *   syncmaps  BPF maps <-> this proxy's local Redis (sync_maps_and_ldb), and
  *             the periodic recompute of the per-destination aggregates;
  *   syncdb    local Redis <-> the master (Algorithm 1), workload W, alerts.
- * Local Redis keys: "l:{D}:i" (hash ts1, ts2 (us), gc, dc, mark, gen, mts1,
- * mts2); master keys "x:{D}:i" (xpro/master.h). Times in Redis are
+ * Local Redis: hash l:{D}, field i, value "ts1 ts2 gc dc mark mts1 mts2"
+ * (us), written by syncdb only; syncmaps queues its deltas on l:{D}:q
+ * (docs/sync.md, "Local Redis"). Master: hash x:{D}, field i
+ * (xpro/master.h). Times in Redis are
  * microseconds of CLOCK_TAI; the BPF maps hold nanoseconds.
  */
 #ifndef XPRO_SYNC_H

@@ -44,11 +44,17 @@ timeout 600 "$O"/bench/bench-sync --maps "$maps" --records "$RECORDS" --trials "
   --period-ms "$PERIOD" --status "$st/syncdb.json" > "$tmp/prop.json"
 t1=$(date +%s%N)
 fill_ms=$(jq -r .fill_ms "$tmp/prop.json")
+cp "$st/syncdb.json" "$tmp/db.json"
+cp "$st/syncmaps.json" "$tmp/maps.json"
+# the merge rate is measured alone: the four proxies' daemons stop first
+timeout 60 "$TOPO" down "$RUN" -q >&2
 
-# merge rate of one syncdb alone: RECORDS dirty records written straight
-# into a local Redis (as syncmaps' PUSH leaves them), one master, both in a
-# namespace of their own; the time from starting syncdb until its "merged"
-# counter reaches RECORDS (TAKE, merge on the master, PUT: the whole round)
+# merge rate of one syncdb alone: RECORDS deltas queued straight into a
+# local Redis (as syncmaps queues them: l:{D}:q and l:q), one master, both
+# in a namespace of their own (with xpro-topo's hash-max-listpack-entries);
+# the time from starting syncdb until its "merged" counter reaches RECORDS
+# (the queues taken, L_DB read, the merge on the master, L_DB written: the
+# whole round)
 MNS=bsyncm-$$
 ip netns add "$MNS"
 trap 'timeout 60 "$TOPO" down "$RUN" -q >/dev/null 2>&1 || true; [[ -n ${mpids:-} ]] && kill $mpids 2>/dev/null; ip netns del "$MNS" 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -56,7 +62,7 @@ ip -n "$MNS" link set lo up
 mpids=""
 for port in 16401 16402; do
   nsenter --net=/run/netns/$MNS redis-server --port $port --bind 127.0.0.1 --save "" --appendonly no \
-    --dir "$tmp" --logfile "$tmp/redis-$port.log" </dev/null >/dev/null 2>&1 &
+    --hash-max-listpack-entries 128 --dir "$tmp" --logfile "$tmp/redis-$port.log" </dev/null >/dev/null 2>&1 &
   mpids+=" $!"
 done
 for _ in $(seq 50); do
@@ -65,11 +71,16 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 now_us=$(( $(date +%s%N) / 1000 ))
-awk -v n="$RECORDS" -v t="$now_us" 'BEGIN {
-  for (i = 0; i < n; i++) {
-    k = sprintf("l:{198.18.1.%d}:198.18.%d.%d", i % 64, 64 + int(i / 64 / 250), int(i / 64) % 250)
-    printf "HSET %s ts1 %d ts2 %d gc 0 dc 10 mark 0 gen 1 mts1 0 mts2 0\nSADD l:dirty %s\n", k, t - 1000000, t, k
-  } }' | nsenter --net=/run/netns/$MNS redis-cli -p 16401 --pipe >/dev/null
+# RESP from awk: one RPUSH of every destination's lines "i ts1 ts2 c dc mark"
+awk -v n="$RECORDS" -v t="$now_us" 'function bulk(s) { return "$" length(s) "\r\n" s "\r\n" }
+  BEGIN {
+    for (i = 0; i < n; i++) {
+      d = sprintf("198.18.1.%d", i % 64)
+      q[d] = q[d] sprintf("198.18.%d.%d %d %d 10 10 0\n", 64 + int(i / 64 / 250), int(i / 64) % 250, t - 1000000, t)
+    }
+    for (d in q)
+      printf "*3\r\n%s%s%s*3\r\n%s%s%s", bulk("RPUSH"), bulk("l:{" d "}:q"), bulk(q[d]), bulk("SADD"), bulk("l:q"), bulk(d)
+  }' | nsenter --net=/run/netns/$MNS redis-cli -p 16401 --pipe >/dev/null
 cat > "$tmp/merge.conf" <<EOC
 tt1_ms = 60000
 tt2_ms = 1000
@@ -85,15 +96,18 @@ nsenter --net=/run/netns/$MNS "$O/bin/xpro" syncdb -i lo -c "$tmp/merge.conf" --
 mpids+=" $!"
 merge_ms=""
 for _ in $(seq 12000); do
-  m=$(jq -r .merged "$tmp/mstate/$MNS/lo/syncdb.json" 2>/dev/null || echo 0)
-  if [[ ${m:-0} -ge $RECORDS ]]; then merge_ms=$(( ($(date +%s%N) - ms0) / 1000000 )); break; fi
+  # read by the shell: a jq per poll would compete with syncdb for the CPU
+  m=0 line=""
+  [[ -f $tmp/mstate/$MNS/lo/syncdb.json ]] && read -r line < "$tmp/mstate/$MNS/lo/syncdb.json"
+  [[ $line =~ \"merged\":([0-9]+) ]] && m=${BASH_REMATCH[1]}
+  if [[ $m -ge $RECORDS ]]; then merge_ms=$(( ($(date +%s%N) - ms0) / 1000000 )); break; fi
   sleep 0.01
 done
 [[ -n $merge_ms ]] || { echo "bench sync: syncdb did not merge $RECORDS records within 120 s" >&2; exit 1; }
 mstats=$(cat "$tmp/mstate/$MNS/lo/syncdb.json")
 sleep 0.5
-jq -n --argjson p "$(cat "$tmp/prop.json")" --argjson db "$(cat "$st/syncdb.json")" \
-  --argjson mp "$(cat "$st/syncmaps.json")" --arg period "$PERIOD" --arg rec "$RECORDS" \
+jq -n --argjson p "$(cat "$tmp/prop.json")" --argjson db "$(cat "$tmp/db.json")" \
+  --argjson mp "$(cat "$tmp/maps.json")" --arg period "$PERIOD" --arg rec "$RECORDS" \
   --arg m0 "$m0" --arg fill "$fill_ms" --arg mms "$merge_ms" --argjson ms "$mstats" '{
     sync_period_ms: ($period | tonumber),
     sync_records: ($rec | tonumber),

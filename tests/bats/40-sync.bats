@@ -90,7 +90,7 @@ settle() {
   echo "# $1: record ($2, $3) is $c, expected $4" >&3
   stat "$1" '.top' | sed 's/^/#   /' >&3
   topo exec "$RUN" "$1" timeout 5 redis-cli --user xpro --pass "$(cat /run/xpro/topo/$RUN/secret)" --no-auth-warning \
-    HGETALL "l:{$3}:$2" | paste -sd' ' | sed 's/^/#   local: /' >&3
+    HGET "l:{$3}" "$2" | sed 's/^/#   local (ts1 ts2 gc dc mark mts1 mts2): /' >&3
   echo "#   master: $(mredis HGET "x:{$3}" "$2")" >&3
   return 1
 }

@@ -48,23 +48,18 @@ state_dir = $BATS_TEST_TMPDIR/state$1
 EOF
 }
 
-# hammer I: ROUNDS passes over the NREC records of proxy I, each adding a
-# delta of 1-3 (the record's window restarted at first: PUSH semantics);
-# the total added per record is written to $BATS_TEST_TMPDIR/sum.I.R
+# hammer I: ROUNDS passes over the NREC records of proxy I, each queueing
+# a delta of 1-3 as syncmaps does (docs/sync.md: a line "i ts1 ts2 c' dc
+# mark" on l:{D}:q, D into l:q; c' = dc, so the first one creates the
+# record with gc = 0); the total per record goes to $BATS_TEST_TMPDIR/sum.I.R
 hammer() {
-  local i=$1 r k d
-  declare -A sum
+  local i=$1 r d x
   {
-    for ((r = 0; r < NREC; r++)); do
-      k="l:{198.18.1.$((r + 1))}:198.18.32.1"
-      echo "HSET $k ts1 $now_us ts2 $now_us gc 0 dc 0 mark 0 gen 1 mts1 0 mts2 0"
-      echo "SADD l:dirty $k"
-    done
     for ((d = 0; d < ROUNDS; d++)); do
       for ((r = 0; r < NREC; r++)); do
-        k="l:{198.18.1.$((r + 1))}:198.18.32.1"   # the same client on every proxy
-        echo "HINCRBY $k dc $(( (d + r + i) % 3 + 1 ))"
-        echo "SADD l:dirty $k"
+        x=$(( (d + r + i) % 3 + 1 ))   # the same client on every proxy
+        echo "RPUSH l:{198.18.1.$((r + 1))}:q \"198.18.32.1 $now_us $now_us $x $x 0\""
+        echo "SADD l:q 198.18.1.$((r + 1))"
       done
     done
   } > "$BATS_TEST_TMPDIR/cmds.$i"
@@ -82,9 +77,8 @@ run_case() { # extra syncdb flags
   local i r want got
   for i in 1 2 3; do
     conf $i
-    # the first records exist (created by hammer's first lines) before the
-    # daemons start only partly: a daemon may take a record half-written
-    # by HSET; each HSET is atomic, so it sees all of it or none
+    # the daemons start while the queues fill: a daemon takes a queue
+    # whole (MULTI LRANGE DEL EXEC), each RPUSH is atomic
     P[$i]=$(xp_spawn --ns "$NS" syncdb$i "$XPRO" syncdb -i lo -c "$BATS_TEST_TMPDIR/p$i.conf" "$@")
   done
   for i in 1 2 3; do hammer $i & done
@@ -97,7 +91,8 @@ run_case() { # extra syncdb flags
     got=$(rcli "$M" HGET "x:{198.18.1.$((r + 1))}" 198.18.32.1 | awk '{ print $3 }')
     [[ $got == "$want" ]] || { echo "# record $r: master $got, sum of deltas $want" >&3; return 1; }
     for i in 1 2 3; do
-      got=$(rcli "${L[$i]}" HMGET "l:{198.18.1.$((r + 1))}:198.18.32.1" gc dc | paste -sd' ')
+      # "ts1 ts2 gc dc mark mts1 mts2"
+      got=$(rcli "${L[$i]}" HGET "l:{198.18.1.$((r + 1))}" 198.18.32.1 | awk '{ print $3, $4 }')
       [[ $got == "$want 0" ]] || { echo "# proxy $i record $r: gc dc = $got, want $want 0" >&3; return 1; }
     done
   done
@@ -126,13 +121,13 @@ dump_master() {
   done | sort
 }
 
-# quiet PORTS...: wait (bounded: 5 s) until no local has anything dirty,
-# then let every daemon run 5 more periods
+# quiet PORTS...: wait (bounded: 5 s) until no local has a queue or
+# anything dirty, then let every daemon run 5 more periods
 quiet() {
   local t p n
   for t in $(seq 50); do
     n=0
-    for p in "$@"; do n=$((n + $(rcli "$p" SCARD l:dirty))); done
+    for p in "$@"; do n=$((n + $(rcli "$p" SCARD l:dirty) + $(rcli "$p" SCARD l:q))); done
     [[ $n == 0 ]] && break
     sleep 0.1
   done
@@ -159,22 +154,17 @@ quiet() {
   for round in 0 1 2 3 4 5; do
     # the same inputs into both sets, proxy by proxy, then both settle
     for i in 1 2 3; do
-      cmds=""
+      cmds="MULTI"$'\n'   # one transaction, as syncmaps queues a period's deltas
       for k in 0 1 2 3 4 5; do
-        key="l:{198.18.1.$((k + 1))}:198.18.32.$((k % 3 + 1))"
         t1=$((base + round * 2500000 + RANDOM % 1000))
         t2=$((t1 + 100000 + RANDOM % 900000))
         d=$((1 + RANDOM % 50))
-        # each record's update is atomic, as syncmaps' PUSH script is
-        cmds+="MULTI"$'\n'
-        if (( round == 0 || (RANDOM % 4 == 0) )); then
-          # a window that restarted here (PUSH with mark = 1)
-          cmds+="HSET $key ts1 $t1 ts2 $t2 gc 0 dc $d mark 1 mts1 0 mts2 0"$'\n'"HINCRBY $key gen 1"$'\n'
-        else
-          cmds+="HINCRBY $key dc $d"$'\n'"HSET $key ts2 $t2"$'\n'
-        fi
-        cmds+="SADD l:dirty $key"$'\n'"EXEC"$'\n'
+        # mark 1: a window that restarted here (replaces the local record)
+        mark=$(( round == 0 || (RANDOM % 4 == 0) ))
+        cmds+="RPUSH l:{198.18.1.$((k + 1))}:q \"198.18.32.$((k % 3 + 1)) $t1 $t2 $d $d $mark\""$'\n'
+        cmds+="SADD l:q 198.18.1.$((k + 1))"$'\n'
       done
+      cmds+="EXEC"$'\n'
       for p in "${L[$i]}" "${L2[$i]}"; do
         printf '%s' "$cmds" | xp_exec "$NS" timeout 10 redis-cli -p "$p" --user xpro --pass "$XP_REDIS_PASS" --no-auth-warning > /dev/null
         rcli "$p" PUBLISH l:kick 1 > /dev/null
@@ -191,4 +181,65 @@ quiet() {
   # and the branches that ran include window resets and plain merges
   jq -s -e 'map(.branches) | (map(.reset) | add) > 0 and (map(.tell) | add) > 0' \
     "$BATS_TEST_TMPDIR"/ref*/$NS/lo/syncdb.json > /dev/null
+}
+
+@test "malformed local values are rejected with a log line; the records beside them merge" {
+  conf 1
+  P=$(xp_spawn --ns "$NS" syncdb1 "$XPRO" syncdb -i lo -c "$BATS_TEST_TMPDIR/p1.conf")
+  D=198.18.1.9
+  # in L_DB: a value that is not 7 integers (taken as absent, replaced by
+  # the delta queued for it), and a good record with a pending delta of 4
+  # (gc 0, dc 4: its count c' = gc + dc = 4, new to the master: c = 4)
+  rcli "${L[1]}" HSET "l:{$D}" 198.18.32.7 "abc 1 2" 198.18.32.6 "$now_us $now_us 0 4 0 0 0" > /dev/null
+  rcli "${L[1]}" SADD l:dirty "l:{$D}:198.18.32.6" > /dev/null
+  # queued: a window with ts1 > ts2, a client that is no address, a line
+  # short of a field, then two good deltas (3 new, 2 onto the bad value)
+  rcli "${L[1]}" RPUSH "l:{$D}:q" "198.18.32.8 5 4 1 1 0
+nobody $now_us $now_us 1 1 0
+198.18.32.5 $now_us $now_us 1 1
+198.18.32.9 $now_us $now_us 3 3 0
+198.18.32.7 $now_us $now_us 2 2 0" > /dev/null
+  rcli "${L[1]}" SADD l:q "$D" 198.18.1.300 > /dev/null
+  rcli "${L[1]}" PUBLISH l:kick 1 > /dev/null
+  for _ in $(seq 50); do
+    [[ $(rcli "$M" HLEN "x:{$D}") == 3 ]] && break
+    sleep 0.1
+  done
+  # by hand: the three good records merge with their counts; no other
+  run rcli "$M" HKEYS "x:{$D}"
+  [[ $(echo "$output" | sort | paste -sd' ') == "198.18.32.6 198.18.32.7 198.18.32.9" ]]
+  [[ $(rcli "$M" HGET "x:{$D}" 198.18.32.9 | awk '{ print $3 }') == 3 ]]
+  [[ $(rcli "$M" HGET "x:{$D}" 198.18.32.7 | awk '{ print $3 }') == 2 ]]
+  [[ $(rcli "$M" HGET "x:{$D}" 198.18.32.6 | awk '{ print $3 }') == 4 ]]
+  # L_DB: merged (dc 0), the bad value replaced
+  [[ $(rcli "${L[1]}" HGET "l:{$D}" 198.18.32.7 | awk '{ print $3, $4 }') == "2 0" ]]
+  kill -0 "$P"
+  log=$(xp_log_of "$P")
+  grep -q "l:{$D}:q: a queued delta is not" "$log"
+  grep -q "local record l:{$D}:198.18.32.7 is not 7 non-negative integers" "$log"
+  jq -e '.rejected >= 4' "$BATS_TEST_TMPDIR/state1/$NS/lo/syncdb.json" > /dev/null
+}
+
+@test "local records idle past the expiry are swept from L_DB; a live one stays" {
+  conf 1
+  # TT1 200 ms, period 20 ms: the expiry is 2 TT1 + 10 periods = 600 ms
+  sed -i 's/^tt1_ms = .*/tt1_ms = 200/; s/^tt2_ms = .*/tt2_ms = 50/; s/^tt3_ms = .*/tt3_ms = 50/' \
+    "$BATS_TEST_TMPDIR/p1.conf"
+  D=198.18.1.10 future=$((now_us + 60000000))
+  # two records last seen in 1970 (one with a delta: merged at start, then
+  # idle like the other) and one last seen a minute ahead
+  rcli "${L[1]}" HSET "l:{$D}" 198.18.32.1 "1000 2000 5 0 0 1000 2000" 198.18.32.2 "1000 2000 5 3 0 1000 2000" \
+    198.18.32.3 "$future $future 5 0 0 $future $future" > /dev/null
+  P=$(xp_spawn --ns "$NS" syncdb1 "$XPRO" syncdb -i lo -c "$BATS_TEST_TMPDIR/p1.conf")
+  for _ in $(seq 40); do
+    # the live client keeps sending: its deltas keep l:{D} from expiring
+    rcli "${L[1]}" RPUSH "l:{$D}:q" "198.18.32.3 $future $future 1 1 0" > /dev/null
+    rcli "${L[1]}" SADD l:q "$D" > /dev/null
+    sleep 0.1
+    [[ $(rcli "${L[1]}" HLEN "l:{$D}") == 1 ]] && break
+  done
+  run rcli "${L[1]}" HKEYS "l:{$D}"
+  [[ $output == 198.18.32.3 ]]
+  kill -0 "$P"
+  jq -e '.swept == 2' "$BATS_TEST_TMPDIR/state1/$NS/lo/syncdb.json" > /dev/null
 }
