@@ -189,6 +189,24 @@ static int parse_push(const char *v, size_t len, struct lpush *p)
 	return 0;
 }
 
+/* The line "i ts1 ts2 c' dc mark\n" of x at p (at most 112 bytes); the end. */
+static char *put_push(char *p, const struct lpush *x)
+{
+	char cs[INET_ADDRSTRLEN];
+	const uint64_t v[4] = { x->ts1, x->ts2, x->c, x->dc };
+	int k;
+
+	p += strlen(strcpy(p, ip4(cs, x->client)));
+	for (k = 0; k < 4; k++) {
+		*p++ = ' ';
+		p = put_u64(p, v[k]);
+	}
+	*p++ = ' ';
+	*p++ = x->mark ? '1' : '0';
+	*p++ = '\n';
+	return p;
+}
+
 /*
  * A queued delta onto the local record (what the paper's sync_maps_and_ldb
  * writes into L_DB): a window that restarted (mark 1), or a record new here,
@@ -217,6 +235,19 @@ static size_t rec_name(char *buf, const char *ds, const char *cs)
 	memcpy(buf + 3 + a, "}:", 2);
 	memcpy(buf + 5 + a, cs, b + 1);
 	return 5 + a + b;
+}
+
+/* The destination of a hash name "P:{D}" (P one character); 0 or -1. */
+static int hash_dest(const char *k, uint32_t *dest)
+{
+	char d[INET_ADDRSTRLEN];
+	size_t n = strlen(k);
+
+	if (n < 5 || k[1] != ':' || k[2] != '{' || k[n - 1] != '}' || n - 4 >= sizeof(d))
+		return -1;
+	memcpy(d, k + 3, n - 4);
+	d[n - 4] = '\0';
+	return inet_pton(AF_INET, d, dest) == 1 ? 0 : -1;
 }
 
 /* (destination, client) pairs, network order, sorted by destination. */
@@ -488,7 +519,7 @@ static int push_flush(struct xredis *lr, struct xpro_bpf *s, const struct qrec *
 {
 	redisContext *c = lr->c;
 	redisReply *rep;
-	char *buf = malloc(n * 128 + 1), ds[INET_ADDRSTRLEN], cs[INET_ADDRSTRLEN], key[48];
+	char *buf = malloc(n * 128 + 1), ds[INET_ADDRSTRLEN], key[48];
 	size_t i = 0, j, k, ncmd = 0;
 	int err = 0;
 
@@ -500,19 +531,11 @@ static int push_flush(struct xredis *lr, struct xpro_bpf *s, const struct qrec *
 		char *p = buf;
 
 		for (j = i; j < n && q[j].key.dest == q[i].key.dest; j++) {
-			ip4(cs, q[j].key.client);
-			p += strlen(strcpy(p, cs));
-			*p++ = ' ';
-			p = put_u64(p, q[j].ts1 / NS_PER_US);
-			*p++ = ' ';
-			p = put_u64(p, q[j].ts2 / NS_PER_US);
-			*p++ = ' ';
-			p = put_u64(p, q[j].c);
-			*p++ = ' ';
-			p = put_u64(p, q[j].dc);
-			*p++ = ' ';
-			*p++ = q[j].mark ? '1' : '0';
-			*p++ = '\n';
+			struct lpush x = { .client = q[j].key.client, .ts1 = q[j].ts1 / NS_PER_US,
+					   .ts2 = q[j].ts2 / NS_PER_US, .c = q[j].c, .dc = q[j].dc,
+					   .mark = q[j].mark };
+
+			p = put_push(p, &x);
 		}
 		inet_ntop(AF_INET, &q[i].key.dest, ds, sizeof(ds));
 		snprintf(key, sizeof(key), "l:{%s}:q", ds);
@@ -766,23 +789,12 @@ static int maps_apply(struct xpro_proxy *px, struct xpro_bpf *s, struct xredis *
 		for (i = 0; i < rep->element[1]->elements; i++)
 			redisAppendCommand(c, "HGETALL %s", rep->element[1]->element[i]->str);
 		for (i = 0; i < rep->element[1]->elements; i++) {
-			const char *k = rep->element[1]->element[i]->str;
-			char d[INET_ADDRSTRLEN];
-			size_t n = strlen(k);
-
 			if (redisGetReply(c, (void **)&h) != REDIS_OK || !h) {
 				freeReplyObject(rep);
 				xredis_fail(lr, c->errstr);
 				return -EIO;
 			}
-			/* "l:{D}" */
-			if (n > 4 && n - 4 < sizeof(d)) {
-				memcpy(d, k + 3, n - 4);
-				d[n - 4] = '\0';
-			} else {
-				d[0] = '\0';
-			}
-			if (inet_pton(AF_INET, d, &dest) == 1 && h->type == REDIS_REPLY_ARRAY)
+			if (!hash_dest(rep->element[1]->element[i]->str, &dest) && h->type == REDIS_REPLY_ARRAY)
 				for (j = 0; j + 1 < h->elements; j += 2)
 					if (h->element[j]->type == REDIS_REPLY_STRING &&
 					    inet_pton(AF_INET, h->element[j]->str, &client) == 1)
@@ -1363,6 +1375,9 @@ static int db_merge_chunk(struct db_ctx *d, uint32_t dest, const char *ds, const
 		d->st.lua_batches++;
 		err = master_lua_merge(d, xk, cs, t, n, res);
 	}
+	if (err == -EPROTO && d->st.rejected++ < 5)
+		pr_warn("syncdb: the master refused the batch of %s; its deltas stay in L_DB for the next round\n",
+			xk[0]);
 
 	/* the local records back */
 	a.n = 0;
@@ -1565,7 +1580,7 @@ out:
  * next round applies them. */
 static void requeue(struct db_ctx *d, const struct lpush *pu, size_t n)
 {
-	char *buf, ds[INET_ADDRSTRLEN], cs[INET_ADDRSTRLEN], qk[48];
+	char *buf, ds[INET_ADDRSTRLEN], qk[48];
 	redisReply *rep;
 	size_t i = 0, j;
 
@@ -1574,20 +1589,8 @@ static void requeue(struct db_ctx *d, const struct lpush *pu, size_t n)
 	while (i < n && d->lr.c) {
 		char *p = buf;
 
-		for (j = i; j < n && pu[j].dest == pu[i].dest; j++) {
-			p += strlen(strcpy(p, ip4(cs, pu[j].client)));
-			*p++ = ' ';
-			p = put_u64(p, pu[j].ts1);
-			*p++ = ' ';
-			p = put_u64(p, pu[j].ts2);
-			*p++ = ' ';
-			p = put_u64(p, pu[j].c);
-			*p++ = ' ';
-			p = put_u64(p, pu[j].dc);
-			*p++ = ' ';
-			*p++ = pu[j].mark ? '1' : '0';
-			*p++ = '\n';
-		}
+		for (j = i; j < n && pu[j].dest == pu[i].dest; j++)
+			p = put_push(p, &pu[j]);
 		snprintf(qk, sizeof(qk), "l:{%s}:q", ip4(ds, pu[i].dest));
 		/* in front: older than what syncmaps queued meanwhile */
 		rep = redisCommand(d->lr.c, "LPUSH %s %b", qk, buf, (size_t)(p - buf));
@@ -1641,16 +1644,17 @@ static int db_merge_dest(struct db_ctx *d, uint32_t dest, const struct pair *p, 
 	return err;
 }
 
-/* SCAN the local Redis: every record of L_DB (hashes l:{D}) into l. */
-static int scan_local_into(struct xredis *r, struct plist *l)
+/* Every record of the hashes "P:{D}" matching pattern (l:{*} for L_DB,
+ * x:{*} for M_DB), field i, into l. */
+static int scan_hashes_into(struct xredis *r, const char *pattern, struct plist *l)
 {
-	char cursor[32] = "0", d[INET_ADDRSTRLEN];
+	char cursor[32] = "0";
 	redisReply *rep, *f;
 	uint32_t dest, client;
-	size_t i, j, n;
+	size_t i, j;
 
 	do {
-		rep = redisCommand(r->c, "SCAN %s MATCH l:{*} COUNT 100", cursor);
+		rep = redisCommand(r->c, "SCAN %s MATCH %s COUNT 100", cursor, pattern);
 		if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
 			if (rep)
 				freeReplyObject(rep);
@@ -1661,67 +1665,16 @@ static int scan_local_into(struct xredis *r, struct plist *l)
 		for (i = 0; i < rep->element[1]->elements; i++)
 			redisAppendCommand(r->c, "HKEYS %s", rep->element[1]->element[i]->str);
 		for (i = 0; i < rep->element[1]->elements; i++) {
-			const char *k = rep->element[1]->element[i]->str;
-
 			if (redisGetReply(r->c, (void **)&f) != REDIS_OK || !f) {
 				freeReplyObject(rep);
 				xredis_fail(r, r->c->errstr);
 				return -EIO;
 			}
-			n = strlen(k);
-			if (n > 4 && n - 4 < sizeof(d)) {
-				memcpy(d, k + 3, n - 4);
-				d[n - 4] = '\0';
-				if (inet_pton(AF_INET, d, &dest) == 1)
-					for (j = 0; f->type == REDIS_REPLY_ARRAY && j < f->elements; j++)
-						if (f->element[j]->type == REDIS_REPLY_STRING &&
-						    inet_pton(AF_INET, f->element[j]->str, &client) == 1)
-							pl_add(l, dest, client);
-			}
-			freeReplyObject(f);
-		}
-		freeReplyObject(rep);
-	} while (strcmp(cursor, "0"));
-	return 0;
-}
-
-/* Every record of the master (hashes x:{D}, fields i) into l. */
-static int scan_master_into(struct xredis *r, struct plist *l)
-{
-	char cursor[32] = "0", d[INET_ADDRSTRLEN];
-	redisReply *rep, *f;
-	uint32_t dest, client;
-	size_t i, j, n;
-
-	do {
-		rep = redisCommand(r->c, "SCAN %s MATCH x:{* COUNT 1000", cursor);
-		if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
-			if (rep)
-				freeReplyObject(rep);
-			xredis_fail(r, r->c ? r->c->errstr : NULL);
-			return -EIO;
-		}
-		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
-		for (i = 0; i < rep->element[1]->elements; i++)
-			redisAppendCommand(r->c, "HKEYS %s", rep->element[1]->element[i]->str);
-		for (i = 0; i < rep->element[1]->elements; i++) {
-			const char *h = rep->element[1]->element[i]->str;
-
-			if (redisGetReply(r->c, (void **)&f) != REDIS_OK || !f) {
-				freeReplyObject(rep);
-				xredis_fail(r, r->c->errstr);
-				return -EIO;
-			}
-			n = strlen(h);
-			if (n > 4 && h[n - 1] == '}' && n - 4 < sizeof(d)) {
-				memcpy(d, h + 3, n - 4);
-				d[n - 4] = '\0';
-				if (inet_pton(AF_INET, d, &dest) == 1)
-					for (j = 0; f->type == REDIS_REPLY_ARRAY && j < f->elements; j++)
-						if (f->element[j]->type == REDIS_REPLY_STRING &&
-						    inet_pton(AF_INET, f->element[j]->str, &client) == 1)
-							pl_add(l, dest, client);
-			}
+			if (!hash_dest(rep->element[1]->element[i]->str, &dest))
+				for (j = 0; f->type == REDIS_REPLY_ARRAY && j < f->elements; j++)
+					if (f->element[j]->type == REDIS_REPLY_STRING &&
+					    inet_pton(AF_INET, f->element[j]->str, &client) == 1)
+						pl_add(l, dest, client);
 			freeReplyObject(f);
 		}
 		freeReplyObject(rep);
@@ -1801,8 +1754,8 @@ static int db_round(struct db_ctx *d, int full, int *changed)
 	err = spop_into(&d->lr, "l:q", &q);
 	if (full) {
 		d->st.full_passes++;
-		err = err ?: scan_local_into(&d->lr, &l);
-		err = err ?: scan_master_into(&d->mr, &l);
+		err = err ?: scan_hashes_into(&d->lr, "l:{*}", &l);
+		err = err ?: scan_hashes_into(&d->mr, "x:{*}", &l);
 		if (!err) {
 			rep = redisCommand(d->lr.c, "DEL l:dirty");
 			if (rep)

@@ -243,3 +243,27 @@ nobody $now_us $now_us 1 1 0
   kill -0 "$P"
   jq -e '.swept == 2' "$BATS_TEST_TMPDIR/state1/$NS/lo/syncdb.json" > /dev/null
 }
+
+@test "a master that refuses writes (out of memory): the deltas stay in L_DB and merge once it takes them" {
+  conf 1
+  D=198.18.1.11
+  rcli "$M" CONFIG SET maxmemory 1 > /dev/null   # every write: OOM
+  P=$(xp_spawn --ns "$NS" syncdb1 "$XPRO" syncdb -i lo -c "$BATS_TEST_TMPDIR/p1.conf")
+  rcli "${L[1]}" RPUSH "l:{$D}:q" "198.18.32.1 $now_us $now_us 7 7 0
+198.18.32.2 $now_us $now_us 5 5 0" > /dev/null
+  rcli "${L[1]}" SADD l:q "$D" > /dev/null
+  rcli "${L[1]}" PUBLISH l:kick 1 > /dev/null
+  log=$(xp_log_of "$P")
+  for _ in $(seq 30); do grep -q "master refused the batch of x:{$D}" "$log" && break; sleep 0.1; done
+  grep -q "master refused the batch of x:{$D}" "$log"
+  # nothing on the master; the deltas kept in L_DB (gc 0, dc 7 and 5)
+  [[ $(rcli "$M" EXISTS "x:{$D}") == 0 ]]
+  [[ $(rcli "${L[1]}" HGET "l:{$D}" 198.18.32.1 | awk '{ print $3, $4 }') == "0 7" ]]
+  [[ $(rcli "${L[1]}" HGET "l:{$D}" 198.18.32.2 | awk '{ print $3, $4 }') == "0 5" ]]
+  rcli "$M" CONFIG SET maxmemory 0 > /dev/null
+  for _ in $(seq 30); do [[ $(rcli "$M" HLEN "x:{$D}") == 2 ]] && break; sleep 0.1; done
+  [[ $(rcli "$M" HGET "x:{$D}" 198.18.32.1 | awk '{ print $3 }') == 7 ]]
+  [[ $(rcli "$M" HGET "x:{$D}" 198.18.32.2 | awk '{ print $3 }') == 5 ]]
+  [[ $(rcli "${L[1]}" HGET "l:{$D}" 198.18.32.1 | awk '{ print $3, $4 }') == "7 0" ]]
+  kill -0 "$P"
+}
