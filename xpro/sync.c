@@ -1903,17 +1903,45 @@ static void db_workload(struct db_ctx *d, const char *id, char *peers, size_t pl
 			xredis_fail(&d->mr, NULL);
 		return;
 	}
-	for (i = 0; i < ids->elements; i++) {
-		uint64_t pw;
+	/* the others' W in one MGET */
+	{
+		const char **argv = calloc(ids->elements + 1, sizeof(*argv));
+		size_t *argl = calloc(ids->elements + 1, sizeof(*argl));
+		char (*keys)[80] = calloc(ids->elements + 1, sizeof(*keys));
+		const char **who = calloc(ids->elements + 1, sizeof(*who));
+		size_t n = 0;
 
-		if (ids->element[i]->type != REDIS_REPLY_STRING || !strcmp(ids->element[i]->str, id))
-			continue;
-		rep = redisCommand(d->mr.c, "GET xw:%s", ids->element[i]->str);
-		if (rep && rep->type == REDIS_REPLY_STRING && !xredis_u53(rep, &pw) && off + 100 < plen)
-			off += (size_t)snprintf(peers + off, plen - off, "%s\"%s\":%" PRIu64,
-						off ? "," : "", ids->element[i]->str, pw);
-		if (rep)
-			freeReplyObject(rep);
+		if (argv && argl && keys && who) {
+			argv[0] = "MGET";
+			argl[0] = 4;
+			for (i = 0; i < ids->elements; i++) {
+				if (ids->element[i]->type != REDIS_REPLY_STRING || !strcmp(ids->element[i]->str, id) ||
+				    ids->element[i]->len > 70)
+					continue;
+				who[n] = ids->element[i]->str;
+				snprintf(keys[n], sizeof(keys[0]), "xw:%s", who[n]);
+				argv[n + 1] = keys[n];
+				argl[n + 1] = strlen(keys[n]);
+				n++;
+			}
+			rep = n ? redisCommandArgv(d->mr.c, (int)n + 1, argv, argl) : NULL;
+			for (i = 0; rep && rep->type == REDIS_REPLY_ARRAY && i < rep->elements && i < n; i++) {
+				uint64_t pw;
+
+				if (rep->element[i]->type == REDIS_REPLY_STRING && !xredis_u53(rep->element[i], &pw) &&
+				    off + 100 < plen)
+					off += (size_t)snprintf(peers + off, plen - off, "%s\"%s\":%" PRIu64,
+								off ? "," : "", who[i], pw);
+			}
+			if (rep)
+				freeReplyObject(rep);
+			else if (n)
+				xredis_fail(&d->mr, NULL);
+		}
+		free(argv);
+		free(argl);
+		free(keys);
+		free(who);
 	}
 	freeReplyObject(ids);
 }
