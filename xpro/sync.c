@@ -518,9 +518,9 @@ static int push_flush(struct xredis *lr, struct xpro_bpf *s, const struct qrec *
 		      const struct xpro_config *cfg, struct maps_stats *st)
 {
 	redisContext *c = lr->c;
-	redisReply *rep;
+	redisReply *rep, *ex = NULL;
 	char *buf = malloc(n * 128 + 1), ds[INET_ADDRSTRLEN], key[48];
-	size_t i = 0, j, k, ncmd = 0;
+	size_t i = 0, j, k, g, ncmd = 0;
 	int err = 0;
 
 	if (!buf)
@@ -550,34 +550,56 @@ static int push_flush(struct xredis *lr, struct xpro_bpf *s, const struct qrec *
 	ncmd++;
 	for (k = 0; k < ncmd; k++) {
 		if (redisGetReply(c, (void **)&rep) != REDIS_OK || !rep) {
+			if (ex)
+				freeReplyObject(ex);
 			xredis_fail(lr, c->errstr);
 			return -EIO; /* nothing taken: pushed again next period */
 		}
-		if (k == ncmd - 1 && (rep->type != REDIS_REPLY_ARRAY || rep->elements != ncmd - 2))
-			err = -EPROTO;
-		else if (rep->type == REDIS_REPLY_ERROR)
-			err = -EPROTO;
-		for (j = 0; k == ncmd - 1 && !err && j < rep->elements; j++)
-			if (rep->element[j]->type == REDIS_REPLY_ERROR)
-				err = -EPROTO;
-		if (err == -EPROTO && st->redis_errors++ < 5)
-			pr_warn("syncmaps: local Redis refused a push: %s\n",
-				rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
-		freeReplyObject(rep);
-	}
-	if (err)
-		return err;
-	for (i = 0; i < n; i++) {
-		struct xpro_sync_take t = { .key = q[i].key, .ts1_seen = q[i].ts1,
-					    .dc_seen = q[i].dc, .mark_seen = q[i].mark };
-
-		st->pushed++;
-		if (!run_syscall(bpf_program__fd(s->progs.xpro_sync_take), &t, sizeof(t)) && t.ret == 0)
-			st->taken++;
+		if (k == ncmd - 1)
+			ex = rep; /* EXEC: one reply per queued command */
 		else
-			st->stale++;
+			freeReplyObject(rep);
 	}
-	return 0;
+	/* A transaction is not rolled back: a destination whose RPUSH or SADD
+	 * failed (a key of another type) keeps its deltas in the map, the
+	 * others' are taken. A transaction refused whole (EXECABORT) ran
+	 * nothing. */
+	if (ex->type != REDIS_REPLY_ARRAY || ex->elements != ncmd - 2) {
+		if (st->redis_errors++ < 5)
+			pr_warn("syncmaps: local Redis refused a push: %s\n",
+				ex->type == REDIS_REPLY_ERROR ? ex->str : "unexpected reply");
+		freeReplyObject(ex);
+		return -EPROTO;
+	}
+	for (i = 0, g = 0; i < n; i = j, g++) {
+		int good = ex->element[3 * g]->type == REDIS_REPLY_INTEGER &&
+			   ex->element[3 * g + 2]->type == REDIS_REPLY_INTEGER;
+
+		for (j = i; j < n && q[j].key.dest == q[i].key.dest; j++)
+			;
+		if (!good) {
+			const redisReply *e = ex->element[3 * g]->type == REDIS_REPLY_ERROR ? ex->element[3 * g]
+											   : ex->element[3 * g + 2];
+
+			err = -EPROTO;
+			if (st->redis_errors++ < 5)
+				pr_warn("syncmaps: local Redis refused the push of l:{%s}:q: %s\n",
+					ip4(ds, q[i].key.dest), e->type == REDIS_REPLY_ERROR ? e->str : "unexpected reply");
+			continue;
+		}
+		for (k = i; k < j; k++) {
+			struct xpro_sync_take t = { .key = q[k].key, .ts1_seen = q[k].ts1,
+						    .dc_seen = q[k].dc, .mark_seen = q[k].mark };
+
+			st->pushed++;
+			if (!run_syscall(bpf_program__fd(s->progs.xpro_sync_take), &t, sizeof(t)) && t.ret == 0)
+				st->taken++;
+			else
+				st->stale++;
+		}
+	}
+	freeReplyObject(ex);
+	return err;
 }
 
 /* Queue the records of the period's dump (rk, rv) whose dc or mark changed. */
@@ -1530,6 +1552,9 @@ static int take_queues(struct db_ctx *d, const struct plist *q, struct lpush **p
 	}
 	for (k = 0; k < q->n; k++) {
 		e = rep->element[2 * k];
+		if (e->type != REDIS_REPLY_ARRAY && d->st.rejected++ < 5)
+			pr_warn("syncdb: l:{%s}:q is not a list of deltas (%s); dropped\n", ip4(ds, q->p[k].dest),
+				e->type == REDIS_REPLY_ERROR ? e->str : "unexpected reply");
 		for (i = 0; e->type == REDIS_REPLY_ARRAY && i < e->elements; i++) {
 			const char *p, *end, *nl;
 

@@ -313,3 +313,19 @@ settle() {
   done
   (( $(stat px1 .sync.syncdb.branches.decay) + $(stat px2 .sync.syncdb.branches.decay) + $(stat px3 .sync.syncdb.branches.decay) > 0 ))
 }
+
+@test "a hostile local key (a destination's queue made a string): refused by name, the delta kept, no packet lost or counted twice" {
+  testbed "$CONF" --sync
+  send_spread 20
+  settle px3 $BOT $VIC 60
+  lredis() { topo exec "$RUN" px1 timeout 5 redis-cli --user xpro --pass "$(cat /run/xpro/topo/$RUN/secret)" --no-auth-warning "$@"; }
+  lredis SET "l:{$VIC}:q" hostile > /dev/null
+  send_spread 20
+  for p in px1 px2 px3; do settle $p $BOT $VIC 120; done
+  # syncmaps refused its push and kept the delta in the map; syncdb dropped
+  # the value that is no queue; then the delta went through: all 120, once
+  grep -q "refused the push of l:{$VIC}:q: WRONGTYPE" /run/xpro/topo/$RUN/px1/syncmaps.log
+  grep -q "l:{$VIC}:q is not a list of deltas" /run/xpro/topo/$RUN/px1/syncdb.log
+  run mcount $BOT $VIC
+  assert_output 120
+}
