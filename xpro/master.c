@@ -120,15 +120,6 @@ XPRO_LUA_CORE
 "if #chg > 1 then redis.call('PUBLISH', 'xpro:chg', table.concat(chg, '\\n')) end\n"
 "return out\n";
 
-void xpro_master_key(char *buf, size_t len, uint32_t client, uint32_t dest)
-{
-	char c[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN];
-
-	inet_ntop(AF_INET, &client, c, sizeof(c));
-	inet_ntop(AF_INET, &dest, d, sizeof(d));
-	snprintf(buf, len, "x:{%s}:%s", d, c);
-}
-
 
 int xpro_master_split(const char *name, char *hash, size_t hlen, const char **field)
 {

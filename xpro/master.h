@@ -23,8 +23,6 @@ extern const char xpro_lua_merge[];
  * channel xpro:chg). */
 extern const char xpro_lua_merge_batch[];
 
-/* The name "x:{D}:i" of (client, dest) (network order) into buf. */
-void xpro_master_key(char *buf, size_t len, uint32_t client, uint32_t dest);
 /* Split a name "x:{D}:i" into the hash "x:{D}" and the field i. */
 int xpro_master_split(const char *name, char *hash, size_t hlen, const char **field);
 

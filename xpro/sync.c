@@ -296,27 +296,22 @@ static void pl_sort_unique(struct plist *l)
 	l->n = j + 1;
 }
 
-/* The record names "P:{D}:i" of a reply array into l; others are skipped. */
+/* The members of a reply array into l: record names "P:{D}:i" (prefix P),
+ * or with prefix 0 destinations "D" (client 0); others are skipped. */
 static void pl_add_reply(struct plist *l, redisReply **e, size_t n, char prefix)
 {
-	uint32_t cl, de;
+	uint32_t cl = 0, de;
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		if (e[i]->type == REDIS_REPLY_STRING && !xpro_parse_key(e[i]->str, prefix, &cl, &de))
+	for (i = 0; i < n; i++) {
+		if (e[i]->type != REDIS_REPLY_STRING)
+			continue;
+		if (prefix ? !xpro_parse_key(e[i]->str, prefix, &cl, &de) : inet_pton(AF_INET, e[i]->str, &de) == 1)
 			pl_add(l, de, cl);
+	}
 }
 
 /* ---- keys ------------------------------------------------------------- */
-
-void xpro_local_key(char *buf, size_t len, uint32_t client, uint32_t dest)
-{
-	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
-
-	inet_ntop(AF_INET, &client, a, sizeof(a));
-	inet_ntop(AF_INET, &dest, b, sizeof(b));
-	snprintf(buf, len, "l:{%s}:%s", b, a);
-}
 
 int xpro_parse_key(const char *key, char prefix, uint32_t *client, uint32_t *dest)
 {
@@ -380,6 +375,22 @@ static void write_status(const struct xpro_proxy *px, const char *name, const ch
 }
 
 static int reload_config(struct xpro_config *c, const struct xpro_sync_opts *o);
+
+/* After a daemon's period: 1 when --periods or --duration says stop,
+ * else *next moves one period on (never into the past: an overrun starts
+ * no burst of catch-up periods). */
+static int period_end(const struct xpro_sync_opts *o, uint64_t periods, uint64_t t0, uint32_t period_ms,
+		      uint64_t *next)
+{
+	if (o->periods > 0 && (long)periods >= o->periods)
+		return 1;
+	if (o->duration > 0 && (double)(xredis_mono_ns() - t0) / 1e9 >= o->duration)
+		return 1;
+	*next += (uint64_t)period_ms * 1000000ULL;
+	if (*next < xredis_mono_ns())
+		*next = xredis_mono_ns();
+	return 0;
+}
 
 /* After SIGHUP: reread the config and say so. 1 when it changed (the caller
  * reconnects with the new addresses and credentials), 0 otherwise. */
@@ -1019,13 +1030,8 @@ int xpro_syncmaps(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 			 lr.c ? "up" : "down", w, st.pushed, st.taken, st.stale, st.applied, st.created,
 			 st.skipped_bad, events, (double)(xredis_mono_ns() - tstart) / 1e6, cpu_total / (double)periods);
 		write_status(&px, "syncmaps", json);
-		if (o->periods > 0 && (long)periods >= o->periods)
+		if (period_end(o, periods, t0, cfg->sync_period_ms, &next))
 			break;
-		if (o->duration > 0 && (double)(xredis_mono_ns() - t0) / 1e9 >= o->duration)
-			break;
-		next += (uint64_t)cfg->sync_period_ms * 1000000ULL;
-		if (next < xredis_mono_ns())
-			next = xredis_mono_ns(); /* overran: no burst of catch-up periods */
 	}
 	pr_info("syncmaps %s: stopped after %" PRIu64 " periods\n", px.ifname, periods);
 	xredis_close(&lr);
@@ -1351,7 +1357,7 @@ static int master_lua_merge(struct db_ctx *d, char (*xk)[64], char (*cs)[INET_AD
  * local records back (one HSET): merged, pulled from the master, or, when
  * the master failed, with their deltas kept (and named in l:dirty).
  */
-static int db_merge_chunk(struct db_ctx *d, uint32_t dest, const char *ds, const uint32_t *cl, size_t n,
+static int db_merge_chunk(struct db_ctx *d, const char *ds, const uint32_t *cl, size_t n,
 			  const struct lpush *pu, size_t npu, size_t *pi, int *changed)
 {
 	static struct taken t[BATCH];
@@ -1364,14 +1370,14 @@ static int db_merge_chunk(struct db_ctx *d, uint32_t dest, const char *ds, const
 	static char ubuf[BATCH * INET_ADDRSTRLEN + INET_ADDRSTRLEN];
 	const char *sets[3] = { "l:decay", "l:decay", "l:dirty" };
 	const char *ops[3] = { "SADD", "SREM", "SADD" };
-	static int which[BATCH]; /* -1; 0 merged; 3 delta kept (l:dirty) */
+	enum { W_NONE, W_MERGED, W_KEPT }; /* what becomes of each record */
+	static int which[BATCH];
 	redisContext *lc = d->lr.c;
 	redisReply *rep;
 	char lk[48];
 	size_t i, nw = 0, ncmd = 0;
 	int err, s;
 
-	(void)dest;
 	snprintf(lk, sizeof(lk), "l:{%s}", ds);
 	a.n = 0;
 	av_str(&a, "HMGET");
@@ -1451,7 +1457,7 @@ static int db_merge_chunk(struct db_ctx *d, uint32_t dest, const char *ds, const
 	for (i = 0; i < n; i++) {
 		struct lstate ns;
 
-		which[i] = -1;
+		which[i] = W_NONE;
 		if (err || res[i].rc) {
 			if (!err && d->st.rejected++ < 5) {
 				rec_name(names[0], ds, cs[i]);
@@ -1461,11 +1467,11 @@ static int db_merge_chunk(struct db_ctx *d, uint32_t dest, const char *ds, const
 			/* keep the delta: merged next time, never lost */
 			if (t[i].pushed) {
 				ns = t[i].s;
-				which[i] = 3;
+				which[i] = W_KEPT;
 				goto write;
 			}
 			if (t[i].found && (t[i].s.dc || t[i].s.mark))
-				which[i] = 3;
+				which[i] = W_KEPT;
 			continue;
 		}
 		if (res[i].branch >= 0 && res[i].branch < 7)
@@ -1474,7 +1480,7 @@ static int db_merge_chunk(struct db_ctx *d, uint32_t dest, const char *ds, const
 			continue;
 		d->st.merged++;
 		(*changed)++;
-		which[i] = 0;
+		which[i] = W_MERGED;
 		if (res[i].branch == XPRO_MERGE_PULL) {
 			ns = (struct lstate){ res[i].l.ts1, res[i].l.ts2, res[i].l.c, 0, 0, res[i].l.ts1, res[i].l.ts2 };
 			d->st.pulled++;
@@ -1501,7 +1507,7 @@ write:
 
 		p += strlen(strcpy(p, ds));
 		for (i = 0; i < n; i++)
-			if (which[i] == 0) {
+			if (which[i] == W_MERGED) {
 				*p++ = ' ';
 				p += strlen(strcpy(p, cs[i]));
 				nu++;
@@ -1522,12 +1528,12 @@ write:
 			int in;
 
 			if (s < 2) {
-				if (which[i] != 0 || res[i].branch == XPRO_MERGE_PULL)
+				if (which[i] != W_MERGED || res[i].branch == XPRO_MERGE_PULL)
 					continue;
 				in = (int64_t)(res[i].l.ts2 - res[i].m.ts1) > (int64_t)d->mp.tt4_ns;
 				if (s == 0 ? !in : (in || !t[i].was_decay))
 					continue;
-			} else if (which[i] != 3) {
+			} else if (which[i] != W_KEPT) {
 				continue;
 			}
 			set_l[m] = rec_name(names[i], ds, cs[i]);
@@ -1698,7 +1704,7 @@ static int db_merge_dest(struct db_ctx *d, uint32_t dest, const struct pair *p, 
 			cl[ncl++] = c;
 	}
 	for (i = 0; !err && i < ncl; i += BATCH)
-		err = db_merge_chunk(d, dest, ds, cl + i, ncl - i < BATCH ? ncl - i : BATCH, pu, npu, &pi,
+		err = db_merge_chunk(d, ds, cl + i, ncl - i < BATCH ? ncl - i : BATCH, pu, npu, &pi,
 				     changed);
 	if (err) {
 		/* the failed batch kept its deltas in L_DB (l:dirty); the
@@ -1750,13 +1756,11 @@ static int scan_hashes_into(struct xredis *r, const char *pattern, struct plist 
 	return 0;
 }
 
-/* SPOP a set whole (in steps) into l: record names (prefix 'l'), or, for
- * l:q, destinations (client 0). */
-static int spop_into(struct xredis *r, const char *set, struct plist *l)
+/* SPOP a set whole (in steps) into l: its members as pl_add_reply takes
+ * them (prefix 'l': record names; 0: destinations). */
+static int spop_into(struct xredis *r, const char *set, char prefix, struct plist *l)
 {
 	redisReply *rep;
-	uint32_t dest;
-	size_t i;
 
 	for (;;) {
 		rep = redisCommand(r->c, "SPOP %s 4096", set);
@@ -1768,14 +1772,7 @@ static int spop_into(struct xredis *r, const char *set, struct plist *l)
 			freeReplyObject(rep);
 			return 0;
 		}
-		if (!strcmp(set, "l:q")) {
-			for (i = 0; i < rep->elements; i++)
-				if (rep->element[i]->type == REDIS_REPLY_STRING &&
-				    inet_pton(AF_INET, rep->element[i]->str, &dest) == 1)
-					pl_add(l, dest, 0);
-		} else {
-			pl_add_reply(l, rep->element, rep->elements, 'l');
-		}
+		pl_add_reply(l, rep->element, rep->elements, prefix);
 		freeReplyObject(rep);
 	}
 }
@@ -1819,7 +1816,7 @@ static int db_round(struct db_ctx *d, int full, int *changed)
 	size_t i = 0, k = 0, j, pj = 0, npu = 0;
 	int err;
 
-	err = spop_into(&d->lr, "l:q", &q);
+	err = spop_into(&d->lr, "l:q", 0, &q);
 	if (full) {
 		d->st.full_passes++;
 		err = err ?: scan_hashes_into(&d->lr, "l:{*}", &l);
@@ -1830,7 +1827,7 @@ static int db_round(struct db_ctx *d, int full, int *changed)
 				freeReplyObject(rep);
 		}
 	} else {
-		err = err ?: spop_into(&d->lr, "l:dirty", &l);
+		err = err ?: spop_into(&d->lr, "l:dirty", 'l', &l);
 		if (!err) {
 			rep = redisCommand(d->lr.c, "SMEMBERS l:decay");
 			if (rep && rep->type == REDIS_REPLY_ARRAY)
@@ -2157,13 +2154,8 @@ int xpro_syncdb(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 			 d.st.branches[XPRO_MERGE_PULL], d.st.branches[XPRO_MERGE_PUSH],
 			 (double)(xredis_mono_ns() - tstart) / 1e6, cpu_total / (double)periods);
 		write_status(&px, "syncdb", json);
-		if (o->periods > 0 && (long)periods >= o->periods)
+		if (period_end(o, periods, t0, cfg->sync_period_ms, &next))
 			break;
-		if (o->duration > 0 && (double)(xredis_mono_ns() - t0) / 1e9 >= o->duration)
-			break;
-		next += (uint64_t)cfg->sync_period_ms * 1000000ULL;
-		if (next < xredis_mono_ns())
-			next = xredis_mono_ns();
 	}
 	pr_info("syncdb %s: stopped after %" PRIu64 " periods, %" PRIu64 " merges\n", id, periods, d.st.merged);
 	free(d.feed.p);

@@ -32,8 +32,6 @@ struct xpro_sync_opts {
 int xpro_syncmaps(struct xpro_config *c, const struct xpro_sync_opts *o);
 int xpro_syncdb(struct xpro_config *c, const struct xpro_sync_opts *o);
 
-/* Local Redis key of (client, dest), network order. */
-void xpro_local_key(char *buf, size_t len, uint32_t client, uint32_t dest);
 /* Parse "P:{D}:i" (P one character) into addresses; 0 or -EINVAL. */
 int xpro_parse_key(const char *key, char prefix, uint32_t *client, uint32_t *dest);
 
