@@ -5,12 +5,12 @@ BPFT_LIB   := $(patsubst %.c,$(O)/obj/%.o,$(filter-out $(wildcard tests/bpf/test
 TEST_BINS  += $(UNIT_TESTS) $(BPFT_TESTS)
 
 
-$(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(BPFT_LIB) $(XPRO_LIB_OBJS)
+$(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(BPFT_LIB) $(XPRO_LIB_OBJS) $(O)/obj/traffic/tunnel.o
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $^ -o $@ $(USER_LDLIBS)
 
-$(O)/tests/bpf/%: $(O)/obj/tests/bpf/%.o $(BPFT_LIB) $(XPRO_LIB_OBJS)
+$(O)/tests/bpf/%: $(O)/obj/tests/bpf/%.o $(BPFT_LIB) $(XPRO_LIB_OBJS) $(O)/obj/traffic/tunnel.o
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $^ -o $@ $(USER_LDLIBS)
@@ -19,7 +19,7 @@ $(O)/tests/bpf/%: $(O)/obj/tests/bpf/%.o $(BPFT_LIB) $(XPRO_LIB_OBJS)
 TEST_TOOLS := $(O)/tests/tools/xpt-udp
 TEST_BINS  += $(TEST_TOOLS)
 
-$(O)/tests/tools/xpt-udp: $(O)/obj/tests/tools/xpt-udp.o $(O)/obj/traffic/safety.o
+$(O)/tests/tools/xpt-udp: $(O)/obj/tests/tools/xpt-udp.o $(O)/obj/traffic/safety.o $(O)/obj/traffic/tunnel.o
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $^ -o $@

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <string.h>
 #include "pkt.h"
+#include "tunnel.h"
 
 uint32_t ip4(const char *dotted)
 {
@@ -9,21 +10,6 @@ uint32_t ip4(const char *dotted)
 
 	inet_pton(AF_INET, dotted, &a);
 	return a.s_addr;
-}
-
-uint16_t pkt_csum(const void *data, size_t len)
-{
-	const uint8_t *p = data;
-	uint32_t sum = 0;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)(p[len - 1] << 8);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return htons((uint16_t)~sum);
 }
 
 void pkt_defaults(struct pkt_spec *s)
@@ -77,7 +63,7 @@ size_t pkt_build(const struct pkt_spec *s, uint8_t *buf, size_t cap)
 	in[9] = 17;
 	memcpy(in + 12, &s->i_src, 4);
 	memcpy(in + 16, &s->i_dst, 4);
-	memcpy(in + 10, (uint16_t[]){ pkt_csum(in, inner_hl) }, 2);
+	memcpy(in + 10, (uint16_t[]){ xpro_csum(in, inner_hl, 0) }, 2);
 	iu = in + inner_hl;
 	put16(iu, s->i_sport);
 	put16(iu + 2, s->i_dport);
@@ -95,7 +81,7 @@ size_t pkt_build(const struct pkt_spec *s, uint8_t *buf, size_t cap)
 		o[9] = s->o_proto ? s->o_proto : 17;
 		memcpy(o + 12, &s->o_src, 4);
 		memcpy(o + 16, &s->o_dst, 4);
-		memcpy(o + 10, (uint16_t[]){ pkt_csum(o, 20) }, 2);
+		memcpy(o + 10, (uint16_t[]){ xpro_csum(o, 20, 0) }, 2);
 		put16(u, 50000);
 		put16(u + 2, s->o_dport ? s->o_dport : 5683);
 		put16(u + 4, (uint16_t)((int)ulen + s->udp_len_delta));

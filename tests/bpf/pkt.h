@@ -37,7 +37,6 @@ void pkt_defaults(struct pkt_spec *s);
 size_t pkt_build(const struct pkt_spec *s, uint8_t *buf, size_t cap);
 /* Offset of the inner IPv4 header in a frame built from s. */
 size_t pkt_inner_off(const struct pkt_spec *s);
-uint16_t pkt_csum(const void *data, size_t len);
 uint32_t ip4(const char *dotted);
 
 #endif

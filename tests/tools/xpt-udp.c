@@ -30,6 +30,7 @@
 #include <unistd.h>
 #include "xpro.h"
 #include "safety.h"
+#include "tunnel.h"
 
 #define MAX_COUNT 10000000L
 #define MAX_SECONDS 600.0
@@ -40,21 +41,6 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static uint16_t csum(const void *data, size_t len)
-{
-	const uint8_t *p = data;
-	uint32_t sum = 0;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)(p[len - 1] << 8);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return htons((uint16_t)~sum);
 }
 
 static void usage(FILE *f)
@@ -154,7 +140,7 @@ static int do_send(struct opts *o)
 		ip[4] = (uint8_t)(i >> 8);
 		ip[5] = (uint8_t)i;
 		ip[10] = ip[11] = 0;
-		memcpy(ip + 10, (uint16_t[]){ csum(ip, 20) }, 2);
+		memcpy(ip + 10, (uint16_t[]){ xpro_csum(ip, 20, 0) }, 2);
 		if (o->plain) {
 			if (send(tx, udp + 8, (size_t)o->payload, 0) < 0)
 				break;
