@@ -16,6 +16,9 @@ RUN=bsync-$$
 PERIOD=${BENCH_SYNC_PERIOD_MS:-100}
 RECORDS=${BENCH_SYNC_RECORDS:-100000}
 TRIALS=${BENCH_SYNC_TRIALS:-100}
+# the merge servers' hash-max-listpack-entries: 128 as xpro-topo sets it;
+# BENCH_SYNC_LISTPACK=512 shows what Debian's default costs (docs/sync.md)
+LISTPACK=${BENCH_SYNC_LISTPACK:-128}
 export XPRO=$O/bin/xpro XPRO_TOPO_PROBE=$O/bin/xpro-topo-probe XPRO_TOPO_PING=$O/bin/xpro-topo-ping
 TOPO=topo/xpro-topo
 tmp=$(mktemp -d)
@@ -51,7 +54,7 @@ timeout 60 "$TOPO" down "$RUN" -q >&2
 
 # merge rate of one syncdb alone: RECORDS deltas queued straight into a
 # local Redis (as syncmaps queues them: l:{D}:q and l:q), one master, both
-# in a namespace of their own (with xpro-topo's hash-max-listpack-entries);
+# in a namespace of their own (hash-max-listpack-entries $LISTPACK);
 # the time from starting syncdb until its "merged" counter reaches RECORDS
 # (the queues taken, L_DB read, the merge on the master, L_DB written: the
 # whole round)
@@ -62,7 +65,7 @@ ip -n "$MNS" link set lo up
 mpids=""
 for port in 16401 16402; do
   nsenter --net=/run/netns/$MNS redis-server --port $port --bind 127.0.0.1 --save "" --appendonly no \
-    --hash-max-listpack-entries 128 --dir "$tmp" --logfile "$tmp/redis-$port.log" </dev/null >/dev/null 2>&1 &
+    --hash-max-listpack-entries "$LISTPACK" --dir "$tmp" --logfile "$tmp/redis-$port.log" </dev/null >/dev/null 2>&1 &
   mpids+=" $!"
 done
 for _ in $(seq 50); do
@@ -108,7 +111,7 @@ mstats=$(cat "$tmp/mstate/$MNS/lo/syncdb.json")
 sleep 0.5
 jq -n --argjson p "$(cat "$tmp/prop.json")" --argjson db "$(cat "$tmp/db.json")" \
   --argjson mp "$(cat "$tmp/maps.json")" --arg period "$PERIOD" --arg rec "$RECORDS" \
-  --arg m0 "$m0" --arg fill "$fill_ms" --arg mms "$merge_ms" --argjson ms "$mstats" '{
+  --arg m0 "$m0" --arg fill "$fill_ms" --arg mms "$merge_ms" --arg lp "$LISTPACK" --argjson ms "$mstats" '{
     sync_period_ms: ($period | tonumber),
     sync_records: ($rec | tonumber),
     sync_prop_p50_ms: $p.prop_p50_ms,
@@ -120,6 +123,7 @@ jq -n --argjson p "$(cat "$tmp/prop.json")" --argjson db "$(cat "$tmp/db.json")"
     sync_merge_ms: ($mms | tonumber),
     sync_merge_rps: (($rec | tonumber) / (($mms | tonumber) / 1000) | floor),
     sync_merge_watch_conflicts: $ms.watch_conflicts,
+    sync_merge_listpack_entries: ($lp | tonumber),
     syncdb_cpu_ms_per_period: $db.cpu_ms_per_period,
     syncmaps_cpu_ms_per_period: $mp.cpu_ms_per_period
   }'
