@@ -23,6 +23,23 @@ extern int h_if_in, h_if_out;
 extern const uint8_t H_MAC_IN[6], H_MAC_OUT[6], H_MAC_VIC[6], H_MAC_DEV5[6];
 
 int h_netns_setup(void);                 /* 0, or -1 (prints why) */
+
+/*
+ * The start of a BPF test's main() (tap.h included before): without root
+ * the whole program is skipped, naming what; without a private network
+ * namespace it fails. Both return from main().
+ */
+#define H_BEGIN(what)                                                              \
+	do {                                                                       \
+		if (geteuid() != 0) {                                              \
+			tap_skip(what " needs root (CAP_BPF, CAP_NET_ADMIN)");     \
+			return tap_done();                                         \
+		}                                                                  \
+		if (h_netns_setup()) {                                             \
+			ok(0, "private network namespace");                        \
+			return tap_done();                                         \
+		}                                                                  \
+	} while (0)
 struct xpro_bpf *h_load(uint32_t mode);  /* tunnel (0) or inline (1), tunnel 198.18.0.1:5683 */
 void h_reset(struct xpro_bpf *s, const struct xpro_params *p);
 void h_params(struct xpro_params *p);    /* test thresholds */

@@ -378,14 +378,7 @@ static void test_two_cpus(void)
 
 int main(void)
 {
-	if (geteuid() != 0) {
-		tap_skip("BPF fixtures need root (CAP_BPF, CAP_NET_ADMIN)");
-		return tap_done();
-	}
-	if (h_netns_setup()) {
-		ok(0, "private network namespace for the fixtures");
-		return tap_done();
-	}
+	H_BEGIN("the BPF fixtures");
 	h_params(&P);
 	tun = h_load(0);
 	inl = h_load(1);
