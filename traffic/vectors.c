@@ -244,6 +244,21 @@ static void port(uint8_t *p, uint32_t opt, struct vec_rand *r)
 	}
 }
 
+/* Source and destination ports of an L4 header, in that order */
+static void ports(uint8_t *l4, const struct vec_opts *o, struct vec_rand *r)
+{
+	port(l4, o->sport, r);
+	port(l4 + 2, o->dport, r);
+}
+
+/* The IPv4 header and its ID (ip_hdr, then ip_id: the order Mirai draws in) */
+static void ip_start(uint8_t *ip, const struct vec_opts *o, uint16_t tot, uint8_t proto, uint32_t s, uint32_t d,
+		     struct vec_rand *r)
+{
+	ip_hdr(ip, o, tot, proto, s, d);
+	ip_id(ip, o, r);
+}
+
 static uint32_t source(const struct vec_opts *o, struct vec_flow *f)
 {
 	switch (o->src_mode) {
@@ -296,8 +311,7 @@ static int build_dns(const struct vec_opts *o, struct vec_flow *f, uint8_t *ip, 
 	uint16_t c;
 	uint32_t i;
 
-	ip_hdr(ip, o, tot, 17, f->local, f->tgt.addr);
-	ip_id(ip, o, &f->rnd);
+	ip_start(ip, o, tot, 17, f->local, f->tgt.addr, &f->rnd);
 	port(udp, VEC_RANDOM16, &f->rnd); /* sport: always random */
 	port(udp + 2, o->dport, &f->rnd);
 	put16(udp + 4, (uint16_t)(tot - 20));
@@ -378,6 +392,20 @@ static void rand32(uint8_t *p, struct vec_rand *r)
 	memcpy(p, &v, 4);
 }
 
+/* TCP sequence and acknowledgement numbers: random per packet, or the
+ * option's value (Q3); the ack 0 when not random (Q4) */
+static void tcp_seq_ack(uint8_t *l4, const struct vec_opts *o, struct vec_rand *r)
+{
+	if (o->seqnum == VEC_RANDOM16)
+		rand32(l4 + 4, r);
+	else
+		seq16(l4 + 4, o->seqnum);
+	if (o->acknum == VEC_RANDOM16)
+		rand32(l4 + 8, r);
+	else
+		memset(l4 + 8, 0, 4);
+}
+
 int vec_next(const struct vec_opts *o, struct vec_flow *f, uint8_t *ip, size_t cap)
 {
 	uint32_t tot = vec_ip_len(o), dst, src;
@@ -390,10 +418,8 @@ int vec_next(const struct vec_opts *o, struct vec_flow *f, uint8_t *ip, size_t c
 	case VEC_UDP:
 		dst = vec_target_host(&f->rnd, &f->tgt);
 		src = source(o, f);
-		ip_hdr(ip, o, (uint16_t)tot, 17, src, dst);
-		ip_id(ip, o, &f->rnd);
-		port(l4, o->sport, &f->rnd);
-		port(l4 + 2, o->dport, &f->rnd);
+		ip_start(ip, o, (uint16_t)tot, 17, src, dst, &f->rnd);
+		ports(l4, o, &f->rnd);
 		put16(l4 + 4, (uint16_t)(8 + o->len));
 		l4[6] = l4[7] = 0;
 		pl = l4 + 8;
@@ -406,10 +432,8 @@ int vec_next(const struct vec_opts *o, struct vec_flow *f, uint8_t *ip, size_t c
 		break;
 	case VEC_VSE:
 		dst = vec_target_host(&f->rnd, &f->tgt);
-		ip_hdr(ip, o, (uint16_t)tot, 17, f->local, dst);
-		ip_id(ip, o, &f->rnd);
-		port(l4, o->sport, &f->rnd);
-		port(l4 + 2, o->dport, &f->rnd);
+		ip_start(ip, o, (uint16_t)tot, 17, f->local, dst, &f->rnd);
+		ports(l4, o, &f->rnd);
 		put16(l4 + 4, 8 + sizeof(vse_payload));
 		l4[6] = l4[7] = 0;
 		memcpy(l4 + 8, vse_payload, sizeof(vse_payload));
@@ -421,18 +445,9 @@ int vec_next(const struct vec_opts *o, struct vec_flow *f, uint8_t *ip, size_t c
 	case VEC_SYN:
 		dst = vec_target_host(&f->rnd, &f->tgt);
 		src = source(o, f);
-		ip_hdr(ip, o, 60, 6, src, dst);
-		ip_id(ip, o, &f->rnd);
-		port(l4, o->sport, &f->rnd);
-		port(l4 + 2, o->dport, &f->rnd);
-		if (o->seqnum == VEC_RANDOM16)
-			rand32(l4 + 4, &f->rnd);
-		else
-			seq16(l4 + 4, o->seqnum);
-		if (o->acknum == VEC_RANDOM16)
-			rand32(l4 + 8, &f->rnd);
-		else
-			memset(l4 + 8, 0, 4); /* Q4 */
+		ip_start(ip, o, 60, 6, src, dst, &f->rnd);
+		ports(l4, o, &f->rnd);
+		tcp_seq_ack(l4, o, &f->rnd);
 		l4[12] = 10 << 4;
 		tcp_flags(l4, o);
 		l4[14] = l4[15] = 0; /* window 0 */
@@ -457,18 +472,9 @@ int vec_next(const struct vec_opts *o, struct vec_flow *f, uint8_t *ip, size_t c
 	case VEC_ACK:
 		dst = vec_target_host(&f->rnd, &f->tgt);
 		src = source(o, f);
-		ip_hdr(ip, o, (uint16_t)tot, 6, src, dst);
-		ip_id(ip, o, &f->rnd);
-		port(l4, o->sport, &f->rnd);
-		port(l4 + 2, o->dport, &f->rnd);
-		if (o->seqnum == VEC_RANDOM16)
-			rand32(l4 + 4, &f->rnd);
-		else
-			seq16(l4 + 4, o->seqnum);
-		if (o->acknum == VEC_RANDOM16)
-			rand32(l4 + 8, &f->rnd);
-		else
-			memset(l4 + 8, 0, 4);
+		ip_start(ip, o, (uint16_t)tot, 6, src, dst, &f->rnd);
+		ports(l4, o, &f->rnd);
+		tcp_seq_ack(l4, o, &f->rnd);
 		l4[12] = 5 << 4;
 		tcp_flags(l4, o);
 		put16(l4 + 14, f->window);
@@ -485,8 +491,7 @@ int vec_next(const struct vec_opts *o, struct vec_flow *f, uint8_t *ip, size_t c
 		/* the connection's addresses and ports; Mirai swaps seq/ack and
 		 * keeps 16 bits of each (upper half on a little-endian bot) */
 		dst = f->host;
-		ip_hdr(ip, o, (uint16_t)tot, 6, f->local, dst);
-		ip_id(ip, o, &f->rnd);
+		ip_start(ip, o, (uint16_t)tot, 6, f->local, dst, &f->rnd);
 		put16(l4, f->lport);
 		put16(l4 + 2, f->rport);
 		seq16(l4 + 4, f->srv_seq & 0xffff);
@@ -512,8 +517,7 @@ int vec_next(const struct vec_opts *o, struct vec_flow *f, uint8_t *ip, size_t c
 
 		dst = vec_target_host(&f->rnd, &f->tgt);
 		src = source(o, f);
-		ip_hdr(ip, o, (uint16_t)tot, 47, src, dst);
-		ip_id(ip, o, &f->rnd);
+		ip_start(ip, o, (uint16_t)tot, 47, src, dst, &f->rnd);
 		gre[0] = gre[1] = 0;
 		put16(gre + 2, o->vec == VEC_GREIP ? 0x0800 : 0x6558);
 		iip = gre + 4;
