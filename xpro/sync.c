@@ -1891,7 +1891,8 @@ static void db_sweep(struct db_ctx *d)
 	char cursor[32] = "0";
 	uint64_t now_us = xpro_now_tai() / NS_PER_US, ttl_us = ttl_ms(d->cfg) * 1000ULL;
 	redisReply *rep, *h, *x;
-	size_t i, j;
+	const char **v = NULL;
+	size_t i, j, n, cap = 0, *l = NULL;
 
 	do {
 		rep = redisCommand(d->lr.c, "SCAN %s MATCH l:{*} COUNT 100", cursor);
@@ -1900,7 +1901,7 @@ static void db_sweep(struct db_ctx *d)
 				freeReplyObject(rep);
 			else
 				xredis_fail(&d->lr, NULL);
-			return;
+			goto out;
 		}
 		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
 		for (i = 0; i < rep->element[1]->elements; i++) {
@@ -1910,25 +1911,50 @@ static void db_sweep(struct db_ctx *d)
 			if (!h) {
 				freeReplyObject(rep);
 				xredis_fail(&d->lr, NULL);
-				return;
+				goto out;
+			}
+			/* the hash's stale fields in one HDEL */
+			n = 2;
+			if (h->type == REDIS_REPLY_ARRAY && h->elements / 2 + 2 > cap) {
+				cap = h->elements / 2 + 2;
+				free(v);
+				free(l);
+				v = malloc(cap * sizeof(*v));
+				l = malloc(cap * sizeof(*l));
+				if (!v || !l) {
+					cap = 0;
+					freeReplyObject(h);
+					break;
+				}
 			}
 			for (j = 0; h->type == REDIS_REPLY_ARRAY && j + 1 < h->elements; j += 2) {
-				struct lstate s;
-				const redisReply *v = h->element[j + 1];
+				struct lstate ls;
+				const redisReply *e = h->element[j + 1];
 
-				if (v->type == REDIS_REPLY_STRING && !parse_lstate(v->str, v->len, &s) &&
-				    (s.dc || s.mark || s.ts2 + ttl_us >= now_us))
+				if (e->type == REDIS_REPLY_STRING && !parse_lstate(e->str, e->len, &ls) &&
+				    (ls.dc || ls.mark || ls.ts2 + ttl_us >= now_us))
 					continue;
-				x = redisCommand(d->lr.c, "HDEL %s %b", k, h->element[j]->str,
-						 (size_t)h->element[j]->len);
+				v[n] = h->element[j]->str;
+				l[n++] = (size_t)h->element[j]->len;
+			}
+			if (n > 2) {
+				v[0] = "HDEL";
+				l[0] = 4;
+				v[1] = k;
+				l[1] = strlen(k);
+				x = redisCommandArgv(d->lr.c, (int)n, v, l);
+				if (x && x->type == REDIS_REPLY_INTEGER)
+					d->st.swept += (uint64_t)x->integer;
 				if (x)
 					freeReplyObject(x);
-				d->st.swept++;
 			}
 			freeReplyObject(h);
 		}
 		freeReplyObject(rep);
 	} while (strcmp(cursor, "0") && d->lr.c);
+out:
+	free(v);
+	free(l);
 }
 
 static void db_workload(struct db_ctx *d, const char *id, char *peers, size_t plen, uint64_t *w_out,
