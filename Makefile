@@ -24,13 +24,17 @@ endif
 .SECONDARY:
 .DEFAULT_GOAL := all
 
+# Every folder with sources is on the include path: headers are included by
+# bare name. lib/ holds what the userspace tools share.
+SRC_DIRS  := lib bpf xpro traffic/bot traffic/device traffic/replay traffic/sink \
+	traffic/tun tests/lib tests/bpf bench
 PKGS      := libbpf libelf zlib libnl-genl-3.0 hiredis
 USER_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -MMD -MP \
-	-D_GNU_SOURCE -Ibpf -Ixpro -Itraffic -Itests/lib -Itests/bpf -I$(O)/bpf \
+	-D_GNU_SOURCE $(addprefix -I,$(SRC_DIRS)) -I$(O)/bpf \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 USER_LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbpf -lelf -lz)
 BPF_CFLAGS  := -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall -Wextra -Werror \
-	-MMD -MP -I$(O)/include -Ibpf
+	-MMD -MP -I$(O)/include $(addprefix -I,$(SRC_DIRS))
 
 # Filled by the per-folder fragments.
 BINS :=
@@ -38,13 +42,20 @@ TEST_BINS :=
 BPF_OBJS :=
 SKELS :=
 
+# link OBJS... [EXTRA_LIBS]: the one link recipe, $(call link,$(USER_LDLIBS)).
+define link
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $^ -o $@ $(1)
+endef
+
 include bpf/build.mk
 include xpro/build.mk
 include tests/build.mk
 include bench/build.mk
 include topo/build.mk
-# traffic/: generators, sink, replay, device-side tunnel (one fragment per tool)
-include $(sort $(wildcard traffic/*.mk))
+# traffic/: one folder per program (generators, sink, replay, device-side tunnel)
+include $(sort $(wildcard traffic/*/build.mk))
 
 .PHONY: all build deps test bench experiment compare analyze install clean help
 
@@ -87,13 +98,16 @@ help: ## this list
 	@grep -hE '^[a-z][a-z -]*:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | \
 		awk -F'\t' '{printf "  %-12s %s\n", $$1, $$2}'
 
-# vmlinux.h from the running kernel's BTF (docs/build.md).
+# vmlinux.h from the running kernel's BTF.
 $(O)/include/vmlinux.h: /sys/kernel/btf/vmlinux
 	$(call msg,GEN,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(BPFTOOL) btf dump file $< format c > $@
 
-$(O)/bpf/%.bpf.o: bpf/%.bpf.c $(O)/include/vmlinux.h
+# Every BPF program, wherever its folder (bpf/ the proxy, traffic/*/ the
+# generators' halves, bench/ the baselines), builds into $(O)/bpf/.
+vpath %.bpf.c $(SRC_DIRS)
+$(O)/bpf/%.bpf.o: %.bpf.c $(O)/include/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@

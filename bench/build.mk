@@ -1,15 +1,13 @@
-# bench/: programs behind `make bench` (scripts/bench.sh runs them).
+# bench/: programs behind `make bench` (scripts/bench.sh runs them) and the
+# baseline XDP programs they measure against (bench/baseline.bpf.c).
+BPF_OBJS += $(O)/bpf/baseline.bpf.o
+SKELS    += $(O)/bpf/baseline.skel.h
 BENCH_BINS := $(O)/bench/bench-dataplane $(O)/bench/bench-sync
 BINS_NOINSTALL := $(BENCH_BINS)
 
-
-$(O)/bench/bench-dataplane: $(O)/obj/bench/dataplane.o $(O)/obj/tests/bpf/harness.o $(O)/obj/tests/bpf/pkt.o $(O)/obj/traffic/tunnel.o \
-		$(O)/obj/xpro/config.o $(O)/obj/xpro/log.o
-	$(call msg,LINK,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $^ -o $@ $(USER_LDLIBS)
+$(O)/bench/bench-dataplane: $(O)/obj/bench/dataplane.o $(O)/obj/tests/bpf/harness.o $(O)/obj/tests/bpf/pkt.o \
+		$(O)/obj/lib/tunnel.o $(O)/obj/xpro/config.o $(O)/obj/xpro/log.o
+	$(call link,$(USER_LDLIBS))
 
 $(O)/bench/bench-sync: $(O)/obj/bench/sync.o $(O)/obj/xpro/agg.o
-	$(call msg,LINK,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $^ -o $@ $(USER_LDLIBS)
+	$(call link,$(USER_LDLIBS))

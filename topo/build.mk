@@ -6,14 +6,10 @@ TOPO_BINS := $(O)/bin/xpro-topo-probe $(O)/bin/xpro-topo-ping $(O)/bin/xpro-topo
 BINS += $(TOPO_BINS)
 
 $(O)/bin/xpro-topo-probe: $(O)/obj/topo/probe.o
-	$(call msg,LINK,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $^ -o $@ $(USER_LDLIBS)
+	$(call link,$(USER_LDLIBS))
 
-$(O)/bin/xpro-topo-ping: $(O)/obj/topo/ping.o $(O)/obj/traffic/safety.o
-	$(call msg,LINK,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $^ -o $@
+$(O)/bin/xpro-topo-ping: $(O)/obj/topo/ping.o $(O)/obj/lib/safety.o
+	$(call link)
 
 $(O)/bin/xpro-topo: topo/xpro-topo
 	$(call msg,LN,$@)

@@ -10,7 +10,7 @@
  * waits up to TIMEOUT_S (default 1) for each reply. Prints one line per reply
  * (unless -q) and a summary "N transmitted, M received". Destinations must lie
  * in 198.18.0.0/15, and it refuses to run outside a testbed namespace (the
- * checks of traffic/safety.h). Exit status: 0 when at least one reply came back (as
+ * checks of lib/safety.h). Exit status: 0 when at least one reply came back (as
  * iputils ping), 1 when none did, 2 on a usage or socket error.
  */
 #include <arpa/inet.h>

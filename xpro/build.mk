@@ -7,6 +7,4 @@ BINS += $(O)/bin/xpro
 $(XPRO_OBJS): $(SKELS)
 
 $(O)/bin/xpro: $(XPRO_OBJS)
-	$(call msg,LINK,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $^ -o $@ $(USER_LDLIBS)
+	$(call link,$(USER_LDLIBS))

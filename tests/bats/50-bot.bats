@@ -7,14 +7,14 @@
 #
 # rcv plays the proxy (tunnel packets are captured there and decoded) and,
 # for the kernel-socket vectors, the victim (an HTTP server on 198.18.0.1:8080).
-# tcpdump -Q in on r0 captures what the bot sends; traffic/botpcap.py decodes
+# tcpdump -Q in on r0 captures what the bot sends; traffic/bot/botpcap.py decodes
 # (and checks checksums independently). GRO on r0 gives the fast path's
 # XDP_TX frames a NAPI to land in (VETH-XDP.md).
 
 load lib/xpro
 
 BOT=${XPRO_BUILD:-build}/bin/xpro-bot
-DECODE=traffic/botpcap.py
+DECODE=traffic/bot/botpcap.py
 PY=/usr/bin/python3
 
 setup_file() {

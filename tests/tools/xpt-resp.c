@@ -10,7 +10,7 @@
  *   MQTT on TCP (default 1883): CONNECT -> CONNACK, PUBLISH QoS1 -> PUBACK,
  *     PINGREQ -> PINGRESP, DISCONNECT closes.
  * Prints at exit one JSON object: counts per protocol and per source address.
- * Refuses to run in the initial network namespace (traffic/safety.h).
+ * Refuses to run in the initial network namespace (lib/safety.h).
  */
 #include <arpa/inet.h>
 #include <errno.h>

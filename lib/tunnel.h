@@ -3,7 +3,7 @@
  * The X-Pro tunnel for the userspace tools that build their own frames
  * (xpro-bot's raw vectors, xpro-replay): the Internet checksum, and the
  * outer headers of docs/protocol.md in front of an inner IPv4 packet. The
- * device-side TC program (bpf/tun_egress.bpf.c) does the same in the kernel.
+ * device-side TC program (traffic/tun/tun_egress.bpf.c) does the same in the kernel.
  */
 #ifndef XPRO_TRAFFIC_TUNNEL_H
 #define XPRO_TRAFFIC_TUNNEL_H

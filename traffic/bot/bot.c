@@ -4,7 +4,7 @@
  * Mirai's vectors as they show on the wire (docs/xpro-bot.md,
  * MIRAI-VECTORS.md). Testbed only: every address inside 198.18.0.0/15,
  * never in the initial network namespace, never where a route leaves the
- * range (traffic/safety.h). Every send loop stops by itself at --duration
+ * range (lib/safety.h). Every send loop stops by itself at --duration
  * or --count, whichever comes first.
  */
 #include <arpa/inet.h>

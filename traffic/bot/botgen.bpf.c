@@ -2,7 +2,7 @@
 /*
  * xpro-bot's fast path (docs/xpro-bot.md): an XDP program run by
  * bpf_prog_test_run_opts with BPF_F_TEST_XDP_LIVE_FRAMES. Userspace hands
- * it one frame built by the normal vector code (traffic/vectors.c); on every
+ * it one frame built by the normal vector code (traffic/bot/vectors.c); on every
  * repetition this program picks the bot and target, rewrites the fields
  * Mirai varies per packet (MIRAI-VECTORS.md, "Per packet"), fixes the
  * checksums and returns XDP_TX: the frame leaves through the bot's veth.
@@ -23,7 +23,7 @@
 #define MAX_P 16   /* proxies / next hops */
 #define R16 0xffff /* Mirai's "random" */
 
-/* Fixed at load by traffic/fastpath.c. Addresses in network order unless
+/* Fixed at load by traffic/bot/fastpath.c. Addresses in network order unless
  * said otherwise. */
 const volatile __u32 g_vec = 0;        /* enum vec_id */
 const volatile __u32 g_tunnel = 0;
@@ -224,7 +224,7 @@ static __always_inline int fill_payload(void *data, void *end)
 }
 
 /* <len> chars, 4 per draw, each from the top 5 bits of a byte: a-w, 0-8;
- * a tail of len % 4 gets the raw 5-bit values (as traffic/vectors.c) */
+ * a tail of len % 4 gets the raw 5-bit values (as traffic/bot/vectors.c) */
 static __always_inline int dns_label(void *data, void *end)
 {
 	__u32 full = g_lbl_len & ~3u, i;

@@ -22,7 +22,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "xpro.h"
-#include "../traffic/tun_maps.h"
+#include "tun_maps.h"
 
 #define TC_ACT_OK_    0
 #define TC_ACT_SHOT_  2

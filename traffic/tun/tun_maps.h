@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * xpro-tun: what crosses the kernel/user boundary of the device-side tunnel
- * (bpf/tun_egress.bpf.c <-> traffic/tun*.c, traffic/device*.c).
+ * (traffic/tun/tun_egress.bpf.c <-> traffic/tun/ and traffic/device/).
  *
  * Included by the TC program (after vmlinux.h) and by userspace. The wire
  * format itself is bpf/xpro.h (struct xpro_tun_hdr), never copied here.

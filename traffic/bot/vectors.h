@@ -134,7 +134,7 @@ void vec_flow_init(const struct vec_opts *o, struct vec_flow *f, uint32_t local,
  * source are in the packet's IPv4 header. */
 int vec_next(const struct vec_opts *o, struct vec_flow *f, uint8_t *buf, size_t cap);
 
-/* The transport checksum over the IPv4 pseudo-header (xpro_csum, traffic/tunnel.h). */
+/* The transport checksum over the IPv4 pseudo-header (xpro_csum, lib/tunnel.h). */
 uint16_t vec_l4_csum(uint32_t saddr, uint32_t daddr, uint8_t proto, const void *l4, size_t len);
 
 #endif

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * xpro-tun: the device side of the X-Pro tunnel. Attaches the TC egress
- * program (bpf/tun_egress.bpf.c) to a device host's interface so that every
+ * program (traffic/tun/tun_egress.bpf.c) to a device host's interface so that every
  * IPv4 packet the host's kernel sends leaves wrapped for a proxy
  * (docs/protocol.md); changes and shows its proxies; detaches it.
  * docs/xpro-tun.md.

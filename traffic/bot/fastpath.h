@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * xpro-bot's fast path: bpf/botgen.bpf.c run with
+ * xpro-bot's fast path: traffic/bot/botgen.bpf.c run with
  * BPF_F_TEST_XDP_LIVE_FRAMES (docs/xpro-bot.md, "Fast path").
  */
 #ifndef XPRO_FASTPATH_H

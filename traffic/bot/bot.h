@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* xpro-bot: state shared by traffic/bot.c (raw vectors, options, safety)
- * and traffic/botconn.c (kernel-socket vectors: udpplain, stomp, http). */
+/* xpro-bot: state shared by traffic/bot/bot.c (raw vectors, options, safety)
+ * and traffic/bot/botconn.c (kernel-socket vectors: udpplain, stomp, http). */
 #ifndef XPRO_BOT_H
 #define XPRO_BOT_H
 

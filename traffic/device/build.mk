@@ -1,0 +1,7 @@
+# traffic/device/: xpro-device, many legitimate IoT devices (CoAP-like,
+# MQTT-like) with per-device proxy failover through xpro-tun's maps.
+BINS += $(O)/bin/xpro-device
+
+$(O)/bin/xpro-device: $(O)/obj/traffic/device/device.o $(O)/obj/traffic/device/device_proto.o \
+		$(O)/obj/traffic/tun/tun_lib.o $(O)/obj/lib/safety.o
+	$(call link,$(USER_LDLIBS) -lm)

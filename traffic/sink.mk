@@ -1,8 +1,0 @@
-# traffic/sink.mk: xpro-sink, the victim service (docs/xpro-sink.md).
-SINK_OBJS := $(addprefix $(O)/obj/traffic/,sink.o sink_log.o sink_proto.o sink_ring.o safety.o)
-BINS += $(O)/bin/xpro-sink
-
-$(O)/bin/xpro-sink: $(SINK_OBJS)
-	$(call msg,LINK,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $^ -o $@
