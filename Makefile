@@ -57,7 +57,7 @@ include topo/build.mk
 # traffic/: one folder per program (generators, sink, replay, device-side tunnel)
 include $(sort $(wildcard traffic/*/build.mk))
 
-.PHONY: all build deps test bench experiment compare analyze install clean help
+.PHONY: all build deps test bench experiment compare analyze install clean help check-docs
 
 all: deps build ## install missing packages, then build everything
 
@@ -89,6 +89,9 @@ install: build ## install binaries into $(DESTDIR)$(PREFIX)/bin
 	$(Q)install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/xpro
 	$(Q)install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	$(Q)install -m 0644 docs/xpro.conf.example $(DESTDIR)$(PREFIX)/share/xpro/
+
+check-docs: ## every Markdown link and every path a doc or comment names exists
+	$(Q)bash scripts/check-docs.sh
 
 clean: ## remove the build folder
 	$(Q)rm -rf $(O)
