@@ -1,11 +1,12 @@
 # topo/: testbed topologies. xpro-topo is a bash script (topo/xpro-topo, linked
 # into $(O)/bin so that it finds xpro and its probe next to it); the probe
-# reads XDP features and NAPI instances from the kernel's netdev netlink family.
+# reads XDP features and NAPI instances from the kernel's netdev netlink family
+# (the requests are xpro/netlink.c's, shared with `xpro attach`).
 # xpro-topo-ping: a bounded ICMP echo (iputils-ping is not among the deps).
 TOPO_BINS := $(O)/bin/xpro-topo-probe $(O)/bin/xpro-topo-ping $(O)/bin/xpro-topo
 BINS += $(TOPO_BINS)
 
-$(O)/bin/xpro-topo-probe: $(O)/obj/topo/probe.o
+$(O)/bin/xpro-topo-probe: $(O)/obj/topo/probe.o $(O)/obj/xpro/netlink.o
 	$(call link,$(USER_LDLIBS))
 
 $(O)/bin/xpro-topo-ping: $(O)/obj/topo/ping.o $(O)/obj/lib/safety.o

@@ -15,24 +15,15 @@
  * peer *asked* for GRO or has a program; the NAPI count says it got one.
  *
  * Exit status: 0, 1 when a --require-* condition fails for some interface,
- * 2 on a usage or netlink error. The constants are spelled out because
- * Debian 12's UAPI headers predate the family.
+ * 2 on a usage or netlink error. The netlink part is xpro/netlink.c.
  */
 #include <errno.h>
 #include <net/if.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <netlink/genl/ctrl.h>
-#include <netlink/genl/genl.h>
-#include <netlink/netlink.h>
+#include "nlhelp.h"
 
-#define NETDEV_CMD_DEV_GET 1
-#define NETDEV_CMD_NAPI_GET 11
-#define NETDEV_A_DEV_IFINDEX 1
-#define NETDEV_A_DEV_XDP_FEATURES 3
-#define NETDEV_A_NAPI_IFINDEX 1
-#define NETDEV_A_NAPI_ID 2
 #define ACT_NDO_XMIT 4
 
 static const char *const feat_names[] = {
@@ -41,63 +32,21 @@ static const char *const feat_names[] = {
 
 struct ctx {
 	int ifindex;
-	uint64_t features;
-	int found;
+	struct nlh_feat dev;
 	int napis;
 };
-
-static int on_dev(struct nl_msg *msg, void *arg)
-{
-	struct ctx *c = arg;
-	struct nlattr *tb[NETDEV_A_DEV_XDP_FEATURES + 1];
-	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
-
-	if (nla_parse(tb, NETDEV_A_DEV_XDP_FEATURES, genlmsg_attrdata(gh, 0),
-		      genlmsg_attrlen(gh, 0), NULL) < 0)
-		return NL_SKIP;
-	if (tb[NETDEV_A_DEV_XDP_FEATURES]) {
-		c->features = nla_get_u64(tb[NETDEV_A_DEV_XDP_FEATURES]);
-		c->found = 1;
-	}
-	return NL_OK;
-}
 
 static int on_napi(struct nl_msg *msg, void *arg)
 {
 	struct ctx *c = arg;
 	struct nlattr *tb[NETDEV_A_NAPI_ID + 1];
-	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
 
-	if (nla_parse(tb, NETDEV_A_NAPI_ID, genlmsg_attrdata(gh, 0),
-		      genlmsg_attrlen(gh, 0), NULL) < 0)
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, NETDEV_A_NAPI_ID, NULL) < 0)
 		return NL_SKIP;
 	if (tb[NETDEV_A_NAPI_IFINDEX] &&
 	    (int)nla_get_u32(tb[NETDEV_A_NAPI_IFINDEX]) == c->ifindex)
 		c->napis++;
 	return NL_OK;
-}
-
-/* One request (dump or not) with the ifindex attribute; replies to cb. */
-static int request(struct nl_sock *sk, int family, int cmd, int attr, int dump,
-		   int ifindex, nl_recvmsg_msg_cb_t cb, struct ctx *c)
-{
-	struct nl_msg *msg = nlmsg_alloc();
-	int err;
-
-	if (!msg)
-		return -ENOMEM;
-	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, family, 0, dump ? NLM_F_DUMP : 0, cmd, 1) ||
-	    nla_put_u32(msg, attr, (uint32_t)ifindex) < 0) {
-		nlmsg_free(msg);
-		return -ENOMEM;
-	}
-	nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, cb, c);
-	err = nl_send_auto(sk, msg);
-	nlmsg_free(msg);
-	if (err < 0)
-		return -EIO;
-	err = nl_recvmsgs_default(sk);
-	return err < 0 ? -EIO : 0;
 }
 
 static void usage(FILE *f)
@@ -108,7 +57,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	int need_xmit = 0, need_napi = 0, bad = 0, i, family, first;
+	int need_xmit = 0, need_napi = 0, bad = 0, i, family, first, err;
 	struct nl_sock *sk;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
@@ -128,19 +77,17 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	sk = nl_socket_alloc();
-	if (!sk || genl_connect(sk) < 0) {
+	err = nlh_netdev_open(&sk, &family);
+	if (err == -ENOTSUP) {
+		fprintf(stderr, "xpro-topo-probe: no 'netdev' generic netlink family (kernel older than 6.3)\n");
+		return 2;
+	}
+	if (err) {
 		fprintf(stderr, "xpro-topo-probe: cannot open a generic netlink socket\n");
 		return 2;
 	}
-	family = genl_ctrl_resolve(sk, "netdev");
 	/* one reply (or a dump ending in DONE) per request, no ACK left behind */
 	nl_socket_disable_auto_ack(sk);
-	if (family < 0) {
-		fprintf(stderr, "xpro-topo-probe: no 'netdev' generic netlink family (kernel older than 6.3)\n");
-		nl_socket_free(sk);
-		return 2;
-	}
 	for (; i < argc; i++) {
 		struct ctx c = { 0 };
 		unsigned int b;
@@ -151,8 +98,10 @@ int main(int argc, char **argv)
 			bad = 2;
 			continue;
 		}
-		if (request(sk, family, NETDEV_CMD_DEV_GET, NETDEV_A_DEV_IFINDEX, 0, c.ifindex, on_dev, &c) ||
-		    request(sk, family, NETDEV_CMD_NAPI_GET, NETDEV_A_NAPI_IFINDEX, 1, c.ifindex, on_napi, &c)) {
+		if (nlh_request(sk, family, NETDEV_CMD_DEV_GET, NETDEV_A_DEV_IFINDEX, 0, c.ifindex,
+				nlh_on_dev, &c.dev) ||
+		    nlh_request(sk, family, NETDEV_CMD_NAPI_GET, NETDEV_A_NAPI_IFINDEX, 1, c.ifindex,
+				on_napi, &c)) {
 			fprintf(stderr, "xpro-topo-probe: %s: netlink query failed\n", argv[i]);
 			bad = 2;
 			continue;
@@ -160,15 +109,15 @@ int main(int argc, char **argv)
 		printf("%s xdp=", argv[i]);
 		first = 1;
 		for (b = 0; b < sizeof(feat_names) / sizeof(feat_names[0]); b++) {
-			if (!(c.features & (1ULL << b)))
+			if (!(c.dev.features & (1ULL << b)))
 				continue;
 			printf("%s%s", first ? "" : ",", feat_names[b]);
 			first = 0;
 		}
 		printf("%s napi=%d\n", first ? "none" : "", c.napis);
-		if ((need_xmit && !(c.features & ACT_NDO_XMIT)) || (need_napi && c.napis == 0)) {
+		if ((need_xmit && !(c.dev.features & ACT_NDO_XMIT)) || (need_napi && c.napis == 0)) {
 			fprintf(stderr, "xpro-topo-probe: %s: %s\n", argv[i],
-				need_xmit && !(c.features & ACT_NDO_XMIT) ?
+				need_xmit && !(c.dev.features & ACT_NDO_XMIT) ?
 				"no ndo-xmit in its XDP features: its veth peer has neither GRO nor an XDP program" :
 				"no NAPI: GRO was switched on while the link was down (toggle it off and on) or not at all");
 			if (!bad)
