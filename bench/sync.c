@@ -28,24 +28,9 @@
 #include <bpf/bpf.h>
 #include "xpro.h"
 #include "agg.h"
+#include "clock.h"
 
 #define MAXP 16
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t tai_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_TAI, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static void sleep_ns(uint64_t ns)
 {
@@ -93,7 +78,7 @@ static int cmp_u64(const void *a, const void *b)
 static void put_record(int fd, uint32_t client, uint32_t dest, uint64_t count)
 {
 	struct xpro_key k = { .client = client, .dest = dest };
-	uint64_t now = tai_ns();
+	uint64_t now = xp_tai_ns();
 	struct xpro_record r = {
 		.ts1_l = now - 1000000000ULL, .ts2_l = now, .c_l = count, .dc = count, .mark = 0,
 	};
@@ -157,28 +142,28 @@ int main(int argc, char **argv)
 	for (i = 0; i < np; i++)
 		base[i] = count_keys(fds[i]);
 	merged0 = merged_of(status);
-	t0 = mono_ns();
+	t0 = xp_mono_ns();
 	for (i = 0; i < nrec; i++)
 		put_record(fds[0], htonl(0xC6124000u + (uint32_t)(i / 64)), htonl(0xC6120140u + (uint32_t)(i % 64)), 10);
 	for (;;) {
 		int done = 1;
 
 		if (status && !merge_ns && merged_of(status) >= merged0 + (uint64_t)nrec)
-			merge_ns = mono_ns() - t0;
+			merge_ns = xp_mono_ns() - t0;
 		for (i = 1; i < np && done; i++)
 			done = count_keys(fds[i]) >= base[i] + (size_t)nrec;
 		if (done)
 			break;
-		if (mono_ns() - t0 > 120ULL * 1000000000ULL) {
+		if (xp_mono_ns() - t0 > 120ULL * 1000000000ULL) {
 			fprintf(stderr, "bench-sync: the fill did not reach every proxy within 120 s\n");
 			return 1;
 		}
 		sleep_ns(50000000ULL);
 	}
-	fill_ns = mono_ns() - t0;
-	while (status && !merge_ns && mono_ns() - t0 < 120ULL * 1000000000ULL) {
+	fill_ns = xp_mono_ns() - t0;
+	while (status && !merge_ns && xp_mono_ns() - t0 < 120ULL * 1000000000ULL) {
 		if (merged_of(status) >= merged0 + (uint64_t)nrec)
-			merge_ns = mono_ns() - t0;
+			merge_ns = xp_mono_ns() - t0;
 		sleep_ns(10000000ULL);
 	}
 	fprintf(stderr, "bench-sync: %ld records on every proxy after %.0f ms (%.0f records/s end to end)\n",
@@ -193,7 +178,7 @@ int main(int argc, char **argv)
 
 		sleep_ns((uint64_t)(rand() % (2 * period_ms * 1000)) * 1000ULL);
 		put_record(fds[0], k.client, k.dest, count);
-		start = mono_ns();
+		start = xp_mono_ns();
 		for (;;) {
 			left = 0;
 			for (i = 1; i < np; i++)
@@ -201,13 +186,13 @@ int main(int argc, char **argv)
 					left++;
 			if (!left)
 				break;
-			if (mono_ns() - start > 30ULL * 1000000000ULL) {
+			if (xp_mono_ns() - start > 30ULL * 1000000000ULL) {
 				fprintf(stderr, "bench-sync: trial %d did not reach every proxy within 30 s\n", t);
 				return 1;
 			}
 			sleep_ns(500000ULL);
 		}
-		samples[t] = mono_ns() - start;
+		samples[t] = xp_mono_ns() - start;
 	}
 	qsort(samples, (size_t)trials, sizeof(*samples), cmp_u64);
 	printf("{\"merge_ms\":%.1f,\"fill_records\":%ld,\"fill_ms\":%.1f,\"prop_p50_ms\":%.2f,\"prop_p99_ms\":%.2f,\"prop_max_ms\":%.2f,\"trials\":%ld}\n",

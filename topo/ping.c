@@ -27,14 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "safety.h"
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "clock.h"
 
 static uint16_t csum(const void *buf, size_t len)
 {
@@ -104,7 +97,7 @@ int main(int argc, char **argv)
 	for (seq = 1; seq <= count; seq++) {
 		unsigned char pkt[64], buf[1500];
 		struct icmphdr *ic = (struct icmphdr *)pkt;
-		double sent, deadline, next = now_s() + interval;
+		double sent, deadline, next = xp_mono_s() + interval;
 		int got = 0;
 
 		memset(pkt, 0, sizeof(pkt));
@@ -113,7 +106,7 @@ int main(int argc, char **argv)
 		ic->un.echo.sequence = htons((uint16_t)seq);
 		memcpy(pkt + sizeof(*ic), "xpro-topo-ping", 14);
 		ic->checksum = csum(pkt, sizeof(pkt));
-		sent = now_s();
+		sent = xp_mono_s();
 		if (sendto(fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&dst, sizeof(dst)) < 0) {
 			if (!quiet)
 				fprintf(stderr, "xpro-topo-ping: send to %s: %s\n", argv[optind], strerror(errno));
@@ -121,7 +114,7 @@ int main(int argc, char **argv)
 		deadline = sent + timeout;
 		while (!got) {
 			struct pollfd pfd = { .fd = fd, .events = POLLIN };
-			double left = deadline - now_s();
+			double left = deadline - xp_mono_s();
 			struct sockaddr_in from;
 			socklen_t fl = sizeof(from);
 			const struct iphdr *ih;
@@ -147,10 +140,10 @@ int main(int argc, char **argv)
 			received++;
 			if (!quiet)
 				printf("reply from %s: seq=%ld ttl=%d time=%.3f ms\n", argv[optind], seq,
-				       ih->ttl, (now_s() - sent) * 1000);
+				       ih->ttl, (xp_mono_s() - sent) * 1000);
 		}
 		if (seq < count) {
-			double w = next - now_s();
+			double w = next - xp_mono_s();
 
 			if (w > 0) {
 				struct timespec ts = { (time_t)w, (long)((w - (double)(time_t)w) * 1e9) };

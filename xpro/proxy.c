@@ -24,6 +24,7 @@
 #include "xpro.skel.h"
 #include "log.h"
 #include "proxy.h"
+#include "clock.h"
 
 const char *const xpro_map_names[M__MAX] = {
 	[M_RECORDS] = "xpro_records",
@@ -36,10 +37,7 @@ const char *const xpro_map_names[M__MAX] = {
 
 uint64_t xpro_now_tai(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_TAI, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	return xp_tai_ns();
 }
 
 void xpro_netns_name(char *buf, size_t len)

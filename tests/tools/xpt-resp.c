@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "safety.h"
+#include "clock.h"
 
 #define TOOL "xpt-resp"
 #define MAX_CONN 8192
@@ -65,14 +66,6 @@ static void count_src(uint32_t a)
 		srcs[nsrc].addr = a;
 		srcs[nsrc++].n = 1;
 	}
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static int listen_on(int type, uint32_t bind_addr, int port)
@@ -339,9 +332,9 @@ int main(int argc, char **argv)
 		ev.data.ptr = &lc[i];
 		epoll_ctl(ep, EPOLL_CTL_ADD, lfd[i], &ev);
 	}
-	end = now_s() + dur;
-	while (now_s() < end) {
-		int n = epoll_wait(ep, evs, 64, (int)((end - now_s()) * 1000) + 1);
+	end = xp_mono_s() + dur;
+	while (xp_mono_s() < end) {
+		int n = epoll_wait(ep, evs, 64, (int)((end - xp_mono_s()) * 1000) + 1);
 
 		for (i = 0; i < n; i++) {
 			struct conn *cn = evs[i].data.ptr;

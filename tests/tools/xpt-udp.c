@@ -30,18 +30,11 @@
 #include <unistd.h>
 #include "xpro.h"
 #include "safety.h"
+#include "clock.h"
 #include "tunnel.h"
 
 #define MAX_COUNT 10000000L
 #define MAX_SECONDS 600.0
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void usage(FILE *f)
 {
@@ -79,7 +72,7 @@ static int do_send(struct opts *o)
 	int tx, rx, on = 1;
 	long i, replies = 0;
 	size_t inner_len = 20 + 8 + (size_t)o->payload;
-	double t_end, t0 = now_s();
+	double t_end, t0 = xp_mono_s();
 
 	if (xpro_check_dest("xpt-udp", o->dst) || (!o->plain && xpro_check_dest("xpt-udp", o->proxy)))
 		return 1;
@@ -136,7 +129,7 @@ static int do_send(struct opts *o)
 	for (i = 0; i < o->payload; i++)
 		udp[8 + i] = (uint8_t)('a' + i % 26);
 
-	for (i = 0; i < o->count && now_s() - t0 < MAX_SECONDS; i++) {
+	for (i = 0; i < o->count && xp_mono_s() - t0 < MAX_SECONDS; i++) {
 		ip[4] = (uint8_t)(i >> 8);
 		ip[5] = (uint8_t)i;
 		ip[10] = ip[11] = 0;
@@ -153,10 +146,10 @@ static int do_send(struct opts *o)
 		while (recvfrom(rx, buf + 1024, 1024, MSG_DONTWAIT, (struct sockaddr *)&from, &sl) >= 0)
 			replies++;
 	}
-	t_end = now_s() + o->wait_ms / 1000.0;
-	while (now_s() < t_end) {
+	t_end = xp_mono_s() + o->wait_ms / 1000.0;
+	while (xp_mono_s() < t_end) {
 		struct pollfd p = { rx, POLLIN, 0 };
-		int ms = (int)((t_end - now_s()) * 1000) + 1;
+		int ms = (int)((t_end - xp_mono_s()) * 1000) + 1;
 
 		if (poll(&p, 1, ms) <= 0)
 			break;
@@ -177,7 +170,7 @@ static int do_echo(struct opts *o)
 	long cnt[MAX_SRC], received = 0;
 	int n = 0, k, fd;
 	uint8_t buf[2048];
-	double t_end = now_s() + o->duration;
+	double t_end = xp_mono_s() + o->duration;
 	ssize_t len;
 
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -186,7 +179,7 @@ static int do_echo(struct opts *o)
 		fprintf(stderr, "xpt-udp: bind port %d: %s\n", o->port, strerror(errno));
 		return 1;
 	}
-	while (now_s() < t_end && (o->expect <= 0 || received < o->expect)) {
+	while (xp_mono_s() < t_end && (o->expect <= 0 || received < o->expect)) {
 		struct pollfd p = { fd, POLLIN, 0 };
 
 		if (poll(&p, 1, 50) <= 0)

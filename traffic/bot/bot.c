@@ -514,7 +514,7 @@ static int flows_init(struct bot *b, struct flows *fl)
 int bot_send_logged(struct bot *b, struct raw_sock *s, const size_t *len, uint64_t n, size_t off)
 {
 	int serr = 0, done = raw_send(s, len, (int)n, b->end_ns, &serr);
-	int64_t ts = botlog_now_s();
+	int64_t ts = xp_real_sec();
 
 	for (int j = 0; j < done; j++) {
 		const uint8_t *ip = s->buf[j] + off;
@@ -557,7 +557,7 @@ static int run_raw(struct bot *b)
 	}
 	vec_rand_seed(&orng, b->seed, 0xFFFFFFFFFFull);
 	while (!stop_flag && b->sent < b->count) {
-		uint64_t now = raw_now_ns(), n;
+		uint64_t now = xp_mono_ns(), n;
 		int serr;
 
 		if (now >= b->end_ns)
@@ -604,7 +604,7 @@ static void log_flow(void *arg, uint32_t src, uint32_t dst, uint64_t packets, ui
 {
 	struct bot *b = arg;
 
-	botlog_add(&b->log, botlog_now_s(), src, dst, packets, bytes);
+	botlog_add(&b->log, xp_real_sec(), src, dst, packets, bytes);
 }
 
 static int run_fast(struct bot *b)
@@ -669,7 +669,7 @@ static int run_fast(struct bot *b)
 		}
 	}
 	while (!stop_flag && b->sent < b->count) {
-		uint64_t now = raw_now_ns(), n, chunk;
+		uint64_t now = xp_mono_ns(), n, chunk;
 
 		if (now >= b->end_ns)
 			break;
@@ -688,26 +688,26 @@ static int run_fast(struct bot *b)
 			chunk = 16u << 20;
 		if (n > chunk)
 			n = chunk;
-		t_call = raw_now_ns();
+		t_call = xp_mono_ns();
 		err = fast_run(f, (uint32_t)n);
 		if (err) {
 			fprintf(stderr, BOT_TOOL ": fast path run on %s: %s\n", b->ifc.name, strerror(-err));
 			goto out;
 		}
-		t_call = raw_now_ns() - t_call;
+		t_call = xp_mono_ns() - t_call;
 		if (n >= 4096 && t_call)
 			pps = (double)n * 1e9 / (double)t_call;
 		b->sent += n;
 		if (random_flows) {
-			if (raw_now_ns() - last_drain > 200000000ull || b->sent >= b->count) {
+			if (xp_mono_ns() - last_drain > 200000000ull || b->sent >= b->count) {
 				long long lost = fast_drain(f, log_flow, b);
 
 				if (lost > 0) /* counted, but not per flow: the map was full */
-					botlog_add(&b->log, botlog_now_s(), 0, 0, (uint64_t)lost, (uint64_t)lost * bytes);
-				last_drain = raw_now_ns();
+					botlog_add(&b->log, xp_real_sec(), 0, 0, (uint64_t)lost, (uint64_t)lost * bytes);
+				last_drain = xp_mono_ns();
 			}
 		} else {
-			int64_t ts = botlog_now_s();
+			int64_t ts = xp_real_sec();
 			uint64_t end = idx + n;
 
 			/* flows are a function of the index: bot (i / T) mod B, target i mod T */
@@ -733,7 +733,7 @@ static int run_fast(struct bot *b)
 		long long lost = fast_drain(f, log_flow, b);
 
 		if (lost > 0)
-			botlog_add(&b->log, botlog_now_s(), 0, 0, (uint64_t)lost, (uint64_t)lost * bytes);
+			botlog_add(&b->log, xp_real_sec(), 0, 0, (uint64_t)lost, (uint64_t)lost * bytes);
 	}
 out:
 	fast_close(f);
@@ -1083,10 +1083,9 @@ int main(int argc, char **argv)
 			break;
 	}
 	if (!have_seed) {
-		struct timespec ts;
+		uint64_t ns = xp_real_ns();
 
-		clock_gettime(CLOCK_REALTIME, &ts);
-		b->seed = (uint64_t)ts.tv_sec * 1000000007ull ^ (uint64_t)ts.tv_nsec ^ (uint64_t)getpid();
+		b->seed = ns / 1000000000ull * 1000000007ull ^ ns % 1000000000ull ^ (uint64_t)getpid();
 	}
 	{
 		struct rlimit rl;
@@ -1122,7 +1121,7 @@ int main(int argc, char **argv)
 			vec_name(c));
 		return 2;
 	}
-	b->t0_ns = raw_now_ns();
+	b->t0_ns = xp_mono_ns();
 	b->end_ns = b->t0_ns + (uint64_t)(b->duration * 1e9);
 	if (!quiet)
 		fprintf(stderr, BOT_TOOL ": %s, %u bot(s) from %s, %u target(s), %s, %s path, seed %llu\n", vec_name(c),
@@ -1142,7 +1141,7 @@ int main(int argc, char **argv)
 		err = b->fast == 1 ? run_fast(b) : run_raw(b);
 	}
 	botlog_close(&b->log);
-	if (botlog_summary(&b->log, sump, b->seed, botlog_now_s(), b->errors))
+	if (botlog_summary(&b->log, sump, b->seed, xp_real_sec(), b->errors))
 		fprintf(stderr, BOT_TOOL ": --summary %s: %s\n", sump, strerror(errno));
 	if (!quiet)
 		fprintf(stderr, BOT_TOOL ": sent %llu packets (%llu bytes), %llu errors\n",

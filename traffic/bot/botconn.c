@@ -81,7 +81,7 @@ int bot_run_udpplain(struct bot *b)
 		}
 	}
 	while (b->sent < b->count) {
-		uint64_t now = raw_now_ns();
+		uint64_t now = xp_mono_ns();
 		struct vec_flow *x;
 		ssize_t r;
 
@@ -103,7 +103,7 @@ int bot_run_udpplain(struct bot *b)
 				bot_sleep_ns(20000);
 			continue;
 		}
-		botlog_add(&b->log, botlog_now_s(), x->local, x->host, 1, 28 + (uint64_t)b->o.len);
+		botlog_add(&b->log, xp_real_sec(), x->local, x->host, 1, 28 + (uint64_t)b->o.len);
 		b->sent++;
 		idx++;
 	}
@@ -128,11 +128,11 @@ static int stomp_connect(struct bot *b, int rs, struct vec_flow *x)
 {
 	uint8_t pkt[1600];
 
-	while (raw_now_ns() < b->end_ns) {
+	while (xp_mono_ns() < b->end_ns) {
 		struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = x->host }, me;
 		socklen_t sl = sizeof(me);
 		uint16_t dport = b->o.dport == VEC_RANDOM16 ? (uint16_t)vec_rand_next(&x->rnd) : (uint16_t)b->o.dport;
-		uint64_t give_up = raw_now_ns() + 10000000000ull;
+		uint64_t give_up = xp_mono_ns() + 10000000000ull;
 		int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), retry = 0;
 
 		if (s < 0)
@@ -151,7 +151,7 @@ static int stomp_connect(struct bot *b, int rs, struct vec_flow *x)
 		}
 		getsockname(s, (struct sockaddr *)&me, &sl);
 		while (!retry) {
-			uint64_t now = raw_now_ns();
+			uint64_t now = xp_mono_ns();
 			struct pollfd p = { .fd = rs, .events = POLLIN };
 			ssize_t n;
 			uint8_t *tcp;
@@ -243,7 +243,7 @@ int bot_run_stomp(struct bot *b)
 	}
 	vec_rand_seed(&orng, b->seed, 0xFFFFFFFFFFull);
 	while (b->sent < b->count) {
-		uint64_t now = raw_now_ns(), m;
+		uint64_t now = xp_mono_ns(), m;
 		int serr;
 
 		if (now >= b->end_ns)
@@ -463,7 +463,7 @@ int bot_run_http(struct bot *b)
 			x->state = H_INIT;
 		}
 	while (b->sent < b->count) {
-		uint64_t now = raw_now_ns(), wait;
+		uint64_t now = xp_mono_ns(), wait;
 		int np = 0, budget_ok;
 
 		if (now >= b->end_ns)
@@ -509,7 +509,7 @@ int bot_run_http(struct bot *b)
 		}
 		if (poll(pf, (nfds_t)np, 20) <= 0)
 			continue;
-		now = raw_now_ns();
+		now = xp_mono_ns();
 		for (int k = 0; k < np && b->sent < b->count; k++) {
 			struct hslot *x = &h[map[k]];
 			ssize_t r;
@@ -541,7 +541,7 @@ int bot_run_http(struct bot *b)
 				x->req_off += (size_t)r;
 				if (x->req_off == x->req_len) {
 					/* one request: logged as one packet of IPv4 + TCP + request */
-					botlog_add(&b->log, botlog_now_s(), x->local, x->host, 1, 40 + x->req_len);
+					botlog_add(&b->log, xp_real_sec(), x->local, x->host, 1, 40 + x->req_len);
 					b->sent++;
 					x->state = H_HEADER;
 					x->have = 0;

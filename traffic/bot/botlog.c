@@ -6,20 +6,12 @@
 #include <time.h>
 #include "botlog.h"
 
-int64_t botlog_now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec;
-}
-
 int botlog_open(struct botlog *l, const char *path, const char *cls)
 {
 	memset(l, 0, sizeof(*l));
 	l->cls = cls;
 	l->ts = -1;
-	l->started = botlog_now_s();
+	l->started = xp_real_sec();
 	l->cap = 1024;
 	l->tab = calloc(l->cap, sizeof(*l->tab));
 	if (!l->tab)

@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include "clock.h"
 
 struct botlog_ent {
 	uint32_t src, dst; /* network order; src == 0 && dst == 0: empty */
@@ -35,6 +36,5 @@ int botlog_add(struct botlog *l, int64_t ts, uint32_t src, uint32_t dst, uint64_
 void botlog_flush(struct botlog *l);
 void botlog_close(struct botlog *l);
 int botlog_summary(const struct botlog *l, const char *path, uint64_t seed, int64_t ended, uint64_t errors);
-int64_t botlog_now_s(void);
 
 #endif

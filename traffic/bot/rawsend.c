@@ -18,14 +18,6 @@
 #include "rawsend.h"
 #include "vectors.h"
 
-uint64_t raw_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 int raw_route(uint32_t dst, int *ifindex, uint32_t *gw)
 {
 	struct {
@@ -191,14 +183,14 @@ int raw_resolve(const struct raw_if *ifc, uint32_t nh, uint8_t mac[6])
 	memcpy(req + 38, &nh, 4);
 	memset(ll.sll_addr, 0xff, 6);
 	for (int tries = 0; tries < 3 && err; tries++) {
-		uint64_t end = raw_now_ns() + 300000000ull;
+		uint64_t end = xp_mono_ns() + 300000000ull;
 
 		if (sendto(fd, req, sizeof(req), 0, (struct sockaddr *)&ll, sizeof(ll)) < 0) {
 			err = -errno;
 			break;
 		}
 		for (;;) {
-			uint64_t now = raw_now_ns();
+			uint64_t now = xp_mono_ns();
 			struct pollfd p = { .fd = fd, .events = POLLIN };
 			ssize_t n;
 
@@ -277,7 +269,7 @@ int raw_send(struct raw_sock *s, const size_t *len, int n, uint64_t deadline_ns,
 			done += r;
 			continue;
 		}
-		if (r < 0 && (errno == ENOBUFS || errno == EAGAIN || errno == EINTR) && raw_now_ns() < deadline_ns) {
+		if (r < 0 && (errno == ENOBUFS || errno == EAGAIN || errno == EINTR) && xp_mono_ns() < deadline_ns) {
 			struct timespec ts = { 0, 20000 };
 
 			nanosleep(&ts, NULL);

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "tunnel.h"
+#include "clock.h"
 #include <sys/socket.h>
 #include <linux/if_packet.h>
 
@@ -63,7 +64,5 @@ int raw_open(struct raw_sock *s, int ifindex);
  * EAGAIN until deadline_ns (CLOCK_MONOTONIC). */
 int raw_send(struct raw_sock *s, const size_t *len, int n, uint64_t deadline_ns, int *err);
 void raw_close(struct raw_sock *s);
-
-uint64_t raw_now_ns(void);
 
 #endif

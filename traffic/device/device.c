@@ -34,6 +34,7 @@
 #include <unistd.h>
 #include "device_proto.h"
 #include "safety.h"
+#include "clock.h"
 #include "tun_lib.h"
 
 #define TOOL "xpro-device"
@@ -141,22 +142,6 @@ static uint64_t by_proto_req[2], by_proto_ok[2];
 static uint32_t *rtts;
 static size_t nrtt, rtt_cap;
 static int failover_lines;
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static int64_t real_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* splitmix64: one stream per device, so the schedule does not depend on timing */
 static uint64_t rnd(uint64_t *s)
@@ -294,7 +279,7 @@ static int pend_new(struct device *d, int kind, uint64_t now)
 			break;
 	if (i == PEND_MAX)
 		return -1;
-	d->pend[i] = (struct pend){ .sent_ns = now, .ts_ms = real_ms(), .gen = ++d->gen,
+	d->pend[i] = (struct pend){ .sent_ns = now, .ts_ms = xp_real_ms(), .gen = ++d->gen,
 				    .kind = (uint8_t)kind, .used = 1, .pidx = d->pidx };
 	dq[(dq_head + dq_len) % dq_cap] = (struct deadline){ now + (uint64_t)o.timeout_ms * 1000000ULL,
 							     d->idx, i, d->gen };
@@ -704,7 +689,7 @@ static void on_mqtt(struct device *d, int ep, uint32_t events, uint64_t now)
 static void mqtt_goodbye(int ep)
 {
 	struct epoll_event evs[64];
-	uint64_t until = mono_ns() + (uint64_t)o.timeout_ms * 1000000ULL;
+	uint64_t until = xp_mono_ns() + (uint64_t)o.timeout_ms * 1000000ULL;
 	int i, open = 0;
 
 	for (i = 0; i < o.ndev; i++) {
@@ -722,7 +707,7 @@ static void mqtt_goodbye(int ep)
 		}
 	}
 	while (open > 0) {
-		uint64_t now = mono_ns();
+		uint64_t now = xp_mono_ns();
 		int n;
 
 		if (now >= until)
@@ -1110,8 +1095,8 @@ int main(int argc, char **argv)
 	if (flat)
 		fprintf(flat, "ts_ms,src,dst,class,rtt_us,ok\n");
 
-	start_ns = mono_ns();
-	started = real_ms() / 1000;
+	start_ns = xp_mono_ns();
+	started = xp_real_ms() / 1000;
 	for (i = 0; i < o.ndev; i++) {
 		struct device *d = &devs[i];
 
@@ -1162,18 +1147,18 @@ int main(int argc, char **argv)
 
 	end_ns = start_ns + (uint64_t)(o.duration_s * 1e9);
 	hard_end_ns = end_ns + (uint64_t)o.timeout_ms * 1000000ULL + 100000000ULL;
-	cur_sec = real_ms() / 1000;
+	cur_sec = xp_real_ms() / 1000;
 	for (;;) {
 		uint64_t wake;
 		int n, to_ms;
 		int64_t sec;
 
-		now = mono_ns();
+		now = xp_mono_ns();
 		if (got_signal) {
 			stopped_by = got_signal == SIGINT ? "SIGINT" : "SIGTERM";
 			break;
 		}
-		sec = real_ms() / 1000;
+		sec = xp_real_ms() / 1000;
 		if (sec != cur_sec) {
 			flush_second(cur_sec);
 			cur_sec = sec;
@@ -1200,15 +1185,15 @@ int main(int argc, char **argv)
 		if (dq_len && dq[dq_head].at_ns < wake)
 			wake = dq[dq_head].at_ns;
 		to_ms = wake > now ? (int)((wake - now + 999999) / 1000000) : 0;
-		if (to_ms > 1000 - (int)(real_ms() % 1000))
-			to_ms = 1000 - (int)(real_ms() % 1000); /* the second's bucket */
+		if (to_ms > 1000 - (int)(xp_real_ms() % 1000))
+			to_ms = 1000 - (int)(xp_real_ms() % 1000); /* the second's bucket */
 		n = epoll_wait(ep, evs, 256, to_ms);
 		if (n < 0 && errno != EINTR) {
 			fprintf(stderr, TOOL ": epoll_wait: %s\n", strerror(errno));
 			rc = 1;
 			break;
 		}
-		now = mono_ns();
+		now = xp_mono_ns();
 		for (i = 0; i < n; i++) {
 			struct device *d = &devs[evs[i].data.u64];
 
@@ -1221,7 +1206,7 @@ int main(int argc, char **argv)
 	if (!got_signal && !may_issue())
 		stopped_by = "count";
 	/* whatever is still outstanding is unanswered */
-	now = mono_ns();
+	now = xp_mono_ns();
 	for (i = 0; i < o.ndev; i++) {
 		struct device *d = &devs[i];
 		int k;
@@ -1248,7 +1233,7 @@ out:
 	if (flog && flog != stdout)
 		fclose(flog);
 	if (!rc)
-		write_summary(started, real_ms() / 1000, stopped_by);
+		write_summary(started, xp_real_ms() / 1000, stopped_by);
 	fprintf(stderr, TOOL ": %" PRIu64 " requests, %" PRIu64 " answered, %" PRIu64 " timed out, %" PRIu64
 		" failovers (%s)\n", issued, n_ok, n_timeout, n_failover, stopped_by);
 	return rc;

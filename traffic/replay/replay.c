@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include "xpro.h"
 #include "safety.h"
+#include "clock.h"
 #include "sink_log.h"
 #include "replay_map.h"
 
@@ -377,7 +378,7 @@ struct run {
 
 static void account(struct run *r, uint32_t src, uint32_t dst, int cls, size_t len)
 {
-	long now = (long)xs_now_real();
+	long now = (long)xp_real_s();
 	struct xs_flow *f;
 
 	if (now != r->cur_sec) {
@@ -427,11 +428,10 @@ static int send_one(struct run *r, uint8_t *pkt, size_t len, uint32_t src, uint3
 		return -errno;
 	if (r->dump) {
 		struct pcap_pkthdr h = { .caplen = (bpf_u_int32)wlen, .len = (bpf_u_int32)wlen };
-		struct timespec ts;
+		uint64_t ns = xp_real_ns();
 
-		clock_gettime(CLOCK_REALTIME, &ts);
-		h.ts.tv_sec = ts.tv_sec;
-		h.ts.tv_usec = ts.tv_nsec / 1000;
+		h.ts.tv_sec = (time_t)(ns / 1000000000ULL);
+		h.ts.tv_usec = (suseconds_t)(ns % 1000000000ULL / 1000);
 		pcap_dump((u_char *)r->dump, &h, wire);
 	}
 	return 0;
@@ -498,12 +498,12 @@ static int one_loop(struct run *r, pcap_t *p, double loop_start)
 			r->st.stopped_by = "duration";
 			return 1;
 		}
-		now = xs_now_mono();
+		now = xp_mono_s();
 		if (when > now + 50e-6)
 			sleep_until(when);
 		if (stop_sig)
 			continue; /* reported at the top of the loop */
-		now = xs_now_mono();
+		now = xp_mono_s();
 		if (now >= r->end_mono) {
 			r->st.stopped_by = "duration";
 			return 1;
@@ -576,7 +576,7 @@ static int write_summary(struct run *r, double ended)
 	fprintf(f, "\"loops\":%ld,\"mode\":\"%s\",\"pcap\":", r->st.loops_done,
 		r->o.mode == M_TUNNEL ? "tunnel" : "inline");
 	xs_json_str(f, r->o.pcap);
-	fprintf(f, ",\"duration_s\":%.3f,\"stopped_by\":\"%s\"}\n", xs_now_mono() - r->t_start_mono,
+	fprintf(f, ",\"duration_s\":%.3f,\"stopped_by\":\"%s\"}\n", xp_mono_s() - r->t_start_mono,
 		r->st.stopped_by);
 	if (f != stdout)
 		return fclose(f) ? -errno : 0;
@@ -648,13 +648,13 @@ int main(int argc, char **argv)
 	}
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	r.t_start_real = xs_now_real();
-	r.t_start_mono = xs_now_mono();
+	r.t_start_real = xp_real_s();
+	r.t_start_mono = xp_mono_s();
 	r.end_mono = r.t_start_mono + r.o.duration;
 	r.cur_sec = (long)r.t_start_real;
 	r.st.stopped_by = "end";
 	for (loop = 0; loop < r.o.loops; loop++) {
-		double start = xs_now_mono();
+		double start = xp_mono_s();
 
 		if (loop) {
 			pcap_close(p);
@@ -683,7 +683,7 @@ int main(int argc, char **argv)
 	xs_log_close(r.logf);
 	if (r.dump)
 		pcap_dump_close(r.dump);
-	if (r.o.summary && write_summary(&r, xs_now_real()))
+	if (r.o.summary && write_summary(&r, xp_real_s()))
 		ret = 1;
 	close(r.fd);
 	fprintf(stderr, TOOL ": sent %" PRIu64 " of %" PRIu64 " frames read (ipv6 %" PRIu64 ", non-ip %" PRIu64

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "safety.h"
+#include "clock.h"
 #include "sink_log.h"
 #include "sink_proto.h"
 #include "sink_ring.h"
@@ -373,7 +374,7 @@ static void on_accept(struct sink *s, int lfd, int kind)
 		c->peer = from.sin_addr.s_addr;
 		c->cls = xs_class_of(&s->cm, c->peer);
 		c->closing = 0;
-		c->last = xs_now_mono();
+		c->last = xp_mono_s();
 		c->inlen = c->outlen = c->outoff = 0;
 		if (ep_add(s, fd, EPOLLIN | EPOLLRDHUP, c)) {
 			s->errors++;
@@ -477,7 +478,7 @@ static void on_conn(struct sink *s, struct conn *c, uint32_t events)
 {
 	int r;
 
-	c->last = xs_now_mono();
+	c->last = xp_mono_s();
 	if (events & (EPOLLERR | EPOLLHUP))
 		goto close;
 	if (events & EPOLLOUT) {
@@ -522,7 +523,7 @@ close:
 
 static void close_idle(struct sink *s)
 {
-	double now = xs_now_mono(), idle = (double)s->o.idle_ms / 1e3;
+	double now = xp_mono_s(), idle = (double)s->o.idle_ms / 1e3;
 	struct conn *c = s->conns, *next;
 
 	for (; c; c = next) {
@@ -772,8 +773,8 @@ static int setup(struct sink *s)
 	if (s->o.series && !(s->seriesf = xs_log_open(s->o.series, "ts,class,packets,bytes,requests,cpu_ms", TOOL)))
 		return -EIO;
 	/* a tick at every whole second of CLOCK_REALTIME: the CSV buckets */
-	s->t_start_real = xs_now_real();
-	s->t_start_mono = xs_now_mono();
+	s->t_start_real = xp_real_s();
+	s->t_start_mono = xp_mono_s();
 	s->cur_sec = (long)s->t_start_real;
 	s->cpu_last_ms = cpu_ms();
 	s->tfd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -795,7 +796,7 @@ static void tick(struct sink *s)
 		xs_ring_drain(s->ring, on_frame, s);
 		xs_ring_drops(s->ring, &s->ring_drops);
 	}
-	now = (long)xs_now_real();
+	now = (long)xp_real_s();
 	if (now > s->cur_sec)
 		roll_second(s, now);
 	s->idle_due = 1;
@@ -807,7 +808,7 @@ static void run(struct sink *s)
 	struct epoll_event evs[64];
 
 	for (;;) {
-		double left = end - xs_now_mono();
+		double left = end - xp_mono_s();
 		int n, i;
 
 		if (left <= 0 || s->stop_sig)
@@ -889,8 +890,8 @@ int main(int argc, char **argv)
 		xs_ring_drain(s.ring, on_frame, &s);
 		xs_ring_drops(s.ring, &s.ring_drops);
 	}
-	ended = xs_now_real();
-	dur = xs_now_mono() - s.t_start_mono;
+	ended = xp_real_s();
+	dur = xp_mono_s() - s.t_start_mono;
 	roll_second(&s, (long)ended);
 	while (s.conns)
 		conn_close(&s, s.conns);

@@ -9,22 +9,6 @@
 
 const char xs_log_header[] = "ts,src,dst,class,packets,bytes";
 
-double xs_now_real(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-double xs_now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int xs_parse_cidr(const char *s, uint32_t *addr, int *plen)
 {
 	char buf[64], *slash, *end;

@@ -68,8 +68,6 @@ int xs_log_write_second(FILE *f, long ts, const struct xs_ftab *t, const struct 
 void xs_log_close(FILE *f);
 
 /* Seconds of CLOCK_REALTIME / CLOCK_MONOTONIC. */
-double xs_now_real(void);
-double xs_now_mono(void);
 
 /* JSON string escaping for names we print (only [A-Za-z0-9_.-/:] pass). */
 void xs_json_str(FILE *f, const char *s);
