@@ -6,10 +6,10 @@
 TOPO_BINS := $(O)/bin/xpro-topo-probe $(O)/bin/xpro-topo-ping $(O)/bin/xpro-topo
 BINS += $(TOPO_BINS)
 
-$(O)/bin/xpro-topo-probe: $(O)/obj/topo/probe.o $(O)/obj/xpro/netlink.o
+$(O)/bin/xpro-topo-probe: $(O)/obj/topo/probe.o $(O)/obj/xpro/netlink.o $(O)/obj/lib/opt.o
 	$(call link,$(USER_LDLIBS))
 
-$(O)/bin/xpro-topo-ping: $(O)/obj/topo/ping.o $(O)/obj/lib/safety.o
+$(O)/bin/xpro-topo-ping: $(O)/obj/topo/ping.o $(addprefix $(O)/obj/lib/,safety.o opt.o tunnel.o)
 	$(call link)
 
 $(O)/bin/xpro-topo: topo/xpro-topo

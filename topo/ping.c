@@ -28,65 +28,31 @@
 #include <unistd.h>
 #include "safety.h"
 #include "clock.h"
+#include "opt.h"
+#include "tunnel.h"
 
-static uint16_t csum(const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-	uint32_t sum = 0;
-
-	for (; len > 1; len -= 2, p += 2)
-		sum += (uint32_t)p[0] << 8 | p[1];
-	if (len)
-		sum += (uint32_t)p[0] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return htons((uint16_t)~sum);
-}
-
-static double parse_pos(const char *s, const char *what)
-{
-	char *end;
-	double v = strtod(s, &end);
-
-	if (*end || !(v > 0) || v > 3600) {
-		fprintf(stderr, "xpro-topo-ping: %s: '%s' is not a positive number of seconds (<= 3600)\n", what, s);
-		exit(2);
-	}
-	return v;
-}
+#define USAGE "usage: xpro-topo-ping [-c COUNT] [-W TIMEOUT_S] [-i INTERVAL_S] [-q] ADDR\n"
 
 int main(int argc, char **argv)
 {
 	double timeout = 1, interval = 1;
 	long count = 1;
-	int quiet = 0, opt, fd, received = 0;
+	int quiet = 0, fd, received = 0;
 	uint16_t id = (uint16_t)(getpid() & 0xffff);
 	struct sockaddr_in dst = { .sin_family = AF_INET };
-	char *end;
 	long seq;
 
-	while ((opt = getopt(argc, argv, "c:W:i:qh")) != -1) {
-		switch (opt) {
-		case 'c':
-			count = strtol(optarg, &end, 10);
-			if (*end || count < 1 || count > 100000) {
-				fprintf(stderr, "xpro-topo-ping: -c: 1-100000\n");
-				return 2;
-			}
-			break;
-		case 'W': timeout = parse_pos(optarg, "-W"); break;
-		case 'i': interval = parse_pos(optarg, "-i"); break;
-		case 'q': quiet = 1; break;
-		default:
-			fprintf(opt == 'h' ? stdout : stderr,
-				"usage: xpro-topo-ping [-c COUNT] [-W TIMEOUT_S] [-i INTERVAL_S] [-q] ADDR\n");
-			return opt == 'h' ? 0 : 2;
-		}
-	}
-	if (optind != argc - 1 || inet_pton(AF_INET, argv[optind], &dst.sin_addr) != 1) {
-		fprintf(stderr, "usage: xpro-topo-ping [-c COUNT] [-W TIMEOUT_S] [-i INTERVAL_S] [-q] ADDR (IPv4)\n");
-		return 2;
-	}
+	const struct xp_opt tab[] = {
+		XP_LONG(NULL, 'c', &count, 1, 100000, "COUNT", "echo requests (default 1)"),
+		XP_DOUBLE(NULL, 'W', &timeout, 0, 3600, "TIMEOUT_S", "wait for each reply (default 1)", .flags = XP_OPT_GT),
+		XP_DOUBLE(NULL, 'i', &interval, 0, 3600, "INTERVAL_S", "between requests (default 1)", .flags = XP_OPT_GT),
+		XP_FLAG(NULL, 'q', &quiet, "only the summary"),
+		{ 0 },
+	};
+	int first = xp_opt_parse("xpro-topo-ping", USAGE, tab, argc, argv);
+
+	if (first != argc - 1 || inet_pton(AF_INET, argv[first], &dst.sin_addr) != 1)
+		xp_opt_die("xpro-topo-ping", "one IPv4 ADDR expected (try -h)");
 	if (xpro_check_dest("xpro-topo-ping", dst.sin_addr.s_addr) || xpro_testbed_check("xpro-topo-ping"))
 		return 2;
 	fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
@@ -105,7 +71,7 @@ int main(int argc, char **argv)
 		ic->un.echo.id = htons(id);
 		ic->un.echo.sequence = htons((uint16_t)seq);
 		memcpy(pkt + sizeof(*ic), "xpro-topo-ping", 14);
-		ic->checksum = csum(pkt, sizeof(pkt));
+		ic->checksum = xpro_csum(pkt, sizeof(pkt), 0);
 		sent = xp_mono_s();
 		if (sendto(fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&dst, sizeof(dst)) < 0) {
 			if (!quiet)

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "nlhelp.h"
+#include "opt.h"
 
 #define ACT_NDO_XMIT 4
 
@@ -49,34 +50,23 @@ static int on_napi(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: xpro-topo-probe [--require-ndo-xmit] [--require-napi] IFACE...\n"
-		   "  prints IFACE xdp=FEATURES napi=N for each interface of the current netns\n");
-}
-
 int main(int argc, char **argv)
 {
 	int need_xmit = 0, need_napi = 0, bad = 0, i, family, first, err;
 	struct nl_sock *sk;
 
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "--require-ndo-xmit"))
-			need_xmit = 1;
-		else if (!strcmp(argv[i], "--require-napi"))
-			need_napi = 1;
-		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage(stdout);
-			return 0;
-		} else {
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (i >= argc) {
-		usage(stderr);
-		return 2;
-	}
+	const struct xp_opt tab[] = {
+		XP_FLAG("require-ndo-xmit", 0, &need_xmit, "exit 1 unless every IFACE has ndo-xmit"),
+		XP_FLAG("require-napi", 0, &need_napi, "exit 1 unless every IFACE has a NAPI instance"),
+		{ 0 },
+	};
+
+	i = xp_opt_parse("xpro-topo-probe",
+			 "usage: xpro-topo-probe [--require-ndo-xmit] [--require-napi] IFACE...\n"
+			 "  prints IFACE xdp=FEATURES napi=N for each interface of the current netns\n",
+			 tab, argc, argv);
+	if (i >= argc)
+		xp_opt_die("xpro-topo-probe", "no IFACE (try --help)");
 	err = nlh_netdev_open(&sk, &family);
 	if (err == -ENOTSUP) {
 		fprintf(stderr, "xpro-topo-probe: no 'netdev' generic netlink family (kernel older than 6.3)\n");
