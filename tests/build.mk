@@ -15,5 +15,5 @@ $(O)/tests/bpf/%: $(O)/obj/tests/bpf/%.o $(BPFT_LIB) $(XPRO_LIB_OBJS) $(O)/obj/l
 TEST_TOOLS := $(O)/tests/tools/xpt-udp
 TEST_BINS  += $(TEST_TOOLS)
 
-$(O)/tests/tools/xpt-udp: $(O)/obj/tests/tools/xpt-udp.o $(O)/obj/lib/safety.o $(O)/obj/lib/tunnel.o
+$(O)/tests/tools/xpt-udp: $(O)/obj/tests/tools/xpt-udp.o $(O)/obj/lib/safety.o $(O)/obj/lib/tunnel.o $(O)/obj/lib/opt.o
 	$(call link)

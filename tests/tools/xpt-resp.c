@@ -15,7 +15,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +26,7 @@
 #include <unistd.h>
 #include "safety.h"
 #include "clock.h"
+#include "opt.h"
 
 #define TOOL "xpt-resp"
 #define MAX_CONN 8192
@@ -266,47 +266,32 @@ static void coap_one(int fd)
 	sendto(fd, r, rl, 0, (struct sockaddr *)&from, fl);
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: xpt-resp --duration S [--http PORT] [--coap PORT] [--mqtt PORT] [--bind ADDR]\n"
-		   "  answers HTTP (TCP, default 80), CoAP (UDP, default 5684) and MQTT (TCP, default 1883)\n"
-		   "  for S seconds (1-%d); naming any of --http/--coap/--mqtt serves only those.\n"
-		   "  Prints {\"http\":N,\"coap\":N,...,\"sources\":{ADDR:N}} at exit.\n", MAX_SECONDS);
-}
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define USAGE "usage: xpt-resp --duration S [--http PORT] [--coap PORT] [--mqtt PORT] [--bind ADDR]\n" \
+	"  answers HTTP (TCP, default 80), CoAP (UDP, default 5684) and MQTT (TCP, default 1883)\n" \
+	"  for S seconds (1-" STR(MAX_SECONDS) "); naming any of --http/--coap/--mqtt serves only those.\n" \
+	"  Prints {\"http\":N,\"coap\":N,...,\"sources\":{ADDR:N}} at exit.\n"
 
 int main(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "duration", required_argument, NULL, 'd' }, { "http", required_argument, NULL, 'H' },
-		{ "coap", required_argument, NULL, 'C' },     { "mqtt", required_argument, NULL, 'M' },
-		{ "bind", required_argument, NULL, 'b' },     { "help", no_argument, NULL, 'h' },
-		{}
-	};
-	int http = 0, coap = 0, mqtt = 0, c, ep, i, lfd[3] = { -1, -1, -1 };
+	int http = 0, coap = 0, mqtt = 0, ep, i, lfd[3] = { -1, -1, -1 };
 	double dur = 0, end;
 	uint32_t bind_addr = INADDR_ANY;
 	struct epoll_event ev, evs[64];
+	const struct xp_opt tab[] = {
+		XP_DOUBLE("duration", 0, &dur, 0, MAX_SECONDS, "S", "run time (required)", .flags = XP_OPT_GT),
+		XP_INT("http", 0, &http, 0, 65535, "PORT", "HTTP port"),
+		XP_INT("coap", 0, &coap, 0, 65535, "PORT", "CoAP port"),
+		XP_INT("mqtt", 0, &mqtt, 0, 65535, "PORT", "MQTT port"),
+		XP_IPV4("bind", 0, &bind_addr, "ADDR", "listen on ADDR only"),
+		{ 0 },
+	};
 
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		switch (c) {
-		case 'd': dur = atof(optarg); break;
-		case 'H': http = atoi(optarg); break;
-		case 'C': coap = atoi(optarg); break;
-		case 'M': mqtt = atoi(optarg); break;
-		case 'b':
-			if (inet_pton(AF_INET, optarg, &bind_addr) != 1) {
-				fprintf(stderr, TOOL ": '%s' is not an IPv4 address\n", optarg);
-				return 2;
-			}
-			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (dur <= 0 || dur > MAX_SECONDS) {
-		fprintf(stderr, TOOL ": --duration must be 1-%d seconds\n", MAX_SECONDS);
-		return 2;
-	}
+	if (xp_opt_parse(TOOL, USAGE, tab, argc, argv) < argc)
+		xp_opt_die(TOOL, "unexpected argument (try --help)");
+	if (dur <= 0)
+		xp_opt_die(TOOL, "--duration must be 1-%d seconds", MAX_SECONDS);
 	if (!http && !coap && !mqtt) {
 		http = 80;
 		coap = 5684;

@@ -20,7 +20,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -32,29 +31,15 @@
 #include "safety.h"
 #include "clock.h"
 #include "tunnel.h"
+#include "opt.h"
 
 #define MAX_COUNT 10000000L
 #define MAX_SECONDS 600.0
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: xpt-udp send --proxy ADDR --dst ADDR --dport P --count N [--port 5683] [--sport P]\n"
-		   "                    [--interval-us U] [--plain] [--wait-ms W] [--payload BYTES] [--bind ADDR]\n"
-		   "       xpt-udp echo --port P --duration S [--reply] [--expect N]\n"
-		   "Destinations must lie in %s; runs only inside a testbed namespace.\n", XPRO_TESTBED_STR);
-}
-
-static int addr_arg(const char *s, uint32_t *a)
-{
-	struct in_addr in;
-
-	if (inet_pton(AF_INET, s, &in) != 1) {
-		fprintf(stderr, "xpt-udp: '%s' is not an IPv4 address\n", s);
-		return -1;
-	}
-	*a = in.s_addr;
-	return 0;
-}
+#define USAGE "usage: xpt-udp send --proxy ADDR --dst ADDR --dport P --count N [--port 5683] [--sport P]\n" \
+	"                    [--interval-us U] [--plain] [--wait-ms W] [--payload BYTES] [--bind ADDR]\n" \
+	"       xpt-udp echo --port P --duration S [--reply] [--expect N]\n" \
+	"Destinations must lie in " XPRO_TESTBED_STR "; runs only inside a testbed namespace.\n"
 
 struct opts {
 	uint32_t proxy, dst, src, bind_addr;
@@ -211,65 +196,46 @@ static int do_echo(struct opts *o)
 
 int main(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "proxy", 1, NULL, 'P' }, { "dst", 1, NULL, 'd' }, { "dport", 1, NULL, 'D' },
-		{ "count", 1, NULL, 'n' }, { "port", 1, NULL, 'p' }, { "sport", 1, NULL, 's' },
-		{ "interval-us", 1, NULL, 'I' }, { "plain", 0, NULL, 'L' }, { "wait-ms", 1, NULL, 'w' },
-		{ "payload", 1, NULL, 'y' }, { "duration", 1, NULL, 't' }, { "reply", 0, NULL, 'r' },
-		{ "expect", 1, NULL, 'e' }, { "src", 1, NULL, 'S' }, { "help", 0, NULL, 'h' },
-		{ "bind", 1, NULL, 'B' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct opts o = { .port = XPRO_TUN_PORT_DEFAULT, .sport = 40000, .wait_ms = 500,
 			  .payload = 16, .duration = 5, .count = -1 };
-	const char *mode;
-	int c;
+	const struct xp_opt tab[] = {
+		XP_IPV4("proxy", 0, &o.proxy, "ADDR", "send: the proxy (tunnel mode)"),
+		XP_IPV4("dst", 0, &o.dst, "ADDR", "send: the inner destination"),
+		XP_INT("dport", 0, &o.dport, 0, 65535, "P", "send: its port"),
+		XP_LONG("count", 0, &o.count, 1, MAX_COUNT, "N", "send: datagrams"),
+		XP_INT("port", 0, &o.port, 0, 65535, "P", "send: the tunnel port; echo: the port to listen on"),
+		XP_INT("sport", 0, &o.sport, 0, 65535, "P", "send: source port (default 40000)"),
+		XP_LONG("interval-us", 0, &o.interval_us, 0, 1e9, "U", "send: pause between datagrams"),
+		XP_FLAG("plain", 0, &o.plain, "send: plain UDP to --dst, no tunnel"),
+		XP_INT("wait-ms", 0, &o.wait_ms, 0, 60000, "W", "send: wait for replies (default 500)"),
+		XP_INT("payload", 0, &o.payload, 0, 1400, "BYTES", "send: payload size (default 16)"),
+		XP_IPV4("src", 0, &o.src, "ADDR", "send: inner source address"),
+		XP_IPV4("bind", 0, &o.bind_addr, "ADDR", "bind to ADDR"),
+		XP_DOUBLE("duration", 0, &o.duration, 0, MAX_SECONDS, "S", "echo: run time (default 5)", .flags = XP_OPT_GT),
+		XP_FLAG("reply", 0, &o.reply, "echo: send each datagram back"),
+		XP_LONG("expect", 0, &o.expect, 0, MAX_COUNT, "N", "echo: stop after N datagrams"),
+		{ 0 },
+	};
+	int first = xp_opt_parse("xpt-udp", USAGE, tab, argc, argv);
+	const char *mode = first < argc ? argv[first] : "";
 
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
-	}
-	mode = argv[1];
-	optind = 2;
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		switch (c) {
-		case 'P': if (addr_arg(optarg, &o.proxy)) return 2; break;
-		case 'd': if (addr_arg(optarg, &o.dst)) return 2; break;
-		case 'S': if (addr_arg(optarg, &o.src)) return 2; break;
-		case 'B': if (addr_arg(optarg, &o.bind_addr)) return 2; break;
-		case 'D': o.dport = atoi(optarg); break;
-		case 'n': o.count = atol(optarg); break;
-		case 'p': o.port = atoi(optarg); break;
-		case 's': o.sport = atoi(optarg); break;
-		case 'I': o.interval_us = atol(optarg); break;
-		case 'L': o.plain = 1; break;
-		case 'w': o.wait_ms = atoi(optarg); break;
-		case 'y': o.payload = atoi(optarg); break;
-		case 't': o.duration = atof(optarg); break;
-		case 'r': o.reply = 1; break;
-		case 'e': o.expect = atol(optarg); break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
+	if (first + 1 < argc)
+		xp_opt_die("xpt-udp", "unexpected argument '%s' (try --help)", argv[first + 1]);
+	if (strcmp(mode, "send") && strcmp(mode, "echo"))
+		xp_opt_die("xpt-udp", "send or echo expected (try --help)");
 	if (xpro_testbed_check("xpt-udp"))
 		return 3;
 	if (!strcmp(mode, "send")) {
-		if (!o.dst || !o.dport || o.count < 1 || o.count > MAX_COUNT || (!o.plain && !o.proxy) ||
-		    o.payload < 0 || o.payload > 1400 || o.wait_ms < 0 || o.wait_ms > 60000) {
+		if (!o.dst || !o.dport || o.count < 1 || (!o.plain && !o.proxy)) {
 			fprintf(stderr, "xpt-udp send: need --dst, --dport, --count 1..%ld, --proxy (unless --plain), --payload 0..1400\n",
 				MAX_COUNT);
 			return 2;
 		}
 		return do_send(&o);
 	}
-	if (!strcmp(mode, "echo")) {
-		if (!o.port || o.duration <= 0 || o.duration > MAX_SECONDS) {
-			fprintf(stderr, "xpt-udp echo: need --port and --duration in (0, %.0f] s\n", MAX_SECONDS);
-			return 2;
-		}
-		return do_echo(&o);
+	if (!o.port) {
+		fprintf(stderr, "xpt-udp echo: need --port and --duration in (0, %.0f] s\n", MAX_SECONDS);
+		return 2;
 	}
-	usage(stderr);
-	return 2;
+	return do_echo(&o);
 }

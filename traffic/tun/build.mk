@@ -13,5 +13,5 @@ $(O)/bin/xpro-tun: $(O)/obj/traffic/tun/tun.o $(XTUN_LIB_OBJS)
 # tests (HTTP, CoAP-like, MQTT-like).
 TEST_BINS += $(O)/tests/tools/xpt-resp
 
-$(O)/tests/tools/xpt-resp: $(O)/obj/tests/tools/xpt-resp.o $(O)/obj/lib/safety.o
+$(O)/tests/tools/xpt-resp: $(O)/obj/tests/tools/xpt-resp.o $(O)/obj/lib/safety.o $(O)/obj/lib/opt.o
 	$(call link)
