@@ -19,7 +19,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +29,7 @@
 #include "harness.h"
 #include "config.h"
 #include "pkt.h"
+#include "opt.h"
 #include "baseline.skel.h"
 
 #define NSRC 1024
@@ -171,23 +171,19 @@ int main(int argc, char **argv)
 	unsigned int seed = 42;
 	double drop_ns, pass_ns, xdrop_ns, lru_ns, xdrop_rep_ns, xdrop1_ns, drop_rep_ns, overhead_ns, lru1m_ns, pass_nocache_ns;
 	uint64_t before, after;
-	int i, c;
+	int i;
 	char cmd[256];
 
-	while ((c = getopt(argc, argv, "r:n:s:h")) != -1) {
-		switch (c) {
-		case 'r': runs = (unsigned int)atoi(optarg); break;
-		case 'n': repeat = (unsigned int)atoi(optarg); break;
-		case 's': seed = (unsigned int)atoi(optarg); break;
-		default:
-			fprintf(stderr, "usage: bench-dataplane [-r RUNS (1..15)] [-n REPEAT] [-s SEED]\n");
-			return 2;
-		}
-	}
-	if (runs < 1 || runs > 15 || repeat < 1) {
-		fprintf(stderr, "bench-dataplane: -r 1..15, -n >= 1\n");
-		return 2;
-	}
+	const struct xp_opt tab[] = {
+		XP_UINT(NULL, 'r', &runs, 1, 15, "RUNS", "runs, the median is reported (default 5)"),
+		XP_UINT(NULL, 'n', &repeat, 1, 0xffffffffu, "REPEAT", "test_run repeat (default 20000)"),
+		XP_UINT(NULL, 's', &seed, 0, 0, "SEED", "packet seed (default 42)"),
+		{ 0 },
+	};
+
+	if (xp_opt_parse("bench-dataplane", "usage: bench-dataplane [-r RUNS] [-n REPEAT] [-s SEED]\n", tab, argc,
+			 argv) < argc)
+		xp_opt_die("bench-dataplane", "unexpected argument (try -h)");
 	if (h_netns_setup())
 		return 1;
 	/* redirect targets need a NAPI on out0's peer: GRO on after link up */

@@ -19,7 +19,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +28,7 @@
 #include "xpro.h"
 #include "agg.h"
 #include "clock.h"
+#include "opt.h"
 
 #define MAXP 16
 
@@ -88,39 +88,28 @@ static void put_record(int fd, uint32_t client, uint32_t dest, uint64_t count)
 
 int main(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "maps", required_argument, NULL, 'm' }, { "records", required_argument, NULL, 'n' },
-		{ "trials", required_argument, NULL, 't' }, { "count", required_argument, NULL, 'c' },
-		{ "period-ms", required_argument, NULL, 'p' }, { "status", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int fds[MAXP], np = 0, opt, i, t;
+	int fds[MAXP], np = 0, i, t;
 	long nrec = 100000, trials = 100, period_ms = 100;
 	uint64_t count = 1000, *samples, t0, fill_ns = 0;
-	char *maps = NULL, *tok, *save, *status = NULL;
+	char *maps = NULL, *tok, *save;
+	const char *status = NULL;
 	uint64_t merged0, merge_ns = 0;
 	size_t base[MAXP];
 
-	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		switch (opt) {
-		case 'm': maps = optarg; break;
-		case 'n': nrec = atol(optarg); break;
-		case 't': trials = atol(optarg); break;
-		case 'c': count = strtoull(optarg, NULL, 10); break;
-		case 'p': period_ms = atol(optarg); break;
-		case 's': status = optarg; break;
-		case 'h':
-			printf("usage: bench-sync --maps P1,P2,... [--records N] [--trials T] [--count C] [--period-ms MS]\n"
-			       "                  [--status SYNCDB-STATE-FILE]\n");
-			return 0;
-		default: return 2;
-		}
-	}
-	if (!maps || nrec < 0 || nrec > 4000000 || trials < 1 || trials > 100000 || period_ms < 1) {
-		fprintf(stderr, "bench-sync: --maps P1,P2,... is required (and sane --records, --trials)\n");
-		return 2;
-	}
+	const struct xp_opt tab[] = {
+		XP_STR("maps", 0, &maps, "P1,P2,...", "the pinned maps of two or more proxies (required)"),
+		XP_LONG("records", 0, &nrec, 0, 4000000, "N", "records to merge (default 100000)"),
+		XP_LONG("trials", 0, &trials, 1, 100000, "T", "propagation trials (default 100)"),
+		XP_U64("count", 0, &count, 0, 0, "C", "packets per record (default 1000)"),
+		XP_LONG("period-ms", 0, &period_ms, 1, 3600000, "MS", "the sync period (default 100)"),
+		XP_STR("status", 0, &status, "FILE", "syncdb's state file"),
+		{ 0 },
+	};
+
+	if (xp_opt_parse("bench-sync", "usage: bench-sync --maps P1,P2,... [options]\n", tab, argc, argv) < argc)
+		xp_opt_die("bench-sync", "unexpected argument (try --help)");
+	if (!maps)
+		xp_opt_die("bench-sync", "--maps P1,P2,... is required");
 	for (tok = strtok_r(maps, ",", &save); tok && np < MAXP; tok = strtok_r(NULL, ",", &save)) {
 		fds[np] = bpf_obj_get(tok);
 		if (fds[np] < 0) {
