@@ -282,8 +282,9 @@ def check_links(f, text):
 
 def path_regex():
     tops = "|".join(re.escape(t) for t in sorted(TOP, key=len, reverse=True))
-    # not glued to a preceding path, variable or word: $(O)/bpf/x, ../x, a-bpf/x
-    return re.compile(r"(?<![\w./$\-{}@~%*])(?:" + tops + r")/[\w.*?\[\]{},/\-+]*")
+    # not glued to a preceding path, variable or word ($(O)/bpf/x, ../x, a-bpf/x),
+    # nor a system header (<bpf/bpf_helpers.h>)
+    return re.compile(r"(?<![\w./$\-{}@~%*<])(?:" + tops + r")/[\w.*?\[\]{},/\-+]*")
 
 
 PATH = None
