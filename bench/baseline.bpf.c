@@ -10,18 +10,14 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include "bpf_map.h"
 
 struct lru_val {
 	__u64 count;
 	__u64 ts;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1 << 20);
-	__type(key, __u32);
-	__type(value, struct lru_val);
-} lru_src SEC(".maps");
+XPRO_MAP(lru_src, BPF_MAP_TYPE_LRU_HASH, 1 << 20, __u32, struct lru_val);
 
 const volatile __u64 lru_threshold = 1000;
 

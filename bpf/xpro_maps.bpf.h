@@ -7,45 +7,22 @@
 #ifndef XPRO_MAPS_BPF_H
 #define XPRO_MAPS_BPF_H
 
+#include "bpf_map.h"
+
 /* (i, D) -> record (L_DB). LRU: a full map evicts the coldest pair. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1 << 20);
-	__type(key, struct xpro_key);
-	__type(value, struct xpro_record);
-} xpro_records SEC(".maps");
+XPRO_MAP(xpro_records, BPF_MAP_TYPE_LRU_HASH, 1 << 20, struct xpro_key, struct xpro_record);
 
 /* D -> aggregate (step 5 in O(1)). */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1 << 16);
-	__type(key, __be32);
-	__type(value, struct xpro_agg);
-} xpro_aggs SEC(".maps");
+XPRO_MAP(xpro_aggs, BPF_MAP_TYPE_LRU_HASH, 1 << 16, __be32, struct xpro_agg);
 
 /* D -> TF2 override (a victim's declared capacity, packets/s). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1 << 16);
-	__type(key, __be32);
-	__type(value, __u64);
-} xpro_tf2 SEC(".maps");
+XPRO_MAP(xpro_tf2, BPF_MAP_TYPE_HASH, 1 << 16, __be32, __u64);
 
 /* Runtime thresholds and policy: one struct xpro_params. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct xpro_params);
-} xpro_config SEC(".maps");
+XPRO_MAP(xpro_config, BPF_MAP_TYPE_ARRAY, 1, __u32, struct xpro_params);
 
 /* Counters by verdict and reason (enum xpro_counter), per CPU. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, XPRO_C__MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} xpro_counters SEC(".maps");
+XPRO_MAP(xpro_counters, BPF_MAP_TYPE_PERCPU_ARRAY, XPRO_C__MAX, __u32, __u64);
 
 /* Overload warnings (struct xpro_warning), one consumer: `xpro warnd`. */
 struct {

@@ -18,6 +18,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include "bpf_map.h"
 
 #define MAX_T 16   /* targets */
 #define MAX_P 16   /* proxies / next hops */
@@ -59,28 +60,13 @@ struct flow_val {
 	__u64 packets, bytes;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1 << 18);
-	__type(key, struct flow_key);
-	__type(value, struct flow_val);
-} flows SEC(".maps");
+XPRO_MAP(flows, BPF_MAP_TYPE_HASH, 1 << 18, struct flow_key, struct flow_val);
 
 /* [0] frames the generator could not log per flow (map full) */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__type(value, __u64);
-} gen_stats SEC(".maps");
+XPRO_MAP(gen_stats, BPF_MAP_TYPE_ARRAY, 2, __u32, __u64);
 
 /* receiver side: [0] packets, [1] bytes */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__type(value, __u64);
-} rx_count SEC(".maps");
+XPRO_MAP(rx_count, BPF_MAP_TYPE_PERCPU_ARRAY, 2, __u32, __u64);
 
 static __always_inline __u32 rnd(void)
 {

@@ -21,6 +21,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include "bpf_map.h"
 #include "xpro.h"
 #include "tun_maps.h"
 
@@ -33,40 +34,12 @@
 #define IP_OFFSET_    0x1FFF
 #define ADJ_ROOM_ENCAP_L2(len) (((__u64)(len) & BPF_ADJ_ROOM_ENCAP_L2_MASK) << BPF_ADJ_ROOM_ENCAP_L2_SHIFT)
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct xtun_cfg);
-} tun_cfg SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, XTUN_MAX_PROXIES);
-	__type(key, __u32);
-	__type(value, struct xtun_proxy);
-} tun_proxies SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, XTUN_MAX_PROXIES);
-	__type(key, __u32);
-	__type(value, struct xtun_pstat);
-} tun_pstats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, XTUN_MAX_SOURCES);
-	__type(key, __be32);
-	__type(value, __u32);
-} tun_src SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, XTUN_C__MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} tun_counters SEC(".maps");
+/* the maps of tun_maps.h */
+XPRO_MAP(tun_cfg, BPF_MAP_TYPE_ARRAY, 1, __u32, struct xtun_cfg);
+XPRO_MAP(tun_proxies, BPF_MAP_TYPE_ARRAY, XTUN_MAX_PROXIES, __u32, struct xtun_proxy);
+XPRO_MAP(tun_pstats, BPF_MAP_TYPE_PERCPU_ARRAY, XTUN_MAX_PROXIES, __u32, struct xtun_pstat);
+XPRO_MAP(tun_src, BPF_MAP_TYPE_HASH, XTUN_MAX_SOURCES, __be32, __u32);
+XPRO_MAP(tun_counters, BPF_MAP_TYPE_PERCPU_ARRAY, XTUN_C__MAX, __u32, __u64);
 
 struct outer {
 	struct iphdr ip;
