@@ -8,7 +8,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,13 +19,14 @@
 #include <bpf/libbpf.h>
 #include "safety.h"
 #include "tun_lib.h"
+#include "opt.h"
 #include "tun_egress.skel.h"
 
 #define TOOL "xpro-tun"
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
-static void usage(FILE *f)
-{
-	fprintf(f,
+static const char usage[] =
 		"usage: xpro-tun attach DEV --proxy A[,B,...] [--port P] [--mode fixed|spread|failover]\n"
 		"                       [--keep-offloads]\n"
 		"       xpro-tun set DEV [--proxy A[,B,...]] [--port P] [--mode M] [--down A]... [--up A]...\n"
@@ -38,24 +38,12 @@ static void usage(FILE *f)
 		"own source to a proxy, UDP to the proxy's tunnel port, the 4-byte X-Pro header), except\n"
 		"ARP and packets to a proxy's own address. Run it inside the device host's namespace.\n"
 		"\n"
-		"  --proxy LIST   proxies' tunnel addresses, in order (at most %d), inside %s\n"
-		"  --port P       their tunnel UDP port (default %d)\n"
-		"  --mode M       fixed: always the first proxy; spread: by a hash of the inner\n"
-		"                 destination; failover: the first proxy marked up (default fixed)\n"
-		"  --down/--up A  mark a proxy down or up (failover mode); A may be 'all'\n"
-		"  --src S=A      per-source choice: packets from S go to proxy A whatever the mode\n"
-		"                 (what xpro-device's per-device failover writes); S=none removes it\n"
-		"  --keep-offloads  leave DEV's tx checksum, TSO, GSO and gso_max_segs alone (attach\n"
-		"                 switches them off and sets gso_max_segs 1: the proxy forwards frames\n"
-		"                 whose checksums must be complete, and a GSO packet cannot carry one\n"
-		"                 X-Pro header per segment; TCP sockets opened before attach may still\n"
-		"                 send GSO packets, which are dropped: counter drop_gso)\n"
-		"\n"
+		"\n";
+
+static const char mtu_fmt[] =
 		"MTU: each packet grows by %d bytes; routes through DEV need 'mtu' <= DEV's MTU - %d\n"
 		"(ip route replace ... dev DEV mtu 1468 for a 1500-byte link), else bigger packets are\n"
-		"dropped (counter drop_too_big). Exit: 0, 1 with a one-line reason, 2 usage.\n",
-		XTUN_MAX_PROXIES, XPRO_TESTBED_STR, XPRO_TUN_PORT_DEFAULT, XPRO_TUN_OUTER_LEN, XPRO_TUN_OUTER_LEN);
-}
+		"dropped (counter drop_too_big). Exit: 0, 1 with a one-line reason, 2 usage.";
 
 static int parse_addr(const char *s, __be32 *a)
 {
@@ -108,19 +96,6 @@ static int parse_list(const char *s, __be32 *out, __u32 *n)
 	}
 	free(dup);
 	return err;
-}
-
-static int parse_port(const char *s, __u16 *port)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-
-	if (*s == '\0' || *end || v < 1 || v > 65535) {
-		fprintf(stderr, TOOL ": --port: '%s' is not a port (1-65535)\n", s);
-		return -EINVAL;
-	}
-	*port = (__u16)v;
-	return 0;
 }
 
 static const char *ntop(__be32 a, char *buf)
@@ -511,110 +486,105 @@ out:
 
 /* ---- main ------------------------------------------------------------- */
 
+static struct set_ops so;
+
+static const char *opt_mode(const char *val, void *dst)
+{
+	(void)dst;
+	if (xtun_mode_parse(val, &so.mode))
+		return "is not fixed, spread or failover";
+	so.have_mode = 1;
+	return NULL;
+}
+
+/* --down A, --up A: "-A", "+A" in the order given */
+static const char *opt_updown(const char *val, void *dst)
+{
+	if (so.nupdown >= 64)
+		return "is one --up/--down too many (64)";
+	if (asprintf(&so.updown[so.nupdown], "%c%s", *(const char *)dst, val) < 0)
+		return "cannot be stored (out of memory)";
+	so.nupdown++;
+	return NULL;
+}
+
+static const char *opt_src(const char *val, void *dst)
+{
+	(void)dst;
+	if (so.nsrc >= 256)
+		return "is one --src too many (256)";
+	so.src[so.nsrc++] = (char *)val;
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "proxy", required_argument, NULL, 'p' },
-		{ "port", required_argument, NULL, 'P' },
-		{ "mode", required_argument, NULL, 'm' },
-		{ "down", required_argument, NULL, 'd' },
-		{ "up", required_argument, NULL, 'u' },
-		{ "src", required_argument, NULL, 's' },
-		{ "keep-offloads", no_argument, NULL, 'k' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
+	static const char down = '-', up = '+';
+	struct set_ops *o = &so;
+	const char *cmd, *dev, *proxies = NULL;
+	unsigned int port = 0;
+	int json = 0, keep = 0, first;
+	char mtu[512];
+	const struct xp_opt tab[] = {
+		XP_STR("proxy", 0, &proxies, "LIST", "proxies' tunnel addresses, in order (at most " STR(XTUN_MAX_PROXIES)
+		       "), inside " XPRO_TESTBED_STR),
+		XP_UINT("port", 0, &port, 1, 65535, "P", "their tunnel UDP port (default " STR(XPRO_TUN_PORT_DEFAULT) ")"),
+		XP_FN("mode", 0, opt_mode, NULL, "M", "fixed: always the first proxy; spread: by a hash of the inner\n"
+		      "destination; failover: the first proxy marked up (default fixed)"),
+		XP_FN("down", 0, opt_updown, (void *)&down, "A", "mark a proxy down (failover mode); A may be 'all'"),
+		XP_FN("up", 0, opt_updown, (void *)&up, "A", "mark a proxy up"),
+		XP_FN("src", 0, opt_src, NULL, "S=A", "per-source choice: packets from S go to proxy A whatever the mode\n"
+		      "(what xpro-device's per-device failover writes); S=none removes it"),
+		XP_FLAG("keep-offloads", 0, &keep, "leave DEV's tx checksum, TSO, GSO and gso_max_segs alone (attach\n"
+			"switches them off and sets gso_max_segs 1: the proxy forwards frames\n"
+			"whose checksums must be complete, and a GSO packet cannot carry one\n"
+			"X-Pro header per segment; TCP sockets opened before attach may still\n"
+			"send GSO packets, which are dropped: counter drop_gso)"),
+		XP_FLAG("json", 0, &json, "status: one JSON object"),
+		XP_TEXT(""),
+		XP_TEXT(mtu),
+		{ 0 },
 	};
-	struct set_ops o;
-	const char *cmd, *dev;
-	int c, json = 0, keep = 0;
 
-	memset(&o, 0, sizeof(o));
-	o.port = XPRO_TUN_PORT_DEFAULT;
-	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))) {
-		usage(stdout);
+	o->port = XPRO_TUN_PORT_DEFAULT;
+	snprintf(mtu, sizeof(mtu), mtu_fmt, XPRO_TUN_OUTER_LEN, XPRO_TUN_OUTER_LEN);
+	first = xp_opt_parse(TOOL, usage, tab, argc, argv);
+	if (first < argc && !strcmp(argv[first], "help")) {
+		xp_opt_usage(stdout, usage, tab);
 		return 0;
 	}
-	if (argc < 3 || argv[2][0] == '-') {
-		usage(stderr);
-		return 2;
+	if (first + 2 > argc)
+		xp_opt_die(TOOL, "COMMAND DEV expected (try --help)");
+	if (first + 2 < argc)
+		xp_opt_die(TOOL, "unexpected argument '%s'", argv[first + 2]);
+	cmd = argv[first];
+	dev = argv[first + 1];
+	if (port) {
+		o->port = (__u16)port;
+		o->have_port = 1;
 	}
-	cmd = argv[1];
-	dev = argv[2];
-	optind = 3;
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if (parse_list(optarg, o.list, &o.nlist))
-				return 1;
-			o.have_list = 1;
-			break;
-		case 'P':
-			if (parse_port(optarg, &o.port))
-				return 2;
-			o.have_port = 1;
-			break;
-		case 'm':
-			if (xtun_mode_parse(optarg, &o.mode)) {
-				fprintf(stderr, TOOL ": --mode: '%s' is not fixed, spread or failover\n", optarg);
-				return 2;
-			}
-			o.have_mode = 1;
-			break;
-		case 'd':
-		case 'u':
-			if (o.nupdown >= 64) {
-				fprintf(stderr, TOOL ": too many --up/--down\n");
-				return 2;
-			}
-			if (asprintf(&o.updown[o.nupdown], "%c%s", c == 'u' ? '+' : '-', optarg) < 0)
-				return 1;
-			o.nupdown++;
-			break;
-		case 's':
-			if (o.nsrc >= 256) {
-				fprintf(stderr, TOOL ": too many --src\n");
-				return 2;
-			}
-			o.src[o.nsrc++] = optarg;
-			break;
-		case 'k':
-			keep = 1;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, TOOL ": unexpected argument '%s'\n", argv[optind]);
-		return 2;
+	if (proxies) {
+		if (parse_list(proxies, o->list, &o->nlist))
+			return 1;
+		o->have_list = 1;
 	}
 	if (!strcmp(cmd, "attach")) {
-		if (!o.have_list) {
+		if (!o->have_list) {
 			fprintf(stderr, TOOL ": attach needs --proxy A[,B,...]\n");
 			return 2;
 		}
 		if (xpro_testbed_check(TOOL))
 			return 1;
-		return cmd_attach(dev, o.list, o.nlist, o.port, o.mode, keep);
+		return cmd_attach(dev, o->list, o->nlist, o->port, o->mode, keep);
 	}
 	if (!strcmp(cmd, "set")) {
-		if (o.have_list && xpro_testbed_check(TOOL))
+		if (o->have_list && xpro_testbed_check(TOOL))
 			return 1;
-		return cmd_set(dev, &o);
+		return cmd_set(dev, o);
 	}
 	if (!strcmp(cmd, "status"))
 		return cmd_status(dev, json);
 	if (!strcmp(cmd, "detach"))
 		return cmd_detach(dev);
-	fprintf(stderr, TOOL ": unknown command '%s'\n", cmd);
-	usage(stderr);
-	return 2;
+	xp_opt_die(TOOL, "unknown command '%s' (try --help)", cmd);
 }
