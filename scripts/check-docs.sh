@@ -9,7 +9,8 @@
 #  (b) every repository path that a .md file or a code comment names (a token
 #      starting with one of the top-level folders, e.g. `docs/sync.md`,
 #      `tests/bats/*.bats`) exists; globs must match something, {a,b} expands;
-#      every bare NAME.md mentioned is the name of a file in the tree;
+#      every bare NAME.md mentioned is the name of a file in the tree, and
+#      every docs/ path in code exists, in strings (usage, messages) too;
 #  (c) no file refers to ../shared except the shared captures (../shared/pcaps),
 #      and none to a path of this machine (/work/, /root/, /home/ anywhere;
 #      /tmp/ in docs and comments). System paths (/run/xpro, /sys/fs/bpf,
@@ -341,6 +342,17 @@ def check_paths(f, text):
                 problem(f, no, f"names '{name}', which is no file of the tree")
 
 
+DOCNAME = re.compile(r"(?<![\w./$\-{}@~%*<])docs/[\w.\-]*\w")
+
+
+def check_doc_names(f, text):
+    """A doc that code names anywhere (a usage text, an error message) exists."""
+    for no, line in enumerate(text.split("\n"), 1):
+        for m in DOCNAME.finditer(line):
+            if not path_exists(m.group(0), f):
+                problem(f, no, f"names '{m.group(0)}', which does not exist in the tree")
+
+
 # ---- (c) outside references -------------------------------------------------
 
 SHARED = re.compile(r"(?:\.\./)+(?:shared|seeds)(?!/pcaps)\b[\w./\-]*|\bshared/(?:design|seeds)\b[\w./\-]*")
@@ -370,8 +382,10 @@ for f in files:
     if f.endswith(".md"):
         check_links(f, text)
         check_paths(f, text)
-    elif comments.strip():
-        check_paths(f, comments)
+    else:
+        if comments.strip():
+            check_paths(f, comments)
+        check_doc_names(f, text)
     check_outside(f, text, comments)
 
 def order(p):
