@@ -9,7 +9,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <linux/if_ether.h>
 #include <netinet/in.h>
@@ -28,6 +27,7 @@
 #include <unistd.h>
 #include "safety.h"
 #include "clock.h"
+#include "opt.h"
 #include "sink_log.h"
 #include "sink_proto.h"
 #include "sink_ring.h"
@@ -101,37 +101,12 @@ struct sink {
 	int idle_due;
 };
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-"usage: xpro-sink (--duration S | --until-signal [--max-duration S]) [options]\n"
+#define USAGE \
+"usage: xpro-sink (--duration S | --until-signal [--max-duration S]) [options]\n" \
+"\n" \
+"The victim service: answers requests, counts what arrives, reports the load.\n" \
+"Runs only inside a testbed network namespace (addresses from " XPRO_TESTBED_STR ").\n" \
 "\n"
-"The victim service: answers requests, counts what arrives, reports the load.\n"
-"Runs only inside a testbed network namespace (addresses from %s).\n"
-"\n"
-"  --duration S          run S seconds (at most %.0f), then write the files and exit\n"
-"  --until-signal        run until SIGTERM/SIGINT, but at most --max-duration S (default 3600)\n"
-"  --iface IF            interface whose received packets are counted (default eth0;\n"
-"                        'none': count nothing, answer only)\n"
-"  --class-map SPEC      NAME=A.B.C.D/LEN,... : a source's class is the first match\n"
-"  --default-class NAME  class of sources no entry matches (default other)\n"
-"  --bind ADDR           local address of the listeners (default any)\n"
-"  --udp-port P          CoAP-like UDP port (default 5684; 0: off)\n"
-"  --http-port P         HTTP/1.1 port (default 80; 0: off)\n"
-"  --mqtt-port P         MQTT port (default 1883; 0: off)\n"
-"  --echo                echo UDP datagrams that are not CoAP requests\n"
-"  --max-conns N         open TCP connections at most (default 1024; more are closed at once)\n"
-"  --idle-ms MS          close a TCP connection idle this long (default 10000)\n"
-"  --log FILE            received per second: ts,src,dst,class,packets,bytes ('-': stdout)\n"
-"  --series FILE         load per second: ts,class,packets,bytes,requests,cpu_ms\n"
-"  --summary FILE        summary JSON at exit ('-': stdout)\n"
-"  --summary-sources N   sources listed in the summary's by_source (default 256)\n"
-"  --max-flows N         (src,dst,class) entries per second and sources per run (default 1000000)\n"
-"  -h, --help            this text\n"
-"\n"
-"SIGTERM or SIGINT ends the run cleanly: the files are complete. docs/xpro-sink.md\n",
-		XPRO_TESTBED_STR, MAX_DURATION);
-}
 
 static double cpu_ms(void)
 {
@@ -140,32 +115,6 @@ static double cpu_ms(void)
 	getrusage(RUSAGE_SELF, &ru);
 	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
 	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
-}
-
-static int parse_long(const char *opt, const char *s, long lo, long hi, long *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtol(s, &end, 10);
-	if (errno || end == s || *end || *v < lo || *v > hi) {
-		fprintf(stderr, TOOL ": --%s '%s': expected an integer in %ld..%ld\n", opt, s, lo, hi);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int parse_secs(const char *opt, const char *s, double *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtod(s, &end);
-	if (errno || end == s || *end || !(*v > 0) || *v > MAX_DURATION) {
-		fprintf(stderr, TOOL ": --%s '%s': expected seconds in (0, %.0f]\n", opt, s, MAX_DURATION);
-		return -EINVAL;
-	}
-	return 0;
 }
 
 /* ---- accounting --------------------------------------------------------- */
@@ -596,109 +545,47 @@ static int write_summary(struct sink *s, double ended, double dur)
 
 /* ---- main --------------------------------------------------------------- */
 
-static int parse_opts(struct opts *o, int argc, char **argv)
+static void parse_opts(struct opts *o, int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "duration", 1, NULL, 'd' }, { "until-signal", 0, NULL, 'u' },
-		{ "max-duration", 1, NULL, 'M' }, { "iface", 1, NULL, 'i' },
-		{ "class-map", 1, NULL, 'c' }, { "default-class", 1, NULL, 'C' },
-		{ "bind", 1, NULL, 'b' }, { "udp-port", 1, NULL, 'U' }, { "http-port", 1, NULL, 'H' },
-		{ "mqtt-port", 1, NULL, 'Q' }, { "echo", 0, NULL, 'e' }, { "max-conns", 1, NULL, 'm' },
-		{ "idle-ms", 1, NULL, 'I' }, { "log", 1, NULL, 'l' }, { "series", 1, NULL, 's' },
-		{ "summary", 1, NULL, 'S' }, { "summary-sources", 1, NULL, 'N' },
-		{ "max-flows", 1, NULL, 'F' }, { "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
-	};
 	double maxd = 3600;
-	long v;
-	int c;
+	const struct xp_opt tab[] = {
+		XP_DOUBLE("duration", 0, &o->duration, 0, MAX_DURATION, "S",
+			  "run S seconds (at most 86400), then write the files and exit", .flags = XP_OPT_GT),
+		XP_FLAG("until-signal", 0, &o->until_signal,
+			"run until SIGTERM/SIGINT, but at most --max-duration S (default 3600)"),
+		XP_DOUBLE("max-duration", 0, &maxd, 0, MAX_DURATION, "S", NULL, .flags = XP_OPT_GT),
+		XP_STR("iface", 0, &o->iface, "IF", "interface whose received packets are counted (default eth0;\n"
+		       "'none': count nothing, answer only)"),
+		XP_STR("class-map", 0, &o->class_map, "SPEC", "NAME=A.B.C.D/LEN,... : a source's class is the first match"),
+		XP_STR("default-class", 0, &o->default_class, "NAME", "class of sources no entry matches (default other)"),
+		XP_IPV4("bind", 0, &o->bind_addr, "ADDR", "local address of the listeners (default any)"),
+		XP_INT("udp-port", 0, &o->udp_port, 0, 65535, "P", "CoAP-like UDP port (default 5684; 0: off)"),
+		XP_INT("http-port", 0, &o->http_port, 0, 65535, "P", "HTTP/1.1 port (default 80; 0: off)"),
+		XP_INT("mqtt-port", 0, &o->mqtt_port, 0, 65535, "P", "MQTT port (default 1883; 0: off)"),
+		XP_FLAG("echo", 0, &o->echo, "echo UDP datagrams that are not CoAP requests"),
+		XP_LONG("max-conns", 0, &o->max_conns, 1, 100000, "N",
+			"open TCP connections at most (default 1024; more are closed at once)"),
+		XP_LONG("idle-ms", 0, &o->idle_ms, 1, 3600000, "MS", "close a TCP connection idle this long (default 10000)"),
+		XP_STR("log", 0, &o->log, "FILE", "received per second: ts,src,dst,class,packets,bytes ('-': stdout)"),
+		XP_STR("series", 0, &o->series, "FILE", "load per second: ts,class,packets,bytes,requests,cpu_ms"),
+		XP_STR("summary", 0, &o->summary, "FILE", "summary JSON at exit ('-': stdout)"),
+		XP_LONG("summary-sources", 0, &o->summary_sources, 0, 10000000, "N",
+			"sources listed in the summary's by_source (default 256)"),
+		XP_LONG("max-flows", 0, &o->max_flows, 16, 100000000, "N",
+			"(src,dst,class) entries per second and sources per run (default 1000000)"),
+		XP_TEXT("  -h, --help            this text\n"
+			"\n"
+			"SIGTERM or SIGINT ends the run cleanly: the files are complete. docs/xpro-sink.md"),
+		{ 0 },
+	};
+	int first = xp_opt_parse(TOOL, USAGE, tab, argc, argv);
 
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			if (parse_secs("duration", optarg, &o->duration))
-				return -EINVAL;
-			break;
-		case 'u':
-			o->until_signal = 1;
-			break;
-		case 'M':
-			if (parse_secs("max-duration", optarg, &maxd))
-				return -EINVAL;
-			break;
-		case 'i':
-			o->iface = optarg;
-			break;
-		case 'c':
-			o->class_map = optarg;
-			break;
-		case 'C':
-			o->default_class = optarg;
-			break;
-		case 'b': {
-			struct in_addr a;
-
-			if (inet_pton(AF_INET, optarg, &a) != 1) {
-				fprintf(stderr, TOOL ": --bind '%s': not an IPv4 address\n", optarg);
-				return -EINVAL;
-			}
-			o->bind_addr = a.s_addr;
-			break;
-		}
-		case 'U':
-		case 'H':
-		case 'Q':
-			if (parse_long(c == 'U' ? "udp-port" : c == 'H' ? "http-port" : "mqtt-port", optarg, 0,
-				       65535, &v))
-				return -EINVAL;
-			*(c == 'U' ? &o->udp_port : c == 'H' ? &o->http_port : &o->mqtt_port) = (int)v;
-			break;
-		case 'e':
-			o->echo = 1;
-			break;
-		case 'm':
-			if (parse_long("max-conns", optarg, 1, 100000, &o->max_conns))
-				return -EINVAL;
-			break;
-		case 'I':
-			if (parse_long("idle-ms", optarg, 1, 3600000, &o->idle_ms))
-				return -EINVAL;
-			break;
-		case 'l':
-			o->log = optarg;
-			break;
-		case 's':
-			o->series = optarg;
-			break;
-		case 'S':
-			o->summary = optarg;
-			break;
-		case 'N':
-			if (parse_long("summary-sources", optarg, 0, 10000000, &o->summary_sources))
-				return -EINVAL;
-			break;
-		case 'F':
-			if (parse_long("max-flows", optarg, 16, 100000000, &o->max_flows))
-				return -EINVAL;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			usage(stderr);
-			return -EINVAL;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, TOOL ": unexpected argument '%s' (try --help)\n", argv[optind]);
-		return -EINVAL;
-	}
-	if (!!o->duration == !!o->until_signal) {
-		fprintf(stderr, TOOL ": give exactly one of --duration S and --until-signal (try --help)\n");
-		return -EINVAL;
-	}
+	if (first < argc)
+		xp_opt_die(TOOL, "unexpected argument '%s' (try --help)", argv[first]);
+	if (!!o->duration == !!o->until_signal)
+		xp_opt_die(TOOL, "give exactly one of --duration S and --until-signal (try --help)");
 	if (o->until_signal)
 		o->duration = maxd;
-	return 0;
 }
 
 static int sys_fail(const char *what)
@@ -867,12 +754,7 @@ int main(int argc, char **argv)
 	s.o = (struct opts){ .iface = "eth0", .default_class = "other", .udp_port = 5684, .http_port = 80,
 			     .mqtt_port = 1883, .max_conns = 1024, .idle_ms = 10000, .summary_sources = 256,
 			     .max_flows = 1000000 };
-	if (argc < 2) {
-		usage(stderr);
-		return 2;
-	}
-	if (parse_opts(&s.o, argc, argv))
-		return 2;
+	parse_opts(&s.o, argc, argv);
 	if (xpro_testbed_check(TOOL))
 		return 1;
 	if (xs_class_map_parse(&s.cm, s.o.class_map, s.o.default_class, TOOL))
