@@ -63,7 +63,7 @@ int xp_parse_double(const char *s, double min, double max, double *v)
 	x = strtod(s, &end);
 	if (*end || end == s)
 		return -1;
-	if (errno == ERANGE && fabs(x) > 1)
+	if (errno == ERANGE && (x > 1 || x < -1))
 		return -2; /* 1e400 */
 	if (!isfinite(x))
 		return -1; /* nan, inf */

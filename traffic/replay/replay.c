@@ -8,8 +8,9 @@
  * docs/xpro-replay.md describes options, mapping and files.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
+#include <math.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <pcap/pcap.h>
@@ -23,6 +24,7 @@
 #include "xpro.h"
 #include "safety.h"
 #include "clock.h"
+#include "opt.h"
 #include "sink_log.h"
 #include "replay_map.h"
 
@@ -64,100 +66,114 @@ static void on_signal(int sig)
 	stop_sig = sig;
 }
 
-static void usage(FILE *f)
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define USAGE \
+"usage: xpro-replay --pcap FILE (--proxy ADDR[:PORT] | --mode inline)\n" \
+"                   (--target ADDR | --dst-range CIDR) [options]\n" \
+"\n" \
+"Replays a pcap/pcapng capture into the testbed: every IPv4 packet of it, its\n" \
+"addresses mapped into " XPRO_TESTBED_STR " by a seeded hash (never a captured address),\n" \
+"checksums fixed, through the X-Pro tunnel to a proxy or inline. IPv6, non-IP\n" \
+"and truncated frames are skipped and counted. Runs only inside a testbed\n" \
+"network namespace.\n" \
+"\n"
+
+static const char *opt_mode(const char *val, void *dst)
 {
-	fprintf(f,
-"usage: xpro-replay --pcap FILE (--proxy ADDR[:PORT] | --mode inline)\n"
-"                   (--target ADDR | --dst-range CIDR) [options]\n"
-"\n"
-"Replays a pcap/pcapng capture into the testbed: every IPv4 packet of it, its\n"
-"addresses mapped into %s by a seeded hash (never a captured address),\n"
-"checksums fixed, through the X-Pro tunnel to a proxy or inline. IPv6, non-IP\n"
-"and truncated frames are skipped and counted. Runs only inside a testbed\n"
-"network namespace.\n"
-"\n"
-"  --pcap FILE          the capture (pcap or pcapng; Ethernet, raw IP, Linux SLL/SLL2, BSD loopback)\n"
-"  --mode tunnel|inline tunnel (default): outer IPv4/UDP to the proxy + X-Pro header + packet;\n"
-"                       inline: the mapped packet itself, sent raw\n"
-"  --proxy ADDR[:PORT]  the proxy's tunnel address (tunnel mode; port default %d)\n"
-"  --target ADDR        every destination becomes ADDR\n"
-"  --dst-range CIDR     destinations are mapped into CIDR instead\n"
-"  --src-range CIDR     sources are mapped into CIDR (default 198.18.64.0/18)\n"
-"  --seed N             mapping seed (default 1): same seed, same bytes\n"
-"  --outer-src ADDR|mapped  tunnel source: ADDR, or each packet's mapped source\n"
-"                       (default: the kernel's source address towards the proxy)\n"
-"  --sport P            tunnel UDP source port (default 49152 + low 14 bits of the mapped source)\n"
-"  --speed F            timing: capture gaps divided by F (default 1); 0: no timing, --rate only\n"
-"  --rate PPS           packets per second at most (default 20000)\n"
-"  --max-gap S          shorten any capture gap longer than S seconds to S\n"
-"  --from TIME          skip packets captured before TIME (Unix seconds, or\n"
-"                       'YYYY-MM-DD HH:MM:SS[.frac]' in UTC)\n"
-"  --loop N             replay the capture N times (default 1)\n"
-"  --limit N            send N packets at most\n"
-"  --duration S         stop after S seconds (default 60, at most %.0f)\n"
-"  --class NAME         class of the packets in the logs (default replay)\n"
-"  --class-src SPEC     NAME=A.B.C.D/LEN,...: class by the packet's captured source address\n"
-"  --log FILE           sent per second: ts,src,dst,class,packets,bytes ('-': stdout)\n"
-"  --summary FILE       summary JSON at exit ('-': stdout)\n"
-"  --write FILE         also write every packet sent, as sent, to a pcap (raw IPv4)\n"
-"  -h, --help           this text\n"
-"\n"
-"Stops at the end of the last loop, --limit, --duration, SIGTERM or SIGINT. docs/xpro-replay.md\n",
-		XPRO_TESTBED_STR, XPRO_TUN_PORT_DEFAULT, MAX_DURATION);
+	if (!strcmp(val, "tunnel"))
+		*(enum mode *)dst = M_TUNNEL;
+	else if (!strcmp(val, "inline"))
+		*(enum mode *)dst = M_INLINE;
+	else
+		return "is not tunnel or inline";
+	return NULL;
 }
 
-static int bad(const char *opt, const char *val, const char *why)
+/* ADDR[:PORT] */
+static const char *opt_proxy(const char *val, void *dst)
 {
-	fprintf(stderr, TOOL ": --%s '%s': %s\n", opt, val, why);
-	return -EINVAL;
+	struct opts *o = dst;
+	char buf[64], *colon;
+	struct in_addr in;
+	int64_t port;
+
+	snprintf(buf, sizeof(buf), "%s", val);
+	colon = strchr(buf, ':');
+	if (colon) {
+		*colon = '\0';
+		if (xp_parse_i64(colon + 1, 1, 65535, &port))
+			return "has no port in 1..65535 after ':'";
+		o->port = (int)port;
+	}
+	if (inet_pton(AF_INET, buf, &in) != 1)
+		return "is not an IPv4 address";
+	o->proxy = in.s_addr;
+	return NULL;
 }
 
-static int parse_addr(const char *opt, const char *s, uint32_t *a)
+static const char *opt_range(const char *val, void *dst)
 {
+	struct xr_range *r = dst;
+
+	if (xs_parse_cidr(val, &r->base, &r->plen) || !strchr(val, '/'))
+		return "is not A.B.C.D/LEN";
+	if (!xpro_prefix_in_testbed(r->base, r->plen))
+		return "is outside the testbed range " XPRO_TESTBED_STR;
+	return NULL;
+}
+
+static const char *opt_dst_range(const char *val, void *dst)
+{
+	struct opts *o = dst;
+
+	o->have_dst = 1;
+	return opt_range(val, &o->dst);
+}
+
+/* unsigned, decimal or 0x hex (strtoull base 0) */
+static const char *opt_seed(const char *val, void *dst)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)val[0]))
+		return "is not an unsigned integer";
+	errno = 0;
+	*(uint64_t *)dst = strtoull(val, &end, 0);
+	if (errno || *end)
+		return "is not an unsigned integer";
+	return NULL;
+}
+
+static const char *opt_outer_src(const char *val, void *dst)
+{
+	struct opts *o = dst;
 	struct in_addr in;
 
-	if (inet_pton(AF_INET, s, &in) != 1)
-		return bad(opt, s, "not an IPv4 address");
-	*a = in.s_addr;
-	return 0;
-}
-
-static int parse_num(const char *opt, const char *s, double lo, double hi, double *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtod(s, &end);
-	if (errno || end == s || *end || !(*v >= lo && *v <= hi)) {
-		fprintf(stderr, TOOL ": --%s '%s': expected a number in %g..%g\n", opt, s, lo, hi);
-		return -EINVAL;
+	if (!strcmp(val, "mapped")) {
+		o->outer_mapped = 1;
+		return NULL;
 	}
-	return 0;
+	if (inet_pton(AF_INET, val, &in) != 1)
+		return "is not an IPv4 address or mapped";
+	o->outer_src = in.s_addr;
+	return NULL;
 }
 
-static int parse_range(const char *opt, const char *s, struct xr_range *r)
+/* Unix seconds or 'YYYY-MM-DD HH:MM:SS[.frac]' (UTC) */
+static const char *opt_time(const char *s, void *dst)
 {
-	if (xs_parse_cidr(s, &r->base, &r->plen) || !strchr(s, '/'))
-		return bad(opt, s, "expected A.B.C.D/LEN");
-	if (!xpro_prefix_in_testbed(r->base, r->plen))
-		return bad(opt, s, "outside the testbed range " XPRO_TESTBED_STR);
-	return 0;
-}
-
-static int parse_time(const char *s, double *t)
-{
+	static const char why[] = "is not Unix seconds or 'YYYY-MM-DD HH:MM:SS[.frac]' (UTC)";
+	double *t = dst, frac = 0;
 	struct tm tm;
 	char *end;
-	double frac = 0;
 
-	errno = 0;
-	*t = strtod(s, &end);
-	if (!errno && end != s && !*end)
-		return 0;
+	if (!xp_parse_double(s, -HUGE_VAL, HUGE_VAL, t))
+		return NULL;
 	memset(&tm, 0, sizeof(tm));
 	end = strptime(s, "%Y-%m-%d %H:%M:%S", &tm);
 	if (!end)
-		return bad("from", s, "expected Unix seconds or 'YYYY-MM-DD HH:MM:SS[.frac]' (UTC)");
+		return why;
 	if (*end == '.') {
 		char *e2;
 
@@ -165,142 +181,53 @@ static int parse_time(const char *s, double *t)
 		end = e2;
 	}
 	if (*end)
-		return bad("from", s, "expected Unix seconds or 'YYYY-MM-DD HH:MM:SS[.frac]' (UTC)");
+		return why;
 	*t = (double)timegm(&tm) + frac;
-	return 0;
+	return NULL;
 }
 
 static int parse_opts(struct opts *o, int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "pcap", 1, NULL, 'r' }, { "mode", 1, NULL, 'm' }, { "proxy", 1, NULL, 'P' },
-		{ "target", 1, NULL, 't' }, { "dst-range", 1, NULL, 'D' }, { "src-range", 1, NULL, 'S' },
-		{ "seed", 1, NULL, 's' }, { "outer-src", 1, NULL, 'o' }, { "sport", 1, NULL, 'p' },
-		{ "speed", 1, NULL, 'x' }, { "rate", 1, NULL, 'R' }, { "max-gap", 1, NULL, 'g' },
-		{ "from", 1, NULL, 'f' }, { "loop", 1, NULL, 'L' }, { "limit", 1, NULL, 'n' },
-		{ "duration", 1, NULL, 'd' }, { "class", 1, NULL, 'c' }, { "class-src", 1, NULL, 'C' },
-		{ "log", 1, NULL, 'l' }, { "summary", 1, NULL, 'j' }, { "write", 1, NULL, 'w' },
-		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	const struct xp_opt tab[] = {
+		XP_STR("pcap", 0, &o->pcap, "FILE",
+		       "the capture (pcap or pcapng; Ethernet, raw IP, Linux SLL/SLL2, BSD loopback)"),
+		XP_FN("mode", 0, opt_mode, &o->mode, "tunnel|inline",
+		      "tunnel (default): outer IPv4/UDP to the proxy + X-Pro header + packet;\n"
+		      "inline: the mapped packet itself, sent raw"),
+		XP_FN("proxy", 0, opt_proxy, o, "ADDR[:PORT]",
+		      "the proxy's tunnel address (tunnel mode; port default " STR(XPRO_TUN_PORT_DEFAULT) ")"),
+		XP_IPV4("target", 0, &o->target, "ADDR", "every destination becomes ADDR"),
+		XP_FN("dst-range", 0, opt_dst_range, o, "CIDR", "destinations are mapped into CIDR instead"),
+		XP_FN("src-range", 0, opt_range, &o->src, "CIDR", "sources are mapped into CIDR (default 198.18.64.0/18)"),
+		XP_FN("seed", 0, opt_seed, &o->seed, "N", "mapping seed (default 1): same seed, same bytes"),
+		XP_FN("outer-src", 0, opt_outer_src, o, "ADDR|mapped", "tunnel source: ADDR, or each packet's mapped source\n"
+		      "(default: the kernel's source address towards the proxy)"),
+		XP_INT("sport", 0, &o->sport, 1, 65535, "P",
+		       "tunnel UDP source port (default 49152 + low 14 bits of the mapped source)"),
+		XP_DOUBLE("speed", 0, &o->speed, 0, 1e6, "F",
+			  "timing: capture gaps divided by F (default 1); 0: no timing, --rate only"),
+		XP_DOUBLE("rate", 0, &o->rate, 1, 1e7, "PPS", "packets per second at most (default 20000)"),
+		XP_DOUBLE("max-gap", 0, &o->max_gap, 0, MAX_DURATION, "S",
+			  "shorten any capture gap longer than S seconds to S"),
+		XP_FN("from", 0, opt_time, &o->from, "TIME", "skip packets captured before TIME (Unix seconds, or\n"
+		      "'YYYY-MM-DD HH:MM:SS[.frac]' in UTC)"),
+		XP_LONG("loop", 0, &o->loops, 1, MAX_LOOPS, "N", "replay the capture N times (default 1)"),
+		XP_LONG("limit", 0, &o->limit, 1, 1e12, "N", "send N packets at most"),
+		XP_DOUBLE("duration", 0, &o->duration, 0.001, MAX_DURATION, "S", "stop after S seconds (default 60, at most 86400)"),
+		XP_STR("class", 0, &o->class_name, "NAME", "class of the packets in the logs (default replay)"),
+		XP_STR("class-src", 0, &o->class_src, "SPEC", "NAME=A.B.C.D/LEN,...: class by the packet's captured source address"),
+		XP_STR("log", 0, &o->log, "FILE", "sent per second: ts,src,dst,class,packets,bytes ('-': stdout)"),
+		XP_STR("summary", 0, &o->summary, "FILE", "summary JSON at exit ('-': stdout)"),
+		XP_STR("write", 0, &o->write, "FILE", "also write every packet sent, as sent, to a pcap (raw IPv4)"),
+		XP_TEXT("  -h, --help           this text\n"
+			"\n"
+			"Stops at the end of the last loop, --limit, --duration, SIGTERM or SIGINT. docs/xpro-replay.md"),
+		{ 0 },
 	};
-	double v;
-	int c;
+	int first = xp_opt_parse(TOOL, USAGE, tab, argc, argv);
 
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		switch (c) {
-		case 'r':
-			o->pcap = optarg;
-			break;
-		case 'm':
-			if (!strcmp(optarg, "tunnel"))
-				o->mode = M_TUNNEL;
-			else if (!strcmp(optarg, "inline"))
-				o->mode = M_INLINE;
-			else
-				return bad("mode", optarg, "expected tunnel or inline");
-			break;
-		case 'P': {
-			char buf[64], *colon;
-
-			snprintf(buf, sizeof(buf), "%s", optarg);
-			colon = strchr(buf, ':');
-			if (colon) {
-				*colon = '\0';
-				if (parse_num("proxy", colon + 1, 1, 65535, &v))
-					return -EINVAL;
-				o->port = (int)v;
-			}
-			if (parse_addr("proxy", buf, &o->proxy))
-				return -EINVAL;
-			break;
-		}
-		case 't':
-			if (parse_addr("target", optarg, &o->target))
-				return -EINVAL;
-			break;
-		case 'D':
-			if (parse_range("dst-range", optarg, &o->dst))
-				return -EINVAL;
-			o->have_dst = 1;
-			break;
-		case 'S':
-			if (parse_range("src-range", optarg, &o->src))
-				return -EINVAL;
-			break;
-		case 's': {
-			char *end;
-
-			errno = 0;
-			o->seed = strtoull(optarg, &end, 0);
-			if (errno || end == optarg || *end)
-				return bad("seed", optarg, "expected an unsigned integer");
-			break;
-		}
-		case 'o':
-			if (!strcmp(optarg, "mapped"))
-				o->outer_mapped = 1;
-			else if (parse_addr("outer-src", optarg, &o->outer_src))
-				return -EINVAL;
-			break;
-		case 'p':
-			if (parse_num("sport", optarg, 1, 65535, &v))
-				return -EINVAL;
-			o->sport = (int)v;
-			break;
-		case 'x':
-			if (parse_num("speed", optarg, 0, 1e6, &o->speed))
-				return -EINVAL;
-			break;
-		case 'R':
-			if (parse_num("rate", optarg, 1, 1e7, &o->rate))
-				return -EINVAL;
-			break;
-		case 'g':
-			if (parse_num("max-gap", optarg, 0, MAX_DURATION, &o->max_gap))
-				return -EINVAL;
-			break;
-		case 'f':
-			if (parse_time(optarg, &o->from))
-				return -EINVAL;
-			break;
-		case 'L':
-			if (parse_num("loop", optarg, 1, MAX_LOOPS, &v))
-				return -EINVAL;
-			o->loops = (long)v;
-			break;
-		case 'n':
-			if (parse_num("limit", optarg, 1, 1e12, &v))
-				return -EINVAL;
-			o->limit = (long)v;
-			break;
-		case 'd':
-			if (parse_num("duration", optarg, 0.001, MAX_DURATION, &o->duration))
-				return -EINVAL;
-			break;
-		case 'c':
-			o->class_name = optarg;
-			break;
-		case 'C':
-			o->class_src = optarg;
-			break;
-		case 'l':
-			o->log = optarg;
-			break;
-		case 'j':
-			o->summary = optarg;
-			break;
-		case 'w':
-			o->write = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			usage(stderr);
-			return -EINVAL;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, TOOL ": unexpected argument '%s' (try --help)\n", argv[optind]);
+	if (first < argc) {
+		fprintf(stderr, TOOL ": unexpected argument '%s' (try --help)\n", argv[first]);
 		return -EINVAL;
 	}
 	if (!o->pcap) {
@@ -596,10 +523,6 @@ int main(int argc, char **argv)
 	r.o = (struct opts){ .mode = M_TUNNEL, .port = XPRO_TUN_PORT_DEFAULT, .seed = 1, .speed = 1,
 			     .rate = 20000, .duration = 60, .loops = 1, .class_name = "replay" };
 	xs_parse_cidr("198.18.64.0/18", &r.o.src.base, &r.o.src.plen);
-	if (argc < 2) {
-		usage(stderr);
-		return 2;
-	}
 	if (parse_opts(&r.o, argc, argv))
 		return 2;
 	if (check_safety(&r.o))
