@@ -357,7 +357,10 @@ void xp_opt_usage(FILE *f, const char *usage, const struct xp_opt *tab)
 		if (o->arg && takes_value(o) && n > 0 && (size_t)n < sizeof(left))
 			snprintf(left + n, sizeof(left) - (size_t)n, (o->flags & XP_OPT_OPTARG) ? "[=%s]" : " %s",
 				 o->arg);
-		fprintf(f, "  %-20s ", left);
+		if (strlen(left) > 20) /* a long left column gets a line of its own */
+			fprintf(f, "  %s\n  %-20s ", left, "");
+		else
+			fprintf(f, "  %-20s ", left);
 		/* continuation lines of help align under its first */
 		for (const char *h = o->help; *h; h++) {
 			fputc(*h, f);

@@ -18,7 +18,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -35,6 +34,7 @@
 #include "device_proto.h"
 #include "safety.h"
 #include "clock.h"
+#include "opt.h"
 #include "tun_lib.h"
 
 #define TOOL "xpro-device"
@@ -738,83 +738,119 @@ static void mqtt_goodbye(int ep)
 
 /* ---- setup --------------------------------------------------------------- */
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: xpro-device --target ADDR --duration S [--devices N] [--sources CIDR]\n"
-		"                   [--proto coap|mqtt|mix] [--period MS] [--jitter PCT] [--burst-every S]\n"
-		"                   [--burst-size K] [--count N] [--seed N] [--timeout MS] [--qos 0|1]\n"
-		"                   [--failover-after N] [--tun-dev DEV] [--proxies A,B,...] [--proxy-start\n"
-		"                   spread|first] [--no-tunnel] [--coap-port P] [--mqtt-port P] [--class NAME]\n"
-		"                   [--log FILE] [--latency FILE] [--summary FILE]\n"
-		"\n"
-		"Legitimate IoT devices, one source address each (device k: the range's address 1+k),\n"
-		"talking to the victim service with kernel sockets, periodically with jitter:\n"
-		"  coap  UDP to --coap-port (5684): CON POST /telemetry (JSON), bursts of CON GET /fw/check\n"
-		"  mqtt  TCP to --mqtt-port (1883): CONNECT, then PUBLISH QoS 1 (PUBACK expected), or with\n"
-		"        --qos 0 PUBLISH QoS 0 followed by PINGREQ (PINGRESP expected)\n"
-		"  mix   device k uses coap for even k, mqtt for odd k\n"
-		"Each request waits for its answer (RTT) or --timeout (default 1000 ms).\n"
-		"\n"
-		"  --devices N        1-%d (default 1), at most the range's size - 2\n"
-		"  --sources CIDR     local range of the device host (default 198.18.16.0/20)\n"
-		"  --period MS        telemetry period per device (default 1000); --jitter PCT: +-PCT%%\n"
-		"                     of it at random (default 10); the first tick at a random phase\n"
-		"  --burst-every S    a firmware check every S seconds per device (+- jitter): --burst-size\n"
-		"                     K requests (default 5, at most %d) back to back; 0: none (default)\n"
-		"  --duration S       required, at most %d: no request is sent after it; answers are\n"
-		"                     awaited for --timeout more\n"
-		"  --count N          requests in all, then stop (default and at most %llu)\n"
-		"  --seed N           schedule, jitter, tokens, payloads (default 1)\n"
-		"  --failover-after N consecutive timeouts after which a device moves to the next proxy\n"
-		"                     of its list (default 3)\n"
-		"  --tun-dev DEV      the interface with xpro-tun (default: the one that has it, if any)\n"
-		"  --proxies LIST     the devices' proxy list, a subset of the tunnel's (default: all)\n"
-		"  --proxy-start M    spread: device k starts on proxy k mod P (default); first: all on the first\n"
-		"  --no-tunnel        leave the tunnel's per-source map alone: no per-device proxy, no failover\n"
-		"  --class NAME       class in the logs (default legit)\n"
-		"  --log FILE         sent per second: ts,src,dst,class,packets,bytes ('-' stdout)\n"
-		"  --latency FILE     one row per request: ts_ms,src,dst,class,rtt_us,ok\n"
-		"  --summary FILE     JSON at exit\n"
-		"\n"
-		"Destinations must lie in %s; refuses to run in the initial network namespace or\n"
-		"where a route leads outside it. Exit: 0, 1 with a one-line reason, 2 usage.\n",
-		MAX_DEVICES, MAX_BURST, MAX_SECONDS, (unsigned long long)MAX_COUNT, XPRO_TESTBED_STR);
-}
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define USAGE \
+	"usage: xpro-device --target ADDR --duration S [--devices N] [--sources CIDR]\n" \
+	"                   [--proto coap|mqtt|mix] [--period MS] [--jitter PCT] [--burst-every S]\n" \
+	"                   [--burst-size K] [--count N] [--seed N] [--timeout MS] [--qos 0|1]\n" \
+	"                   [--failover-after N] [--tun-dev DEV] [--proxies A,B,...] [--proxy-start\n" \
+	"                   spread|first] [--no-tunnel] [--coap-port P] [--mqtt-port P] [--class NAME]\n" \
+	"                   [--log FILE] [--latency FILE] [--summary FILE]\n" \
+	"\n" \
+	"Legitimate IoT devices, one source address each (device k: the range's address 1+k),\n" \
+	"talking to the victim service with kernel sockets, periodically with jitter:\n" \
+	"  coap  UDP to --coap-port (5684): CON POST /telemetry (JSON), bursts of CON GET /fw/check\n" \
+	"  mqtt  TCP to --mqtt-port (1883): CONNECT, then PUBLISH QoS 1 (PUBACK expected), or with\n" \
+	"        --qos 0 PUBLISH QoS 0 followed by PINGREQ (PINGRESP expected)\n" \
+	"  mix   device k uses coap for even k, mqtt for odd k\n" \
+	"Each request waits for its answer (RTT) or --timeout (default 1000 ms).\n" \
+	"\n"
 
-static int num(const char *opt, const char *s, double lo, double hi, double *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtod(s, &end);
-	if (*s == '\0' || *end || errno || !(*v >= lo && *v <= hi)) {
-		fprintf(stderr, TOOL ": %s: '%s' is not a number in %g..%g\n", opt, s, lo, hi);
-		return -1;
-	}
-	return 0;
-}
-
-static int parse_cidr(const char *s, uint32_t *net, int *plen)
+/* A.B.C.D/8..30, masked, host order */
+static const char *opt_sources(const char *s, void *dst)
 {
 	char buf[64], *slash;
 	struct in_addr in;
-	long l;
+	int64_t l;
 
+	(void)dst;
 	snprintf(buf, sizeof(buf), "%s", s);
 	slash = strchr(buf, '/');
 	if (!slash)
-		goto bad;
+		return "is not an IPv4 prefix A.B.C.D/8..30";
 	*slash = '\0';
-	l = strtol(slash + 1, NULL, 10);
-	if (inet_pton(AF_INET, buf, &in) != 1 || l < 8 || l > 30)
-		goto bad;
-	*plen = (int)l;
-	*net = ntohl(in.s_addr) & (0xFFFFFFFFu << (32 - l));
-	return 0;
-bad:
-	fprintf(stderr, TOOL ": --sources: '%s' is not an IPv4 prefix A.B.C.D/8..30\n", s);
-	return -1;
+	if (inet_pton(AF_INET, buf, &in) != 1 || xp_parse_i64(slash + 1, 8, 30, &l))
+		return "is not an IPv4 prefix A.B.C.D/8..30";
+	o.plen = (int)l;
+	o.net = ntohl(in.s_addr) & (0xFFFFFFFFu << (32 - l));
+	return NULL;
+}
+
+static const char *opt_proto(const char *val, void *dst)
+{
+	(void)dst;
+	if (!strcmp(val, "coap"))
+		o.proto = P_COAP;
+	else if (!strcmp(val, "mqtt"))
+		o.proto = P_MQTT;
+	else if (!strcmp(val, "mix"))
+		o.proto = 2;
+	else
+		return "is not coap, mqtt or mix";
+	return NULL;
+}
+
+static const char *opt_proxy_start(const char *val, void *dst)
+{
+	(void)dst;
+	if (!strcmp(val, "first"))
+		o.proxy_first = 1;
+	else if (!strcmp(val, "spread"))
+		o.proxy_first = 0;
+	else
+		return "is not spread or first";
+	return NULL;
+}
+
+static void parse_opts(int argc, char **argv)
+{
+	double jitter_pct = 10;
+	const struct xp_opt tab[] = {
+		XP_INT("devices", 0, &o.ndev, 1, MAX_DEVICES, "N",
+		       "1-" STR(MAX_DEVICES) " (default 1), at most the range's size - 2"),
+		XP_FN("sources", 0, opt_sources, NULL, "CIDR", "local range of the device host (default 198.18.16.0/20)"),
+		XP_IPV4("target", 0, &o.target, "ADDR", "the victim service (required)"),
+		XP_FN("proto", 0, opt_proto, NULL, "coap|mqtt|mix", "the devices' protocol (default coap)"),
+		XP_UINT("period", 0, &o.period_ms, 1, 3600000, "MS", "telemetry period per device (default 1000); --jitter PCT: +-PCT%\n"
+			"of it at random (default 10); the first tick at a random phase"),
+		XP_DOUBLE("jitter", 0, &jitter_pct, 0, 100, "PCT", NULL),
+		XP_DOUBLE("burst-every", 0, &o.burst_every_s, 0, MAX_SECONDS, "S",
+			  "a firmware check every S seconds per device (+- jitter): --burst-size\n"
+			  "K requests (default 5, at most " STR(MAX_BURST) ") back to back; 0: none (default)"),
+		XP_INT("burst-size", 0, &o.burst_size, 1, MAX_BURST, "K", NULL),
+		XP_DOUBLE("duration", 0, &o.duration_s, 0.001, MAX_SECONDS, "S",
+			  "required, at most " STR(MAX_SECONDS) ": no request is sent after it; answers are\n"
+			  "awaited for --timeout more"),
+		XP_U64("count", 0, &o.count, 1, (double)MAX_COUNT, "N", "requests in all, then stop (default and at most 10000000)"),
+		XP_U64("seed", 0, &o.seed, 0, 1e18, "N", "schedule, jitter, tokens, payloads (default 1)"),
+		XP_UINT("timeout", 0, &o.timeout_ms, 1, 60000, "MS", "wait for each answer (default 1000)"),
+		XP_INT("qos", 0, &o.qos, 0, 1, "0|1", "mqtt: PUBLISH QoS (default 1)"),
+		XP_INT("failover-after", 0, &o.failover_after, 1, 1000, "N",
+		       "consecutive timeouts after which a device moves to the next proxy\nof its list (default 3)"),
+		XP_STR("tun-dev", 0, &o.tun_dev, "DEV", "the interface with xpro-tun (default: the one that has it, if any)"),
+		XP_STR("proxies", 0, &o.proxies_arg, "LIST", "the devices' proxy list, a subset of the tunnel's (default: all)"),
+		XP_FN("proxy-start", 0, opt_proxy_start, NULL, "M",
+		      "spread: device k starts on proxy k mod P (default); first: all on the first"),
+		XP_FLAG("no-tunnel", 0, &o.no_tunnel,
+			"leave the tunnel's per-source map alone: no per-device proxy, no failover"),
+		XP_INT("coap-port", 0, &o.coap_port, 1, 65535, "P", "the victim's CoAP port (default 5684)"),
+		XP_INT("mqtt-port", 0, &o.mqtt_port, 1, 65535, "P", "the victim's MQTT port (default 1883)"),
+		XP_STR("class", 0, &o.cls, "NAME", "class in the logs (default legit)"),
+		XP_STR("log", 0, &o.log_path, "FILE", "sent per second: ts,src,dst,class,packets,bytes ('-' stdout)"),
+		XP_STR("latency", 0, &o.lat_path, "FILE", "one row per request: ts_ms,src,dst,class,rtt_us,ok"),
+		XP_STR("summary", 0, &o.sum_path, "FILE", "JSON at exit"),
+		XP_TEXT("\nDestinations must lie in " XPRO_TESTBED_STR "; refuses to run in the initial network namespace or\n"
+			"where a route leads outside it. Exit: 0, 1 with a one-line reason, 2 usage."),
+		{ 0 },
+	};
+	int first = xp_opt_parse(TOOL, USAGE, tab, argc, argv);
+
+	if (first < argc)
+		xp_opt_die(TOOL, "unexpected argument '%s'", argv[first]);
+	o.jitter = jitter_pct / 100.0;
+	if (!o.target || !o.duration_s)
+		xp_opt_die(TOOL, "--target and --duration are required (see --help)");
 }
 
 static int setup_tunnel(void)
@@ -959,24 +995,12 @@ static void on_signal(int sig)
 
 int main(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "devices", 1, NULL, 'n' },      { "sources", 1, NULL, 's' },   { "target", 1, NULL, 't' },
-		{ "proto", 1, NULL, 'p' },        { "period", 1, NULL, 'P' },    { "jitter", 1, NULL, 'j' },
-		{ "burst-every", 1, NULL, 'b' },  { "burst-size", 1, NULL, 'B' }, { "duration", 1, NULL, 'd' },
-		{ "count", 1, NULL, 'c' },        { "seed", 1, NULL, 'S' },      { "timeout", 1, NULL, 'T' },
-		{ "failover-after", 1, NULL, 'F' }, { "tun-dev", 1, NULL, 'D' }, { "proxies", 1, NULL, 'X' },
-		{ "proxy-start", 1, NULL, 'Y' },  { "no-tunnel", 0, NULL, 'N' }, { "coap-port", 1, NULL, 'C' },
-		{ "mqtt-port", 1, NULL, 'M' },    { "class", 1, NULL, 'K' },     { "qos", 1, NULL, 'Q' },
-		{ "log", 1, NULL, 'l' },          { "latency", 1, NULL, 'L' },   { "summary", 1, NULL, 'J' },
-		{ "help", 0, NULL, 'h' },         {}
-	};
 	struct epoll_event evs[256];
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t start_ns, end_ns, hard_end_ns, now;
 	int64_t started, cur_sec;
 	const char *stopped_by = "duration";
-	int c, ep, i, have_target = 0, have_duration = 0, rc = 0;
-	double v;
+	int ep, i, rc = 0;
 	char a[INET_ADDRSTRLEN];
 
 	o.ndev = 1;
@@ -985,7 +1009,6 @@ int main(int argc, char **argv)
 	o.coap_port = 5684;
 	o.mqtt_port = 1883;
 	o.period_ms = 1000;
-	o.jitter = 0.10;
 	o.burst_size = 5;
 	o.count = MAX_COUNT;
 	o.seed = 1;
@@ -993,59 +1016,7 @@ int main(int argc, char **argv)
 	o.failover_after = 3;
 	o.qos = 1;
 	o.cls = "legit";
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		switch (c) {
-		case 'n': if (num("--devices", optarg, 1, MAX_DEVICES, &v)) return 2; o.ndev = (int)v; break;
-		case 's': if (parse_cidr(optarg, &o.net, &o.plen)) return 2; break;
-		case 't':
-			if (inet_pton(AF_INET, optarg, &o.target) != 1) {
-				fprintf(stderr, TOOL ": --target: '%s' is not an IPv4 address\n", optarg);
-				return 2;
-			}
-			have_target = 1;
-			break;
-		case 'p':
-			if (!strcmp(optarg, "coap")) o.proto = P_COAP;
-			else if (!strcmp(optarg, "mqtt")) o.proto = P_MQTT;
-			else if (!strcmp(optarg, "mix")) o.proto = 2;
-			else { fprintf(stderr, TOOL ": --proto: '%s' is not coap, mqtt or mix\n", optarg); return 2; }
-			break;
-		case 'P': if (num("--period", optarg, 1, 3600000, &v)) return 2; o.period_ms = (uint32_t)v; break;
-		case 'j': if (num("--jitter", optarg, 0, 100, &v)) return 2; o.jitter = v / 100.0; break;
-		case 'b': if (num("--burst-every", optarg, 0, MAX_SECONDS, &v)) return 2; o.burst_every_s = v; break;
-		case 'B': if (num("--burst-size", optarg, 1, MAX_BURST, &v)) return 2; o.burst_size = (int)v; break;
-		case 'd': if (num("--duration", optarg, 0.001, MAX_SECONDS, &v)) return 2; o.duration_s = v; have_duration = 1; break;
-		case 'c': if (num("--count", optarg, 1, (double)MAX_COUNT, &v)) return 2; o.count = (uint64_t)v; break;
-		case 'S': if (num("--seed", optarg, 0, 1e18, &v)) return 2; o.seed = (uint64_t)v; break;
-		case 'T': if (num("--timeout", optarg, 1, 60000, &v)) return 2; o.timeout_ms = (uint32_t)v; break;
-		case 'F': if (num("--failover-after", optarg, 1, 1000, &v)) return 2; o.failover_after = (int)v; break;
-		case 'D': o.tun_dev = optarg; break;
-		case 'X': o.proxies_arg = optarg; break;
-		case 'Y':
-			if (!strcmp(optarg, "first")) o.proxy_first = 1;
-			else if (!strcmp(optarg, "spread")) o.proxy_first = 0;
-			else { fprintf(stderr, TOOL ": --proxy-start: '%s' is not spread or first\n", optarg); return 2; }
-			break;
-		case 'N': o.no_tunnel = 1; break;
-		case 'C': if (num("--coap-port", optarg, 1, 65535, &v)) return 2; o.coap_port = (int)v; break;
-		case 'M': if (num("--mqtt-port", optarg, 1, 65535, &v)) return 2; o.mqtt_port = (int)v; break;
-		case 'K': o.cls = optarg; break;
-		case 'Q': if (num("--qos", optarg, 0, 1, &v)) return 2; o.qos = (int)v; break;
-		case 'l': o.log_path = optarg; break;
-		case 'L': o.lat_path = optarg; break;
-		case 'J': o.sum_path = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, TOOL ": unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
-	if (!have_target || !have_duration) {
-		fprintf(stderr, TOOL ": --target and --duration are required (see --help)\n");
-		return 2;
-	}
+	parse_opts(argc, argv);
 	if (strpbrk(o.cls, ",\n\"")) {
 		fprintf(stderr, TOOL ": --class: '%s' may not contain a comma or a quote\n", o.cls);
 		return 2;
