@@ -6,5 +6,5 @@ BINS += $(O)/bin/xpro
 
 $(XPRO_OBJS): $(SKELS)
 
-$(O)/bin/xpro: $(XPRO_OBJS)
+$(O)/bin/xpro: $(XPRO_OBJS) $(O)/obj/lib/opt.o
 	$(call link,$(USER_LDLIBS))

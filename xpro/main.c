@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * xpro: load, control and observe the X-Pro XDP proxy.
- * `xpro help` lists the commands; docs/xpro.md describes each.
+ * One table (commands[] at the end) names every command: its handler, its
+ * synopsis, its one-line description and its own options (lib/opt.h), from
+ * which `xpro help` and `xpro COMMAND --help` are printed. docs/xpro.md
+ * describes each command.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <poll.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -18,7 +20,9 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "alerts.h"
 #include "log.h"
+#include "opt.h"
 #include "proxy.h"
 #include "stats.h"
 #include "sync.h"
@@ -26,6 +30,8 @@
 
 #define XPRO_VERSION "0.1.0"
 #define XPRO_DEFAULT_CONF "/etc/xpro/xpro.conf"
+#define CLI_USAGE 2     /* a handler's "usage error": exit status 2 */
+#define CLI_MAX_SETS 64
 
 static volatile sig_atomic_t stop, reload;
 
@@ -41,169 +47,23 @@ static void on_hup(int sig)
 	reload = 1;
 }
 
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-"usage: xpro COMMAND [options]\n"
-"\n"
-"Commands (run inside the proxy's network namespace):\n"
-"  attach  -i IFACE [-c FILE] [--set K=V]... [--generic] [--replace] [--force]\n"
-"                    load, pin and attach the XDP filter; print what was attached\n"
-"  detach  -i IFACE [--keep-maps]   detach and remove the pins (or keep the state)\n"
-"  status  -i IFACE                 mode, program id, thresholds, map fill\n"
-"  stats   -i IFACE [--json|--prom] [--top N]   counters by verdict and reason, top talkers\n"
-"  top     -i IFACE [--interval S] [--count N]  live view, refreshing\n"
-"  set     -i IFACE K=V...          change thresholds or policy at run time (no reload)\n"
-"  tf2     -i IFACE DEST PPS|clear  per-destination TF2 override; 'tf2 -i IFACE list'\n"
-"  flush   -i IFACE                 forget every record and aggregate\n"
-"  forget  -i IFACE CLIENT DEST     forget one (client, destination) record\n"
-"  warnd   -i IFACE [--duration S]  the one consumer of overload warnings: JSON lines\n"
-"  alerts  -i IFACE [--follow] [--count N] [--duration S]  show published warnings\n"
-"  alerts  --all [-c FILE] [--count N] [--duration S]  every proxy's warnings and alerts (master)\n"
-"  syncmaps -i IFACE [--full-scan] [--duration S] [--periods N]\n"
-"                    sync daemon: BPF maps <-> local Redis, aggregate recompute, W\n"
-"  syncdb  -i IFACE [--full-scan] [--duration S] [--periods N]\n"
-"                    sync daemon: local Redis <-> master (Algorithm 1), workload, alerts\n"
-"  config check FILE                validate a config file and say what is wrong\n"
-"  config show [-c FILE] [--set K=V]...  print the effective config\n"
-"  version | help\n"
-"\n"
-"Common options: -c FILE (default %s if present), --set KEY=VALUE (overrides\n"
-"the file), -v (more output), -vv (libbpf debug). Config keys: docs/config.md.\n",
-		XPRO_DEFAULT_CONF);
-}
-
+/* What the options of every command fill in; a command reads its own. */
 struct cli {
 	const char *ifname;
 	const char *conf;
-	const char *sets[64];
+	const char *sets[CLI_MAX_SETS];
 	int nsets;
-	int json, prom, replace, force, keep_maps, follow, full_scan, all;
+	int json, prom, replace, force, keep_maps, follow, full_scan, all, generic;
 	long periods;
 	unsigned int top;
 	double interval, duration;
 	long count;
+	char **args;    /* the operands (after the options are taken out) */
+	int nargs;
 	struct xpro_config cfg;
 };
 
-enum {
-	O_SET = 256, O_JSON, O_PROM, O_REPLACE, O_FORCE, O_KEEP, O_TOP, O_INTERVAL,
-	O_COUNT, O_DURATION, O_GENERIC, O_FOLLOW, O_FULL, O_PERIODS, O_ALL,
-};
-
-static const struct option long_opts[] = {
-	{ "interface", required_argument, NULL, 'i' },
-	{ "config", required_argument, NULL, 'c' },
-	{ "set", required_argument, NULL, O_SET },
-	{ "json", no_argument, NULL, O_JSON },
-	{ "prom", no_argument, NULL, O_PROM },
-	{ "replace", no_argument, NULL, O_REPLACE },
-	{ "force", no_argument, NULL, O_FORCE },
-	{ "keep-maps", no_argument, NULL, O_KEEP },
-	{ "top", required_argument, NULL, O_TOP },
-	{ "interval", required_argument, NULL, O_INTERVAL },
-	{ "count", required_argument, NULL, O_COUNT },
-	{ "duration", required_argument, NULL, O_DURATION },
-	{ "generic", no_argument, NULL, O_GENERIC },
-	{ "follow", no_argument, NULL, O_FOLLOW },
-	{ "full-scan", no_argument, NULL, O_FULL },
-	{ "all", no_argument, NULL, O_ALL },
-	{ "periods", required_argument, NULL, O_PERIODS },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
-
-static int parse_num(const char *s, const char *what, double *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtod(s, &end);
-	if (errno || *end || *out < 0) {
-		pr_warn("%s: '%s' is not a non-negative number\n", what, s);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int parse_cli(struct cli *c, int argc, char **argv)
-{
-	int opt, generic = 0;
-	double d;
-
-	memset(c, 0, sizeof(*c));
-	c->top = 10;
-	c->interval = 1.0;
-	c->count = -1;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "i:c:vh", long_opts, NULL)) != -1) {
-		switch (opt) {
-		case 'i': c->ifname = optarg; break;
-		case 'c': c->conf = optarg; break;
-		case O_SET:
-			if (c->nsets >= 64) {
-				pr_warn("too many --set options\n");
-				return -EINVAL;
-			}
-			c->sets[c->nsets++] = optarg;
-			break;
-		case O_JSON: c->json = 1; break;
-		case O_PROM: c->prom = 1; break;
-		case O_REPLACE: c->replace = 1; break;
-		case O_FORCE: c->force = 1; break;
-		case O_KEEP: c->keep_maps = 1; break;
-		case O_FOLLOW: c->follow = 1; break;
-		case O_FULL: c->full_scan = 1; break;
-		case O_ALL: c->all = 1; break;
-		case O_PERIODS:
-			if (parse_num(optarg, "--periods", &d))
-				return -EINVAL;
-			c->periods = (long)d;
-			break;
-		case O_GENERIC: generic = 1; break;
-		case O_TOP:
-			if (parse_num(optarg, "--top", &d))
-				return -EINVAL;
-			c->top = (unsigned int)d;
-			break;
-		case O_INTERVAL:
-			if (parse_num(optarg, "--interval", &c->interval) || c->interval < 0.05) {
-				pr_warn("--interval: at least 0.05 s\n");
-				return -EINVAL;
-			}
-			break;
-		case O_COUNT:
-			if (parse_num(optarg, "--count", &d))
-				return -EINVAL;
-			c->count = (long)d;
-			break;
-		case O_DURATION:
-			if (parse_num(optarg, "--duration", &c->duration))
-				return -EINVAL;
-			break;
-		case 'v': xpro_log_level++; break;
-		case 'h': usage(stdout); exit(0);
-		default: return -EINVAL;
-		}
-	}
-	xpro_config_defaults(&c->cfg);
-	if (!c->conf && !access(XPRO_DEFAULT_CONF, R_OK))
-		c->conf = XPRO_DEFAULT_CONF;
-	if (c->conf) {
-		int nerr;
-
-		if (xpro_config_load(&c->cfg, c->conf, &nerr))
-			return -EINVAL;
-	}
-	if (generic && xpro_config_set(&c->cfg, "xdp_mode=generic", "--generic"))
-		return -EINVAL;
-	for (int i = 0; i < c->nsets; i++)
-		if (xpro_config_set(&c->cfg, c->sets[i], "--set"))
-			return -EINVAL;
-	return 0;
-}
+static struct cli cli;
 
 static int open_proxy(struct cli *c, struct xpro_proxy *px)
 {
@@ -359,13 +219,13 @@ static int runtime_key(const char *kv)
 	return 0;
 }
 
-static int cmd_set(struct cli *c, int argc, char **argv)
+static int cmd_set(struct cli *c)
 {
 	struct xpro_proxy px;
 	struct xpro_config cur;
 	int err, i;
 
-	if (optind >= argc) {
+	if (!c->nargs) {
 		pr_warn("set: give at least one KEY=VALUE (e.g. tf1=200)\n");
 		return -EINVAL;
 	}
@@ -377,14 +237,14 @@ static int cmd_set(struct cli *c, int argc, char **argv)
 	err = xpro_read_params(&px, &cur.params);
 	if (err)
 		goto out;
-	for (i = optind; i < argc; i++) {
-		if (!runtime_key(argv[i])) {
+	for (i = 0; i < c->nargs; i++) {
+		if (!runtime_key(c->args[i])) {
 			pr_warn("set: '%s' is not a run-time key (policy, ipv6, filter, tt1_ms..tt4_ms, tf1, tf2, r, warn_interval_ms); others need detach and attach\n",
-				argv[i]);
+				c->args[i]);
 			err = -EINVAL;
 			goto out;
 		}
-		err = xpro_config_set(&cur, argv[i], "set");
+		err = xpro_config_set(&cur, c->args[i], "set");
 		if (err)
 			goto out;
 	}
@@ -396,7 +256,7 @@ static int cmd_set(struct cli *c, int argc, char **argv)
 	if (err)
 		pr_warn("set %s: %s\n", px.ifname, strerror(-err));
 	else
-		printf("xpro: %s: updated %d setting%s\n", px.ifname, argc - optind, argc - optind > 1 ? "s" : "");
+		printf("xpro: %s: updated %d setting%s\n", px.ifname, c->nargs, c->nargs > 1 ? "s" : "");
 out:
 	xpro_proxy_close(&px);
 	return err;
@@ -414,7 +274,7 @@ static int parse_addr(const char *s, __u32 *a, const char *what)
 	return 0;
 }
 
-static int cmd_tf2(struct cli *c, int argc, char **argv)
+static int cmd_tf2(struct cli *c)
 {
 	struct xpro_proxy px;
 	struct xpro_params p;
@@ -426,7 +286,7 @@ static int cmd_tf2(struct cli *c, int argc, char **argv)
 	err = open_proxy(c, &px);
 	if (err)
 		return err;
-	if (argc - optind == 1 && !strcmp(argv[optind], "list")) {
+	if (c->nargs == 1 && !strcmp(c->args[0], "list")) {
 		while (!bpf_map_get_next_key(px.fd[M_TF2], prev, &next)) {
 			k = next;
 			prev = &k;
@@ -437,15 +297,15 @@ static int cmd_tf2(struct cli *c, int argc, char **argv)
 		}
 		goto out;
 	}
-	if (argc - optind != 2) {
+	if (c->nargs != 2) {
 		pr_warn("tf2: usage: xpro tf2 -i IFACE DEST PPS|clear, or xpro tf2 -i IFACE list\n");
 		err = -EINVAL;
 		goto out;
 	}
-	err = parse_addr(argv[optind], &dest, "tf2");
+	err = parse_addr(c->args[0], &dest, "tf2");
 	if (err)
 		goto out;
-	if (!strcmp(argv[optind + 1], "clear")) {
+	if (!strcmp(c->args[1], "clear")) {
 		if (bpf_map_delete_elem(px.fd[M_TF2], &dest) && errno != ENOENT)
 			err = -errno;
 	} else {
@@ -453,7 +313,7 @@ static int cmd_tf2(struct cli *c, int argc, char **argv)
 		char kv[64];
 
 		xpro_config_defaults(&tmp);
-		snprintf(kv, sizeof(kv), "tf2=%s", argv[optind + 1]);
+		snprintf(kv, sizeof(kv), "tf2=%s", c->args[1]);
 		err = xpro_config_set(&tmp, kv, "tf2");
 		if (err)
 			goto out;
@@ -513,261 +373,53 @@ static int cmd_flush(struct cli *c)
 	return 0;
 }
 
-static int cmd_forget(struct cli *c, int argc, char **argv)
+static int cmd_forget(struct cli *c)
 {
 	struct xpro_proxy px;
 	struct xpro_key key;
 	int err;
 
-	if (argc - optind != 2) {
+	if (c->nargs != 2) {
 		pr_warn("forget: usage: xpro forget -i IFACE CLIENT DEST\n");
 		return -EINVAL;
 	}
-	if (parse_addr(argv[optind], &key.client, "forget") ||
-	    parse_addr(argv[optind + 1], &key.dest, "forget"))
+	if (parse_addr(c->args[0], &key.client, "forget") ||
+	    parse_addr(c->args[1], &key.dest, "forget"))
 		return -EINVAL;
 	err = open_proxy(c, &px);
 	if (err)
 		return err;
 	if (bpf_map_delete_elem(px.fd[M_RECORDS], &key)) {
 		err = -errno;
-		pr_warn("forget %s: no record for (%s, %s)\n", px.ifname, argv[optind], argv[optind + 1]);
+		pr_warn("forget %s: no record for (%s, %s)\n", px.ifname, c->args[0], c->args[1]);
 	} else {
-		printf("xpro: %s: forgot (%s, %s)\n", px.ifname, argv[optind], argv[optind + 1]);
+		printf("xpro: %s: forgot (%s, %s)\n", px.ifname, c->args[0], c->args[1]);
 	}
 	xpro_proxy_close(&px);
 	return err;
-}
-
-struct warnd_ctx {
-	FILE *out;
-	const char *ifname, *nsname, *proxy_id;
-	uint64_t n, published, unpublished;
-	struct xredis *mr;      /* the master, when redis_master is set */
-};
-
-static const char *reason_name(__u32 r)
-{
-	switch (r) {
-	case XPRO_R_TF1: return "tf1";
-	case XPRO_R_TF2: return "tf2";
-	case XPRO_R_TF2_FAIR: return "tf2_fair";
-	default: return "ok";
-	}
-}
-
-static int on_warning(void *ctx, void *data, size_t len)
-{
-	struct warnd_ctx *w = ctx;
-	const struct xpro_warning *ev = data;
-	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
-
-	if (len < sizeof(*ev))
-		return 0;
-	inet_ntop(AF_INET, &ev->client, a, sizeof(a));
-	inet_ntop(AF_INET, &ev->dest, b, sizeof(b));
-	char line[512];
-	int ll;
-
-	ll = snprintf(line, sizeof(line), "{\"ts_ns\":%" PRIu64 ",\"proxy\":\"%s\",\"netns\":\"%s\",\"interface\":\"%s\",\"client\":\"%s\",\"dest\":\"%s\",\"reason\":\"%s\",\"count\":%" PRIu64 ",\"window_ns\":%" PRIu64 "}",
-		       (uint64_t)ev->ts, w->proxy_id, w->nsname, w->ifname, a, b, reason_name(ev->reason),
-		       (uint64_t)ev->count, (uint64_t)ev->window_ns);
-	fprintf(w->out, "%s\n", line);
-	fflush(w->out);
-	/* and on the master's channel, where every proxy's warnings meet */
-	if (w->mr) {
-		redisContext *rc = xredis_get(w->mr);
-		redisReply *rep = rc ? redisCommand(rc, "PUBLISH xpro:warnings %b", line, (size_t)ll) : NULL;
-
-		if (rep) {
-			w->published++;
-			freeReplyObject(rep);
-		} else {
-			if (rc)
-				xredis_fail(w->mr, rc->errstr);
-			w->unpublished++;
-		}
-	}
-	w->n++;
-	return 0;
 }
 
 static int cmd_warnd(struct cli *c)
 {
-	struct xpro_proxy px;
-	struct ring_buffer *rb = NULL;
-	struct warnd_ctx w = { 0 };
-	struct xredis mr;
-	char path[700], proxy_id[200];
-	int err, lock = -1;
-	double t0 = (double)xpro_now_tai() / 1e9;
+	struct xpro_watch w = { .duration = c->duration, .stop = &stop };
 
-	err = open_proxy(c, &px);
-	if (err)
-		return err;
-	/* exactly one consumer per proxy */
-	snprintf(path, sizeof(path), "%s/warnd.pid", px.state_dir);
-	lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB)) {
-		char pid[32] = "?";
-
-		if (lock >= 0 && pread(lock, pid, sizeof(pid) - 1, 0) > 0)
-			pid[strcspn(pid, "\n")] = '\0';
-		pr_warn("warnd %s: another warnd already consumes the warnings (pid %s)\n", px.ifname, pid);
-		err = -EBUSY;
-		goto out;
-	}
-	if (ftruncate(lock, 0) == 0)
-		dprintf(lock, "%d\n", (int)getpid());
-	snprintf(path, sizeof(path), "%s/alerts.jsonl", px.state_dir);
-	w.out = fopen(path, "a");
-	if (!w.out) {
-		err = -errno;
-		pr_warn("warnd %s: open %s: %s\n", px.ifname, path, strerror(errno));
-		goto out;
-	}
-	w.ifname = px.ifname;
-	w.nsname = px.nsname;
-	snprintf(proxy_id, sizeof(proxy_id), "%s", c->cfg.proxy_id[0] ? c->cfg.proxy_id : px.nsname);
-	w.proxy_id = proxy_id;
-	if (c->cfg.redis_master[0]) {
-		if (xredis_init(&mr, "master", c->cfg.redis_master, c->cfg.redis_user, c->cfg.redis_password)) {
-			pr_warn("warnd: redis_master '%s' is not ADDR:PORT\n", c->cfg.redis_master);
-			err = -EINVAL;
-			goto out;
-		}
-		w.mr = &mr;
-		signal(SIGPIPE, SIG_IGN);
-	}
-	rb = ring_buffer__new(px.fd[M_WARNINGS], on_warning, &w, NULL);
-	if (!rb) {
-		err = -errno;
-		pr_warn("warnd %s: ring buffer: %s\n", px.ifname, strerror(-err));
-		goto out;
-	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	pr_info("warnd %s: publishing warnings to %s\n", px.ifname, path);
-	while (!stop) {
-		err = ring_buffer__poll(rb, 100);
-		if (err < 0 && err != -EINTR)
-			break;
-		err = 0;
-		if (c->duration > 0 && (double)xpro_now_tai() / 1e9 - t0 >= c->duration)
-			break;
-	}
-	pr_info("warnd %s: %" PRIu64 " warnings written, %" PRIu64 " published on the master, %" PRIu64 " not (master away)\n",
-		px.ifname, w.n, w.published, w.unpublished);
-	if (w.mr)
-		xredis_close(w.mr);
-out:
-	ring_buffer__free(rb);
-	if (w.out)
-		fclose(w.out);
-	if (lock >= 0)
-		close(lock);
-	xpro_proxy_close(&px);
-	return err;
-}
-
-static void print_msg(const char *msg, size_t len, void *arg)
-{
-	long *shown = arg;
-
-	printf("%.*s\n", (int)len, msg);
-	(*shown)++;
-}
-
-/* Every proxy's warnings and overload alerts, from the master's channels. */
-static int alerts_all(struct cli *c)
-{
-	struct xsub sw, sa;
-	double t0 = (double)xpro_now_tai() / 1e9;
-	long shown = 0;
-
-	if (!c->cfg.redis_master[0]) {
-		pr_warn("alerts --all: no master: set redis_master = ADDR:PORT\n");
-		return -EINVAL;
-	}
-	if (xsub_init(&sw, "master", c->cfg.redis_master, c->cfg.redis_user, c->cfg.redis_password, "xpro:warnings") ||
-	    xsub_init(&sa, "master", c->cfg.redis_master, c->cfg.redis_user, c->cfg.redis_password, "xpro:alerts")) {
-		pr_warn("alerts --all: redis_master '%s' is not ADDR:PORT\n", c->cfg.redis_master);
-		return -EINVAL;
-	}
-	while (!stop && (c->count < 0 || shown < c->count)) {
-		struct pollfd pf[2];
-		int n = 0, fw = xsub_fd(&sw), fa = xsub_fd(&sa);
-
-		if (fw >= 0)
-			pf[n++] = (struct pollfd){ .fd = fw, .events = POLLIN };
-		if (fa >= 0)
-			pf[n++] = (struct pollfd){ .fd = fa, .events = POLLIN };
-		if (c->duration > 0 && (double)xpro_now_tai() / 1e9 - t0 >= c->duration)
-			break;
-		if (!n) {
-			sleep_s(0.1);
-			continue;
-		}
-		if (poll(pf, (nfds_t)n, 100) <= 0)
-			continue;
-		for (int i = 0; i < n; i++)
-			if (pf[i].revents)
-				xsub_read(pf[i].fd == fw ? &sw : &sa, print_msg, &shown);
-		fflush(stdout);
-	}
-	xredis_close(&sw.r);
-	xredis_close(&sa.r);
-	return 0;
+	return xpro_warnd(&c->cfg, c->ifname, &w);
 }
 
 static int cmd_alerts(struct cli *c)
 {
-	struct xpro_proxy px;
-	char path[700], line[1024];
-	double t0 = (double)xpro_now_tai() / 1e9;
-	long shown = 0;
-	FILE *f = NULL;
-	int err;
+	struct xpro_watch w = { .duration = c->duration, .count = c->count, .follow = c->follow, .stop = &stop };
 
 	if (c->all)
-		return alerts_all(c);
-	err = xpro_proxy_init(&px, &c->cfg, c->ifname);
-	if (err)
-		return err;
-	snprintf(path, sizeof(path), "%s/alerts.jsonl", px.state_dir);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	while (!stop) {
-		if (!f) {
-			f = fopen(path, "r");
-			if (!f && !c->follow) {
-				pr_warn("alerts %s: no warnings published yet (%s); is xpro warnd running?\n",
-					px.ifname, path);
-				return -ENOENT;
-			}
-		}
-		while (f && fgets(line, sizeof(line), f)) {
-			fputs(line, stdout);
-			shown++;
-			if (c->count >= 0 && shown >= c->count)
-				goto done;
-		}
-		fflush(stdout);
-		if (!c->follow)
-			break;
-		if (c->duration > 0 && (double)xpro_now_tai() / 1e9 - t0 >= c->duration)
-			break;
-		if (f)
-			clearerr(f);
-		sleep_s(0.1);
+		return xpro_alerts_all(&c->cfg, &w);
+	if (!c->ifname) {
+		pr_warn("alerts: no interface given (-i IFACE), or --all\n");
+		return CLI_USAGE;
 	}
-done:
-	if (f)
-		fclose(f);
-	return 0;
+	return xpro_alerts(&c->cfg, c->ifname, &w);
 }
 
-static int cmd_sync(struct cli *c, int db)
+static int run_sync(struct cli *c, int db)
 {
 	struct xpro_sync_opts o = {
 		.ifname = c->ifname, .conf_path = c->conf, .sets = c->sets, .nsets = c->nsets,
@@ -782,110 +434,315 @@ static int cmd_sync(struct cli *c, int db)
 	return db ? xpro_syncdb(&c->cfg, &o) : xpro_syncmaps(&c->cfg, &o);
 }
 
-static int cmd_config(struct cli *c, int argc, char **argv)
+static int cmd_config(struct cli *c)
 {
 	int nerr = 0, n;
 
-	if (optind >= argc) {
+	if (!c->nargs) {
 		pr_warn("config: usage: xpro config check FILE | xpro config show [-c FILE]\n");
 		return -EINVAL;
 	}
-	if (!strcmp(argv[optind], "show")) {
+	if (!strcmp(c->args[0], "show")) {
 		xpro_config_print(&c->cfg, stdout);
 		return 0;
 	}
-	if (strcmp(argv[optind], "check") || optind + 1 >= argc) {
+	if (strcmp(c->args[0], "check") || c->nargs < 2) {
 		pr_warn("config: usage: xpro config check FILE | xpro config show [-c FILE]\n");
 		return -EINVAL;
 	}
 	xpro_config_defaults(&c->cfg);
-	xpro_config_load(&c->cfg, argv[optind + 1], &nerr);
+	xpro_config_load(&c->cfg, c->args[1], &nerr);
 	n = nerr ? 0 : xpro_config_validate(&c->cfg);
 	if (nerr || n) {
-		pr_warn("config %s: %d problem%s\n", argv[optind + 1], nerr + n, nerr + n > 1 ? "s" : "");
+		pr_warn("config %s: %d problem%s\n", c->args[1], nerr + n, nerr + n > 1 ? "s" : "");
 		return -EINVAL;
 	}
-	printf("xpro: config %s: ok\n", argv[optind + 1]);
+	printf("xpro: config %s: ok\n", c->args[1]);
+	return 0;
+}
+
+static int cmd_syncmaps(struct cli *c)
+{
+	return run_sync(c, 0);
+}
+
+static int cmd_syncdb(struct cli *c)
+{
+	return run_sync(c, 1);
+}
+static int cmd_attach(struct cli *c)
+{
+	struct attach_opts ao = { .replace = c->replace, .force = c->force };
+
+	return xpro_attach(&c->cfg, c->ifname, &ao);
+}
+
+static int cmd_detach(struct cli *c)
+{
+	return xpro_detach(&c->cfg, c->ifname, c->keep_maps);
+}
+
+static int cmd_version(struct cli *c)
+{
+	(void)c;
+	printf("xpro %s (libbpf %s)\n", XPRO_VERSION, libbpf_version_string());
+	return 0;
+}
+
+static int cmd_help(struct cli *c);
+
+/* --set KEY=VALUE: kept in order, applied over the file after it is read */
+static const char *add_set(const char *val, void *dst)
+{
+	struct cli *c = dst;
+
+	if (c->nsets >= CLI_MAX_SETS)
+		return "is one too many (at most 64 --set)";
+	c->sets[c->nsets++] = val;
+	return NULL;
+}
+
+/* The options, one row each; a command's table lists the ones it takes. */
+#define OPT_IFACE { "interface", 'i', XP_OPT_STR, &cli.ifname, .arg = "IFACE", \
+	.help = "the proxy's interface (in this network namespace)" }
+#define OPT_IFACE_ALERTS { "interface", 'i', XP_OPT_STR, &cli.ifname, .arg = "IFACE", \
+	.help = "this proxy's warnings (alerts.jsonl of its warnd)" }
+#define OPT_CONFIG { "config", 'c', XP_OPT_STR, &cli.conf, .arg = "FILE", \
+	.help = "config file (default " XPRO_DEFAULT_CONF " if present); keys: docs/config.md" }
+#define OPT_SET { "set", 0, XP_OPT_FN, &cli, .arg = "KEY=VALUE", .fn = add_set, \
+	.help = "override one key of the file (repeatable)" }
+#define OPT_VERBOSE { "verbose", 'v', XP_OPT_FLAG, &xpro_log_level, \
+	.help = "more output; -vv: libbpf's debug output too" }
+#define OPT_DURATION(what) { "duration", 0, XP_OPT_DOUBLE, &cli.duration, 0, 1e9, "S", .help = what }
+#define OPT_COUNT(what) { "count", 0, XP_OPT_LONG, &cli.count, 0, 1e15, "N", .help = what }
+#define OPT_TOP { "top", 0, XP_OPT_UINT, &cli.top, 0, 4294967295.0, "N", \
+	.help = "the N (client, destination) pairs of highest count (default 10, at most 64 shown)" }
+#define OPT_COMMON OPT_CONFIG, OPT_SET, OPT_VERBOSE, { 0 }
+
+static const struct xp_opt attach_opts[] = {
+	OPT_IFACE,
+	{ "generic", 0, XP_OPT_FLAG, &cli.generic, .help = "generic (skb) XDP mode: xdp_mode=generic" },
+	{ "replace", 0, XP_OPT_FLAG, &cli.replace, .help = "swap the program of an attached X-Pro, keeping its maps" },
+	{ "force", 0, XP_OPT_FLAG, &cli.force, .help = "skip the redirect-target checks" },
+	OPT_COMMON,
+};
+static const struct xp_opt detach_opts[] = {
+	OPT_IFACE,
+	{ "keep-maps", 0, XP_OPT_FLAG, &cli.keep_maps, .help = "keep the pins and state: a later attach resumes" },
+	OPT_COMMON,
+};
+static const struct xp_opt iface_opts[] = { OPT_IFACE, OPT_COMMON };
+static const struct xp_opt stats_opts[] = {
+	OPT_IFACE,
+	{ "json", 0, XP_OPT_FLAG, &cli.json, .help = "one JSON object" },
+	{ "prom", 0, XP_OPT_FLAG, &cli.prom, .help = "Prometheus text format" },
+	OPT_TOP,
+	OPT_COMMON,
+};
+static const struct xp_opt top_opts[] = {
+	OPT_IFACE,
+	{ "interval", 0, XP_OPT_DOUBLE, &cli.interval, 0.05, 1e6, "S", .help = "seconds between refreshes (default 1, at least 0.05)" },
+	OPT_COUNT("stop after N refreshes (default: until Ctrl-C)"),
+	OPT_TOP,
+	OPT_COMMON,
+};
+static const struct xp_opt warnd_opts[] = {
+	OPT_IFACE,
+	OPT_DURATION("stop after S seconds (default: until SIGTERM)"),
+	OPT_COMMON,
+};
+static const struct xp_opt alerts_opts[] = {
+	OPT_IFACE_ALERTS,
+	{ "all", 0, XP_OPT_FLAG, &cli.all, .help = "every proxy's warnings and alerts, from the master (redis_master)" },
+	{ "follow", 0, XP_OPT_FLAG, &cli.follow, .help = "keep printing new warnings (with -i)" },
+	OPT_COUNT("stop after N lines"),
+	OPT_DURATION("stop after S seconds (--follow, --all)"),
+	OPT_COMMON,
+};
+static const struct xp_opt sync_opts[] = {
+	OPT_IFACE,
+	{ "full-scan", 0, XP_OPT_FLAG, &cli.full_scan, .help = "the paper's reference: every record every period, no change feed" },
+	OPT_DURATION("stop after S seconds (default: until SIGTERM)"),
+	{ "periods", 0, XP_OPT_LONG, &cli.periods, 0, 1e15, "N", .help = "stop after N periods" },
+	OPT_COMMON,
+};
+static const struct xp_opt config_opts[] = { OPT_COMMON };
+static const struct xp_opt no_opts[] = { { 0 } };
+
+enum {
+	C_IFACE = 1,      /* -i IFACE is required */
+	C_OPERANDS = 2,   /* takes operands after the options */
+	C_NO_CONFIG = 4,  /* reads no config file */
+	C_ANY_CONFIG = 8, /* a config file with problems: warn, use the rest */
+};
+
+struct command {
+	const char *name;
+	int (*run)(struct cli *c);
+	const struct xp_opt *opts;  /* its options; the synopsis is made from them */
+	int flags;                  /* C_* */
+	const char *operands;       /* what follows the options in the synopsis */
+	const char *summary;        /* one line */
+};
+
+static const struct command commands[] = {
+	{ "attach", cmd_attach, attach_opts, C_IFACE, "", "load, pin and attach the XDP filter; print what was attached" },
+	{ "detach", cmd_detach, detach_opts, C_IFACE | C_ANY_CONFIG, "", "detach and remove the pins (or keep the state)" },
+	{ "status", cmd_status, iface_opts, C_IFACE | C_ANY_CONFIG, "", "mode, program id, thresholds, map fill, sync daemons" },
+	{ "stats", cmd_stats, stats_opts, C_IFACE, "", "counters by verdict and reason, top talkers" },
+	{ "top", cmd_top, top_opts, C_IFACE, "", "live view, refreshing, with rates" },
+	{ "set", cmd_set, iface_opts, C_IFACE | C_OPERANDS, "KEY=VALUE...", "change thresholds or policy at run time (no reload)" },
+	{ "tf2", cmd_tf2, iface_opts, C_IFACE | C_OPERANDS, "DEST PPS|clear, or list", "per-destination TF2 override" },
+	{ "flush", cmd_flush, iface_opts, C_IFACE, "", "forget every record and aggregate" },
+	{ "forget", cmd_forget, iface_opts, C_IFACE | C_OPERANDS, "CLIENT DEST", "forget one (client, destination) record" },
+	{ "warnd", cmd_warnd, warnd_opts, C_IFACE, "", "the one consumer of overload warnings: JSON lines" },
+	{ "alerts", cmd_alerts, alerts_opts, 0, "", "-i IFACE: its published warnings; --all: every proxy's (master)" },
+	{ "syncmaps", cmd_syncmaps, sync_opts, C_IFACE, "", "sync daemon: BPF maps <-> local Redis, aggregate recompute, W" },
+	{ "syncdb", cmd_syncdb, sync_opts, C_IFACE, "", "sync daemon: local Redis <-> master (Algorithm 1), workload, alerts" },
+	{ "config", cmd_config, config_opts, C_OPERANDS, "check FILE | show", "validate a config file, or print the effective config" },
+	{ "version", cmd_version, no_opts, C_NO_CONFIG, "", "print the versions of xpro and libbpf" },
+	{ "help", cmd_help, no_opts, C_NO_CONFIG | C_OPERANDS, "[COMMAND]", "list the commands, or one command's options" },
+	{ NULL },
+};
+
+static const struct command *find_command(const char *name)
+{
+	for (const struct command *cmd = commands; cmd->name; cmd++)
+		if (!strcmp(cmd->name, name))
+			return cmd;
+	return NULL;
+}
+
+/* "-i IFACE [--json] [--top N] OPERANDS": the command's own options (the
+ * common -c, --set and -v left out), then its operands */
+static const char *synopsis(const struct command *cmd, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (const struct xp_opt *o = cmd->opts; o->type != XP_OPT_END && n < len; o++) {
+		int required = o->dst == &cli.ifname && (cmd->flags & C_IFACE);
+		const char *arg = o->type == XP_OPT_FLAG ? NULL : o->arg;
+
+		if (o->dst == &cli.conf || o->fn == add_set || o->dst == &xpro_log_level)
+			continue;
+		n += (size_t)snprintf(buf + n, len - n, "%s%s%s%s%s%s%s", n ? " " : "", required ? "" : "[",
+				      o->shrt ? "-" : "--", o->shrt ? (char[2]){ o->shrt, 0 } : o->name,
+				      arg ? " " : "", arg ? arg : "", required ? "" : "]");
+	}
+	if (*cmd->operands && n < len)
+		snprintf(buf + n, len - n, "%s%s", n ? " " : "", cmd->operands);
+	return buf;
+}
+
+static void usage(FILE *f)
+{
+	char syn[256];
+
+	fprintf(f, "usage: xpro COMMAND [options]\n"
+		"\nCommands (run inside the proxy's network namespace):\n");
+	for (const struct command *cmd = commands; cmd->name; cmd++) {
+		synopsis(cmd, syn, sizeof(syn));
+		fprintf(f, "  %-*s%s\n  %-8s   %s\n", *syn ? 9 : 0, cmd->name, syn, "", cmd->summary);
+	}
+	fprintf(f, "\nEvery command but version and help also takes -c FILE (default\n"
+		"%s if present), --set KEY=VALUE (overrides the file), -v (more\n"
+		"output), -vv (libbpf debug). Config keys: docs/config.md.\n"
+		"One command's options: xpro COMMAND --help, or xpro help COMMAND.\n", XPRO_DEFAULT_CONF);
+}
+
+/* "usage: xpro NAME SYNOPSIS", the summary, then the option rows follow */
+static void command_usage(const struct command *cmd, char *buf, size_t len)
+{
+	char syn[256];
+
+	synopsis(cmd, syn, sizeof(syn));
+	snprintf(buf, len, "usage: xpro %s%s%s\n%s\n%s", cmd->name, *syn ? " " : "", syn, cmd->summary,
+		 cmd->opts[0].type != XP_OPT_END ? "\nOptions:\n" : "");
+}
+
+static int cmd_help(struct cli *c)
+{
+	const struct command *cmd;
+	char buf[512];
+
+	if (!c->nargs) {
+		usage(stdout);
+		return 0;
+	}
+	cmd = find_command(c->args[0]);
+	if (!cmd || c->nargs > 1) {
+		pr_warn("help: %s '%s' (try 'xpro help')\n", cmd ? "one command at a time, not" : "unknown command",
+			c->args[cmd ? 1 : 0]);
+		return CLI_USAGE;
+	}
+	command_usage(cmd, buf, sizeof(buf));
+	xp_opt_usage(stdout, buf, cmd->opts);
+	return 0;
+}
+
+/* The config file (or the default one), then --generic, then each --set. */
+static int load_config(const struct command *cmd, struct cli *c)
+{
+	int nerr = 0;
+
+	xpro_config_defaults(&c->cfg);
+	if (!c->conf && !access(XPRO_DEFAULT_CONF, R_OK))
+		c->conf = XPRO_DEFAULT_CONF;
+	if (c->conf && xpro_config_load(&c->cfg, c->conf, &nerr)) {
+		if (!(cmd->flags & C_ANY_CONFIG))
+			return -EINVAL;
+		/* detach and status must work whatever the file says */
+		pr_warn("%s: %s has %d problem%s: going on with the rest of it\n", cmd->name, c->conf, nerr,
+			nerr > 1 ? "s" : "");
+	}
+	if (c->generic && xpro_config_set(&c->cfg, "xdp_mode=generic", "--generic"))
+		return -EINVAL;
+	for (int i = 0; i < c->nsets; i++)
+		if (xpro_config_set(&c->cfg, c->sets[i], "--set"))
+			return -EINVAL;
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	struct attach_opts ao = { 0 };
-	struct cli c;
-	const char *cmd;
-	int err;
+	const struct command *cmd;
+	char tool[64], buf[512];
+	int first, err;
 
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
 	}
-	cmd = argv[1];
-	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(stdout);
 		return 0;
 	}
-	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
-		printf("xpro %s (libbpf %s)\n", XPRO_VERSION, libbpf_version_string());
-		return 0;
-	}
-	/* parse the options after the command */
-	err = parse_cli(&c, argc - 1, argv + 1);
-	if (err) {
-		fprintf(stderr, "Try 'xpro help'.\n");
+	cmd = find_command(!strcmp(argv[1], "--version") ? "version" : argv[1]);
+	if (!cmd) {
+		pr_warn("unknown command '%s' (try 'xpro help')\n", argv[1]);
 		return 2;
 	}
-	argc--;
-	argv++;
+	cli.top = 10;
+	cli.interval = 1.0;
+	cli.count = -1;
+	/* the command's own options (exit 2 on a wrong one, 0 after --help) */
+	snprintf(tool, sizeof(tool), "xpro %s", cmd->name);
+	command_usage(cmd, buf, sizeof(buf));
+	first = xp_opt_parse(tool, buf, cmd->opts, argc - 1, argv + 1);
+	cli.args = argv + 1 + first;
+	cli.nargs = argc - 1 - first;
+	if (cli.nargs && !(cmd->flags & C_OPERANDS))
+		xp_opt_die(tool, "unexpected argument '%s' (try 'xpro help %s')", cli.args[0], cmd->name);
+	if ((cmd->flags & C_IFACE) && !cli.ifname) {
+		pr_warn("%s: no interface given (-i IFACE)\n", cmd->name);
+		return 2;
+	}
+	if (!(cmd->flags & C_NO_CONFIG) && load_config(cmd, &cli))
+		return 2;
 	xpro_log_libbpf();
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-
-	if (!strcmp(cmd, "config"))
-		err = cmd_config(&c, argc, argv);
-	else if (!strcmp(cmd, "alerts") && c.all)
-		err = alerts_all(&c);
-	else if (!c.ifname) {
-		if (!strcmp(cmd, "attach") || !strcmp(cmd, "detach") || !strcmp(cmd, "status") ||
-		    !strcmp(cmd, "stats") || !strcmp(cmd, "top") || !strcmp(cmd, "set") ||
-		    !strcmp(cmd, "tf2") || !strcmp(cmd, "flush") || !strcmp(cmd, "forget") ||
-		    !strcmp(cmd, "warnd") || !strcmp(cmd, "alerts") ||
-		    !strcmp(cmd, "syncmaps") || !strcmp(cmd, "syncdb"))
-			pr_warn("%s: no interface given (-i IFACE)\n", cmd);
-		else
-			pr_warn("unknown command '%s' (try 'xpro help')\n", cmd);
-		return 2;
-	} else if (!strcmp(cmd, "attach")) {
-		ao.replace = c.replace;
-		ao.force = c.force;
-		err = xpro_attach(&c.cfg, c.ifname, &ao);
-	} else if (!strcmp(cmd, "detach")) {
-		err = xpro_detach(&c.cfg, c.ifname, c.keep_maps);
-	} else if (!strcmp(cmd, "status")) {
-		err = cmd_status(&c);
-	} else if (!strcmp(cmd, "stats")) {
-		err = cmd_stats(&c);
-	} else if (!strcmp(cmd, "top")) {
-		err = cmd_top(&c);
-	} else if (!strcmp(cmd, "set")) {
-		err = cmd_set(&c, argc, argv);
-	} else if (!strcmp(cmd, "tf2")) {
-		err = cmd_tf2(&c, argc, argv);
-	} else if (!strcmp(cmd, "flush")) {
-		err = cmd_flush(&c);
-	} else if (!strcmp(cmd, "forget")) {
-		err = cmd_forget(&c, argc, argv);
-	} else if (!strcmp(cmd, "warnd")) {
-		err = cmd_warnd(&c);
-	} else if (!strcmp(cmd, "alerts")) {
-		err = cmd_alerts(&c);
-	} else if (!strcmp(cmd, "syncmaps")) {
-		err = cmd_sync(&c, 0);
-	} else if (!strcmp(cmd, "syncdb")) {
-		err = cmd_sync(&c, 1);
-	} else {
-		pr_warn("unknown command '%s' (try 'xpro help')\n", cmd);
-		return 2;
-	}
-	return err ? 1 : 0;
+	err = cmd->run(&cli);
+	return err == CLI_USAGE ? 2 : err ? 1 : 0;
 }
