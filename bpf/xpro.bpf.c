@@ -405,6 +405,24 @@ int xpro_xdp(struct xdp_md *ctx)
 	return xpro_tunnel(ctx, p, iph, data_end);
 }
 
+/* The syscall programs below answer in ctx->ret (0 or -errno); the run
+ * itself always returns 0. */
+#define ENOENT_ 2
+#define ESTALE_ 116
+
+static __always_inline int sys_ret(__s32 *ret, __s32 err)
+{
+	*ret = err;
+	return 0;
+}
+
+/* The record of the key a sync program is handed, looked up with a copy of
+ * the key on the stack (a macro: the copy keeps the context's alignment). */
+#define sync_record(ctx) ({						\
+	struct xpro_key key_ = (ctx)->key;				\
+	(struct xpro_record *)bpf_map_lookup_elem(&xpro_records, &key_);	\
+})
+
 /* The recompute's write-back of one aggregate (docs/algorithms.md, Recompute). */
 SEC("syscall")
 int xpro_fold_agg(struct xpro_fold_agg *ctx)
@@ -412,35 +430,27 @@ int xpro_fold_agg(struct xpro_fold_agg *ctx)
 	__u32 dest = ctx->dest;
 	struct xpro_agg *a = bpf_map_lookup_elem(&xpro_aggs, &dest);
 
-	if (!a) {
-		ctx->ret = -2; /* -ENOENT */
-		return 0;
-	}
+	if (!a)
+		return sys_ret(&ctx->ret, -ENOENT_);
 	a->ts1 = ctx->ts1;
 	if (xpro_sdiff(ctx->ts2, a->ts2) > 0)
 		a->ts2 = ctx->ts2;
 	a->c = ctx->c;
 	a->nact = ctx->nact;
 	__sync_fetch_and_add(&a->dc, -ctx->dc_seen);
-	ctx->ret = 0;
-	return 0;
+	return sys_ret(&ctx->ret, 0);
 }
 
 /* syncmaps: hand a record's local delta to the sync (struct xpro_sync_take). */
 SEC("syscall")
 int xpro_sync_take(struct xpro_sync_take *ctx)
 {
-	struct xpro_key key = ctx->key;
-	struct xpro_record *rec = bpf_map_lookup_elem(&xpro_records, &key);
+	struct xpro_record *rec = sync_record(ctx);
 
-	if (!rec) {
-		ctx->ret = -2; /* -ENOENT */
-		return 0;
-	}
-	if (rec->ts1_l != ctx->ts1_seen) {
-		ctx->ret = -116; /* -ESTALE */
-		return 0;
-	}
+	if (!rec)
+		return sys_ret(&ctx->ret, -ENOENT_);
+	if (rec->ts1_l != ctx->ts1_seen)
+		return sys_ret(&ctx->ret, -ESTALE_);
 	if (ctx->mark_seen) {
 		rec->mark = 0;
 		rec->c_m = ctx->dc_seen;
@@ -448,26 +458,20 @@ int xpro_sync_take(struct xpro_sync_take *ctx)
 		rec->c_m += ctx->dc_seen;
 	}
 	__sync_fetch_and_add(&rec->dc, -ctx->dc_seen);
-	ctx->ret = 0;
-	return 0;
+	return sys_ret(&ctx->ret, 0);
 }
 
 /* syncmaps: write the merged view back (struct xpro_sync_apply). */
 SEC("syscall")
 int xpro_sync_apply(struct xpro_sync_apply *ctx)
 {
-	struct xpro_key key = ctx->key;
-	struct xpro_record *rec = bpf_map_lookup_elem(&xpro_records, &key);
+	struct xpro_record *rec = sync_record(ctx);
 	__u64 now = xpro_now();
 
-	if (!rec) {
-		ctx->ret = -2;
-		return 0;
-	}
-	if (rec->mark || xpro_sdiff(now, rec->ts2_l) > (__s64)ctx->idle_ns) {
-		ctx->ret = -116;
-		return 0;
-	}
+	if (!rec)
+		return sys_ret(&ctx->ret, -ENOENT_);
+	if (rec->mark || xpro_sdiff(now, rec->ts2_l) > (__s64)ctx->idle_ns)
+		return sys_ret(&ctx->ret, -ESTALE_);
 	rec->ts1_l = ctx->ts1;
 	if (xpro_sdiff(ctx->ts2, rec->ts2_l) > 0)
 		rec->ts2_l = ctx->ts2;
@@ -475,8 +479,7 @@ int xpro_sync_apply(struct xpro_sync_apply *ctx)
 	rec->c_m = ctx->base;
 	rec->ts1_m = ctx->ts1_m;
 	rec->ts2_m = ctx->ts2_m;
-	ctx->ret = 0;
-	return 0;
+	return sys_ret(&ctx->ret, 0);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -75,6 +75,29 @@ static __always_inline int xpro_rate_exceeds(__u64 c, __u64 win_ns, __u64 tf)
 }
 
 /*
+ * A window starts at now, for a new record or after an idle reset (> TT1):
+ * the local count and the unsynced delta restart at 0; mark says "reset
+ * locally since the last sync" (0 for a new record). ts2_l and the master's
+ * copy are the caller's.
+ */
+static __always_inline void xpro_rec_window(struct xpro_record *rec, __u64 now, __u32 mark)
+{
+	rec->ts1_l = now;
+	rec->c_l = 0;
+	rec->dc = 0;
+	rec->mark = mark;
+}
+
+/* D's aggregate window starts at now: count, delta and active clients at 0. */
+static __always_inline void xpro_agg_window(struct xpro_agg *agg, __u64 now)
+{
+	agg->ts1 = now;
+	agg->c = 0;
+	agg->dc = 0;
+	agg->nact = 0;
+}
+
+/*
  * Decide one packet of (i, D) at time now.
  *   rec, rec_found: the (i, D) record; when !rec_found it is initialised here.
  *   agg, agg_found: D's aggregate; likewise.
@@ -98,37 +121,25 @@ xpro_decide(struct xpro_record *rec, int rec_found,
 
 	/* Steps 1-2: find or start the record's window. */
 	if (!rec_found) {
-		rec->ts1_l = now;
+		xpro_rec_window(rec, now, 0);
 		rec->ts2_l = now;
-		rec->c_l = 0;
-		rec->dc = 0;
-		rec->mark = 0;
 		rec->ts1_m = 0;
 		rec->ts2_m = 0;
 		rec->c_m = 0;
 		rec->warn_ts = 0;
 		f |= XPRO_F_REC_NEW;
 	} else if (xpro_sdiff(now, rec->ts2_l) > tt1) {
-		rec->ts1_l = now;
-		rec->c_l = 0;
-		rec->dc = 0;
-		rec->mark = 1;
+		xpro_rec_window(rec, now, 1);
 		f |= XPRO_F_REC_RESET;
 	}
 
 	/* D's aggregate window: starts or resets like a record does. */
 	if (!agg_found) {
-		agg->ts1 = now;
+		xpro_agg_window(agg, now);
 		agg->ts2 = now;
-		agg->c = 0;
-		agg->dc = 0;
-		agg->nact = 0;
 		f |= XPRO_F_AGG_NEW;
 	} else if (xpro_sdiff(now, agg->ts2) > tt1) {
-		agg->ts1 = now;
-		agg->c = 0;
-		agg->dc = 0;
-		agg->nact = 0;
+		xpro_agg_window(agg, now);
 		f |= XPRO_F_AGG_RESET;
 	}
 	if (f & (XPRO_F_REC_NEW | XPRO_F_REC_RESET | XPRO_F_AGG_NEW | XPRO_F_AGG_RESET))
