@@ -9,10 +9,11 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <net/if.h>
 #include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "bot.h"
 #include "fastpath.h"
 #include "safety.h"
+#include "opt.h"
 #include "botgen.skel.h"
 
 static volatile sig_atomic_t stop_flag;
@@ -35,69 +37,27 @@ static void on_signal(int sig)
 	stop_flag = 1;
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-"usage: xpro-bot --vector V --target ADDR[/LEN][,ADDR[/LEN]...] --duration S [options]\n"
-"       xpro-bot --rx-count IFACE --duration S     (count what IFACE receives: XDP_DROP)\n"
+#define USAGE \
+"usage: xpro-bot --vector V --target ADDR[/LEN][,ADDR[/LEN]...] --duration S [options]\n" \
+"       xpro-bot --rx-count IFACE --duration S     (count what IFACE receives: XDP_DROP)\n" \
+"\n" \
+"Many Mirai bots in one process, one source address each, sending Mirai's attack\n" \
+"vectors as they show on the wire (docs/xpro-bot.md). Testbed only: every address\n" \
+"must lie in " XPRO_TESTBED_STR "; refuses to run in the initial network namespace or where\n" \
+"a main-table route leads outside " XPRO_TESTBED_STR ".\n" \
+"\n" \
+"Vectors (Mirai IDs):\n" \
+"  udp (0)       raw UDP flood, 512 B random payload          [len rand tos ident ttl df sport dport source]\n" \
+"  vse (1)       Valve Source Engine query, 25 B payload      [tos ident ttl df sport dport]\n" \
+"  dns (2)       random-label queries to --resolver, --domain [tos ident ttl df sport dport domain dhid len]\n" \
+"  syn (3)       SYN with MSS/SACK/TS/NOP/WS options, window 0 [tos ident ttl df sport dport urg ack psh rst syn fin seqnum acknum source]\n" \
+"  ack (4)       ACK with 512 B random payload                 [len rand tos ident ttl df sport dport urg ack psh rst syn fin seqnum acknum source]\n" \
+"  stomp (5)     ACK+PSH flood after a real TCP handshake      [len rand tos ident ttl df dport urg ack psh rst syn fin]\n" \
+"  greip (6)     GRE + IPv4/UDP                                [len rand tos ident ttl df sport dport gcip source]\n" \
+"  greeth (7)    GRE + Ethernet + IPv4/UDP                     [same as greip]\n" \
+"  udpplain (9)  kernel UDP sockets, connected                 [len rand dport sport]\n" \
+"  http (10)     HTTP GET flood on real TCP connections        [domain dport method postdata path conns]\n" \
 "\n"
-"Many Mirai bots in one process, one source address each, sending Mirai's attack\n"
-"vectors as they show on the wire (docs/xpro-bot.md). Testbed only: every address\n"
-"must lie in " XPRO_TESTBED_STR "; refuses to run in the initial network namespace or where\n"
-"a main-table route leads outside " XPRO_TESTBED_STR ".\n"
-"\n"
-"Vectors (Mirai IDs):\n"
-"  udp (0)       raw UDP flood, 512 B random payload          [len rand tos ident ttl df sport dport source]\n"
-"  vse (1)       Valve Source Engine query, 25 B payload      [tos ident ttl df sport dport]\n"
-"  dns (2)       random-label queries to --resolver, --domain [tos ident ttl df sport dport domain dhid len]\n"
-"  syn (3)       SYN with MSS/SACK/TS/NOP/WS options, window 0 [tos ident ttl df sport dport urg ack psh rst syn fin seqnum acknum source]\n"
-"  ack (4)       ACK with 512 B random payload                 [len rand tos ident ttl df sport dport urg ack psh rst syn fin seqnum acknum source]\n"
-"  stomp (5)     ACK+PSH flood after a real TCP handshake      [len rand tos ident ttl df dport urg ack psh rst syn fin]\n"
-"  greip (6)     GRE + IPv4/UDP                                [len rand tos ident ttl df sport dport gcip source]\n"
-"  greeth (7)    GRE + Ethernet + IPv4/UDP                     [same as greip]\n"
-"  udpplain (9)  kernel UDP sockets, connected                 [len rand dport sport]\n"
-"  http (10)     HTTP GET flood on real TCP connections        [domain dport method postdata path conns]\n"
-"\n"
-"Bots, targets, bounds:\n"
-"  --vector V           one of the vectors above (name or Mirai ID)\n"
-"  --target LIST        ADDR or ADDR/LEN, comma-separated (max 16); LEN < 32: a random host\n"
-"                       base + (rand >> LEN) per packet, base NOT masked (Mirai): the whole\n"
-"                       reachable range must lie in " XPRO_TESTBED_STR ". dns ignores targets\n"
-"                       (each adds a stream to the resolver); optional for dns.\n"
-"  --sources CIDR|N     bot addresses, consecutive: CIDR (its hosts), or N from the host's\n"
-"                       first local range (ip route add local CIDR dev lo). Default 1.\n"
-"  --bots N             at most N bots of --sources CIDR\n"
-"  --duration S         required; 0 < S <= 3600\n"
-"  --count N            total packets (exactly N are sent and logged); http: requests\n"
-"  --rate PPS           per bot (default: as fast as possible, like Mirai)\n"
-"  --on MS --off MS     pulse: send MS on, MS off (both required together)\n"
-"  --seed N             same seed, same packets (default: from the clock; in the summary)\n"
-"\n"
-"Paths:\n"
-"  --mode tunnel|inline tunnel (default): IPv4/UDP from the bot's address to proxy:5683 + X-Pro\n"
-"                       header + the Mirai packet; inline: the Mirai packet, next hop the proxy\n"
-"  --proxy A[,A...]     proxies (tunnel: required; inline: next hops; default: the route)\n"
-"  --proxy-mode M       fixed (all to the first), spread (bot i to proxy i mod P),\n"
-"                       hop (bot i starts at i mod P, moves on every --hop N packets)\n"
-"  --hop N              packets per proxy in hop mode (default 100)\n"
-"  --tun-port P         tunnel UDP port (default 5683)\n"
-"  --fast[=xdp|packet]  xdp: BPF_F_TEST_XDP_LIVE_FRAMES (raw vectors but stomp);\n"
-"                       packet: AF_PACKET + sendmmsg only. Default path: AF_PACKET +\n"
-"                       sendmmsg too, packets built in userspace.\n"
-"  --resolver ADDR      dns: the resolver (a testbed host)\n"
-"\n"
-"Mirai options (defaults per vector as Mirai; 65535 = random where Mirai says so):\n"
-"  --len N --rand 0|1 --tos N --ident N --ttl N --df 0|1 --sport N --dport N\n"
-"  --domain D --dhid N --urg/--ack/--psh/--rst/--syn/--fin 0|1 --seqnum N --acknum N\n"
-"  --gcip 0|1 --source S --method M --postdata S --path P --conns N\n"
-"  --source: udp/greip/greeth parse it like Mirai's atoi (1.2.3.4 -> 1 -> 1.0.0.0; -1 random);\n"
-"  syn/ack like inet_addr (255.255.255.255 random). Random sources stay in " XPRO_TESTBED_STR ".\n"
-"\n"
-"Logs:\n"
-"  --log FILE           CSV ts,src,dst,class,packets,bytes per second and (src,dst); - = stdout\n"
-"  --summary FILE       JSON summary at exit; - = stdout\n"
-"  -q                   quiet\n");
-}
 
 /* ---- options ------------------------------------------------------------ */
 
@@ -105,10 +65,6 @@ enum {
 	O_LEN = 1, O_RAND, O_TOS, O_IDENT, O_TTL, O_DF, O_SPORT, O_DPORT, O_DOMAIN, O_DHID,
 	O_URG, O_ACK, O_PSH, O_RST, O_SYN, O_FIN, O_SEQNUM, O_ACKNUM, O_GCIP, O_METHOD,
 	O_POSTDATA, O_PATH, O_CONNS, O_SOURCE,
-	/* ours */
-	O_VECTOR = 1000, O_TARGET, O_DURATION, O_COUNT, O_RATE, O_ON, O_OFF, O_SEED, O_SOURCES,
-	O_BOTS, O_RESOLVER, O_PROXY, O_PMODE, O_HOP, O_MODE, O_TUNPORT, O_FAST, O_LOG, O_SUMMARY,
-	O_RXCOUNT,
 };
 
 #define B(x) (1u << (x))
@@ -127,23 +83,6 @@ static const uint32_t allowed[11] = {
 	[VEC_GREETH] = B(O_LEN) | B(O_RAND) | B(O_TOS) | B(O_IDENT) | B(O_TTL) | B(O_DF) | B(O_SPORT) | B(O_DPORT) | B(O_GCIP) | B(O_SOURCE),
 	[VEC_UDPPLAIN] = B(O_LEN) | B(O_RAND) | B(O_DPORT) | B(O_SPORT),
 	[VEC_HTTP] = B(O_DOMAIN) | B(O_DPORT) | B(O_METHOD) | B(O_POSTDATA) | B(O_PATH) | B(O_CONNS),
-};
-
-static const struct option longopts[] = {
-	{ "len", 1, 0, O_LEN }, { "rand", 1, 0, O_RAND }, { "tos", 1, 0, O_TOS }, { "ident", 1, 0, O_IDENT },
-	{ "ttl", 1, 0, O_TTL }, { "df", 1, 0, O_DF }, { "sport", 1, 0, O_SPORT }, { "dport", 1, 0, O_DPORT },
-	{ "domain", 1, 0, O_DOMAIN }, { "dhid", 1, 0, O_DHID }, { "urg", 1, 0, O_URG }, { "ack", 1, 0, O_ACK },
-	{ "psh", 1, 0, O_PSH }, { "rst", 1, 0, O_RST }, { "syn", 1, 0, O_SYN }, { "fin", 1, 0, O_FIN },
-	{ "seqnum", 1, 0, O_SEQNUM }, { "acknum", 1, 0, O_ACKNUM }, { "gcip", 1, 0, O_GCIP },
-	{ "method", 1, 0, O_METHOD }, { "postdata", 1, 0, O_POSTDATA }, { "path", 1, 0, O_PATH },
-	{ "conns", 1, 0, O_CONNS }, { "source", 1, 0, O_SOURCE },
-	{ "vector", 1, 0, O_VECTOR }, { "target", 1, 0, O_TARGET }, { "duration", 1, 0, O_DURATION },
-	{ "count", 1, 0, O_COUNT }, { "rate", 1, 0, O_RATE }, { "on", 1, 0, O_ON }, { "off", 1, 0, O_OFF },
-	{ "seed", 1, 0, O_SEED }, { "sources", 1, 0, O_SOURCES }, { "bots", 1, 0, O_BOTS },
-	{ "resolver", 1, 0, O_RESOLVER }, { "proxy", 1, 0, O_PROXY }, { "proxy-mode", 1, 0, O_PMODE },
-	{ "hop", 1, 0, O_HOP }, { "mode", 1, 0, O_MODE }, { "tun-port", 1, 0, O_TUNPORT },
-	{ "fast", 2, 0, O_FAST }, { "log", 1, 0, O_LOG }, { "summary", 1, 0, O_SUMMARY },
-	{ "rx-count", 1, 0, O_RXCOUNT }, { "help", 0, 0, 'h' }, { 0 },
 };
 
 static int num(const char *what, const char *s, unsigned long long max, unsigned long long *v)
@@ -785,145 +724,233 @@ static int rx_count(const char *ifname, double duration)
 	return 0;
 }
 
+/* ---- the command line ---------------------------------------------------- */
+
+static struct bot bot;
+static struct {
+	const char *vector, *targets, *sources, *logp, *sump, *rxif, *proxies;
+	uint64_t bots;
+	unsigned int tun_port;
+	int have_seed, quiet;
+	struct { int id; const char *val; } mo[64]; /* Mirai options, applied once the vector is known */
+	int nmo;
+	uint32_t given;
+} cli = { .sources = "1" };
+
+static const char *opt_mirai(const char *val, void *dst);
+
+/* the Mirai options' names: also what the error lines call them */
+#define MO(name, id, arg) XP_FN(name, 0, opt_mirai, (void *)(intptr_t)(id), arg, NULL)
+
+static const char *opt_mode(const char *val, void *dst)
+{
+	if (!strcmp(val, "tunnel"))
+		*(int *)dst = 1;
+	else if (!strcmp(val, "inline"))
+		*(int *)dst = 0;
+	else
+		return "is not tunnel or inline";
+	return NULL;
+}
+
+static const char *opt_pmode(const char *val, void *dst)
+{
+	if (!strcmp(val, "fixed"))
+		*(uint32_t *)dst = PMODE_FIXED;
+	else if (!strcmp(val, "spread"))
+		*(uint32_t *)dst = PMODE_SPREAD;
+	else if (!strcmp(val, "hop"))
+		*(uint32_t *)dst = PMODE_HOP;
+	else
+		return "is not fixed, spread or hop";
+	return NULL;
+}
+
+static const char *opt_fast(const char *val, void *dst)
+{
+	if (!val || !strcmp(val, "xdp"))
+		*(int *)dst = 1;
+	else if (!strcmp(val, "packet"))
+		*(int *)dst = 2;
+	else
+		return "is not xdp or packet";
+	return NULL;
+}
+
+static const char *opt_seed(const char *val, void *dst)
+{
+	if (xp_parse_u64(val, UINT64_MAX, dst))
+		return "is not a number in 0..18446744073709551615";
+	cli.have_seed = 1;
+	return NULL;
+}
+
+/* ADDR[/LEN],...: the syntax here; the ranges once the options are in */
+static const char *opt_addr_list(const char *val, void *dst)
+{
+	char buf[INET_ADDRSTRLEN + 8];
+	const char *p = val, *e;
+	uint64_t len;
+
+	do {
+		struct in_addr in;
+		const char *slash;
+
+		e = strchr(p, ',');
+		snprintf(buf, sizeof(buf), "%.*s", (int)(e ? e - p : (ptrdiff_t)strlen(p)), p);
+		slash = strchr(buf, '/');
+		if (slash && dst == &cli.targets && !xp_parse_u64(slash + 1, 255, &len))
+			buf[slash - buf] = '\0'; /* Mirai lets /33../255 through as one host */
+		if (inet_pton(AF_INET, buf, &in) != 1)
+			return dst == &cli.targets ? "is not a list of ADDR or ADDR/LEN" : "is not a list of IPv4 addresses";
+		p = e ? e + 1 : NULL;
+	} while (p);
+	*(const char **)dst = val;
+	return NULL;
+}
+
+/* CIDR or a count of bots */
+static const char *opt_sources(const char *val, void *dst)
+{
+	const char *slash = strchr(val, '/');
+	char buf[INET_ADDRSTRLEN];
+	struct in_addr in;
+	uint64_t v;
+
+	if (slash) {
+		snprintf(buf, sizeof(buf), "%.*s", (int)(slash - val), val);
+		if (inet_pton(AF_INET, buf, &in) != 1 || xp_parse_u64(slash + 1, 32, &v))
+			return "is not a CIDR A.B.C.D/LEN";
+	} else if (xp_parse_u64(val, BOT_MAX_BOTS, &v) || !v) {
+		return "is not a CIDR or a count 1..65536";
+	}
+	*(const char **)dst = val;
+	return NULL;
+}
+
+static const struct xp_opt bot_opts[] = {
+	XP_TEXT("Bots, targets, bounds:"),
+	XP_STR("vector", 0, &cli.vector, "V", "one of the vectors above (name or Mirai ID)"),
+	XP_FN("target", 0, opt_addr_list, &cli.targets, "LIST",
+	      "ADDR or ADDR/LEN, comma-separated (max 16); LEN < 32: a random host\n"
+	      "base + (rand >> LEN) per packet, base NOT masked (Mirai): the whole\n"
+	      "reachable range must lie in " XPRO_TESTBED_STR ". dns ignores targets\n"
+	      "(each adds a stream to the resolver); optional for dns."),
+	XP_FN("sources", 0, opt_sources, &cli.sources, "CIDR|N",
+	      "bot addresses, consecutive: CIDR (its hosts), or N from the host's\n"
+	      "first local range (ip route add local CIDR dev lo). Default 1."),
+	XP_U64("bots", 0, &cli.bots, 1, BOT_MAX_BOTS, "N", "at most N bots of --sources CIDR"),
+	XP_DOUBLE("duration", 0, &bot.duration, 0, 3600, "S", "required; 0 < S <= 3600", .flags = XP_OPT_GT),
+	XP_U64("count", 0, &bot.count, 1, (double)BOT_MAX_COUNT, "N",
+	       "total packets (exactly N are sent and logged); http: requests"),
+	XP_DOUBLE("rate", 0, &bot.rate, 0, 1e8, "PPS", "per bot (default: as fast as possible, like Mirai)",
+		  .flags = XP_OPT_GT),
+	XP_UINT("on", 0, &bot.on_ms, 1, 3600000, "MS", "pulse: send MS on, --off MS off (both required together)"),
+	XP_UINT("off", 0, &bot.off_ms, 1, 3600000, "MS", NULL),
+	XP_FN("seed", 0, opt_seed, &bot.seed, "N",
+	      "same seed, same packets (default: from the clock; in the summary)"),
+	XP_TEXT("\nPaths:"),
+	XP_FN("mode", 0, opt_mode, &bot.tunnel, "tunnel|inline",
+	      "tunnel (default): IPv4/UDP from the bot's address to proxy:5683 + X-Pro\n"
+	      "header + the Mirai packet; inline: the Mirai packet, next hop the proxy"),
+	XP_FN("proxy", 0, opt_addr_list, &cli.proxies, "A[,A...]",
+	      "proxies (tunnel: required; inline: next hops; default: the route)"),
+	XP_FN("proxy-mode", 0, opt_pmode, &bot.pmode, "M", "fixed (all to the first), spread (bot i to proxy i mod P),\n"
+	      "hop (bot i starts at i mod P, moves on every --hop N packets)"),
+	XP_UINT("hop", 0, &bot.hop, 1, UINT32_MAX, "N", "packets per proxy in hop mode (default 100)"),
+	XP_UINT("tun-port", 0, &cli.tun_port, 1, 65535, "P", "tunnel UDP port (default 5683)"),
+	XP_FN("fast", 0, opt_fast, &bot.fast, "xdp|packet",
+	      "xdp: BPF_F_TEST_XDP_LIVE_FRAMES (raw vectors but stomp);\n"
+	      "packet: AF_PACKET + sendmmsg only. Default path: AF_PACKET +\n"
+	      "sendmmsg too, packets built in userspace.", .flags = XP_OPT_OPTARG),
+	XP_IPV4("resolver", 0, &bot.resolver, "ADDR", "dns: the resolver (a testbed host)"),
+	XP_STR("rx-count", 0, &cli.rxif, "IFACE", "count what IFACE receives (XDP_DROP) for --duration S"),
+	XP_TEXT("\nMirai options (defaults per vector as Mirai; 65535 = random where Mirai says so):\n"
+		"  --len N --rand 0|1 --tos N --ident N --ttl N --df 0|1 --sport N --dport N\n"
+		"  --domain D --dhid N --urg/--ack/--psh/--rst/--syn/--fin 0|1 --seqnum N --acknum N\n"
+		"  --gcip 0|1 --source S --method M --postdata S --path P --conns N\n"
+		"  --source: udp/greip/greeth parse it like Mirai's atoi (1.2.3.4 -> 1 -> 1.0.0.0; -1 random);\n"
+		"  syn/ack like inet_addr (255.255.255.255 random). Random sources stay in " XPRO_TESTBED_STR ".\n"),
+	MO("len", O_LEN, "N"), MO("rand", O_RAND, "0|1"), MO("tos", O_TOS, "N"), MO("ident", O_IDENT, "N"),
+	MO("ttl", O_TTL, "N"), MO("df", O_DF, "0|1"), MO("sport", O_SPORT, "N"), MO("dport", O_DPORT, "N"),
+	MO("domain", O_DOMAIN, "D"), MO("dhid", O_DHID, "N"), MO("urg", O_URG, "0|1"), MO("ack", O_ACK, "0|1"),
+	MO("psh", O_PSH, "0|1"), MO("rst", O_RST, "0|1"), MO("syn", O_SYN, "0|1"), MO("fin", O_FIN, "0|1"),
+	MO("seqnum", O_SEQNUM, "N"), MO("acknum", O_ACKNUM, "N"), MO("gcip", O_GCIP, "0|1"),
+	MO("method", O_METHOD, "M"), MO("postdata", O_POSTDATA, "S"), MO("path", O_PATH, "P"),
+	MO("conns", O_CONNS, "N"), MO("source", O_SOURCE, "S"),
+	XP_TEXT("Logs:"),
+	XP_STR("log", 0, &cli.logp, "FILE", "CSV ts,src,dst,class,packets,bytes per second and (src,dst); - = stdout"),
+	XP_STR("summary", 0, &cli.sump, "FILE", "JSON summary at exit; - = stdout"),
+	XP_FLAG(NULL, 'q', &cli.quiet, "quiet"),
+	{ 0 },
+};
+
+static const char *mirai_name(int id)
+{
+	for (const struct xp_opt *o = bot_opts; o->type != XP_OPT_END; o++)
+		if (o->fn == opt_mirai && o->dst == (void *)(intptr_t)id)
+			return o->name;
+	return "?";
+}
+
+static int mirai_is_string(int id)
+{
+	return id == O_DOMAIN || id == O_METHOD || id == O_POSTDATA || id == O_PATH || id == O_SOURCE;
+}
+
+/* Mirai's numbers are 0..65535 (some vectors take less, checked once the
+ * vector is known); true and false stand for 1 and 0 */
+static const char *mirai_number(const char *s, unsigned long long max, uint64_t *v)
+{
+	if (!strcmp(s, "true"))
+		s = "1";
+	else if (!strcmp(s, "false"))
+		s = "0";
+	switch (xp_parse_u64(s, max, v)) {
+	case 0:
+		return NULL;
+	case -1:
+		return "is not a number";
+	default:
+		return max == 1 ? "is out of range (0..1)" : max == 255 ? "is out of range (0..255)" :
+		       max == 256 ? "is out of range (0..256)" : "is out of range (0..65535)";
+	}
+}
+
+static const char *opt_mirai(const char *val, void *dst)
+{
+	int id = (int)(intptr_t)dst;
+	uint64_t v;
+	const char *why;
+
+	if (cli.nmo == 64)
+		return "is one Mirai option too many (64)";
+	if (!mirai_is_string(id) && (why = mirai_number(val, 65535, &v)))
+		return why;
+	cli.mo[cli.nmo].id = id;
+	cli.mo[cli.nmo++].val = val;
+	cli.given |= B(id);
+	return NULL;
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 int main(int argc, char **argv)
 {
-	static struct bot bot;
 	struct bot *b = &bot;
-	const char *vector = NULL, *targets = NULL, *sources = "1", *logp = NULL, *sump = NULL, *rxif = NULL;
-	char *proxies = NULL, a[INET_ADDRSTRLEN];
-	unsigned long long v, bots = 0;
-	uint32_t given = 0;
-	int c, err, have_seed = 0, quiet = 0;
-	struct { int id; char *val; } mo[64];
-	int nmo = 0;
+	char a[INET_ADDRSTRLEN];
+	uint64_t v;
+	int c, err;
 
 	b->duration = -1;
 	b->count = BOT_MAX_COUNT;
 	b->tunnel = 1;
 	b->tun_port = 5683;
 	b->hop = 100;
-	while ((c = getopt_long(argc, argv, "hq", longopts, NULL)) != -1) {
-		if (c == 'h') {
-			usage(stdout);
-			return 0;
-		}
-		if (c == 'q') {
-			quiet = 1;
-			continue;
-		}
-		if (c == '?') {
-			usage(stderr);
-			return 2;
-		}
-		if (c < O_VECTOR) { /* Mirai options: applied once the vector is known */
-			if (nmo == 64)
-				return 2;
-			mo[nmo].id = c;
-			mo[nmo++].val = optarg;
-			given |= B(c);
-			continue;
-		}
-		switch (c) {
-		case O_VECTOR: vector = optarg; break;
-		case O_TARGET: targets = optarg; break;
-		case O_DURATION:
-			b->duration = strtod(optarg, NULL);
-			if (!(b->duration > 0 && b->duration <= 3600)) {
-				fprintf(stderr, BOT_TOOL ": --duration '%s': need 0 < S <= 3600\n", optarg);
-				return 2;
-			}
-			break;
-		case O_COUNT:
-			if (num("--count", optarg, BOT_MAX_COUNT, &v) || !v)
-				return 2;
-			b->count = v;
-			break;
-		case O_RATE:
-			b->rate = strtod(optarg, NULL);
-			if (!(b->rate > 0 && b->rate <= 1e8)) {
-				fprintf(stderr, BOT_TOOL ": --rate '%s': need 0 < PPS <= 1e8\n", optarg);
-				return 2;
-			}
-			break;
-		case O_ON:
-			if (num("--on", optarg, 3600000, &v) || !v)
-				return 2;
-			b->on_ms = (uint32_t)v;
-			break;
-		case O_OFF:
-			if (num("--off", optarg, 3600000, &v) || !v)
-				return 2;
-			b->off_ms = (uint32_t)v;
-			break;
-		case O_SEED:
-			if (num("--seed", optarg, ULLONG_MAX, &v))
-				return 2;
-			b->seed = v;
-			have_seed = 1;
-			break;
-		case O_SOURCES: sources = optarg; break;
-		case O_BOTS:
-			if (num("--bots", optarg, BOT_MAX_BOTS, &bots) || !bots)
-				return 2;
-			break;
-		case O_RESOLVER:
-			if (ipv4("--resolver", optarg, &b->resolver))
-				return 2;
-			break;
-		case O_PROXY: proxies = optarg; break;
-		case O_PMODE:
-			if (!strcmp(optarg, "fixed"))
-				b->pmode = PMODE_FIXED;
-			else if (!strcmp(optarg, "spread"))
-				b->pmode = PMODE_SPREAD;
-			else if (!strcmp(optarg, "hop"))
-				b->pmode = PMODE_HOP;
-			else {
-				fprintf(stderr, BOT_TOOL ": --proxy-mode '%s': fixed, spread or hop\n", optarg);
-				return 2;
-			}
-			break;
-		case O_HOP:
-			if (num("--hop", optarg, UINT32_MAX, &v) || !v)
-				return 2;
-			b->hop = (uint32_t)v;
-			break;
-		case O_MODE:
-			if (!strcmp(optarg, "tunnel"))
-				b->tunnel = 1;
-			else if (!strcmp(optarg, "inline"))
-				b->tunnel = 0;
-			else {
-				fprintf(stderr, BOT_TOOL ": --mode '%s': tunnel or inline\n", optarg);
-				return 2;
-			}
-			break;
-		case O_TUNPORT:
-			if (num("--tun-port", optarg, 65535, &v) || !v)
-				return 2;
-			b->tun_port = (uint16_t)v;
-			break;
-		case O_FAST:
-			if (!optarg || !strcmp(optarg, "xdp"))
-				b->fast = 1;
-			else if (!strcmp(optarg, "packet"))
-				b->fast = 2;
-			else {
-				fprintf(stderr, BOT_TOOL ": --fast=%s: xdp or packet\n", optarg);
-				return 2;
-			}
-			break;
-		case O_LOG: logp = optarg; break;
-		case O_SUMMARY: sump = optarg; break;
-		case O_RXCOUNT: rxif = optarg; break;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, BOT_TOOL ": unexpected argument '%s' (try --help)\n", argv[optind]);
-		return 2;
-	}
+	if (xp_opt_parse(BOT_TOOL, USAGE, bot_opts, argc, argv) < argc)
+		xp_opt_die(BOT_TOOL, "unexpected argument (try --help)");
+	if (cli.tun_port)
+		b->tun_port = (uint16_t)cli.tun_port;
 	if (b->duration < 0) {
 		fprintf(stderr, BOT_TOOL ": --duration S is required (every run is bounded in time)\n");
 		return 2;
@@ -932,40 +959,36 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	if (xpro_testbed_check(BOT_TOOL))
 		return 1;
-	if (rxif)
-		return rx_count(rxif, b->duration);
-	if (!vector) {
+	if (cli.rxif)
+		return rx_count(cli.rxif, b->duration);
+	if (!cli.vector) {
 		fprintf(stderr, BOT_TOOL ": --vector V is required (try --help)\n");
 		return 2;
 	}
-	c = vec_parse(vector);
+	c = vec_parse(cli.vector);
 	if (c == VEC_NONE) {
 		char *e;
-		long id = strtol(vector, &e, 10);
+		long id = strtol(cli.vector, &e, 10);
 
 		if (*e || id < 0 || id > VEC_HTTP || id == 8 || !strcmp(vec_name((int)id), "?")) {
 			fprintf(stderr, BOT_TOOL ": --vector '%s': unknown (udp vse dns syn ack stomp greip greeth udpplain http)\n",
-				vector);
+				cli.vector);
 			return 2;
 		}
 		c = (int)id;
 	}
 	vec_defaults(&b->o, c);
-	if (given & ~allowed[c]) {
-		for (int i = 0; i < nmo; i++)
-			if (!(allowed[c] & B(mo[i].id))) {
-				for (const struct option *lo = longopts; lo->name; lo++)
-					if (lo->val == mo[i].id)
-						fprintf(stderr, BOT_TOOL ": --%s is not an option of %s (Mirai's CNC refuses it)\n",
-							lo->name, vec_name(c));
-				return 2;
-			}
+	if (cli.given & ~allowed[c]) {
+		for (int i = 0; i < cli.nmo; i++)
+			if (!(allowed[c] & B(cli.mo[i].id)))
+				xp_opt_die(BOT_TOOL, "--%s is not an option of %s (Mirai's CNC refuses it)",
+					   mirai_name(cli.mo[i].id), vec_name(c));
 	}
-	for (int i = 0; i < nmo; i++) {
+	for (int i = 0; i < cli.nmo; i++) {
 		struct vec_opts *o = &b->o;
-		const char *s = mo[i].val;
+		const char *s = cli.mo[i].val, *why;
 		unsigned long long max = 65535;
-		int id = mo[i].id;
+		int id = cli.mo[i].id;
 
 		if (id == O_DOMAIN) {
 			if (strlen(s) > (c == VEC_HTTP ? 127 : 200)) {
@@ -1001,12 +1024,9 @@ int main(int argc, char **argv)
 			max = 1;
 		else if (id == O_CONNS)
 			max = 256;
-		if (!strcmp(s, "true"))
-			s = "1";
-		else if (!strcmp(s, "false"))
-			s = "0";
-		if (num("Mirai option", s, max, &v))
-			return 2;
+		why = mirai_number(s, max, &v);
+		if (why)
+			xp_opt_die(BOT_TOOL, "--%s: \"%s\" %s", mirai_name(id), s, why);
 		switch (id) {
 		case O_LEN: o->len = (uint32_t)v; break;
 		case O_RAND: o->rand = (int)v; break;
@@ -1042,14 +1062,14 @@ int main(int argc, char **argv)
 		}
 		if (xpro_check_dest(BOT_TOOL, b->resolver))
 			return 1;
-		if (!targets) { /* Mirai ignores the targets: one stream */
+		if (!cli.targets) { /* Mirai ignores the targets: one stream */
 			b->ntgt = 1;
 			b->tgt[0].addr = b->resolver;
 			b->tgt[0].netmask = 32;
 		}
 	}
-	if (targets) {
-		char *t = strdup(targets);
+	if (cli.targets) {
+		char *t = strdup(cli.targets);
 
 		err = parse_targets(b, t);
 		free(t);
@@ -1060,7 +1080,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, BOT_TOOL ": --target ADDR[/LEN] is required\n");
 		return 2;
 	}
-	if (proxies && parse_proxies(b, proxies))
+	if (cli.proxies && parse_proxies(b, (char *)cli.proxies))
 		return 1;
 	if (b->tunnel && !b->nprox) {
 		fprintf(stderr, BOT_TOOL ": tunnel mode needs --proxy ADDR[,ADDR...] (or --mode inline)\n");
@@ -1070,7 +1090,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, BOT_TOOL ": --on and --off go together\n");
 		return 2;
 	}
-	if (parse_sources(b, sources, bots))
+	if (parse_sources(b, cli.sources, cli.bots))
 		return 1;
 	for (uint32_t i = 0; i < b->nbots; i += (b->nbots - 1 > 0 ? b->nbots - 1 : 1)) {
 		err = check_local(bot_addr(b, i));
@@ -1082,7 +1102,7 @@ int main(int argc, char **argv)
 		if (b->nbots == 1)
 			break;
 	}
-	if (!have_seed) {
+	if (!cli.have_seed) {
 		uint64_t ns = xp_real_ns();
 
 		b->seed = ns / 1000000000ull * 1000000007ull ^ ns % 1000000000ull ^ (uint64_t)getpid();
@@ -1095,9 +1115,9 @@ int main(int argc, char **argv)
 			setrlimit(RLIMIT_NOFILE, &rl);
 		}
 	}
-	err = botlog_open(&b->log, logp, vec_name(c));
+	err = botlog_open(&b->log, cli.logp, vec_name(c));
 	if (err) {
-		fprintf(stderr, BOT_TOOL ": --log %s: %s\n", logp, strerror(-err));
+		fprintf(stderr, BOT_TOOL ": --log %s: %s\n", cli.logp, strerror(-err));
 		return 1;
 	}
 	if (vec_is_raw(c) || c == VEC_STOMP) {
@@ -1112,7 +1132,7 @@ int main(int argc, char **argv)
 				vec_name(c), frame, b->o.len, b->tunnel ? ", tunnel included" : "", b->ifc.mtu, b->ifc.name);
 			return 1;
 		}
-	} else if (b->tunnel && !quiet) {
+	} else if (b->tunnel && !cli.quiet) {
 		fprintf(stderr, BOT_TOOL ": note: %s uses kernel sockets; in tunnel mode they reach the proxy only "
 			"when xpro-tun is attached to this host's interface (xpro-tun attach DEV --proxy ...)\n", vec_name(c));
 	}
@@ -1123,7 +1143,7 @@ int main(int argc, char **argv)
 	}
 	b->t0_ns = xp_mono_ns();
 	b->end_ns = b->t0_ns + (uint64_t)(b->duration * 1e9);
-	if (!quiet)
+	if (!cli.quiet)
 		fprintf(stderr, BOT_TOOL ": %s, %u bot(s) from %s, %u target(s), %s, %s path, seed %llu\n", vec_name(c),
 			b->nbots, ntoa(bot_addr(b, 0), a), b->ntgt, b->tunnel ? "tunnel" : "inline",
 			b->fast == 1 ? "XDP live-frames" : "AF_PACKET", (unsigned long long)b->seed);
@@ -1141,9 +1161,9 @@ int main(int argc, char **argv)
 		err = b->fast == 1 ? run_fast(b) : run_raw(b);
 	}
 	botlog_close(&b->log);
-	if (botlog_summary(&b->log, sump, b->seed, xp_real_sec(), b->errors))
-		fprintf(stderr, BOT_TOOL ": --summary %s: %s\n", sump, strerror(errno));
-	if (!quiet)
+	if (botlog_summary(&b->log, cli.sump, b->seed, xp_real_sec(), b->errors))
+		fprintf(stderr, BOT_TOOL ": --summary %s: %s\n", cli.sump, strerror(errno));
+	if (!cli.quiet)
 		fprintf(stderr, BOT_TOOL ": sent %llu packets (%llu bytes), %llu errors\n",
 			(unsigned long long)b->log.packets, (unsigned long long)b->log.bytes,
 			(unsigned long long)b->errors);
