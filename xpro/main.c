@@ -684,15 +684,17 @@ static int cmd_help(struct cli *c)
 /* The config file (or the default one), then --generic, then each --set. */
 static int load_config(const struct command *cmd, struct cli *c)
 {
-	int nerr = 0;
+	int nerr = 0, err = 0;
 
 	xpro_config_defaults(&c->cfg);
 	if (!c->conf && !access(XPRO_DEFAULT_CONF, R_OK))
 		c->conf = XPRO_DEFAULT_CONF;
-	if (c->conf && xpro_config_load(&c->cfg, c->conf, &nerr)) {
-		if (!(cmd->flags & C_ANY_CONFIG))
-			return -EINVAL;
-		/* detach and status must work whatever the file says */
+	if (c->conf)
+		err = xpro_config_load(&c->cfg, c->conf, &nerr);
+	if (err) {
+		/* detach and status work whatever the file says (not without it) */
+		if (err != -EINVAL || !(cmd->flags & C_ANY_CONFIG))
+			return err;
 		pr_warn("%s: %s has %d problem%s: going on with the rest of it\n", cmd->name, c->conf, nerr,
 			nerr > 1 ? "s" : "");
 	}

@@ -132,7 +132,7 @@ refused() {
   [[ $status -eq 2 && $output == *"tf1: 0 is out of range"* ]]
 }
 
-@test "detach and status go on past a config file with problems; stats does not" {
+@test "detach and status go on past a config file with problems; stats does not; none without the file" {
   local bad=$BATS_TEST_TMPDIR/bad.conf
   { cat "$CONF"; echo "tf1 = 0"; echo "no_such_key = 1"; } > "$bad"
   # detach reaches the pins the file's bpffs line names: the rest was used
@@ -147,4 +147,7 @@ refused() {
   [[ $status -eq 1 && $output == *"no pins at $BATS_TEST_TMPDIR/bpf/"* ]]
   run "$XPRO" stats -i xpnone0 -c "$bad"
   [[ $status -eq 2 && $output != *"not attached"* ]]
+  # a file that cannot be read is not "the rest of it": detach stops there
+  run "$XPRO" detach -i xpnone0 -c "$BATS_TEST_TMPDIR/nosuch.conf"
+  [[ $status -eq 2 && ${#lines[@]} -eq 1 && $output == *"nosuch.conf: No such file or directory"* ]]
 }
