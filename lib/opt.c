@@ -110,6 +110,39 @@ static void range_text(const struct xp_opt *o, char *buf, size_t n)
 		snprintf(buf, n, "%.0f..%.0f", o->min + (o->flags & XP_OPT_GT ? 1 : 0), o->max);
 }
 
+/* the index of val in o->arg ("a|b|c"), or "is not a, b or c" */
+static const char *choice(const struct xp_opt *o, const char *val, char *why, size_t n)
+{
+	size_t len = strlen(val), k = 0, w;
+	const char *p = o->arg;
+	int i = 0;
+
+	for (;; i++) {
+		const char *e = strchr(p, '|');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+
+		if (l == len && !strncmp(p, val, l)) {
+			*(int *)o->dst = i;
+			return NULL;
+		}
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	/* the list for the reason: "a|b|c" -> "a, b or c" */
+	w = (size_t)snprintf(why, n, "is not ");
+	for (p = o->arg; *p && w + 4 < n; p++) {
+		if (*p != '|') {
+			why[w++] = *p;
+			continue;
+		}
+		k++;
+		w += (size_t)snprintf(why + w, n - w, (int)k == i ? " or " : ", ");
+	}
+	why[w < n ? w : n - 1] = '\0';
+	return why;
+}
+
 /* Store val in o->dst; NULL or the reason it is refused. */
 static const char *store(const struct xp_opt *o, const char *val, char *why, size_t n)
 {
@@ -174,6 +207,8 @@ static const char *store(const struct xp_opt *o, const char *val, char *why, siz
 		*(uint32_t *)o->dst = in.s_addr;
 		return NULL;
 	}
+	case XP_OPT_CHOICE:
+		return choice(o, val, why, n);
 	case XP_OPT_FN:
 		return o->fn(val, o->dst);
 	default:

@@ -45,6 +45,7 @@ enum xp_opt_type {
 	XP_OPT_DOUBLE,  /* double *dst, finite */
 	XP_OPT_STR,     /* const char **dst = the argument itself */
 	XP_OPT_IPV4,    /* uint32_t *dst, network order (inet_pton) */
+	XP_OPT_CHOICE,  /* int *dst = the value's index in arg, "a|b|c" (a -> 0) */
 	XP_OPT_FN,      /* fn(value, dst): NULL or the reason it refuses */
 	XP_OPT_TEXT,    /* not an option: help is printed as is in the usage */
 };
@@ -79,6 +80,7 @@ struct xp_opt {
 #define XP_DOUBLE(n, s, d, lo, hi, a, h, ...) XP_ROW(XP_OPT_DOUBLE, n, s, d, lo, hi, a, h, __VA_ARGS__)
 #define XP_STR(n, s, d, a, h, ...) XP_ROW(XP_OPT_STR, n, s, d, 0, 0, a, h, __VA_ARGS__)
 #define XP_IPV4(n, s, d, a, h, ...) XP_ROW(XP_OPT_IPV4, n, s, d, 0, 0, a, h, __VA_ARGS__)
+#define XP_CHOICE(n, s, d, a, h, ...) XP_ROW(XP_OPT_CHOICE, n, s, d, 0, 0, a, h, __VA_ARGS__)
 #define XP_FN(n, s, f, d, a, h, ...) XP_ROW(XP_OPT_FN, n, s, d, 0, 0, a, h, .fn = (f), __VA_ARGS__)
 #define XP_TEXT(h) { .type = XP_OPT_TEXT, .help = (h) }
 

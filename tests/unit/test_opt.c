@@ -20,7 +20,7 @@ static uint64_t u64_val;
 static double d_val, pos_val;
 static const char *s_val;
 static uint32_t ip_val;
-static int mode_val;
+static int mode_val, pick_val = -1;
 
 static const char *mode_fn(const char *val, void *dst)
 {
@@ -44,6 +44,7 @@ static const struct xp_opt tab[] = {
 	XP_STR("str", 's', &s_val, "S", "a string"),
 	XP_IPV4("addr", 0, &ip_val, "A", "an address"),
 	XP_FN("mode", 0, mode_fn, &mode_val, "a|b", "a callback", .flags = XP_OPT_OPTARG),
+	XP_CHOICE("pick", 0, &pick_val, "red|green|blue", "a keyword"),
 	XP_FLAG("quiet", 'q', &flag_q, "quiet"),
 	XP_FLAG("verbose", 'v', &flag_v, "more"),
 	{ 0 },
@@ -95,9 +96,9 @@ static struct res run(const char *a0, ...)
 		close(pe[0]);
 		close(po[0]);
 		first = xp_opt_parse("tool", "usage: tool [options] [FILE...]\n", tab, argc, argv);
-		printf("i=%d l=%ld u=%u u64=%llu d=%g pos=%g s=%s ip=%08x mode=%d q=%d v=%d ops=", i_val, l_val,
-		       u_val, (unsigned long long)u64_val, d_val, pos_val, s_val ? s_val : "-", ip_val, mode_val,
-		       flag_q, flag_v);
+		printf("i=%d l=%ld u=%u u64=%llu d=%g pos=%g s=%s ip=%08x mode=%d q=%d v=%d pick=%d ops=", i_val,
+		       l_val, u_val, (unsigned long long)u64_val, d_val, pos_val, s_val ? s_val : "-", ip_val,
+		       mode_val, flag_q, flag_v, pick_val);
 		for (int k = first; k < argc; k++)
 			printf("%s%s", argv[k], k + 1 < argc ? "," : "");
 		fflush(stdout);
@@ -193,6 +194,13 @@ int main(void)
 	bad("--mode", "--mode=c", NULL);
 	r = run("--mode=c", NULL);
 	ok(!strcmp(r.err, "tool: --mode: \"c\" is not a or b\n"), "a callback's reason in the line");
+	/* keywords: the index in the list */
+	GOOD(2, "pick=0 ", "--pick=red");
+	GOOD(3, "pick=2 ", "--pick", "blue");
+	bad("--pick", "--pick", "blu");
+	bad("--pick", "--pick", "");
+	r = run("--pick", "pink", NULL);
+	ok(!strcmp(r.err, "tool: --pick: \"pink\" is not red, green or blue\n"), "the line names the keywords");
 	r = run("--int", "10x", NULL);
 	ok(!strcmp(r.err, "tool: --int: \"10x\" is not a number\n"), "the line for 10x");
 	r = run("--uint", "70000", NULL);
@@ -210,9 +218,9 @@ int main(void)
 	bad("--u", "--u", "5"); /* --uint or --u64 */
 	/* unique prefix, operands before, between and after options, "--" */
 	GOOD(3, "d=2 ", "--db", "2");
-	GOOD(3, "i=1 l=0 u=0 u64=0 d=0 pos=0 s=- ip=00000000 mode=0 q=1 v=0 ops=a,b,c", "a", "-q", "b", "--int=1",
+	GOOD(3, "i=1 l=0 u=0 u64=0 d=0 pos=0 s=- ip=00000000 mode=0 q=1 v=0 pick=-1 ops=a,b,c", "a", "-q", "b", "--int=1",
 	     "c");
-	GOOD(3, "q=1 v=0 ops=-v,--int", "-q", "--", "-v", "--int");
+	GOOD(3, "q=1 v=0 pick=-1 ops=-v,--int", "-q", "--", "-v", "--int");
 	GOOD(1, "ops=-", "-"); /* "-" is an operand (stdin) */
 	/* --help: usage and every documented row on stdout, exit 0 */
 	r = run("--help", NULL);

@@ -742,30 +742,6 @@ static const char *opt_mirai(const char *val, void *dst);
 /* the Mirai options' names: also what the error lines call them */
 #define MO(name, id, arg) XP_FN(name, 0, opt_mirai, (void *)(intptr_t)(id), arg, NULL)
 
-static const char *opt_mode(const char *val, void *dst)
-{
-	if (!strcmp(val, "tunnel"))
-		*(int *)dst = 1;
-	else if (!strcmp(val, "inline"))
-		*(int *)dst = 0;
-	else
-		return "is not tunnel or inline";
-	return NULL;
-}
-
-static const char *opt_pmode(const char *val, void *dst)
-{
-	if (!strcmp(val, "fixed"))
-		*(uint32_t *)dst = PMODE_FIXED;
-	else if (!strcmp(val, "spread"))
-		*(uint32_t *)dst = PMODE_SPREAD;
-	else if (!strcmp(val, "hop"))
-		*(uint32_t *)dst = PMODE_HOP;
-	else
-		return "is not fixed, spread or hop";
-	return NULL;
-}
-
 static const char *opt_fast(const char *val, void *dst)
 {
 	if (!val || !strcmp(val, "xdp"))
@@ -850,13 +826,14 @@ static const struct xp_opt bot_opts[] = {
 	XP_FN("seed", 0, opt_seed, &bot.seed, "N",
 	      "same seed, same packets (default: from the clock; in the summary)"),
 	XP_TEXT("\nPaths:"),
-	XP_FN("mode", 0, opt_mode, &bot.tunnel, "tunnel|inline",
+	XP_CHOICE("mode", 0, &bot.tunnel, "inline|tunnel",
 	      "tunnel (default): IPv4/UDP from the bot's address to proxy:5683 + X-Pro\n"
 	      "header + the Mirai packet; inline: the Mirai packet, next hop the proxy"),
 	XP_FN("proxy", 0, opt_addr_list, &cli.proxies, "A[,A...]",
 	      "proxies (tunnel: required; inline: next hops; default: the route)"),
-	XP_FN("proxy-mode", 0, opt_pmode, &bot.pmode, "M", "fixed (all to the first), spread (bot i to proxy i mod P),\n"
-	      "hop (bot i starts at i mod P, moves on every --hop N packets)"),
+	XP_CHOICE("proxy-mode", 0, &bot.pmode, "fixed|spread|hop", /* PMODE_* */
+		  "fixed (all to the first), spread (bot i to proxy i mod P),\n"
+		  "hop (bot i starts at i mod P, moves on every --hop N packets)"),
 	XP_UINT("hop", 0, &bot.hop, 1, UINT32_MAX, "N", "packets per proxy in hop mode (default 100)"),
 	XP_UINT("tun-port", 0, &cli.tun_port, 1, 65535, "P", "tunnel UDP port (default 5683)"),
 	XP_FN("fast", 0, opt_fast, &bot.fast, "xdp|packet",

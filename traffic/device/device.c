@@ -777,32 +777,6 @@ static const char *opt_sources(const char *s, void *dst)
 	return NULL;
 }
 
-static const char *opt_proto(const char *val, void *dst)
-{
-	(void)dst;
-	if (!strcmp(val, "coap"))
-		o.proto = P_COAP;
-	else if (!strcmp(val, "mqtt"))
-		o.proto = P_MQTT;
-	else if (!strcmp(val, "mix"))
-		o.proto = 2;
-	else
-		return "is not coap, mqtt or mix";
-	return NULL;
-}
-
-static const char *opt_proxy_start(const char *val, void *dst)
-{
-	(void)dst;
-	if (!strcmp(val, "first"))
-		o.proxy_first = 1;
-	else if (!strcmp(val, "spread"))
-		o.proxy_first = 0;
-	else
-		return "is not spread or first";
-	return NULL;
-}
-
 static void parse_opts(int argc, char **argv)
 {
 	double jitter_pct = 10;
@@ -811,7 +785,8 @@ static void parse_opts(int argc, char **argv)
 		       "1-" STR(MAX_DEVICES) " (default 1), at most the range's size - 2"),
 		XP_FN("sources", 0, opt_sources, NULL, "CIDR", "local range of the device host (default 198.18.16.0/20)"),
 		XP_IPV4("target", 0, &o.target, "ADDR", "the victim service (required)"),
-		XP_FN("proto", 0, opt_proto, NULL, "coap|mqtt|mix", "the devices' protocol (default coap)"),
+		XP_CHOICE("proto", 0, &o.proto, "coap|mqtt|mix", /* P_COAP, P_MQTT, 2 */
+			  "the devices' protocol (default coap)"),
 		XP_UINT("period", 0, &o.period_ms, 1, 3600000, "MS", "telemetry period per device (default 1000); --jitter PCT: +-PCT%\n"
 			"of it at random (default 10); the first tick at a random phase"),
 		XP_DOUBLE("jitter", 0, &jitter_pct, 0, 100, "PCT", NULL),
@@ -830,7 +805,7 @@ static void parse_opts(int argc, char **argv)
 		       "consecutive timeouts after which a device moves to the next proxy\nof its list (default 3)"),
 		XP_STR("tun-dev", 0, &o.tun_dev, "DEV", "the interface with xpro-tun (default: the one that has it, if any)"),
 		XP_STR("proxies", 0, &o.proxies_arg, "LIST", "the devices' proxy list, a subset of the tunnel's (default: all)"),
-		XP_FN("proxy-start", 0, opt_proxy_start, NULL, "M",
+		XP_CHOICE("proxy-start", 0, &o.proxy_first, "spread|first",
 		      "spread: device k starts on proxy k mod P (default); first: all on the first"),
 		XP_FLAG("no-tunnel", 0, &o.no_tunnel,
 			"leave the tunnel's per-source map alone: no per-device proxy, no failover"),

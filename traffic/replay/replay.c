@@ -79,17 +79,6 @@ static void on_signal(int sig)
 "network namespace.\n" \
 "\n"
 
-static const char *opt_mode(const char *val, void *dst)
-{
-	if (!strcmp(val, "tunnel"))
-		*(enum mode *)dst = M_TUNNEL;
-	else if (!strcmp(val, "inline"))
-		*(enum mode *)dst = M_INLINE;
-	else
-		return "is not tunnel or inline";
-	return NULL;
-}
-
 /* ADDR[:PORT] */
 static const char *opt_proxy(const char *val, void *dst)
 {
@@ -191,7 +180,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 	const struct xp_opt tab[] = {
 		XP_STR("pcap", 0, &o->pcap, "FILE",
 		       "the capture (pcap or pcapng; Ethernet, raw IP, Linux SLL/SLL2, BSD loopback)"),
-		XP_FN("mode", 0, opt_mode, &o->mode, "tunnel|inline",
+		XP_CHOICE("mode", 0, &o->mode, "tunnel|inline", /* enum mode */
 		      "tunnel (default): outer IPv4/UDP to the proxy + X-Pro header + packet;\n"
 		      "inline: the mapped packet itself, sent raw"),
 		XP_FN("proxy", 0, opt_proxy, o, "ADDR[:PORT]",
