@@ -311,29 +311,6 @@ static void pl_add_reply(struct plist *l, redisReply **e, size_t n, char prefix)
 	}
 }
 
-/* ---- keys ------------------------------------------------------------- */
-
-int xpro_parse_key(const char *key, char prefix, uint32_t *client, uint32_t *dest)
-{
-	char d[INET_ADDRSTRLEN];
-	const char *close;
-	size_t n;
-
-	if (key[0] != prefix || key[1] != ':' || key[2] != '{')
-		return -EINVAL;
-	close = strchr(key + 3, '}');
-	if (!close || close[1] != ':')
-		return -EINVAL;
-	n = (size_t)(close - (key + 3));
-	if (n >= sizeof(d))
-		return -EINVAL;
-	memcpy(d, key + 3, n);
-	d[n] = '\0';
-	if (inet_pton(AF_INET, d, dest) != 1 || inet_pton(AF_INET, close + 2, client) != 1)
-		return -EINVAL;
-	return 0;
-}
-
 /* ---- shared ------------------------------------------------------------ */
 
 static double cpu_ms(void)

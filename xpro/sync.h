@@ -2,13 +2,14 @@
 /*
  * The sync daemons of the X-Pro paper (docs/sync.md):
  *   syncmaps  BPF maps <-> this proxy's local Redis (sync_maps_and_ldb), and
- *             the periodic recompute of the per-destination aggregates;
- *   syncdb    local Redis <-> the master (Algorithm 1), workload W, alerts.
- * Local Redis: hash l:{D}, field i, value "ts1 ts2 gc dc mark mts1 mts2"
- * (us), written by syncdb only; syncmaps queues its deltas on l:{D}:q
- * (docs/sync.md, "Local Redis"). Master: hash x:{D}, field i
- * (xpro/master.h). Times in Redis are
- * microseconds of CLOCK_TAI; the BPF maps hold nanoseconds.
+ *             the periodic recompute of the per-destination aggregates
+ *             (xpro/syncmaps.c);
+ *   syncdb    local Redis <-> the master (Algorithm 1), workload W, alerts
+ *             (xpro/syncdb.c, with the master side in xpro/master.c).
+ * Both run the period loop of xpro/period.c. Keys: xpro/keys.h; the values
+ * stored under them (L_DB, the queues, M_DB, the change feed):
+ * xpro/formats.h. Times in Redis are microseconds of CLOCK_TAI; the BPF
+ * maps hold nanoseconds.
  */
 #ifndef XPRO_SYNC_H
 #define XPRO_SYNC_H
@@ -32,7 +33,7 @@ struct xpro_sync_opts {
 int xpro_syncmaps(struct xpro_config *c, const struct xpro_sync_opts *o);
 int xpro_syncdb(struct xpro_config *c, const struct xpro_sync_opts *o);
 
-/* Parse "P:{D}:i" (P one character) into addresses; 0 or -EINVAL. */
-int xpro_parse_key(const char *key, char prefix, uint32_t *client, uint32_t *dest);
+/* xpro_parse_key() ("P:{D}:i" into addresses) is in formats.h. */
+#include "formats.h"
 
 #endif

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The storage formats of the sync (docs/sync.md, "Journey of a record"):
+ * every value and line the two daemons write into Redis or read from it,
+ * parsed and formatted here and nowhere else. Pure functions: no Redis,
+ * no BPF calls, no clock. Every one is pinned in tests/unit/test_formats.c.
+ *
+ * Numbers are decimal integers <= 2^53 (what Redis' Lua stores exactly);
+ * times in Redis are microseconds of CLOCK_TAI, in the BPF maps
+ * nanoseconds; addresses are IPv4, network order in memory, dotted in
+ * Redis.
+ */
+#ifndef XPRO_FORMATS_H
+#define XPRO_FORMATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+#include "merge.h"
+#include "xpro.h"
+
+#define XPRO_U53_MAX 9007199254740991ULL /* 2^53 - 1 */
+#define XPRO_NS_PER_US 1000ULL
+
+/* ---- numbers and addresses --------------------------------------------- */
+
+/* n decimal integers <= 2^53 - 1 (at most 16 digits each), one space
+ * apart, nothing else, into x: 0 or -1. */
+int xpro_parse_u53s(const char *v, size_t len, uint64_t *x, int n);
+/* The decimal digits of x at p (at most 20); returns the end. */
+char *xpro_put_u64(char *p, uint64_t x);
+/* The dotted form of a (network order) into buf (INET_ADDRSTRLEN), as
+ * inet_ntop() writes it; returns buf. */
+char *xpro_ip4(char *buf, uint32_t a);
+/* A dotted address of len bytes (not terminated) into *a: 0 or -1. */
+int xpro_parse_ip4(const char *s, size_t len, uint32_t *a);
+
+/* ---- names: "P:{D}:i" (a record) and "P:{D}" (a hash) ------------------- */
+
+/* A record name "P:{D}:i" (P the one-character prefix) into addresses;
+ * 0 or -EINVAL. */
+int xpro_parse_key(const char *key, char prefix, uint32_t *client, uint32_t *dest);
+/* The destination of a hash name "P:{D}"; 0 or -1. */
+int xpro_hash_dest(const char *k, uint32_t *dest);
+
+/* ---- L_DB value: hash l:{D}, field i, "ts1 ts2 gc dc mark mts1 mts2" ------ */
+/*
+ * us; gc the global count as last merged, dc the delta not merged yet
+ * (c' = gc + dc), mark 0 or 1, mts1/mts2 the master's window as last seen.
+ */
+#define XPRO_LSTATE_MAX (7 * 17 + 1)
+
+struct xpro_lstate {
+	uint64_t ts1, ts2, gc, dc, mark, mts1, mts2;
+};
+
+/* 0, or -1 unless seven numbers with ts1 <= ts2 and mark <= 1. */
+int xpro_lstate_parse(const char *v, size_t len, struct xpro_lstate *s);
+/* s into buf (XPRO_LSTATE_MAX, terminated); its length. */
+size_t xpro_lstate_format(char *buf, const struct xpro_lstate *s);
+
+/* ---- queue line: list l:{D}:q, "i ts1 ts2 c' dc mark" --------------------- */
+/* A delta syncmaps queued for syncdb (us; seq: its order, not stored). */
+#define XPRO_QLINE_MAX 112 /* with its '\n' */
+
+struct xpro_qline {
+	uint32_t dest, client, seq;
+	uint64_t ts1, ts2, c, dc;
+	uint32_t mark;
+};
+
+/* One line without its '\n': 0, or -1 unless an address and five numbers
+ * with ts1 <= ts2 and mark <= 1 (dest and seq are left alone). */
+int xpro_qline_parse(const char *v, size_t len, struct xpro_qline *q);
+/* The line of q, '\n' included, at p (at most XPRO_QLINE_MAX); the end. */
+char *xpro_qline_put(char *p, const struct xpro_qline *q);
+/* The line of a BPF record of the dump (ns) to hand over (us). */
+struct xpro_qline xpro_qline_from_record(const struct xpro_key *k, const struct xpro_record *r);
+/* A queued delta onto the local record (*found: L_DB holds it; set): a
+ * window that restarted (mark 1), or a record new here, replaces it
+ * (gc = c' - dc); otherwise dc is added and ts2 moves forward. */
+void xpro_lstate_apply(struct xpro_lstate *s, int *found, const struct xpro_qline *q);
+
+/* ---- L_DB value <-> the merge (xpro/merge.h) ----------------------------- */
+
+/* What the merge takes from a local record: c' = gc + dc. */
+struct xpro_lrec xpro_lstate_lrec(const struct xpro_lstate *s);
+/* The local record after a merge of branch b (l, m: its results): dc 0,
+ * mark 0, the master's window as seen (a pulled record: its own). */
+struct xpro_lstate xpro_lstate_merged(int branch, const struct xpro_lrec *l, const struct xpro_mrec *m);
+/* The record may decay at the next round: ts2 - mts1 > TT4 (us, signed). */
+int xpro_lstate_decays(const struct xpro_lstate *s, uint64_t tt4_us);
+
+/* ---- L_DB value -> the BPF map (written back) --------------------------- */
+
+/* The write-back of s to the record (client, dest) (ns), for the apply
+ * program: 0, or -1 when its window ends more than an hour after now_ns
+ * (absurd: skipped). idle_ns: 7/8 of TT1 (a record idle that long is left
+ * alone: its next packet may reset it). */
+int xpro_lstate_to_apply(const struct xpro_lstate *s, uint32_t client, uint32_t dest, uint64_t tt1_ns,
+			 uint64_t now_ns, struct xpro_sync_apply *a);
+/* The BPF record created from a write-back the map did not hold (only the
+ * master knew the pair). */
+struct xpro_record xpro_record_from_apply(const struct xpro_sync_apply *a);
+
+/* ---- M_DB value: hash x:{D}, field i, "ts1 ts2 c" (us, us, packets) ------- */
+#define XPRO_MVAL_MAX (3 * 17)
+
+/* 0, or -1 unless three numbers (the master script's rule: ts1 > ts2 is
+ * merged as it stands). */
+int xpro_mval_parse(const char *v, size_t len, struct xpro_mrec *m);
+/* m into buf (XPRO_MVAL_MAX, terminated); its length. */
+size_t xpro_mval_format(char *buf, const struct xpro_mrec *m);
+
+/* ---- the list l:u: entries "D i1 i2 ...", records syncdb merged ---------- */
+
+/* An entry of n clients of dest into buf (INET_ADDRSTRLEN * (n + 1)); its
+ * length (not terminated by a newline; terminated by '\0'). */
+size_t xpro_upd_format(char *buf, uint32_t dest, const uint32_t *clients, size_t n);
+/* cb(dest, client, arg) per client of an entry, up to the first malformed
+ * word; the number of clients, or -1 when malformed (those before stay). */
+int xpro_upd_parse(const char *v, size_t len, void (*cb)(uint32_t dest, uint32_t client, void *arg),
+		   void *arg);
+
+/* ---- the change feed: channel xpro:chg, "origin\nx:{D}:i\n..." ------------ */
+
+/* Start a message of origin id in buf (size len); its length. */
+size_t xpro_feed_start(char *buf, size_t len, const char *id);
+/* Append "\nx:{D}:i" (hash "x:{D}", field i) at buf + at (room checked
+ * against len; nothing appended without it); the new length. */
+size_t xpro_feed_add(char *buf, size_t len, size_t at, const char *hash, const char *field);
+/* cb(dest, client, arg) per record named in a message of another origin
+ * than self (names that do not parse are skipped); the number named, or
+ * -1 for our own message or one without an origin line. */
+int xpro_feed_parse(const char *msg, size_t len, const char *self,
+		    void (*cb)(uint32_t dest, uint32_t client, void *arg), void *arg);
+
+/* ---- W: the workload, l:w and xw:<proxy>, one number (packets/s) --------- */
+
+/* One number: 0, or -1 (*w left alone). */
+int xpro_w_parse(const char *v, size_t len, uint64_t *w);
+/* The overload alert published on xpro:alerts into buf; its length (as
+ * snprintf). */
+int xpro_alert_format(char *buf, size_t len, const char *id, uint64_t w, uint64_t t_w, uint64_t ts_ns);
+
+#endif
