@@ -17,11 +17,14 @@ $(O)/bin/xpro-topo: topo/xpro-topo
 	$(Q)mkdir -p $(@D)
 	$(Q)ln -sfn $(abspath topo/xpro-topo) $@
 
-# make install: the topologies and the Mininet script go to share/xpro/, where
-# an installed xpro-topo looks for them (../share/xpro/topo next to its bin/).
+# make install: the topology model, the topologies and the Mininet script go
+# to share/xpro/, where an installed xpro-topo looks for them (../share/xpro/
+# next to its bin/; the model looks in its own topo/, the Mininet script
+# imports the model from its parent folder).
 .PHONY: install-topo
 install: install-topo
 install-topo:
 	$(Q)install -d $(DESTDIR)$(PREFIX)/share/xpro/topo $(DESTDIR)$(PREFIX)/share/xpro/mininet
 	$(Q)install -m 0644 topo/topologies/*.topo $(DESTDIR)$(PREFIX)/share/xpro/topo/
+	$(Q)install -m 0755 topo/xpro_topo_model.py $(DESTDIR)$(PREFIX)/share/xpro/
 	$(Q)install -m 0755 topo/mininet/xpro_topo.py $(DESTDIR)$(PREFIX)/share/xpro/mininet/

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """X-Pro testbed topologies under Mininet.
 
-Builds the same topology as `xpro-topo up` (one parser: this script asks
-`xpro-topo plan` what to build) out of Mininet hosts and Linux bridge
+Builds the same topology as `xpro-topo up` (one model: this script imports
+topo/xpro_topo_model.py, as xpro-topo does) out of Mininet hosts and Linux bridge
 switches, with no controller, then pings the mesh, runs the commands given
 with --run, and stops. Run it with Debian's /usr/bin/python3 (the python3 on
 PATH may lack mininet). Never needs `mn -c`: everything it creates lives in
@@ -25,8 +25,12 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.realpath(__file__))
-SRC_TOPO = os.path.dirname(HERE)              # topo/ in the source tree
+SRC_TOPO = os.path.dirname(HERE)              # topo/ in the source tree, share/xpro/ installed
 BPFFS = "/run/xpro/bpf"
+
+sys.dont_write_bytecode = True                # no __pycache__ in the source tree
+sys.path.insert(0, SRC_TOPO)
+import xpro_topo_model as M  # noqa: E402  the topology model (beside mininet/)
 
 try:
     from mininet.net import Mininet
@@ -61,49 +65,26 @@ def find_tool(name, env=None, required=True):
 
 
 class Plan:
-    """The output of `xpro-topo plan`, one statement a line (see xpro-topo)."""
+    """The model's plan (xpro_topo_model.plan(), a dict), indexed the way the
+    build below walks it."""
 
-    def __init__(self, text):
-        self.opts, self.segs, self.hosts, self.links = {}, [], [], []
-        self.addrs, self.sysctls, self.ips, self.tcs, self.tcports = [], {}, {}, {}, {}
-        self.gro, self.pings, self.ipfinal = [], [], {}
-        for line in text.splitlines():
-            if not line or line.startswith("#"):
-                continue
-            kw, _, rest = line.partition(" ")
-            w = rest.split()
-            if kw == "opt":
-                self.opts[w[0]] = w[1]
-            elif kw == "seg":
-                self.segs.append((w[0], w[1]))
-            elif kw == "host":
-                self.hosts.append((w[0], w[1]))
-            elif kw == "link":
-                self.links.append(dict(host=w[0], iface=w[1], seg=w[2], mac=w[3], port=w[4]))
-            elif kw == "addr":
-                self.addrs.append((w[0], w[1], w[2]))
-            elif kw == "sysctl":
-                self.sysctls[w[0]] = w[1:]
-            elif kw == "ip":
-                self.ips.setdefault(w[0], []).append(rest.split(" ", 1)[1])
-            elif kw == "ipfinal":
-                self.ipfinal.setdefault(w[0], []).append(rest.split(" ", 1)[1])
-            elif kw == "tc":
-                self.tcs.setdefault(w[0], []).append(rest.split(" ", 1)[1])
-            elif kw == "tcport":
-                self.tcports.setdefault(w[0], []).append(rest.split(" ", 1)[1])
-            elif kw == "gro":
-                self.gro.append((w[0], w[1]))
-            elif kw == "ping":
-                self.pings.append((w[0], w[1]))
-            else:
-                raise ValueError("unknown plan statement: %s" % line)
-
-    def addr(self, host, iface=None):
-        for h, i, a in self.addrs:
-            if h == host and (iface is None or i == iface):
-                return a.split("/")[0]
-        return None
+    def __init__(self, p):
+        self.opts = {"queues": p["queues"], "mtu": p["mtu"], "ipv6": p["ipv6"]}
+        self.segs = [(s["role"], s["cidr"]) for s in p["segments"]]
+        self.hosts = [(h["name"], h["kind"]) for h in p["hosts"]]
+        self.links = [dict(host=h["name"], iface=i["name"], seg=i["segment"], mac=i["mac"], port=i["port"])
+                      for h in p["hosts"] for i in h["ifaces"]]
+        self.sysctls = {h["name"]: h["sysctl"] for h in p["hosts"] if h["sysctl"]}
+        self.ips = {h["name"]: h["ip"] for h in p["hosts"]}
+        self.ipfinal = {h["name"]: h["ipfinal"] for h in p["hosts"] if h["ipfinal"]}
+        self.tcs, self.tcports = {}, {}
+        for h in p["hosts"]:
+            for i in h["ifaces"]:
+                if i["tc"]:
+                    self.tcs.setdefault(h["name"], []).extend(i["tc"])
+                    self.tcports.setdefault(i["segment"], []).extend(i["tcport"])
+        self.gro = [(g["segment"], g["port"]) for g in p["gro"]]
+        self.pings = [(g["from"], g["to"]) for g in p["pings"]]
 
 
 class XproBridge(LinuxBridge):
@@ -376,20 +357,14 @@ def main():
         print("xpro_topo.py: needs root (network namespaces)", file=sys.stderr)
         return 2
 
-    topo_tool = find_tool("xpro-topo", "XPRO_TOPO")
     probe = find_tool("xpro-topo-probe", "XPRO_TOPO_PROBE")
     ping = find_tool("xpro-topo-ping", "XPRO_TOPO_PING")
     xpro = find_tool("xpro", "XPRO") if args.xpro else None
-    cmd = [topo_tool, "plan", args.topology]
-    if args.proxies:
-        cmd += ["--proxies", str(args.proxies)]
-    if args.victims:
-        cmd += ["--victims", str(args.victims)]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-    if res.returncode:
-        print(res.stderr.strip(), file=sys.stderr)
+    try:
+        plan = Plan(M.plan(args.topology, args.proxies, args.victims))
+    except M.TopoError as e:
+        print("xpro_topo.py: %s" % e, file=sys.stderr)
         return 2
-    plan = Plan(res.stdout)
     names = {h for h, _ in plan.hosts}
     for host, _ in runs:
         if host not in names:
