@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 #include "config.h"
+#include "formats.h"
 #include "log.h"
 #include "xredis.h"
 
@@ -209,4 +210,136 @@ int xsub_read(struct xsub *s, void (*cb)(const char *msg, size_t len, void *arg)
 			cb(rep->element[2]->str, rep->element[2]->len, arg);
 		freeReplyObject(rep);
 	}
+}
+
+/* ---- command batching ------------------------------------------------------ */
+
+static int argv_grow(struct xredis_argv *a)
+{
+	int cap = a->cap ? 2 * a->cap : 64, i;
+	const char **v = realloc(a->v, (size_t)cap * sizeof(*v));
+	size_t *l;
+	char (*num)[24];
+	unsigned char *isnum;
+
+	if (!v)
+		return -1;
+	a->v = v;
+	l = realloc(a->l, (size_t)cap * sizeof(*l));
+	if (!l)
+		return -1;
+	a->l = l;
+	num = realloc(a->num, (size_t)cap * sizeof(*num));
+	if (!num)
+		return -1;
+	a->num = num;
+	isnum = realloc(a->isnum, (size_t)cap);
+	if (!isnum)
+		return -1;
+	a->isnum = isnum;
+	for (i = 0; i < a->n; i++) /* the digits moved with num */
+		if (a->isnum[i])
+			a->v[i] = a->num[i];
+	a->cap = cap;
+	return 0;
+}
+
+void xredis_argv_mem(struct xredis_argv *a, const char *s, size_t len)
+{
+	if (a->n == a->cap && argv_grow(a)) {
+		a->oom = 1;
+		return;
+	}
+	a->v[a->n] = s;
+	a->l[a->n] = len;
+	a->isnum[a->n] = 0;
+	a->n++;
+}
+
+void xredis_argv_str(struct xredis_argv *a, const char *s)
+{
+	xredis_argv_mem(a, s, strlen(s));
+}
+
+void xredis_argv_u64(struct xredis_argv *a, uint64_t x)
+{
+	char *e;
+
+	if (a->n == a->cap && argv_grow(a)) {
+		a->oom = 1;
+		return;
+	}
+	e = xpro_put_u64(a->num[a->n], x);
+	a->v[a->n] = a->num[a->n];
+	a->l[a->n] = (size_t)(e - a->num[a->n]);
+	a->isnum[a->n] = 1;
+	a->n++;
+}
+
+void xredis_argv_reset(struct xredis_argv *a, const char *cmd)
+{
+	a->n = 0;
+	a->oom = 0;
+	xredis_argv_str(a, cmd);
+}
+
+void xredis_argv_free(struct xredis_argv *a)
+{
+	free(a->v);
+	free(a->l);
+	free(a->num);
+	free(a->isnum);
+	memset(a, 0, sizeof(*a));
+}
+
+size_t xredis_format_argv(char **buf, size_t *cap, int argc, const char *const *v, const size_t *l)
+{
+	size_t need = 32;
+	char *p;
+	int i;
+
+	for (i = 0; i < argc; i++)
+		need += l[i] + 32;
+	if (need > *cap) {
+		char *nb = realloc(*buf, need);
+
+		if (!nb)
+			return 0;
+		*buf = nb;
+		*cap = need;
+	}
+	p = *buf;
+	*p++ = '*';
+	p = xpro_put_u64(p, (uint64_t)argc);
+	*p++ = '\r';
+	*p++ = '\n';
+	for (i = 0; i < argc; i++) {
+		*p++ = '$';
+		p = xpro_put_u64(p, l[i]);
+		*p++ = '\r';
+		*p++ = '\n';
+		memcpy(p, v[i], l[i]);
+		p += l[i];
+		*p++ = '\r';
+		*p++ = '\n';
+	}
+	return (size_t)(p - *buf);
+}
+
+int xredis_append_argv(redisContext *c, int argc, const char *const *v, const size_t *l)
+{
+	static char *buf;
+	static size_t cap;
+	size_t n = xredis_format_argv(&buf, &cap, argc, v, l);
+
+	if (!n)
+		return -ENOMEM;
+	return redisAppendFormattedCommand(c, buf, n) == REDIS_OK ? 0 : -EIO;
+}
+
+int xredis_append(redisContext *c, const struct xredis_argv *a)
+{
+	if (a->oom)
+		return -ENOMEM;
+	return xredis_append_argv(c, a->n, a->v, a->l);
 }

@@ -46,6 +46,39 @@ int xredis_u53(const redisReply *e, uint64_t *out);
 uint64_t xredis_mono_ns(void);
 
 /*
+ * Command batching without hiredis' printf: the big commands of the sync
+ * (HMGET and HSET of a batch, EVALSHA of a batch) spent most of their time
+ * in hiredis' formatting. An argument vector is built up (it grows, and is
+ * reused from command to command), its RESP written into one reusable
+ * buffer and appended to the context's output as it is. The bytes equal
+ * redisFormatCommandArgv's (tests/unit/test_xredis.c).
+ */
+struct xredis_argv {
+	int n, cap;
+	const char **v;
+	size_t *l;
+	char (*num)[24];         /* the digits of the numbers added */
+	unsigned char *isnum;    /* v[i] points into num[i] */
+	int oom;                 /* an add failed: the command is not sent */
+};
+
+/* Start a command: argv = { cmd }. */
+void xredis_argv_reset(struct xredis_argv *a, const char *cmd);
+/* Add an argument: a string (not copied: it must live until the append),
+ * len bytes of memory (binary-safe), or the decimal digits of x. */
+void xredis_argv_str(struct xredis_argv *a, const char *s);
+void xredis_argv_mem(struct xredis_argv *a, const char *s, size_t len);
+void xredis_argv_u64(struct xredis_argv *a, uint64_t x);
+void xredis_argv_free(struct xredis_argv *a);
+
+/* The RESP of the argc arguments (v[i], l[i] bytes) into *buf (grown as
+ * needed, *cap its size): its length, or 0 out of memory. */
+size_t xredis_format_argv(char **buf, size_t *cap, int argc, const char *const *v, const size_t *l);
+/* redisAppendCommandArgv without its printf: 0, -ENOMEM or -EIO. */
+int xredis_append_argv(redisContext *c, int argc, const char *const *v, const size_t *l);
+int xredis_append(redisContext *c, const struct xredis_argv *a);
+
+/*
  * A subscriber connection (its own context, in subscribe mode). The owner
  * polls xsub_fd() and calls xsub_read(), which hands every message payload
  * on the channel to cb. After a (re)subscription *fresh is set: messages
