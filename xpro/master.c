@@ -5,127 +5,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "formats.h"
+#include "keys.h"
+#include "log.h"
 #include "master.h"
+#include "proxy.h"
 #include "xredis.h"
-
-/*
- * KEYS[1]: the master record. ARGV: ts1', ts2', c', dc', mark', l_found,
- * TT1, TT4, r (times in microseconds), and the record's expiry in ms (0:
- * none; a record idle for longer than TT1 restarts anyway). Returns {branch, ts1', ts2', c', dc',
- * mark', ts1, ts2, c}. Mirrors xpro_merge() line by line; a stored field
- * that is not a non-negative integer is an error, never merged.
- */
-/*
- * The master's storage: one hash per destination, "x:{D}", one field per
- * client i, value "ts1 ts2 c" (decimal; times in microseconds). A batch of a
- * destination's records is then one HMGET and one HSET, and the hash tag
- * {D} keeps a destination on one Redis Cluster shard.
- *
- * The merge of one record, shared by both entry points below: returns the
- * reply {branch, ts1', ts2', c', dc', mark', ts1, ts2, c} (numbers: exact
- * integers below 2^53) and the master's new value, or nil when nothing is
- * written. Mirrors xpro_merge() line by line. A stored value that is not
- * three non-negative integers is an error, never merged.
- */
-#define XPRO_LUA_CORE \
-"local function num(s)\n" \
-"  local n = tonumber(s)\n" \
-"  if n == nil or n < 0 or n ~= math.floor(n) or n > 9007199254740991 then return nil end\n" \
-"  return n\n" \
-"end\n" \
-"local function xmerge(mraw, name, l1, l2, lc, ldc, mark, lfound, tt1, tt4, r, lm1)\n" \
-"  if r < 1 then r = 1 end\n" \
-"  local mfound, m1, m2, mc = false, 0, 0, 0\n" \
-"  if mraw then\n" \
-"    local a, b, c = string.match(mraw, '^(%d+) (%d+) (%d+)$')\n" \
-"    a, b, c = num(a), num(b), num(c)\n" \
-"    if not a or not b or not c then return {err = 'xpro: bad master record ' .. name}, nil end\n" \
-"    mfound, m1, m2, mc = true, a, b, c\n" \
-"  end\n" \
-"  local branch = 0\n" \
-"  if lfound == 1 and mfound then\n" \
-"    if mark == 1 and l1 - m1 > tt1 then\n" \
-"      mark = 0; ldc = 0; m1 = l1; m2 = l2; mc = lc; branch = 1\n" \
-"    else\n" \
-"      mark = 0\n" \
-"      if l2 < m2 then l2 = m2; branch = 2\n" \
-"      elseif l2 - m1 > tt4 then\n" \
-"        local d = l2 - m1\n" \
-"        l1 = l2 - math.floor(d / r); mc = math.floor(mc / r); m1 = l1; m2 = l2; branch = 3\n" \
-"      else m2 = l2; branch = 4 end\n" \
-"      if branch ~= 3 and lm1 > 0 and m1 > lm1 and l1 < m1 then l1 = m1 end\n" \
-"      if l1 > m1 then l1 = m1\n" \
-"      elseif l2 - l1 > tt4 then m1 = l1 end\n" \
-"      lc = mc + ldc; mc = lc; ldc = 0\n" \
-"    end\n" \
-"  elseif mfound then\n" \
-"    l1 = m1; l2 = m2; lc = mc; ldc = 0; mark = 0; branch = 5\n" \
-"  elseif lfound == 1 then\n" \
-"    m1 = l1; m2 = l2; mc = lc; ldc = 0; branch = 6\n" \
-"  end\n" \
-"  local w = nil\n" \
-"  if branch ~= 0 and branch ~= 5 then w = string.format('%.0f %.0f %.0f', m1, m2, mc) end\n" \
-"  return {branch, l1, l2, lc, ldc, mark, m1, m2, mc}, w\n" \
-"end\n"
-
-/*
- * One record. KEYS[1]: the destination's hash "x:{D}". ARGV: the client i,
- * ts1', ts2', c', dc', mark', l_found, TT1, TT4, r (times in microseconds),
- * the hash's expiry in ms (0: none), and the master start this proxy saw
- * last (0: unknown).
- */
-const char xpro_lua_merge[] =
-XPRO_LUA_CORE
-"local k, f = KEYS[1], ARGV[1]\n"
-"local t, w = xmerge(redis.call('HGET', k, f), k .. ':' .. f, tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]),\n"
-"  tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]),\n"
-"  tonumber(ARGV[12]) or 0)\n"
-"if t.err then return redis.error_reply(t.err) end\n"
-"if w then\n"
-"  redis.call('HSET', k, f, w)\n"
-"  local ttl = tonumber(ARGV[11]) or 0\n"
-"  if ttl > 0 then redis.call('PEXPIRE', k, ttl) end\n"
-"end\n"
-"return t\n";
-
-/*
- * A batch of one destination (docs/sync.md, fast exchange): KEYS[1] =
- * "x:{D}"; ARGV[1..5] = TT1, TT4, r, expiry ms, origin (the proxy's id);
- * then 8 values per record: i, ts1', ts2', c', dc', mark', l_found, and
- * the master start this proxy saw last (0: unknown). One
- * reply (or error) per record; the records it changed are published on the
- * channel xpro:chg as "origin\nx:{D}:i\n...".
- */
-const char xpro_lua_merge_batch[] =
-XPRO_LUA_CORE
-"local k = KEYS[1]\n"
-"local tt1, tt4, r, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])\n"
-"local n = (#ARGV - 5) / 8\n"
-"local fields = {}\n"
-"for i = 1, n do fields[i] = ARGV[5 + (i - 1) * 8 + 1] end\n"
-"local cur = redis.call('HMGET', k, unpack(fields))\n"
-"local out, hset, chg = {}, {}, {ARGV[5]}\n"
-"for i = 1, n do\n"
-"  local b = 6 + (i - 1) * 8\n"
-"  local name = k .. ':' .. fields[i]\n"
-"  local t, w = xmerge(cur[i], name, tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]),\n"
-"    tonumber(ARGV[b + 4]), tonumber(ARGV[b + 5]), tonumber(ARGV[b + 6]), tt1, tt4, r, tonumber(ARGV[b + 7]))\n"
-"  out[i] = t\n"
-"  if w and w ~= cur[i] then hset[#hset + 1] = fields[i]; hset[#hset + 1] = w; chg[#chg + 1] = name end\n"
-"end\n"
-"if #hset > 0 then\n"
-"  redis.call('HSET', k, unpack(hset))\n"
-"  if ttl > 0 then redis.call('PEXPIRE', k, ttl) end\n"
-"end\n"
-"if #chg > 1 then redis.call('PUBLISH', 'xpro:chg', table.concat(chg, '\\n')) end\n"
-"return out\n";
-
 
 int xpro_master_split(const char *name, char *hash, size_t hlen, const char **field)
 {
 	const char *close = strchr(name, '}');
 
-	if (name[0] != 'x' || name[1] != ':' || name[2] != '{' || !close || close[1] != ':' ||
+	if (name[0] != XK_MREC_PREFIX || name[1] != ':' || name[2] != '{' || !close || close[1] != ':' ||
 	    (size_t)(close - name) + 2 > hlen)
 		return -EINVAL;
 	memcpy(hash, name, (size_t)(close - name) + 1);
@@ -217,4 +108,315 @@ int xpro_master_merge(redisContext *c, const char *sha, const char *key,
 	}
 	freeReplyObject(r);
 	return rc;
+}
+
+/* ---- a destination's batch (syncdb) ------------------------------------- */
+
+void xpro_master_send_read(struct xpro_master *m, const char *hash, char (*cs)[INET_ADDRSTRLEN], size_t n)
+{
+	static struct xredis_argv a;
+	size_t i;
+
+	redisAppendCommand(m->r.c, "WATCH %s", hash);
+	xredis_argv_reset(&a, "HMGET");
+	xredis_argv_str(&a, hash);
+	for (i = 0; i < n; i++)
+		xredis_argv_str(&a, cs[i]);
+	xredis_append(m->r.c, &a);
+}
+
+void xpro_master_unread(struct xpro_master *m)
+{
+	redisReply *rep;
+	int i;
+
+	for (i = 0; i < 2 && m->r.c; i++) {
+		if (redisGetReply(m->r.c, (void **)&rep) != REDIS_OK || !rep) {
+			xredis_fail(&m->r, m->r.c->errstr);
+			return;
+		}
+		freeReplyObject(rep);
+	}
+	rep = m->r.c ? redisCommand(m->r.c, "UNWATCH") : NULL;
+	if (rep)
+		freeReplyObject(rep);
+}
+
+/* A buffer of at least need bytes (grown, kept for the next call). */
+static char *room(char **buf, size_t *cap, size_t need)
+{
+	if (need > *cap) {
+		char *nb = realloc(*buf, need);
+
+		if (!nb)
+			return NULL;
+		*buf = nb;
+		*cap = need;
+	}
+	return *buf;
+}
+
+/*
+ * The batch with optimistic locking: the WATCH x:{D} and HMGET of its
+ * fields (sent: already on their way, xpro_master_send_read), each record
+ * merged with xpro_merge() (the C reference of Algorithm 1), then MULTI /
+ * HSET / PEXPIRE / PUBLISH / EXEC. If another proxy wrote the hash in
+ * between, EXEC fails and nothing was written: -EAGAIN. -EIO when the
+ * connection failed, -EPROTO on a refusal.
+ */
+static int watch_merge(struct xpro_master *m, const char *hash, char (*cs)[INET_ADDRSTRLEN],
+		       const struct xpro_lrec *l, const int *found, size_t n, struct xpro_mres *res, int sent)
+{
+	static struct xredis_argv a;
+	static char *msg, *vals;
+	static size_t msg_cap, vals_cap;
+	redisContext *mc = m->r.c;
+	redisReply *rep = NULL, *w = NULL;
+	size_t i, mlen, nw = 0, msize = strlen(m->id) + 1 + n * (strlen(hash) + INET_ADDRSTRLEN + 2);
+	int err = 0;
+
+	if (!sent)
+		xpro_master_send_read(m, hash, cs, n);
+	if (redisGetReply(mc, (void **)&w) != REDIS_OK || !w ||
+	    redisGetReply(mc, (void **)&rep) != REDIS_OK || !rep) {
+		if (w)
+			freeReplyObject(w);
+		xredis_fail(&m->r, mc->errstr);
+		return -EIO;
+	}
+	freeReplyObject(w);
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != n || !room(&msg, &msg_cap, msize) ||
+	    !room(&vals, &vals_cap, n * XPRO_MVAL_MAX + 1)) {
+		freeReplyObject(rep);
+		redisReply *u = redisCommand(mc, "UNWATCH");
+
+		if (u)
+			freeReplyObject(u);
+		return -EPROTO;
+	}
+	mlen = xpro_feed_start(msg, msize, m->id);
+	xredis_argv_reset(&a, "HSET");
+	xredis_argv_str(&a, hash);
+	for (i = 0; i < n; i++) {
+		const redisReply *e = rep->element[i];
+		struct xpro_mrec before;
+		int mfound = 0;
+
+		memset(&res[i], 0, sizeof(res[i]));
+		res[i].l = l[i];
+		if (e->type == REDIS_REPLY_STRING) {
+			if (xpro_mval_parse(e->str, e->len, &res[i].m)) {
+				res[i].rc = -EPROTO;
+				res[i].why = "bad master record";
+				continue;
+			}
+			mfound = 1;
+		} else if (e->type != REDIS_REPLY_NIL) {
+			res[i].rc = -EPROTO;
+			res[i].why = "bad master record";
+			continue;
+		}
+		before = res[i].m;
+		res[i].branch = xpro_merge(&res[i].l, found[i], &res[i].m, mfound, &m->mp);
+		/* a merge that leaves the master as it was writes nothing and
+		 * tells nobody: no echo between proxies */
+		if (mfound && before.ts1 == res[i].m.ts1 && before.ts2 == res[i].m.ts2 && before.c == res[i].m.c)
+			continue;
+		if (res[i].branch && res[i].branch != XPRO_MERGE_PULL) {
+			char *v = vals + nw * XPRO_MVAL_MAX;
+
+			xredis_argv_mem(&a, cs[i], strlen(cs[i]));
+			xredis_argv_mem(&a, v, xpro_mval_format(v, &res[i].m));
+			nw++;
+			mlen = xpro_feed_add(msg, msize, mlen, hash, cs[i]);
+		}
+	}
+	freeReplyObject(rep);
+	if (!nw) {
+		rep = redisCommand(mc, "UNWATCH");
+		if (!rep) {
+			xredis_fail(&m->r, mc->errstr);
+			return -EIO;
+		}
+		freeReplyObject(rep);
+		return 0;
+	}
+	redisAppendCommand(mc, "MULTI");
+	xredis_append(mc, &a);
+	redisAppendCommand(mc, "PEXPIRE %s %" PRIu64, hash, m->mp.ttl_ms);
+	redisAppendCommand(mc, "PUBLISH " XK_CHG " %b", msg, mlen);
+	redisAppendCommand(mc, "EXEC");
+	for (i = 0; i < 5; i++) {
+		if (redisGetReply(mc, (void **)&rep) != REDIS_OK || !rep) {
+			xredis_fail(&m->r, mc->errstr);
+			return -EIO;
+		}
+		if (i == 4) {
+			if (rep->type == REDIS_REPLY_NIL)
+				err = -EAGAIN; /* another proxy wrote the hash: nothing written */
+			else if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 3 ||
+				 rep->element[0]->type == REDIS_REPLY_ERROR)
+				err = -EPROTO;
+		} else if (rep->type == REDIS_REPLY_ERROR) {
+			err = -EPROTO;
+		}
+		freeReplyObject(rep);
+	}
+	return err;
+}
+
+/* The same batch through the Lua script (xpro_lua_merge_batch): when WATCH
+ * keeps conflicting with other proxies' writes. */
+static int lua_merge(struct xpro_master *m, const char *hash, char (*cs)[INET_ADDRSTRLEN],
+		     const struct xpro_lrec *l, const int *found, size_t n, struct xpro_mres *res)
+{
+	static struct xredis_argv a;
+	redisReply *mrep;
+	size_t i;
+	int err = 0;
+
+	xredis_argv_reset(&a, "EVALSHA");
+	xredis_argv_str(&a, m->sha);
+	xredis_argv_str(&a, "1");
+	xredis_argv_str(&a, hash);
+	xredis_argv_u64(&a, m->mp.tt1_ns);
+	xredis_argv_u64(&a, m->mp.tt4_ns);
+	xredis_argv_u64(&a, m->mp.r);
+	xredis_argv_u64(&a, m->mp.ttl_ms);
+	xredis_argv_str(&a, m->id);
+	for (i = 0; i < n; i++) {
+		xredis_argv_str(&a, cs[i]);
+		xredis_argv_u64(&a, l[i].ts1);
+		xredis_argv_u64(&a, l[i].ts2);
+		xredis_argv_u64(&a, l[i].c);
+		xredis_argv_u64(&a, l[i].dc);
+		xredis_argv_u64(&a, l[i].mark);
+		xredis_argv_u64(&a, (uint64_t)found[i]);
+		xredis_argv_u64(&a, l[i].mts1);
+	}
+	mrep = a.oom ? NULL : redisCommandArgv(m->r.c, a.n, a.v, a.l);
+	if (!mrep) {
+		xredis_fail(&m->r, m->r.c->errstr);
+		return -EIO;
+	}
+	if (mrep->type != REDIS_REPLY_ARRAY || mrep->elements != n) {
+		if ((*m->rejected)++ < 5)
+			pr_warn("syncdb: master refused a merge batch: %s\n",
+				mrep->type == REDIS_REPLY_ERROR ? mrep->str : "unexpected reply");
+		err = -EPROTO;
+	} else {
+		for (i = 0; i < n; i++) {
+			memset(&res[i], 0, sizeof(res[i]));
+			res[i].l = l[i];
+			if (xpro_master_merge_parse(mrep->element[i], &res[i].l, &res[i].m, &res[i].branch,
+						    &res[i].why))
+				res[i].rc = -EPROTO;
+		}
+	}
+	freeReplyObject(mrep);
+	return err;
+}
+
+int xpro_master_batch(struct xpro_master *m, const char *hash, char (*cs)[INET_ADDRSTRLEN],
+		      const struct xpro_lrec *l, const int *found, size_t n, struct xpro_mres *res)
+{
+	int err = -EAGAIN, i;
+
+	/* WATCH/MULTI first (a few tries), the Lua script when other proxies
+	 * keep writing the same hash */
+	for (i = 0; i < 4; i++) {
+		err = watch_merge(m, hash, cs, l, found, n, res, i == 0);
+		if (err != -EAGAIN)
+			break;
+		m->conflicts++;
+	}
+	if (err == -EAGAIN) {
+		m->lua_batches++;
+		err = lua_merge(m, hash, cs, l, found, n, res);
+	}
+	return err;
+}
+
+/* ---- the workload W ----------------------------------------------------- */
+
+/* The other proxies' W (ids: the members of xpro:proxies) in one MGET,
+ * into peers ("id":W,...). */
+static void peers_w(struct xpro_master *m, const redisReply *ids, char *peers, size_t plen)
+{
+	static struct xredis_argv a;
+	const char **who = calloc(ids->elements + 1, sizeof(*who));
+	char (*keys)[80] = calloc(ids->elements + 1, sizeof(*keys));
+	size_t i, n = 0, off = 0;
+	redisReply *rep;
+
+	if (!who || !keys)
+		goto out;
+	xredis_argv_reset(&a, "MGET");
+	for (i = 0; i < ids->elements; i++) {
+		if (ids->element[i]->type != REDIS_REPLY_STRING || !strcmp(ids->element[i]->str, m->id) ||
+		    ids->element[i]->len > 70)
+			continue;
+		who[n] = ids->element[i]->str;
+		xk_mw(keys[n], sizeof(keys[0]), who[n]);
+		xredis_argv_str(&a, keys[n]);
+		n++;
+	}
+	rep = n && !a.oom ? redisCommandArgv(m->r.c, a.n, a.v, a.l) : NULL;
+	for (i = 0; rep && rep->type == REDIS_REPLY_ARRAY && i < rep->elements && i < n; i++) {
+		const redisReply *e = rep->element[i];
+		uint64_t pw;
+
+		if (e->type == REDIS_REPLY_STRING && !xpro_w_parse(e->str, e->len, &pw) && off + 100 < plen)
+			off += (size_t)snprintf(peers + off, plen - off, "%s\"%s\":%" PRIu64, off ? "," : "",
+						who[i], pw);
+	}
+	if (rep)
+		freeReplyObject(rep);
+	else if (n)
+		xredis_fail(&m->r, NULL);
+out:
+	free(who);
+	free(keys);
+}
+
+uint64_t xpro_master_workload(struct xpro_master *m, struct xredis *lr, const struct xpro_config *cfg,
+			      uint64_t *last_alert, char *peers, size_t plen)
+{
+	redisReply *rep, *ids;
+	char key[240], alert[512];
+	uint64_t w = 0;
+
+	peers[0] = '\0';
+	rep = redisCommand(lr->c, "GET " XK_LW);
+	if (rep && rep->type == REDIS_REPLY_STRING)
+		xpro_w_parse(rep->str, rep->len, &w);
+	if (rep)
+		freeReplyObject(rep);
+	xk_mw(key, sizeof(key), m->id);
+	rep = redisCommand(m->r.c, "SET %s %" PRIu64 " PX %u", key, w, 3 * cfg->sync_period_ms + 1000);
+	if (rep)
+		freeReplyObject(rep);
+	rep = redisCommand(m->r.c, "SADD " XK_PROXIES " %s", m->id);
+	if (rep)
+		freeReplyObject(rep);
+	if (w > cfg->t_w && xpro_now_tai() - *last_alert >= 1000000000ULL) {
+		xpro_alert_format(alert, sizeof(alert), m->id, w, cfg->t_w, xpro_now_tai());
+		rep = redisCommand(m->r.c, "PUBLISH " XK_ALERTS " %s", alert);
+		if (rep)
+			freeReplyObject(rep);
+		*last_alert = xpro_now_tai();
+		pr_warn("syncdb %s: workload %" PRIu64 " packets/s above T_W %" PRIu64 ": alert published\n",
+			m->id, w, cfg->t_w);
+	}
+	ids = redisCommand(m->r.c, "SMEMBERS " XK_PROXIES);
+	if (!ids || ids->type != REDIS_REPLY_ARRAY) {
+		if (ids)
+			freeReplyObject(ids);
+		else
+			xredis_fail(&m->r, NULL);
+		return w;
+	}
+	peers_w(m, ids, peers, plen);
+	freeReplyObject(ids);
+	return w;
 }

@@ -15,12 +15,16 @@
 #define XPRO_MASTER_H
 
 #include <stdint.h>
+#include <netinet/in.h>
 #include <hiredis/hiredis.h>
+#include "config.h"
 #include "merge.h"
+#include "xredis.h"
 
+/* The scripts, from xpro/master.lua (embedded at build time): one record,
+ * and the batched form (many keys in one call; publishes what changed on
+ * the channel xpro:chg, the change feed). */
 extern const char xpro_lua_merge[];
-/* The batched form (many keys in one call; publishes what changed on the
- * channel xpro:chg). */
 extern const char xpro_lua_merge_batch[];
 
 /* Split a name "x:{D}:i" into the hash "x:{D}" and the field i. */
@@ -44,5 +48,58 @@ int xpro_master_merge_append(redisContext *c, const char *sha, const char *key,
 			     const struct xpro_lrec *l, int l_found, const struct xpro_merge_params *p);
 int xpro_master_merge_parse(const redisReply *r, struct xpro_lrec *l, struct xpro_mrec *m,
 			    int *branch, const char **err);
+
+/* ---- a destination's batch (syncdb, docs/sync.md) ---------------------- */
+
+/* Records per batch (one HMGET, HSET or EVALSHA): at most this many. */
+#define XPRO_SYNC_BATCH 2048
+
+/* The master connection of one syncdb. */
+struct xpro_master {
+	struct xredis r;
+	char sha[41];               /* xpro_lua_merge_batch, loaded */
+	int have_sha;
+	const char *id;             /* this proxy: the origin of its change feed messages */
+	struct xpro_merge_params mp;  /* times in microseconds */
+	uint64_t *rejected;         /* the caller's count of refusals (logged: the first five) */
+	uint64_t conflicts;         /* WATCH conflicts (retried) */
+	uint64_t lua_batches;       /* batches merged by the script after four conflicts */
+};
+
+/* The result of one record's merge. */
+struct xpro_mres {
+	int rc;                     /* 0; -EPROTO: refused (a bad master value) */
+	int branch;                 /* enum xpro_merge_branch, 0: neither side holds it */
+	struct xpro_lrec l;         /* the local side, merged */
+	struct xpro_mrec m;         /* the master's */
+	const char *why;
+};
+
+/* WATCH the hash "x:{D}" and HMGET its fields cs[0..n), without waiting for
+ * the replies (sent together with the local read: both servers work at
+ * once); xpro_master_unread() drops the replies when the local side failed. */
+void xpro_master_send_read(struct xpro_master *m, const char *hash, char (*cs)[INET_ADDRSTRLEN], size_t n);
+void xpro_master_unread(struct xpro_master *m);
+
+/*
+ * Merge a batch of one destination on the master, its read already sent
+ * (xpro_master_send_read): l[k] this proxy's record of client cs[k],
+ * found[k] whether L_DB holds it; res[k] the result. Atomic per record:
+ * WATCH/MULTI with xpro_merge() (a few tries), the Lua script when other
+ * proxies keep writing the same hash. The records whose master value
+ * changed are announced on the change feed (XK_CHG). 0; -EIO (connection
+ * lost), -EPROTO (the batch was refused: nothing merged).
+ */
+int xpro_master_batch(struct xpro_master *m, const char *hash, char (*cs)[INET_ADDRSTRLEN],
+		      const struct xpro_lrec *l, const int *found, size_t n, struct xpro_mres *res);
+
+/*
+ * W: this proxy's (read from the local l:w) to the master (xw:<id>,
+ * expiring after three periods), its id into xpro:proxies, an alert on
+ * xpro:alerts when W > T_W (at most once a second: *last_alert, TAI ns),
+ * and the other proxies' W read into peers ("id":W,...). Returns W.
+ */
+uint64_t xpro_master_workload(struct xpro_master *m, struct xredis *lr, const struct xpro_config *cfg,
+			      uint64_t *last_alert, char *peers, size_t plen);
 
 #endif
