@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * What the two sync daemons (xpro/syncmaps.c, xpro/syncdb.c) share: the
+ * period loop (wait, SIGHUP, the period's work, the state file, the stop
+ * conditions), and lists of (destination, client) pairs.
+ */
+#ifndef XPRO_PERIOD_H
+#define XPRO_PERIOD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <hiredis/hiredis.h>
+#include "config.h"
+#include "proxy.h"
+#include "sync.h"
+#include "xredis.h"
+
+struct xpro_period {
+	uint64_t t0;            /* CLOCK_MONOTONIC ns: the start */
+	uint64_t next;          /* CLOCK_MONOTONIC ns: the end of this period */
+	uint64_t periods;       /* periods completed */
+	uint64_t last_ok_ns;    /* CLOCK_TAI ns: the end of the last complete one (0: none) */
+	double cpu_total;       /* ms of CPU, periods and events */
+};
+
+struct xpro_period_ops {
+	const char *name;       /* "syncmaps", "syncdb": messages and <name>.json */
+	/* Wait for the period's end (p->next), handling what arrives
+	 * meanwhile (CPU spent there goes to p->cpu_total): 1 at the period's
+	 * end, 0 after an event (step then runs at once, without the period's
+	 * bookkeeping). */
+	int (*wait)(void *arg, struct xpro_period *p);
+	/* The config was reread (SIGHUP): reconnect. */
+	void (*reconfig)(void *arg);
+	/* The period's (or an event's) work: 1 when it completed. */
+	int (*step)(void *arg, int period_end);
+	/* The state (one JSON object) after the period; wall_ms its length. */
+	void (*status)(void *arg, const struct xpro_period *p, double wall_ms, char *buf, size_t len);
+};
+
+/*
+ * Run periods of cfg->sync_period_ms until SIGTERM (*o->stop), --periods
+ * or --duration. After each period its state goes to
+ * <px->state_dir>/<name>.json, atomically. An overrun starts no burst of
+ * catch-up periods.
+ */
+void xpro_period_loop(struct xpro_config *cfg, const struct xpro_sync_opts *o, const struct xpro_proxy *px,
+		      const struct xpro_period_ops *ops, void *arg, struct xpro_period *p);
+
+/* CPU time of the process (user + system), ms. */
+double xpro_cpu_ms(void);
+/* Sleep until t_ns (CLOCK_MONOTONIC). */
+void xpro_sleep_until(uint64_t t_ns);
+/* A subscriber's callback for a channel whose message is only a wake-up. */
+void xpro_on_wakeup(const char *msg, size_t len, void *arg);
+/* The expiry of what the sync writes (L_DB, the queues, M_DB): 2 TT1 + 10
+ * periods, ms. */
+uint64_t xpro_sync_ttl_ms(const struct xpro_config *c);
+
+/* After SIGHUP: the nl connections to the local Redis and the nm to the
+ * master take the config's addresses and credentials (and reconnect). */
+void xpro_sync_reconnect(const struct xpro_config *c, struct xredis *const *local, int nl,
+			 struct xredis *const *master, int nm);
+
+/* ---- (destination, client) pairs, network order ------------------------- */
+
+struct xpro_pair {
+	uint32_t dest, client;
+};
+
+struct xpro_pairs {
+	struct xpro_pair *p;
+	size_t n, cap;
+};
+
+/* Add one (out of memory: dropped; the record waits for a full pass). */
+void xpro_pairs_add(struct xpro_pairs *l, uint32_t dest, uint32_t client);
+/* The same, as the callback of xpro_upd_parse / xpro_feed_parse. */
+void xpro_pairs_add_cb(uint32_t dest, uint32_t client, void *l);
+/* Sort by destination, then client, and drop repeats. */
+void xpro_pairs_sort(struct xpro_pairs *l);
+/* The members of a reply array: record names "P:{D}:i" (prefix P), or
+ * with prefix 0 destinations "D" (client 0); others are skipped. */
+void xpro_pairs_add_reply(struct xpro_pairs *l, redisReply **e, size_t n, char prefix);
+
+#endif

@@ -1,0 +1,851 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * xpro syncdb (docs/sync.md): this proxy's local Redis <-> the master,
+ * each period:
+ *   1. W to the master with an expiry, the other proxies' W read, an alert
+ *      published when W > T_W;
+ *   2. Algorithm 1, batched by destination, for the records with queued
+ *      deltas (taken whole, applied to L_DB in order), left dirty by a
+ *      failed merge (l:dirty), that may decay (l:decay), or that another
+ *      proxy changed (the master's change feed) -- or, with --full-scan,
+ *      for every record of L_DB and M_DB: read L_DB (HMGET l:{D}), merge on
+ *      the master (xpro/master.c: WATCH/MULTI, or the Lua script), write
+ *      L_DB back (HSET: merged, pulled, or with the delta kept when the
+ *      master failed);
+ *   3. every few seconds, records idle past the expiry leave L_DB.
+ * Between periods it merges at once what syncmaps announces on l:kick and
+ * what other proxies announce on the change feed. Keys: xpro/keys.h;
+ * values: xpro/formats.h.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "formats.h"
+#include "keys.h"
+#include "log.h"
+#include "master.h"
+#include "period.h"
+#include "proxy.h"
+#include "sync.h"
+#include "xredis.h"
+
+#define BATCH XPRO_SYNC_BATCH
+
+struct db_stats {
+	uint64_t merged, pulled, rejected, branches[7], feed_keys, events, full_passes;
+	uint64_t queued, swept;
+};
+
+struct db_ctx {
+	struct xpro_config *cfg;
+	const struct xpro_sync_opts *o;
+	struct xpro_proxy px;
+	struct xredis lr;
+	struct xpro_master m;     /* the master connection and its script */
+	struct xsub msub;         /* master: xpro:chg (the change feed) */
+	struct xsub lsub;         /* local: l:kick (syncmaps queued something) */
+	char id[200];
+	int need_full;            /* the next round is a full pass */
+	int ok;                   /* the last step completed */
+	uint64_t w, last_alert, last_sweep;
+	char peers[4096];         /* "id":W of the other proxies */
+	struct db_stats st;
+	struct xpro_pairs feed;   /* records other proxies changed, waiting */
+	size_t lpending;          /* local replies not read yet (drain_local) */
+};
+
+/* Read the replies of local writes sent without waiting (db_merge_chunk). */
+static int drain_local(struct db_ctx *d)
+{
+	redisReply *rep;
+
+	while (d->lpending) {
+		if (!d->lr.c || redisGetReply(d->lr.c, (void **)&rep) != REDIS_OK || !rep) {
+			d->lpending = 0;
+			xredis_fail(&d->lr, d->lr.c ? d->lr.c->errstr : NULL);
+			return -EIO;
+		}
+		d->lpending--;
+		if (rep->type == REDIS_REPLY_ERROR && d->st.rejected++ < 5)
+			pr_warn("syncdb: local Redis refused a write: %s\n", rep->str);
+		freeReplyObject(rep);
+	}
+	return 0;
+}
+
+/* A message of the change feed: the records others changed. */
+static void on_feed(const char *msg, size_t len, void *arg)
+{
+	struct db_ctx *d = arg;
+	int n = xpro_feed_parse(msg, len, d->id, xpro_pairs_add_cb, &d->feed);
+
+	if (n > 0)
+		d->st.feed_keys += (uint64_t)n;
+}
+
+/* ---- one batch ---------------------------------------------------------------- */
+
+/* One record of a batch: the local record after the queued deltas. */
+struct taken {
+	struct xpro_lstate s;   /* the local record as it stands in L_DB */
+	int pushed;             /* a queued delta was applied: L_DB must be written */
+	int was_decay;          /* in l:decay as L_DB held it (ts2 - mts1 > TT4) */
+};
+
+/*
+ * Read the batch's local records (the reply rep of HMGET l:{D}), and
+ * apply the queued deltas pu[*pi..] (sorted by client, then order).
+ */
+static void take_batch(struct db_ctx *d, const char *ds, const uint32_t *cl, char (*cs)[INET_ADDRSTRLEN],
+		       size_t n, const redisReply *rep, const struct xpro_qline *pu, size_t npu, size_t *pi,
+		       struct taken *t, struct xpro_lrec *l, int *found)
+{
+	char name[64];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const redisReply *e = rep->element[i];
+
+		memset(&t[i], 0, sizeof(t[i]));
+		found[i] = 0;
+		if (e->type == REDIS_REPLY_STRING) {
+			if (!xpro_lstate_parse(e->str, e->len, &t[i].s)) {
+				found[i] = 1;
+				t[i].was_decay = xpro_lstate_decays(&t[i].s, d->m.mp.tt4_ns);
+			} else if (d->st.rejected++ < 5) {
+				xk_lrec(name, ds, cs[i]);
+				pr_warn("syncdb: local record %s is not 7 non-negative integers; taken as absent\n",
+					name);
+			}
+		}
+		/* the queued deltas of this client, in order */
+		while (*pi < npu && pu[*pi].client < cl[i])
+			(*pi)++;
+		for (; *pi < npu && pu[*pi].client == cl[i]; (*pi)++) {
+			xpro_lstate_apply(&t[i].s, &found[i], &pu[*pi]);
+			t[i].pushed = 1;
+		}
+		l[i] = xpro_lstate_lrec(&t[i].s);
+	}
+}
+
+/*
+ * Algorithm 1 for n clients (sorted) of destination D (dotted ds): read
+ * their local records (HMGET l:{D}), apply the queued deltas pu[*pi..]
+ * (sorted by client, then order), merge all on the master, and write the
+ * local records back (one HSET): merged, pulled from the master, or, when
+ * the master failed, with their deltas kept (and named in l:dirty).
+ */
+static int db_merge_chunk(struct db_ctx *d, uint32_t dest, const char *ds, const uint32_t *cl, size_t n,
+			  const struct xpro_qline *pu, size_t npu, size_t *pi, int *changed)
+{
+	static struct taken t[BATCH];
+	static struct xpro_lrec l[BATCH];
+	static int found[BATCH];
+	static struct xpro_mres res[BATCH];
+	static char cs[BATCH][INET_ADDRSTRLEN], vals[BATCH][XPRO_LSTATE_MAX];
+	static char names[BATCH][64], ubuf[(BATCH + 1) * INET_ADDRSTRLEN];
+	static uint32_t merged[BATCH];
+	static struct xredis_argv a;
+	const char *sets[3] = { XK_DECAY, XK_DECAY, XK_DIRTY };
+	const char *ops[3] = { "SADD", "SREM", "SADD" };
+	enum { W_NONE, W_MERGED, W_KEPT }; /* what becomes of each record */
+	static int which[BATCH];
+	redisContext *lc = d->lr.c;
+	redisReply *rep;
+	char lk[48], xk[48];
+	size_t i, nw = 0, ncmd = 0, nu = 0;
+	int err, s;
+
+	xk_ldb(lk, sizeof(lk), ds);
+	xredis_argv_reset(&a, "HMGET");
+	xredis_argv_str(&a, lk);
+	for (i = 0; i < n; i++)
+		xredis_argv_str(&a, xpro_ip4(cs[i], cl[i]));
+	/* sent before the previous batch's write replies are read, and
+	 * with the master's read of the same records: both servers work at
+	 * once */
+	xredis_append(lc, &a);
+	xk_mdb(xk, sizeof(xk), ds);
+	xpro_master_send_read(&d->m, xk, cs, n);
+	err = drain_local(d);
+	if (!err && (redisGetReply(lc, (void **)&rep) != REDIS_OK || !rep)) {
+		xredis_fail(&d->lr, lc->errstr);
+		err = -EIO;
+	}
+	if (!err && (rep->type != REDIS_REPLY_ARRAY || rep->elements != n)) {
+		if (d->st.rejected++ < 5)
+			pr_warn("syncdb: local Redis refused to read %s: %s\n", lk,
+				rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+		freeReplyObject(rep);
+		err = -EPROTO;
+	}
+	if (err) {
+		xpro_master_unread(&d->m);
+		return err;
+	}
+	take_batch(d, ds, cl, cs, n, rep, pu, npu, pi, t, l, found);
+	freeReplyObject(rep);
+
+	err = xpro_master_batch(&d->m, xk, cs, l, found, n, res);
+	if (err == -EPROTO && d->st.rejected++ < 5)
+		pr_warn("syncdb: the master refused the batch of %s; its deltas stay in L_DB for the next round\n",
+			xk);
+
+	/* the local records back */
+	xredis_argv_reset(&a, "HSET");
+	xredis_argv_str(&a, lk);
+	for (i = 0; i < n; i++) {
+		struct xpro_lstate ns;
+
+		which[i] = W_NONE;
+		if (err || res[i].rc) {
+			if (!err && d->st.rejected++ < 5) {
+				xk_lrec(names[0], ds, cs[i]);
+				pr_warn("syncdb: master refused the merge of %s: %s\n", names[0],
+					res[i].why ? res[i].why : "?");
+			}
+			/* keep the delta: merged next time, never lost */
+			if (t[i].pushed) {
+				ns = t[i].s;
+				which[i] = W_KEPT;
+				goto write;
+			}
+			if (found[i] && (t[i].s.dc || t[i].s.mark))
+				which[i] = W_KEPT;
+			continue;
+		}
+		if (res[i].branch >= 0 && res[i].branch < 7)
+			d->st.branches[res[i].branch]++;
+		if (res[i].branch == 0)
+			continue;
+		d->st.merged++;
+		(*changed)++;
+		which[i] = W_MERGED;
+		merged[nu++] = cl[i];
+		if (res[i].branch == XPRO_MERGE_PULL)
+			d->st.pulled++;
+		ns = xpro_lstate_merged(res[i].branch, &res[i].l, &res[i].m);
+write:
+		xredis_argv_str(&a, cs[i]);
+		xredis_argv_mem(&a, vals[nw], xpro_lstate_format(vals[nw], &ns));
+		nw++;
+	}
+	if (nw) {
+		xredis_append(lc, &a);
+		redisAppendCommand(lc, "PEXPIRE %s %" PRIu64, lk, xpro_sync_ttl_ms(d->cfg));
+		ncmd += 2;
+	}
+	/* the merged into l:u (one entry "D i1 i2 ..."); the names into
+	 * l:decay (a window the next round may decay), out of it when it
+	 * was in and no longer is, and into l:dirty (kept deltas) */
+	if (nu) {
+		redisAppendCommand(lc, "RPUSH " XK_UPDATED " %b", ubuf, xpro_upd_format(ubuf, dest, merged, nu));
+		ncmd++;
+	}
+	for (s = 0; s < 3; s++) {
+		xredis_argv_reset(&a, ops[s]);
+		xredis_argv_str(&a, sets[s]);
+		for (i = 0; i < n; i++) {
+			if (s < 2) {
+				int in;
+
+				if (which[i] != W_MERGED || res[i].branch == XPRO_MERGE_PULL)
+					continue;
+				in = (int64_t)(res[i].l.ts2 - res[i].m.ts1) > (int64_t)d->m.mp.tt4_ns;
+				if (s == 0 ? !in : (in || !t[i].was_decay))
+					continue;
+			} else if (which[i] != W_KEPT) {
+				continue;
+			}
+			xredis_argv_mem(&a, names[i], xk_lrec(names[i], ds, cs[i]));
+		}
+		if (a.n > 2) {
+			xredis_append(lc, &a);
+			ncmd++;
+		}
+	}
+	/* the replies are read before the next local command (drain_local) */
+	d->lpending += ncmd;
+	return err == -EPROTO ? 0 : err;
+}
+
+/* ---- a round ---------------------------------------------------------------- */
+
+static int qline_cmp(const void *a, const void *b)
+{
+	const struct xpro_qline *x = a, *y = b;
+
+	if (x->dest != y->dest)
+		return x->dest < y->dest ? -1 : 1;
+	if (x->client != y->client)
+		return x->client < y->client ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* The lines of one queue entry (a string of lines) of dest into *pu. */
+static int take_lines(struct db_ctx *d, uint32_t dest, const redisReply *e, struct xpro_qline **pu, size_t *npu,
+		      size_t *cap)
+{
+	const char *p = e->str, *end = e->str + e->len, *nl;
+	char ds[INET_ADDRSTRLEN], qk[48];
+
+	for (; p < end; p = nl + 1) {
+		struct xpro_qline *x;
+
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			nl = end;
+		if (nl == p)
+			continue;
+		if (*npu == *cap) {
+			size_t nc = *cap ? 2 * *cap : 4096;
+			void *np = realloc(*pu, nc * sizeof(**pu));
+
+			if (!np)
+				return -ENOMEM;
+			*pu = np;
+			*cap = nc;
+		}
+		x = &(*pu)[*npu];
+		if (xpro_qline_parse(p, (size_t)(nl - p), x)) {
+			if (d->st.rejected++ < 5) {
+				xk_lqueue(qk, sizeof(qk), xpro_ip4(ds, dest));
+				pr_warn("syncdb: %s: a queued delta is not \"i ts1 ts2 c dc mark\"; skipped\n", qk);
+			}
+			continue;
+		}
+		x->dest = dest;
+		x->seq = (uint32_t)*npu;
+		(*npu)++;
+	}
+	return 0;
+}
+
+/*
+ * Take the queues of the destinations q (sorted) whole, all in one
+ * transaction (MULTI, LRANGE and DEL each, EXEC), into *pu sorted by
+ * destination, client and order.
+ */
+static int take_queues(struct db_ctx *d, const struct xpro_pairs *q, struct xpro_qline **pu, size_t *npu)
+{
+	redisContext *lc = d->lr.c;
+	redisReply *rep = NULL, *e;
+	char qk[48], ds[INET_ADDRSTRLEN];
+	size_t i, k, cap = 0;
+	int err = 0;
+
+	*pu = NULL;
+	*npu = 0;
+	if (!q->n)
+		return 0;
+	redisAppendCommand(lc, "MULTI");
+	for (i = 0; i < q->n; i++) {
+		xk_lqueue(qk, sizeof(qk), xpro_ip4(ds, q->p[i].dest));
+		redisAppendCommand(lc, "LRANGE %s 0 -1", qk);
+		redisAppendCommand(lc, "DEL %s", qk);
+	}
+	redisAppendCommand(lc, "EXEC");
+	err = drain_local(d);
+	if (err)
+		return err;
+	for (k = 0; k < 2 * q->n + 2; k++) {
+		if (rep)
+			freeReplyObject(rep);
+		if (redisGetReply(lc, (void **)&rep) != REDIS_OK || !rep) {
+			xredis_fail(&d->lr, lc->errstr);
+			return -EIO;
+		}
+	}
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 * q->n) {
+		freeReplyObject(rep);
+		return -EPROTO;
+	}
+	for (k = 0; !err && k < q->n; k++) {
+		e = rep->element[2 * k];
+		if (e->type != REDIS_REPLY_ARRAY && d->st.rejected++ < 5) {
+			xk_lqueue(qk, sizeof(qk), xpro_ip4(ds, q->p[k].dest));
+			pr_warn("syncdb: %s is not a list of deltas (%s); dropped\n", qk,
+				e->type == REDIS_REPLY_ERROR ? e->str : "unexpected reply");
+		}
+		for (i = 0; !err && e->type == REDIS_REPLY_ARRAY && i < e->elements; i++)
+			if (e->element[i]->type == REDIS_REPLY_STRING)
+				err = take_lines(d, q->p[k].dest, e->element[i], pu, npu, &cap);
+	}
+	if (!err) {
+		d->st.queued += *npu;
+		qsort(*pu, *npu, sizeof(**pu), qline_cmp);
+	}
+	freeReplyObject(rep);
+	return err;
+}
+
+/* Queue deltas taken but not applied back (sorted by destination): the
+ * next round applies them. */
+static void requeue(struct db_ctx *d, const struct xpro_qline *pu, size_t n)
+{
+	char *buf, ds[INET_ADDRSTRLEN], qk[48];
+	redisReply *rep;
+	size_t i = 0, j;
+
+	if (!n || !d->lr.c || !(buf = malloc(n * XPRO_QLINE_MAX + 1)))
+		return;
+	while (i < n && d->lr.c) {
+		char *p = buf;
+
+		for (j = i; j < n && pu[j].dest == pu[i].dest; j++)
+			p = xpro_qline_put(p, &pu[j]);
+		xk_lqueue(qk, sizeof(qk), xpro_ip4(ds, pu[i].dest));
+		/* in front: older than what syncmaps queued meanwhile */
+		rep = redisCommand(d->lr.c, "LPUSH %s %b", qk, buf, (size_t)(p - buf));
+		if (rep)
+			freeReplyObject(rep);
+		rep = d->lr.c ? redisCommand(d->lr.c, "SADD " XK_QUEUES " %s", ds) : NULL;
+		if (rep)
+			freeReplyObject(rep);
+		i = j;
+	}
+	free(buf);
+}
+
+/* One destination: its n records p[] and its npu queued deltas pu[]
+ * (sorted by client, then order), in batches. */
+static int db_merge_dest(struct db_ctx *d, uint32_t dest, const struct xpro_pair *p, size_t n,
+			 const struct xpro_qline *pu, size_t npu, int *changed)
+{
+	uint32_t *cl;
+	char ds[INET_ADDRSTRLEN];
+	size_t ncl = 0, i, j, pi = 0;
+	int err = 0;
+
+	xpro_ip4(ds, dest);
+	cl = malloc((n + npu + 1) * sizeof(*cl));
+	if (!cl)
+		return -ENOMEM;
+	/* both lists are sorted by client: merge them */
+	for (i = 0, j = 0; i < n || j < npu;) {
+		uint32_t c;
+
+		if (j >= npu || (i < n && p[i].client <= pu[j].client))
+			c = p[i++].client;
+		else
+			c = pu[j++].client;
+		if (!ncl || cl[ncl - 1] != c)
+			cl[ncl++] = c;
+	}
+	for (i = 0; !err && i < ncl; i += BATCH)
+		err = db_merge_chunk(d, dest, ds, cl + i, ncl - i < BATCH ? ncl - i : BATCH, pu, npu, &pi, changed);
+	if (err) {
+		/* the failed batch kept its deltas in L_DB (l:dirty); the
+		 * later ones go back to the queue */
+		while (pi < npu && i < ncl && pu[pi].client < cl[i])
+			pi++;
+		if (drain_local(d) == 0)
+			requeue(d, pu + pi, npu - pi);
+	}
+	free(cl);
+	return err;
+}
+
+/* Every record of the hashes "P:{D}" matching pattern (l:{*} for L_DB,
+ * x:{*} for M_DB), field i, into l. */
+static int scan_hashes_into(struct xredis *r, const char *pattern, struct xpro_pairs *l)
+{
+	char cursor[32] = "0";
+	redisReply *rep, *f;
+	uint32_t dest, client;
+	size_t i, j;
+
+	do {
+		rep = redisCommand(r->c, "SCAN %s MATCH %s COUNT 100", cursor, pattern);
+		if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+			if (rep)
+				freeReplyObject(rep);
+			xredis_fail(r, r->c ? r->c->errstr : NULL);
+			return -EIO;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
+		for (i = 0; i < rep->element[1]->elements; i++)
+			redisAppendCommand(r->c, "HKEYS %s", rep->element[1]->element[i]->str);
+		for (i = 0; i < rep->element[1]->elements; i++) {
+			if (redisGetReply(r->c, (void **)&f) != REDIS_OK || !f) {
+				freeReplyObject(rep);
+				xredis_fail(r, r->c->errstr);
+				return -EIO;
+			}
+			if (!xpro_hash_dest(rep->element[1]->element[i]->str, &dest))
+				for (j = 0; f->type == REDIS_REPLY_ARRAY && j < f->elements; j++)
+					if (f->element[j]->type == REDIS_REPLY_STRING &&
+					    inet_pton(AF_INET, f->element[j]->str, &client) == 1)
+						xpro_pairs_add(l, dest, client);
+			freeReplyObject(f);
+		}
+		freeReplyObject(rep);
+	} while (strcmp(cursor, "0"));
+	return 0;
+}
+
+/* SPOP a set whole (in steps) into l: its members as xpro_pairs_add_reply
+ * takes them (prefix 'l': record names; 0: destinations). */
+static int spop_into(struct xredis *r, const char *set, char prefix, struct xpro_pairs *l)
+{
+	redisReply *rep;
+
+	for (;;) {
+		rep = redisCommand(r->c, "SPOP %s 4096", set);
+		if (!rep) {
+			xredis_fail(r, NULL);
+			return -EIO;
+		}
+		if (rep->type != REDIS_REPLY_ARRAY || !rep->elements) {
+			freeReplyObject(rep);
+			return 0;
+		}
+		xpro_pairs_add_reply(l, rep->element, rep->elements, prefix);
+		freeReplyObject(rep);
+	}
+}
+
+/* Give back what a failed round popped: records to l:dirty, destinations
+ * with a queue to l:q. */
+static void give_back(struct xredis *r, const struct xpro_pairs *l, size_t from, const struct xpro_pairs *q,
+		      size_t qfrom)
+{
+	char name[64], ds[INET_ADDRSTRLEN], cs[INET_ADDRSTRLEN];
+	redisReply *rep;
+	size_t i;
+
+	for (i = from; i < l->n && r->c; i++) {
+		xk_lrec(name, xpro_ip4(ds, l->p[i].dest), xpro_ip4(cs, l->p[i].client));
+		rep = redisCommand(r->c, "SADD " XK_DIRTY " %s", name);
+		if (rep)
+			freeReplyObject(rep);
+	}
+	for (i = qfrom; i < q->n && r->c; i++) {
+		rep = redisCommand(r->c, "SADD " XK_QUEUES " %s", xpro_ip4(ds, q->p[i].dest));
+		if (rep)
+			freeReplyObject(rep);
+	}
+}
+
+/*
+ * One round. full: the reference, Algorithm 1 over every record of L_DB
+ * and M_DB. Otherwise the fast exchange: the records this proxy changed
+ * (the queues named in l:q, and l:dirty), those due to decay (l:decay),
+ * and those others changed (the master's feed, collected in d->feed).
+ * The queued deltas are applied in both.
+ */
+static int db_round(struct db_ctx *d, int full, int *changed)
+{
+	struct xpro_pairs l = { 0 }, q = { 0 };
+	struct xpro_qline *pu = NULL;
+	redisReply *rep;
+	size_t i = 0, k = 0, j, pj = 0, npu = 0;
+	int err;
+
+	err = spop_into(&d->lr, XK_QUEUES, 0, &q);
+	if (full) {
+		d->st.full_passes++;
+		err = err ?: scan_hashes_into(&d->lr, XK_LDB_MATCH, &l);
+		err = err ?: scan_hashes_into(&d->m.r, XK_MDB_MATCH, &l);
+		if (!err) {
+			rep = redisCommand(d->lr.c, "DEL " XK_DIRTY);
+			if (rep)
+				freeReplyObject(rep);
+		}
+	} else {
+		err = err ?: spop_into(&d->lr, XK_DIRTY, XK_LREC_PREFIX, &l);
+		if (!err) {
+			rep = redisCommand(d->lr.c, "SMEMBERS " XK_DECAY);
+			if (rep && rep->type == REDIS_REPLY_ARRAY)
+				xpro_pairs_add_reply(&l, rep->element, rep->elements, XK_LREC_PREFIX);
+			if (rep)
+				freeReplyObject(rep);
+			else
+				err = -EIO;
+		}
+	}
+	for (j = 0; j < d->feed.n; j++)
+		xpro_pairs_add(&l, d->feed.p[j].dest, d->feed.p[j].client);
+	d->feed.n = 0;
+	xpro_pairs_sort(&l);
+	xpro_pairs_sort(&q);
+	if (!err) {
+		err = take_queues(d, &q, &pu, &npu);
+		k = err ? 0 : q.n; /* the queues are taken (or still there) */
+	}
+	/* destination by destination: the union of l's and the queues' */
+	while (!err && (i < l.n || pj < npu)) {
+		uint32_t dest;
+		size_t n, m;
+
+		if (pj < npu && (i >= l.n || pu[pj].dest <= l.p[i].dest))
+			dest = pu[pj].dest;
+		else
+			dest = l.p[i].dest;
+		for (n = 0; i + n < l.n && l.p[i + n].dest == dest; n++)
+			;
+		for (m = 0; pj + m < npu && pu[pj + m].dest == dest; m++)
+			;
+		err = db_merge_dest(d, dest, &l.p[i], n, pu + pj, m, changed);
+		i += n;
+		pj += m;
+		if (err)
+			break;
+	}
+	{
+		int derr = drain_local(d);
+
+		err = err ?: derr;
+	}
+	if (err && pj < npu)
+		requeue(d, pu + pj, npu - pj);
+	if (err && !full && d->lr.c)
+		give_back(&d->lr, &l, i, &q, k); /* popped and not merged: next time */
+	free(pu);
+	free(l.p);
+	free(q.p);
+	return err;
+}
+
+/* The stale fields of the hash k (the reply h of its HGETALL) in one HDEL. */
+static void sweep_hash(struct db_ctx *d, const char *k, const redisReply *h, uint64_t now_us, uint64_t ttl_us)
+{
+	static struct xredis_argv a;
+	redisReply *x;
+	size_t j;
+
+	xredis_argv_reset(&a, "HDEL");
+	xredis_argv_str(&a, k);
+	for (j = 0; h->type == REDIS_REPLY_ARRAY && j + 1 < h->elements; j += 2) {
+		struct xpro_lstate ls;
+		const redisReply *e = h->element[j + 1];
+
+		if (e->type == REDIS_REPLY_STRING && !xpro_lstate_parse(e->str, e->len, &ls) &&
+		    (ls.dc || ls.mark || ls.ts2 + ttl_us >= now_us))
+			continue;
+		xredis_argv_mem(&a, h->element[j]->str, h->element[j]->len);
+	}
+	if (a.n > 2 && !a.oom) {
+		x = redisCommandArgv(d->lr.c, a.n, a.v, a.l);
+		if (x && x->type == REDIS_REPLY_INTEGER)
+			d->st.swept += (uint64_t)x->integer;
+		if (x)
+			freeReplyObject(x);
+	}
+}
+
+/*
+ * Drop the local records idle longer than the expiry (their hash l:{D}
+ * expires as a whole only when all of D is idle), and values that are not
+ * records. Every few seconds; O(records).
+ */
+static void db_sweep(struct db_ctx *d)
+{
+	char cursor[32] = "0";
+	uint64_t now_us = xpro_now_tai() / XPRO_NS_PER_US, ttl_us = xpro_sync_ttl_ms(d->cfg) * 1000ULL;
+	redisReply *rep, *h;
+	size_t i;
+
+	do {
+		rep = redisCommand(d->lr.c, "SCAN %s MATCH %s COUNT 100", cursor, XK_LDB_MATCH);
+		if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+			if (rep)
+				freeReplyObject(rep);
+			else
+				xredis_fail(&d->lr, NULL);
+			return;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
+		for (i = 0; i < rep->element[1]->elements; i++) {
+			const char *k = rep->element[1]->element[i]->str;
+
+			h = redisCommand(d->lr.c, "HGETALL %s", k);
+			if (!h) {
+				freeReplyObject(rep);
+				xredis_fail(&d->lr, NULL);
+				return;
+			}
+			sweep_hash(d, k, h, now_us, ttl_us);
+			freeReplyObject(h);
+		}
+		freeReplyObject(rep);
+	} while (strcmp(cursor, "0") && d->lr.c);
+}
+
+/* ---- the period ------------------------------------------------------------- */
+
+/* Wait for the period's end, or an event: syncmaps pushed (l:kick), or
+ * another proxy changed a record (the change feed). */
+static int db_wait(void *arg, struct xpro_period *p)
+{
+	struct db_ctx *d = arg;
+	struct pollfd pf[2];
+	int nfd = 0, mfd = -1, lfd = -1;
+	int64_t wait_ms;
+
+	if (!d->o->full_scan) {
+		mfd = xsub_fd(&d->msub);
+		lfd = xsub_fd(&d->lsub);
+		if (d->msub.fresh) {
+			d->need_full = 1; /* (re)subscribed: changes may have been missed */
+			d->msub.fresh = 0;
+		}
+		d->lsub.fresh = 0;
+	}
+	if (mfd >= 0)
+		pf[nfd++] = (struct pollfd){ .fd = mfd, .events = POLLIN };
+	if (lfd >= 0)
+		pf[nfd++] = (struct pollfd){ .fd = lfd, .events = POLLIN };
+	wait_ms = (int64_t)(p->next - xredis_mono_ns()) / 1000000;
+	if ((int64_t)(p->next - xredis_mono_ns()) <= 0)
+		wait_ms = 0;
+	if (nfd && wait_ms > 0 && poll(pf, (nfds_t)nfd, (int)wait_ms) > 0) {
+		for (int i = 0; i < nfd; i++) {
+			if (!(pf[i].revents & (POLLIN | POLLERR | POLLHUP)))
+				continue;
+			if (pf[i].fd == mfd)
+				xsub_read(&d->msub, on_feed, d);
+			else
+				xsub_read(&d->lsub, xpro_on_wakeup, NULL);
+		}
+		d->st.events++;
+		return 0;
+	}
+	if (!nfd)
+		xpro_sleep_until(p->next);
+	return 1;
+}
+
+static void db_reconfig(void *arg)
+{
+	struct db_ctx *d = arg;
+	struct xredis *const local[] = { &d->lr, &d->lsub.r }, *const master[] = { &d->m.r, &d->msub.r };
+
+	xpro_sync_reconnect(d->cfg, local, 2, master, 2);
+	d->m.have_sha = 0;
+}
+
+static int db_step(void *arg, int period_end)
+{
+	struct db_ctx *d = arg;
+	const struct xpro_config *cfg = d->cfg;
+	int ok = 0, changed = 0;
+
+	/* master times are microseconds */
+	d->m.mp.tt1_ns = cfg->params.tt1_ns / XPRO_NS_PER_US;
+	d->m.mp.tt4_ns = cfg->params.tt4_ns / XPRO_NS_PER_US;
+	d->m.mp.r = cfg->params.r;
+	d->m.mp.ttl_ms = xpro_sync_ttl_ms(cfg);
+	if (xredis_get(&d->lr) && xredis_get(&d->m.r)) {
+		if (!d->m.have_sha) {
+			redisContext *c = xredis_get(&d->m.r);
+
+			if (c && !xredis_script_load(c, xpro_lua_merge_batch, d->m.sha))
+				d->m.have_sha = 1;
+			else if (c)
+				xredis_fail(&d->m.r, "SCRIPT LOAD failed");
+		}
+		if (d->m.have_sha && d->lr.c && d->m.r.c) {
+			if (period_end)
+				d->w = xpro_master_workload(&d->m, &d->lr, d->cfg, &d->last_alert, d->peers,
+							    sizeof(d->peers));
+			if (d->lr.c && d->m.r.c && !db_round(d, d->o->full_scan || d->need_full, &changed)) {
+				ok = 1;
+				d->need_full = 0;
+			}
+			if (ok && period_end && xredis_mono_ns() - d->last_sweep >= xpro_sync_ttl_ms(cfg) * 1000000ULL) {
+				db_sweep(d);
+				d->last_sweep = xredis_mono_ns();
+			}
+			if (changed && d->lr.c) {
+				/* wake syncmaps: merged records to write back */
+				redisReply *rep = redisCommand(d->lr.c, "PUBLISH " XK_UPD " 1");
+
+				if (rep)
+					freeReplyObject(rep);
+			}
+		}
+	}
+	if (!d->m.r.c) {
+		d->m.have_sha = 0;
+		d->need_full = 1;
+	}
+	d->ok = ok;
+	return ok;
+}
+
+static void db_status(void *arg, const struct xpro_period *p, double wall_ms, char *json, size_t len)
+{
+	const struct db_ctx *d = arg;
+	const struct db_stats *st = &d->st;
+
+	snprintf(json, len,
+		 "{\"daemon\":\"syncdb\",\"pid\":%d,\"proxy_id\":\"%s\",\"ts_ns\":%" PRIu64 ",\"last_ok_ns\":%" PRIu64
+		 ",\"period_ms\":%u,\"periods\":%" PRIu64 ",\"exchange\":\"%s\",\"local\":\"%s\",\"master\":\"%s\",\"w\":%" PRIu64
+		 ",\"peers_w\":{%s},\"merged\":%" PRIu64 ",\"pulled\":%" PRIu64 ",\"queued\":%" PRIu64
+		 ",\"swept\":%" PRIu64 ",\"rejected\":%" PRIu64 ",\"events\":%" PRIu64 ",\"feed_keys\":%" PRIu64
+		 ",\"full_passes\":%" PRIu64 ",\"watch_conflicts\":%" PRIu64 ",\"lua_batches\":%" PRIu64
+		 ",\"branches\":{\"reset\":%" PRIu64 ",\"learn\":%" PRIu64 ",\"decay\":%" PRIu64 ",\"tell\":%" PRIu64
+		 ",\"pull\":%" PRIu64 ",\"push\":%" PRIu64 "},\"period_wall_ms\":%.3f,\"cpu_ms_per_period\":%.3f}",
+		 (int)getpid(), d->id, xpro_now_tai(), p->last_ok_ns, d->cfg->sync_period_ms, p->periods,
+		 d->o->full_scan ? "full" : "changed", d->lr.c ? "up" : "down", d->m.r.c ? "up" : "down", d->w,
+		 d->ok ? d->peers : "", st->merged, st->pulled, st->queued, st->swept, st->rejected, st->events,
+		 st->feed_keys, st->full_passes, d->m.conflicts, d->m.lua_batches, st->branches[XPRO_MERGE_RESET],
+		 st->branches[XPRO_MERGE_LEARN], st->branches[XPRO_MERGE_DECAY], st->branches[XPRO_MERGE_TELL],
+		 st->branches[XPRO_MERGE_PULL], st->branches[XPRO_MERGE_PUSH], wall_ms,
+		 p->cpu_total / (double)p->periods);
+}
+
+int xpro_syncdb(struct xpro_config *cfg, const struct xpro_sync_opts *o)
+{
+	static const struct xpro_period_ops ops = {
+		.name = "syncdb", .wait = db_wait, .reconfig = db_reconfig,
+		.step = db_step, .status = db_status,
+	};
+	static struct db_ctx d;
+	struct xpro_period p = { .t0 = xredis_mono_ns() };
+	int err;
+
+	memset(&d, 0, sizeof(d));
+	d.cfg = cfg;
+	d.o = o;
+	d.need_full = 1;
+	d.last_sweep = xredis_mono_ns();
+	d.m.rejected = &d.st.rejected;
+	err = xpro_proxy_init(&d.px, cfg, o->ifname);
+	if (err)
+		return err;
+	if (!cfg->redis_master[0]) {
+		pr_warn("syncdb: no master: set redis_master = ADDR:PORT (an isolated proxy uses a private master of its own)\n");
+		return -EINVAL;
+	}
+	if (xredis_init(&d.lr, "local", cfg->redis_local, cfg->redis_user, cfg->redis_password) ||
+	    xredis_init(&d.m.r, "master", cfg->redis_master, cfg->redis_user, cfg->redis_password) ||
+	    xsub_init(&d.msub, "master (feed)", cfg->redis_master, cfg->redis_user, cfg->redis_password, XK_CHG) ||
+	    xsub_init(&d.lsub, "local (kick)", cfg->redis_local, cfg->redis_user, cfg->redis_password, XK_KICK)) {
+		pr_warn("syncdb: redis_local / redis_master must be ADDR:PORT\n");
+		return -EINVAL;
+	}
+	if (cfg->proxy_id[0])
+		snprintf(d.id, sizeof(d.id), "%s", cfg->proxy_id);
+	else
+		snprintf(d.id, sizeof(d.id), "%s/%s", d.px.nsname, d.px.ifname);
+	d.m.id = d.id;
+	xpro_mkdir_p(d.px.state_dir);
+	pr_info("syncdb %s: local %s, master %s, period %u ms, %s\n", d.id, cfg->redis_local,
+		cfg->redis_master, cfg->sync_period_ms, o->full_scan ? "full scan" : "changed records");
+	xpro_period_loop(cfg, o, &d.px, &ops, &d, &p);
+	pr_info("syncdb %s: stopped after %" PRIu64 " periods, %" PRIu64 " merges\n", d.id, p.periods, d.st.merged);
+	free(d.feed.p);
+	xredis_close(&d.lr);
+	xredis_close(&d.m.r);
+	xredis_close(&d.msub.r);
+	xredis_close(&d.lsub.r);
+	return 0;
+}

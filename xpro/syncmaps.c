@@ -1,0 +1,537 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * xpro syncmaps (docs/sync.md): the BPF maps <-> this proxy's local Redis
+ * (the paper's sync_maps_and_ldb), each period:
+ *   1. push: every record whose dc or mark changed is queued for syncdb
+ *      (l:{D}:q, one RPUSH per destination in one transaction); only after
+ *      Redis accepted it does the take program subtract that dc from the
+ *      BPF record (so an absent Redis leaves the delta in the map);
+ *   2. apply: records syncdb merged (list l:u, or every l:{D} with
+ *      --full-scan) go back into the BPF map through the apply program
+ *      (c_l += base - c_m atomically: packets counted meanwhile stay), or
+ *      are created when only the master knew them;
+ *   3. the aggregates are recomputed from the records (xpro/agg.c);
+ *   4. the workload W (packets/s seen by the XDP program) goes to l:w.
+ * Between periods it writes back at once what syncdb announces on l:upd.
+ * Keys: xpro/keys.h; values: xpro/formats.h.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "agg.h"
+#include "formats.h"
+#include "keys.h"
+#include "log.h"
+#include "master.h"
+#include "period.h"
+#include "proxy.h"
+#include "stats.h"
+#include "sync.h"
+#include "xpro.skel.h"
+#include "xredis.h"
+
+#define BATCH XPRO_SYNC_BATCH
+#define PUSH_MAX 8192 /* records per push transaction */
+
+struct maps_stats {
+	uint64_t pushed, taken, stale, applied, created, skipped_bad, redis_errors;
+};
+
+struct maps_ctx {
+	struct xpro_config *cfg;
+	const struct xpro_sync_opts *o;
+	struct xpro_proxy px;
+	struct xpro_bpf *s;
+	struct xredis lr;
+	struct xsub usub;         /* local: l:upd (syncdb merged something) */
+	struct maps_stats st;
+	uint64_t rx_prev, t_prev, w, events;
+};
+
+/* The sync's syscall programs, bound to the proxy's pinned maps. */
+static struct xpro_bpf *load_progs(struct xpro_proxy *px)
+{
+	struct xpro_bpf *s = xpro_bpf__open();
+	int err;
+
+	if (!s) {
+		pr_warn("%s: open BPF object: %s\n", px->ifname, strerror(errno));
+		return NULL;
+	}
+	bpf_program__set_autoload(s->progs.xpro_xdp, false);
+	err = bpf_map__reuse_fd(s->maps.xpro_records, px->fd[M_RECORDS]);
+	err = err ?: bpf_map__reuse_fd(s->maps.xpro_aggs, px->fd[M_AGGS]);
+	err = err ?: bpf_map__reuse_fd(s->maps.xpro_tf2, px->fd[M_TF2]);
+	err = err ?: bpf_map__reuse_fd(s->maps.xpro_config, px->fd[M_CONFIG]);
+	err = err ?: bpf_map__reuse_fd(s->maps.xpro_counters, px->fd[M_COUNTERS]);
+	err = err ?: bpf_map__reuse_fd(s->maps.xpro_warnings, px->fd[M_WARNINGS]);
+	err = err ?: xpro_bpf__load(s);
+	if (err) {
+		pr_warn("%s: load the sync programs: %s\n", px->ifname, strerror(-err));
+		xpro_bpf__destroy(s);
+		return NULL;
+	}
+	return s;
+}
+
+static int run_syscall(int fd, void *ctx, size_t len)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = ctx, .ctx_size_in = (__u32)len);
+
+	return bpf_prog_test_run_opts(fd, &o) ? -errno : 0;
+}
+
+/* ---- push ------------------------------------------------------------------- */
+
+/* A record of the period's dump with a delta to hand over (ns). */
+struct qrec {
+	struct xpro_key key;
+	struct xpro_record v;
+};
+
+static int qrec_cmp(const void *a, const void *b)
+{
+	const struct qrec *x = a, *y = b;
+
+	return x->key.dest < y->key.dest ? -1 : x->key.dest > y->key.dest;
+}
+
+/*
+ * Queue n records (sorted by destination) in one transaction: per
+ * destination one RPUSH of its lines onto l:{D}:q, and D into l:q. Only
+ * after Redis accepted it does the take program subtract each dc from its
+ * BPF record (an absent Redis leaves the deltas in the map).
+ */
+static int push_flush(struct maps_ctx *m, const struct qrec *q, size_t n)
+{
+	redisContext *c = m->lr.c;
+	redisReply *rep, *ex = NULL;
+	char *buf = malloc(n * XPRO_QLINE_MAX + 1), ds[INET_ADDRSTRLEN], key[48];
+	size_t i = 0, j, k, g, ncmd = 0;
+	int err = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	redisAppendCommand(c, "MULTI");
+	ncmd++;
+	while (i < n) {
+		char *p = buf;
+
+		for (j = i; j < n && q[j].key.dest == q[i].key.dest; j++) {
+			struct xpro_qline x = xpro_qline_from_record(&q[j].key, &q[j].v);
+
+			p = xpro_qline_put(p, &x);
+		}
+		xpro_ip4(ds, q[i].key.dest);
+		xk_lqueue(key, sizeof(key), ds);
+		redisAppendCommand(c, "RPUSH %s %b", key, buf, (size_t)(p - buf));
+		redisAppendCommand(c, "PEXPIRE %s %" PRIu64, key, xpro_sync_ttl_ms(m->cfg));
+		redisAppendCommand(c, "SADD " XK_QUEUES " %s", ds);
+		ncmd += 3;
+		i = j;
+	}
+	free(buf);
+	redisAppendCommand(c, "EXEC");
+	ncmd++;
+	for (k = 0; k < ncmd; k++) {
+		if (redisGetReply(c, (void **)&rep) != REDIS_OK || !rep) {
+			if (ex)
+				freeReplyObject(ex);
+			xredis_fail(&m->lr, c->errstr);
+			return -EIO; /* nothing taken: pushed again next period */
+		}
+		if (k == ncmd - 1)
+			ex = rep; /* EXEC: one reply per queued command */
+		else
+			freeReplyObject(rep);
+	}
+	/* A transaction is not rolled back: a destination whose RPUSH or SADD
+	 * failed (a key of another type) keeps its deltas in the map, the
+	 * others' are taken. A transaction refused whole (EXECABORT) ran
+	 * nothing. */
+	if (ex->type != REDIS_REPLY_ARRAY || ex->elements != ncmd - 2) {
+		if (m->st.redis_errors++ < 5)
+			pr_warn("syncmaps: local Redis refused a push: %s\n",
+				ex->type == REDIS_REPLY_ERROR ? ex->str : "unexpected reply");
+		freeReplyObject(ex);
+		return -EPROTO;
+	}
+	for (i = 0, g = 0; i < n; i = j, g++) {
+		int good = ex->element[3 * g]->type == REDIS_REPLY_INTEGER &&
+			   ex->element[3 * g + 2]->type == REDIS_REPLY_INTEGER;
+
+		for (j = i; j < n && q[j].key.dest == q[i].key.dest; j++)
+			;
+		if (!good) {
+			const redisReply *e = ex->element[3 * g]->type == REDIS_REPLY_ERROR ? ex->element[3 * g]
+											   : ex->element[3 * g + 2];
+
+			err = -EPROTO;
+			if (m->st.redis_errors++ < 5) {
+				xk_lqueue(key, sizeof(key), xpro_ip4(ds, q[i].key.dest));
+				pr_warn("syncmaps: local Redis refused the push of %s: %s\n", key,
+					e->type == REDIS_REPLY_ERROR ? e->str : "unexpected reply");
+			}
+			continue;
+		}
+		for (k = i; k < j; k++) {
+			struct xpro_sync_take t = { .key = q[k].key, .ts1_seen = q[k].v.ts1_l,
+						    .dc_seen = q[k].v.dc, .mark_seen = q[k].v.mark ? 1 : 0 };
+
+			m->st.pushed++;
+			if (!run_syscall(bpf_program__fd(m->s->progs.xpro_sync_take), &t, sizeof(t)) && t.ret == 0)
+				m->st.taken++;
+			else
+				m->st.stale++;
+		}
+	}
+	freeReplyObject(ex);
+	return err;
+}
+
+/* Queue the records of the period's dump (rk, rv) whose dc or mark changed. */
+static int maps_push(struct maps_ctx *m, const struct xpro_key *rk, const struct xpro_record *rv, size_t nrec)
+{
+	struct qrec *q;
+	size_t i, n = 0;
+	int err = 0;
+
+	q = malloc((nrec ? nrec : 1) * sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	for (i = 0; i < nrec; i++) {
+		if (!rv[i].dc && !rv[i].mark)
+			continue;
+		q[n++] = (struct qrec){ .key = rk[i], .v = rv[i] };
+	}
+	qsort(q, n, sizeof(*q), qrec_cmp);
+	for (i = 0; !err && i < n; i += PUSH_MAX)
+		err = push_flush(m, q + i, n - i < PUSH_MAX ? n - i : PUSH_MAX);
+	free(q);
+	return err;
+}
+
+/* ---- apply (write-back) ------------------------------------------------------ */
+
+/* Apply one local record (value v of l:{D} field i) to the BPF map. */
+static void apply_one(struct maps_ctx *m, uint32_t client, uint32_t dest, const redisReply *v, uint64_t now)
+{
+	struct xpro_sync_apply a;
+	struct xpro_lstate ls;
+	char name[64], ds[INET_ADDRSTRLEN], cs[INET_ADDRSTRLEN];
+	int bad;
+
+	if (v->type == REDIS_REPLY_NIL)
+		return; /* expired meanwhile */
+	bad = v->type != REDIS_REPLY_STRING || xpro_lstate_parse(v->str, v->len, &ls);
+	if (bad || xpro_lstate_to_apply(&ls, client, dest, m->cfg->params.tt1_ns, now, &a)) {
+		if (m->st.skipped_bad++ < 5) {
+			xk_lrec(name, xpro_ip4(ds, dest), xpro_ip4(cs, client));
+			if (bad)
+				pr_warn("syncmaps: local record %s is not 7 non-negative integers; skipped\n", name);
+			else
+				pr_warn("syncmaps: local record %s: absurd window (ts1 %" PRIu64 ", ts2 %" PRIu64
+					" us); skipped\n", name, ls.ts1, ls.ts2);
+		}
+		return;
+	}
+	/* a record idle for 7/8 of TT1 is left alone (a.idle_ns): the next
+	 * packet may reset it, and the write-back must never race a reset */
+	if (run_syscall(bpf_program__fd(m->s->progs.xpro_sync_apply), &a, sizeof(a)))
+		return;
+	if (a.ret == 0) {
+		m->st.applied++;
+	} else if (a.ret == -ENOENT && (int64_t)(now - a.ts2) <= (int64_t)a.idle_ns) {
+		/* learned from the master: create it, unless a packet just did */
+		struct xpro_record r = xpro_record_from_apply(&a);
+
+		if (!bpf_map_update_elem(m->px.fd[M_RECORDS], &a.key, &r, BPF_NOEXIST))
+			m->st.created++;
+	}
+}
+
+/* Write back the records of l (sorted): one HMGET l:{D} per destination
+ * and BATCH clients, all pipelined. */
+static int apply_pairs(struct maps_ctx *m, const struct xpro_pairs *l, uint64_t now)
+{
+	static struct xredis_argv a;
+	static char cs[BATCH][INET_ADDRSTRLEN];
+	redisContext *c = m->lr.c;
+	redisReply *rep;
+	char key[48], ds[INET_ADDRSTRLEN];
+	size_t i = 0, j, k, ncmd = 0, at;
+
+	/* all commands first, then the replies in the same order */
+	while (i < l->n) {
+		for (j = i; j < l->n && j - i < BATCH && l->p[j].dest == l->p[i].dest; j++)
+			;
+		xk_ldb(key, sizeof(key), xpro_ip4(ds, l->p[i].dest));
+		xredis_argv_reset(&a, "HMGET");
+		xredis_argv_str(&a, key);
+		for (k = i; k < j; k++)
+			xredis_argv_str(&a, xpro_ip4(cs[k - i], l->p[k].client));
+		xredis_append(c, &a);
+		ncmd++;
+		i = j;
+	}
+	for (i = 0, at = 0; i < ncmd; i++) {
+		if (redisGetReply(c, (void **)&rep) != REDIS_OK || !rep) {
+			xredis_fail(&m->lr, c->errstr);
+			return -EIO;
+		}
+		for (j = at; j < l->n && j - at < BATCH && l->p[j].dest == l->p[at].dest; j++)
+			;
+		if (rep->type == REDIS_REPLY_ARRAY && rep->elements == j - at) {
+			for (k = at; k < j; k++)
+				apply_one(m, l->p[k].client, l->p[k].dest, rep->element[k - at], now);
+		} else {
+			m->st.skipped_bad += j - at;
+		}
+		freeReplyObject(rep);
+		at = j;
+	}
+	return 0;
+}
+
+/* Every record of L_DB (--full-scan): SCAN l:{*}, HGETALL each. */
+static int apply_all(struct maps_ctx *m, uint64_t now)
+{
+	redisContext *c = m->lr.c;
+	redisReply *rep, *h;
+	char cursor[32] = "0";
+	uint32_t dest, client;
+	size_t i, j;
+
+	do {
+		rep = redisCommand(c, "SCAN %s MATCH %s COUNT 100", cursor, XK_LDB_MATCH);
+		if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+			if (rep)
+				freeReplyObject(rep);
+			xredis_fail(&m->lr, c->errstr);
+			return -EIO;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
+		for (i = 0; i < rep->element[1]->elements; i++)
+			redisAppendCommand(c, "HGETALL %s", rep->element[1]->element[i]->str);
+		for (i = 0; i < rep->element[1]->elements; i++) {
+			if (redisGetReply(c, (void **)&h) != REDIS_OK || !h) {
+				freeReplyObject(rep);
+				xredis_fail(&m->lr, c->errstr);
+				return -EIO;
+			}
+			if (!xpro_hash_dest(rep->element[1]->element[i]->str, &dest) && h->type == REDIS_REPLY_ARRAY)
+				for (j = 0; j + 1 < h->elements; j += 2)
+					if (h->element[j]->type == REDIS_REPLY_STRING &&
+					    inet_pton(AF_INET, h->element[j]->str, &client) == 1)
+						apply_one(m, client, dest, h->element[j + 1], now);
+			freeReplyObject(h);
+		}
+		freeReplyObject(rep);
+	} while (strcmp(cursor, "0"));
+	rep = redisCommand(c, "DEL " XK_UPDATED);
+	if (rep)
+		freeReplyObject(rep);
+	return 0;
+}
+
+/* Write back what syncdb merged: the list l:u, taken whole (or, full
+ * scan, every l:{D}). */
+static int maps_apply(struct maps_ctx *m, int full)
+{
+	redisContext *c = m->lr.c;
+	uint64_t now = xpro_now_tai();
+	struct xpro_pairs l = { 0 };
+	redisReply *rep = NULL;
+	size_t i;
+	int err;
+
+	if (full)
+		return apply_all(m, now);
+	redisAppendCommand(c, "MULTI");
+	redisAppendCommand(c, "LRANGE " XK_UPDATED " 0 -1");
+	redisAppendCommand(c, "DEL " XK_UPDATED);
+	redisAppendCommand(c, "EXEC");
+	for (i = 0; i < 4; i++) {
+		if (rep)
+			freeReplyObject(rep);
+		if (redisGetReply(c, (void **)&rep) != REDIS_OK || !rep) {
+			xredis_fail(&m->lr, c->errstr);
+			return -EIO;
+		}
+	}
+	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 && rep->element[0]->type == REDIS_REPLY_ARRAY)
+		for (i = 0; i < rep->element[0]->elements; i++) {
+			const redisReply *e = rep->element[0]->element[i];
+
+			if (e->type == REDIS_REPLY_STRING)
+				xpro_upd_parse(e->str, e->len, xpro_pairs_add_cb, &l);
+		}
+	freeReplyObject(rep);
+	xpro_pairs_sort(&l);
+	err = apply_pairs(m, &l, now);
+	free(l.p);
+	return err;
+}
+
+/* ---- the period ----------------------------------------------------------- */
+
+/* Until the period's end, write back what syncdb merged as soon as it says
+ * so (l:upd), without waiting for the period. */
+static int maps_wait(void *arg, struct xpro_period *p)
+{
+	struct maps_ctx *m = arg;
+	int ufd = m->o->full_scan ? -1 : xsub_fd(&m->usub);
+
+	for (;;) {
+		struct pollfd pf = { .fd = ufd, .events = POLLIN };
+		int64_t wait_ms = ((int64_t)(p->next - xredis_mono_ns())) / 1000000;
+		double cpu0;
+
+		if (ufd < 0 || wait_ms <= 0 || *m->o->stop)
+			break;
+		if (poll(&pf, 1, (int)wait_ms) <= 0)
+			break;
+		if (xsub_read(&m->usub, xpro_on_wakeup, NULL))
+			break;
+		if (!m->lr.c)
+			break;
+		cpu0 = xpro_cpu_ms();
+		if (!maps_apply(m, 0))
+			m->events++;
+		p->cpu_total += xpro_cpu_ms() - cpu0;
+	}
+	xpro_sleep_until(p->next);
+	return 1;
+}
+
+static void maps_reconfig(void *arg)
+{
+	struct maps_ctx *m = arg;
+	struct xredis *const local[] = { &m->lr, &m->usub.r };
+
+	xpro_sync_reconnect(m->cfg, local, 2, NULL, 0);
+}
+
+static void maps_status(void *arg, const struct xpro_period *p, double wall_ms, char *json, size_t len)
+{
+	const struct maps_ctx *m = arg;
+
+	snprintf(json, len,
+		 "{\"daemon\":\"syncmaps\",\"pid\":%d,\"ts_ns\":%" PRIu64 ",\"last_ok_ns\":%" PRIu64
+		 ",\"period_ms\":%u,\"periods\":%" PRIu64 ",\"redis\":\"%s\",\"w\":%" PRIu64
+		 ",\"pushed\":%" PRIu64 ",\"taken\":%" PRIu64 ",\"stale\":%" PRIu64 ",\"applied\":%" PRIu64
+		 ",\"created\":%" PRIu64 ",\"rejected\":%" PRIu64 ",\"events\":%" PRIu64 ",\"period_wall_ms\":%.3f"
+		 ",\"cpu_ms_per_period\":%.3f}",
+		 (int)getpid(), xpro_now_tai(), p->last_ok_ns, m->cfg->sync_period_ms, p->periods,
+		 m->lr.c ? "up" : "down", m->w, m->st.pushed, m->st.taken, m->st.stale, m->st.applied,
+		 m->st.created, m->st.skipped_bad, m->events, wall_ms, p->cpu_total / (double)p->periods);
+}
+
+/* W: packets/s the filter handled (not what it passed to the kernel
+ * untouched: ARP, frames flooded by a bridge), to l:w. */
+static void maps_workload(struct maps_ctx *m)
+{
+	uint64_t counters[XPRO_C__MAX];
+
+	if (!xpro_read_counters(m->px.fd[M_COUNTERS], counters)) {
+		uint64_t t = xredis_mono_ns(), rx = counters[XPRO_C_RX] - counters[XPRO_C_NOT_TUNNEL];
+
+		if (m->t_prev && t > m->t_prev)
+			m->w = (rx - m->rx_prev) * 1000000000ULL / (t - m->t_prev);
+		m->rx_prev = rx;
+		m->t_prev = t;
+	}
+	if (m->lr.c) {
+		redisReply *rep = redisCommand(m->lr.c, "SET " XK_LW " %" PRIu64 " PX %u", m->w,
+					       3 * m->cfg->sync_period_ms + 1000);
+		if (rep)
+			freeReplyObject(rep);
+		else
+			xredis_fail(&m->lr, m->lr.c->errstr);
+	}
+}
+
+static int maps_step(void *arg, int period_end)
+{
+	struct maps_ctx *m = arg;
+	const struct xpro_config *cfg = m->cfg;
+	struct xpro_recompute_stats rst;
+	struct xpro_agg_snap *snap;
+	struct xpro_key *rk = NULL;
+	struct xpro_record *rv = NULL;
+	size_t nrec = 0;
+	int ok = 0;
+
+	(void)period_end;
+	/* one dump of the records per period, for the push and the
+	 * recompute; the aggregates' deltas are read before it */
+	snap = xpro_recompute_begin(m->px.fd[M_AGGS]);
+	if (xpro_records_dump(m->px.fd[M_RECORDS], &rk, &rv, &nrec)) {
+		nrec = 0;
+		xpro_recompute_abort(snap);
+		snap = NULL;
+	}
+	if (xredis_get(&m->lr)) {
+		uint64_t pushed0 = m->st.pushed;
+
+		if (!maps_push(m, rk, rv, nrec) && m->lr.c && !maps_apply(m, m->o->full_scan))
+			ok = 1;
+		if (ok && m->st.pushed != pushed0 && !m->o->full_scan) {
+			/* wake syncdb: deltas to merge */
+			redisReply *rep = redisCommand(m->lr.c, "PUBLISH " XK_KICK " 1");
+
+			if (rep)
+				freeReplyObject(rep);
+		}
+	}
+	/* the recompute runs also while Redis is away */
+	if (snap)
+		xpro_recompute_finish(snap, bpf_program__fd(m->s->progs.xpro_fold_agg), m->px.fd[M_AGGS], rk, rv,
+				      nrec, cfg->params.tt1_ns, cfg->agg_window_ns, xpro_now_tai(), &rst);
+	free(rk);
+	free(rv);
+	maps_workload(m);
+	return ok;
+}
+
+int xpro_syncmaps(struct xpro_config *cfg, const struct xpro_sync_opts *o)
+{
+	static const struct xpro_period_ops ops = {
+		.name = "syncmaps", .wait = maps_wait, .reconfig = maps_reconfig,
+		.step = maps_step, .status = maps_status,
+	};
+	struct maps_ctx m = { .cfg = cfg, .o = o };
+	struct xpro_period p = { .t0 = xredis_mono_ns() };
+	int err;
+
+	err = xpro_proxy_init(&m.px, cfg, o->ifname);
+	err = err ?: xpro_proxy_open(&m.px);
+	if (err)
+		return err;
+	if (xredis_init(&m.lr, "local", cfg->redis_local, cfg->redis_user, cfg->redis_password)) {
+		pr_warn("syncmaps: redis_local '%s' is not ADDR:PORT\n", cfg->redis_local);
+		xpro_proxy_close(&m.px);
+		return -EINVAL;
+	}
+	xsub_init(&m.usub, "local (write-back)", cfg->redis_local, cfg->redis_user, cfg->redis_password, XK_UPD);
+	m.s = load_progs(&m.px);
+	if (!m.s) {
+		xpro_proxy_close(&m.px);
+		return -EINVAL;
+	}
+	pr_info("syncmaps %s: local Redis %s, period %u ms\n", m.px.ifname, cfg->redis_local, cfg->sync_period_ms);
+	xpro_period_loop(cfg, o, &m.px, &ops, &m, &p);
+	pr_info("syncmaps %s: stopped after %" PRIu64 " periods\n", m.px.ifname, p.periods);
+	xredis_close(&m.lr);
+	xredis_close(&m.usub.r);
+	xpro_bpf__destroy(m.s);
+	xpro_proxy_close(&m.px);
+	return 0;
+}
