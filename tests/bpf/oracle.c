@@ -94,6 +94,16 @@ static int rate_above(uint64_t c, int64_t w, uint64_t tf)
 	return (unsigned __int128)c * NS_PER_S > (unsigned __int128)tf * (uint64_t)w;
 }
 
+/* A record's window starts at t, new or after more than TT1 idle: its
+ * counts restart at 0; mark is 1 after a reset, 0 for a new record. */
+static void rec_window(struct oracle_rec *r, uint64_t t, uint32_t mark)
+{
+	r->ts1 = t;
+	r->c = 0;
+	r->dc = 0;
+	r->mark = mark;
+}
+
 static struct orec *find_rec(const struct oracle *o, uint32_t client, uint32_t dest)
 {
 	size_t i;
@@ -112,6 +122,15 @@ static struct oagg *find_agg(const struct oracle *o, uint32_t dest)
 		if (o->agg[i].dest == dest)
 			return &o->agg[i];
 	return NULL;
+}
+
+/* An aggregate's window starts at t: count, delta and active clients at 0. */
+static void agg_window(struct oracle_agg *a, uint64_t t)
+{
+	a->ts1 = t;
+	a->c = 0;
+	a->dc = 0;
+	a->nact = 0;
 }
 
 static uint64_t tf2_of(const struct oracle *o, uint32_t dest)
@@ -143,18 +162,12 @@ int oracle_packet(struct oracle *o, uint32_t client, uint32_t dest, uint64_t t,
 		R = &o->rec[o->nrec++];
 		R->client = client;
 		R->dest = dest;
-		R->r.ts1 = t;
 		R->r.ts2 = t;
-		R->r.c = 0;
-		R->r.dc = 0;
-		R->r.mark = 0;
 		R->r.warn_ts = 0;
+		rec_window(&R->r, t, 0);
 		started = 1;                           /* REC_NEW */
 	} else if (diff(t, R->r.ts2) > (int64_t)o->p.tt1_ns) {
-		R->r.ts1 = t;
-		R->r.c = 0;
-		R->r.dc = 0;
-		R->r.mark = 1;
+		rec_window(&R->r, t, 1);
 		started = 1;                           /* REC_RESET */
 	}
 	/* step 2: count every packet */
@@ -167,17 +180,11 @@ int oracle_packet(struct oracle *o, uint32_t client, uint32_t dest, uint64_t t,
 	if (!G) {
 		G = &o->agg[o->nagg++];
 		G->dest = dest;
-		G->a.ts1 = t;
 		G->a.ts2 = t;
-		G->a.c = 0;
-		G->a.dc = 0;
-		G->a.nact = 0;
+		agg_window(&G->a, t);
 		started = 1;                           /* AGG_NEW */
 	} else if (diff(t, G->a.ts2) > (int64_t)o->p.tt1_ns) {
-		G->a.ts1 = t;
-		G->a.c = 0;
-		G->a.dc = 0;
-		G->a.nact = 0;
+		agg_window(&G->a, t);
 		started = 1;                           /* AGG_RESET */
 	}
 	if (started)
