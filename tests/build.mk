@@ -5,10 +5,10 @@ BPFT_LIB   := $(patsubst %.c,$(O)/obj/%.o,$(filter-out $(wildcard tests/bpf/test
 TEST_BINS  += $(UNIT_TESTS) $(BPFT_TESTS)
 
 
-$(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(BPFT_LIB) $(XPRO_LIB_OBJS) $(O)/obj/lib/tunnel.o $(O)/obj/lib/opt.o
+$(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(BPFT_LIB) $(XPRO_LIB_OBJS) $(addprefix $(O)/obj/lib/,tunnel.o opt.o json.o)
 	$(call link,$(USER_LDLIBS))
 
-$(O)/tests/bpf/%: $(O)/obj/tests/bpf/%.o $(BPFT_LIB) $(XPRO_LIB_OBJS) $(O)/obj/lib/tunnel.o
+$(O)/tests/bpf/%: $(O)/obj/tests/bpf/%.o $(BPFT_LIB) $(XPRO_LIB_OBJS) $(O)/obj/lib/tunnel.o $(O)/obj/lib/json.o
 	$(call link,$(USER_LDLIBS))
 
 # Test tools (bounded senders and receivers used by the BATS suites).

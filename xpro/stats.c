@@ -9,6 +9,7 @@
 #include <bpf/libbpf.h>
 #include "log.h"
 #include "stats.h"
+#include "json.h"
 
 static const char *const counter_names[XPRO_C__MAX] = {
 	[XPRO_C_RX] = "rx",
@@ -184,12 +185,12 @@ void xpro_print_json(const struct xpro_proxy *px, const struct xpro_snapshot *s,
 	static const char *const daemons[] = { "syncmaps", "syncdb" };
 	char st[8192];
 	double lag;
-	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], qi[104], qn[800];
 	unsigned int i;
 
-	fprintf(f, "{\"interface\":\"%s\",\"netns\":\"%s\",\"ts_ns\":%" PRIu64 ",\"policy\":\"%s\",\"filter\":%s,",
-		px->ifname, px->nsname, xpro_now_tai(), xpro_policy_name(s->params.policy),
-		s->params.filter ? "true" : "false");
+	fprintf(f, "{\"interface\":%s,\"netns\":%s,\"ts_ns\":%" PRIu64 ",\"policy\":\"%s\",\"filter\":%s,",
+		xp_json_q(qi, sizeof(qi), px->ifname), xp_json_q(qn, sizeof(qn), px->nsname), xpro_now_tai(),
+		xpro_policy_name(s->params.policy), s->params.filter ? "true" : "false");
 	fprintf(f, "\"records\":%" PRIu64 ",\"dests\":%" PRIu64 ",\"records_evicted_est\":%" PRIu64 ",\"counters\":{",
 		s->records, s->dests, s->evicted_est);
 	for (i = 0; i < XPRO_C__MAX; i++)

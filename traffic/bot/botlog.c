@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include "botlog.h"
+#include "json.h"
 
 int botlog_open(struct botlog *l, const char *path, const char *cls)
 {
@@ -125,6 +126,7 @@ void botlog_close(struct botlog *l)
 
 int botlog_summary(const struct botlog *l, const char *path, uint64_t seed, int64_t ended, uint64_t errors)
 {
+	char q[128];
 	FILE *f;
 
 	if (!path)
@@ -133,9 +135,9 @@ int botlog_summary(const struct botlog *l, const char *path, uint64_t seed, int6
 	if (!f)
 		return -errno;
 	fprintf(f, "{\"tool\":\"xpro-bot\",\"seed\":%llu,\"started\":%lld,\"ended\":%lld,\"packets\":%llu,"
-		   "\"bytes\":%llu,\"by_class\":{\"%s\":{\"packets\":%llu,\"bytes\":%llu}},\"errors\":%llu}\n",
+		   "\"bytes\":%llu,\"by_class\":{%s:{\"packets\":%llu,\"bytes\":%llu}},\"errors\":%llu}\n",
 		(unsigned long long)seed, (long long)l->started, (long long)ended,
-		(unsigned long long)l->packets, (unsigned long long)l->bytes, l->cls,
+		(unsigned long long)l->packets, (unsigned long long)l->bytes, xp_json_q(q, sizeof(q), l->cls),
 		(unsigned long long)l->packets, (unsigned long long)l->bytes, (unsigned long long)errors);
 	if (f != stdout)
 		fclose(f);

@@ -35,6 +35,7 @@
 #include "safety.h"
 #include "clock.h"
 #include "opt.h"
+#include "json.h"
 #include "tun_lib.h"
 
 #define TOOL "xpro-device"
@@ -925,7 +926,7 @@ static int cmp_u32(const void *a, const void *b)
 static void write_summary(int64_t started, int64_t ended, const char *stopped_by)
 {
 	FILE *f = open_out(o.sum_path, "--summary");
-	char a[INET_ADDRSTRLEN];
+	char a[INET_ADDRSTRLEN], q[512];
 	double mean = 0;
 	size_t i;
 	int k;
@@ -938,9 +939,9 @@ static void write_summary(int64_t started, int64_t ended, const char *stopped_by
 	if (nrtt)
 		mean /= (double)nrtt;
 	fprintf(f, "{\"tool\":\"xpro-device\",\"seed\":%" PRIu64 ",\"started\":%" PRId64 ",\"ended\":%" PRId64
-		   ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"by_class\":{\"%s\":{\"packets\":%" PRIu64
+		   ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"by_class\":{%s:{\"packets\":%" PRIu64
 		   ",\"bytes\":%" PRIu64 "}},\"errors\":%" PRIu64 ",",
-		o.seed, started, ended, pkts, bytes, o.cls, pkts, bytes, n_errors);
+		o.seed, started, ended, pkts, bytes, xp_json_q(q, sizeof(q), o.cls), pkts, bytes, n_errors);
 	fprintf(f, "\"devices\":%d,\"target\":\"%s\",\"requests\":%" PRIu64 ",\"ok\":%" PRIu64
 		   ",\"timeouts\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"skipped\":%" PRIu64
 		   ",\"failovers\":%" PRIu64 ",",

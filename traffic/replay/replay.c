@@ -25,6 +25,7 @@
 #include "safety.h"
 #include "clock.h"
 #include "opt.h"
+#include "json.h"
 #include "sink_log.h"
 #include "replay_map.h"
 
@@ -480,9 +481,11 @@ static int write_summary(struct run *r, double ended)
 		(long)r->t_start_real, (long)ended);
 	fprintf(f, "\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"by_class\":{", r->st.sent, r->st.bytes);
 	if (!xs_ftab_sorted(&r->tot, 0, &v, &n))
-		for (i = 0; i < n; i++)
-			fprintf(f, "%s\"%s\":{\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 "}", i ? "," : "",
-				r->cm.name[v[i].cls], v[i].packets, v[i].bytes);
+		for (i = 0; i < n; i++) {
+			fputs(i ? "," : "", f);
+			xp_json_str(f, r->cm.name[v[i].cls]);
+			fprintf(f, ":{\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 "}", v[i].packets, v[i].bytes);
+		}
 	free(v);
 	fprintf(f, "},\"errors\":%" PRIu64 ",\"sent\":%" PRIu64 ",\"read\":%" PRIu64 ",\"skipped_ipv6\":%" PRIu64
 		",\"skipped_nonip\":%" PRIu64 ",\"skipped_truncated\":%" PRIu64 ",\"skipped_malformed\":%" PRIu64
@@ -491,7 +494,7 @@ static int write_summary(struct run *r, double ended)
 		r->st.malformed, r->st.before, r->st.oversize);
 	fprintf(f, "\"loops\":%ld,\"mode\":\"%s\",\"pcap\":", r->st.loops_done,
 		r->o.mode == M_TUNNEL ? "tunnel" : "inline");
-	xs_json_str(f, r->o.pcap);
+	xp_json_str(f, r->o.pcap);
 	fprintf(f, ",\"duration_s\":%.3f,\"stopped_by\":\"%s\"}\n", xp_mono_s() - r->t_start_mono,
 		r->st.stopped_by);
 	if (f != stdout)

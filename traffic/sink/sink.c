@@ -28,6 +28,7 @@
 #include "safety.h"
 #include "clock.h"
 #include "opt.h"
+#include "json.h"
 #include "sink_log.h"
 #include "sink_proto.h"
 #include "sink_ring.h"
@@ -500,14 +501,14 @@ static int write_summary(struct sink *s, double ended, double dur)
 	fprintf(f, "{\"tool\":\"xpro-sink\",\"started\":%ld,\"ended\":%ld,\"duration_s\":%.3f,",
 		(long)s->t_start_real, (long)ended, dur);
 	fprintf(f, "\"iface\":");
-	xs_json_str(f, s->o.iface);
+	xp_json_str(f, s->o.iface);
 	fprintf(f, ",\"received\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"by_class\":{", s->received, s->bytes);
 	for (c = 0; c < s->cm.nclass; c++) {
 		if (!s->ctot[c].packets && !s->ctot[c].requests)
 			continue;
 		fprintf(f, "%s", first ? "" : ",");
 		first = 0;
-		xs_json_str(f, s->cm.name[c]);
+		xp_json_str(f, s->cm.name[c]);
 		fprintf(f, ":{\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"requests\":%" PRIu64 "}",
 			s->ctot[c].packets, s->ctot[c].bytes, s->ctot[c].requests);
 	}
@@ -526,11 +527,11 @@ static int write_summary(struct sink *s, double ended, double dur)
 	if (xs_ftab_sorted(&s->src_tot, 1, &v, &n))
 		s->errors++;
 	for (i = 0; i < n && (long)i < s->o.summary_sources; i++) {
-		char a[INET_ADDRSTRLEN];
+		char a[INET_ADDRSTRLEN], q[256];
 
 		inet_ntop(AF_INET, &v[i].src, a, sizeof(a));
-		fprintf(f, "%s\"%s\":{\"class\":\"%s\",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
-			",\"requests\":%" PRIu64 "}", i ? "," : "", a, s->cm.name[v[i].cls],
+		fprintf(f, "%s\"%s\":{\"class\":%s,\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
+			",\"requests\":%" PRIu64 "}", i ? "," : "", a, xp_json_q(q, sizeof(q), s->cm.name[v[i].cls]),
 			v[i].packets, v[i].bytes, v[i].requests);
 	}
 	free(v);

@@ -70,6 +70,5 @@ void xs_log_close(FILE *f);
 /* Seconds of CLOCK_REALTIME / CLOCK_MONOTONIC. */
 
 /* JSON string escaping for names we print (only [A-Za-z0-9_.-/:] pass). */
-void xs_json_str(FILE *f, const char *s);
 
 #endif

@@ -20,6 +20,7 @@
 #include "safety.h"
 #include "tun_lib.h"
 #include "opt.h"
+#include "json.h"
 #include "tun_egress.skel.h"
 
 #define TOOL "xpro-tun"
@@ -298,7 +299,7 @@ static int cmd_status(const char *dev, int json)
 	struct xtun t;
 	__u64 c[XTUN_C__MAX];
 	__u32 i;
-	char a[INET_ADDRSTRLEN];
+	char a[INET_ADDRSTRLEN], q[104];
 	int err, nsrc;
 
 	if (open_attached(dev, &t))
@@ -313,7 +314,7 @@ static int cmd_status(const char *dev, int json)
 	}
 	nsrc = xtun_src_count(&t);
 	if (json) {
-		printf("{\"interface\":\"%s\",\"prog_id\":%u,\"mode\":\"%s\",\"proxies\":[", dev, t.prog_id,
+		printf("{\"interface\":%s,\"prog_id\":%u,\"mode\":\"%s\",\"proxies\":[", xp_json_q(q, sizeof(q), dev), t.prog_id,
 		       xtun_mode_name(cfg.mode));
 	} else {
 		printf("interface %s: attached (prog id %u), mode %s, %u prox%s, %d per-source choice%s\n",
