@@ -3,7 +3,7 @@
 # reads XDP features and NAPI instances from the kernel's netdev netlink family
 # (the requests are xpro/netlink.c's, shared with `xpro attach`).
 # xpro-topo-ping: a bounded ICMP echo (iputils-ping is not among the deps).
-TOPO_BINS := $(O)/bin/xpro-topo-probe $(O)/bin/xpro-topo-ping $(O)/bin/xpro-topo
+TOPO_BINS := $(O)/bin/xpro-topo-probe $(O)/bin/xpro-topo-ping $(O)/bin/xpro-topo $(O)/bin/xpro-redis
 BINS += $(TOPO_BINS)
 
 $(O)/bin/xpro-topo-probe: $(O)/obj/topo/probe.o $(O)/obj/xpro/netlink.o $(O)/obj/lib/opt.o
@@ -16,6 +16,12 @@ $(O)/bin/xpro-topo: topo/xpro-topo
 	$(call msg,LN,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)ln -sfn $(abspath topo/xpro-topo) $@
+
+# the one redis-server launcher (scripts/xpro-redis), installed beside xpro-topo
+$(O)/bin/xpro-redis: scripts/xpro-redis
+	$(call msg,LN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)ln -sfn $(abspath scripts/xpro-redis) $@
 
 # make install: the topology model, the topologies and the Mininet script go
 # to share/xpro/, where an installed xpro-topo looks for them (../share/xpro/

@@ -64,14 +64,9 @@ trap 'timeout 60 "$TOPO" down "$RUN" -q >/dev/null 2>&1 || true; [[ -n ${mpids:-
 ip -n "$MNS" link set lo up
 mpids=""
 for port in 16401 16402; do
-  nsenter --net=/run/netns/$MNS redis-server --port $port --bind 127.0.0.1 --save "" --appendonly no \
-    --hash-max-listpack-entries "$LISTPACK" --dir "$tmp" --logfile "$tmp/redis-$port.log" </dev/null >/dev/null 2>&1 &
-  mpids+=" $!"
-done
-for _ in $(seq 50); do
-  nsenter --net=/run/netns/$MNS redis-cli -p 16402 PING 2>/dev/null | grep -q PONG && \
-    nsenter --net=/run/netns/$MNS redis-cli -p 16401 PING 2>/dev/null | grep -q PONG && break
-  sleep 0.1
+  # the project's launcher (it waits for the answer); LISTPACK replaces its 128
+  mpids+=" $(scripts/xpro-redis start "$tmp/redis-$port" --netns "$MNS" --port $port \
+    --set hash-max-listpack-entries "$LISTPACK")"
 done
 now_us=$(( $(date +%s%N) / 1000 ))
 # RESP from awk: one RPUSH of every destination's lines "i ts1 ts2 c dc mark"

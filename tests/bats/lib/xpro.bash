@@ -413,13 +413,14 @@ xp_redis_pid() {
   echo "$pid"
 }
 
-# xp_redis_start [NS [ADDR]]: a private redis-server (no persistence, files
-# in a temp folder) on a free port, bound to 127.0.0.1 (of NS when given) or
-# to ADDR (127.0.0.1 or a testbed address in NS); waits up to 5 s for PONG;
+# xp_redis_start [NS [ADDR]]: a private redis-server (scripts/xpro-redis: the
+# project's settings, no persistence, files in a temp folder) on a free port,
+# bound to 127.0.0.1 (of NS when given) or to ADDR (127.0.0.1 or a testbed
+# address in NS); waits up to 5 s for its answer;
 # prints the port. XP_REDIS_PASS alone sets requirepass; with XP_REDIS_USER,
 # an ACL user with that password and the default user off.
 xp_redis_start() {
-  local ns=${1:-} bind=${2:-127.0.0.1} port dir try i out pid start
+  local ns=${1:-} bind=${2:-127.0.0.1} port dir try i out pid start rc launcher
   local -a args
   if [[ -n $ns ]] && ! _xp_ns_exists "$ns"; then
     _xp_err "xp_redis_start: no namespace '$ns'"; return 1
@@ -431,34 +432,32 @@ xp_redis_start() {
   if [[ -n ${XP_REDIS_USER:-} && -z ${XP_REDIS_PASS:-} ]]; then
     _xp_err "xp_redis_start: XP_REDIS_USER needs XP_REDIS_PASS"; return 1
   fi
+  # the project's launcher (scripts/xpro-redis): its settings, a wait for the answer
+  launcher=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)/scripts/xpro-redis
   for ((try = 0; try < 5; try++)); do
     port=$(_xp_free_port "$ns") || { _xp_err "xp_redis_start: no free port"; return 1; }
     dir=$(mktemp -d "$XP_DIR/redis-$port.XXXXXX") || return 1
     _xp_reg dir "$dir"
-    args=(--port "$port" --bind "$bind" --dir "$dir" --logfile "$dir/redis.log"
-          --daemonize no --save "" --appendonly no --protected-mode no)
+    args=(start "$dir" --port "$port" --bind "$bind")
+    [[ -n $ns ]] && args+=(--netns "$ns")
     if [[ -n ${XP_REDIS_USER:-} ]]; then
-      args+=(--user default off --user "$XP_REDIS_USER" on ">$XP_REDIS_PASS" "~*" "&*" "+@all")
+      args+=(--user "$XP_REDIS_USER")
     elif [[ -n ${XP_REDIS_PASS:-} ]]; then
-      args+=(--requirepass "$XP_REDIS_PASS")
+      args+=(--requirepass)
     fi
-    out=$(_xp_start "$ns" "$dir/stdout" /usr/bin/redis-server "${args[@]}") || return 1
-    read -r pid start <<< "$out"
-    echo "$pid $start ${ns:--} $bind $dir" > "$XP_DIR/redis.$port"
-    for ((i = 0; i < 50; i++)); do
-      _xp_alive "$pid" "$start" || break
-      if [[ $(xp_redis_cli "$port" PING 2>/dev/null) == PONG ]]; then
-        echo "$port"
-        return 0
-      fi
-      sleep 0.1
-    done
-    _xp_stop "$pid $start" || true
-    rm -f "$XP_DIR/redis.$port"
-    # lost a race for the port: try another; anything else is fatal
-    grep -q "Address already in use" "$dir/redis.log" 2>/dev/null && continue
-    _xp_err "xp_redis_start: redis-server on port $port did not answer PING within 5 s:"
-    tail -n 5 "$dir/redis.log" "$dir/stdout" >&2 2>/dev/null || true
+    rc=0
+    pid=$(XPRO_REDIS_PASS=${XP_REDIS_PASS:-} "$launcher" "${args[@]}" 2> "$dir/launcher.err") || rc=$?
+    if ((rc == 0)); then
+      read -r out start i < <(_xp_stat "$pid") || { _xp_err "xp_redis_start: redis-server $pid vanished"; return 1; }
+      _xp_reg proc "$pid" "$start" "$dir/redis.log"
+      echo "$pid $start ${ns:--} $bind $dir" > "$XP_DIR/redis.$port"
+      echo "$port"
+      return 0
+    fi
+    # lost a race for the port (status 3): try another; anything else is fatal
+    ((rc == 3)) && continue
+    _xp_err "xp_redis_start: redis-server on port $port did not start:"
+    cat "$dir/launcher.err" >&2
     return 1
   done
   _xp_err "xp_redis_start: every port tried was taken"
