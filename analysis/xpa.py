@@ -13,6 +13,10 @@ import math
 import os
 import shutil
 import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "experiments"))
+import defenses  # noqa: E402  the defenses' table (experiments/defenses.py)
 
 DETECT_RATIO = 0.9       # a 1 s window counts as "dropped" from 90 % on
 DETECT_MIN_SENT = 20     # windows with fewer attack packets sent do not count either way
@@ -202,7 +206,8 @@ def defense_drops(meta, final):
         st = (final or {}).get(p) or {}
         c = st.get("counters") or {}
         n = sum(int(c.get(k, 0)) for k in XPRO_DROPS)
-        if meta.get("defense") == "nft":
+        dfn = defenses.BY_NAME.get(meta.get("defense"))
+        if dfn and dfn.nft:
             n += int((final or {}).get(p + "_nft_drops") or 0)
         parts[p] = n
         tot += n
@@ -712,7 +717,7 @@ def _mean(v):
 
 def compare(cdir):
     """CMPDIR/runs/DEFENSE/ -> compare.json, compare.md, load.png"""
-    order = ["none", "nft", "xpro-isolated", "xpro", "xpro-fair"]
+    order = defenses.NAMES
     runs = {}
     for p in sorted(glob.glob(os.path.join(cdir, "runs", "*"))):
         name = os.path.basename(p)
@@ -720,7 +725,8 @@ def compare(cdir):
         if s is None:
             continue
         runs[name] = (p, s)
-    base = _mean(runs["none"][1].get("victim_pps_attack_mean")) if "none" in runs else None
+    bl = defenses.BASELINE
+    base = _mean(runs[bl][1].get("victim_pps_attack_mean")) if bl in runs else None
     comp = {}
     for name in sorted(runs, key=lambda n: order.index(n) if n in order else 99):
         p, s = runs[name]

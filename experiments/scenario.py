@@ -9,9 +9,10 @@ import ipaddress
 import os
 import re
 
+from defenses import NAMES as DEFENSES  # the defenses' table (experiments/defenses.py)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-DEFENSES = ["none", "nft", "xpro-isolated", "xpro", "xpro-fair"]
 RAW_VECTORS = {"udp", "vse", "dns", "syn", "ack", "greip", "greeth"}
 SOCKET_VECTORS = {"udpplain"}           # kernel sockets: need xpro-tun on the bot host
 VECTORS = RAW_VECTORS | SOCKET_VECTORS
