@@ -6,6 +6,7 @@
 #include <time.h>
 #include "botlog.h"
 #include "json.h"
+#include "flowlog.h"
 
 int botlog_open(struct botlog *l, const char *path, const char *cls)
 {
@@ -19,16 +20,8 @@ int botlog_open(struct botlog *l, const char *path, const char *cls)
 		return -ENOMEM;
 	if (!path)
 		return 0;
-	if (!strcmp(path, "-")) {
-		l->f = stdout;
-	} else {
-		l->f = fopen(path, "w");
-		if (!l->f)
-			return -errno;
-		l->owned = 1;
-	}
-	fprintf(l->f, "ts,src,dst,class,packets,bytes\n");
-	return 0;
+	l->f = xp_flowlog_open(path);
+	return l->f ? 0 : -errno;
 }
 
 static uint32_t hash(uint32_t s, uint32_t d)
@@ -40,8 +33,6 @@ static uint32_t hash(uint32_t s, uint32_t d)
 
 void botlog_flush(struct botlog *l)
 {
-	char s[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN];
-
 	if (!l->used)
 		return;
 	for (uint32_t i = 0; i < l->cap; i++) {
@@ -49,12 +40,8 @@ void botlog_flush(struct botlog *l)
 
 		if (!e->packets)
 			continue;
-		if (l->f) {
-			inet_ntop(AF_INET, &e->src, s, sizeof(s));
-			inet_ntop(AF_INET, &e->dst, d, sizeof(d));
-			fprintf(l->f, "%lld,%s,%s,%s,%llu,%llu\n", (long long)l->ts, s, d, l->cls,
-				(unsigned long long)e->packets, (unsigned long long)e->bytes);
-		}
+		if (l->f)
+			xp_flowlog_row(l->f, l->ts, e->src, e->dst, l->cls, e->packets, e->bytes);
 		memset(e, 0, sizeof(*e));
 	}
 	l->used = 0;
@@ -117,8 +104,7 @@ int botlog_add(struct botlog *l, int64_t ts, uint32_t src, uint32_t dst, uint64_
 void botlog_close(struct botlog *l)
 {
 	botlog_flush(l);
-	if (l->f && l->owned)
-		fclose(l->f);
+	xp_csv_close(l->f);
 	l->f = NULL;
 	free(l->tab);
 	l->tab = NULL;

@@ -20,7 +20,6 @@ struct botlog_ent {
 
 struct botlog {
 	FILE *f;           /* NULL: no CSV */
-	int owned;
 	const char *cls;
 	int64_t ts;        /* the open bucket (Unix seconds) */
 	struct botlog_ent *tab;

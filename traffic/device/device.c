@@ -36,6 +36,7 @@
 #include "clock.h"
 #include "opt.h"
 #include "json.h"
+#include "flowlog.h"
 #include "tun_lib.h"
 
 #define TOOL "xpro-device"
@@ -223,7 +224,6 @@ static void account(struct device *d, uint64_t len_ip)
 
 static void flush_second(int64_t sec)
 {
-	char s[INET_ADDRSTRLEN], t[INET_ADDRSTRLEN];
 	int i;
 
 	for (i = 0; i < o.ndev; i++) {
@@ -232,8 +232,7 @@ static void flush_second(int64_t sec)
 		if (!d->sec_packets)
 			continue;
 		if (flog)
-			fprintf(flog, "%" PRId64 ",%s,%s,%s,%" PRIu64 ",%" PRIu64 "\n", sec, ntop(d->addr, s),
-				ntop(o.target, t), o.cls, d->sec_packets, d->sec_bytes);
+			xp_flowlog_row(flog, sec, d->addr, o.target, o.cls, d->sec_packets, d->sec_bytes);
 		d->sec_packets = d->sec_bytes = 0;
 	}
 	if (flog)
@@ -1038,7 +1037,7 @@ int main(int argc, char **argv)
 	if ((o.log_path && !flog) || (o.lat_path && !flat))
 		return 1;
 	if (flog)
-		fprintf(flog, "ts,src,dst,class,packets,bytes\n");
+		fputs(XP_FLOWLOG_HEADER "\n", flog);
 	if (flat)
 		fprintf(flat, "ts_ms,src,dst,class,rtt_us,ok\n");
 
@@ -1177,8 +1176,7 @@ out:
 		xtun_close(&tun);
 	if (flat && flat != stdout)
 		fclose(flat);
-	if (flog && flog != stdout)
-		fclose(flog);
+	xp_csv_close(flog);
 	if (!rc)
 		write_summary(started, xp_real_ms() / 1000, stopped_by);
 	fprintf(stderr, TOOL ": %" PRIu64 " requests, %" PRIu64 " answered, %" PRIu64 " timed out, %" PRIu64

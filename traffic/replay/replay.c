@@ -550,7 +550,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, TOOL ": flow tables: %s\n", strerror(ENOMEM));
 		return 1;
 	}
-	if (r.o.log && !(r.logf = xs_log_open(r.o.log, xs_log_header, TOOL)))
+	if (r.o.log && !(r.logf = xs_log_open(r.o.log, XP_FLOWLOG_HEADER, TOOL)))
 		return 1;
 	if (r.o.write) {
 		pcap_t *dead = pcap_open_dead(DLT_RAW, PKT_MAX + 64);
@@ -595,7 +595,7 @@ int main(int argc, char **argv)
 	if (p)
 		pcap_close(p);
 	xs_log_write_second(r.logf, r.cur_sec, &r.sec, &r.cm);
-	xs_log_close(r.logf);
+	xp_csv_close(r.logf);
 	if (r.dump)
 		pcap_dump_close(r.dump);
 	if (r.o.summary && write_summary(&r, xp_real_s()))

@@ -656,7 +656,7 @@ static int setup(struct sink *s)
 		if (ep_add(s, s->mqtt_l, EPOLLIN, &s->t_mqtt))
 			return sys_fail("epoll mqtt_l");
 	}
-	if (s->o.log && !(s->logf = xs_log_open(s->o.log, xs_log_header, TOOL)))
+	if (s->o.log && !(s->logf = xs_log_open(s->o.log, XP_FLOWLOG_HEADER, TOOL)))
 		return -EIO;
 	if (s->o.series && !(s->seriesf = xs_log_open(s->o.series, "ts,class,packets,bytes,requests,cpu_ms", TOOL)))
 		return -EIO;
@@ -778,8 +778,8 @@ int main(int argc, char **argv)
 	roll_second(&s, (long)ended);
 	while (s.conns)
 		conn_close(&s, s.conns);
-	xs_log_close(s.logf);
-	xs_log_close(s.seriesf);
+	xp_csv_close(s.logf);
+	xp_csv_close(s.seriesf);
 	err = s.o.summary ? write_summary(&s, ended, dur) : 0;
 	xs_ring_close(s.ring);
 	fprintf(stderr, TOOL ": received %" PRIu64 " packets, answered %" PRIu64 " requests, %.0f ms CPU in %.1f s\n",

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <time.h>
 #include "sink_log.h"
+#include "flowlog.h"
 
-const char xs_log_header[] = "ts,src,dst,class,packets,bytes";
 
 int xs_parse_cidr(const char *s, uint32_t *addr, int *plen)
 {
@@ -266,13 +266,10 @@ int xs_ftab_sorted(const struct xs_ftab *t, int by_packets, struct xs_flow **out
 
 FILE *xs_log_open(const char *path, const char *header, const char *tool)
 {
-	FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
+	FILE *f = xp_csv_open(path, header);
 
-	if (!f) {
+	if (!f)
 		fprintf(stderr, "%s: open %s: %s\n", tool, path, strerror(errno));
-		return NULL;
-	}
-	fprintf(f, "%s\n", header);
 	return f;
 }
 
@@ -287,26 +284,10 @@ int xs_log_write_second(FILE *f, long ts, const struct xs_ftab *t, const struct 
 	err = xs_ftab_sorted(t, 0, &v, &n);
 	if (err)
 		return err;
-	for (i = 0; i < n; i++) {
-		char s[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN];
-
-		if (!v[i].packets)
-			continue;
-		inet_ntop(AF_INET, &v[i].src, s, sizeof(s));
-		inet_ntop(AF_INET, &v[i].dst, d, sizeof(d));
-		fprintf(f, "%ld,%s,%s,%s,%llu,%llu\n", ts, s, d, m->name[v[i].cls],
-			(unsigned long long)v[i].packets, (unsigned long long)v[i].bytes);
-	}
+	for (i = 0; i < n; i++)
+		if (v[i].packets)
+			xp_flowlog_row(f, ts, v[i].src, v[i].dst, m->name[v[i].cls], v[i].packets, v[i].bytes);
 	free(v);
 	return 0;
-}
-
-void xs_log_close(FILE *f)
-{
-	if (!f)
-		return;
-	fflush(f);
-	if (f != stdout)
-		fclose(f);
 }
 

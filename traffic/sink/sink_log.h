@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include "flowlog.h"
 
 #define XS_CLASS_MAX     32   /* classes in a map, plus the default */
 #define XS_CLASS_NAMELEN 32
@@ -59,16 +60,10 @@ struct xs_flow *xs_ftab_get(struct xs_ftab *t, uint32_t src, uint32_t dst, uint3
  * by_packets, else by (src, dst, cls); caller frees. -ENOMEM. */
 int xs_ftab_sorted(const struct xs_ftab *t, int by_packets, struct xs_flow **out, size_t *n);
 
-/* "ts,src,dst,class,packets,bytes" */
-extern const char xs_log_header[];
-/* Opens FILE ("-" = stdout) and writes the header. NULL on error (printed). */
+/* Opens FILE ("-" = stdout) and writes the header (XP_FLOWLOG_HEADER for
+ * the flow log, lib/flowlog.h). NULL on error (printed). */
 FILE *xs_log_open(const char *path, const char *header, const char *tool);
 /* One row per entry with packets > 0, sorted by (src, dst, class). */
 int xs_log_write_second(FILE *f, long ts, const struct xs_ftab *t, const struct xs_class_map *m);
-void xs_log_close(FILE *f);
-
-/* Seconds of CLOCK_REALTIME / CLOCK_MONOTONIC. */
-
-/* JSON string escaping for names we print (only [A-Za-z0-9_.-/:] pass). */
 
 #endif
