@@ -92,6 +92,21 @@ static const struct fixture tunnel_fixtures[] = {
 	{ "destination behind the ingress: XDP_TX", t_hairpin, XDP_TX, XPRO_C_PASS_TX },
 };
 
+/* A fresh start: maps emptied and P loaded (h_reset), the default packet. */
+static void fresh(struct xpro_bpf *s, struct pkt_spec *spec)
+{
+	h_reset(s, &P);
+	pkt_defaults(spec);
+}
+
+/* P written to the config map of the loaded program: a change at run time. */
+static void set_config(struct xpro_bpf *s)
+{
+	uint32_t k0 = 0;
+
+	bpf_map_update_elem(bpf_map__fd(s->maps.xpro_config), &k0, &P, BPF_ANY);
+}
+
 static void run_table(struct xpro_bpf *s, const struct fixture *f, size_t n, const char *mode)
 {
 	struct pkt_spec spec;
@@ -101,8 +116,7 @@ static void run_table(struct xpro_bpf *s, const struct fixture *f, size_t n, con
 	int act;
 
 	for (i = 0; i < n; i++) {
-		h_reset(s, &P);
-		pkt_defaults(&spec);
+		fresh(s, &spec);
 		if (!strcmp(mode, "inline"))
 			spec.no_outer = 1;
 		f[i].tweak(&spec);
@@ -131,8 +145,7 @@ static void check_output(const char *desc, void (*tweak)(struct pkt_spec *),
 	size_t len, olen = sizeof(out), wlen;
 	int act;
 
-	h_reset(tun, &P);
-	pkt_defaults(&spec);
+	fresh(tun, &spec);
 	tweak(&spec);
 	len = pkt_build(&spec, in, sizeof(in));
 	act = h_run(tun, in, len, out, &olen);
@@ -172,6 +185,24 @@ static int send_one(struct xpro_bpf *s, struct pkt_spec *spec, uint64_t now)
 }
 
 /*
+ * Packets 0..last, one every 10 ms from t0; with clients > 0 their outer
+ * sources take turns among 198.18.0.10 .. + clients - 1. Returns the index
+ * of the first packet dropped, -1 if none was.
+ */
+static int send_train(struct xpro_bpf *s, struct pkt_spec *spec, uint64_t t0, int last, int clients)
+{
+	int k, first = -1;
+
+	for (k = 0; k <= last; k++) {
+		if (clients)
+			spec->o_src = htonl(ntohl(ip4("198.18.0.10")) + (uint32_t)(k % clients));
+		if (send_one(s, spec, t0 + (uint64_t)k * 10 * MS) == XDP_DROP && first < 0)
+			first = k;
+	}
+	return first;
+}
+
+/*
  * The verdicts of Algorithm 2 through the XDP program (hand-worked in
  * tests/unit/test_decide.c): TF1 = 10 pps, TT2 = 100 ms, one packet every
  * 10 ms: packets 0..10 pass, 11.. drop. Key = (outer source, inner dest).
@@ -182,16 +213,11 @@ static void test_verdicts(void)
 	struct xpro_record r;
 	struct xpro_agg a;
 	uint64_t t0 = 1000000000000ULL;
-	int k, first = -1, act;
+	int first, act;
 
-	h_reset(tun, &P);
-	pkt_defaults(&spec);
+	fresh(tun, &spec);
 	spec.i_src = ip4("198.18.9.9"); /* what the device writes inside is not the key */
-	for (k = 0; k <= 15; k++) {
-		act = send_one(tun, &spec, t0 + (uint64_t)k * 10 * MS);
-		if (act == XDP_DROP && first < 0)
-			first = k;
-	}
+	first = send_train(tun, &spec, t0, 15, 0);
 	is_u64(first, 11, "tunnel TF1: first drop at packet 11");
 	is_u64(h_counter(tun, XPRO_C_DROP_TF1), 5, "tunnel TF1: 5 drops counted");
 	is_u64(h_counter(tun, XPRO_C_PASS_REDIRECT), 11, "tunnel TF1: 11 forwarded");
@@ -204,66 +230,48 @@ static void test_verdicts(void)
 	/* TF2: 5 clients round robin to one D at 100 pps, TF1 high: first drop at 21 */
 	P.tf1 = 1000;
 	h_reset(tun, &P);
-	first = -1;
-	for (k = 0; k <= 25; k++) {
-		spec.o_src = htonl(ntohl(ip4("198.18.0.10")) + (uint32_t)(k % 5));
-		act = send_one(tun, &spec, t0 + (uint64_t)k * 10 * MS);
-		if (act == XDP_DROP && first < 0)
-			first = k;
-	}
+	first = send_train(tun, &spec, t0, 25, 5);
 	is_u64(first, 21, "tunnel TF2: first aggregate drop at packet 21");
 	is_u64(h_counter(tun, XPRO_C_DROP_TF2), 5, "tunnel TF2: packets 21..25 dropped");
 	is_u64(h_counter(tun, XPRO_C_RECORD_NEW), 5, "tunnel TF2: 5 records created");
 
 	/* TF2 override for D: 200 pps lets all 26 through */
 	{
-		uint32_t d = spec.i_dst, k0 = 0;
+		uint32_t d = spec.i_dst;
 		uint64_t v = 200;
 
 		P.tf2_overrides = 1;
 		h_reset(tun, &P);
 		bpf_map_update_elem(bpf_map__fd(tun->maps.xpro_tf2), &d, &v, BPF_ANY);
-		bpf_map_update_elem(bpf_map__fd(tun->maps.xpro_config), &k0, &P, BPF_ANY);
-		for (k = 0; k <= 25; k++) {
-			spec.o_src = htonl(ntohl(ip4("198.18.0.10")) + (uint32_t)(k % 5));
-			send_one(tun, &spec, t0 + (uint64_t)k * 10 * MS);
-		}
+		set_config(tun);
+		send_train(tun, &spec, t0, 25, 5);
 		is_u64(h_counter(tun, XPRO_C_DROP_TF2), 0, "TF2 override of 200 pps: no drop");
-		P.tf2_overrides = 0;
 	}
-	P.tf1 = 10;
+	h_params(&P); /* the defaults again: TF1 10, no overrides */
 
 	/* run-time change: TF1 raised to 1000 in the config map, no reload */
-	h_reset(tun, &P);
-	pkt_defaults(&spec);
+	fresh(tun, &spec);
 	P.tf1 = 1000;
-	{
-		uint32_t k0 = 0;
-
-		bpf_map_update_elem(bpf_map__fd(tun->maps.xpro_config), &k0, &P, BPF_ANY);
-	}
-	for (k = 0; k <= 15; k++)
-		send_one(tun, &spec, t0 + (uint64_t)k * 10 * MS);
+	set_config(tun);
+	send_train(tun, &spec, t0, 15, 0);
 	is_u64(h_counter(tun, XPRO_C_DROP_TF1), 0, "TF1 changed at run time takes effect");
-	P.tf1 = 10;
+	h_params(&P);
 
 	/* filter off: decapsulated, to the kernel, nothing recorded */
 	P.filter = 0;
-	h_reset(tun, &P);
-	pkt_defaults(&spec);
+	fresh(tun, &spec);
 	act = send_one(tun, &spec, t0);
 	ok(act == XDP_PASS && h_counter(tun, XPRO_C_PASS_NOFILTER) == 1 && !h_record(tun, spec.o_src, spec.i_dst, &r),
 	   "filter off: decapsulate and pass, no record");
-	P.filter = 1;
+	h_params(&P);
 
 	/* ipv6 = kernel: outer IPv6 to the kernel */
 	P.ipv6 = XPRO_IPV6_KERNEL;
-	h_reset(tun, &P);
-	pkt_defaults(&spec);
+	fresh(tun, &spec);
 	spec.eth_proto = 0x86DD;
 	act = send_one(tun, &spec, t0);
 	ok(act == XDP_PASS && h_counter(tun, XPRO_C_NOT_TUNNEL) == 1, "ipv6 = kernel: outer IPv6 to the kernel");
-	P.ipv6 = XPRO_IPV6_DROP;
+	h_params(&P);
 }
 
 static void test_inline(void)
@@ -273,10 +281,9 @@ static void test_inline(void)
 	uint8_t in[512], out[512], want[512];
 	size_t len, olen = sizeof(out), wlen;
 	uint64_t t0 = 1000000000000ULL;
-	int act, k, first = -1;
+	int act, first;
 
-	h_reset(inl, &P);
-	pkt_defaults(&spec);
+	fresh(inl, &spec);
 	spec.no_outer = 1;
 	len = pkt_build(&spec, in, sizeof(in));
 	act = h_run(inl, in, len, out, &olen);
@@ -297,14 +304,9 @@ static void test_inline(void)
 	ok(act == XDP_PASS && h_counter(inl, XPRO_C_NOT_TUNNEL) == 1 && !h_record(inl, spec.i_src, spec.i_dst, &r),
 	   "inline: traffic for the proxy itself goes to the kernel untouched");
 
-	h_reset(inl, &P);
-	pkt_defaults(&spec);
+	fresh(inl, &spec);
 	spec.no_outer = 1;
-	for (k = 0; k <= 15; k++) {
-		act = send_one(inl, &spec, t0 + (uint64_t)k * 10 * MS);
-		if (act == XDP_DROP && first < 0)
-			first = k;
-	}
+	first = send_train(inl, &spec, t0, 15, 0);
 	is_u64(first, 11, "inline TF1: first drop at packet 11");
 }
 
@@ -355,8 +357,7 @@ static void test_two_cpus(void)
 	P.tt1_ns = ~0ULL >> 1; /* effectively infinite */
 	P.tf1 = 1;
 	P.tf2 = 1ULL << 32;
-	h_reset(tun, &P);
-	pkt_defaults(&spec);
+	fresh(tun, &spec);
 	size_t len = pkt_build(&spec, in, sizeof(in));
 	send_one(tun, &spec, 1000000000000ULL);
 	tun->bss->test_now = 1001000000000ULL;

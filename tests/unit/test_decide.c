@@ -94,6 +94,19 @@ static void test_rate_arithmetic(void)
 	ok(xpro_sdiff(T0, T0 + 1) == -1, "time differences are signed");
 }
 
+/*
+ * A record whose window starts with this packet at t, new or reset: ts1' = t,
+ * c' = 0 + 1, dc = 0 + 1, and mark 0 (new) or 1 (reset); one test each,
+ * named "WHAT: ...".
+ */
+static void is_window_start(const struct xpro_record *rec, __u64 t, __u32 mark, const char *what)
+{
+	is_u64(rec->ts1_l, t, "%s: ts1' = t", what);
+	is_u64(rec->c_l, 1, "%s: c' = 0 + 1", what);
+	is_u64(rec->dc, 1, "%s: dc = 0 + 1", what);
+	is_u64(rec->mark, mark, "%s: mark = %u", what, mark);
+}
+
 static void test_new_record(void)
 {
 	struct pair r = {0};
@@ -104,11 +117,8 @@ static void test_new_record(void)
 	v = pkt(&r, &d, T0, &reason, &flags);
 	ok(v == XPRO_PASS && reason == XPRO_R_OK, "new record: pass");
 	ok(flags == (XPRO_F_REC_NEW | XPRO_F_AGG_NEW), "new record: flags REC_NEW|AGG_NEW");
-	is_u64(r.rec.ts1_l, T0, "new record: ts1' = t");
+	is_window_start(&r.rec, T0, 0, "new record");
 	is_u64(r.rec.ts2_l, T0, "new record: ts2' = t");
-	is_u64(r.rec.c_l, 1, "new record: c' = 0 + 1");
-	is_u64(r.rec.dc, 1, "new record: dc = 0 + 1");
-	is_u64(r.rec.mark, 0, "new record: mark = 0");
 	is_u64(d.agg.ts1, T0, "new aggregate: ts1 = t");
 	is_u64(d.agg.dc, 1, "new aggregate: dc = 1");
 	is_u64(d.agg.c, 0, "new aggregate: base c = 0");
@@ -132,10 +142,7 @@ static void test_reset_after_tt1(void)
 	pkt(&r, &d, T0 + 2000 * MS + 1, &reason, &flags);
 	ok(flags & XPRO_F_REC_RESET, "idle TT1 + 1 ns: window reset");
 	ok(flags & XPRO_F_AGG_RESET, "idle TT1 + 1 ns: aggregate reset too");
-	is_u64(r.rec.ts1_l, T0 + 2000 * MS + 1, "reset: ts1' = t");
-	is_u64(r.rec.c_l, 1, "reset: c' = 0 + 1");
-	is_u64(r.rec.dc, 1, "reset: dc = 0 + 1");
-	is_u64(r.rec.mark, 1, "reset: mark = 1");
+	is_window_start(&r.rec, T0 + 2000 * MS + 1, 1, "reset");
 	is_u64(d.agg.dc, 1, "aggregate reset: dc = 0 + 1");
 	is_u64(d.agg.nact, 1, "aggregate reset: nact = 0 + 1");
 }
