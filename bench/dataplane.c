@@ -91,27 +91,23 @@ static double measure(int prog_fd, int per_call, int nsrc)
 	return v[runs / 2];
 }
 
-static int prefill(int fd)
+/* PREFILL entries written into fd by batches of 65536; fill(keys, vals,
+ * first, n) writes the n keys and values of entries first .. first + n - 1. */
+static int prefill(int fd, size_t ksz, size_t vsz, void (*fill)(void *, void *, uint32_t, uint32_t))
 {
 	const uint32_t chunk = 65536;
-	struct xpro_key *keys = calloc(chunk, sizeof(*keys));
-	struct xpro_record *vals = calloc(chunk, sizeof(*vals));
-	uint32_t done = 0, i, n;
+	void *keys = calloc(chunk, ksz), *vals = calloc(chunk, vsz);
+	uint32_t done = 0, n;
 	int err = 0;
 
-	if (!keys || !vals)
+	if (!keys || !vals) {
+		free(keys);
+		free(vals);
 		return -ENOMEM;
+	}
 	while (done < PREFILL) {
 		n = chunk;
-		for (i = 0; i < n; i++) {
-			/* clients 198.19.0.0/16 x 16 destinations: never the bench's keys */
-			uint32_t k = done + i;
-
-			keys[i].client = htonl(0xC6130000u | (k & 0xffff));
-			keys[i].dest = htonl(0xC6128000u | (k >> 16));
-			vals[i].ts1_l = vals[i].ts2_l = 1;
-			vals[i].c_l = 1;
-		}
+		fill(keys, vals, done, n);
 		LIBBPF_OPTS(bpf_map_batch_opts, bo);
 		err = bpf_map_update_batch(fd, keys, vals, &n, &bo);
 		if (err) {
@@ -125,35 +121,35 @@ static int prefill(int fd)
 	return err;
 }
 
-/* The LRU baseline gets the same 1M other entries, so both maps are alike. */
-static int prefill_lru(int fd)
+/* X-Pro's records: clients 198.19.0.0/16 x 16 destinations, never the bench's keys. */
+static void fill_records(void *kp, void *vp, uint32_t first, uint32_t n)
 {
-	const uint32_t chunk = 65536;
-	uint32_t *keys = calloc(chunk, sizeof(*keys));
-	uint64_t (*vals)[2] = calloc(chunk, sizeof(*vals));
-	uint32_t done = 0, i, n;
-	int err = 0;
+	struct xpro_key *keys = kp;
+	struct xpro_record *vals = vp;
+	uint32_t i;
 
-	if (!keys || !vals)
-		return -ENOMEM;
-	while (done < PREFILL) {
-		n = chunk;
-		for (i = 0; i < n; i++) {
-			keys[i] = htonl(0xC6130000u + done + i); /* 198.19.0.0 + k: never a bench source */
-			vals[i][0] = 1;
-			vals[i][1] = 1;
-		}
-		LIBBPF_OPTS(bpf_map_batch_opts, bo);
-		err = bpf_map_update_batch(fd, keys, vals, &n, &bo);
-		if (err) {
-			err = -errno;
-			break;
-		}
-		done += n;
+	for (i = 0; i < n; i++) {
+		uint32_t k = first + i;
+
+		keys[i].client = htonl(0xC6130000u | (k & 0xffff));
+		keys[i].dest = htonl(0xC6128000u | (k >> 16));
+		vals[i].ts1_l = vals[i].ts2_l = 1;
+		vals[i].c_l = 1;
 	}
-	free(keys);
-	free(vals);
-	return err;
+}
+
+/* The LRU baseline gets the same 1M other entries, so both maps are alike. */
+static void fill_lru(void *kp, void *vp, uint32_t first, uint32_t n)
+{
+	uint32_t *keys = kp;
+	uint64_t (*vals)[2] = vp;
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		keys[i] = htonl(0xC6130000u + first + i); /* 198.19.0.0 + k: never a bench source */
+		vals[i][0] = 1;
+		vals[i][1] = 1;
+	}
 }
 
 static uint64_t counter_total(struct xpro_bpf *s, unsigned int idx)
@@ -220,7 +216,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench-dataplane: load X-Pro failed\n");
 		return 1;
 	}
-	if (prefill(bpf_map__fd(x->maps.xpro_records))) {
+	if (prefill(bpf_map__fd(x->maps.xpro_records), sizeof(struct xpro_key), sizeof(struct xpro_record),
+		    fill_records)) {
 		fprintf(stderr, "bench-dataplane: prefill of %d records failed\n", PREFILL);
 		return 1;
 	}
@@ -247,7 +244,7 @@ int main(int argc, char **argv)
 	/* the official baseline: the LRU map holds only the bench's sources */
 	lru_ns = measure(bpf_program__fd(b->progs.lru_filter), 1, NSRC) - overhead_ns;
 	/* for reference: the same with 1M other entries present, as X-Pro has */
-	if (prefill_lru(bpf_map__fd(b->maps.lru_src))) {
+	if (prefill(bpf_map__fd(b->maps.lru_src), sizeof(uint32_t), 2 * sizeof(uint64_t), fill_lru)) {
 		fprintf(stderr, "bench-dataplane: prefill of the LRU baseline failed\n");
 		return 1;
 	}
