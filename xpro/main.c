@@ -8,14 +8,10 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -26,7 +22,6 @@
 #include "proxy.h"
 #include "stats.h"
 #include "sync.h"
-#include "xredis.h"
 
 #define XPRO_VERSION "0.1.0"
 #define XPRO_DEFAULT_CONF "/etc/xpro/xpro.conf"
