@@ -31,6 +31,7 @@
 #include "pkt.h"
 #include "opt.h"
 #include "baseline.skel.h"
+#include "log.h"
 
 #define NSRC 1024
 #define NVICTIMS 16
@@ -66,7 +67,7 @@ static double run_once(int prog_fd, int per_call, int nsrc)
 
 		for (k = 0; k < calls; k++) {
 			if (bpf_prog_test_run_opts(prog_fd, &o)) {
-				fprintf(stderr, "bench-dataplane: test_run: %s\n", strerror(errno));
+				pr_warn("test_run: %s\n", strerror(errno));
 				return -1;
 			}
 			/* o.duration is the mean ns per repeat */
@@ -177,6 +178,7 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 
+	xpro_prog = "bench-dataplane";
 	if (xp_opt_parse("bench-dataplane", "usage: bench-dataplane [-r RUNS] [-n REPEAT] [-s SEED]\n", tab, argc,
 			 argv) < argc)
 		xp_opt_die("bench-dataplane", "unexpected argument (try -h)");
@@ -184,7 +186,7 @@ int main(int argc, char **argv)
 		return 1;
 	/* redirect targets need a NAPI on out0's peer: GRO on after link up */
 	if (system("ethtool -K out0p gro on >/dev/null 2>&1"))
-		fprintf(stderr, "bench-dataplane: warning: could not turn GRO on for out0p\n");
+		pr_warn("warning: could not turn GRO on for out0p\n");
 	for (i = 0; i < NVICTIMS; i++) {
 		snprintf(cmd, sizeof(cmd), "ip neigh replace 198.18.1.%d lladdr 02:00:00:00:01:%02x dev out0 nud permanent",
 			 10 + i, 10 + i);
@@ -213,12 +215,12 @@ int main(int argc, char **argv)
 	x->rodata->cfg_tun_port = htons(5683);
 	bpf_map__set_max_entries(x->maps.xpro_records, 2 * PREFILL);
 	if (xpro_bpf__load(x)) {
-		fprintf(stderr, "bench-dataplane: load X-Pro failed\n");
+		pr_warn("load X-Pro failed\n");
 		return 1;
 	}
 	if (prefill(bpf_map__fd(x->maps.xpro_records), sizeof(struct xpro_key), sizeof(struct xpro_record),
 		    fill_records)) {
-		fprintf(stderr, "bench-dataplane: prefill of %d records failed\n", PREFILL);
+		pr_warn("prefill of %d records failed\n", PREFILL);
 		return 1;
 	}
 
@@ -228,7 +230,7 @@ int main(int argc, char **argv)
 	b->rodata->lru_threshold = 0; /* count, compare, drop */
 	bpf_map__set_max_entries(b->maps.lru_src, 2 * PREFILL);
 	if (baseline_bpf__load(b)) {
-		fprintf(stderr, "bench-dataplane: load baselines failed\n");
+		pr_warn("load baselines failed\n");
 		return 1;
 	}
 
@@ -245,7 +247,7 @@ int main(int argc, char **argv)
 	lru_ns = measure(bpf_program__fd(b->progs.lru_filter), 1, NSRC) - overhead_ns;
 	/* for reference: the same with 1M other entries present, as X-Pro has */
 	if (prefill(bpf_map__fd(b->maps.lru_src), sizeof(uint32_t), 2 * sizeof(uint64_t), fill_lru)) {
-		fprintf(stderr, "bench-dataplane: prefill of the LRU baseline failed\n");
+		pr_warn("prefill of the LRU baseline failed\n");
 		return 1;
 	}
 	lru1m_ns = measure(bpf_program__fd(b->progs.lru_filter), 1, NSRC) - overhead_ns;
@@ -266,7 +268,7 @@ int main(int argc, char **argv)
 	pass_ns = measure(bpf_program__fd(x->progs.xpro_xdp), 1, NSRC) - overhead_ns;
 	after = counter_total(x, XPRO_C_PASS_REDIRECT);
 	if (after - before != (uint64_t)runs * NSRC * 8) {
-		fprintf(stderr, "bench-dataplane: pass path: %llu redirects, expected %llu\n",
+		pr_warn("pass path: %llu redirects, expected %llu\n",
 			(unsigned long long)(after - before), (unsigned long long)runs * NSRC * 8);
 		return 1;
 	}
@@ -287,7 +289,7 @@ int main(int argc, char **argv)
 	drop_rep_ns = measure(bpf_program__fd(x->progs.xpro_xdp), 0, NCAL);
 	after = counter_total(x, XPRO_C_DROP_TF1);
 	if (after - before != (uint64_t)runs * (NSRC * 8 + NCAL * repeat)) {
-		fprintf(stderr, "bench-dataplane: drop path: %llu TF1 drops, expected %llu\n",
+		pr_warn("drop path: %llu TF1 drops, expected %llu\n",
 			(unsigned long long)(after - before),
 			(unsigned long long)runs * (NSRC * 8 + NCAL * repeat));
 		return 1;

@@ -29,6 +29,7 @@
 #include "agg.h"
 #include "clock.h"
 #include "opt.h"
+#include "log.h"
 
 #define MAXP 16
 
@@ -106,6 +107,7 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 
+	xpro_prog = "bench-sync";
 	if (xp_opt_parse("bench-sync", "usage: bench-sync --maps P1,P2,... [options]\n", tab, argc, argv) < argc)
 		xp_opt_die("bench-sync", "unexpected argument (try --help)");
 	if (!maps)
@@ -113,13 +115,13 @@ int main(int argc, char **argv)
 	for (tok = strtok_r(maps, ",", &save); tok && np < MAXP; tok = strtok_r(NULL, ",", &save)) {
 		fds[np] = bpf_obj_get(tok);
 		if (fds[np] < 0) {
-			fprintf(stderr, "bench-sync: open %s: %s\n", tok, strerror(errno));
+			pr_warn("open %s: %s\n", tok, strerror(errno));
 			return 1;
 		}
 		np++;
 	}
 	if (np < 2) {
-		fprintf(stderr, "bench-sync: at least two maps\n");
+		pr_warn("at least two maps\n");
 		return 2;
 	}
 	samples = calloc((size_t)trials, sizeof(*samples));
@@ -144,7 +146,7 @@ int main(int argc, char **argv)
 		if (done)
 			break;
 		if (xp_mono_ns() - t0 > 120ULL * 1000000000ULL) {
-			fprintf(stderr, "bench-sync: the fill did not reach every proxy within 120 s\n");
+			pr_warn("the fill did not reach every proxy within 120 s\n");
 			return 1;
 		}
 		sleep_ns(50000000ULL);
@@ -155,7 +157,7 @@ int main(int argc, char **argv)
 			merge_ns = xp_mono_ns() - t0;
 		sleep_ns(10000000ULL);
 	}
-	fprintf(stderr, "bench-sync: %ld records on every proxy after %.0f ms (%.0f records/s end to end)\n",
+	pr_warn("%ld records on every proxy after %.0f ms (%.0f records/s end to end)\n",
 		nrec, (double)fill_ns / 1e6, (double)nrec / ((double)fill_ns / 1e9));
 
 	/* 2. trials: one fresh record at a random phase of the period */
@@ -176,7 +178,7 @@ int main(int argc, char **argv)
 			if (!left)
 				break;
 			if (xp_mono_ns() - start > 30ULL * 1000000000ULL) {
-				fprintf(stderr, "bench-sync: trial %d did not reach every proxy within 30 s\n", t);
+				pr_warn("trial %d did not reach every proxy within 30 s\n", t);
 				return 1;
 			}
 			sleep_ns(500000ULL);

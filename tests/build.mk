@@ -5,15 +5,15 @@ BPFT_LIB   := $(patsubst %.c,$(O)/obj/%.o,$(filter-out $(wildcard tests/bpf/test
 TEST_BINS  += $(UNIT_TESTS) $(BPFT_TESTS)
 
 
-$(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(BPFT_LIB) $(XPRO_LIB_OBJS) $(addprefix $(O)/obj/lib/,tunnel.o opt.o json.o)
+$(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(BPFT_LIB) $(XPRO_LIB_OBJS) $(addprefix $(O)/obj/lib/,tunnel.o opt.o json.o log.o)
 	$(call link,$(USER_LDLIBS))
 
-$(O)/tests/bpf/%: $(O)/obj/tests/bpf/%.o $(BPFT_LIB) $(XPRO_LIB_OBJS) $(O)/obj/lib/tunnel.o $(O)/obj/lib/json.o
+$(O)/tests/bpf/%: $(O)/obj/tests/bpf/%.o $(BPFT_LIB) $(XPRO_LIB_OBJS) $(addprefix $(O)/obj/lib/,tunnel.o json.o log.o)
 	$(call link,$(USER_LDLIBS))
 
 # Test tools (bounded senders and receivers used by the BATS suites).
 TEST_TOOLS := $(O)/tests/tools/xpt-udp
 TEST_BINS  += $(TEST_TOOLS)
 
-$(O)/tests/tools/xpt-udp: $(O)/obj/tests/tools/xpt-udp.o $(O)/obj/lib/safety.o $(O)/obj/lib/tunnel.o $(O)/obj/lib/opt.o
+$(O)/tests/tools/xpt-udp: $(O)/obj/tests/tools/xpt-udp.o $(addprefix $(O)/obj/lib/,safety.o tunnel.o opt.o log.o)
 	$(call link)

@@ -30,6 +30,7 @@
 #include "clock.h"
 #include "opt.h"
 #include "tunnel.h"
+#include "log.h"
 
 #define USAGE "usage: xpro-topo-ping [-c COUNT] [-W TIMEOUT_S] [-i INTERVAL_S] [-q] ADDR\n"
 
@@ -51,13 +52,14 @@ int main(int argc, char **argv)
 	};
 	int first = xp_opt_parse("xpro-topo-ping", USAGE, tab, argc, argv);
 
+	xpro_prog = "xpro-topo-ping";
 	if (first != argc - 1 || inet_pton(AF_INET, argv[first], &dst.sin_addr) != 1)
 		xp_opt_die("xpro-topo-ping", "one IPv4 ADDR expected (try -h)");
 	if (xpro_check_dest("xpro-topo-ping", dst.sin_addr.s_addr) || xpro_testbed_check("xpro-topo-ping"))
 		return 2;
 	fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
 	if (fd < 0) {
-		fprintf(stderr, "xpro-topo-ping: raw ICMP socket: %s (run as root)\n", strerror(errno));
+		pr_warn("raw ICMP socket: %s (run as root)\n", strerror(errno));
 		return 2;
 	}
 	for (seq = 1; seq <= count; seq++) {
@@ -75,7 +77,7 @@ int main(int argc, char **argv)
 		sent = xp_mono_s();
 		if (sendto(fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&dst, sizeof(dst)) < 0) {
 			if (!quiet)
-				fprintf(stderr, "xpro-topo-ping: send to %s: %s\n", argv[optind], strerror(errno));
+				pr_warn("send to %s: %s\n", argv[optind], strerror(errno));
 		}
 		deadline = sent + timeout;
 		while (!got) {

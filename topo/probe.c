@@ -24,6 +24,7 @@
 #include <string.h>
 #include "nlhelp.h"
 #include "opt.h"
+#include "log.h"
 
 #define ACT_NDO_XMIT 4
 
@@ -61,6 +62,7 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 
+	xpro_prog = "xpro-topo-probe";
 	i = xp_opt_parse("xpro-topo-probe",
 			 "usage: xpro-topo-probe [--require-ndo-xmit] [--require-napi] IFACE...\n"
 			 "  prints IFACE xdp=FEATURES napi=N for each interface of the current netns\n",
@@ -69,11 +71,11 @@ int main(int argc, char **argv)
 		xp_opt_die("xpro-topo-probe", "no IFACE (try --help)");
 	err = nlh_netdev_open(&sk, &family);
 	if (err == -ENOTSUP) {
-		fprintf(stderr, "xpro-topo-probe: no 'netdev' generic netlink family (kernel older than 6.3)\n");
+		pr_warn("no 'netdev' generic netlink family (kernel older than 6.3)\n");
 		return 2;
 	}
 	if (err) {
-		fprintf(stderr, "xpro-topo-probe: cannot open a generic netlink socket\n");
+		pr_warn("cannot open a generic netlink socket\n");
 		return 2;
 	}
 	/* one reply (or a dump ending in DONE) per request, no ACK left behind */
@@ -84,7 +86,7 @@ int main(int argc, char **argv)
 
 		c.ifindex = (int)if_nametoindex(argv[i]);
 		if (!c.ifindex) {
-			fprintf(stderr, "xpro-topo-probe: %s: no such interface in this network namespace\n", argv[i]);
+			pr_warn("%s: no such interface in this network namespace\n", argv[i]);
 			bad = 2;
 			continue;
 		}
@@ -92,7 +94,7 @@ int main(int argc, char **argv)
 				nlh_on_dev, &c.dev) ||
 		    nlh_request(sk, family, NETDEV_CMD_NAPI_GET, NETDEV_A_NAPI_IFINDEX, 1, c.ifindex,
 				on_napi, &c)) {
-			fprintf(stderr, "xpro-topo-probe: %s: netlink query failed\n", argv[i]);
+			pr_warn("%s: netlink query failed\n", argv[i]);
 			bad = 2;
 			continue;
 		}
@@ -106,7 +108,7 @@ int main(int argc, char **argv)
 		}
 		printf("%s napi=%d\n", first ? "none" : "", c.napis);
 		if ((need_xmit && !(c.dev.features & ACT_NDO_XMIT)) || (need_napi && c.napis == 0)) {
-			fprintf(stderr, "xpro-topo-probe: %s: %s\n", argv[i],
+			pr_warn("%s: %s\n", argv[i],
 				need_xmit && !(c.dev.features & ACT_NDO_XMIT) ?
 				"no ndo-xmit in its XDP features: its veth peer has neither GRO nor an XDP program" :
 				"no NAPI: GRO was switched on while the link was down (toggle it off and on) or not at all");

@@ -17,5 +17,5 @@ $(O)/obj/xpro/master-lua.o: $(O)/gen/xpro/master-lua.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
 
-$(O)/bin/xpro: $(XPRO_OBJS) $(O)/obj/lib/opt.o $(O)/obj/lib/json.o
+$(O)/bin/xpro: $(XPRO_OBJS) $(addprefix $(O)/obj/lib/,opt.o json.o log.o)
 	$(call link,$(USER_LDLIBS))

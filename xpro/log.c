@@ -1,10 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* libbpf's messages through lib/log.h's levels, for the programs that link libbpf. */
 #include <stdarg.h>
 #include <bpf/libbpf.h>
-#include "log.h"
-
-int xpro_log_level = XPRO_LOG_WARN;
-const char *xpro_prog = "xpro";
+#include "log.h" /* lib/log.h; its variables live in lib/log.c */
 
 /* libbpf's warnings show with -v, its info and debug output with -vv. */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)

@@ -27,6 +27,7 @@
 #include "safety.h"
 #include "clock.h"
 #include "opt.h"
+#include "log.h"
 
 #define TOOL "xpt-resp"
 #define MAX_CONN 8192
@@ -78,7 +79,7 @@ static int listen_on(int type, uint32_t bind_addr, int port)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || (type == SOCK_STREAM && listen(fd, 1024))) {
-		fprintf(stderr, TOOL ": %s port %d: %s\n", type == SOCK_STREAM ? "tcp" : "udp", port,
+		pr_warn("%s port %d: %s\n", type == SOCK_STREAM ? "tcp" : "udp", port,
 			strerror(errno));
 		close(fd);
 		return -1;
@@ -288,6 +289,7 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 
+	xpro_prog = TOOL;
 	if (xp_opt_parse(TOOL, USAGE, tab, argc, argv) < argc)
 		xp_opt_die(TOOL, "unexpected argument (try --help)");
 	if (dur <= 0)

@@ -32,6 +32,7 @@
 #include "clock.h"
 #include "tunnel.h"
 #include "opt.h"
+#include "log.h"
 
 #define MAX_COUNT 10000000L
 #define MAX_SECONDS 600.0
@@ -67,7 +68,7 @@ static int do_send(struct opts *o)
 	me.sin_port = htons((uint16_t)o->sport);
 	me.sin_addr.s_addr = o->bind_addr;
 	if (bind(rx, (struct sockaddr *)&me, sizeof(me))) {
-		fprintf(stderr, "xpt-udp: bind port %d: %s\n", o->sport, strerror(errno));
+		pr_warn("bind port %d: %s\n", o->sport, strerror(errno));
 		return 1;
 	}
 	tx = o->plain ? rx : socket(AF_INET, SOCK_DGRAM, 0);
@@ -75,20 +76,20 @@ static int do_send(struct opts *o)
 		struct sockaddr_in b = { .sin_family = AF_INET, .sin_addr.s_addr = o->bind_addr };
 
 		if (bind(tx, (struct sockaddr *)&b, sizeof(b))) {
-			fprintf(stderr, "xpt-udp: bind %s: %s\n", "--bind address", strerror(errno));
+			pr_warn("bind %s: %s\n", "--bind address", strerror(errno));
 			return 1;
 		}
 	}
 	to.sin_addr.s_addr = o->plain ? o->dst : o->proxy;
 	to.sin_port = htons((uint16_t)(o->plain ? o->dport : o->port));
 	if (connect(tx, (struct sockaddr *)&to, sizeof(to))) {
-		fprintf(stderr, "xpt-udp: connect: %s\n", strerror(errno));
+		pr_warn("connect: %s\n", strerror(errno));
 		return 1;
 	}
 	/* the inner source is this device's address towards the proxy */
 	if (!o->src) {
 		if (getsockname(tx, (struct sockaddr *)&me, &sl)) {
-			fprintf(stderr, "xpt-udp: getsockname: %s\n", strerror(errno));
+			pr_warn("getsockname: %s\n", strerror(errno));
 			return 1;
 		}
 		o->src = me.sin_addr.s_addr;
@@ -161,7 +162,7 @@ static int do_echo(struct opts *o)
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	me.sin_port = htons((uint16_t)o->port);
 	if (bind(fd, (struct sockaddr *)&me, sizeof(me))) {
-		fprintf(stderr, "xpt-udp: bind port %d: %s\n", o->port, strerror(errno));
+		pr_warn("bind port %d: %s\n", o->port, strerror(errno));
 		return 1;
 	}
 	while (xp_mono_s() < t_end && (o->expect <= 0 || received < o->expect)) {
@@ -219,6 +220,7 @@ int main(int argc, char **argv)
 	int first = xp_opt_parse("xpt-udp", USAGE, tab, argc, argv);
 	const char *mode = first < argc ? argv[first] : "";
 
+	xpro_prog = "xpt-udp";
 	if (first + 1 < argc)
 		xp_opt_die("xpt-udp", "unexpected argument '%s' (try --help)", argv[first + 1]);
 	if (strcmp(mode, "send") && strcmp(mode, "echo"))

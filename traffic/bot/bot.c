@@ -28,6 +28,7 @@
 #include "safety.h"
 #include "opt.h"
 #include "botgen.skel.h"
+#include "log.h"
 
 static volatile sig_atomic_t stop_flag;
 
@@ -61,29 +62,18 @@ static void on_signal(int sig)
 
 /* ---- options ------------------------------------------------------------ */
 
+/* Mirai's options: the numbers of vectors.h, whose descriptors say which
+ * vector takes which (vec_desc()->opts) */
 enum {
-	O_LEN = 1, O_RAND, O_TOS, O_IDENT, O_TTL, O_DF, O_SPORT, O_DPORT, O_DOMAIN, O_DHID,
-	O_URG, O_ACK, O_PSH, O_RST, O_SYN, O_FIN, O_SEQNUM, O_ACKNUM, O_GCIP, O_METHOD,
-	O_POSTDATA, O_PATH, O_CONNS, O_SOURCE,
+	O_LEN = VEC_O_LEN, O_RAND = VEC_O_RAND, O_TOS = VEC_O_TOS, O_IDENT = VEC_O_IDENT,
+	O_TTL = VEC_O_TTL, O_DF = VEC_O_DF, O_SPORT = VEC_O_SPORT, O_DPORT = VEC_O_DPORT,
+	O_DOMAIN = VEC_O_DOMAIN, O_DHID = VEC_O_DHID, O_URG = VEC_O_URG, O_ACK = VEC_O_ACK,
+	O_PSH = VEC_O_PSH, O_RST = VEC_O_RST, O_SYN = VEC_O_SYN, O_FIN = VEC_O_FIN,
+	O_SEQNUM = VEC_O_SEQNUM, O_ACKNUM = VEC_O_ACKNUM, O_GCIP = VEC_O_GCIP, O_METHOD = VEC_O_METHOD,
+	O_POSTDATA = VEC_O_POSTDATA, O_PATH = VEC_O_PATH, O_CONNS = VEC_O_CONNS, O_SOURCE = VEC_O_SOURCE,
 };
 
-#define B(x) (1u << (x))
-/* what Mirai's CNC (or, where the spec says so, the bot) accepts per vector */
-static const uint32_t allowed[11] = {
-	[VEC_UDP] = B(O_TOS) | B(O_IDENT) | B(O_TTL) | B(O_LEN) | B(O_RAND) | B(O_DF) | B(O_SPORT) | B(O_DPORT) | B(O_SOURCE),
-	[VEC_VSE] = B(O_TOS) | B(O_IDENT) | B(O_TTL) | B(O_DF) | B(O_SPORT) | B(O_DPORT),
-	[VEC_DNS] = B(O_TOS) | B(O_IDENT) | B(O_TTL) | B(O_DF) | B(O_SPORT) | B(O_DPORT) | B(O_DOMAIN) | B(O_DHID) | B(O_LEN),
-	[VEC_SYN] = B(O_TOS) | B(O_IDENT) | B(O_TTL) | B(O_DF) | B(O_SPORT) | B(O_DPORT) | B(O_URG) | B(O_ACK) | B(O_PSH) |
-		    B(O_RST) | B(O_SYN) | B(O_FIN) | B(O_SEQNUM) | B(O_ACKNUM) | B(O_SOURCE),
-	[VEC_ACK] = B(O_LEN) | B(O_RAND) | B(O_TOS) | B(O_IDENT) | B(O_TTL) | B(O_DF) | B(O_SPORT) | B(O_DPORT) | B(O_URG) |
-		    B(O_ACK) | B(O_PSH) | B(O_RST) | B(O_SYN) | B(O_FIN) | B(O_SEQNUM) | B(O_ACKNUM) | B(O_SOURCE),
-	[VEC_STOMP] = B(O_LEN) | B(O_RAND) | B(O_TOS) | B(O_IDENT) | B(O_TTL) | B(O_DF) | B(O_DPORT) | B(O_URG) | B(O_ACK) |
-		      B(O_PSH) | B(O_RST) | B(O_SYN) | B(O_FIN),
-	[VEC_GREIP] = B(O_LEN) | B(O_RAND) | B(O_TOS) | B(O_IDENT) | B(O_TTL) | B(O_DF) | B(O_SPORT) | B(O_DPORT) | B(O_GCIP) | B(O_SOURCE),
-	[VEC_GREETH] = B(O_LEN) | B(O_RAND) | B(O_TOS) | B(O_IDENT) | B(O_TTL) | B(O_DF) | B(O_SPORT) | B(O_DPORT) | B(O_GCIP) | B(O_SOURCE),
-	[VEC_UDPPLAIN] = B(O_LEN) | B(O_RAND) | B(O_DPORT) | B(O_SPORT),
-	[VEC_HTTP] = B(O_DOMAIN) | B(O_DPORT) | B(O_METHOD) | B(O_POSTDATA) | B(O_PATH) | B(O_CONNS),
-};
+#define B(x) VEC_OPT(x)
 
 static int num(const char *what, const char *s, unsigned long long max, unsigned long long *v)
 {
@@ -92,7 +82,7 @@ static int num(const char *what, const char *s, unsigned long long max, unsigned
 	errno = 0;
 	*v = strtoull(s, &e, 10);
 	if (errno || e == s || *e || *v > max || s[0] == '-') {
-		fprintf(stderr, BOT_TOOL ": %s '%s': not a number in 0..%llu\n", what, s, max);
+		pr_warn("%s '%s': not a number in 0..%llu\n", what, s, max);
 		return -EINVAL;
 	}
 	return 0;
@@ -103,7 +93,7 @@ static int ipv4(const char *what, const char *s, uint32_t *a)
 	struct in_addr in;
 
 	if (inet_pton(AF_INET, s, &in) != 1) {
-		fprintf(stderr, BOT_TOOL ": %s '%s': not an IPv4 address\n", what, s);
+		pr_warn("%s '%s': not an IPv4 address\n", what, s);
 		return -EINVAL;
 	}
 	*a = in.s_addr;
@@ -155,7 +145,7 @@ static int parse_source(struct bot *b, const char *s)
 		return 0;
 	}
 	if (!xpro_in_testbed(wire)) {
-		fprintf(stderr, BOT_TOOL ": refusing source %s (Mirai's %s parses '%s' as %s): outside the testbed range %s\n",
+		pr_warn("refusing source %s (Mirai's %s parses '%s' as %s): outside the testbed range %s\n",
 			ntoa(wire, a), vec_name(b->o.vec), s, a, XPRO_TESTBED_STR);
 		return -EINVAL;
 	}
@@ -175,7 +165,7 @@ static int parse_targets(struct bot *b, char *list)
 		uint64_t first, last;
 
 		if (b->ntgt == BOT_MAX_TARGETS) {
-			fprintf(stderr, BOT_TOOL ": --target: at most %d targets\n", BOT_MAX_TARGETS);
+			pr_warn("--target: at most %d targets\n", BOT_MAX_TARGETS);
 			return -E2BIG;
 		}
 		v = &b->tgt[b->ntgt];
@@ -192,7 +182,7 @@ static int parse_targets(struct bot *b, char *list)
 		first = ntohl(v->addr);
 		last = first + (len < 32 ? (1ull << (32 - len)) - 1 : 0);
 		if (!xpro_in_testbed(v->addr) || last > 0xffffffffull || !xpro_in_testbed(htonl((uint32_t)last))) {
-			fprintf(stderr, BOT_TOOL ": refusing target %s/%llu: Mirai reaches %s..", ntoa(v->addr, a), len, a);
+			pr_warn("refusing target %s/%llu: Mirai reaches %s..", ntoa(v->addr, a), len, a);
 			fprintf(stderr, "%s (base + random >> %llu, base not masked): outside the testbed range %s\n",
 				last > 0xffffffffull ? "beyond 255.255.255.255" : ntoa(htonl((uint32_t)last), a), len,
 				XPRO_TESTBED_STR);
@@ -209,7 +199,7 @@ static int parse_proxies(struct bot *b, char *list)
 
 	for (t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		if (b->nprox == BOT_MAX_PROXIES) {
-			fprintf(stderr, BOT_TOOL ": --proxy: at most %d proxies\n", BOT_MAX_PROXIES);
+			pr_warn("--proxy: at most %d proxies\n", BOT_MAX_PROXIES);
 			return -E2BIG;
 		}
 		if (ipv4("--proxy", t, &b->prox[b->nprox]))
@@ -239,7 +229,7 @@ static int parse_sources(struct bot *b, const char *s, unsigned long long bots)
 		int rl[16], k = 0, nr;
 
 		if (num("--sources", s, BOT_MAX_BOTS, &n) || !n) {
-			fprintf(stderr, BOT_TOOL ": --sources '%s': a CIDR or a count 1..%d\n", s, BOT_MAX_BOTS);
+			pr_warn("--sources '%s': a CIDR or a count 1..%d\n", s, BOT_MAX_BOTS);
 			return -EINVAL;
 		}
 		nr = raw_local_ranges(ra, rl, 16);
@@ -247,7 +237,7 @@ static int parse_sources(struct bot *b, const char *s, unsigned long long bots)
 			if (xpro_prefix_in_testbed(ra[k], rl[k]))
 				break;
 		if (nr <= 0 || k == nr) {
-			fprintf(stderr, BOT_TOOL ": --sources %s: no local range inside %s on this host "
+			pr_warn("--sources %s: no local range inside %s on this host "
 				"(ip route add local CIDR dev lo)\n", s, XPRO_TESTBED_STR);
 			return -ENOENT;
 		}
@@ -255,7 +245,7 @@ static int parse_sources(struct bot *b, const char *s, unsigned long long bots)
 		len = (unsigned long long)rl[k];
 	}
 	if (!xpro_prefix_in_testbed(addr, (int)len)) {
-		fprintf(stderr, BOT_TOOL ": refusing --sources %s: outside the testbed range %s\n", s, XPRO_TESTBED_STR);
+		pr_warn("refusing --sources %s: outside the testbed range %s\n", s, XPRO_TESTBED_STR);
 		return -EINVAL;
 	}
 	base = ntohl(addr) & (len ? ~0u << (32 - len) : 0);
@@ -269,7 +259,7 @@ static int parse_sources(struct bot *b, const char *s, unsigned long long bots)
 	if (!slash && n < b->nbots)
 		b->nbots = (uint32_t)n;
 	if (!slash && n > b->nbots) {
-		fprintf(stderr, BOT_TOOL ": --sources %llu: the local range %s/%llu has only %u hosts\n", n,
+		pr_warn("--sources %llu: the local range %s/%llu has only %u hosts\n", n,
 			ntoa(addr, a), len, b->nbots);
 		return -E2BIG;
 	}
@@ -374,7 +364,7 @@ static int next_hops(struct bot *b)
 		/* inline, no proxy: the kernel's route to the (first) target */
 		err = raw_route(first, &ifindex, &gw);
 		if (err) {
-			fprintf(stderr, BOT_TOOL ": route to %s: %s\n", ntoa(first, a), strerror(-err));
+			pr_warn("route to %s: %s\n", ntoa(first, a), strerror(-err));
 			return err;
 		}
 		b->prox[0] = gw ? gw : first;
@@ -385,7 +375,7 @@ static int next_hops(struct bot *b)
 		if (!err)
 			err = raw_resolve(&b->ifc, b->prox[0], b->pmac[0]);
 		if (err)
-			fprintf(stderr, BOT_TOOL ": next hop %s: %s\n", ntoa(b->prox[0], a), strerror(-err));
+			pr_warn("next hop %s: %s\n", ntoa(b->prox[0], a), strerror(-err));
 		return err;
 	}
 	for (uint32_t p = 0; p < b->nprox; p++) {
@@ -394,16 +384,16 @@ static int next_hops(struct bot *b)
 
 		err = raw_route(b->prox[p], &ifi, &gw);
 		if (err) {
-			fprintf(stderr, BOT_TOOL ": route to proxy %s: %s\n", ntoa(b->prox[p], a), strerror(-err));
+			pr_warn("route to proxy %s: %s\n", ntoa(b->prox[p], a), strerror(-err));
 			return err;
 		}
 		if (gw && !b->tunnel) {
-			fprintf(stderr, BOT_TOOL ": proxy %s is not on-link (route via %s): inline mode needs it as next hop\n",
+			pr_warn("proxy %s is not on-link (route via %s): inline mode needs it as next hop\n",
 				ntoa(b->prox[p], a), ntoa(gw, g));
 			return -EHOSTUNREACH;
 		}
 		if (ifindex && ifi != ifindex) {
-			fprintf(stderr, BOT_TOOL ": proxy %s is behind another interface than the first proxy\n",
+			pr_warn("proxy %s is behind another interface than the first proxy\n",
 				ntoa(b->prox[p], a));
 			return -EINVAL;
 		}
@@ -411,14 +401,14 @@ static int next_hops(struct bot *b)
 			ifindex = ifi;
 			err = raw_if_info(ifindex, &b->ifc);
 			if (err) {
-				fprintf(stderr, BOT_TOOL ": interface %d: %s\n", ifindex, strerror(-err));
+				pr_warn("interface %d: %s\n", ifindex, strerror(-err));
 				return err;
 			}
 		}
 		nh = gw ? gw : b->prox[p];
 		err = raw_resolve(&b->ifc, nh, b->pmac[p]);
 		if (err) {
-			fprintf(stderr, BOT_TOOL ": no MAC for %s on %s: %s\n", ntoa(nh, a), b->ifc.name, strerror(-err));
+			pr_warn("no MAC for %s on %s: %s\n", ntoa(nh, a), b->ifc.name, strerror(-err));
 			return err;
 		}
 	}
@@ -491,7 +481,7 @@ static int run_raw(struct bot *b)
 	}
 	err = raw_open(s, b->ifc.ifindex);
 	if (err) {
-		fprintf(stderr, BOT_TOOL ": AF_PACKET socket on %s: %s\n", b->ifc.name, strerror(-err));
+		pr_warn("AF_PACKET socket on %s: %s\n", b->ifc.name, strerror(-err));
 		goto out;
 	}
 	vec_rand_seed(&orng, b->seed, 0xFFFFFFFFFFull);
@@ -525,7 +515,7 @@ static int run_raw(struct bot *b)
 		}
 		serr = bot_send_logged(b, s, len, n, off);
 		if (serr) {
-			fprintf(stderr, BOT_TOOL ": send on %s: %s\n", b->ifc.name, strerror(-serr));
+			pr_warn("send on %s: %s\n", b->ifc.name, strerror(-serr));
 			err = serr;
 			goto out;
 		}
@@ -597,7 +587,7 @@ static int run_fast(struct bot *b)
 	c.log_flows = random_flows;
 	err = fast_open(&f, &c);
 	if (err) {
-		fprintf(stderr, BOT_TOOL ": fast path (XDP live frames) for %s: %s\n", vec_name(b->o.vec), strerror(-err));
+		pr_warn("fast path (XDP live frames) for %s: %s\n", vec_name(b->o.vec), strerror(-err));
 		goto out;
 	}
 	if (!random_flows) {
@@ -630,7 +620,7 @@ static int run_fast(struct bot *b)
 		t_call = xp_mono_ns();
 		err = fast_run(f, (uint32_t)n);
 		if (err) {
-			fprintf(stderr, BOT_TOOL ": fast path run on %s: %s\n", b->ifc.name, strerror(-err));
+			pr_warn("fast path run on %s: %s\n", b->ifc.name, strerror(-err));
 			goto out;
 		}
 		t_call = xp_mono_ns() - t_call;
@@ -692,21 +682,21 @@ static int rx_count(const char *ifname, double duration)
 	struct timespec ts;
 
 	if (!ifindex) {
-		fprintf(stderr, BOT_TOOL ": --rx-count %s: no such interface\n", ifname);
+		pr_warn("--rx-count %s: no such interface\n", ifname);
 		return 1;
 	}
 	s = botgen_bpf__open_and_load();
 	if (!s) {
-		fprintf(stderr, BOT_TOOL ": load bpf/botgen.bpf.o: %s\n", strerror(errno));
+		pr_warn("load bpf/botgen.bpf.o: %s\n", strerror(errno));
 		return 1;
 	}
 	err = bpf_xdp_attach((int)ifindex, bpf_program__fd(s->progs.xdp_count), XDP_FLAGS_DRV_MODE, NULL);
 	if (err) {
-		fprintf(stderr, BOT_TOOL ": attach XDP counter to %s: %s\n", ifname, strerror(-err));
+		pr_warn("attach XDP counter to %s: %s\n", ifname, strerror(-err));
 		botgen_bpf__destroy(s);
 		return 1;
 	}
-	fprintf(stderr, BOT_TOOL ": counting on %s for %.1f s\n", ifname, duration);
+	pr_warn("counting on %s for %.1f s\n", ifname, duration);
 	ts.tv_sec = (time_t)duration;
 	ts.tv_nsec = (long)((duration - (double)ts.tv_sec) * 1e9);
 	while (nanosleep(&ts, &ts) && errno == EINTR && !stop_flag)
@@ -916,9 +906,11 @@ int main(int argc, char **argv)
 {
 	struct bot *b = &bot;
 	char a[INET_ADDRSTRLEN];
+	const struct vec_desc *vd;
 	uint64_t v;
 	int c, err;
 
+	xpro_prog = BOT_TOOL;
 	b->duration = -1;
 	b->count = BOT_MAX_COUNT;
 	b->tunnel = 1;
@@ -929,7 +921,7 @@ int main(int argc, char **argv)
 	if (cli.tun_port)
 		b->tun_port = (uint16_t)cli.tun_port;
 	if (b->duration < 0) {
-		fprintf(stderr, BOT_TOOL ": --duration S is required (every run is bounded in time)\n");
+		pr_warn("--duration S is required (every run is bounded in time)\n");
 		return 2;
 	}
 	signal(SIGINT, on_signal);
@@ -939,25 +931,19 @@ int main(int argc, char **argv)
 	if (cli.rxif)
 		return rx_count(cli.rxif, b->duration);
 	if (!cli.vector) {
-		fprintf(stderr, BOT_TOOL ": --vector V is required (try --help)\n");
+		pr_warn("--vector V is required (try --help)\n");
 		return 2;
 	}
-	c = vec_parse(cli.vector);
+	c = vec_parse(cli.vector); /* a name or Mirai's ID */
 	if (c == VEC_NONE) {
-		char *e;
-		long id = strtol(cli.vector, &e, 10);
-
-		if (*e || id < 0 || id > VEC_HTTP || id == 8 || !strcmp(vec_name((int)id), "?")) {
-			fprintf(stderr, BOT_TOOL ": --vector '%s': unknown (udp vse dns syn ack stomp greip greeth udpplain http)\n",
-				cli.vector);
-			return 2;
-		}
-		c = (int)id;
+		pr_warn("--vector '%s': unknown (%s)\n", cli.vector, vec_names());
+		return 2;
 	}
+	vd = vec_desc(c);
 	vec_defaults(&b->o, c);
-	if (cli.given & ~allowed[c]) {
+	if (cli.given & ~vd->opts) {
 		for (int i = 0; i < cli.nmo; i++)
-			if (!(allowed[c] & B(cli.mo[i].id)))
+			if (!(vd->opts & B(cli.mo[i].id)))
 				xp_opt_die(BOT_TOOL, "--%s is not an option of %s (Mirai's CNC refuses it)",
 					   mirai_name(cli.mo[i].id), vec_name(c));
 	}
@@ -969,7 +955,7 @@ int main(int argc, char **argv)
 
 		if (id == O_DOMAIN) {
 			if (strlen(s) > (c == VEC_HTTP ? 127 : 200)) {
-				fprintf(stderr, BOT_TOOL ": --domain: too long\n");
+				pr_warn("--domain: too long\n");
 				return 2;
 			}
 			snprintf(o->domain, sizeof(o->domain), "%s", s);
@@ -995,8 +981,10 @@ int main(int argc, char **argv)
 				return 1;
 			continue;
 		}
-		if (id == O_TOS || id == O_TTL || (id == O_LEN && c == VEC_DNS))
+		if (id == O_TOS || id == O_TTL)
 			max = 255;
+		else if (id == O_LEN)
+			max = vd->len_max;
 		else if (id == O_RAND || id == O_DF || (id >= O_URG && id <= O_FIN) || id == O_GCIP)
 			max = 1;
 		else if (id == O_CONNS)
@@ -1026,15 +1014,15 @@ int main(int argc, char **argv)
 		case O_CONNS: o->conns = v ? (uint32_t)v : 1; break;
 		}
 	}
-	if (c == VEC_UDP && b->o.len > 1460)
-		b->o.len = 1460; /* Mirai caps udp silently */
-	if ((c == VEC_DNS || c == VEC_HTTP) && !b->o.domain[0]) {
-		fprintf(stderr, BOT_TOOL ": %s needs --domain\n", vec_name(c));
+	if (vd->len_cap && b->o.len > vd->len_cap)
+		b->o.len = vd->len_cap; /* Mirai caps udp silently */
+	if ((vd->needs & B(O_DOMAIN)) && !b->o.domain[0]) {
+		pr_warn("%s needs --domain\n", vec_name(c));
 		return 2;
 	}
 	if (c == VEC_DNS) {
 		if (!b->resolver) {
-			fprintf(stderr, BOT_TOOL ": dns needs --resolver ADDR (a testbed host)\n");
+			pr_warn("dns needs --resolver ADDR (a testbed host)\n");
 			return 2;
 		}
 		if (xpro_check_dest(BOT_TOOL, b->resolver))
@@ -1054,17 +1042,17 @@ int main(int argc, char **argv)
 			return 1;
 	}
 	if (!b->ntgt) {
-		fprintf(stderr, BOT_TOOL ": --target ADDR[/LEN] is required\n");
+		pr_warn("--target ADDR[/LEN] is required\n");
 		return 2;
 	}
 	if (cli.proxies && parse_proxies(b, (char *)cli.proxies))
 		return 1;
 	if (b->tunnel && !b->nprox) {
-		fprintf(stderr, BOT_TOOL ": tunnel mode needs --proxy ADDR[,ADDR...] (or --mode inline)\n");
+		pr_warn("tunnel mode needs --proxy ADDR[,ADDR...] (or --mode inline)\n");
 		return 2;
 	}
 	if ((b->on_ms != 0) != (b->off_ms != 0)) {
-		fprintf(stderr, BOT_TOOL ": --on and --off go together\n");
+		pr_warn("--on and --off go together\n");
 		return 2;
 	}
 	if (parse_sources(b, cli.sources, cli.bots))
@@ -1072,7 +1060,7 @@ int main(int argc, char **argv)
 	for (uint32_t i = 0; i < b->nbots; i += (b->nbots - 1 > 0 ? b->nbots - 1 : 1)) {
 		err = check_local(bot_addr(b, i));
 		if (err) {
-			fprintf(stderr, BOT_TOOL ": bot address %s is not local on this host (%s): add the range with "
+			pr_warn("bot address %s is not local on this host (%s): add the range with "
 				"ip route add local CIDR dev lo\n", ntoa(bot_addr(b, i), a), strerror(-err));
 			return 1;
 		}
@@ -1094,7 +1082,7 @@ int main(int argc, char **argv)
 	}
 	err = botlog_open(&b->log, cli.logp, vec_name(c));
 	if (err) {
-		fprintf(stderr, BOT_TOOL ": --log %s: %s\n", cli.logp, strerror(-err));
+		pr_warn("--log %s: %s\n", cli.logp, strerror(-err));
 		return 1;
 	}
 	if (vec_is_raw(c) || c == VEC_STOMP) {
@@ -1105,23 +1093,23 @@ int main(int argc, char **argv)
 			return 1;
 		frame = (b->tunnel ? XPRO_TUN_OUTER_LEN : 0) + vec_ip_len(&b->o);
 		if (frame > (size_t)b->ifc.mtu) {
-			fprintf(stderr, BOT_TOOL ": %s packet of %zu bytes (len %u%s) exceeds the MTU %d of %s\n",
+			pr_warn("%s packet of %zu bytes (len %u%s) exceeds the MTU %d of %s\n",
 				vec_name(c), frame, b->o.len, b->tunnel ? ", tunnel included" : "", b->ifc.mtu, b->ifc.name);
 			return 1;
 		}
 	} else if (b->tunnel && !cli.quiet) {
-		fprintf(stderr, BOT_TOOL ": note: %s uses kernel sockets; in tunnel mode they reach the proxy only "
+		pr_warn("note: %s uses kernel sockets; in tunnel mode they reach the proxy only "
 			"when xpro-tun is attached to this host's interface (xpro-tun attach DEV --proxy ...)\n", vec_name(c));
 	}
 	if (b->fast == 1 && (!vec_is_raw(c))) {
-		fprintf(stderr, BOT_TOOL ": --fast=xdp: %s is not a raw vector (fast path: udp vse dns syn ack greip greeth)\n",
+		pr_warn("--fast=xdp: %s is not a raw vector (fast path: udp vse dns syn ack greip greeth)\n",
 			vec_name(c));
 		return 2;
 	}
 	b->t0_ns = xp_mono_ns();
 	b->end_ns = b->t0_ns + (uint64_t)(b->duration * 1e9);
 	if (!cli.quiet)
-		fprintf(stderr, BOT_TOOL ": %s, %u bot(s) from %s, %u target(s), %s, %s path, seed %llu\n", vec_name(c),
+		pr_warn("%s, %u bot(s) from %s, %u target(s), %s, %s path, seed %llu\n", vec_name(c),
 			b->nbots, ntoa(bot_addr(b, 0), a), b->ntgt, b->tunnel ? "tunnel" : "inline",
 			b->fast == 1 ? "XDP live-frames" : "AF_PACKET", (unsigned long long)b->seed);
 	switch (c) {
@@ -1139,9 +1127,9 @@ int main(int argc, char **argv)
 	}
 	botlog_close(&b->log);
 	if (botlog_summary(&b->log, cli.sump, b->seed, xp_real_sec(), b->errors))
-		fprintf(stderr, BOT_TOOL ": --summary %s: %s\n", cli.sump, strerror(errno));
+		pr_warn("--summary %s: %s\n", cli.sump, strerror(errno));
 	if (!cli.quiet)
-		fprintf(stderr, BOT_TOOL ": sent %llu packets (%llu bytes), %llu errors\n",
+		pr_warn("sent %llu packets (%llu bytes), %llu errors\n",
 			(unsigned long long)b->log.packets, (unsigned long long)b->log.bytes,
 			(unsigned long long)b->errors);
 	return err ? 1 : 0;

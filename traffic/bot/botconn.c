@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "bot.h"
+#include "log.h"
 
 static int bind_bot(int fd, uint32_t addr, uint16_t port)
 {
@@ -58,7 +59,7 @@ int bot_run_udpplain(struct bot *b)
 			s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 			if (s < 0) {
 				err = -errno;
-				fprintf(stderr, BOT_TOOL ": udpplain socket: %s\n", strerror(errno));
+				pr_warn("udpplain socket: %s\n", strerror(errno));
 				goto out;
 			}
 			fd[bi * b->ntgt + t] = s;
@@ -66,7 +67,7 @@ int bot_run_udpplain(struct bot *b)
 			 * and it gets an ephemeral port */
 			if (bind_bot(s, x->local, sport) && bind_bot(s, x->local, 0)) {
 				err = -errno;
-				fprintf(stderr, BOT_TOOL ": udpplain bind %s: %s\n", inet_ntop(AF_INET, &x->local, a, sizeof(a)),
+				pr_warn("udpplain bind %s: %s\n", inet_ntop(AF_INET, &x->local, a, sizeof(a)),
 					strerror(errno));
 				goto out;
 			}
@@ -74,7 +75,7 @@ int bot_run_udpplain(struct bot *b)
 			to.sin_port = htons(b->o.dport == VEC_RANDOM16 ? (uint16_t)vec_rand_next(&x->rnd) : (uint16_t)b->o.dport);
 			if (connect(s, (struct sockaddr *)&to, sizeof(to))) {
 				err = -errno;
-				fprintf(stderr, BOT_TOOL ": udpplain connect %s: %s\n", inet_ntop(AF_INET, &x->host, a, sizeof(a)),
+				pr_warn("udpplain connect %s: %s\n", inet_ntop(AF_INET, &x->host, a, sizeof(a)),
 					strerror(errno));
 				goto out;
 			}
@@ -210,7 +211,7 @@ int bot_run_stomp(struct bot *b)
 	rs = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (rs < 0) {
 		err = -errno;
-		fprintf(stderr, BOT_TOOL ": stomp raw TCP socket: %s\n", strerror(errno));
+		pr_warn("stomp raw TCP socket: %s\n", strerror(errno));
 		goto out;
 	}
 	for (uint32_t bi = 0; bi < b->nbots; bi++)
@@ -222,7 +223,7 @@ int bot_run_stomp(struct bot *b)
 			x->host = vec_target_host(&x->rnd, &b->tgt[t]); /* once per target */
 			fd[i] = stomp_connect(b, rs, x);
 			if (fd[i] < 0) {
-				fprintf(stderr, BOT_TOOL ": stomp %s -> %s: no handshake (%s)\n",
+				pr_warn("stomp %s -> %s: no handshake (%s)\n",
 					inet_ntop(AF_INET, &x->local, a, sizeof(a)), inet_ntoa(*(struct in_addr *)&x->host),
 					strerror(-fd[i]));
 				b->errors++;
@@ -238,7 +239,7 @@ int bot_run_stomp(struct bot *b)
 	}
 	err = raw_open(s, b->ifc.ifindex);
 	if (err) {
-		fprintf(stderr, BOT_TOOL ": AF_PACKET socket on %s: %s\n", b->ifc.name, strerror(-err));
+		pr_warn("AF_PACKET socket on %s: %s\n", b->ifc.name, strerror(-err));
 		goto out;
 	}
 	vec_rand_seed(&orng, b->seed, 0xFFFFFFFFFFull);

@@ -38,6 +38,7 @@
 #include "json.h"
 #include "flowlog.h"
 #include "tun_lib.h"
+#include "log.h"
 
 #define TOOL "xpro-device"
 #define MAX_DEVICES 16384
@@ -517,7 +518,7 @@ static void failover(struct device *d, int ep, uint64_t now)
 	n_failover++;
 	tun_choose(d);
 	if (failover_lines++ < FAILOVER_LINES)
-		fprintf(stderr, TOOL ": device %s: proxy %s timed out %d times; now %s\n", ntop(d->addr, a),
+		pr_warn("device %s: proxy %s timed out %d times; now %s\n", ntop(d->addr, a),
 			ntop(plist[old], p1), o.failover_after, ntop(plist[d->pidx], p2));
 	if (d->proto == P_MQTT) {
 		/* the connection's state is stuck behind the old proxy: start over */
@@ -838,20 +839,20 @@ static int setup_tunnel(void)
 		return 0;
 	err = o.tun_dev ? xtun_open(o.tun_dev, &tun) : xtun_open_any(&tun);
 	if (err == -ENOENT && !o.tun_dev) {
-		fprintf(stderr, TOOL ": no xpro-tun attached in this namespace: plain routing, no failover\n");
+		pr_warn("no xpro-tun attached in this namespace: plain routing, no failover\n");
 		return 0;
 	}
 	if (err == -EEXIST) {
-		fprintf(stderr, TOOL ": several interfaces have xpro-tun attached: name one with --tun-dev\n");
+		pr_warn("several interfaces have xpro-tun attached: name one with --tun-dev\n");
 		return -1;
 	}
 	if (err) {
-		fprintf(stderr, TOOL ": --tun-dev %s: %s\n", o.tun_dev,
+		pr_warn("--tun-dev %s: %s\n", o.tun_dev,
 			err == -ENODEV ? "no such interface" : err == -ENOENT ? "xpro-tun is not attached" : strerror(-err));
 		return -1;
 	}
 	if ((err = xtun_get_cfg(&tun, &cfg))) {
-		fprintf(stderr, TOOL ": %s: reading the tunnel's config: %s\n", tun.ifname, strerror(-err));
+		pr_warn("%s: reading the tunnel's config: %s\n", tun.ifname, strerror(-err));
 		return -1;
 	}
 	if (o.proxies_arg) {
@@ -862,14 +863,14 @@ static int setup_tunnel(void)
 			int s;
 
 			if (np >= XTUN_MAX_PROXIES || inet_pton(AF_INET, tok, &in) != 1) {
-				fprintf(stderr, TOOL ": --proxies: '%s' is not an IPv4 address (at most %d)\n", tok,
+				pr_warn("--proxies: '%s' is not an IPv4 address (at most %d)\n", tok,
 					XTUN_MAX_PROXIES);
 				free(dup);
 				return -1;
 			}
 			s = xtun_slot_of(&tun, in.s_addr);
 			if (s < 0) {
-				fprintf(stderr, TOOL ": --proxies: %s is not a proxy of the tunnel on %s\n", tok,
+				pr_warn("--proxies: %s is not a proxy of the tunnel on %s\n", tok,
 					tun.ifname);
 				free(dup);
 				return -1;
@@ -889,14 +890,14 @@ static int setup_tunnel(void)
 		}
 	}
 	if (!np) {
-		fprintf(stderr, TOOL ": %s: the tunnel has no proxies\n", tun.ifname);
+		pr_warn("%s: the tunnel has no proxies\n", tun.ifname);
 		return -1;
 	}
 	for (i = 0; i < np; i++)
 		if (xpro_check_dest(TOOL, plist[i]))
 			return -1;
 	tunneled = 1;
-	fprintf(stderr, TOOL ": tunnel on %s: %d prox%s, first %s; per-device choice, failover after %d timeouts\n",
+	pr_warn("tunnel on %s: %d prox%s, first %s; per-device choice, failover after %d timeouts\n",
 		tun.ifname, np, np == 1 ? "y" : "ies", ntop(plist[0], a), o.failover_after);
 	return 0;
 }
@@ -911,7 +912,7 @@ static FILE *open_out(const char *path, const char *what)
 		return stdout;
 	f = fopen(path, "w");
 	if (!f)
-		fprintf(stderr, TOOL ": %s %s: %s\n", what, path, strerror(errno));
+		pr_warn("%s %s: %s\n", what, path, strerror(errno));
 	return f;
 }
 
@@ -978,6 +979,7 @@ int main(int argc, char **argv)
 	int ep, i, rc = 0;
 	char a[INET_ADDRSTRLEN];
 
+	xpro_prog = TOOL;
 	o.ndev = 1;
 	o.net = 0xC6121000u; /* 198.18.16.0/20 */
 	o.plen = 20;
@@ -993,19 +995,19 @@ int main(int argc, char **argv)
 	o.cls = "legit";
 	parse_opts(argc, argv);
 	if (strpbrk(o.cls, ",\n\"")) {
-		fprintf(stderr, TOOL ": --class: '%s' may not contain a comma or a quote\n", o.cls);
+		pr_warn("--class: '%s' may not contain a comma or a quote\n", o.cls);
 		return 2;
 	}
 	/* safety first: nothing is opened before these */
 	if (xpro_testbed_check(TOOL) || xpro_check_dest(TOOL, o.target))
 		return 1;
 	if (!xpro_prefix_in_testbed(htonl(o.net), o.plen)) {
-		fprintf(stderr, TOOL ": refusing --sources %s/%d: outside the testbed range %s\n",
+		pr_warn("refusing --sources %s/%d: outside the testbed range %s\n",
 			ntop(htonl(o.net), a), o.plen, XPRO_TESTBED_STR);
 		return 1;
 	}
 	if ((uint64_t)o.ndev + 2 > (1ULL << (32 - o.plen))) {
-		fprintf(stderr, TOOL ": --devices %d: the range /%d holds %llu device addresses\n", o.ndev, o.plen,
+		pr_warn("--devices %d: the range /%d holds %llu device addresses\n", o.ndev, o.plen,
 			(1ULL << (32 - o.plen)) - 2);
 		return 2;
 	}
@@ -1022,14 +1024,14 @@ int main(int argc, char **argv)
 	dq_cap = (size_t)o.ndev * PEND_MAX + 1;
 	dq = calloc(dq_cap, sizeof(*dq));
 	if (!devs || !heap || !dq) {
-		fprintf(stderr, TOOL ": out of memory for %d devices\n", o.ndev);
+		pr_warn("out of memory for %d devices\n", o.ndev);
 		return 1;
 	}
 	if (setup_tunnel())
 		return 1;
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0) {
-		fprintf(stderr, TOOL ": epoll: %s\n", strerror(errno));
+		pr_warn("epoll: %s\n", strerror(errno));
 		return 1;
 	}
 	flog = open_out(o.log_path, "--log");
@@ -1055,7 +1057,7 @@ int main(int argc, char **argv)
 		d->pidx = (tunneled && !o.proxy_first) ? i % np : 0;
 		d->next_burst_ns = start_ns + jittered_ns(&d->rng, o.burst_every_s * 1000.0);
 		if (tunneled && tun_choose(d)) {
-			fprintf(stderr, TOOL ": %s: writing the per-source proxy of %s failed\n", tun.ifname,
+			pr_warn("%s: writing the per-source proxy of %s failed\n", tun.ifname,
 				ntop(d->addr, a));
 			rc = 1;
 			goto out;
@@ -1070,14 +1072,14 @@ int main(int argc, char **argv)
 			if (d->fd < 0 || bind(d->fd, (struct sockaddr *)&src, sizeof(src))) {
 				char nb[INET_ADDRSTRLEN];
 
-				fprintf(stderr, TOOL ": source %s: cannot bind: %s (is %s/%d a local route? ip route add local %s/%d dev lo)\n",
+				pr_warn("source %s: cannot bind: %s (is %s/%d a local route? ip route add local %s/%d dev lo)\n",
 					ntop(d->addr, a), strerror(errno), ntop(htonl(o.net), nb), o.plen, nb, o.plen);
 				rc = 1;
 				goto out;
 			}
 			if (connect(d->fd, (struct sockaddr *)&dst, sizeof(dst)) ||
 			    epoll_ctl(ep, EPOLL_CTL_ADD, d->fd, &ev)) {
-				fprintf(stderr, TOOL ": source %s: %s\n", ntop(d->addr, a), strerror(errno));
+				pr_warn("source %s: %s\n", ntop(d->addr, a), strerror(errno));
 				rc = 1;
 				goto out;
 			}
@@ -1087,7 +1089,7 @@ int main(int argc, char **argv)
 	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	fprintf(stderr, TOOL ": %d devices from %s/%d to %s, %s, period %u ms, seed %" PRIu64 "\n", o.ndev,
+	pr_warn("%d devices from %s/%d to %s, %s, period %u ms, seed %" PRIu64 "\n", o.ndev,
 		ntop(htonl(o.net), a), o.plen, inet_ntop(AF_INET, &o.target, (char[INET_ADDRSTRLEN]){ 0 }, INET_ADDRSTRLEN),
 		o.proto == 2 ? "mix" : o.proto ? "mqtt" : "coap", o.period_ms, o.seed);
 
@@ -1135,7 +1137,7 @@ int main(int argc, char **argv)
 			to_ms = 1000 - (int)(xp_real_ms() % 1000); /* the second's bucket */
 		n = epoll_wait(ep, evs, 256, to_ms);
 		if (n < 0 && errno != EINTR) {
-			fprintf(stderr, TOOL ": epoll_wait: %s\n", strerror(errno));
+			pr_warn("epoll_wait: %s\n", strerror(errno));
 			rc = 1;
 			break;
 		}
@@ -1179,7 +1181,7 @@ out:
 	xp_csv_close(flog);
 	if (!rc)
 		write_summary(started, xp_real_ms() / 1000, stopped_by);
-	fprintf(stderr, TOOL ": %" PRIu64 " requests, %" PRIu64 " answered, %" PRIu64 " timed out, %" PRIu64
+	pr_warn("%" PRIu64 " requests, %" PRIu64 " answered, %" PRIu64 " timed out, %" PRIu64
 		" failovers (%s)\n", issued, n_ok, n_timeout, n_failover, stopped_by);
 	return rc;
 }

@@ -28,6 +28,7 @@
 #include "json.h"
 #include "sink_log.h"
 #include "replay_map.h"
+#include "log.h"
 
 #define TOOL "xpro-replay"
 #define MAX_DURATION 86400.0
@@ -217,19 +218,19 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 	int first = xp_opt_parse(TOOL, USAGE, tab, argc, argv);
 
 	if (first < argc) {
-		fprintf(stderr, TOOL ": unexpected argument '%s' (try --help)\n", argv[first]);
+		pr_warn("unexpected argument '%s' (try --help)\n", argv[first]);
 		return -EINVAL;
 	}
 	if (!o->pcap) {
-		fprintf(stderr, TOOL ": --pcap FILE is required (try --help)\n");
+		pr_warn("--pcap FILE is required (try --help)\n");
 		return -EINVAL;
 	}
 	if (o->mode == M_TUNNEL && !o->proxy) {
-		fprintf(stderr, TOOL ": tunnel mode needs --proxy ADDR (or --mode inline)\n");
+		pr_warn("tunnel mode needs --proxy ADDR (or --mode inline)\n");
 		return -EINVAL;
 	}
 	if (!o->target == !o->have_dst) {
-		fprintf(stderr, TOOL ": give exactly one of --target ADDR and --dst-range CIDR\n");
+		pr_warn("give exactly one of --target ADDR and --dst-range CIDR\n");
 		return -EINVAL;
 	}
 	return 0;
@@ -245,7 +246,7 @@ static int check_safety(const struct opts *o)
 	if (o->target && xpro_check_dest(TOOL, o->target))
 		return -EPERM;
 	if (o->outer_src && !xpro_in_testbed(o->outer_src)) {
-		fprintf(stderr, TOOL ": refusing --outer-src outside the testbed range %s\n", XPRO_TESTBED_STR);
+		pr_warn("refusing --outer-src outside the testbed range %s\n", XPRO_TESTBED_STR);
 		return -EPERM;
 	}
 	return 0;
@@ -443,7 +444,7 @@ static int one_loop(struct run *r, pcap_t *p, double loop_start)
 		if (err) {
 			r->st.errors++;
 			if (r->st.errors == 1)
-				fprintf(stderr, TOOL ": send: %s (counted in errors; further ones silent)\n",
+				pr_warn("send: %s (counted in errors; further ones silent)\n",
 					strerror(-err));
 			continue;
 		}
@@ -457,7 +458,7 @@ static int one_loop(struct run *r, pcap_t *p, double loop_start)
 		}
 	}
 	if (rc == PCAP_ERROR) {
-		fprintf(stderr, TOOL ": read %s: %s\n", r->o.pcap, pcap_geterr(p));
+		pr_warn("read %s: %s\n", r->o.pcap, pcap_geterr(p));
 		r->st.errors++;
 	}
 	if (stop_sig) {
@@ -474,7 +475,7 @@ static int write_summary(struct run *r, double ended)
 	size_t n = 0, i;
 
 	if (!f) {
-		fprintf(stderr, TOOL ": open %s: %s\n", r->o.summary, strerror(errno));
+		pr_warn("open %s: %s\n", r->o.summary, strerror(errno));
 		return -errno;
 	}
 	fprintf(f, "{\"tool\":\"xpro-replay\",\"seed\":%" PRIu64 ",\"started\":%ld,\"ended\":%ld,", r->o.seed,
@@ -512,6 +513,7 @@ int main(int argc, char **argv)
 	long loop;
 	int err, ret = 0;
 
+	xpro_prog = TOOL;
 	r.o = (struct opts){ .mode = M_TUNNEL, .port = XPRO_TUN_PORT_DEFAULT, .seed = 1, .speed = 1,
 			     .rate = 20000, .duration = 60, .loops = 1, .class_name = "replay" };
 	xs_parse_cidr("198.18.64.0/18", &r.o.src.base, &r.o.src.plen);
@@ -523,11 +525,11 @@ int main(int argc, char **argv)
 		return 2;
 	p = pcap_open_offline(r.o.pcap, errbuf);
 	if (!p) {
-		fprintf(stderr, TOOL ": open %s: %s\n", r.o.pcap, errbuf);
+		pr_warn("open %s: %s\n", r.o.pcap, errbuf);
 		return 1;
 	}
 	if (!xr_dlt_supported(pcap_datalink(p))) {
-		fprintf(stderr, TOOL ": %s: link type %s not supported (Ethernet, raw IP, Linux SLL/SLL2, loopback)\n",
+		pr_warn("%s: link type %s not supported (Ethernet, raw IP, Linux SLL/SLL2, loopback)\n",
 			r.o.pcap, pcap_datalink_val_to_name(pcap_datalink(p)) ?: "?");
 		pcap_close(p);
 		return 1;
@@ -535,19 +537,19 @@ int main(int argc, char **argv)
 	if (r.o.mode == M_TUNNEL && !r.o.outer_mapped) {
 		r.outer_src = r.o.outer_src;
 		if (!r.outer_src && (err = route_source(r.o.proxy, r.o.port, &r.outer_src))) {
-			fprintf(stderr, TOOL ": no route to the proxy: %s\n", strerror(-err));
+			pr_warn("no route to the proxy: %s\n", strerror(-err));
 			pcap_close(p);
 			return 1;
 		}
 	}
 	r.fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
 	if (r.fd < 0) {
-		fprintf(stderr, TOOL ": raw socket: %s\n", strerror(errno));
+		pr_warn("raw socket: %s\n", strerror(errno));
 		pcap_close(p);
 		return 1;
 	}
 	if (xs_ftab_init(&r.sec, 4000000) || xs_ftab_init(&r.tot, 64)) {
-		fprintf(stderr, TOOL ": flow tables: %s\n", strerror(ENOMEM));
+		pr_warn("flow tables: %s\n", strerror(ENOMEM));
 		return 1;
 	}
 	if (r.o.log && !(r.logf = xs_log_open(r.o.log, XP_FLOWLOG_HEADER, TOOL)))
@@ -557,7 +559,7 @@ int main(int argc, char **argv)
 
 		r.dump = dead ? pcap_dump_open(dead, r.o.write) : NULL;
 		if (!r.dump) {
-			fprintf(stderr, TOOL ": open %s: %s\n", r.o.write, dead ? pcap_geterr(dead) : "pcap_open_dead");
+			pr_warn("open %s: %s\n", r.o.write, dead ? pcap_geterr(dead) : "pcap_open_dead");
 			return 1;
 		}
 	}
@@ -575,7 +577,7 @@ int main(int argc, char **argv)
 			pcap_close(p);
 			p = pcap_open_offline(r.o.pcap, errbuf);
 			if (!p) {
-				fprintf(stderr, TOOL ": reopen %s: %s\n", r.o.pcap, errbuf);
+				pr_warn("reopen %s: %s\n", r.o.pcap, errbuf);
 				ret = 1;
 				break;
 			}
@@ -601,7 +603,7 @@ int main(int argc, char **argv)
 	if (r.o.summary && write_summary(&r, xp_real_s()))
 		ret = 1;
 	close(r.fd);
-	fprintf(stderr, TOOL ": sent %" PRIu64 " of %" PRIu64 " frames read (ipv6 %" PRIu64 ", non-ip %" PRIu64
+	pr_warn("sent %" PRIu64 " of %" PRIu64 " frames read (ipv6 %" PRIu64 ", non-ip %" PRIu64
 		", truncated %" PRIu64 ", malformed %" PRIu64 ", before %" PRIu64 ", oversize %" PRIu64
 		", errors %" PRIu64 "); stopped by %s\n",
 		r.st.sent, r.st.read, r.st.ipv6, r.st.nonip, r.st.truncated, r.st.malformed, r.st.before,

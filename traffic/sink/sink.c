@@ -32,6 +32,7 @@
 #include "sink_log.h"
 #include "sink_proto.h"
 #include "sink_ring.h"
+#include "log.h"
 
 #define TOOL "xpro-sink"
 #define MAX_DURATION 86400.0
@@ -223,13 +224,13 @@ static int listen_on(struct sink *s, int type, int port, const char *what)
 	fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		err = -errno;
-		fprintf(stderr, TOOL ": %s socket: %s\n", what, strerror(errno));
+		pr_warn("%s socket: %s\n", what, strerror(errno));
 		return err;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || (type == SOCK_STREAM && listen(fd, 1024))) {
 		err = -errno;
-		fprintf(stderr, TOOL ": %s port %d: %s\n", what, port, strerror(errno));
+		pr_warn("%s port %d: %s\n", what, port, strerror(errno));
 		close(fd);
 		return err;
 	}
@@ -495,7 +496,7 @@ static int write_summary(struct sink *s, double ended, double dur)
 	int c, first = 1;
 
 	if (!f) {
-		fprintf(stderr, TOOL ": open %s: %s\n", s->o.summary, strerror(errno));
+		pr_warn("open %s: %s\n", s->o.summary, strerror(errno));
 		return -errno;
 	}
 	fprintf(f, "{\"tool\":\"xpro-sink\",\"started\":%ld,\"ended\":%ld,\"duration_s\":%.3f,",
@@ -593,7 +594,7 @@ static int sys_fail(const char *what)
 {
 	int err = -errno;
 
-	fprintf(stderr, TOOL ": %s: %s\n", what, strerror(errno));
+	pr_warn("%s: %s\n", what, strerror(errno));
 	return err;
 }
 
@@ -611,7 +612,7 @@ static int setup(struct sink *s)
 	s->t_sig.kind = K_SIGNAL;
 	s->t_timer.kind = K_TIMER;
 	if (xs_ftab_init(&s->sec, (size_t)s->o.max_flows) || xs_ftab_init(&s->src_tot, (size_t)s->o.max_flows)) {
-		fprintf(stderr, TOOL ": flow tables: %s\n", strerror(ENOMEM));
+		pr_warn("flow tables: %s\n", strerror(ENOMEM));
 		return -ENOMEM;
 	}
 	s->ep = epoll_create1(EPOLL_CLOEXEC);
@@ -629,7 +630,7 @@ static int setup(struct sink *s)
 	if (strcmp(s->o.iface, "none")) {
 		err = xs_ring_open(&s->ring, s->o.iface);
 		if (err) {
-			fprintf(stderr, TOOL ": packet counter on %s: %s\n", s->o.iface, strerror(-err));
+			pr_warn("packet counter on %s: %s\n", s->o.iface, strerror(-err));
 			return err;
 		}
 		if (ep_add(s, xs_ring_fd(s->ring), EPOLLIN, &s->t_ring))
@@ -752,6 +753,7 @@ int main(int argc, char **argv)
 	double ended, dur;
 	int err;
 
+	xpro_prog = TOOL;
 	s.o = (struct opts){ .iface = "eth0", .default_class = "other", .udp_port = 5684, .http_port = 80,
 			     .mqtt_port = 1883, .max_conns = 1024, .idle_ms = 10000, .summary_sources = 256,
 			     .max_flows = 1000000 };
@@ -763,7 +765,7 @@ int main(int argc, char **argv)
 	err = setup(&s);
 	if (err)
 		return 1;
-	fprintf(stderr, TOOL ": ready: iface %s%s, udp %d, http %d, mqtt %d, %.0f s\n", s.o.iface,
+	pr_warn("ready: iface %s%s, udp %d, http %d, mqtt %d, %.0f s\n", s.o.iface,
 		s.ring && xs_ring_has_vnet(s.ring) ? " (gro-aware)" : "", s.o.udp_port, s.o.http_port,
 		s.o.mqtt_port, s.o.duration);
 	run(&s);
@@ -782,7 +784,7 @@ int main(int argc, char **argv)
 	xp_csv_close(s.seriesf);
 	err = s.o.summary ? write_summary(&s, ended, dur) : 0;
 	xs_ring_close(s.ring);
-	fprintf(stderr, TOOL ": received %" PRIu64 " packets, answered %" PRIu64 " requests, %.0f ms CPU in %.1f s\n",
+	pr_warn("received %" PRIu64 " packets, answered %" PRIu64 " requests, %.0f ms CPU in %.1f s\n",
 		s.received, s.coap + s.http_ok + s.mqtt, cpu_ms(), dur);
 	return err ? 1 : 0;
 }

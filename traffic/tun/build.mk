@@ -4,7 +4,7 @@
 BPF_OBJS += $(O)/bpf/tun_egress.bpf.o
 SKELS    += $(O)/bpf/tun_egress.skel.h
 BINS     += $(O)/bin/xpro-tun
-XTUN_LIB_OBJS := $(O)/obj/traffic/tun/tun_lib.o $(addprefix $(O)/obj/lib/,safety.o opt.o json.o)
+XTUN_LIB_OBJS := $(O)/obj/traffic/tun/tun_lib.o $(addprefix $(O)/obj/lib/,safety.o opt.o json.o log.o)
 
 $(O)/bin/xpro-tun: $(O)/obj/traffic/tun/tun.o $(XTUN_LIB_OBJS)
 	$(call link,$(USER_LDLIBS))
@@ -13,5 +13,5 @@ $(O)/bin/xpro-tun: $(O)/obj/traffic/tun/tun.o $(XTUN_LIB_OBJS)
 # tests (HTTP, CoAP-like, MQTT-like).
 TEST_BINS += $(O)/tests/tools/xpt-resp
 
-$(O)/tests/tools/xpt-resp: $(O)/obj/tests/tools/xpt-resp.o $(O)/obj/lib/safety.o $(O)/obj/lib/opt.o
+$(O)/tests/tools/xpt-resp: $(O)/obj/tests/tools/xpt-resp.o $(addprefix $(O)/obj/lib/,safety.o opt.o log.o)
 	$(call link)

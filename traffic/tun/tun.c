@@ -22,6 +22,7 @@
 #include "opt.h"
 #include "json.h"
 #include "tun_egress.skel.h"
+#include "log.h"
 
 #define TOOL "xpro-tun"
 #define STR_(x) #x
@@ -51,7 +52,7 @@ static int parse_addr(const char *s, __be32 *a)
 	struct in_addr in;
 
 	if (inet_pton(AF_INET, s, &in) != 1) {
-		fprintf(stderr, TOOL ": '%s' is not an IPv4 address\n", s);
+		pr_warn("'%s' is not an IPv4 address\n", s);
 		return -EINVAL;
 	}
 	*a = in.s_addr;
@@ -71,7 +72,7 @@ static int parse_list(const char *s, __be32 *out, __u32 *n)
 		__u32 i;
 
 		if (*n >= XTUN_MAX_PROXIES) {
-			fprintf(stderr, TOOL ": --proxy: more than %d proxies\n", XTUN_MAX_PROXIES);
+			pr_warn("--proxy: more than %d proxies\n", XTUN_MAX_PROXIES);
 			err = -E2BIG;
 			break;
 		}
@@ -84,7 +85,7 @@ static int parse_list(const char *s, __be32 *out, __u32 *n)
 		}
 		for (i = 0; i < *n; i++)
 			if (out[i] == out[*n]) {
-				fprintf(stderr, TOOL ": --proxy: %s listed twice\n", tok);
+				pr_warn("--proxy: %s listed twice\n", tok);
 				err = -EINVAL;
 			}
 		if (err)
@@ -92,7 +93,7 @@ static int parse_list(const char *s, __be32 *out, __u32 *n)
 		(*n)++;
 	}
 	if (!err && !*n) {
-		fprintf(stderr, TOOL ": --proxy: empty list\n");
+		pr_warn("--proxy: empty list\n");
 		err = -EINVAL;
 	}
 	free(dup);
@@ -141,11 +142,11 @@ static int cmd_attach(const char *dev, const __be32 *proxies, __u32 n, __u16 por
 
 	err = xtun_open(dev, &t);
 	if (err == -ENODEV) {
-		fprintf(stderr, TOOL ": interface %s: no such interface\n", dev);
+		pr_warn("interface %s: no such interface\n", dev);
 		return 1;
 	}
 	if (!err) {
-		fprintf(stderr, TOOL ": interface %s: already attached (prog id %u); use set or detach\n",
+		pr_warn("interface %s: already attached (prog id %u); use set or detach\n",
 			dev, t.prog_id);
 		xtun_close(&t);
 		return 1;
@@ -153,7 +154,7 @@ static int cmd_attach(const char *dev, const __be32 *proxies, __u32 n, __u16 por
 	ifindex = (int)if_nametoindex(dev);
 	skel = tun_egress_bpf__open_and_load();
 	if (!skel) {
-		fprintf(stderr, TOOL ": loading bpf/tun_egress.bpf.o: %s\n", strerror(errno));
+		pr_warn("loading bpf/tun_egress.bpf.o: %s\n", strerror(errno));
 		return 1;
 	}
 	for (i = 0; i < n; i++) {
@@ -167,13 +168,13 @@ static int cmd_attach(const char *dev, const __be32 *proxies, __u32 n, __u16 por
 	if (!keep_offloads) {
 		err = xtun_offloads_get(dev, &before);
 		if (err) {
-			fprintf(stderr, TOOL ": interface %s: reading offloads: %s\n", dev, strerror(-err));
+			pr_warn("interface %s: reading offloads: %s\n", dev, strerror(-err));
 			goto out;
 		}
 		cfg.offloads = before | XTUN_OFF_SAVED;
 		err = xtun_gso_max_segs_get(ifindex, &cfg.gso_max_segs);
 		if (err) {
-			fprintf(stderr, TOOL ": interface %s: reading gso_max_segs: %s\n", dev, strerror(-err));
+			pr_warn("interface %s: reading gso_max_segs: %s\n", dev, strerror(-err));
 			goto out;
 		}
 	}
@@ -188,18 +189,18 @@ static int cmd_attach(const char *dev, const __be32 *proxies, __u32 n, __u16 por
 	hook.ifindex = ifindex;
 	err = bpf_tc_hook_create(&hook);
 	if (err && err != -EEXIST) {
-		fprintf(stderr, TOOL ": interface %s: creating the clsact qdisc: %s\n", dev, strerror(-err));
+		pr_warn("interface %s: creating the clsact qdisc: %s\n", dev, strerror(-err));
 		goto out;
 	}
 	if (!keep_offloads) {
 		err = xtun_offloads_set(dev, XTUN_OFF_TXCSUM | XTUN_OFF_TSO | XTUN_OFF_GSO, 0);
 		if (err) {
-			fprintf(stderr, TOOL ": interface %s: switching offloads off: %s\n", dev, strerror(-err));
+			pr_warn("interface %s: switching offloads off: %s\n", dev, strerror(-err));
 			goto out;
 		}
 		err = xtun_gso_max_segs_set(ifindex, 1);
 		if (err) {
-			fprintf(stderr, TOOL ": interface %s: setting gso_max_segs 1: %s\n", dev, strerror(-err));
+			pr_warn("interface %s: setting gso_max_segs 1: %s\n", dev, strerror(-err));
 			xtun_offloads_set(dev, XTUN_OFF_TXCSUM | XTUN_OFF_TSO | XTUN_OFF_GSO, before);
 			goto out;
 		}
@@ -207,7 +208,7 @@ static int cmd_attach(const char *dev, const __be32 *proxies, __u32 n, __u16 por
 	opts.prog_fd = bpf_program__fd(skel->progs.xpro_tun_egress);
 	err = bpf_tc_attach(&hook, &opts);
 	if (err) {
-		fprintf(stderr, TOOL ": interface %s: attaching the egress filter: %s\n", dev, strerror(-err));
+		pr_warn("interface %s: attaching the egress filter: %s\n", dev, strerror(-err));
 		if (!keep_offloads) {
 			xtun_offloads_set(dev, XTUN_OFF_TXCSUM | XTUN_OFF_TSO | XTUN_OFF_GSO, before);
 			xtun_gso_max_segs_set(ifindex, cfg.gso_max_segs);
@@ -231,7 +232,7 @@ static int cmd_attach(const char *dev, const __be32 *proxies, __u32 n, __u16 por
 	tun_egress_bpf__destroy(skel); /* the filter keeps program and maps */
 	return 0;
 fail:
-	fprintf(stderr, TOOL ": interface %s: filling the maps: %s\n", dev, strerror(-err));
+	pr_warn("interface %s: filling the maps: %s\n", dev, strerror(-err));
 out:
 	tun_egress_bpf__destroy(skel);
 	return 1;
@@ -244,11 +245,11 @@ static int open_attached(const char *dev, struct xtun *t)
 	int err = xtun_open(dev, t);
 
 	if (err == -ENODEV)
-		fprintf(stderr, TOOL ": interface %s: no such interface\n", dev);
+		pr_warn("interface %s: no such interface\n", dev);
 	else if (err == -ENOENT)
-		fprintf(stderr, TOOL ": interface %s: not attached\n", dev);
+		pr_warn("interface %s: not attached\n", dev);
 	else if (err)
-		fprintf(stderr, TOOL ": interface %s: %s\n", dev, strerror(-err));
+		pr_warn("interface %s: %s\n", dev, strerror(-err));
 	return err;
 }
 
@@ -268,20 +269,20 @@ static int cmd_detach(const char *dev)
 	err = bpf_tc_detach(&hook, &opts);
 	xtun_close(&t);
 	if (err) {
-		fprintf(stderr, TOOL ": interface %s: detaching the egress filter: %s\n", dev, strerror(-err));
+		pr_warn("interface %s: detaching the egress filter: %s\n", dev, strerror(-err));
 		return 1;
 	}
 	printf("detached from %s\n", dev);
 	if (cfg.offloads & XTUN_OFF_SAVED) {
 		err = xtun_offloads_set(dev, XTUN_OFF_TXCSUM | XTUN_OFF_TSO | XTUN_OFF_GSO, cfg.offloads);
 		if (err) {
-			fprintf(stderr, TOOL ": interface %s: restoring offloads: %s\n", dev, strerror(-err));
+			pr_warn("interface %s: restoring offloads: %s\n", dev, strerror(-err));
 			return 1;
 		}
 		if (cfg.gso_max_segs)
 			err = xtun_gso_max_segs_set(t.ifindex, cfg.gso_max_segs);
 		if (err) {
-			fprintf(stderr, TOOL ": interface %s: restoring gso_max_segs %u: %s\n", dev,
+			pr_warn("interface %s: restoring gso_max_segs %u: %s\n", dev,
 				cfg.gso_max_segs, strerror(-err));
 			return 1;
 		}
@@ -308,7 +309,7 @@ static int cmd_status(const char *dev, int json)
 	if (!err)
 		err = xtun_counters(&t, c);
 	if (err) {
-		fprintf(stderr, TOOL ": interface %s: reading the maps: %s\n", dev, strerror(-err));
+		pr_warn("interface %s: reading the maps: %s\n", dev, strerror(-err));
 		xtun_close(&t);
 		return 1;
 	}
@@ -387,7 +388,7 @@ static int apply_updown(struct xtun *t, const struct xtun_cfg *cfg, const char *
 		return -EINVAL;
 	slot = xtun_slot_of(t, addr);
 	if (slot < 0) {
-		fprintf(stderr, TOOL ": %s: %s is not one of the proxies\n", t->ifname, a);
+		pr_warn("%s: %s is not one of the proxies\n", t->ifname, a);
 		return -ENOENT;
 	}
 	if (xtun_get_proxy(t, (__u32)slot, &p))
@@ -405,7 +406,7 @@ static int apply_src(struct xtun *t, const char *arg)
 	snprintf(buf, sizeof(buf), "%s", arg);
 	eq = strchr(buf, '=');
 	if (!eq) {
-		fprintf(stderr, TOOL ": --src: '%s' is not SOURCE=PROXY\n", arg);
+		pr_warn("--src: '%s' is not SOURCE=PROXY\n", arg);
 		return -EINVAL;
 	}
 	*eq = '\0';
@@ -417,7 +418,7 @@ static int apply_src(struct xtun *t, const char *arg)
 		return -EINVAL;
 	slot = xtun_slot_of(t, px);
 	if (slot < 0) {
-		fprintf(stderr, TOOL ": %s: %s is not one of the proxies\n", t->ifname, eq + 1);
+		pr_warn("%s: %s is not one of the proxies\n", t->ifname, eq + 1);
 		return -ENOENT;
 	}
 	return xtun_src_set(t, src, (__u32)slot);
@@ -479,7 +480,7 @@ out:
 	xtun_close(&t);
 	if (err) {
 		if (err != -EINVAL && err != -ENOENT)
-			fprintf(stderr, TOOL ": interface %s: updating the maps: %s\n", dev, strerror(-err));
+			pr_warn("interface %s: updating the maps: %s\n", dev, strerror(-err));
 		return 1;
 	}
 	return 0;
@@ -547,6 +548,7 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 
+	xpro_prog = TOOL;
 	o->port = XPRO_TUN_PORT_DEFAULT;
 	snprintf(mtu, sizeof(mtu), mtu_fmt, XPRO_TUN_OUTER_LEN, XPRO_TUN_OUTER_LEN);
 	first = xp_opt_parse(TOOL, usage, tab, argc, argv);
@@ -571,7 +573,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "attach")) {
 		if (!o->have_list) {
-			fprintf(stderr, TOOL ": attach needs --proxy A[,B,...]\n");
+			pr_warn("attach needs --proxy A[,B,...]\n");
 			return 2;
 		}
 		if (xpro_testbed_check(TOOL))
