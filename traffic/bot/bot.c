@@ -2,7 +2,7 @@
 /*
  * xpro-bot: many Mirai bots in one process, one source address each, with
  * Mirai's vectors as they show on the wire (docs/xpro-bot.md,
- * MIRAI-VECTORS.md). Testbed only: every address inside 198.18.0.0/15,
+ * docs/mirai-vectors.md). Testbed only: every address inside 198.18.0.0/15,
  * never in the initial network namespace, never where a route leaves the
  * range (lib/safety.h). Every send loop stops by itself at --duration
  * or --count, whichever comes first.

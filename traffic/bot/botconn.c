@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * xpro-bot's kernel-socket vectors (MIRAI-VECTORS.md): udpplain (connected
+ * xpro-bot's kernel-socket vectors (docs/mirai-vectors.md): udpplain (connected
  * UDP sockets), stomp (a real TCP handshake, then a raw ACK+PSH flood with
  * Mirai's swapped 16-bit sequence numbers) and http (a GET flood over real
  * TCP connections). Sockets are bound to the bot's own address. Every loop
