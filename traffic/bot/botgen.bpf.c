@@ -4,8 +4,9 @@
  * bpf_prog_test_run_opts with BPF_F_TEST_XDP_LIVE_FRAMES. Userspace hands
  * it one frame built by the normal vector code (traffic/bot/vectors.c); on every
  * repetition this program picks the bot and target, rewrites the fields
- * Mirai varies per packet (MIRAI-VECTORS.md, "Per packet"), fixes the
- * checksums and returns XDP_TX: the frame leaves through the bot's veth.
+ * Mirai varies per packet (docs/mirai-vectors.md), as the vector's
+ * descriptor says (cfg.vec: traffic/bot/botgen.h), fixes the checksums and
+ * returns XDP_TX: the frame leaves through the bot's veth.
  *
  * Fields Mirai fixes per attack (TOS, TTL, DF, lengths, TCP options, MSS,
  * TSval, window, the GRE inner source) stay as the template has them: the
@@ -19,48 +20,19 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "bpf_map.h"
+#include "botgen.h"
 
-#define MAX_T 16   /* targets */
-#define MAX_P 16   /* proxies / next hops */
-#define R16 0xffff /* Mirai's "random" */
+#define R16 VEC_RANDOM16
+#define IP_HLEN sizeof(struct iphdr)
 
-/* Fixed at load by traffic/bot/fastpath.c. Addresses in network order unless
- * said otherwise. */
-const volatile __u32 g_vec = 0;        /* enum vec_id */
-const volatile __u32 g_tunnel = 0;
-const volatile __u32 g_nbots = 1, g_ntgt = 1, g_nprox = 1;
-const volatile __u32 g_pmode = 0;      /* 0 fixed, 1 spread, 2 hop */
-const volatile __u32 g_hop = 1;
-const volatile __u32 g_src_base = 0;   /* host order: bot b has g_src_base + b */
-const volatile __u32 g_src_mode = 0;   /* 0 local, 1 fixed, 2 random in 198.18.0.0/15 */
-const volatile __u32 g_tgt[MAX_T] = {};  /* host order */
-const volatile __u32 g_tmask[MAX_T] = {};/* >= 32: one host */
-const volatile __be32 g_prox[MAX_P] = {};
-const volatile __u8 g_pmac[MAX_P][6] = {};
-const volatile __u32 g_off_ip = 14;    /* Mirai's IPv4 header in the frame */
-const volatile __u32 g_ident = R16, g_sport = R16, g_dport = R16, g_dhid = R16;
-const volatile __u32 g_seq_rand = 1, g_ack_rand = 0, g_urg = 0, g_gcip = 0;
-const volatile __u32 g_rand = 1;       /* payload random per packet */
-const volatile __u32 g_pl_off = 0, g_pl_words = 0, g_pl_tail = 0; /* payload (from frame start) */
-const volatile __u32 g_lbl_off = 0, g_lbl_len = 0; /* dns random label */
-/* the L4 checksum region: offset, 4-byte chunks (<= 512 each), tail bytes */
-const volatile __u32 g_cs_off = 0, g_cs_c0 = 0, g_cs_c1 = 0, g_cs_c2 = 0, g_cs_tail = 0;
-const volatile __u32 g_cs_csum = 0;    /* offset of the checksum field */
-const volatile __u32 g_inner_ip = 0;   /* greip/greeth: inner IPv4 offset */
-const volatile __u32 g_log_flows = 0;  /* count per (src, dst) in `flows` */
+/* Fixed at load by traffic/bot/fastpath.c (skel->rodata->cfg). */
+const volatile struct botgen_cfg cfg = {};
 
 /* Written by userspace before the run, advanced here (one CPU runs it). */
 __u64 g_idx = 0;
 __u32 g_rs[4] = { 1, 2, 3, 4 };
 
-struct flow_key {
-	__be32 src, dst;
-};
-struct flow_val {
-	__u64 packets, bytes;
-};
-
-XPRO_MAP(flows, BPF_MAP_TYPE_HASH, 1 << 18, struct flow_key, struct flow_val);
+XPRO_MAP(flows, BPF_MAP_TYPE_HASH, 1 << 18, struct botgen_flow_key, struct botgen_flow_val);
 
 /* [0] frames the generator could not log per flow (map full) */
 XPRO_MAP(gen_stats, BPF_MAP_TYPE_ARRAY, 2, __u32, __u64);
@@ -96,54 +68,55 @@ static __always_inline __u16 fold(__u64 s)
 static __always_inline void ip_csum(struct iphdr *ip)
 {
 	ip->check = 0;
-	ip->check = fold((__u32)bpf_csum_diff(NULL, 0, (__be32 *)ip, 20, 0));
+	ip->check = fold((__u32)bpf_csum_diff(NULL, 0, (__be32 *)ip, IP_HLEN, 0));
 }
 
-/* Checksum of [g_cs_off, + c0 + c1 + c2 + tail) plus a pseudo-header sum,
- * written at g_cs_csum. Native-order sums, as the kernel does. */
-static __always_inline int l4_csum(void *data, void *end, __u64 pseudo)
+/* Checksum of cfg.cs's region from l4 plus a pseudo-header sum, written at
+ * check. Native-order sums, as the kernel does. */
+static __always_inline int l4_csum(void *l4, __sum16 *check, void *end, __u64 pseudo)
 {
-	__u8 *p = data + g_cs_off;
+	__u8 *p = l4;
 	__u64 s = pseudo;
-	__u16 *c = data + g_cs_csum;
 
-	if ((void *)(c + 1) > end)
+	if ((void *)(check + 1) > end)
 		return -1;
-	*c = 0;
-	if ((void *)p + g_cs_c0 > end)
+	*check = 0;
+	if ((void *)p + cfg.cs.c0 > end)
 		return -1;
-	s += (__u32)bpf_csum_diff(NULL, 0, (__be32 *)p, g_cs_c0, 0);
-	p += g_cs_c0;
-	if (g_cs_c1) {
-		if ((void *)p + g_cs_c1 > end)
+	s += (__u32)bpf_csum_diff(NULL, 0, (__be32 *)p, cfg.cs.c0, 0);
+	p += cfg.cs.c0;
+	if (cfg.cs.c1) {
+		if ((void *)p + cfg.cs.c1 > end)
 			return -1;
-		s += (__u32)bpf_csum_diff(NULL, 0, (__be32 *)p, g_cs_c1, 0);
-		p += g_cs_c1;
+		s += (__u32)bpf_csum_diff(NULL, 0, (__be32 *)p, cfg.cs.c1, 0);
+		p += cfg.cs.c1;
 	}
-	if (g_cs_c2) {
-		if ((void *)p + g_cs_c2 > end)
+	if (cfg.cs.c2) {
+		if ((void *)p + cfg.cs.c2 > end)
 			return -1;
-		s += (__u32)bpf_csum_diff(NULL, 0, (__be32 *)p, g_cs_c2, 0);
-		p += g_cs_c2;
+		s += (__u32)bpf_csum_diff(NULL, 0, (__be32 *)p, cfg.cs.c2, 0);
+		p += cfg.cs.c2;
 	}
-	if (g_cs_tail >= 2) {
+	if (cfg.cs.tail >= 2) {
 		if ((void *)p + 2 > end)
 			return -1;
 		s += *(__u16 *)p;
 		p += 2;
 	}
-	if (g_cs_tail & 1) { /* an odd last byte: the low half of a native word */
+	if (cfg.cs.tail & 1) { /* an odd last byte: the low half of a native word */
 		if ((void *)p + 1 > end)
 			return -1;
 		s += p[0];
 	}
-	*c = fold(s);
+	*check = fold(s);
 	return 0;
 }
 
-static __always_inline __u64 pseudo(__be32 s, __be32 d, __u8 proto, __u32 len)
+/* The pseudo-header sum of the L4 packet behind ip */
+static __always_inline __u64 pseudo(const struct iphdr *ip)
 {
-	return (__u64)s + d + bpf_htons((__u16)proto) + bpf_htons((__u16)len);
+	return (__u64)ip->saddr + ip->daddr + bpf_htons((__u16)ip->protocol) +
+	       bpf_htons((__u16)(bpf_ntohs(ip->tot_len) - IP_HLEN));
 }
 
 static __always_inline __be32 testbed_random(void)
@@ -153,53 +126,44 @@ static __always_inline __be32 testbed_random(void)
 
 static __always_inline __be32 target_host(__u32 t)
 {
-	__u32 m = g_tmask[t & (MAX_T - 1)];
-	__u32 a = g_tgt[t & (MAX_T - 1)];
+	__u32 m = cfg.tmask[t & (BOTGEN_MAX_TGT - 1)];
+	__u32 a = cfg.tgt[t & (BOTGEN_MAX_TGT - 1)];
 
 	if (m < 32)
 		a += rnd() >> m;
 	return bpf_htonl(a);
 }
 
-static __always_inline void rand_port(__u8 *p, __u32 opt)
+/* A 16-bit option: random (the draw as a little-endian bot stores it), or
+ * as the template has it */
+static __always_inline void rand16(__be16 *p, __u32 opt)
 {
-	if (opt == R16) {
-		__u32 v = rnd();
-
-		p[0] = (__u8)v;
-		p[1] = (__u8)(v >> 8);
-	}
+	if (opt == R16)
+		*p = (__u16)rnd();
 }
 
-static __always_inline void rand_id(struct iphdr *ip)
-{
-	if (g_ident == R16)
-		ip->id = (__u16)rnd();
-}
-
-static __always_inline int fill_payload(void *data, void *end)
+/* --len bytes at pl, 4 per draw, a tail of 1-3 from one more */
+static __always_inline int fill_payload(void *pl, void *end)
 {
 	__u32 w;
 
-	if (!g_rand)
-		return 0;
 	for (w = 0; w < 512; w++) {
 		__u32 *p;
 
-		if (w >= g_pl_words)
+		if (w >= cfg.pl_words)
 			break;
-		p = data + g_pl_off + w * 4;
+		p = pl + w * 4;
 		if ((void *)(p + 1) > end)
 			return -1;
 		*p = rnd();
 	}
-	if (g_pl_tail) {
-		__u8 *t = data + g_pl_off + g_pl_words * 4;
+	if (cfg.pl_tail) {
+		__u8 *t = pl + cfg.pl_words * 4;
 		__u32 v = rnd();
 
 #pragma unroll
 		for (__u32 k = 0; k < 3; k++) {
-			if (k >= g_pl_tail)
+			if (k >= cfg.pl_tail)
 				break;
 			if ((void *)(t + k + 1) > end)
 				return -1;
@@ -209,24 +173,24 @@ static __always_inline int fill_payload(void *data, void *end)
 	return 0;
 }
 
-/* <len> chars, 4 per draw, each from the top 5 bits of a byte: a-w, 0-8;
- * a tail of len % 4 gets the raw 5-bit values (as traffic/bot/vectors.c) */
-static __always_inline int dns_label(void *data, void *end)
+/* <len> chars at lbl, 4 per draw, each from the top 5 bits of a byte: a-w,
+ * 0-8; a tail of len % 4 gets the raw 5-bit values (as traffic/bot/vectors.c) */
+static __always_inline int dns_label(__u8 *lbl, void *end)
 {
-	__u32 full = g_lbl_len & ~3u, i;
+	__u32 full = cfg.lbl_len & ~3u, i;
 
 	for (i = 0; i < 256; i += 4) {
 		__u32 v;
 
-		if (i >= g_lbl_len)
+		if (i >= cfg.lbl_len)
 			break;
 		v = rnd();
 #pragma unroll
 		for (__u32 k = 0; k < 4; k++) {
-			__u8 *p = data + g_lbl_off + i + k;
+			__u8 *p = lbl + i + k;
 			__u8 c = ((__u8)(v >> (8 * k))) >> 3;
 
-			if (i + k >= g_lbl_len)
+			if (i + k >= cfg.lbl_len)
 				break;
 			if ((void *)(p + 1) > end)
 				return -1;
@@ -240,13 +204,75 @@ static __always_inline __u32 proxy_of(__u32 b, __u64 k)
 {
 	__u32 p = 0;
 
-	if (g_nprox <= 1)
+	if (cfg.nprox <= 1)
 		return 0;
-	if (g_pmode == 1)
-		p = b % g_nprox;
-	else if (g_pmode == 2)
-		p = (__u32)((b + k / g_hop) % g_nprox);
-	return p & (MAX_P - 1);
+	if (cfg.pmode == 1)
+		p = b % cfg.nprox;
+	else if (cfg.pmode == 2)
+		p = (__u32)((b + k / cfg.hop) % cfg.nprox);
+	return p & (BOTGEN_MAX_PROXY - 1);
+}
+
+/* greip, greeth: greeth's inner MACs, the inner destination, the inner ID */
+static __always_inline void inner(struct iphdr *ip, struct iphdr *in, __be32 dst)
+{
+	__u16 oid;
+
+	if (cfg.vec.flags & BOTGEN_V_ETH) {
+		__u32 *m = (void *)((struct ethhdr *)in - 1); /* h_dest, h_source */
+
+		m[0] = rnd();
+		m[1] = rnd();
+		m[2] = rnd();
+	}
+	in->daddr = cfg.gcip ? dst : testbed_random();
+	oid = ip->id; /* the little-endian view of the outer field */
+	in->id = cfg.ident == R16 ? (__u16)~(__u16)(oid - 1000) : (__u16)~oid;
+}
+
+/* The L4 header behind cip and what follows it; then its checksum */
+static __always_inline int rewrite_l4(struct iphdr *cip, void *end)
+{
+	__sum16 *check;
+	void *pl;
+
+	if (cfg.vec.l4 == IPPROTO_TCP) {
+		struct tcphdr *tcp = (void *)(cip + 1);
+
+		if ((void *)(tcp + 1) > end)
+			return -1;
+		rand16(&tcp->source, cfg.sport);
+		rand16(&tcp->dest, cfg.dport);
+		if ((cfg.vec.flags & BOTGEN_V_SEQACK) && cfg.seq_rand)
+			tcp->seq = rnd();
+		if ((cfg.vec.flags & BOTGEN_V_SEQACK) && cfg.ack_rand)
+			tcp->ack_seq = rnd();
+		if ((cfg.vec.flags & BOTGEN_V_URG) && cfg.urg)
+			tcp->urg_ptr = (__u16)rnd();
+		check = &tcp->check;
+		pl = tcp + 1;
+	} else {
+		struct udphdr *udp = (void *)(cip + 1);
+
+		if ((void *)(udp + 1) > end)
+			return -1;
+		rand16(&udp->source, cfg.vec.flags & BOTGEN_V_SPORT ? R16 : cfg.sport);
+		rand16(&udp->dest, cfg.dport);
+		if (cfg.vec.flags & BOTGEN_V_DNS) {
+			struct vec_dnsh *dns = (void *)(udp + 1);
+
+			if ((void *)(dns + 1) > end)
+				return -1;
+			rand16(&dns->id, cfg.dhid);
+			if (dns_label((__u8 *)(dns + 1) + 1, end)) /* after the label's length */
+				return -1;
+		}
+		check = &udp->check;
+		pl = udp + 1;
+	}
+	if ((cfg.vec.flags & BOTGEN_V_PAYLOAD) && cfg.rand && fill_payload(pl, end))
+		return -1;
+	return l4_csum(cip + 1, check, end, pseudo(cip));
 }
 
 SEC("xdp")
@@ -254,136 +280,73 @@ int xdp_gen(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	__u64 i = g_idx++, q, k;
-	__u32 t, b, p, v;
-	struct iphdr *ip;
+	struct ethhdr *eth = data;
+	struct iphdr *ip, *cip;
 	__be32 src, dst, bot;
-	__u8 *l4;
+	__u32 t, b, p, v;
 
-	t = (__u32)(i % g_ntgt);
-	q = i / g_ntgt;
-	b = (__u32)(q % g_nbots);
-	k = (q / g_nbots) * g_ntgt + t;
-	bot = bpf_htonl(g_src_base + b);
+	t = (__u32)(i % cfg.ntgt);
+	q = i / cfg.ntgt;
+	b = (__u32)(q % cfg.nbots);
+	k = (q / cfg.nbots) * cfg.ntgt + t;
+	bot = bpf_htonl(cfg.src_base + b);
 	p = proxy_of(b, k);
 
-	if (data + 14 > end)
+	if ((void *)(eth + 1) > end)
 		return XDP_ABORTED;
-	__builtin_memcpy(data, (void *)g_pmac[p], 6);
-	if (g_tunnel) {
-		struct iphdr *o = data + 14;
+	__builtin_memcpy(eth->h_dest, (void *)cfg.pmac[p], sizeof(eth->h_dest));
+	if (cfg.tunnel) {
+		struct iphdr *o = (void *)(eth + 1);
 
 		if ((void *)(o + 1) > end)
 			return XDP_ABORTED;
 		o->saddr = bot;
-		o->daddr = g_prox[p];
+		o->daddr = cfg.prox[p];
 		v = rnd();
 		o->id = (__u16)(v | 1);
 		ip_csum(o);
 	}
-	ip = data + g_off_ip;
+	ip = data + cfg.off_ip;
 	if ((void *)(ip + 1) > end)
 		return XDP_ABORTED;
-	l4 = (__u8 *)(ip + 1);
 
 	/* destination, then source, then ID: Mirai's order */
-	if (g_vec == 2) /* dns: the resolver, always */
-		dst = bpf_htonl(g_tgt[0]);
+	if (cfg.vec.flags & BOTGEN_V_RESOLVER)
+		dst = bpf_htonl(cfg.tgt[0]);
 	else
 		dst = target_host(t);
-	if (g_vec == 1 || g_vec == 2 || g_src_mode == 0)
+	if (!(cfg.vec.flags & BOTGEN_V_SOURCE) || cfg.src_mode == VEC_SRC_LOCAL)
 		src = bot;
-	else if (g_src_mode == 2)
+	else if (cfg.src_mode == VEC_SRC_RANDOM)
 		src = testbed_random();
 	else
-		src = ip->saddr;
+		src = ip->saddr; /* fixed: as the template has it */
 	ip->saddr = src;
 	ip->daddr = dst;
-	rand_id(ip);
+	rand16(&ip->id, cfg.ident);
 
-	switch (g_vec) {
-	case 0: /* udp */
-	case 1: /* vse */
-		if ((void *)(l4 + 8) > end)
+	cip = ip; /* the IPv4 header in front of the L4 header */
+	if (cfg.vec.inner) {
+		cip = (void *)(ip + 1) + cfg.vec.inner;
+		if ((void *)(cip + 1) > end)
 			return XDP_ABORTED;
-		rand_port(l4, g_sport);
-		rand_port(l4 + 2, g_dport);
-		if (g_vec == 0 && fill_payload(data, end))
-			return XDP_ABORTED;
-		if (l4_csum(data, end, pseudo(src, dst, 17, bpf_ntohs(ip->tot_len) - 20)))
-			return XDP_ABORTED;
-		break;
-	case 2: /* dns */
-		if ((void *)(l4 + 8 + 12) > end)
-			return XDP_ABORTED;
-		rand_port(l4, R16);
-		rand_port(l4 + 2, g_dport);
-		rand_port(l4 + 8, g_dhid);
-		if (dns_label(data, end))
-			return XDP_ABORTED;
-		if (l4_csum(data, end, pseudo(src, dst, 17, bpf_ntohs(ip->tot_len) - 20)))
-			return XDP_ABORTED;
-		break;
-	case 3: /* syn */
-	case 4: /* ack */
-		if ((void *)(l4 + 20) > end)
-			return XDP_ABORTED;
-		rand_port(l4, g_sport);
-		rand_port(l4 + 2, g_dport);
-		if (g_seq_rand)
-			*(__u32 *)(l4 + 4) = rnd();
-		if (g_ack_rand)
-			*(__u32 *)(l4 + 8) = rnd();
-		if (g_vec == 3 && g_urg)
-			*(__u16 *)(l4 + 18) = (__u16)rnd();
-		if (g_vec == 4 && fill_payload(data, end))
-			return XDP_ABORTED;
-		if (l4_csum(data, end, pseudo(src, dst, 6, bpf_ntohs(ip->tot_len) - 20)))
-			return XDP_ABORTED;
-		break;
-	case 6: /* greip */
-	case 7: { /* greeth */
-		struct iphdr *in = data + g_inner_ip;
-		__u16 oid;
-		__be32 idst;
-
-		if ((void *)(in + 1) + 8 > end)
-			return XDP_ABORTED;
-		if (g_vec == 7) {
-			__u8 *m = (__u8 *)in - 14;
-
-			if ((void *)m < data)
-				return XDP_ABORTED;
-			*(__u32 *)m = rnd();
-			*(__u32 *)(m + 4) = rnd();
-			*(__u32 *)(m + 8) = rnd();
-		}
-		idst = g_gcip ? dst : testbed_random();
-		in->daddr = idst;
-		oid = ip->id; /* the little-endian view of the outer field */
-		in->id = g_ident == R16 ? (__u16)~(__u16)(oid - 1000) : (__u16)~oid;
-		rand_port((__u8 *)(in + 1), g_sport);
-		rand_port((__u8 *)(in + 1) + 2, g_dport);
-		if (fill_payload(data, end))
-			return XDP_ABORTED;
-		if (l4_csum(data, end, pseudo(in->saddr, idst, 17, bpf_ntohs(in->tot_len) - 20)))
-			return XDP_ABORTED;
-		ip_csum(in);
-		break;
+		inner(ip, cip, dst);
 	}
-	default:
+	if (rewrite_l4(cip, end))
 		return XDP_ABORTED;
-	}
+	if (cfg.vec.inner)
+		ip_csum(cip);
 	ip_csum(ip);
 
-	if (g_log_flows) {
-		struct flow_key key = { .src = src, .dst = dst };
-		struct flow_val *fv = bpf_map_lookup_elem(&flows, &key);
+	if (cfg.log_flows) {
+		struct botgen_flow_key key = { .src = src, .dst = dst };
+		struct botgen_flow_val *fv = bpf_map_lookup_elem(&flows, &key);
 
 		if (fv) {
 			fv->packets++;
 			fv->bytes += bpf_ntohs(ip->tot_len);
 		} else {
-			struct flow_val nv = { 1, bpf_ntohs(ip->tot_len) };
+			struct botgen_flow_val nv = { 1, bpf_ntohs(ip->tot_len) };
 
 			if (bpf_map_update_elem(&flows, &key, &nv, BPF_NOEXIST)) {
 				__u32 z = 0;

@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
+#include <linux/ip.h>
 #include "fastpath.h"
 #include "rawsend.h"
 #include "botgen.skel.h"
@@ -27,38 +28,71 @@ static int quiet(enum libbpf_print_level lvl, const char *fmt, va_list ap)
 	return 0;
 }
 
-/* checksum region: 4-byte chunks of at most 512 bytes, then the tail */
-static void cs_region(struct botgen_bpf *s, uint32_t off, uint32_t len, uint32_t csum_at)
+/* a checksummed region of len bytes: 4-byte chunks of at most 512 bytes, then the tail */
+static void span(struct botgen_span *c, uint32_t len)
 {
-	uint32_t l4 = len & ~3u, c0 = l4 < 512 ? l4 : 512, c1, c2;
+	uint32_t words = len & ~3u;
 
-	c1 = l4 - c0 < 512 ? l4 - c0 : 512;
-	c2 = l4 - c0 - c1;
-	s->rodata->g_cs_off = off;
-	s->rodata->g_cs_c0 = c0;
-	s->rodata->g_cs_c1 = c1;
-	s->rodata->g_cs_c2 = c2;
-	s->rodata->g_cs_tail = len & 3;
-	s->rodata->g_cs_csum = csum_at;
+	c->c0 = words < 512 ? words : 512;
+	c->c1 = words - c->c0 < 512 ? words - c->c0 : 512;
+	c->c2 = words - c->c0 - c->c1;
+	c->tail = len & 3;
 }
 
-static void payload(struct botgen_bpf *s, uint32_t off, uint32_t len)
+/* The program's configuration for this run, from the vector's descriptor */
+static void config(struct botgen_cfg *g, const struct fast_cfg *c, const struct vec_desc *d)
 {
-	s->rodata->g_pl_off = off;
-	s->rodata->g_pl_words = len / 4;
-	s->rodata->g_pl_tail = len & 3;
+	const struct vec_opts *o = c->o;
+	uint32_t hdrs = sizeof(struct iphdr) + (d->wire.inner ? d->wire.inner + sizeof(struct iphdr) : 0);
+
+	memset(g, 0, sizeof(*g));
+	g->vec = d->wire;
+	g->tunnel = (uint32_t)!!c->tunnel;
+	g->off_ip = (uint32_t)raw_inner_off(c->tunnel);
+	g->nbots = c->nbots;
+	g->ntgt = c->ntgt;
+	g->nprox = c->nprox;
+	g->pmode = c->pmode;
+	g->hop = c->hop ? c->hop : 1;
+	g->src_base = c->src_base;
+	g->src_mode = (uint32_t)o->src_mode;
+	for (uint32_t i = 0; i < c->ntgt; i++) {
+		g->tgt[i] = ntohl(c->tgt[i].addr);
+		g->tmask[i] = c->tgt[i].netmask;
+	}
+	for (uint32_t i = 0; i < c->nprox; i++) {
+		g->prox[i] = c->prox[i];
+		memcpy(g->pmac[i], c->pmac[i], 6);
+	}
+	g->ident = o->ident;
+	g->sport = o->sport;
+	g->dport = o->dport;
+	g->dhid = o->dhid;
+	g->seq_rand = o->seqnum == VEC_RANDOM16;
+	g->ack_rand = o->acknum == VEC_RANDOM16;
+	g->urg = (uint32_t)o->urg;
+	g->gcip = (uint32_t)o->gcip;
+	g->rand = (uint32_t)o->rand;
+	g->log_flows = (uint32_t)c->log_flows;
+	/* the L4 checksum covers the rest of the packet */
+	span(&g->cs, vec_ip_len(o) - hdrs);
+	if (d->wire.flags & BOTGEN_V_PAYLOAD) { /* rand=0: the setup's bytes stay in the template */
+		g->pl_words = o->len / 4;
+		g->pl_tail = o->len & 3;
+	}
+	if (d->wire.flags & BOTGEN_V_DNS)
+		g->lbl_len = o->len;
 }
 
 int fast_open(struct fast **out, const struct fast_cfg *c)
 {
-	const struct vec_opts *o = c->o;
+	const struct vec_desc *d = vec_desc(c->o->vec);
+	struct botgen_cfg g;
 	struct botgen_bpf *s;
 	struct fast *f;
-	uint32_t ip = (uint32_t)raw_inner_off(c->tunnel), iip;
-	uint64_t st;
 	int err;
 
-	if (!vec_is_raw(o->vec))
+	if (!d || !(d->wire.flags & BOTGEN_V_FAST))
 		return -EOPNOTSUPP;
 	if (c->ntgt > FAST_MAX_T || c->nprox > FAST_MAX_P || !c->ntgt || !c->nprox || c->frame_len > RAW_FRAME_MAX)
 		return -E2BIG;
@@ -73,74 +107,18 @@ int fast_open(struct fast **out, const struct fast_cfg *c)
 		return err;
 	}
 	f->skel = s;
-	s->rodata->g_vec = (uint32_t)o->vec;
-	s->rodata->g_tunnel = (uint32_t)!!c->tunnel;
-	s->rodata->g_nbots = c->nbots;
-	s->rodata->g_ntgt = c->ntgt;
-	s->rodata->g_nprox = c->nprox;
-	s->rodata->g_pmode = c->pmode;
-	s->rodata->g_hop = c->hop ? c->hop : 1;
-	s->rodata->g_src_base = c->src_base;
-	s->rodata->g_src_mode = (uint32_t)o->src_mode;
-	for (uint32_t i = 0; i < c->ntgt; i++) {
-		s->rodata->g_tgt[i] = ntohl(c->tgt[i].addr);
-		s->rodata->g_tmask[i] = c->tgt[i].netmask;
-	}
-	for (uint32_t i = 0; i < c->nprox; i++) {
-		s->rodata->g_prox[i] = c->prox[i];
-		memcpy((void *)s->rodata->g_pmac[i], c->pmac[i], 6);
-	}
-	s->rodata->g_off_ip = ip;
-	s->rodata->g_ident = o->ident;
-	s->rodata->g_sport = o->sport;
-	s->rodata->g_dport = o->dport;
-	s->rodata->g_dhid = o->dhid;
-	s->rodata->g_seq_rand = o->seqnum == VEC_RANDOM16;
-	s->rodata->g_ack_rand = o->acknum == VEC_RANDOM16;
-	s->rodata->g_urg = (uint32_t)o->urg;
-	s->rodata->g_gcip = (uint32_t)o->gcip;
-	s->rodata->g_rand = (uint32_t)o->rand;
-	s->rodata->g_log_flows = (uint32_t)c->log_flows;
-	switch (o->vec) {
-	case VEC_UDP:
-		cs_region(s, ip + 20, 8 + o->len, ip + 26);
-		payload(s, ip + 28, o->len);
-		break;
-	case VEC_VSE:
-		cs_region(s, ip + 20, 33, ip + 26);
-		break;
-	case VEC_DNS:
-		cs_region(s, ip + 20, vec_ip_len(o) - 20, ip + 26);
-		s->rodata->g_lbl_off = ip + 28 + 12 + 1;
-		s->rodata->g_lbl_len = o->len;
-		break;
-	case VEC_SYN:
-		cs_region(s, ip + 20, 40, ip + 36);
-		break;
-	case VEC_ACK:
-		cs_region(s, ip + 20, 20 + o->len, ip + 36);
-		payload(s, ip + 40, o->len);
-		/* rand=0: the setup bytes stay in the template */
-		break;
-	case VEC_GREIP:
-	case VEC_GREETH:
-		iip = ip + 24 + (o->vec == VEC_GREETH ? 14 : 0);
-		s->rodata->g_inner_ip = iip;
-		cs_region(s, iip + 20, 8 + o->len, iip + 26);
-		payload(s, iip + 28, o->len);
-		break;
-	default:
-		err = -EOPNOTSUPP;
-		goto fail;
-	}
+	config(&g, c, d);
+	s->rodata->cfg = g;
 	err = botgen_bpf__load(s);
-	if (err)
-		goto fail;
-	st = c->seed ^ 0x5851F42D4C957F2Dull;
+	if (err) {
+		botgen_bpf__destroy(s);
+		free(f);
+		return err;
+	}
 	{
 		struct vec_rand r;
 
-		vec_rand_seed(&r, st, 0xFA57);
+		vec_rand_seed(&r, c->seed ^ 0x5851F42D4C957F2Dull, 0xFA57);
 		s->data->g_rs[0] = r.x;
 		s->data->g_rs[1] = r.y;
 		s->data->g_rs[2] = r.z;
@@ -153,10 +131,6 @@ int fast_open(struct fast **out, const struct fast_cfg *c)
 	f->ifindex = c->ifindex;
 	*out = f;
 	return 0;
-fail:
-	botgen_bpf__destroy(s);
-	free(f);
-	return err;
 }
 
 int fast_run(struct fast *f, uint32_t n)
@@ -176,8 +150,8 @@ int fast_run(struct fast *f, uint32_t n)
 long long fast_drain(struct fast *f, fast_flow_cb cb, void *arg)
 {
 	int fd = bpf_map__fd(f->skel->maps.flows), sfd = bpf_map__fd(f->skel->maps.gen_stats);
-	struct { uint32_t src, dst; } key, next, *kp = NULL;
-	struct { uint64_t packets, bytes; } val;
+	struct botgen_flow_key key, next, *kp = NULL;
+	struct botgen_flow_val val;
 	uint32_t z = 0;
 	uint64_t lost = 0;
 	long long r;

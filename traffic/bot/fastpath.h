@@ -10,8 +10,8 @@
 #include <stdint.h>
 #include "vectors.h"
 
-#define FAST_MAX_T 16
-#define FAST_MAX_P 16
+#define FAST_MAX_T BOTGEN_MAX_TGT
+#define FAST_MAX_P BOTGEN_MAX_PROXY
 
 struct fast_cfg {
 	const struct vec_opts *o;
@@ -31,7 +31,7 @@ struct fast_cfg {
 
 struct fast;
 
-/* Checks the vector (raw ones but stomp), loads the program. */
+/* Checks the vector (its descriptor's BOTGEN_V_FAST), loads the program. */
 int fast_open(struct fast **f, const struct fast_cfg *c);
 /* Runs the program n times: n frames leave through ifindex. */
 int fast_run(struct fast *f, uint32_t n);

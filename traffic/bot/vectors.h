@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Mirai attack vectors as packet builders (docs/xpro-bot.md and
- * /work/shared/design/MIRAI-VECTORS.md). A vector builds the IPv4 packet a
- * Mirai bot would put on the wire (the "inner" packet when tunnelled):
- * vec_flow_init() does what Mirai does once per target at setup,
- * vec_next() what it does on every pass of its send loop.
+ * Mirai's attack vectors (docs/mirai-vectors.md), one descriptor each
+ * (struct vec_desc, the table in traffic/bot/vectors.c): the option check
+ * (traffic/bot/bot.c), the packet builders and the fast path
+ * (traffic/bot/fastpath.c, traffic/bot/botgen.bpf.c) all read it. A vector
+ * builds the IPv4 packet a Mirai bot would put on the wire (the "inner"
+ * packet when tunnelled): vec_flow_init() does what Mirai does once per
+ * target at setup, vec_next() what it does on every pass of its send loop.
  *
  * The emulated bot is little-endian (x86 or arm Mirai builds), so the
  * odd-length checksums are correct (Q1) and the 16-bit byte-swap quirks
@@ -15,20 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-enum vec_id {
-	VEC_UDP = 0,
-	VEC_VSE = 1,
-	VEC_DNS = 2,
-	VEC_SYN = 3,
-	VEC_ACK = 4,
-	VEC_STOMP = 5,
-	VEC_GREIP = 6,
-	VEC_GREETH = 7,
-	VEC_UDPPLAIN = 9,
-	VEC_HTTP = 10,
-	VEC_NONE = -1,
-};
+#include "botgen.h" /* enum vec_id, enum vec_src_mode, VEC_RANDOM16, struct botgen_vec */
 
 /* Mirai's xorshift128 generator (rand_next), seeded by us, not by time. */
 struct vec_rand {
@@ -51,15 +40,6 @@ static inline uint32_t vec_rand_next(struct vec_rand *r)
 }
 /* Mirai's rand_str: 4 bytes per draw, little-endian. */
 void vec_rand_fill(struct vec_rand *r, uint8_t *p, size_t len);
-
-/* How the source address is chosen (Mirai's `source` option). */
-enum vec_src_mode {
-	VEC_SRC_LOCAL = 0,  /* the bot's own address (LOCAL_ADDR) */
-	VEC_SRC_FIXED = 1,  /* a fixed (spoofed) address */
-	VEC_SRC_RANDOM = 2, /* random per packet; inside 198.18.0.0/15 here */
-};
-
-#define VEC_RANDOM16 0xffff /* Mirai's "65535 means random" */
 
 /* Mirai's options (attack.h IDs), after defaults are applied. */
 struct vec_opts {
@@ -108,9 +88,62 @@ struct vec_flow {
 	struct vec_rand rnd;
 };
 
-/* Name <-> id. */
+/* Mirai's options as xpro-bot's command line names them (--len ...
+ * --source): the bits of vec_desc.opts and .needs. */
+enum vec_opt {
+	VEC_O_LEN = 1, VEC_O_RAND, VEC_O_TOS, VEC_O_IDENT, VEC_O_TTL, VEC_O_DF, VEC_O_SPORT,
+	VEC_O_DPORT, VEC_O_DOMAIN, VEC_O_DHID, VEC_O_URG, VEC_O_ACK, VEC_O_PSH, VEC_O_RST,
+	VEC_O_SYN, VEC_O_FIN, VEC_O_SEQNUM, VEC_O_ACKNUM, VEC_O_GCIP, VEC_O_METHOD,
+	VEC_O_POSTDATA, VEC_O_PATH, VEC_O_CONNS, VEC_O_SOURCE,
+};
+#define VEC_OPT(x) (1u << (x))
+
+/* TCP flags of Mirai's urg..fin options (the flags byte of the header) */
+#define VEC_TCP_FIN 0x01
+#define VEC_TCP_SYN 0x02
+#define VEC_TCP_RST 0x04
+#define VEC_TCP_PSH 0x08
+#define VEC_TCP_ACK 0x10
+#define VEC_TCP_URG 0x20
+
+struct iphdr;
+
+/*
+ * One vector. The packet: IPv4 (`proto`), then for greip/greeth
+ * wire.inner bytes and an inner IPv4 header, then the L4 header
+ * (wire.l4, `l4_len` bytes with its options), then `fixed` bytes plus the
+ * --len bytes (if the vector takes --len) plus the encoded --domain (if it
+ * takes one).
+ */
+struct vec_desc {
+	const char *name;
+	int id;                 /* enum vec_id */
+	uint8_t proto;          /* IPPROTO_* of the (outer) IPv4 header */
+	uint8_t raw;            /* 1: raw frames; 0: kernel sockets (stomp: its flood is built here) */
+	uint32_t opts;          /* VEC_OPT() bits: what Mirai's CNC (or the bot) accepts */
+	uint32_t needs;         /* VEC_OPT() bits: required */
+	uint32_t len_max;       /* the largest --len accepted */
+	uint32_t len_cap;       /* a larger --len is cut to this, silently (Mirai); 0: none */
+	/* Mirai's defaults (VEC_RANDOM16: random) */
+	uint32_t len, dport, acknum;
+	uint8_t df, tcp;        /* tcp: VEC_TCP_* set by default */
+	/* the packet */
+	uint16_t l4_len;        /* 0: no packet built here (http) */
+	uint16_t fixed;
+	struct botgen_vec wire; /* the layout, and what varies per packet (the fast path) */
+	/* at flow setup (NULL: nothing to do), then one packet of tot bytes */
+	void (*setup)(const struct vec_opts *o, struct vec_flow *f);
+	void (*build)(const struct vec_opts *o, struct vec_flow *f, struct iphdr *ip, uint16_t tot);
+};
+
+/* The descriptor of a vector, NULL if there is none with that ID. */
+const struct vec_desc *vec_desc(int vec);
+
+/* Name <-> id. vec_parse takes a name or Mirai's ID; VEC_NONE if neither. */
 const char *vec_name(int vec);
 int vec_parse(const char *name);
+/* "udp vse ...": every vector's name, for messages */
+const char *vec_names(void);
 /* 1 if the vector is built from raw frames (not kernel sockets). */
 int vec_is_raw(int vec);
 
