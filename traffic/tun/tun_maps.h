@@ -14,7 +14,6 @@
 
 #define XTUN_MAX_PROXIES 16
 #define XTUN_MAX_SOURCES 65536
-/* outer IPv4 + UDP + X-Pro header: what every inner packet grows by */
 
 /* tc filter identity on the clsact egress hook (one per interface) */
 #define XTUN_TC_HANDLE   0x58
@@ -32,7 +31,13 @@ enum xtun_mode {
 #define XTUN_OFF_GSO     (1u << 2)
 #define XTUN_OFF_SAVED   (1u << 31)
 
-/* tun_cfg: an array of one */
+/*
+ * tun_cfg: an array of one. A map, not a load-time `const volatile`
+ * struct (as the bot's traffic/bot/botgen.h has): the program has no
+ * load-time setting: `xpro-tun set` changes the mode, the proxies and their
+ * up/down marks while the program runs, and detach reads back the
+ * offloads attach saved here.
+ */
 struct xtun_cfg {
 	__u32 mode;       /* enum xtun_mode */
 	__u32 nproxies;   /* valid slots of tun_proxies, 0..XTUN_MAX_PROXIES */
