@@ -3,21 +3,6 @@
 #include <string.h>
 #include "tunnel.h"
 
-uint16_t xpro_csum(const void *data, size_t len, uint32_t sum0)
-{
-	const uint8_t *p = data;
-	uint64_t sum = sum0;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)(p[len - 1] << 8);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return htons((uint16_t)~sum);
-}
-
 void xpro_tun_outer(uint8_t *out, uint32_t src, uint32_t proxy, uint16_t sport, uint16_t dport,
 		    uint16_t id, size_t inner_len)
 {

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * The X-Pro tunnel for the userspace tools that build their own frames
- * (xpro-bot's raw vectors, xpro-replay): the Internet checksum, and the
- * outer headers of docs/protocol.md in front of an inner IPv4 packet. The
+ * (xpro-bot's raw vectors, xpro-replay): the outer headers of docs/protocol.md in front of an inner IPv4 packet. The
  * device-side TC program (traffic/tun/tun_egress.bpf.c) does the same in the kernel.
  */
 #ifndef XPRO_TRAFFIC_TUNNEL_H
@@ -11,11 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "xpro.h"
-
-/* RFC 1071 checksum of len bytes plus the partial sum sum (host order),
- * folded and complemented, in network order. An odd last byte counts as
- * the high half of a 16-bit word. */
-uint16_t xpro_csum(const void *data, size_t len, uint32_t sum);
+#include "csum.h" /* the Internet checksum, xpro_csum() */
 
 /*
  * Write the XPRO_TUN_OUTER_LEN bytes that go in front of an inner packet of

@@ -9,7 +9,7 @@ BINS += $(TOPO_BINS)
 $(O)/bin/xpro-topo-probe: $(O)/obj/topo/probe.o $(O)/obj/xpro/netlink.o $(O)/obj/lib/opt.o $(O)/obj/lib/log.o
 	$(call link,$(USER_LDLIBS))
 
-$(O)/bin/xpro-topo-ping: $(O)/obj/topo/ping.o $(addprefix $(O)/obj/lib/,safety.o opt.o tunnel.o log.o)
+$(O)/bin/xpro-topo-ping: $(O)/obj/topo/ping.o $(addprefix $(O)/obj/lib/,safety.o opt.o log.o)
 	$(call link)
 
 $(O)/bin/xpro-topo: topo/xpro-topo

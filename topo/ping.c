@@ -29,7 +29,7 @@
 #include "safety.h"
 #include "clock.h"
 #include "opt.h"
-#include "tunnel.h"
+#include "csum.h"
 #include "log.h"
 
 #define USAGE "usage: xpro-topo-ping [-c COUNT] [-W TIMEOUT_S] [-i INTERVAL_S] [-q] ADDR\n"

@@ -144,33 +144,21 @@ uint32_t xr_map(uint64_t seed, const struct xr_range *r, uint32_t addr)
 	return htonl(base + (uint32_t)off);
 }
 
-static uint32_t sum16(const void *data, size_t len, uint32_t sum)
-{
-	const uint8_t *p = data;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
-}
-
-/* RFC 1624: HC' = ~(~HC + ~m + m') for each 16-bit word m changed to m' */
+/* RFC 1624: HC' = ~(~HC + ~m + m') for each 16-bit word m changed to m':
+ * the checksum of ~HC, the ~m and the m' */
 static void csum_replace(uint8_t *field, const uint8_t *old4x2, const uint8_t *new4x2)
 {
-	uint32_t sum = (uint16_t)~be16(field);
+	uint8_t w[18];
+	uint16_t c;
 	int i;
 
-	for (i = 0; i < 8; i += 2) {
-		sum += (uint16_t)~be16(old4x2 + i);
-		sum += be16(new4x2 + i);
-	}
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	sum = (uint16_t)~sum;
-	field[0] = (uint8_t)(sum >> 8);
-	field[1] = (uint8_t)sum;
+	w[0] = (uint8_t)~field[0];
+	w[1] = (uint8_t)~field[1];
+	for (i = 0; i < 8; i++)
+		w[2 + i] = (uint8_t)~old4x2[i];
+	memcpy(w + 10, new4x2, 8);
+	c = xpro_csum(w, sizeof(w), 0);
+	memcpy(field, &c, 2);
 }
 
 void xr_rewrite(uint8_t *pkt, size_t len, uint32_t src, uint32_t dst)
@@ -200,10 +188,9 @@ void xr_rewrite(uint8_t *pkt, size_t len, uint32_t src, uint32_t dst)
 	}
 	if ((proto == 6 && l4len >= 20) || (proto == 17 && l4len >= 8)) {
 		uint8_t *field = l4 + (proto == 6 ? 16 : 6);
-		uint32_t ph = sum16(pkt + 12, 8, 0) + proto + (uint32_t)l4len;
 
 		field[0] = field[1] = 0;
-		c = xpro_csum(l4, l4len, ph);
+		c = xpro_csum_l4(src, dst, proto, l4, l4len);
 		if (proto == 17 && c == 0)
 			c = 0xffff;
 		memcpy(field, &c, 2);
@@ -215,14 +202,12 @@ size_t xr_tunnel(uint8_t *out, uint32_t src, uint32_t proxy, uint16_t sport, uin
 {
 	size_t ulen = 8 + XPRO_TUN_HDR_LEN + inner_len;
 	uint8_t *udp = out + 20;
-	uint32_t ph;
 	uint16_t c;
 
 	xpro_tun_outer(out, src, proxy, sport, port, id, inner_len);
 	memcpy(out + XPRO_TUN_OUTER_LEN, inner, inner_len);
 	/* the UDP checksum over the whole datagram, now that it is in place */
-	ph = sum16(out + 12, 8, 0) + 17 + (uint32_t)ulen;
-	c = xpro_csum(udp, ulen, ph);
+	c = xpro_csum_l4(src, proxy, 17, udp, ulen);
 	if (c == 0)
 		c = 0xffff;
 	memcpy(udp + 6, &c, 2);
