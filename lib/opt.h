@@ -84,6 +84,10 @@ struct xp_opt {
 #define XP_FN(n, s, f, d, a, h, ...) XP_ROW(XP_OPT_FN, n, s, d, 0, 0, a, h, .fn = (f), __VA_ARGS__)
 #define XP_TEXT(h) { .type = XP_OPT_TEXT, .help = (h) }
 
+/* a number macro as a string, for help texts: XP_STRINGIFY(MAX_SECONDS) */
+#define XP_STRINGIFY_(x) #x
+#define XP_STRINGIFY(x) XP_STRINGIFY_(x)
+
 /* Parse argv[1..argc-1] against tab; returns the index of the first operand
  * (argc if none). Exits 2 on any error (one line on stderr), 0 after --help. */
 int xp_opt_parse(const char *tool, const char *usage, const struct xp_opt *tab, int argc, char **argv);

@@ -267,11 +267,9 @@ static void coap_one(int fd)
 	sendto(fd, r, rl, 0, (struct sockaddr *)&from, fl);
 }
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
 #define USAGE "usage: xpt-resp --duration S [--http PORT] [--coap PORT] [--mqtt PORT] [--bind ADDR]\n" \
 	"  answers HTTP (TCP, default 80), CoAP (UDP, default 5684) and MQTT (TCP, default 1883)\n" \
-	"  for S seconds (1-" STR(MAX_SECONDS) "); naming any of --http/--coap/--mqtt serves only those.\n" \
+	"  for S seconds (1-" XP_STRINGIFY(MAX_SECONDS) "); naming any of --http/--coap/--mqtt serves only those.\n" \
 	"  Prints {\"http\":N,\"coap\":N,...,\"sources\":{ADDR:N}} at exit.\n"
 
 int main(int argc, char **argv)

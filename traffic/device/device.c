@@ -739,8 +739,6 @@ static void mqtt_goodbye(int ep)
 
 /* ---- setup --------------------------------------------------------------- */
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
 #define USAGE \
 	"usage: xpro-device --target ADDR --duration S [--devices N] [--sources CIDR]\n" \
 	"                   [--proto coap|mqtt|mix] [--period MS] [--jitter PCT] [--burst-every S]\n" \
@@ -783,7 +781,7 @@ static void parse_opts(int argc, char **argv)
 	double jitter_pct = 10;
 	const struct xp_opt tab[] = {
 		XP_INT("devices", 0, &o.ndev, 1, MAX_DEVICES, "N",
-		       "1-" STR(MAX_DEVICES) " (default 1), at most the range's size - 2"),
+		       "1-" XP_STRINGIFY(MAX_DEVICES) " (default 1), at most the range's size - 2"),
 		XP_FN("sources", 0, opt_sources, NULL, "CIDR", "local range of the device host (default 198.18.16.0/20)"),
 		XP_IPV4("target", 0, &o.target, "ADDR", "the victim service (required)"),
 		XP_CHOICE("proto", 0, &o.proto, "coap|mqtt|mix", /* P_COAP, P_MQTT, 2 */
@@ -793,10 +791,10 @@ static void parse_opts(int argc, char **argv)
 		XP_DOUBLE("jitter", 0, &jitter_pct, 0, 100, "PCT", NULL),
 		XP_DOUBLE("burst-every", 0, &o.burst_every_s, 0, MAX_SECONDS, "S",
 			  "a firmware check every S seconds per device (+- jitter): --burst-size\n"
-			  "K requests (default 5, at most " STR(MAX_BURST) ") back to back; 0: none (default)"),
+			  "K requests (default 5, at most " XP_STRINGIFY(MAX_BURST) ") back to back; 0: none (default)"),
 		XP_INT("burst-size", 0, &o.burst_size, 1, MAX_BURST, "K", NULL),
 		XP_DOUBLE("duration", 0, &o.duration_s, 0.001, MAX_SECONDS, "S",
-			  "required, at most " STR(MAX_SECONDS) ": no request is sent after it; answers are\n"
+			  "required, at most " XP_STRINGIFY(MAX_SECONDS) ": no request is sent after it; answers are\n"
 			  "awaited for --timeout more"),
 		XP_U64("count", 0, &o.count, 1, (double)MAX_COUNT, "N", "requests in all, then stop (default and at most 10000000)"),
 		XP_U64("seed", 0, &o.seed, 0, 1e18, "N", "schedule, jitter, tokens, payloads (default 1)"),

@@ -68,8 +68,6 @@ static void on_signal(int sig)
 	stop_sig = sig;
 }
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
 #define USAGE \
 "usage: xpro-replay --pcap FILE (--proxy ADDR[:PORT] | --mode inline)\n" \
 "                   (--target ADDR | --dst-range CIDR) [options]\n" \
@@ -186,7 +184,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		      "tunnel (default): outer IPv4/UDP to the proxy + X-Pro header + packet;\n"
 		      "inline: the mapped packet itself, sent raw"),
 		XP_FN("proxy", 0, opt_proxy, o, "ADDR[:PORT]",
-		      "the proxy's tunnel address (tunnel mode; port default " STR(XPRO_TUN_PORT_DEFAULT) ")"),
+		      "the proxy's tunnel address (tunnel mode; port default " XP_STRINGIFY(XPRO_TUN_PORT_DEFAULT) ")"),
 		XP_IPV4("target", 0, &o->target, "ADDR", "every destination becomes ADDR"),
 		XP_FN("dst-range", 0, opt_dst_range, o, "CIDR", "destinations are mapped into CIDR instead"),
 		XP_FN("src-range", 0, opt_range, &o->src, "CIDR", "sources are mapped into CIDR (default 198.18.64.0/18)"),

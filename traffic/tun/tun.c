@@ -25,8 +25,6 @@
 #include "log.h"
 
 #define TOOL "xpro-tun"
-#define STR_(x) #x
-#define STR(x) STR_(x)
 
 static const char usage[] =
 		"usage: xpro-tun attach DEV --proxy A[,B,...] [--port P] [--mode fixed|spread|failover]\n"
@@ -528,9 +526,9 @@ int main(int argc, char **argv)
 	int json = 0, keep = 0, first;
 	char mtu[512];
 	const struct xp_opt tab[] = {
-		XP_STR("proxy", 0, &proxies, "LIST", "proxies' tunnel addresses, in order (at most " STR(XTUN_MAX_PROXIES)
+		XP_STR("proxy", 0, &proxies, "LIST", "proxies' tunnel addresses, in order (at most " XP_STRINGIFY(XTUN_MAX_PROXIES)
 		       "), inside " XPRO_TESTBED_STR),
-		XP_UINT("port", 0, &port, 1, 65535, "P", "their tunnel UDP port (default " STR(XPRO_TUN_PORT_DEFAULT) ")"),
+		XP_UINT("port", 0, &port, 1, 65535, "P", "their tunnel UDP port (default " XP_STRINGIFY(XPRO_TUN_PORT_DEFAULT) ")"),
 		XP_FN("mode", 0, opt_mode, NULL, "M", "fixed: always the first proxy; spread: by a hash of the inner\n"
 		      "destination; failover: the first proxy marked up (default fixed)"),
 		XP_FN("down", 0, opt_updown, (void *)&down, "A", "mark a proxy down (failover mode); A may be 'all'"),
