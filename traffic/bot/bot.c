@@ -440,6 +440,24 @@ static int flows_init(struct bot *b, struct flows *fl)
 	return 0;
 }
 
+int bot_frame(struct bot *b, struct vec_flow *f, uint32_t src, uint32_t p, struct vec_rand *orng, uint8_t *frame,
+	      size_t *len)
+{
+	size_t off = raw_inner_off(b->tunnel);
+	int l = vec_next(&b->o, f, frame + off, RAW_FRAME_MAX - off);
+	uint16_t oid = 0;
+
+	if (l < 0)
+		return l;
+	if (b->tunnel) {
+		oid = (uint16_t)vec_rand_next(orng);
+		if (!oid)
+			oid = 1;
+	}
+	*len = raw_wrap(frame, b->pmac[p], b->ifc.mac, b->tunnel, src, b->prox[p], b->tun_port, oid, (size_t)l);
+	return 0;
+}
+
 int bot_send_logged(struct bot *b, struct raw_sock *s, const size_t *len, uint64_t n, size_t off)
 {
 	int serr = 0, done = raw_send(s, len, (int)n, b->end_ns, &serr);
@@ -498,20 +516,10 @@ static int run_raw(struct bot *b)
 			uint32_t fi = (uint32_t)(idx % fl.n), bi = fi / b->ntgt, ti = fi % b->ntgt;
 			uint64_t k = (idx / fl.n) * b->ntgt + ti;
 			uint32_t p = bot_proxy_of(b, bi, k);
-			int l = vec_next(&b->o, &fl.f[fi], s->buf[j] + off, RAW_FRAME_MAX - off);
-			uint16_t oid = 0;
 
-			if (l < 0) {
-				err = l;
+			err = bot_frame(b, &fl.f[fi], bot_addr(b, bi), p, &orng, s->buf[j], &len[j]);
+			if (err)
 				goto out;
-			}
-			if (b->tunnel) {
-				oid = (uint16_t)vec_rand_next(&orng);
-				if (!oid)
-					oid = 1;
-			}
-			len[j] = raw_wrap(s->buf[j], b->pmac[p], b->ifc.mac, b->tunnel, bot_addr(b, bi), b->prox[p],
-					  b->tun_port, oid, (size_t)l);
 		}
 		serr = bot_send_logged(b, s, len, n, off);
 		if (serr) {

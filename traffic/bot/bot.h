@@ -59,6 +59,11 @@ void bot_sleep_ns(uint64_t ns);
 /* Proxy (index) of bot i for its k-th packet. */
 uint32_t bot_proxy_of(const struct bot *b, uint32_t i, uint64_t k);
 
+/* Build one frame: the vector's next packet of flow f, from the bot address
+ * src, wrapped for proxy p (in tunnel mode the outer IPv4 ID is the next
+ * draw of orng, never 0); its length in *len. 0, or the builder's error. */
+int bot_frame(struct bot *b, struct vec_flow *f, uint32_t src, uint32_t p, struct vec_rand *orng, uint8_t *frame,
+	      size_t *len);
 /* Send the n frames built in s (lengths len, inner IPv4 header at off), log
  * each one sent by its inner addresses and length, count sent and errors.
  * 0, or a send error that is not transient (-ENOBUFS and -EAGAIN are). */

@@ -256,20 +256,10 @@ int bot_run_stomp(struct bot *b)
 			struct vec_flow *x = live[idx % ok];
 			uint32_t bi = (uint32_t)(ntohl(x->local) - b->src_base);
 			uint32_t p = bot_proxy_of(b, bi, idx / ok);
-			int l = vec_next(&b->o, x, s->buf[j] + off, RAW_FRAME_MAX - off);
-			uint16_t oid = 0;
 
-			if (l < 0) {
-				err = l;
+			err = bot_frame(b, x, x->local, p, &orng, s->buf[j], &len[j]);
+			if (err)
 				goto out;
-			}
-			if (b->tunnel) {
-				oid = (uint16_t)vec_rand_next(&orng);
-				if (!oid)
-					oid = 1;
-			}
-			len[j] = raw_wrap(s->buf[j], b->pmac[p], b->ifc.mac, b->tunnel, x->local, b->prox[p], b->tun_port,
-					  oid, (size_t)l);
 		}
 		serr = bot_send_logged(b, s, len, m, off);
 		if (serr) {
