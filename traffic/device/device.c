@@ -297,6 +297,20 @@ static int may_issue(void)
 	return issued < o.count;
 }
 
+/* A new pending request of kind, or -1: --count is reached, or the device
+ * has PEND_MAX out (counted as skipped). */
+static int pend_take(struct device *d, int kind, uint64_t now)
+{
+	int slot;
+
+	if (!may_issue())
+		return -1;
+	slot = pend_new(d, kind, now);
+	if (slot < 0)
+		n_skipped++;
+	return slot;
+}
+
 static void fail_pending(struct device *d, uint64_t now)
 {
 	int i;
@@ -315,13 +329,9 @@ static void coap_send(struct device *d, int kind, uint64_t now)
 	uint64_t r = rnd(&d->rng);
 	int slot, len, pl = 0;
 
-	if (!may_issue())
+	slot = pend_take(d, kind, now);
+	if (slot < 0)
 		return;
-	slot = pend_new(d, kind, now);
-	if (slot < 0) {
-		n_skipped++;
-		return;
-	}
 	d->pend[slot].id = ++d->mid;
 	memcpy(d->pend[slot].token, &r, COAP_TOKEN_LEN);
 	if (kind == K_TELEMETRY) {
@@ -374,13 +384,9 @@ static void mqtt_connect_start(struct device *d, int ep, uint64_t now)
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.u64 = (uint64_t)d->idx };
 	int slot, one = 1;
 
-	if (!may_issue())
+	slot = pend_take(d, K_CONNECT, now);
+	if (slot < 0)
 		return;
-	slot = pend_new(d, K_CONNECT, now);
-	if (slot < 0) {
-		n_skipped++;
-		return;
-	}
 	d->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (d->fd < 0)
 		goto fail;
@@ -430,13 +436,9 @@ static void mqtt_send(struct device *d, int kind, uint64_t now)
 		pl = snprintf(payload, sizeof(payload), "{\"id\":%d,\"fw\":\"1.0.%u\"}", d->idx, d->seq % 10);
 	}
 	if (o.qos == 1) {
-		if (!may_issue())
+		slot = pend_take(d, kind, now);
+		if (slot < 0)
 			return;
-		slot = pend_new(d, kind, now);
-		if (slot < 0) {
-			n_skipped++;
-			return;
-		}
 		if (++d->mid == 0)
 			d->mid = 1; /* MQTT packet IDs are non-zero */
 		d->pend[slot].id = d->mid;
@@ -455,11 +457,9 @@ static void mqtt_send(struct device *d, int kind, uint64_t now)
 		return;
 	if (pend_find_kind(d, K_PING) >= 0)
 		return; /* one ping outstanding at a time: answers carry no ID */
-	slot = pend_new(d, K_PING, now);
-	if (slot < 0) {
-		n_skipped++;
+	slot = pend_take(d, K_PING, now);
+	if (slot < 0)
 		return;
-	}
 	len = mqtt_pingreq(msg, sizeof(msg));
 	if (mqtt_write(d, msg, len)) {
 		n_failed++;
