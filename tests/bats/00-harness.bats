@@ -37,6 +37,14 @@ alive() {
   [[ $st != Z* && $(pstart "$1") == "$2" ]]
 }
 
+# two_ns: a and b, two new namespaces of the test
+two_ns() {
+  run xp_ns_new a
+  a=$output
+  run xp_ns_new b
+  b=$output
+}
+
 # port_listening NS PORT: some socket listens on PORT in NS ("" for the host)
 port_listening() {
   if [[ -n $1 ]]; then
@@ -119,10 +127,7 @@ port_listening() {
 }
 
 @test "xp_addr refuses addresses outside 198.18.0.0/15 and assigns those inside" {
-  run xp_ns_new a
-  a=$output
-  run xp_ns_new b
-  b=$output
+  two_ns
   run xp_veth "$a" e0 "$b" e1
   assert_success
   for bad in 10.0.0.1/24 8.8.8.8/32 198.20.0.1/24 198.17.255.1/24 198.18.0.1/8; do
@@ -174,10 +179,7 @@ port_listening() {
 }
 
 @test "xp_veth creates the queues and MTU asked for, and refuses bad arguments" {
-  run xp_ns_new a
-  a=$output
-  run xp_ns_new b
-  b=$output
+  two_ns
   run xp_veth "$a" in0 "$b" out0 --queues 2 --mtu 9000
   assert_success
   for end in "$a in0" "$b out0"; do
@@ -200,11 +202,48 @@ port_listening() {
   refute_output --partial "x0"
 }
 
+@test "xp_pair, xp_link, xp_proxy_path, xp_conf and xp_alive do what they say, and refuse what they should" {
+  # two new namespaces, linked, an address at each end: they ping each other
+  xp_pair A a e0 198.18.20.1/24 B b e1 198.18.20.2/24
+  [[ $A == "$XP_PREFIX"-a-* && $B == "$XP_PREFIX"-b-* ]]
+  run timeout 5 ip -n "$B" -4 -o addr show dev e1
+  assert_output --partial "inet 198.18.20.2/24"
+  run xp_exec "$A" timeout 10 ping -c 1 -W 1 198.18.20.2
+  assert_success
+  # an address outside the testbed: refused by name, the veth is not addressed
+  run xp_link "$A" x0 10.0.0.1/24 "$B" x1 198.18.21.2/24
+  assert_failure
+  assert_output --partial "198.18.0.0/15"
+  run timeout 5 ip -n "$A" -4 -o addr show dev x0
+  assert_output ""
+  run xp_pair C c e0 198.18.22.1/24
+  assert_failure
+  assert_output --partial "usage: xp_pair"
+  # one proxy's path: the device reaches the victim through the proxy
+  xp_proxy_path t d0 v0
+  [[ $DEV == "$XP_PREFIX"-tdev-* && $PX == "$XP_PREFIX"-tpx-* && $VIC == "$XP_PREFIX"-tvic-* ]]
+  run xp_exec "$DEV" timeout 10 ping -c 1 -W 1 198.18.1.2
+  assert_success
+  run xp_exec "$PX" sysctl -n net.ipv4.ip_forward
+  assert_output "1"
+  run xp_exec "$VIC" timeout 5 ip -o route get 198.18.0.2
+  assert_output --partial "via 198.18.1.1"
+  # xp_conf: one "key = value" line an argument, the first = splits
+  xp_conf "$BATS_TEST_TMPDIR/x.conf" tf1=50 state_dir=/run/x=y
+  run cat "$BATS_TEST_TMPDIR/x.conf"
+  assert_output $'tf1 = 50\nstate_dir = /run/x=y'
+  run xp_conf "$BATS_TEST_TMPDIR/x.conf" tf1
+  assert_failure
+  # xp_alive: this shell runs; with a wrong start time it is not the same process
+  xp_alive $$
+  read -r -a f <<< "$(sed 's/.*) //' /proc/$$/stat)"
+  xp_alive $$ "${f[19]}"
+  run xp_alive $$ "$((f[19] + 1))"
+  assert_failure
+}
+
 @test "xp_exec runs in the namespace and the project's bpffs stays visible" {
-  run xp_ns_new a
-  a=$output
-  run xp_ns_new b
-  b=$output
+  two_ns
   run xp_veth "$a" probe0 "$b" probe1
   assert_success
   run xp_exec "$a" timeout 5 ip -o link show

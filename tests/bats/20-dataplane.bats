@@ -15,36 +15,14 @@ UDP=${XPRO_BUILD:-build}/tests/tools/xpt-udp
 setup_file() {
   xp_require_root
   export DEV PX VIC CONF STATE
-  DEV=$(xp_ns_new dev)
-  PX=$(xp_ns_new px)
-  VIC=$(xp_ns_new vic)
-  xp_veth "$DEV" dev0 "$PX" in0
-  xp_veth "$PX" out0 "$VIC" vic0
-  xp_addr "$DEV" dev0 198.18.0.2/24
+  # routes, forwarding, the NAPI on the redirect target's peer (GRO switched
+  # on after the link is up), the managed neighbour entry: xp_proxy_path
+  xp_proxy_path "" dev0 vic0
   for i in $(seq 10 17); do xp_addr "$DEV" dev0 198.18.0.$i/24; done
-  xp_addr "$PX" in0 198.18.0.1/24
-  xp_addr "$PX" out0 198.18.1.1/24
-  xp_addr "$VIC" vic0 198.18.1.2/24
-  ip -n "$VIC" route add 198.18.0.0/24 via 198.18.1.1
-  ip -n "$DEV" route add 198.18.1.0/24 via 198.18.0.1
-  xp_exec "$PX" sysctl -qw net.ipv4.ip_forward=1
-  # a NAPI on the redirect target's peer: GRO switched on after the link is up
-  xp_exec "$VIC" ethtool -K vic0 gro off
-  xp_exec "$VIC" ethtool -K vic0 gro on
-  ip -n "$PX" neigh replace 198.18.1.2 dev out0 managed || true
   STATE=$BATS_FILE_TMPDIR/state
   CONF=$BATS_FILE_TMPDIR/xpro.conf
-  cat > "$CONF" <<EOF
-tt1_ms = 1000
-tt2_ms = 200
-tt3_ms = 300
-tf1 = 50
-tf2 = 400
-max_records = 65536
-max_dests = 1024
-warn_interval_ms = 100
-state_dir = $STATE
-EOF
+  xp_conf "$CONF" tt1_ms=1000 tt2_ms=200 tt3_ms=300 tf1=50 tf2=400 max_records=65536 max_dests=1024 \
+    warn_interval_ms=100 state_dir="$STATE"
   xp_pin_dir_register "/run/xpro/bpf/$PX"
 }
 
@@ -77,6 +55,13 @@ counter() {
   echo $((now - ${base:-0}))
 }
 
+# dev_send COUNT INTERVAL_US WAIT_MS: the device's tunnel traffic to the
+# victim's port 7 through the proxy (xpt-udp send; its JSON on stdout)
+dev_send() {
+  xp_exec "$DEV" timeout 20 "$UDP" send --proxy 198.18.0.1 --dst 198.18.1.2 --dport 7 \
+    --count "$1" --interval-us "$2" --wait-ms "$3"
+}
+
 # echo server on the victim for S seconds; output in $BATS_TEST_TMPDIR/echo.json
 victim_echo() {
   xp_exec "$VIC" timeout 30 "$UDP" echo --port 7 --duration "$1" --reply > "$BATS_TEST_TMPDIR/echo.json" &
@@ -98,8 +83,7 @@ victim_echo() {
 
 @test "tunnel traffic arrives decapsulated at the victim and replies reach the device" {
   victim_echo 3
-  run xp_exec "$DEV" timeout 20 "$UDP" send --proxy 198.18.0.1 --dst 198.18.1.2 --dport 7 \
-      --count 20 --interval-us 40000 --wait-ms 800
+  run dev_send 20 40000 800
   assert_success
   wait "$ECHO_PID"
   # sent 20, all 20 answered: the reply path through the proxy's kernel works
@@ -112,8 +96,7 @@ victim_echo() {
 
 @test "one pair flooding above TF1 is dropped, and every packet is accounted for" {
   victim_echo 4
-  run xp_exec "$DEV" timeout 20 "$UDP" send --proxy 198.18.0.1 --dst 198.18.1.2 --dport 7 \
-      --count 600 --interval-us 1000 --wait-ms 0
+  run dev_send 600 1000 0
   assert_success
   wait "$ECHO_PID"
   received=$(jq -r .received "$BATS_TEST_TMPDIR/echo.json")
@@ -152,23 +135,20 @@ victim_echo() {
   run px set -i in0 tf1=100000 tf2=1000000
   assert_success
   victim_echo 3
-  run xp_exec "$DEV" timeout 20 "$UDP" send --proxy 198.18.0.1 --dst 198.18.1.2 --dport 7 \
-      --count 600 --interval-us 1000 --wait-ms 0
+  run dev_send 600 1000 0
   assert_success
   wait "$ECHO_PID"
   [ "$(counter drop_tf1)" -eq 0 ]
   [ "$(jq -r .received "$BATS_TEST_TMPDIR/echo.json")" -eq 600 ]
   # and back down: the same flood is dropped again
   px set -i in0 tf1=50 >/dev/null
-  xp_exec "$DEV" timeout 20 "$UDP" send --proxy 198.18.0.1 --dst 198.18.1.2 --dport 7 \
-      --count 600 --interval-us 1000 --wait-ms 0 >/dev/null
+  dev_send 600 1000 0 >/dev/null
   [ "$(counter drop_tf1)" -gt 0 ]
   [ "$(ip -n "$PX" -j -d link show in0 | jq -r '.[0].xdp.prog.id')" = "$id_before" ]
 }
 
 @test "a restart of xpro keeps the records" {
-  xp_exec "$DEV" timeout 20 "$UDP" send --proxy 198.18.0.1 --dst 198.18.1.2 --dport 7 \
-      --count 30 --interval-us 1000 --wait-ms 0 >/dev/null
+  dev_send 30 1000 0 >/dev/null
   before=$(px stats -i in0 --json | jq -c '[.records, .top[0].count]')
   [ "$before" = "[1,30]" ]
   # reload the program in place
@@ -191,8 +171,7 @@ victim_echo() {
   run xp_exec "$PX" "$XPRO" warnd -i in0 -c "$CONF" --duration 1
   assert_failure
   assert_output --partial "another warnd"
-  xp_exec "$DEV" timeout 20 "$UDP" send --proxy 198.18.0.1 --dst 198.18.1.2 --dport 7 \
-      --count 500 --interval-us 1000 --wait-ms 0 >/dev/null
+  dev_send 500 1000 0 >/dev/null
   wait "$wpid"
   a=$(px alerts -i in0 | jq -r 'select(.reason == "tf1") | "\(.client) \(.dest)"' | sort -u)
   b=$(px alerts -i in0 | jq -r 'select(.reason == "tf1") | "\(.client) \(.dest)"' | sort -u)
@@ -231,7 +210,7 @@ victim_echo() {
   px detach -i in0 >/dev/null
   xp_exec "$VIC" ethtool -K vic0 gro off
   run px attach -i in0
-  xp_exec "$VIC" ethtool -K vic0 gro on
+  xp_gro_napi "$VIC" vic0
   assert_failure
   assert_output --partial "out0 cannot receive XDP redirects"
 }

@@ -18,23 +18,13 @@ N=40000   # packets per sender
 setup() {
   xp_require_root
   [[ $(nproc) -ge 2 ]] || skip "needs 2 CPUs for two concurrent receive queues (have $(nproc))"
-  DEV=$(xp_ns_new dev)
-  PX=$(xp_ns_new px)
-  xp_veth "$DEV" dev0 "$PX" in0 --queues 2
-  xp_addr "$DEV" dev0 198.18.5.2/24
-  xp_addr "$PX" in0 198.18.5.1/24
+  xp_pair DEV dev dev0 198.18.5.2/24 PX px in0 198.18.5.1/24 --queues 2
   xp_exec "$PX" sysctl -qw net.ipv4.ip_forward=1
   CONF=$BATS_TEST_TMPDIR/xpro.conf
   # TT1 a day: no window resets during the test; TF1 and TF2 high: nothing
   # is dropped by rate (the count is what is checked, not the verdict)
-  cat > "$CONF" <<EOC
-tt1_ms = 86400000
-tt2_ms = 0
-tt3_ms = 0
-tf1 = 4000000000
-tf2 = 4000000000
-state_dir = $BATS_TEST_TMPDIR/state
-EOC
+  xp_conf "$CONF" tt1_ms=86400000 tt2_ms=0 tt3_ms=0 tf1=4000000000 tf2=4000000000 \
+    state_dir="$BATS_TEST_TMPDIR/state"
   xp_pin_dir_register "/run/xpro/bpf/$PX"
   # XPS: a sender on CPU k transmits on tx queue k, which veth delivers to
   # rx queue k of the peer (ip netns exec: the namespace's own /sys)

@@ -18,12 +18,8 @@ setup_file() {
   xp_require_root
   [[ -x $SINK ]] || { echo "missing $SINK: run make build" >&3; return 1; }
   export CL VIC CLIENT
-  CL=$(xp_ns_new cl)
-  VIC=$(xp_ns_new vic)
-  xp_veth "$CL" c0 "$VIC" eth0
-  xp_addr "$CL" c0 198.18.16.10/20
+  xp_pair CL cl c0 198.18.16.10/20 VIC vic eth0 198.18.1.2/24
   xp_addr "$CL" c0 198.18.32.10/20
-  xp_addr "$VIC" eth0 198.18.1.2/24
   timeout 10 ip -n "$CL" route add 198.18.1.0/24 dev c0
   timeout 10 ip -n "$VIC" route add 198.18.16.0/20 dev eth0
   timeout 10 ip -n "$VIC" route add 198.18.32.0/20 dev eth0

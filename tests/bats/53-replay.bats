@@ -21,11 +21,7 @@ setup_file() {
   xp_require_root
   [[ -x $REPLAY ]] || { echo "missing $REPLAY: run make build" >&3; return 1; }
   export RP RX TOOLS
-  RP=$(xp_ns_new rp)
-  RX=$(xp_ns_new rx)
-  xp_veth "$RP" r0 "$RX" x0
-  xp_addr "$RP" r0 198.18.0.2/24
-  xp_addr "$RX" x0 198.18.0.1/24
+  xp_pair RP rp r0 198.18.0.2/24 RX rx x0 198.18.0.1/24
   timeout 10 ip -n "$RP" route add 198.18.1.0/24 via 198.18.0.1
   timeout 10 ip -n "$RP" route add 198.18.64.0/18 via 198.18.0.1
   timeout 10 ip -n "$RX" route add 198.18.64.0/18 via 198.18.0.2
@@ -439,25 +435,11 @@ need_shared() {
   [[ -x $XPRO && -x $SINK ]] || { echo "missing $XPRO or $SINK: run make build"; return 1; }
   xp_skip_unless_kernel_feature veth xdp
   #   dev d0 198.18.0.2 ==== in0 198.18.0.1 [xpro] px out0 198.18.1.1 ==== eth0 198.18.1.2 vic
-  DEV=$(xp_ns_new edev)
-  PX=$(xp_ns_new epx)
-  VIC=$(xp_ns_new evic)
-  xp_veth "$DEV" d0 "$PX" in0
-  xp_veth "$PX" out0 "$VIC" eth0
-  xp_addr "$DEV" d0 198.18.0.2/24
-  xp_addr "$PX" in0 198.18.0.1/24
-  xp_addr "$PX" out0 198.18.1.1/24
-  xp_addr "$VIC" eth0 198.18.1.2/24
-  timeout 10 ip -n "$DEV" route add 198.18.1.0/24 via 198.18.0.1
-  timeout 10 ip -n "$VIC" route add 198.18.0.0/24 via 198.18.1.1
+  # routed both ways, forwarding, a NAPI on the redirect target's peer: xp_proxy_path
+  xp_proxy_path e d0 eth0
   timeout 10 ip -n "$VIC" route add 198.18.64.0/18 via 198.18.1.1
   timeout 10 ip -n "$PX" route add 198.18.64.0/18 via 198.18.0.2
   for ns in "$DEV" "$PX" "$VIC"; do xp_exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 || true; done
-  xp_exec "$PX" sysctl -qw net.ipv4.ip_forward=1
-  # a NAPI on the redirect target's peer (docs/veth.md)
-  xp_exec "$VIC" ethtool -K eth0 gro off >/dev/null
-  xp_exec "$VIC" ethtool -K eth0 gro on >/dev/null
-  timeout 10 ip -n "$PX" neigh replace 198.18.1.2 dev out0 managed || true
   conf=$BATS_TEST_TMPDIR/xpro.conf
   printf 'tf1 = 100000\ntf2 = 1000000\nstate_dir = %s\n' "$BATS_TEST_TMPDIR/state" > "$conf"
   xp_pin_dir_register "/run/xpro/bpf/$PX"

@@ -11,10 +11,17 @@
 #   xp_skip_unless_kernel_feature FEAT...  skip, with the reason, if the kernel lacks one
 #   NS=$(xp_ns_new NAME)                   unique namespace (run prefix), lo up
 #   xp_veth NS1 IF1 NS2 IF2 [--queues N] [--mtu M]
+#   xp_link NS1 IF1 CIDR1 NS2 IF2 CIDR2 [xp_veth options]   a veth, an address at each end
+#   xp_pair VAR1 NAME1 IF1 CIDR1 VAR2 NAME2 IF2 CIDR2 [xp_veth options]
+#                                          two new namespaces (names set in VAR1, VAR2), linked
+#   xp_proxy_path PREFIX DEVIF VICIF       DEV ==== PX ==== VIC: one proxy's path, routed
+#   xp_gro_napi NS IF                      GRO off and on: a NAPI for a redirect target's peer
+#   xp_conf FILE KEY=VALUE...              an xpro config file, one "key = value" a line
 #   xp_in_testbed ADDR[/LEN]               0 if the address (and subnet) lies in 198.18.0.0/15
 #   xp_addr NS IF CIDR                     refuses anything outside 198.18.0.0/15
 #   xp_exec NS CMD...                      run CMD in NS (nsenter --net)
 #   PID=$(xp_spawn [--ns NS] NAME CMD...)  background process, killed at teardown
+#   xp_alive PID [START]                   PID runs (not a zombie), still the one started at START
 #   xp_log_of PID                          path of the log of a spawned process
 #   PORT=$(xp_redis_start [NS [ADDR]])     private redis-server; XP_REDIS_USER/XP_REDIS_PASS
 #   xp_redis_cli PORT ARGS...              redis-cli to that server (namespace, auth, timeout)
@@ -240,6 +247,70 @@ xp_veth() {
   fi
 }
 
+# xp_link NS1 IF1 CIDR1 NS2 IF2 CIDR2 [xp_veth options]: a veth between two
+# namespaces with one address at each end
+xp_link() {
+  if [[ $# -lt 6 ]]; then
+    _xp_err "usage: xp_link NS1 IF1 CIDR1 NS2 IF2 CIDR2 [--queues N] [--mtu M]"; return 1
+  fi
+  local ns1=$1 if1=$2 a1=$3 ns2=$4 if2=$5 a2=$6
+  shift 6
+  xp_veth "$ns1" "$if1" "$ns2" "$if2" "$@" && xp_addr "$ns1" "$if1" "$a1" && xp_addr "$ns2" "$if2" "$a2"
+}
+
+# xp_pair VAR1 NAME1 IF1 CIDR1 VAR2 NAME2 IF2 CIDR2 [xp_veth options]: two new
+# namespaces (xp_ns_new NAME1, NAME2; their names are set in the variables
+# VAR1 and VAR2) joined by xp_link
+xp_pair() {
+  if [[ $# -lt 8 ]]; then
+    _xp_err "usage: xp_pair VAR1 NAME1 IF1 CIDR1 VAR2 NAME2 IF2 CIDR2 [--queues N] [--mtu M]"; return 1
+  fi
+  local _n1 _n2
+  _n1=$(xp_ns_new "$2") && _n2=$(xp_ns_new "$6") || return 1
+  printf -v "$1" %s "$_n1" && printf -v "$5" %s "$_n2" || return 1
+  xp_link "$_n1" "$3" "$4" "$_n2" "$7" "$8" "${@:9}"
+}
+
+# xp_gro_napi NS IF: GRO switched off and on again on a link that is up, which
+# gives a veth end the NAPI that a redirect into its peer needs (docs/veth.md)
+xp_gro_napi() {
+  xp_exec "$1" ethtool -K "$2" gro off >/dev/null && xp_exec "$1" ethtool -K "$2" gro on >/dev/null
+}
+
+# xp_proxy_path PREFIX DEVIF VICIF: the path through one proxy, three new
+# namespaces (PREFIXdev, PREFIXpx, PREFIXvic) whose names are set in DEV, PX
+# and VIC:
+#   DEV DEVIF 198.18.0.2/24 ==== in0 198.18.0.1/24 PX out0 198.18.1.1/24 ==== VICIF 198.18.1.2/24 VIC
+# DEV routes 198.18.1.0/24 and VIC 198.18.0.0/24 through PX, which forwards;
+# the victim's end gets a NAPI (xp_gro_napi), PX a managed neighbour entry
+# for the victim. xpro is not attached.
+xp_proxy_path() {
+  if [[ $# -ne 3 ]]; then
+    _xp_err "usage: xp_proxy_path PREFIX DEVIF VICIF"; return 1
+  fi
+  xp_pair DEV "$1dev" "$2" 198.18.0.2/24 PX "$1px" in0 198.18.0.1/24 || return 1
+  VIC=$(xp_ns_new "$1vic") || return 1
+  xp_link "$PX" out0 198.18.1.1/24 "$VIC" "$3" 198.18.1.2/24 || return 1
+  timeout 10 ip -n "$DEV" route add 198.18.1.0/24 via 198.18.0.1 &&
+    timeout 10 ip -n "$VIC" route add 198.18.0.0/24 via 198.18.1.1 &&
+    xp_exec "$PX" sysctl -qw net.ipv4.ip_forward=1 &&
+    xp_gro_napi "$VIC" "$3" || return 1
+  timeout 10 ip -n "$PX" neigh replace 198.18.1.2 dev out0 managed || true
+}
+
+# xp_conf FILE KEY=VALUE...: an xpro config file (docs/config.md), one
+# "key = value" line for each argument, in order
+xp_conf() {
+  local f=${1:-} kv
+  [[ -n $f ]] || { _xp_err "usage: xp_conf FILE KEY=VALUE..."; return 1; }
+  shift
+  : > "$f" || return 1
+  for kv in "$@"; do
+    [[ $kv == ?*=* ]] || { _xp_err "xp_conf: '$kv' is not KEY=VALUE"; return 1; }
+    printf '%s = %s\n' "${kv%%=*}" "${kv#*=}" >> "$f"
+  done
+}
+
 xp_exec() {
   local ns=${1:-}
   _xp_ns_exists "$ns" || { _xp_err "xp_exec: no namespace '$ns'"; return 1; }
@@ -259,12 +330,13 @@ _xp_stat() {
   echo "${f[0]} ${f[19]} ${f[2]}"
 }
 
-# _xp_alive PID START: the same process (start time), still running (a
-# zombie waiting for PID 1 to reap it counts as gone)
-_xp_alive() {
+# xp_alive PID [START]: PID runs (a zombie waiting for PID 1 to reap it
+# counts as gone) and, when START is given, is the same process: its start
+# time (field 22 of /proc/PID/stat) is START
+xp_alive() {
   local st start pgrp
   read -r st start pgrp < <(_xp_stat "$1") || return 1
-  [[ -n $st && $st != Z && $st != X && $start == "$2" ]]
+  [[ -n $st && $st != Z && $st != X && ( $# -lt 2 || $start == "$2" ) ]]
 }
 
 # _xp_signal SIG "PID START": the process group when PID leads one (xp_spawn
@@ -295,7 +367,7 @@ _xp_stop() {
       for p in "$@"; do
         read -r pid start <<< "$p"
         wait "$pid" 2>/dev/null || true # reap our own children
-        _xp_alive "$pid" "$start" && left+=("$p")
+        xp_alive "$pid" "$start" && left+=("$p")
       done
       [[ ${#left[@]} -eq 0 ]] && return 0
       sleep 0.1
@@ -533,7 +605,7 @@ xp_teardown_all() {
   for f in "$XP_DIR"/redis.*; do
     [[ -e $f ]] || continue
     read -r pid start _ < "$f"
-    _xp_alive "$pid" "$start" || rm -f "$f"
+    xp_alive "$pid" "$start" || rm -f "$f"
   done
   return $rc
 }
