@@ -4,7 +4,8 @@
 #   cl: c0 198.18.16.10/20 (legit), 198.18.32.10/20 (bot) ==== eth0 198.18.1.2/24 :vic
 #
 # Both sides route the other's subnets on-link. The client is a small
-# Python (Debian's /usr/bin/python3, stdlib only) written by this file. Every
+# Python (Debian's /usr/bin/python3, stdlib only) written by this file; its
+# checksum is that of the test-side decoder, traffic/bot/botpcap.py. Every
 # expected byte and count below is worked out by hand from RFC 7252 (CoAP),
 # RFC 9112 (HTTP/1.1), MQTT 3.1.1 and the packets the test itself sends.
 
@@ -33,16 +34,12 @@ setup_file() {
   cat > "$CLIENT" <<'EOF'
 # sinkc.py: the test's client. Prints what came back as hex, one line per answer.
 import socket, struct, sys, time
+from botpcap import csum as ones_sum  # the test-side decoder's folded 16-bit sum (RFC 1071)
 
 VIC = "198.18.1.2"
 
 def csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return (~s) & 0xFFFF
+    return (~ones_sum(b)) & 0xFFFF
 
 def ip4(src, dst, proto, payload, ident):
     h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident, 0, 64, proto, 0,
@@ -123,7 +120,9 @@ teardown() {
   xp_teardown_all
 }
 
-cl() { xp_exec "$CL" timeout 20 "$PY" "$CLIENT" "$@"; }
+# the client, with traffic/bot/botpcap.py (its checksum) on the import path
+# (-B: no __pycache__ left in the tree)
+cl() { xp_exec "$CL" timeout 20 env PYTHONPATH="$BATS_TEST_DIRNAME/../../traffic/bot" "$PY" -B "$CLIENT" "$@"; }
 
 # sink ARGS...: xpro-sink in the victim, files in $BATS_TEST_TMPDIR; waits for "ready"
 sink() {
