@@ -4,7 +4,7 @@
  * structs. Compiled into the XDP program and into userspace (tests, sync
  * daemons, simulator). Parsing and map plumbing stay outside.
  *
- * The reading is docs/algorithms.md (from ALGORITHMS.md); every choice is
+ * The reading is docs/algorithms.md; every choice is
  * pinned in tests/unit/test_decide.c. In short:
  *   - all comparisons are strict (">"), as the paper writes them;
  *   - time differences are signed: a negative one never resets a window
