@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # xpro-bot: Mirai's vectors as they show on the wire, checked field by field
-# against MIRAI-VECTORS.md (expected values worked by hand from that file),
+# against docs/mirai-vectors.md (expected values worked by hand from that file),
 # on the normal path and, for raw vectors, on the XDP live-frames fast path.
 #
 #   bot (198.18.0.200/24, local 198.18.32.0/20) b0 ==== r0 rcv (198.18.0.1/24, 198.18.0.2/24)
@@ -9,7 +9,7 @@
 # for the kernel-socket vectors, the victim (an HTTP server on 198.18.0.1:8080).
 # tcpdump -Q in on r0 captures what the bot sends; traffic/bot/botpcap.py decodes
 # (and checks checksums independently). GRO on r0 gives the fast path's
-# XDP_TX frames a NAPI to land in (VETH-XDP.md).
+# XDP_TX frames a NAPI to land in (docs/veth.md).
 
 load lib/xpro
 
@@ -20,18 +20,13 @@ PY=/usr/bin/python3
 setup_file() {
   xp_require_root
   export BNS RNS
-  BNS=$(xp_ns_new bot)
-  RNS=$(xp_ns_new rcv)
-  xp_veth "$BNS" b0 "$RNS" r0
+  xp_pair BNS bot b0 198.18.0.200/24 RNS rcv r0 198.18.0.1/24
   for ns in "$BNS" "$RNS"; do xp_exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1; done
-  xp_addr "$BNS" b0 198.18.0.200/24
-  xp_addr "$RNS" r0 198.18.0.1/24
   xp_addr "$RNS" r0 198.18.0.2/24
   ip -n "$BNS" route add local 198.18.32.0/20 dev lo
   ip -n "$BNS" route add 198.18.1.0/24 via 198.18.0.1
   ip -n "$RNS" route add 198.18.32.0/20 via 198.18.0.200
-  xp_exec "$RNS" ethtool -K r0 gro off
-  xp_exec "$RNS" ethtool -K r0 gro on
+  xp_gro_napi "$RNS" r0
   # kernel sockets (udpplain, stomp's handshake, http) fill in their checksums
   # in software, so the capture shows them (veth would pass them partial)
   xp_exec "$BNS" ethtool -K b0 tx off >/dev/null
@@ -171,9 +166,12 @@ udp_shape() {
   [ "$(distinct .src)" -eq 5 ]
 }
 
-@test "udp, tunnel, normal path: shape" {
-  cap_start udp
-  run bot --vector udp --target 198.18.1.5 --sources 5 --proxy 198.18.0.1 --duration 5 --count 50 --rate 100 -q
+# udp_tunnel_shape NAME [BOT-OPTION...]: 50 udp packets through the tunnel,
+# captured as NAME, each of the udp vector's shape
+udp_tunnel_shape() {
+  cap_start "$1"
+  run bot --vector udp --target 198.18.1.5 --sources 5 --proxy 198.18.0.1 --duration 5 --count 50 --rate 100 \
+    "${@:2}" -q
   assert_success
   cap_stop
   [ "$(q length)" -eq 50 ]
@@ -183,15 +181,12 @@ udp_shape() {
   udp_shape
 }
 
+@test "udp, tunnel, normal path: shape" {
+  udp_tunnel_shape udp
+}
+
 @test "udp, tunnel, fast path: shape" {
-  cap_start udpf
-  run bot --vector udp --target 198.18.1.5 --sources 5 --proxy 198.18.0.1 --duration 5 --count 50 --rate 100 --fast -q
-  assert_success
-  cap_stop
-  [ "$(q length)" -eq 50 ]
-  check_tunnel
-  all '.tun.src == .src'
-  udp_shape
+  udp_tunnel_shape udpf --fast
 }
 
 @test "udp options: len, rand=0 (zeros), tos, ttl, ident, df, fixed ports, spoofed source" {
@@ -519,8 +514,7 @@ http_server() {
   [ "$(awk -F, 'NR > 1 {p += $5} END {print p}' "$BATS_TEST_TMPDIR/f.csv")" -eq 200000 ]
   [ "$(awk -F, 'NR > 1 {print $2}' "$BATS_TEST_TMPDIR/f.csv" | sort -u | wc -l)" -eq 1000 ]
   # the counter is gone again: GRO's NAPI for the other tests
-  xp_exec "$RNS" ethtool -K r0 gro off
-  xp_exec "$RNS" ethtool -K r0 gro on
+  xp_gro_napi "$RNS" r0
 }
 
 @test "--seed: the same seed gives the same bytes, another seed other bytes" {
