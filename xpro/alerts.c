@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "alerts.h"
+#include "formats.h"
 #include "log.h"
 #include "proxy.h"
 #include "xredis.h"
@@ -160,9 +161,12 @@ out:
 
 static void print_msg(const char *msg, size_t len, void *arg)
 {
+	static char line[6 * XPRO_MSG_MAX + 16];
 	long *shown = arg;
 
-	printf("%.*s\n", (int)len, msg);
+	/* another proxy's message: one line, no control character (formats.h) */
+	xpro_msg_escape(line, msg, len);
+	printf("%s\n", line);
 	(*shown)++;
 }
 

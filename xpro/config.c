@@ -13,7 +13,7 @@
 #include "config.h"
 #include "log.h"
 
-enum ktype { K_U64, K_MS, K_ENUM, K_ADDR, K_PATH, K_HOSTPORT, K_STR };
+enum ktype { K_U64, K_MS, K_ENUM, K_ADDR, K_PATH, K_HOSTPORT, K_STR, K_SMS };
 
 struct key {
 	const char *name;
@@ -46,6 +46,11 @@ static const struct key keys[] = {
 	{ "t_w", K_U64, 1, 1ULL << 40, NULL, "packets/s", "T_W: workload above which a proxy alerts" },
 	{ "agg_window_ms", K_MS, 0, 86400000, NULL, "ms", "window of a destination's aggregate: only packets of the last agg_window_ms count (0: unbounded, the paper's step 5)" },
 	{ "sync_period_ms", K_U64, 1, 60000, NULL, "ms", "sync period of the daemons" },
+	{ "max_client_pps", K_U64, 1, 1000000000000ULL, NULL, "packets/s", "highest packet rate one client can send (default: 10 Gb/s of minimum-size frames); a count read from Redis above what its window holds at this rate is rejected" },
+	{ "max_window_ms", K_MS, 1000, 30ULL * 86400000, NULL, "ms", "a window read from Redis may start at most this long before now" },
+	{ "max_clock_skew_ms", K_MS, 1, 3600000, NULL, "ms", "largest clock offset to a peer the sync merges with; also how far ahead of ours a time read from Redis may be" },
+	{ "clock_offset_ms", K_SMS, 0, 86400000, NULL, "ms", "tests only: added to the sync daemons' clock (a proxy with a skewed clock)" },
+	{ "master_merge", K_ENUM, 0, 1, "watch|lua", "", "watch: WATCH/MULTI per batch, the script after four conflicts; lua: every batch through the script" },
 	{ "redis_local", K_HOSTPORT, 0, 0, NULL, "ADDR:PORT", "this proxy's local Redis (L_DB)" },
 	{ "redis_master", K_HOSTPORT, 0, 0, NULL, "ADDR:PORT", "the master Redis (M_DB)" },
 	{ "redis_user", K_STR, 0, 63, NULL, "", "Redis ACL user (both servers)" },
@@ -77,6 +82,9 @@ void xpro_config_defaults(struct xpro_config *c)
 	c->params.fib_cache_ms = 20;
 	c->t_w = 500000;
 	c->sync_period_ms = 100;
+	c->max_client_pps = 14880952; /* 10 Gb/s / (64 + 20) bytes on the wire */
+	c->max_window_ns = 3600000ULL * 1000000;
+	c->max_clock_skew_ns = 100ULL * 1000000;
 	snprintf(c->bpffs, sizeof(c->bpffs), "/run/xpro/bpf");
 	snprintf(c->state_dir, sizeof(c->state_dir), "/run/xpro/state");
 	snprintf(c->redis_local, sizeof(c->redis_local), "127.0.0.1:6379");
@@ -156,6 +164,11 @@ static int store(struct xpro_config *c, size_t k, uint64_t u, const char *s)
 	else if (IS("t_w")) c->t_w = u;
 	else if (IS("agg_window_ms")) c->agg_window_ns = u;
 	else if (IS("sync_period_ms")) c->sync_period_ms = (uint32_t)u;
+	else if (IS("max_client_pps")) c->max_client_pps = u;
+	else if (IS("max_window_ms")) c->max_window_ns = u;
+	else if (IS("max_clock_skew_ms")) c->max_clock_skew_ns = u;
+	else if (IS("clock_offset_ms")) c->clock_offset_ns = (int64_t)u;
+	else if (IS("master_merge")) c->master_merge_lua = (int)u;
 	else if (IS("redis_local")) snprintf(c->redis_local, sizeof(c->redis_local), "%s", s);
 	else if (IS("redis_master")) snprintf(c->redis_master, sizeof(c->redis_master), "%s", s);
 	else if (IS("redis_user")) snprintf(c->redis_user, sizeof(c->redis_user), "%s", s);
@@ -197,6 +210,22 @@ static int set_key(struct xpro_config *c, size_t k, const char *v, const char *o
 		if (K->type == K_MS)
 			u *= 1000000ULL;
 		return store(c, k, u, v);
+	case K_SMS: {
+		long long sv;
+
+		errno = 0;
+		sv = strtoll(v, &end, 10);
+		if (!*v || errno || *end || (*v != '-' && !isdigit((unsigned char)*v))) {
+			pr_warn("%s: %s: '%s' is not a whole number\n", origin, K->name, v);
+			return -EINVAL;
+		}
+		if (sv < -(long long)K->max || sv > (long long)K->max) {
+			pr_warn("%s: %s: %lld is out of range [-%" PRIu64 ", %" PRIu64 "] %s\n", origin, K->name, sv,
+				K->max, K->max, K->unit);
+			return -ERANGE;
+		}
+		return store(c, k, (uint64_t)(sv * 1000000LL), v);
+	}
 	case K_ENUM:
 		i = enum_index(K->choices, v);
 		if (i < 0) {
@@ -370,6 +399,23 @@ int xpro_config_validate(const struct xpro_config *c)
 			(uint64_t)(c->agg_window_ns / 1000000), (uint64_t)(p->tt3_ns / 1000000));
 		n++;
 	}
+	if (c->max_clock_skew_ns > p->tt1_ns) {
+		pr_warn("config: max_clock_skew_ms (%" PRIu64 ") must be at most tt1_ms (%" PRIu64 ") (keep it well under tt2_ms)\n",
+			c->max_clock_skew_ns / 1000000, (uint64_t)(p->tt1_ns / 1000000));
+		n++;
+	}
+	{
+		/* the count bound of a window read from Redis, twice (a merge
+		 * adds two), must stay below 2^53 */
+		long double span = (long double)(c->max_window_ns + c->max_clock_skew_ns + p->tt1_ns + p->tt4_ns) / 1e9L +
+				   (long double)c->sync_period_ms / 1e3L;
+
+		if (2.0L * (long double)c->max_client_pps * span + 2.0L >= 9007199254740992.0L) {
+			pr_warn("config: max_client_pps (%" PRIu64 ") times max_window_ms (%" PRIu64 ") and TT1 + TT4: a count could pass 2^53; lower one\n",
+				c->max_client_pps, c->max_window_ns / 1000000);
+			n++;
+		}
+	}
 	if (p->tf1 > p->tf2) {
 		pr_warn("config: tf1 (%" PRIu64 ") above tf2 (%" PRIu64 "): one client could exceed the destination's capacity\n",
 			(uint64_t)p->tf1, (uint64_t)p->tf2);
@@ -401,6 +447,11 @@ void xpro_config_print(const struct xpro_config *c, FILE *f)
 	fprintf(f, "fib_cache_ms = %u\n", p->fib_cache_ms);
 	fprintf(f, "agg_window_ms = %" PRIu64 "\n", c->agg_window_ns / 1000000);
 	fprintf(f, "t_w = %" PRIu64 "\nsync_period_ms = %u\n", c->t_w, c->sync_period_ms);
+	fprintf(f, "max_client_pps = %" PRIu64 "\nmax_window_ms = %" PRIu64 "\nmax_clock_skew_ms = %" PRIu64 "\n",
+		c->max_client_pps, c->max_window_ns / 1000000, c->max_clock_skew_ns / 1000000);
+	fprintf(f, "master_merge = %s\n", c->master_merge_lua ? "lua" : "watch");
+	if (c->clock_offset_ns)
+		fprintf(f, "clock_offset_ms = %" PRId64 "\n", c->clock_offset_ns / 1000000);
 	fprintf(f, "redis_local = %s\nredis_master = %s\nredis_user = %s\nredis_password = %s\nproxy_id = %s\n",
 		c->redis_local, c->redis_master, c->redis_user, *c->redis_password ? "(set)" : "",
 		*c->proxy_id ? c->proxy_id : "(<netns>/<interface>)");

@@ -24,6 +24,12 @@ struct xpro_config {
 	uint64_t t_w;             /* packets/s */
 	uint64_t agg_window_ns;   /* aggregate window of the recompute; 0 = unbounded (paper) */
 	uint32_t sync_period_ms;
+	/* what the sync takes from Redis (docs/sync.md, Validation; Clocks) */
+	uint64_t max_client_pps;  /* the highest packet rate of one client */
+	uint64_t max_window_ns;   /* a window read from Redis starts at most this long ago */
+	uint64_t max_clock_skew_ns; /* bound on a peer's clock offset, and on times ahead of ours */
+	int64_t clock_offset_ns;
+	int master_merge_lua;     /* master_merge = lua: every batch through the master's script */  /* tests only: added to the daemons' view of the time */
 	/* redis (docs/sync.md): "" = not set */
 	char redis_local[64];     /* ADDR:PORT of this proxy's local Redis */
 	char redis_master[64];    /* ADDR:PORT of the master */

@@ -370,3 +370,173 @@ int xpro_alert_format(char *buf, size_t len, const char *id, uint64_t w, uint64_
 			",\"ts_ns\":%" PRIu64 "}",
 			id, w, t_w, ts_ns);
 }
+
+/* ---- the clock ------------------------------------------------------------------- */
+
+static int parse_s64(const char *v, size_t len, int64_t *x)
+{
+	uint64_t u;
+	int neg = len && v[0] == '-';
+
+	if (xpro_parse_u53s(v + neg, len - (size_t)neg, &u, 1) || u > (uint64_t)XPRO_CLOCK_MAX_US)
+		return -1;
+	*x = neg ? -(int64_t)u : (int64_t)u;
+	return 0;
+}
+
+int xpro_clock_parse(const char *v, size_t len, struct xpro_clock_val *c)
+{
+	const char *sp = memchr(v, ' ', len);
+	struct xpro_clock_val t;
+
+	if (!sp || parse_s64(v, (size_t)(sp - v), &t.off_us) ||
+	    parse_s64(sp + 1, len - (size_t)(sp - v) - 1, &t.tai_real_us))
+		return -1;
+	*c = t;
+	return 0;
+}
+
+size_t xpro_clock_format(char *buf, const struct xpro_clock_val *c)
+{
+	int n = snprintf(buf, XPRO_CLOCK_VAL_MAX, "%" PRId64 " %" PRId64, c->off_us, c->tai_real_us);
+
+	return n < 0 ? 0 : (size_t)n;
+}
+
+int64_t xpro_clock_offset(const struct xpro_clock_val *me, const struct xpro_clock_val *peer, int *leap)
+{
+	int64_t dtr = peer->tai_real_us - me->tai_real_us;
+
+	if (dtr < 0)
+		dtr = -dtr;
+	if (leap)
+		*leap = dtr > 36000000 && dtr < 38000000;
+	return peer->off_us - me->off_us;
+}
+
+/* ---- semantic checks ---------------------------------------------------------- */
+
+uint64_t xpro_count_max(const struct xpro_limits *lim, uint64_t ts1, uint64_t ts2)
+{
+	uint64_t len = (ts2 > ts1 ? ts2 - ts1 : 0), q, r;
+
+	if (len > XPRO_U53_MAX - lim->slack_us)
+		return XPRO_U53_MAX;
+	len += lim->slack_us;
+	/* max_pps * len / 10^6 without overflow */
+	q = len / 1000000ULL;
+	r = len % 1000000ULL;
+	if (lim->max_pps && q >= (XPRO_U53_MAX - 1) / lim->max_pps)
+		return XPRO_U53_MAX;
+	return lim->max_pps * q + lim->max_pps * r / 1000000ULL + 1;
+}
+
+static int in_time(const struct xpro_limits *lim, uint64_t t, const char **why)
+{
+	if (t > lim->now_us + lim->future_us) {
+		*why = "in the future beyond the clock bound";
+		return 0;
+	}
+	if (t + lim->past_us < lim->now_us) {
+		*why = "older than max_window_ms";
+		return 0;
+	}
+	return 1;
+}
+
+const char *xpro_check_window(const struct xpro_limits *lim, uint64_t ts1, uint64_t ts2, uint64_t c,
+			      const char **why)
+{
+	const char *w = NULL;
+
+	if (!why)
+		why = &w;
+	*why = NULL;
+	if (ts1 > ts2) {
+		*why = "after ts2";
+		return "ts1";
+	}
+	if (!in_time(lim, ts2, why))
+		return "ts2";
+	if (!in_time(lim, ts1, why))
+		return "ts1";
+	if (c > xpro_count_max(lim, ts1, ts2)) {
+		*why = "more than the window can hold at max_client_pps";
+		return "c";
+	}
+	return NULL;
+}
+
+const char *xpro_check_lstate(const struct xpro_limits *lim, const struct xpro_lstate *s, const char **why)
+{
+	const char *f, *w = NULL;
+
+	if (!why)
+		why = &w;
+	if (s->gc > XPRO_U53_MAX - s->dc) {
+		*why = "gc + dc past 2^53";
+		return "dc";
+	}
+	f = xpro_check_window(lim, s->ts1, s->ts2, s->gc + s->dc, why);
+	if (f)
+		return !strcmp(f, "c") ? "gc" : f;
+	if (s->mts1 && !in_time(lim, s->mts1, why))
+		return "mts1";
+	if (s->mts2 && !in_time(lim, s->mts2, why))
+		return "mts2";
+	return NULL;
+}
+
+const char *xpro_check_qline(const struct xpro_limits *lim, const struct xpro_qline *q, const char **why)
+{
+	const char *w = NULL;
+
+	if (!why)
+		why = &w;
+	if (q->dc > q->c) {
+		*why = "above c'";
+		return "dc";
+	}
+	return xpro_check_window(lim, q->ts1, q->ts2, q->c, why);
+}
+
+const char *xpro_check_mval(const struct xpro_limits *lim, const struct xpro_mrec *m, const char **why)
+{
+	return xpro_check_window(lim, m->ts1, m->ts2, m->c, why);
+}
+
+int xpro_w_check(uint64_t w)
+{
+	return w <= XPRO_W_MAX ? 0 : -1;
+}
+
+int xpro_msg_escape(char *out, const char *msg, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	int changed = 0, cut = 0;
+	size_t i;
+	char *p = out;
+
+	if (len > XPRO_MSG_MAX) {
+		len = XPRO_MSG_MAX;
+		changed = cut = 1;
+	}
+	for (i = 0; i < len; i++) {
+		unsigned char b = (unsigned char)msg[i];
+
+		if (b >= 0x20 && b < 0x7f) {
+			*p++ = (char)b;
+			continue;
+		}
+		/* inside a JSON string, \u00HH is the same character */
+		changed = 1;
+		memcpy(p, "\\u00", 4);
+		p += 4;
+		*p++ = hex[b >> 4];
+		*p++ = hex[b & 15];
+	}
+	if (cut)
+		p += strlen(strcpy(p, "...(cut)"));
+	*p = '\0';
+	return changed;
+}

@@ -143,4 +143,69 @@ int xpro_w_parse(const char *v, size_t len, uint64_t *w);
  * snprintf). */
 int xpro_alert_format(char *buf, size_t len, const char *id, uint64_t w, uint64_t t_w, uint64_t ts_ns);
 
+/* ---- the clock: xc:<proxy>, "off_us tai_real_us" (docs/sync.md, Clocks) ------ */
+/* off_us: this proxy's CLOCK_TAI (as the daemons see it) minus the
+ * master's TIME, us; tai_real_us: CLOCK_TAI minus CLOCK_REALTIME here
+ * (37 s with a leap-second table, 0 without), us. Signed. */
+struct xpro_clock_val {
+	int64_t off_us, tai_real_us;
+};
+#define XPRO_CLOCK_MAX_US 1000000000000LL /* |value| at most 10^12 us (11.6 days) */
+#define XPRO_CLOCK_VAL_MAX 48
+
+/* Two signed decimal integers, |x| <= XPRO_CLOCK_MAX_US, one space apart:
+ * 0, or -1. */
+int xpro_clock_parse(const char *v, size_t len, struct xpro_clock_val *c);
+/* c into buf (XPRO_CLOCK_VAL_MAX, terminated); its length. */
+size_t xpro_clock_format(char *buf, const struct xpro_clock_val *c);
+/* A peer's offset to us (peer - us, us) and whether the two hosts' TAI
+ * offsets differ by the 37 s of a leap-second table (within 1 s). */
+int64_t xpro_clock_offset(const struct xpro_clock_val *me, const struct xpro_clock_val *peer, int *leap);
+
+/* ---- semantic checks of what is read from Redis (docs/sync.md, Validation) -- */
+/*
+ * The syntax checks above say a value is numbers; these say it is
+ * possible. A value read from Redis (an L_DB record, a queued delta, an
+ * M_DB record, W, a warning or alert) passes them before anything of it
+ * reaches a map, a merge or the master; otherwise it is rejected, named,
+ * counted, and changes nothing else.
+ */
+struct xpro_limits {
+	uint64_t now_us;      /* the daemon's clock (CLOCK_TAI, us) */
+	uint64_t future_us;   /* a time may be this far ahead of now (clock skew + a period) */
+	uint64_t past_us;     /* a window may start this long before now (max_window_ms) */
+	uint64_t slack_us;    /* added to a window's length in the count bound (TT1 + TT4) */
+	uint64_t max_pps;     /* max_client_pps: the highest rate of one client */
+};
+
+/* The most packets a window [ts1, ts2] (us) of one client can hold:
+ * max_pps * (ts2 - ts1 + slack_us) / 1 s + 1 (at most 2^53 - 1). */
+uint64_t xpro_count_max(const struct xpro_limits *lim, uint64_t ts1, uint64_t ts2);
+/* NULL when the window ts1 <= ts2, now - past <= ts1, ts2 <= now + future
+ * and c <= xpro_count_max(ts1, ts2); otherwise the name of the first
+ * field outside ("ts1", "ts2", "c"), and *why (if not NULL) a phrase. */
+const char *xpro_check_window(const struct xpro_limits *lim, uint64_t ts1, uint64_t ts2, uint64_t c,
+			      const char **why);
+/* An L_DB value: its window (c = gc + dc, dc <= c), and the master's
+ * window as seen (mts1, mts2: 0 or times within the limits). */
+const char *xpro_check_lstate(const struct xpro_limits *lim, const struct xpro_lstate *s, const char **why);
+/* A queued delta: its window (c'), and dc <= c'. */
+const char *xpro_check_qline(const struct xpro_limits *lim, const struct xpro_qline *q, const char **why);
+/* An M_DB value: its window and count. */
+const char *xpro_check_mval(const struct xpro_limits *lim, const struct xpro_mrec *m, const char **why);
+
+/* W: packets/s of a proxy, at most XPRO_W_MAX (the range of t_w). */
+#define XPRO_W_MAX (1ULL << 40)
+/* A W within 0..XPRO_W_MAX: 0, or -1. */
+int xpro_w_check(uint64_t w);
+
+/* A message of xpro:warnings or xpro:alerts as one line a terminal can
+ * show: at most XPRO_MSG_MAX bytes of it (then "...(cut)"), every byte
+ * outside printable ASCII written as \u00HH (the same character inside a
+ * JSON string; no control character reaches the terminal), into out (at
+ * least 6 * XPRO_MSG_MAX + 16), terminated; 1 when the message was changed
+ * (escaped or cut), else 0. */
+#define XPRO_MSG_MAX 2048
+int xpro_msg_escape(char *out, const char *msg, size_t len);
+
 #endif

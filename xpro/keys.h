@@ -71,4 +71,11 @@ static inline size_t xk_mw(char *buf, size_t len, const char *id)
 	return (size_t)snprintf(buf, len, "xw:%s", id);
 }
 
+/* A proxy's clock on the master, "xc:<id>" (formats.h, xpro_clock_val;
+ * expires like W). */
+static inline size_t xk_mclock(char *buf, size_t len, const char *id)
+{
+	return (size_t)snprintf(buf, len, "xc:%s", id);
+}
+
 #endif

@@ -234,7 +234,7 @@ static int cmd_set(struct cli *c)
 		goto out;
 	for (i = 0; i < c->nargs; i++) {
 		if (!runtime_key(c->args[i])) {
-			pr_warn("set: '%s' is not a run-time key (policy, ipv6, filter, tt1_ms..tt4_ms, tf1, tf2, r, warn_interval_ms); others need detach and attach\n",
+			pr_warn("set: '%s' is not a run-time key (policy, ipv6, filter, tt1_ms..tt4_ms, tf1, tf2, r, warn_interval_ms); load keys need detach and attach, daemon keys an edit of the config file and SIGHUP to the sync daemons (docs/config.md)\n",
 				c->args[i]);
 			err = -EINVAL;
 			goto out;

@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "formats.h"
 #include "keys.h"
 #include "log.h"
 #include "master.h"
+#include "period.h"
 #include "proxy.h"
 #include "xredis.h"
 
@@ -205,12 +207,23 @@ static int watch_merge(struct xpro_master *m, const char *hash, char (*cs)[INET_
 		memset(&res[i], 0, sizeof(res[i]));
 		res[i].l = l[i];
 		if (e->type == REDIS_REPLY_STRING) {
-			if (xpro_mval_parse(e->str, e->len, &res[i].m)) {
-				res[i].rc = -EPROTO;
-				res[i].why = "bad master record";
-				continue;
+			const char *f = NULL, *why = "not three non-negative integers below 2^53";
+			char name[64];
+
+			if (xpro_mval_parse(e->str, e->len, &res[i].m))
+				f = "value";
+			else
+				f = xpro_check_mval(&m->lim, &res[i].m, &why);
+			if (f) {
+				/* a bad master value: taken as absent (the local
+				 * record, if any, replaces it), never merged */
+				snprintf(name, sizeof(name), "%s:%s", hash, cs[i]);
+				(*m->rejected)++;
+				xpro_reject("syncdb", m->invalid, name, f, e->str, why);
+				memset(&res[i].m, 0, sizeof(res[i].m));
+			} else {
+				mfound = 1;
 			}
-			mfound = 1;
 		} else if (e->type != REDIS_REPLY_NIL) {
 			res[i].rc = -EPROTO;
 			res[i].why = "bad master record";
@@ -295,6 +308,20 @@ static int lua_merge(struct xpro_master *m, const char *hash, char (*cs)[INET_AD
 		xredis_argv_u64(&a, l[i].mts1);
 	}
 	mrep = a.oom ? NULL : redisCommandArgv(m->r.c, a.n, a.v, a.l);
+	if (mrep && mrep->type == REDIS_REPLY_ERROR && !strncmp(mrep->str, "NOSCRIPT", 8)) {
+		/* the script cache was flushed (SCRIPT FLUSH, a restart
+		 * with the same address): load it again, once, and retry */
+		freeReplyObject(mrep);
+		mrep = NULL;
+		m->reloads++;
+		pr_warn("syncdb: the master lost the merge script (NOSCRIPT): loaded again\n");
+		if (!xredis_script_load(m->r.c, xpro_lua_merge_batch, m->sha))
+			mrep = redisCommandArgv(m->r.c, a.n, a.v, a.l);
+		else if (m->r.c)
+			xredis_fail(&m->r, "SCRIPT LOAD failed");
+		if (!m->r.c)
+			return -EIO;
+	}
 	if (!mrep) {
 		xredis_fail(&m->r, m->r.c->errstr);
 		return -EIO;
@@ -311,6 +338,15 @@ static int lua_merge(struct xpro_master *m, const char *hash, char (*cs)[INET_AD
 			if (xpro_master_merge_parse(mrep->element[i], &res[i].l, &res[i].m, &res[i].branch,
 						    &res[i].why))
 				res[i].rc = -EPROTO;
+			else if (res[i].branch && (xpro_check_mval(&m->lim, &res[i].m, NULL) ||
+						   (res[i].branch != XPRO_MERGE_PULL &&
+						    xpro_check_window(&m->lim, res[i].l.ts1, res[i].l.ts2, res[i].l.c, NULL)))) {
+				/* the script merged a master value outside the
+				 * limits: nothing of it reaches L_DB or a map */
+				res[i].rc = -EPROTO;
+				res[i].why = "the merged record is outside the limits (max_window_ms, max_clock_skew_ms, max_client_pps)";
+				(*m->invalid)++;
+			}
 		}
 	}
 	freeReplyObject(mrep);
@@ -322,6 +358,13 @@ int xpro_master_batch(struct xpro_master *m, const char *hash, char (*cs)[INET_A
 {
 	int err = -EAGAIN, i;
 
+	if (m->lua_only) {
+		xpro_master_unread(m); /* the WATCH and read already sent */
+		if (!m->r.c)
+			return -EIO;
+		m->lua_batches++;
+		return lua_merge(m, hash, cs, l, found, n, res);
+	}
 	/* WATCH/MULTI first (a few tries), the Lua script when other proxies
 	 * keep writing the same hash */
 	for (i = 0; i < 4; i++) {
@@ -337,65 +380,241 @@ int xpro_master_batch(struct xpro_master *m, const char *hash, char (*cs)[INET_A
 	return err;
 }
 
-/* ---- the workload W ----------------------------------------------------- */
+/* ---- the expiry of idle clients ---------------------------------------------- */
 
-/* The other proxies' W (ids: the members of xpro:proxies) in one MGET,
- * into peers ("id":W,...). */
-static void peers_w(struct xpro_master *m, const redisReply *ids, char *peers, size_t plen)
+void xpro_master_expire(struct xpro_master *m, uint64_t now_us, uint64_t idle_us)
+{
+	char cursor[32] = "0";
+	redisReply *rep, *x;
+	size_t i;
+
+	do {
+		rep = m->r.c ? redisCommand(m->r.c, "SCAN %s MATCH %s COUNT 100", cursor, XK_MDB_MATCH) : NULL;
+		if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+			if (rep)
+				freeReplyObject(rep);
+			else if (m->r.c)
+				xredis_fail(&m->r, NULL);
+			return;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
+		for (i = 0; i < rep->element[1]->elements && m->r.c; i++) {
+			x = redisCommand(m->r.c, "EVAL %s 1 %s %" PRIu64, xpro_lua_expire, rep->element[1]->element[i]->str,
+					 now_us > idle_us ? now_us - idle_us : 0);
+			if (x && x->type == REDIS_REPLY_INTEGER)
+				m->expired += (uint64_t)x->integer;
+			if (x)
+				freeReplyObject(x);
+			else
+				xredis_fail(&m->r, NULL);
+		}
+		freeReplyObject(rep);
+	} while (strcmp(cursor, "0") && m->r.c);
+}
+
+/* ---- the workload W and the clocks ------------------------------------------ */
+
+/* A proxy id as it may appear in JSON and logs: 1-70 characters of
+ * [A-Za-z0-9._:/-]. */
+static int id_ok(const redisReply *e)
+{
+	size_t i;
+
+	if (e->type != REDIS_REPLY_STRING || !e->len || e->len > 70)
+		return 0;
+	for (i = 0; i < e->len; i++) {
+		char ch = e->str[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		      strchr("._:/-", ch)))
+			return 0;
+	}
+	return 1;
+}
+
+int xpro_clock_refused(const struct xpro_clock *k, const char *msg, size_t len)
+{
+	const char *nl = memchr(msg, '\n', len);
+	size_t n = nl ? (size_t)(nl - msg) : len;
+	int i;
+
+	for (i = 0; i < k->nfar; i++)
+		if (strlen(k->far[i]) == n && !memcmp(k->far[i], msg, n))
+			return 1;
+	return 0;
+}
+
+/* This proxy's clock against the master's TIME (the transfer clock: its
+ * own error cancels out of every comparison between two proxies). */
+static void measure_clock(struct xpro_master *m, const struct xpro_config *cfg, struct xpro_clock *k)
+{
+	struct timespec r0, r1;
+	uint64_t a, b, sec, usec, mono;
+	redisReply *rep;
+	int64_t tai_mono;
+
+	k->have = 0;
+	a = xpro_sync_now(cfg);
+	clock_gettime(CLOCK_REALTIME, &r0);
+	rep = redisCommand(m->r.c, "TIME");
+	b = xpro_sync_now(cfg);
+	clock_gettime(CLOCK_REALTIME, &r1);
+	mono = xredis_mono_ns();
+	if (!rep) {
+		xredis_fail(&m->r, NULL);
+		return;
+	}
+	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 && !xredis_u53(rep->element[0], &sec) &&
+	    !xredis_u53(rep->element[1], &usec)) {
+		int64_t tai_us = (int64_t)((a / 2 + b / 2) / 1000), real_us;
+
+		real_us = ((int64_t)r0.tv_sec + (int64_t)r1.tv_sec) * 500000 + ((int64_t)r0.tv_nsec + r1.tv_nsec) / 2000;
+		k->me.off_us = tai_us - (int64_t)(sec * 1000000 + usec);
+		k->me.tai_real_us = tai_us - real_us;
+		k->have = 1;
+	}
+	freeReplyObject(rep);
+	/* a step of this host's clock: CLOCK_TAI moved against CLOCK_MONOTONIC */
+	tai_mono = (int64_t)(b / 1000) - (int64_t)(mono / 1000);
+	if (k->tai_mono_us && (tai_mono - k->tai_mono_us > (int64_t)(cfg->max_clock_skew_ns / 1000) ||
+			       k->tai_mono_us - tai_mono > (int64_t)(cfg->max_clock_skew_ns / 1000))) {
+		k->last_step_us = tai_mono - k->tai_mono_us;
+		k->steps++;
+		pr_warn("syncdb %s: the clock stepped %s by %" PRId64 " ms (CLOCK_TAI against CLOCK_MONOTONIC)\n", m->id,
+			k->last_step_us < 0 ? "back" : "forward", (k->last_step_us < 0 ? -k->last_step_us : k->last_step_us) / 1000);
+	}
+	k->tai_mono_us = tai_mono;
+}
+
+/* The other proxies' W and clocks (ids: the members of xpro:proxies, at
+ * most XPRO_PEERS_MAX) in one MGET, into peers ("id":W,...) and k. */
+static void peers_w(struct xpro_master *m, const struct xpro_config *cfg, const redisReply *ids, char *peers,
+		    size_t plen, struct xpro_clock *k)
 {
 	static struct xredis_argv a;
-	const char **who = calloc(ids->elements + 1, sizeof(*who));
-	char (*keys)[80] = calloc(ids->elements + 1, sizeof(*keys));
+	const char *who[XPRO_PEERS_MAX];
+	static char keys[2 * XPRO_PEERS_MAX][80];
 	size_t i, n = 0, off = 0;
+	int64_t bound = (int64_t)(cfg->max_clock_skew_ns / 1000);
 	redisReply *rep;
 
-	if (!who || !keys)
-		goto out;
+	k->npeers = k->nfar = k->leap = 0;
+	k->worst_us = 0;
+	k->worst[0] = '\0';
 	xredis_argv_reset(&a, "MGET");
-	for (i = 0; i < ids->elements; i++) {
-		if (ids->element[i]->type != REDIS_REPLY_STRING || !strcmp(ids->element[i]->str, m->id) ||
-		    ids->element[i]->len > 70)
+	for (i = 0; i < ids->elements && n < XPRO_PEERS_MAX; i++) {
+		if (ids->element[i]->type == REDIS_REPLY_STRING && !strcmp(ids->element[i]->str, m->id))
 			continue;
+		if (!id_ok(ids->element[i])) {
+			(*m->invalid)++;
+			continue;
+		}
 		who[n] = ids->element[i]->str;
-		xk_mw(keys[n], sizeof(keys[0]), who[n]);
-		xredis_argv_str(&a, keys[n]);
+		xk_mw(keys[2 * n], sizeof(keys[0]), who[n]);
+		xk_mclock(keys[2 * n + 1], sizeof(keys[0]), who[n]);
+		xredis_argv_str(&a, keys[2 * n]);
+		xredis_argv_str(&a, keys[2 * n + 1]);
 		n++;
 	}
 	rep = n && !a.oom ? redisCommandArgv(m->r.c, a.n, a.v, a.l) : NULL;
-	for (i = 0; rep && rep->type == REDIS_REPLY_ARRAY && i < rep->elements && i < n; i++) {
-		const redisReply *e = rep->element[i];
+	for (i = 0; rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 * n && i < n; i++) {
+		const redisReply *e = rep->element[2 * i], *c = rep->element[2 * i + 1];
+		struct xpro_clock_val pc;
 		uint64_t pw;
 
-		if (e->type == REDIS_REPLY_STRING && !xpro_w_parse(e->str, e->len, &pw) && off + 100 < plen)
-			off += (size_t)snprintf(peers + off, plen - off, "%s\"%s\":%" PRIu64, off ? "," : "",
-						who[i], pw);
+		if (e->type == REDIS_REPLY_STRING) {
+			if (xpro_w_parse(e->str, e->len, &pw) || xpro_w_check(pw))
+				xpro_reject("syncdb", m->invalid, keys[2 * i], "W", e->str, "not a number of packets/s up to 2^40");
+			else if (off + 100 < plen)
+				off += (size_t)snprintf(peers + off, plen - off, "%s\"%s\":%" PRIu64, off ? "," : "",
+							who[i], pw);
+		}
+		if (c->type != REDIS_REPLY_STRING)
+			continue;
+		if (xpro_clock_parse(c->str, c->len, &pc)) {
+			xpro_reject("syncdb", m->invalid, keys[2 * i + 1], "clock", c->str, "not two integers");
+			continue;
+		}
+		if (!k->have)
+			continue;
+		{
+			int leap;
+			int64_t d = xpro_clock_offset(&k->me, &pc, &leap), ad = d < 0 ? -d : d;
+
+			k->npeers++;
+			if (ad > (k->worst_us < 0 ? -k->worst_us : k->worst_us)) {
+				k->worst_us = d;
+				snprintf(k->worst, sizeof(k->worst), "%s", who[i]);
+			}
+			if (ad > bound) {
+				snprintf(k->far[k->nfar++], sizeof(k->far[0]), "%s", who[i]);
+				k->leap |= leap;
+			}
+		}
 	}
 	if (rep)
 		freeReplyObject(rep);
 	else if (n)
 		xredis_fail(&m->r, NULL);
-out:
-	free(who);
-	free(keys);
+	k->self_refused = k->npeers && 2 * k->nfar > k->npeers;
+}
+
+/* An alert on xpro:alerts when a peer's clock is beyond the bound (at
+ * most once a second). */
+static void clock_alert(struct xpro_master *m, const struct xpro_config *cfg, struct xpro_clock *k)
+{
+	char alert[512];
+	redisReply *rep;
+	uint64_t now = xpro_now_tai();
+
+	if ((!k->nfar && !k->last_step_us) || now - k->last_alert_ns < 1000000000ULL)
+		return;
+	k->last_alert_ns = now;
+	snprintf(alert, sizeof(alert),
+		 "{\"type\":\"clock\",\"proxy\":\"%s\",\"peer\":\"%s\",\"offset_us\":%" PRId64 ",\"bound_us\":%" PRIu64
+		 ",\"peers_beyond\":%d,\"peers\":%d,\"refused\":%s,\"leap_table\":%s,\"step_us\":%" PRId64 "}",
+		 m->id, k->worst, k->worst_us, cfg->max_clock_skew_ns / 1000, k->nfar, k->npeers,
+		 k->self_refused ? "true" : "false", k->leap ? "true" : "false", k->last_step_us);
+	k->last_step_us = 0;
+	rep = redisCommand(m->r.c, "PUBLISH " XK_ALERTS " %s", alert);
+	if (rep)
+		freeReplyObject(rep);
+	if (k->nfar)
+		pr_warn("syncdb %s: %d of %d peers' clocks beyond max_clock_skew_ms %" PRIu64 " (%s: %+" PRId64
+			" ms)%s%s\n", m->id, k->nfar, k->npeers, cfg->max_clock_skew_ns / 1000000, k->worst,
+			k->worst_us / 1000, k->self_refused ? "; this proxy does not merge" : "; their changes are not merged",
+			k->leap ? "; 37 s: one host has no leap-second table (CLOCK_TAI = CLOCK_REALTIME there)" : "");
 }
 
 uint64_t xpro_master_workload(struct xpro_master *m, struct xredis *lr, const struct xpro_config *cfg,
-			      uint64_t *last_alert, char *peers, size_t plen)
+			      uint64_t *last_alert, char *peers, size_t plen, struct xpro_clock *clk)
 {
 	redisReply *rep, *ids;
-	char key[240], alert[512];
+	char key[240], alert[512], cv[XPRO_CLOCK_VAL_MAX];
 	uint64_t w = 0;
 
 	peers[0] = '\0';
 	rep = redisCommand(lr->c, "GET " XK_LW);
-	if (rep && rep->type == REDIS_REPLY_STRING)
-		xpro_w_parse(rep->str, rep->len, &w);
+	if (rep && rep->type == REDIS_REPLY_STRING && (xpro_w_parse(rep->str, rep->len, &w) || xpro_w_check(w))) {
+		xpro_reject("syncdb", m->invalid, XK_LW, "W", rep->str, "not a number of packets/s up to 2^40");
+		w = 0;
+	}
 	if (rep)
 		freeReplyObject(rep);
+	measure_clock(m, cfg, clk);
+	if (!m->r.c)
+		return w;
 	xk_mw(key, sizeof(key), m->id);
 	rep = redisCommand(m->r.c, "SET %s %" PRIu64 " PX %u", key, w, 3 * cfg->sync_period_ms + 1000);
 	if (rep)
 		freeReplyObject(rep);
+	if (clk->have) {
+		xk_mclock(key, sizeof(key), m->id);
+		xpro_clock_format(cv, &clk->me);
+		rep = redisCommand(m->r.c, "SET %s %s PX %u", key, cv, 3 * cfg->sync_period_ms + 1000);
+		if (rep)
+			freeReplyObject(rep);
+	}
 	rep = redisCommand(m->r.c, "SADD " XK_PROXIES " %s", m->id);
 	if (rep)
 		freeReplyObject(rep);
@@ -416,7 +635,9 @@ uint64_t xpro_master_workload(struct xpro_master *m, struct xredis *lr, const st
 			xredis_fail(&m->r, NULL);
 		return w;
 	}
-	peers_w(m, ids, peers, plen);
+	peers_w(m, cfg, ids, peers, plen, clk);
 	freeReplyObject(ids);
+	if (m->r.c)
+		clock_alert(m, cfg, clk);
 	return w;
 }

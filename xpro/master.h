@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 #include <hiredis/hiredis.h>
 #include "config.h"
+#include "formats.h"
 #include "merge.h"
 #include "xredis.h"
 
@@ -26,6 +27,8 @@
  * the channel xpro:chg, the change feed). */
 extern const char xpro_lua_merge[];
 extern const char xpro_lua_merge_batch[];
+/* The expiry of a destination's idle clients on the master. */
+extern const char xpro_lua_expire[];
 
 /* Split a name "x:{D}:i" into the hash "x:{D}" and the field i. */
 int xpro_master_split(const char *name, char *hash, size_t hlen, const char **field);
@@ -62,8 +65,13 @@ struct xpro_master {
 	const char *id;             /* this proxy: the origin of its change feed messages */
 	struct xpro_merge_params mp;  /* times in microseconds */
 	uint64_t *rejected;         /* the caller's count of refusals (logged: the first five) */
+	uint64_t *invalid;          /* the caller's count of values that failed validation */
+	struct xpro_limits lim;     /* what a master value may hold (set each round) */
 	uint64_t conflicts;         /* WATCH conflicts (retried) */
 	uint64_t lua_batches;       /* batches merged by the script after four conflicts */
+	uint64_t reloads;           /* the script loaded again after NOSCRIPT */
+	int lua_only;               /* master_merge = lua: every batch through the script */
+	uint64_t expired;           /* master fields dropped: idle past TT4 + TT1 + 10 periods, or malformed */
 };
 
 /* The result of one record's merge. */
@@ -94,12 +102,42 @@ int xpro_master_batch(struct xpro_master *m, const char *hash, char (*cs)[INET_A
 		      const struct xpro_lrec *l, const int *found, size_t n, struct xpro_mres *res);
 
 /*
+ * Drop the master's clients idle longer than idle_us (their ts2 before
+ * now_us - idle_us) and values that are not records, hash by hash (SCAN
+ * x:{*}, one script call each: atomic per hash). Into m->expired.
+ */
+void xpro_master_expire(struct xpro_master *m, uint64_t now_us, uint64_t idle_us);
+
+/* ---- clocks (docs/sync.md, Clocks) ----------------------------------------- */
+#define XPRO_PEERS_MAX 64
+
+struct xpro_clock {
+	struct xpro_clock_val me;   /* this proxy's, measured against the master's TIME */
+	int have;                   /* me was measured this period */
+	int npeers, nfar;           /* peers with a clock published; beyond max_clock_skew_ms */
+	char far[XPRO_PEERS_MAX][72]; /* their ids: their change feed is not merged */
+	int self_refused;           /* beyond the bound of more than half of the peers: no merge */
+	int leap;                   /* a peer's TAI offset differs from ours by 37 s */
+	int64_t worst_us;           /* the largest offset to a peer (peer - us) */
+	char worst[72];
+	int64_t tai_mono_us;        /* CLOCK_TAI - CLOCK_MONOTONIC last period: steps */
+	int64_t last_step_us;       /* the last step seen (negative: backwards) */
+	uint64_t steps;
+	uint64_t last_alert_ns;
+};
+
+/* 1 when a change feed message comes from a peer beyond the bound. */
+int xpro_clock_refused(const struct xpro_clock *k, const char *msg, size_t len);
+
+/*
  * W: this proxy's (read from the local l:w) to the master (xw:<id>,
  * expiring after three periods), its id into xpro:proxies, an alert on
  * xpro:alerts when W > T_W (at most once a second: *last_alert, TAI ns),
- * and the other proxies' W read into peers ("id":W,...). Returns W.
+ * and the other proxies' W read into peers ("id":W,...). With them the
+ * clocks: this proxy's offset to the master's TIME to xc:<id>, the
+ * peers' read, compared, and alerted on (clk). Returns W.
  */
 uint64_t xpro_master_workload(struct xpro_master *m, struct xredis *lr, const struct xpro_config *cfg,
-			      uint64_t *last_alert, char *peers, size_t plen);
+			      uint64_t *last_alert, char *peers, size_t plen, struct xpro_clock *clk);
 
 #endif

@@ -98,3 +98,21 @@ if #hset > 0 then
 end
 if #chg > 1 then redis.call('PUBLISH', 'xpro:chg', table.concat(chg, '\n')) end
 return out
+--@ xpro_lua_expire
+-- The master's expiry of idle clients (docs/sync.md, Operations): KEYS[1]
+-- = "x:{D}", ARGV[1] = the cut (us). Drops, atomically, the fields whose
+-- last packet (ts2) is older than the cut, and those that are not
+-- "ts1 ts2 c" (never merged anyway); returns how many.
+local h = redis.call('HGETALL', KEYS[1])
+local cut = tonumber(ARGV[1])
+local del, n = {}, 0
+for i = 1, #h, 2 do
+  local a, b, c = string.match(h[i + 1], '^(%d+) (%d+) (%d+)$')
+  b = num(b)
+  if not num(a) or not b or not num(c) or b < cut then
+    del[#del + 1] = h[i]
+    if #del == 1000 then redis.call('HDEL', KEYS[1], unpack(del)); n = n + #del; del = {} end
+  end
+end
+if #del > 0 then redis.call('HDEL', KEYS[1], unpack(del)); n = n + #del end
+return n

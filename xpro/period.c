@@ -2,10 +2,14 @@
 /* What the two sync daemons share: see period.h. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
 #include "formats.h"
 #include "log.h"
 #include "period.h"
@@ -42,6 +46,91 @@ void xpro_on_wakeup(const char *msg, size_t len, void *arg)
 uint64_t xpro_sync_ttl_ms(const struct xpro_config *c)
 {
 	return 2 * (c->params.tt1_ns / 1000000ULL) + 10ULL * c->sync_period_ms;
+}
+
+static uint32_t map_id(int fd)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+int xpro_follow_pins(struct xpro_proxy *px)
+{
+	char path[700];
+	int i, same = px->fd[0] >= 0;
+
+	for (i = 0; i < M__MAX; i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s", px->pin_dir, xpro_map_names[i]);
+		fd = bpf_obj_get(path);
+		if (fd < 0) {
+			if (px->fd[0] >= 0)
+				xpro_proxy_close(px);
+			return -1;
+		}
+		if (same && map_id(fd) != map_id(px->fd[i]))
+			same = 0;
+		close(fd);
+	}
+	if (same)
+		return 0;
+	xpro_proxy_close(px);
+	return xpro_proxy_open(px) ? -1 : 1;
+}
+
+int xpro_sync_params(struct xpro_proxy *px, struct xpro_config *c)
+{
+	struct xpro_params p;
+	int err;
+
+	if (px->fd[M_CONFIG] < 0)
+		return -EBADF;
+	err = xpro_read_params(px, &p);
+	if (!err)
+		c->params = p;
+	return err;
+}
+
+uint64_t xpro_sync_now(const struct xpro_config *c)
+{
+	return xpro_now_tai() + (uint64_t)c->clock_offset_ns;
+}
+
+struct xpro_limits xpro_sync_limits(const struct xpro_config *c, uint64_t now_ns)
+{
+	return (struct xpro_limits){
+		.now_us = now_ns / XPRO_NS_PER_US,
+		.future_us = (c->max_clock_skew_ns + (uint64_t)c->sync_period_ms * 1000000ULL) / XPRO_NS_PER_US,
+		.past_us = c->max_window_ns / XPRO_NS_PER_US,
+		.slack_us = (c->params.tt1_ns + c->params.tt4_ns) / XPRO_NS_PER_US,
+		.max_pps = c->max_client_pps,
+	};
+}
+
+void xpro_reject(const char *who, uint64_t *n, const char *key, const char *field, const char *value,
+		 const char *why)
+{
+	static uint64_t second, shown, hidden;
+	uint64_t now = xredis_mono_ns() / 1000000000ULL;
+	char v[6 * 64 + 16];
+
+	(*n)++;
+	if (now != second) {
+		if (hidden)
+			pr_warn("%s: %" PRIu64 " more values rejected (not shown)\n", who, hidden);
+		second = now;
+		shown = hidden = 0;
+	}
+	if (shown++ >= 10) {
+		hidden++;
+		return;
+	}
+	xpro_msg_escape(v, value ? value : "", value ? strnlen(value, 64) : 0);
+	pr_warn("%s: %s field %s: '%s' refused (%s)\n", who, key, field, v, why ? why : "malformed");
 }
 
 void xpro_sync_reconnect(const struct xpro_config *c, struct xredis *const *local, int nl,

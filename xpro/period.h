@@ -57,6 +57,27 @@ void xpro_on_wakeup(const char *msg, size_t len, void *arg);
  * periods, ms. */
 uint64_t xpro_sync_ttl_ms(const struct xpro_config *c);
 
+/*
+ * Follow the proxy's pins (docs/sync.md, Operations): 0 when the maps held
+ * open (px->fd) are still the pinned ones; 1 after a detach + attach (px
+ * reopened on the new maps); -1 while detached (no pins; px closed).
+ */
+int xpro_follow_pins(struct xpro_proxy *px);
+/* The run-time keys (xpro set writes them into the config map) from the
+ * map into c->params: 0, or -errno (c untouched). */
+int xpro_sync_params(struct xpro_proxy *px, struct xpro_config *c);
+
+/* The daemons' clock: CLOCK_TAI plus the config's clock_offset_ms (0
+ * unless a test sets it), ns. */
+uint64_t xpro_sync_now(const struct xpro_config *c);
+/* The limits of what is read from Redis (formats.h, xpro_limits) at now_ns. */
+struct xpro_limits xpro_sync_limits(const struct xpro_config *c, uint64_t now_ns);
+/* A value read from Redis that fails validation: counted in *n, and one
+ * log line (at most ten a second per daemon, then a count of those not
+ * shown) "<who>: <key> field <field>: <value> rejected (<why>)". */
+void xpro_reject(const char *who, uint64_t *n, const char *key, const char *field, const char *value,
+		 const char *why);
+
 /* After SIGHUP: the nl connections to the local Redis and the nm to the
  * master take the config's addresses and credentials (and reconnect). */
 void xpro_sync_reconnect(const struct xpro_config *c, struct xredis *const *local, int nl,

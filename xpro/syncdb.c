@@ -39,6 +39,8 @@
 struct db_stats {
 	uint64_t merged, pulled, rejected, branches[7], feed_keys, events, full_passes;
 	uint64_t queued, swept;
+	uint64_t invalid;         /* values read from Redis that failed validation */
+	uint64_t feed_dropped;    /* feed names beyond XPRO_FEED_MAX waiting */
 };
 
 struct db_ctx {
@@ -57,6 +59,8 @@ struct db_ctx {
 	struct db_stats st;
 	struct xpro_pairs feed;   /* records other proxies changed, waiting */
 	size_t lpending;          /* local replies not read yet (drain_local) */
+	struct xpro_clock clk;    /* this proxy's clock against the peers' */
+	int pinned;               /* 1 attached (run-time keys from its config map), -1 detached since */
 };
 
 /* Read the replies of local writes sent without waiting (db_merge_chunk). */
@@ -79,11 +83,31 @@ static int drain_local(struct db_ctx *d)
 }
 
 /* A message of the change feed: the records others changed. */
+/* Records named by the change feed waiting for the next round, at most: a
+ * flooded feed costs at most this much memory and work per round; names
+ * beyond it are dropped (counted); those records merge at their next
+ * change here or at the next full pass. */
+#define XPRO_FEED_MAX 65536
+
+static void feed_add(uint32_t dest, uint32_t client, void *arg)
+{
+	struct db_ctx *d = arg;
+
+	if (d->feed.n >= XPRO_FEED_MAX) {
+		d->st.feed_dropped++;
+		return;
+	}
+	xpro_pairs_add(&d->feed, dest, client);
+}
+
 static void on_feed(const char *msg, size_t len, void *arg)
 {
 	struct db_ctx *d = arg;
-	int n = xpro_feed_parse(msg, len, d->id, xpro_pairs_add_cb, &d->feed);
+	int n;
 
+	if (xpro_clock_refused(&d->clk, msg, len))
+		return; /* a peer beyond max_clock_skew_ms: not merged from */
+	n = xpro_feed_parse(msg, len, d->id, feed_add, d);
 	if (n > 0)
 		d->st.feed_keys += (uint64_t)n;
 }
@@ -114,13 +138,22 @@ static void take_batch(struct db_ctx *d, const char *ds, const uint32_t *cl, cha
 		memset(&t[i], 0, sizeof(t[i]));
 		found[i] = 0;
 		if (e->type == REDIS_REPLY_STRING) {
-			if (!xpro_lstate_parse(e->str, e->len, &t[i].s)) {
+			const char *f = NULL, *why = "not 7 non-negative integers with ts1 <= ts2, mark 0 or 1";
+
+			if (xpro_lstate_parse(e->str, e->len, &t[i].s))
+				f = "value";
+			else
+				f = xpro_check_lstate(&d->m.lim, &t[i].s, &why);
+			if (!f) {
 				found[i] = 1;
 				t[i].was_decay = xpro_lstate_decays(&t[i].s, d->m.mp.tt4_ns);
-			} else if (d->st.rejected++ < 5) {
+			} else {
+				/* taken as absent: a queued delta or the master's
+				 * record replaces it */
+				memset(&t[i].s, 0, sizeof(t[i].s));
 				xk_lrec(name, ds, cs[i]);
-				pr_warn("syncdb: local record %s is not 7 non-negative integers; taken as absent\n",
-					name);
+				d->st.rejected++;
+				xpro_reject("syncdb", &d->st.invalid, name, f, e->str, why);
 			}
 		}
 		/* the queued deltas of this client, in order */
@@ -313,12 +346,21 @@ static int take_lines(struct db_ctx *d, uint32_t dest, const redisReply *e, stru
 			*cap = nc;
 		}
 		x = &(*pu)[*npu];
-		if (xpro_qline_parse(p, (size_t)(nl - p), x)) {
-			if (d->st.rejected++ < 5) {
+		{
+			const char *f = NULL, *why = "not \"i ts1 ts2 c dc mark\"";
+			char v[XPRO_QLINE_MAX + 1];
+
+			if (xpro_qline_parse(p, (size_t)(nl - p), x))
+				f = "line";
+			else
+				f = xpro_check_qline(&d->m.lim, x, &why);
+			if (f) {
+				snprintf(v, sizeof(v), "%.*s", (int)(nl - p < XPRO_QLINE_MAX ? nl - p : XPRO_QLINE_MAX), p);
 				xk_lqueue(qk, sizeof(qk), xpro_ip4(ds, dest));
-				pr_warn("syncdb: %s: a queued delta is not \"i ts1 ts2 c dc mark\"; skipped\n", qk);
+				d->st.rejected++;
+				xpro_reject("syncdb", &d->st.invalid, qk, f, v, why);
+				continue;
 			}
-			continue;
 		}
 		x->dest = dest;
 		x->seq = (uint32_t)*npu;
@@ -729,6 +771,7 @@ static void db_reconfig(void *arg)
 
 	xpro_sync_reconnect(d->cfg, local, 2, master, 2);
 	d->m.have_sha = 0;
+	d->m.lua_only = d->cfg->master_merge_lua;
 }
 
 static int db_step(void *arg, int period_end)
@@ -737,11 +780,24 @@ static int db_step(void *arg, int period_end)
 	const struct xpro_config *cfg = d->cfg;
 	int ok = 0, changed = 0;
 
+	/* the run-time keys from the config map (xpro set), when attached;
+	 * after a detach the daemon goes on merging L_DB but reports
+	 * unhealthy until an attach */
+	if (xpro_follow_pins(&d->px) >= 0) {
+		if (d->pinned < 0)
+			pr_warn("syncdb %s: attached again (new maps): following them\n", d->id);
+		d->pinned = 1;
+		xpro_sync_params(&d->px, d->cfg);
+	} else if (d->pinned > 0) {
+		pr_warn("syncdb %s: detached (no pins at %s): unhealthy until an attach\n", d->id, d->px.pin_dir);
+		d->pinned = -1;
+	}
 	/* master times are microseconds */
 	d->m.mp.tt1_ns = cfg->params.tt1_ns / XPRO_NS_PER_US;
 	d->m.mp.tt4_ns = cfg->params.tt4_ns / XPRO_NS_PER_US;
 	d->m.mp.r = cfg->params.r;
 	d->m.mp.ttl_ms = xpro_sync_ttl_ms(cfg);
+	d->m.lim = xpro_sync_limits(cfg, xpro_sync_now(cfg));
 	if (xredis_get(&d->lr) && xredis_get(&d->m.r)) {
 		if (!d->m.have_sha) {
 			redisContext *c = xredis_get(&d->m.r);
@@ -754,13 +810,20 @@ static int db_step(void *arg, int period_end)
 		if (d->m.have_sha && d->lr.c && d->m.r.c) {
 			if (period_end)
 				d->w = xpro_master_workload(&d->m, &d->lr, d->cfg, &d->last_alert, d->peers,
-							    sizeof(d->peers));
-			if (d->lr.c && d->m.r.c && !db_round(d, d->o->full_scan || d->need_full, &changed)) {
+							    sizeof(d->peers), &d->clk);
+			/* a clock beyond the bound of most peers: no merge (the
+			 * deltas wait in the queues; docs/sync.md, Clocks) */
+			if (d->lr.c && d->m.r.c && !d->clk.self_refused &&
+			    !db_round(d, d->o->full_scan || d->need_full, &changed)) {
 				ok = 1;
 				d->need_full = 0;
 			}
 			if (ok && period_end && xredis_mono_ns() - d->last_sweep >= xpro_sync_ttl_ms(cfg) * 1000000ULL) {
 				db_sweep(d);
+				/* the master's clients idle past TT4 + TT1 + 10 periods */
+				xpro_master_expire(&d->m, xpro_sync_now(cfg) / XPRO_NS_PER_US,
+						   (cfg->params.tt4_ns + cfg->params.tt1_ns) / XPRO_NS_PER_US +
+							   10ULL * cfg->sync_period_ms * 1000ULL);
 				d->last_sweep = xredis_mono_ns();
 			}
 			if (changed && d->lr.c) {
@@ -776,6 +839,8 @@ static int db_step(void *arg, int period_end)
 		d->m.have_sha = 0;
 		d->need_full = 1;
 	}
+	if (d->pinned < 0)
+		ok = 0;
 	d->ok = ok;
 	return ok;
 }
@@ -790,15 +855,22 @@ static void db_status(void *arg, const struct xpro_period *p, double wall_ms, ch
 		 ",\"period_ms\":%u,\"periods\":%" PRIu64 ",\"exchange\":\"%s\",\"local\":\"%s\",\"master\":\"%s\",\"w\":%" PRIu64
 		 ",\"peers_w\":{%s},\"merged\":%" PRIu64 ",\"pulled\":%" PRIu64 ",\"queued\":%" PRIu64
 		 ",\"swept\":%" PRIu64 ",\"rejected\":%" PRIu64 ",\"events\":%" PRIu64 ",\"feed_keys\":%" PRIu64
-		 ",\"full_passes\":%" PRIu64 ",\"watch_conflicts\":%" PRIu64 ",\"lua_batches\":%" PRIu64
+		 ",\"full_passes\":%" PRIu64 ",\"watch_conflicts\":%" PRIu64 ",\"lua_batches\":%" PRIu64 ",\"script_reloads\":%" PRIu64 ",\"master_expired\":%" PRIu64
 		 ",\"branches\":{\"reset\":%" PRIu64 ",\"learn\":%" PRIu64 ",\"decay\":%" PRIu64 ",\"tell\":%" PRIu64
-		 ",\"pull\":%" PRIu64 ",\"push\":%" PRIu64 "},\"period_wall_ms\":%.3f,\"cpu_ms_per_period\":%.3f}",
+		 ",\"pull\":%" PRIu64 ",\"push\":%" PRIu64 "},\"attached\":%s,\"tt1_ms\":%" PRIu64 ",\"tt4_ms\":%" PRIu64 ",\"r\":%u,\"invalid\":%" PRIu64 ",\"feed_dropped\":%" PRIu64
+		 ",\"clock\":{\"offset_us\":%" PRId64 ",\"tai_minus_realtime_us\":%" PRId64 ",\"peers\":%d"
+		 ",\"peers_beyond\":%d,\"worst_peer\":\"%s\",\"worst_offset_us\":%" PRId64 ",\"refused\":%s"
+		 ",\"leap_table_mismatch\":%s,\"steps\":%" PRIu64 "},\"period_wall_ms\":%.3f,\"cpu_ms_per_period\":%.3f}",
 		 (int)getpid(), d->id, xpro_now_tai(), p->last_ok_ns, d->cfg->sync_period_ms, p->periods,
 		 d->o->full_scan ? "full" : "changed", d->lr.c ? "up" : "down", d->m.r.c ? "up" : "down", d->w,
 		 d->ok ? d->peers : "", st->merged, st->pulled, st->queued, st->swept, st->rejected, st->events,
-		 st->feed_keys, st->full_passes, d->m.conflicts, d->m.lua_batches, st->branches[XPRO_MERGE_RESET],
+		 st->feed_keys, st->full_passes, d->m.conflicts, d->m.lua_batches, d->m.reloads, d->m.expired, st->branches[XPRO_MERGE_RESET],
 		 st->branches[XPRO_MERGE_LEARN], st->branches[XPRO_MERGE_DECAY], st->branches[XPRO_MERGE_TELL],
-		 st->branches[XPRO_MERGE_PULL], st->branches[XPRO_MERGE_PUSH], wall_ms,
+		 st->branches[XPRO_MERGE_PULL], st->branches[XPRO_MERGE_PUSH],
+		 d->pinned < 0 ? "false" : "true", (uint64_t)(d->cfg->params.tt1_ns / 1000000),
+		 (uint64_t)(d->cfg->params.tt4_ns / 1000000), d->cfg->params.r, st->invalid, st->feed_dropped,
+		 d->clk.me.off_us, d->clk.me.tai_real_us, d->clk.npeers, d->clk.nfar, d->clk.worst, d->clk.worst_us,
+		 d->clk.self_refused ? "true" : "false", d->clk.leap ? "true" : "false", d->clk.steps, wall_ms,
 		 p->cpu_total / (double)p->periods);
 }
 
@@ -818,6 +890,8 @@ int xpro_syncdb(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 	d.need_full = 1;
 	d.last_sweep = xredis_mono_ns();
 	d.m.rejected = &d.st.rejected;
+	d.m.invalid = &d.st.invalid;
+	d.m.lua_only = cfg->master_merge_lua;
 	err = xpro_proxy_init(&d.px, cfg, o->ifname);
 	if (err)
 		return err;
@@ -843,6 +917,7 @@ int xpro_syncdb(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 	xpro_period_loop(cfg, o, &d.px, &ops, &d, &p);
 	pr_info("syncdb %s: stopped after %" PRIu64 " periods, %" PRIu64 " merges\n", d.id, p.periods, d.st.merged);
 	free(d.feed.p);
+	xpro_proxy_close(&d.px);
 	xredis_close(&d.lr);
 	xredis_close(&d.m.r);
 	xredis_close(&d.msub.r);

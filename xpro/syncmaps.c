@@ -42,6 +42,9 @@
 
 struct maps_stats {
 	uint64_t pushed, taken, stale, applied, created, skipped_bad, redis_errors;
+	uint64_t invalid;       /* L_DB values that failed validation */
+	uint64_t ahead;         /* records deleted: their last packet in the future (a backward clock step) */
+	uint64_t reattached;    /* detach + attach followed */
 };
 
 struct maps_ctx {
@@ -53,6 +56,8 @@ struct maps_ctx {
 	struct xsub usub;         /* local: l:upd (syncdb merged something) */
 	struct maps_stats st;
 	uint64_t rx_prev, t_prev, w, events;
+	int detached;             /* no pins: nothing to sync, unhealthy */
+	struct xpro_limits lim;   /* what an L_DB value may hold, this period */
 };
 
 /* The sync's syscall programs, bound to the proxy's pinned maps. */
@@ -231,6 +236,17 @@ static void apply_one(struct maps_ctx *m, uint32_t client, uint32_t dest, const 
 	if (v->type == REDIS_REPLY_NIL)
 		return; /* expired meanwhile */
 	bad = v->type != REDIS_REPLY_STRING || xpro_lstate_parse(v->str, v->len, &ls);
+	if (!bad) {
+		const char *why, *f = xpro_check_lstate(&m->lim, &ls, &why);
+
+		if (f) {
+			/* never written into the map */
+			m->st.skipped_bad++;
+			xk_lrec(name, xpro_ip4(ds, dest), xpro_ip4(cs, client));
+			xpro_reject("syncmaps", &m->st.invalid, name, f, v->str, why);
+			return;
+		}
+	}
 	if (bad || xpro_lstate_to_apply(&ls, client, dest, m->cfg->params.tt1_ns, now, &a)) {
 		if (m->st.skipped_bad++ < 5) {
 			xk_lrec(name, xpro_ip4(ds, dest), xpro_ip4(cs, client));
@@ -400,7 +416,7 @@ static int maps_wait(void *arg, struct xpro_period *p)
 			break;
 		if (xsub_read(&m->usub, xpro_on_wakeup, NULL))
 			break;
-		if (!m->lr.c)
+		if (!m->lr.c || !m->s)
 			break;
 		cpu0 = xpro_cpu_ms();
 		if (!maps_apply(m, 0))
@@ -427,11 +443,15 @@ static void maps_status(void *arg, const struct xpro_period *p, double wall_ms, 
 		 "{\"daemon\":\"syncmaps\",\"pid\":%d,\"ts_ns\":%" PRIu64 ",\"last_ok_ns\":%" PRIu64
 		 ",\"period_ms\":%u,\"periods\":%" PRIu64 ",\"redis\":\"%s\",\"w\":%" PRIu64
 		 ",\"pushed\":%" PRIu64 ",\"taken\":%" PRIu64 ",\"stale\":%" PRIu64 ",\"applied\":%" PRIu64
-		 ",\"created\":%" PRIu64 ",\"rejected\":%" PRIu64 ",\"events\":%" PRIu64 ",\"period_wall_ms\":%.3f"
+		 ",\"created\":%" PRIu64 ",\"rejected\":%" PRIu64 ",\"invalid\":%" PRIu64 ",\"ahead\":%" PRIu64
+		 ",\"attached\":%s,\"reattached\":%" PRIu64 ",\"tt1_ms\":%" PRIu64 ",\"tt4_ms\":%" PRIu64 ",\"r\":%u"
+		 ",\"events\":%" PRIu64 ",\"period_wall_ms\":%.3f"
 		 ",\"cpu_ms_per_period\":%.3f}",
 		 (int)getpid(), xpro_now_tai(), p->last_ok_ns, m->cfg->sync_period_ms, p->periods,
 		 m->lr.c ? "up" : "down", m->w, m->st.pushed, m->st.taken, m->st.stale, m->st.applied,
-		 m->st.created, m->st.skipped_bad, m->events, wall_ms, p->cpu_total / (double)p->periods);
+		 m->st.created, m->st.skipped_bad, m->st.invalid, m->st.ahead, m->detached ? "false" : "true",
+		 m->st.reattached, (uint64_t)(m->cfg->params.tt1_ns / 1000000), (uint64_t)(m->cfg->params.tt4_ns / 1000000),
+		 m->cfg->params.r, m->events, wall_ms, p->cpu_total / (double)p->periods);
 }
 
 /* W: packets/s the filter handled (not what it passed to the kernel
@@ -458,6 +478,68 @@ static void maps_workload(struct maps_ctx *m)
 	}
 }
 
+/*
+ * The pins and the run-time keys, each period: after a detach the daemon
+ * has nothing to sync (unhealthy: no complete period) until an attach
+ * pins new maps, which it then follows (new maps, the sync programs loaded
+ * again); `xpro set` writes the run-time keys (TT1..TT4, r, ...) into the
+ * config map, read here. 1: go on with the period.
+ */
+static int follow_pins(struct maps_ctx *m)
+{
+	int pins = xpro_follow_pins(&m->px);
+
+	if (pins < 0) {
+		if (!m->detached)
+			pr_warn("syncmaps %s: detached (no pins at %s): nothing to sync until an attach\n", m->px.ifname,
+				m->px.pin_dir);
+		m->detached = 1;
+		if (m->s) {
+			xpro_bpf__destroy(m->s); /* lets the old maps go */
+			m->s = NULL;
+		}
+		return 0;
+	}
+	if (pins > 0 || !m->s) {
+		if (m->s)
+			xpro_bpf__destroy(m->s);
+		m->s = load_progs(&m->px);
+		if (!m->s)
+			return 0;
+		m->st.reattached++;
+		m->t_prev = 0; /* new counters: W starts again */
+		pr_warn("syncmaps %s: attached again (new maps): following them\n", m->px.ifname);
+	}
+	m->detached = 0;
+	xpro_sync_params(&m->px, m->cfg);
+	return 1;
+}
+
+/*
+ * A backward step of the clock (docs/sync.md, Clocks): a record whose
+ * last packet lies ahead of the data plane's clock by more than the clock
+ * bound would keep its window open, and its checks off, until the clock
+ * caught up. It is deleted: its next packet starts a fresh window. The
+ * dump (rk, rv) keeps the others; their number.
+ */
+static size_t drop_ahead(struct maps_ctx *m, struct xpro_key *rk, struct xpro_record *rv, size_t n)
+{
+	uint64_t lim = xpro_now_tai() + m->lim.future_us * XPRO_NS_PER_US;
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		if (rv[i].ts2_l > lim && !bpf_map_delete_elem(m->px.fd[M_RECORDS], &rk[i])) {
+			if (!m->st.ahead++)
+				pr_warn("syncmaps %s: records ahead of the clock (a backward step): deleted; their next packets start fresh windows\n",
+					m->px.ifname);
+			continue;
+		}
+		rk[k] = rk[i];
+		rv[k++] = rv[i];
+	}
+	return k;
+}
+
 static int maps_step(void *arg, int period_end)
 {
 	struct maps_ctx *m = arg;
@@ -470,6 +552,9 @@ static int maps_step(void *arg, int period_end)
 	int ok = 0;
 
 	(void)period_end;
+	if (!follow_pins(m))
+		return 0;
+	m->lim = xpro_sync_limits(m->cfg, xpro_sync_now(m->cfg));
 	/* one dump of the records per period, for the push and the
 	 * recompute; the aggregates' deltas are read before it */
 	snap = xpro_recompute_begin(m->px.fd[M_AGGS]);
@@ -478,6 +563,7 @@ static int maps_step(void *arg, int period_end)
 		xpro_recompute_abort(snap);
 		snap = NULL;
 	}
+	nrec = drop_ahead(m, rk, rv, nrec);
 	if (xredis_get(&m->lr)) {
 		uint64_t pushed0 = m->st.pushed;
 

@@ -370,6 +370,102 @@ static void workload(void)
 	   "alert: the overload JSON");
 }
 
+/*
+ * The semantic checks (docs/sync.md, Validation), worked by hand with:
+ * now 10^10 us, 0.2 s ahead allowed, windows of up to 1 h, slack 12 s
+ * (TT1 2 s + TT4 10 s), 14,880,952 packets/s. A window [now - 1 s, now]
+ * then holds at most 14,880,952 * 13 + 1 = 193,452,377 packets.
+ */
+static void checks(void)
+{
+	const uint64_t now = 10000000000ULL;
+	struct xpro_limits L = { .now_us = now, .future_us = 200000, .past_us = 3600000000ULL,
+				 .slack_us = 12000000, .max_pps = 14880952 };
+	struct xpro_limits k = { .now_us = now, .future_us = 0, .past_us = 3600000000ULL, .slack_us = 0, .max_pps = 1000 };
+	struct xpro_lstate s;
+	struct xpro_qline q = { 0 };
+	struct xpro_mrec m;
+	const char *why = NULL;
+
+	ok(xpro_count_max(&L, now, now) == 178571425, "count bound: an empty window holds 12 s of max_client_pps + 1");
+	ok(xpro_count_max(&L, now - 1000000, now) == 193452377, "count bound: a 1 s window, 13 s");
+	ok(xpro_count_max(&k, now - 1500000, now) == 1501, "count bound: 1.5 s at 1000 packets/s, + 1");
+	k.max_pps = 1000000000000ULL;
+	ok(xpro_count_max(&k, 0, XPRO_U53_MAX) == XPRO_U53_MAX, "count bound: capped at 2^53 - 1, no overflow");
+	ok(!xpro_check_window(&L, now - 1000000, now, 193452377, &why) && !why, "window: 1 s with its largest count passes");
+	ok(!strcmp(xpro_check_window(&L, now - 1000000, now, 193452378, &why), "c") && why,
+	   "window: one packet more is refused (field c)");
+	ok(!strcmp(xpro_check_window(&L, now - 1000000, now, XPRO_U53_MAX, NULL), "c"), "window: c = 2^53 - 1 refused");
+	ok(!strcmp(xpro_check_window(&L, 0, now, 5, NULL), "ts1"), "window: ts1 = 0 refused (older than max_window_ms)");
+	ok(!xpro_check_window(&L, now - 3600000000ULL, now, 5, NULL), "window: ts1 exactly max_window_ms ago passes");
+	ok(!strcmp(xpro_check_window(&L, now - 3600000001ULL, now, 5, NULL), "ts1"), "window: 1 us older is refused");
+	ok(!xpro_check_window(&L, now, now + 200000, 5, NULL), "window: ts2 at the clock bound passes");
+	ok(!strcmp(xpro_check_window(&L, now, now + 200001, 5, NULL), "ts2"), "window: ts2 1 us beyond it is refused");
+	ok(!strcmp(xpro_check_window(&L, now, now - 1, 5, NULL), "ts1"), "window: ts1 > ts2 refused (field ts1)");
+
+	s = (struct xpro_lstate){ now - 1000000, now, 100, 5, 0, now - 1000000, now };
+	ok(!xpro_check_lstate(&L, &s, NULL), "L_DB: a plausible record passes");
+	s.gc = XPRO_U53_MAX;
+	s.dc = 1;
+	ok(!strcmp(xpro_check_lstate(&L, &s, NULL), "dc"), "L_DB: gc + dc past 2^53 refused (field dc)");
+	s.gc = 193452377;
+	ok(!strcmp(xpro_check_lstate(&L, &s, NULL), "gc"), "L_DB: gc + dc above the count bound refused (field gc)");
+	s = (struct xpro_lstate){ now - 1000000, now, 100, 5, 0, 0, 0 };
+	ok(!xpro_check_lstate(&L, &s, NULL), "L_DB: mts1 = mts2 = 0 (never merged) passes");
+	s.mts1 = 5;
+	ok(!strcmp(xpro_check_lstate(&L, &s, NULL), "mts1"), "L_DB: mts1 = 5 (1970) refused");
+	s.mts1 = 0;
+	s.mts2 = now + 3600000000ULL;
+	ok(!strcmp(xpro_check_lstate(&L, &s, NULL), "mts2"), "L_DB: mts2 an hour ahead refused");
+
+	q = (struct xpro_qline){ .ts1 = now - 1000, .ts2 = now, .c = 10, .dc = 10 };
+	ok(!xpro_check_qline(&L, &q, NULL), "queue line: dc = c' passes");
+	q.dc = 11;
+	ok(!strcmp(xpro_check_qline(&L, &q, NULL), "dc"), "queue line: dc > c' refused");
+	q = (struct xpro_qline){ .ts1 = now - 1000, .ts2 = now + 3600000000ULL, .c = 10, .dc = 1 };
+	ok(!strcmp(xpro_check_qline(&L, &q, NULL), "ts2"), "queue line: ts2 an hour ahead refused");
+
+	m = (struct xpro_mrec){ now - 10, now, 3 };
+	ok(!xpro_check_mval(&L, &m, NULL), "M_DB: a plausible record passes");
+	m = (struct xpro_mrec){ now, now - 10, 3 };
+	ok(!strcmp(xpro_check_mval(&L, &m, NULL), "ts1"), "M_DB: ts1 > ts2 refused (the master value too)");
+	m = (struct xpro_mrec){ 0, now, 3 };
+	ok(!strcmp(xpro_check_mval(&L, &m, NULL), "ts1"), "M_DB: ts1 = 0 refused");
+
+	ok(!xpro_w_check(1ULL << 40) && xpro_w_check((1ULL << 40) + 1), "W: at most 2^40 packets/s");
+}
+
+static void escape(void)
+{
+	static char big[3000], out[6 * XPRO_MSG_MAX + 16];
+
+	ok(xpro_msg_escape(out, "{\"a\":1}", 7) == 0 && !strcmp(out, "{\"a\":1}"), "message: printable JSON unchanged");
+	ok(xpro_msg_escape(out, "a\x1b[2Jb\n", 7) == 1 && !strcmp(out, "a\\u001b[2Jb\\u000a"),
+	   "message: ESC and newline written as \\u00HH");
+	ok(xpro_msg_escape(out, "\xc3\xa9", 2) == 1 && !strcmp(out, "\\u00c3\\u00a9"), "message: bytes above 0x7e escaped");
+	memset(big, 'x', sizeof(big));
+	ok(xpro_msg_escape(out, big, sizeof(big)) == 1 && strlen(out) == XPRO_MSG_MAX + 8 &&
+	   !strcmp(out + XPRO_MSG_MAX, "...(cut)"), "message: cut at 2048 bytes, marked");
+}
+
+static void clock_values(void)
+{
+	struct xpro_clock_val c = { 1, 1 }, me = { 100, 37000000 }, peer = { 5100, 0 };
+	char buf[XPRO_CLOCK_VAL_MAX];
+	int leap = -1;
+
+	ok(!xpro_clock_parse("-37000000 5", 11, &c) && c.off_us == -37000000 && c.tai_real_us == 5, "clock: two signed numbers");
+	ok(xpro_clock_parse("1", 1, &c) && xpro_clock_parse("1 2 3", 5, &c) && xpro_clock_parse("--1 2", 5, &c) &&
+	   xpro_clock_parse("1000000000001 0", 15, &c) && xpro_clock_parse("1 +2", 4, &c) && c.off_us == -37000000,
+	   "clock: one number, three, a double sign, past 10^12, a plus: refused, left alone");
+	c = (struct xpro_clock_val){ -5, 37000000 };
+	ok(xpro_clock_format(buf, &c) == 11 && !strcmp(buf, "-5 37000000"), "clock: format");
+	ok(xpro_clock_offset(&me, &peer, &leap) == 5000 && leap == 1,
+	   "clock: a peer 5 ms ahead whose TAI offset is 37 s off ours (no leap-second table)");
+	peer = (struct xpro_clock_val){ -900, 37000000 };
+	ok(xpro_clock_offset(&me, &peer, &leap) == -1000 && leap == 0, "clock: a peer 1 ms behind, same TAI offset");
+}
+
 int main(void)
 {
 	numbers();
@@ -382,5 +478,8 @@ int main(void)
 	upd();
 	feed();
 	workload();
+	checks();
+	escape();
+	clock_values();
 	return tap_done();
 }
