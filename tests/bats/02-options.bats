@@ -46,6 +46,11 @@ passes() {
   refused "$B/bin/xpro-bot" --count --duration 1 --count @
   refused "$B/bin/xpro-bot" --len --duration 1 --vector udp --len @
   passes "$B/bin/xpro-bot" --duration --duration 2.5
+  # the vector's own range (dns: --len 0..255), still before the namespace check
+  local err rc
+  err=$(timeout 10 "$B/bin/xpro-bot" --duration 1 --vector dns --len 256 2>&1 >/dev/null) && rc=0 || rc=$?
+  [ "$rc" -eq 2 ]
+  [ "$err" = 'xpro-bot: --len: "256" is out of range (0..255)' ]
 }
 
 @test "xpro-device: --period and --jitter" {

@@ -877,6 +877,8 @@ static int mirai_is_string(int id)
  * vector is known); true and false stand for 1 and 0 */
 static const char *mirai_number(const char *s, unsigned long long max, uint64_t *v)
 {
+	static char why[48];
+
 	if (!strcmp(s, "true"))
 		s = "1";
 	else if (!strcmp(s, "false"))
@@ -887,8 +889,8 @@ static const char *mirai_number(const char *s, unsigned long long max, uint64_t 
 	case -1:
 		return "is not a number";
 	default:
-		return max == 1 ? "is out of range (0..1)" : max == 255 ? "is out of range (0..255)" :
-		       max == 256 ? "is out of range (0..256)" : "is out of range (0..65535)";
+		snprintf(why, sizeof(why), "is out of range (0..%llu)", max);
+		return why;
 	}
 }
 
@@ -908,36 +910,15 @@ static const char *opt_mirai(const char *val, void *dst)
 	return NULL;
 }
 
-/* ---- main --------------------------------------------------------------- */
-
-int main(int argc, char **argv)
+/* The vector of --vector and its Mirai options, checked against what the
+ * vector takes (its descriptor) and applied to b->o; 0, or the exit status
+ * after one line. */
+static int bot_vector(struct bot *b, int *vec)
 {
-	struct bot *b = &bot;
-	char a[INET_ADDRSTRLEN];
 	const struct vec_desc *vd;
 	uint64_t v;
-	int c, err;
+	int c;
 
-	xpro_prog = BOT_TOOL;
-	b->duration = -1;
-	b->count = BOT_MAX_COUNT;
-	b->tunnel = 1;
-	b->tun_port = 5683;
-	b->hop = 100;
-	if (xp_opt_parse(BOT_TOOL, USAGE, bot_opts, argc, argv) < argc)
-		xp_opt_die(BOT_TOOL, "unexpected argument (try --help)");
-	if (cli.tun_port)
-		b->tun_port = (uint16_t)cli.tun_port;
-	if (b->duration < 0) {
-		pr_warn("--duration S is required (every run is bounded in time)\n");
-		return 2;
-	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	if (xpro_testbed_check(BOT_TOOL))
-		return 1;
-	if (cli.rxif)
-		return rx_count(cli.rxif, b->duration);
 	if (!cli.vector) {
 		pr_warn("--vector V is required (try --help)\n");
 		return 2;
@@ -1028,6 +1009,43 @@ int main(int argc, char **argv)
 		pr_warn("%s needs --domain\n", vec_name(c));
 		return 2;
 	}
+	*vec = c;
+	return 0;
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+	struct bot *b = &bot;
+	char a[INET_ADDRSTRLEN];
+	int c = VEC_NONE, err;
+
+	xpro_prog = BOT_TOOL;
+	b->duration = -1;
+	b->count = BOT_MAX_COUNT;
+	b->tunnel = 1;
+	b->tun_port = 5683;
+	b->hop = 100;
+	if (xp_opt_parse(BOT_TOOL, USAGE, bot_opts, argc, argv) < argc)
+		xp_opt_die(BOT_TOOL, "unexpected argument (try --help)");
+	if (cli.tun_port)
+		b->tun_port = (uint16_t)cli.tun_port;
+	if (b->duration < 0) {
+		pr_warn("--duration S is required (every run is bounded in time)\n");
+		return 2;
+	}
+	if (!cli.rxif) { /* every option checked before the namespace is */
+		err = bot_vector(b, &c);
+		if (err)
+			return err;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if (xpro_testbed_check(BOT_TOOL))
+		return 1;
+	if (cli.rxif)
+		return rx_count(cli.rxif, b->duration);
 	if (c == VEC_DNS) {
 		if (!b->resolver) {
 			pr_warn("dns needs --resolver ADDR (a testbed host)\n");
