@@ -43,10 +43,7 @@ setup_file() {
   for p in dev.eth0 px1.in0 px2.in0; do ip -n "$CORE" link set "$p" master br-acc; done
   for p in px1.out0 px2.out0 vic.eth0; do ip -n "$CORE" link set "$p" master br-vic; done
   # a NAPI on the bridge-side peer of every proxy interface (GRO toggled once up)
-  for p in px1.in0 px1.out0 px2.in0 px2.out0; do
-    xp_exec "$CORE" ethtool -K "$p" gro off
-    xp_exec "$CORE" ethtool -K "$p" gro on
-  done
+  for p in px1.in0 px1.out0 px2.in0 px2.out0; do xp_gro_napi "$CORE" "$p"; done
   xp_addr "$DEV" eth0 198.18.0.100/24
   xp_addr "$PX1" in0 198.18.0.1/24
   xp_addr "$PX1" out0 198.18.1.1/24
