@@ -109,7 +109,7 @@ static void ports(__be16 *source, __be16 *dest, uint32_t sport, const struct vec
 	*dest = opt16(o->dport, r);
 }
 
-/* The IPv4 header; the ID from ip_id(), the checksum from ip_csum() */
+/* The IPv4 header, ID 0 (ip_start() or the caller sets it); the checksum from ip_csum() */
 static void ip_hdr(struct iphdr *ip, const struct vec_opts *o, uint16_t tot, uint8_t proto, uint32_t s, uint32_t d)
 {
 	ip->version = 4;
@@ -150,14 +150,16 @@ static uint32_t source(const struct vec_opts *o, struct vec_flow *f)
 	return f->local;
 }
 
-/* A flood's IPv4 header: a host of the target, then the source (--source
- * if the vector takes it, else the bot's), then the ID */
-static void ip_flood(struct iphdr *ip, const struct vec_opts *o, struct vec_flow *f, uint16_t tot, uint8_t proto)
+/* A flood's IPv4 header (the vector's protocol): a host of the target,
+ * then the source (--source if the vector takes it, else the bot's), then
+ * the ID */
+static void ip_flood(struct iphdr *ip, const struct vec_opts *o, struct vec_flow *f, uint16_t tot)
 {
+	const struct vec_desc *d = vec_desc(o->vec);
 	uint32_t dst = vec_target_host(&f->rnd, &f->tgt);
-	uint32_t src = vec_desc(o->vec)->wire.flags & BOTGEN_V_SOURCE ? source(o, f) : f->local;
+	uint32_t src = d->wire.flags & BOTGEN_V_SOURCE ? source(o, f) : f->local;
 
-	ip_start(ip, o, tot, proto, src, dst, &f->rnd);
+	ip_start(ip, o, tot, d->proto, src, dst, &f->rnd);
 }
 
 /* The checksum of the L4 header l4 that follows ip, over the rest of ip's packet */
@@ -259,7 +261,7 @@ static void build_udp(const struct vec_opts *o, struct vec_flow *f, struct iphdr
 {
 	struct udphdr *udp = (struct udphdr *)(ip + 1);
 
-	ip_flood(ip, o, f, tot, IPPROTO_UDP);
+	ip_flood(ip, o, f, tot);
 	udp_hdr(udp, o->sport, o, &f->rnd, sizeof(*udp) + o->len);
 	payload(udp + 1, o, f, NULL);
 	udp->check = l4_check(ip, udp);
@@ -274,7 +276,7 @@ static void build_vse(const struct vec_opts *o, struct vec_flow *f, struct iphdr
 {
 	struct udphdr *udp = (struct udphdr *)(ip + 1);
 
-	ip_flood(ip, o, f, tot, IPPROTO_UDP);
+	ip_flood(ip, o, f, tot);
 	udp_hdr(udp, o->sport, o, &f->rnd, sizeof(*udp) + sizeof(vse_payload));
 	memcpy(udp + 1, vse_payload, sizeof(vse_payload));
 	udp->check = l4_check(ip, udp);
@@ -359,7 +361,7 @@ static void build_syn(const struct vec_opts *o, struct vec_flow *f, struct iphdr
 	struct tcphdr *tcp = (struct tcphdr *)(ip + 1);
 	struct syn_opts *opt = (struct syn_opts *)(tcp + 1);
 
-	ip_flood(ip, o, f, tot, IPPROTO_TCP);
+	ip_flood(ip, o, f, tot);
 	tcp_hdr(tcp, o, &f->rnd, (sizeof(*tcp) + sizeof(*opt)) / 4, 0);
 	if (o->urg)
 		tcp->urg_ptr = htole16((uint16_t)vec_rand_next(&f->rnd));
@@ -383,7 +385,7 @@ static void build_ack(const struct vec_opts *o, struct vec_flow *f, struct iphdr
 {
 	struct tcphdr *tcp = (struct tcphdr *)(ip + 1);
 
-	ip_flood(ip, o, f, tot, IPPROTO_TCP);
+	ip_flood(ip, o, f, tot);
 	tcp_hdr(tcp, o, &f->rnd, sizeof(*tcp) / 4, f->window);
 	payload(tcp + 1, o, f, f->fixed_payload);
 	tcp->check = l4_check(ip, tcp);
@@ -416,7 +418,7 @@ static void build_gre(const struct vec_opts *o, struct vec_flow *f, struct iphdr
 	struct udphdr *udp;
 	uint16_t oid;
 
-	ip_flood(ip, o, f, tot, IPPROTO_GRE);
+	ip_flood(ip, o, f, tot);
 	gre->flags = 0;
 	gre->proto = htons(o->vec == VEC_GREIP ? ETH_P_IP : ETH_P_TEB);
 	if (o->vec == VEC_GREETH) {
@@ -555,7 +557,7 @@ int vec_parse(const char *name)
 
 	for (int i = 0; i <= VEC_MAX; i++)
 		if (vec_table[i].name && !strcmp(vec_table[i].name, name))
-			return i;
+			return vec_table[i].id;
 	id = strtol(name, &e, 10); /* Mirai's ID */
 	if (*e || !vec_desc((int)id) || id != (int)id)
 		return VEC_NONE;
