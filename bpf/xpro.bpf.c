@@ -23,11 +23,23 @@
 #define IP_OFFSET_   0x1FFF
 #define AF_INET_     2
 
+/* Inline mode: encapsulations a kernel forwards without this filter. */
+static __always_inline int is_encap(__be16 proto)
+{
+	return proto == bpf_htons(0x8100) || /* 802.1Q VLAN */
+	       proto == bpf_htons(0x88A8) || /* 802.1ad QinQ */
+	       proto == bpf_htons(0x9100) || /* old QinQ */
+	       proto == bpf_htons(0x8863) || /* PPPoE discovery */
+	       proto == bpf_htons(0x8864);   /* PPPoE session */
+}
+
 /* Fixed at load (docs/config.md); never a policy. */
 const volatile __u32 cfg_mode = 0;        /* 0 tunnel, 1 inline */
 const volatile __be32 cfg_tun_addr = 0;   /* proxy's tunnel address */
 const volatile __be16 cfg_tun_port = 0;   /* tunnel UDP port */
 const volatile __u8 cfg_test_clock = 0;   /* tests only: time from test_now */
+const volatile __u8 cfg_guard = 0;        /* xpro_guard has entries */
+const volatile __u8 cfg_devnets = 0;      /* xpro_devnets has entries */
 
 /* Written by tests through the skeleton when cfg_test_clock is set. */
 __u64 test_now = 0;
@@ -96,10 +108,10 @@ static __always_inline void send_warning(const struct xpro_key *key,
  */
 static __always_inline __u32 filter(const struct xpro_key *key,
 				    const struct xpro_params *p, __u64 now,
-				    __u32 *reason, struct xpro_agg **agg_out)
+				    __u32 *reason, struct xpro_agg **agg_io)
 {
 	struct xpro_record rec_new = {}, *rec;
-	struct xpro_agg agg_new = {}, *agg;
+	struct xpro_agg agg_new = {}, *agg = *agg_io;
 	__u64 tf2 = p->tf2, *over;
 	__u32 verdict, flags = 0, dest = key->dest;
 	int rec_found = 1, agg_found = 1, agg_counted;
@@ -109,7 +121,6 @@ static __always_inline __u32 filter(const struct xpro_key *key,
 		rec = &rec_new;
 		rec_found = 0;
 	}
-	agg = bpf_map_lookup_elem(&xpro_aggs, &dest);
 	if (!agg) {
 		agg = &agg_new;
 		agg_found = 0;
@@ -151,7 +162,7 @@ static __always_inline __u32 filter(const struct xpro_key *key,
 	}
 	if ((flags & XPRO_F_WARN) && rec)
 		send_warning(key, rec, now, *reason);
-	*agg_out = agg_found ? agg : NULL; /* the map's value, for the route cache */
+	*agg_io = agg_found ? agg : NULL; /* the map's value, for the route cache */
 	return verdict;
 }
 
@@ -251,13 +262,70 @@ static __always_inline int decap(struct xdp_md *ctx, __u32 outer_len)
 	return 0;
 }
 
+/*
+ * The reverse firewall (docs/protocol.md): is src a source the client may
+ * use? Its own address, or a prefix registered for it (device_prefixes).
+ */
+static __always_inline int source_ok(__be32 client, __be32 src)
+{
+	struct xpro_devnet_key k;
+
+	if (src == client)
+		return 1;
+	if (!cfg_devnets)
+		return 0;
+	k.prefixlen = 64;
+	k.client = client;
+	k.net = src;
+	return bpf_map_lookup_elem(&xpro_devnets, &k) != NULL;
+}
+
+/*
+ * Destinations no device may reach through the proxy: a proxy (this one's
+ * tunnel address, or one listed in proxies), where tunnel traffic to its
+ * port is a nested tunnel, and management-only prefixes. Returns the drop
+ * counter, or 0.
+ */
+static __always_inline __u32 guard_dest(const struct iphdr *iph, __u32 ihl, void *data_end)
+{
+	struct xpro_guard_key k;
+	struct udphdr *udp;
+	__u32 *kind;
+	int proxy = iph->daddr == cfg_tun_addr;
+
+	if (!proxy && cfg_guard) {
+		k.prefixlen = 32;
+		k.addr = iph->daddr;
+		kind = bpf_map_lookup_elem(&xpro_guard, &k);
+		if (kind && *kind == XPRO_GUARD_MGMT)
+			return XPRO_C_DROP_TO_MGMT;
+		proxy = kind && *kind == XPRO_GUARD_PROXY;
+	}
+	if (!proxy)
+		return 0;
+	if (cfg_mode == 0 && iph->protocol == IPPROTO_UDP && ihl <= 60) {
+		udp = (void *)iph + ihl;
+		if ((void *)(udp + 1) <= data_end && udp->dest == cfg_tun_port)
+			return XPRO_C_DROP_NESTED;
+	}
+	return XPRO_C_DROP_TO_PROXY;
+}
+
+/* Route results the packet path carries on (the others are drop_fib). */
+static __always_inline int fib_usable(int rc)
+{
+	return rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH ||
+	       rc == BPF_FIB_LKUP_RET_FRAG_NEEDED;
+}
+
 static __always_inline int xpro_tunnel(struct xdp_md *ctx, const struct xpro_params *p,
 				       struct iphdr *oiph, void *data_end)
 {
 	struct bpf_fib_lookup fib;
-	struct xpro_agg *agg = NULL;
-	__u64 now = 0;
-	__u32 tot_len;
+	struct xpro_agg *agg;
+	__u64 now;
+	__u32 tot_len, g;
+	int fresh_route = 0;
 	struct xpro_tun_hdr *xh;
 	struct xpro_key key;
 	struct iphdr *iph;
@@ -316,19 +384,25 @@ static __always_inline int xpro_tunnel(struct xdp_md *ctx, const struct xpro_par
 	key.dest = iph->daddr;
 	outer_len = ohl + sizeof(*udp) + sizeof(*xh);
 
-	if (p->filter) {
-		now = xpro_now();
-		if (filter(&key, p, now, &reason, &agg) == XPRO_DROP)
-			return count_drop_reason(reason);
-	} else {
+	if (!p->filter) {
 		if (decap(ctx, outer_len))
 			return drop(XPRO_C_DROP_TRUNCATED);
 		count(XPRO_C_PASS_NOFILTER);
 		return XDP_PASS;
 	}
 
+	/* The reverse firewall, before any record is touched. */
+	if (!source_ok(key.client, iph->saddr))
+		return drop(XPRO_C_DROP_SPOOFED);
+	g = guard_dest(iph, ihl, data_end);
+	if (g)
+		return drop(g);
+
 	/* the route: D's cached one when fresh and the packet fits, else a
-	 * lookup, whose success refreshes the cache */
+	 * lookup, whose success refreshes the cache; it is decided before
+	 * the filter, so that unroutable packets create no record */
+	now = xpro_now();
+	agg = bpf_map_lookup_elem(&xpro_aggs, &key.dest);
 	tot_len = bpf_ntohs(iph->tot_len);
 	if (agg && p->fib_cache_ms && agg->fib_ts &&
 	    xpro_sdiff(now, agg->fib_ts) >= 0 &&
@@ -340,13 +414,23 @@ static __always_inline int xpro_tunnel(struct xdp_md *ctx, const struct xpro_par
 		__builtin_memcpy(fib.smac, agg->fib_smac, 6);
 	} else {
 		rc = fib_prepare(ctx, &fib, iph);
-		if (rc == BPF_FIB_LKUP_RET_SUCCESS && agg && p->fib_cache_ms) {
-			agg->fib_ifindex = fib.ifindex;
-			__builtin_memcpy(agg->fib_dmac, fib.dmac, 6);
-			__builtin_memcpy(agg->fib_smac, fib.smac, 6);
-			agg->fib_okmax = (__u16)tot_len;
-			agg->fib_ts = now;
-		}
+		fresh_route = rc == BPF_FIB_LKUP_RET_SUCCESS;
+	}
+	if (!fib_usable(rc))
+		return drop(XPRO_C_DROP_FIB);
+	/* no hairpin: tunnel traffic never leaves by the side it came in
+	 * (with FRAG_NEEDED the lookup stops before it knows the interface) */
+	if (rc != BPF_FIB_LKUP_RET_FRAG_NEEDED && fib.ifindex == ctx->ingress_ifindex)
+		return drop(XPRO_C_DROP_HAIRPIN);
+
+	if (filter(&key, p, now, &reason, &agg) == XPRO_DROP)
+		return count_drop_reason(reason);
+	if (fresh_route && agg && p->fib_cache_ms) {
+		agg->fib_ifindex = fib.ifindex;
+		__builtin_memcpy(agg->fib_dmac, fib.dmac, 6);
+		__builtin_memcpy(agg->fib_smac, fib.smac, 6);
+		agg->fib_okmax = (__u16)tot_len;
+		agg->fib_ts = now;
 	}
 	if (decap(ctx, outer_len))
 		return drop(XPRO_C_DROP_TRUNCATED);
@@ -359,7 +443,7 @@ static __always_inline int xpro_inline(struct xdp_md *ctx, const struct xpro_par
 	struct bpf_fib_lookup fib;
 	struct xpro_agg *agg;
 	struct xpro_key key;
-	__u32 reason;
+	__u32 reason, g;
 	int rc;
 
 	if (iph->ihl < 5 || (void *)iph + iph->ihl * 4 > data_end)
@@ -371,8 +455,14 @@ static __always_inline int xpro_inline(struct xdp_md *ctx, const struct xpro_par
 		count(XPRO_C_PASS_NOFILTER);
 		return XDP_PASS;
 	}
+	if (!fib_usable(rc))
+		return drop(XPRO_C_DROP_FIB); /* before any record is created */
+	g = guard_dest(iph, iph->ihl * 4, data_end);
+	if (g)
+		return drop(g);
 	key.client = iph->saddr;
 	key.dest = iph->daddr;
+	agg = bpf_map_lookup_elem(&xpro_aggs, &key.dest);
 	if (filter(&key, p, xpro_now(), &reason, &agg) == XPRO_DROP)
 		return count_drop_reason(reason);
 	return forward(ctx, &fib, rc);
@@ -395,6 +485,8 @@ int xpro_xdp(struct xdp_md *ctx)
 		return drop(XPRO_C_DROP_NO_CONFIG);
 	if (eth->h_proto == bpf_htons(ETH_P_IPV6_))
 		return ipv6_verdict(p);
+	if (cfg_mode == 1 && is_encap(eth->h_proto))
+		return drop(XPRO_C_DROP_ENCAP); /* the kernel would forward it unfiltered */
 	if (eth->h_proto != bpf_htons(ETH_P_IP_))
 		return to_kernel_untouched();
 	iph = (void *)(eth + 1);

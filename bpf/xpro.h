@@ -85,6 +85,32 @@ struct xpro_agg {
 	__u8  fib_pad[6];
 };
 
+/*
+ * The reverse firewall (docs/protocol.md, "Reverse firewall"), filled by
+ * `xpro attach` from the config (proxies, mgmt_prefixes, device_prefixes).
+ * xpro_guard: inner destination prefix -> enum xpro_guard_kind (LPM trie).
+ * xpro_devnets: (client, inner source prefix) -> 1; prefixlen counts the
+ * 32 bits of the client plus the prefix's length (LPM trie).
+ */
+enum xpro_guard_kind {
+	XPRO_GUARD_PROXY = 1, /* a proxy's address: no device traffic to it */
+	XPRO_GUARD_MGMT  = 2, /* management-only segment */
+};
+
+struct xpro_guard_key {
+	__u32 prefixlen;
+	__be32 addr;
+};
+
+struct xpro_devnet_key {
+	__u32 prefixlen; /* 32 + the prefix length */
+	__be32 client;
+	__be32 net;
+};
+
+#define XPRO_GUARD_MAX   256  /* proxies + management prefixes */
+#define XPRO_DEVNETS_MAX 4096 /* registered (device, prefix) pairs */
+
 /* Runtime config: one entry of an array map, changed by `xpro set`. */
 enum xpro_policy {
 	XPRO_POLICY_PAPER = 0, /* ALGORITHMS.md exactly */
@@ -154,6 +180,12 @@ enum xpro_counter {
 	XPRO_C_DROP_NOT_IPV4,   /* inner packet is neither IPv4 nor IPv6 */
 	XPRO_C_DROP_IPV6,       /* IPv6, outer or inner, dropped by configuration */
 	XPRO_C_DROP_FIB,        /* no route, blackhole, prohibit, local or forwarding off */
+	XPRO_C_DROP_SPOOFED,    /* inner source neither the outer one nor registered for it */
+	XPRO_C_DROP_NESTED,     /* inner packet is itself tunnel traffic to a proxy */
+	XPRO_C_DROP_TO_PROXY,   /* inner destination is a proxy (other traffic) */
+	XPRO_C_DROP_TO_MGMT,    /* inner destination in a management-only prefix */
+	XPRO_C_DROP_HAIRPIN,    /* tunnel traffic routed back out of its ingress */
+	XPRO_C_DROP_ENCAP,      /* inline: VLAN, QinQ or PPPoE frame */
 	XPRO_C_DROP_NO_CONFIG,  /* config map unreadable (never expected) */
 	XPRO_C_RECORD_FULL,     /* event: a record could not be created (packet still decided) */
 	XPRO_C_RECORD_NEW,      /* event: records created (evictions = created - live - removed) */

@@ -24,6 +24,25 @@ XPRO_MAP(xpro_config, BPF_MAP_TYPE_ARRAY, 1, __u32, struct xpro_params);
 /* Counters by verdict and reason (enum xpro_counter), per CPU. */
 XPRO_MAP(xpro_counters, BPF_MAP_TYPE_PERCPU_ARRAY, XPRO_C__MAX, __u32, __u64);
 
+/* The reverse firewall's prefixes (struct xpro_guard_key, xpro_devnet_key),
+ * written by `xpro attach` from the config; not pinned: they live as long
+ * as the program that was loaded with them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, XPRO_GUARD_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct xpro_guard_key);
+	__type(value, __u32);
+} xpro_guard SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, XPRO_DEVNETS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct xpro_devnet_key);
+	__type(value, __u32);
+} xpro_devnets SEC(".maps");
+
 /* Overload warnings (struct xpro_warning), one consumer: `xpro warnd`. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

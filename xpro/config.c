@@ -11,9 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "config.h"
+#include "guard.h"
 #include "log.h"
 
-enum ktype { K_U64, K_MS, K_ENUM, K_ADDR, K_PATH, K_HOSTPORT, K_STR, K_SMS };
+enum ktype { K_U64, K_MS, K_ENUM, K_ADDR, K_PATH, K_HOSTPORT, K_STR, K_SMS, K_NETS };
 
 struct key {
 	const char *name;
@@ -56,6 +57,9 @@ static const struct key keys[] = {
 	{ "redis_user", K_STR, 0, 63, NULL, "", "Redis ACL user (both servers)" },
 	{ "redis_password", K_STR, 0, 127, NULL, "", "Redis password (both servers)" },
 	{ "proxy_id", K_STR, 1, 63, NULL, "", "this proxy's name on the master (default <netns>/<interface>)" },
+	{ "proxies", K_NETS, 0, XPRO_GUARD_MAX, NULL, "IPv4 list", "every proxy's tunnel address: device traffic to them is dropped (this proxy's is always one)" },
+	{ "mgmt_prefixes", K_NETS, 0, XPRO_GUARD_MAX, NULL, "prefix list", "management-only segments (master, sync): device traffic into them is dropped" },
+	{ "device_prefixes", K_NETS, 1, XPRO_DEVNETS_MAX, NULL, "DEVICE=PREFIX list", "inner sources a device may use besides its own address" },
 	{ "bpffs", K_PATH, 0, 0, NULL, "path", "bpffs mount that holds the pins" },
 	{ "state_dir", K_PATH, 0, 0, NULL, "path", "folder for alerts, locks and daemon state" },
 };
@@ -174,6 +178,9 @@ static int store(struct xpro_config *c, size_t k, uint64_t u, const char *s)
 	else if (IS("redis_user")) snprintf(c->redis_user, sizeof(c->redis_user), "%s", s);
 	else if (IS("redis_password")) snprintf(c->redis_password, sizeof(c->redis_password), "%s", s);
 	else if (IS("proxy_id")) snprintf(c->proxy_id, sizeof(c->proxy_id), "%s", s);
+	else if (IS("proxies")) snprintf(c->proxies, sizeof(c->proxies), "%s", s);
+	else if (IS("mgmt_prefixes")) snprintf(c->mgmt_prefixes, sizeof(c->mgmt_prefixes), "%s", s);
+	else if (IS("device_prefixes")) snprintf(c->device_prefixes, sizeof(c->device_prefixes), "%s", s);
 	else if (IS("bpffs")) snprintf(c->bpffs, sizeof(c->bpffs), "%s", s);
 	else if (IS("state_dir")) snprintf(c->state_dir, sizeof(c->state_dir), "%s", s);
 #undef IS
@@ -259,6 +266,21 @@ static int set_key(struct xpro_config *c, size_t k, const char *v, const char *o
 				return -EINVAL;
 			}
 		return store(c, k, 0, v);
+	case K_NETS: {
+		/* K->min: 1 for DEVICE=PREFIX entries; K->max: entries */
+		char e[160];
+		int n = xpro_guard_parse(v, (int)K->min, NULL, 0, e, sizeof(e));
+
+		if (n < 0 || strlen(v) >= sizeof(c->proxies) * (K->min ? 2 : 1)) {
+			pr_warn("%s: %s: %s\n", origin, K->name, n < 0 ? e : "list too long");
+			return -EINVAL;
+		}
+		if ((uint64_t)n > K->max) {
+			pr_warn("%s: %s: %d entries, at most %" PRIu64 "\n", origin, K->name, n, K->max);
+			return -ERANGE;
+		}
+		return store(c, k, 0, v);
+	}
 	case K_PATH:
 		if (v[0] != '/' || strlen(v) >= sizeof(c->bpffs)) {
 			pr_warn("%s: %s: '%s' is not an absolute path\n", origin, K->name, v);
@@ -455,5 +477,7 @@ void xpro_config_print(const struct xpro_config *c, FILE *f)
 	fprintf(f, "redis_local = %s\nredis_master = %s\nredis_user = %s\nredis_password = %s\nproxy_id = %s\n",
 		c->redis_local, c->redis_master, c->redis_user, *c->redis_password ? "(set)" : "",
 		*c->proxy_id ? c->proxy_id : "(<netns>/<interface>)");
+	fprintf(f, "proxies = %s\nmgmt_prefixes = %s\ndevice_prefixes = %s\n", *c->proxies ? c->proxies : "none",
+		*c->mgmt_prefixes ? c->mgmt_prefixes : "none", *c->device_prefixes ? c->device_prefixes : "none");
 	fprintf(f, "bpffs = %s\nstate_dir = %s\n", c->bpffs, c->state_dir);
 }

@@ -36,6 +36,10 @@ struct xpro_config {
 	char redis_user[64];      /* ACL user ("" = default user) */
 	char redis_password[128]; /* "" = no AUTH */
 	char proxy_id[64];        /* "" = <netns>/<ifname> */
+	/* the reverse firewall (docs/protocol.md; xpro/guard.h), fixed at load */
+	char proxies[512];         /* every proxy's tunnel address */
+	char mgmt_prefixes[512];   /* management-only segments */
+	char device_prefixes[1024]; /* DEVICE=PREFIX: inner sources a device may use */
 	/* paths */
 	char bpffs[256];
 	char state_dir[256];

@@ -22,6 +22,7 @@
 #include "proxy.h"
 #include "stats.h"
 #include "sync.h"
+#include "mapwalk.h"
 
 #define XPRO_VERSION "0.1.0"
 #define XPRO_DEFAULT_CONF "/etc/xpro/xpro.conf"
@@ -273,7 +274,7 @@ static int cmd_tf2(struct cli *c)
 {
 	struct xpro_proxy px;
 	struct xpro_params p;
-	__u32 dest, k, next, *prev = NULL, zero = 0;
+	__u32 dest, k, next, *prev = NULL, zero = 0, left;
 	__u64 v;
 	char a[INET_ADDRSTRLEN];
 	int err, n = 0;
@@ -282,7 +283,8 @@ static int cmd_tf2(struct cli *c)
 	if (err)
 		return err;
 	if (c->nargs == 1 && !strcmp(c->args[0], "list")) {
-		while (!bpf_map_get_next_key(px.fd[M_TF2], prev, &next)) {
+		left = xpro_map_bound(px.fd[M_TF2]);
+		while (left-- && !bpf_map_get_next_key(px.fd[M_TF2], prev, &next)) {
 			k = next;
 			prev = &k;
 			if (!bpf_map_lookup_elem(px.fd[M_TF2], &k, &v)) {
@@ -324,7 +326,8 @@ static int cmd_tf2(struct cli *c)
 	err = xpro_read_params(&px, &p);
 	if (!err) {
 		prev = NULL;
-		while (!bpf_map_get_next_key(px.fd[M_TF2], prev, &next)) {
+		left = xpro_map_bound(px.fd[M_TF2]);
+		while (left-- && !bpf_map_get_next_key(px.fd[M_TF2], prev, &next)) {
 			k = next;
 			prev = &k;
 			n++;
@@ -342,9 +345,10 @@ static int delete_all(int fd, __u32 key_size)
 {
 	char key[16], next[16];
 	int n = 0;
+	uint32_t left = xpro_map_bound(fd); /* the packet path may refill it */
 
 	/* always restart from the first key: deleting invalidates iteration */
-	while (!bpf_map_get_next_key(fd, NULL, next)) {
+	while (left-- && !bpf_map_get_next_key(fd, NULL, next)) {
 		memcpy(key, next, key_size);
 		if (bpf_map_delete_elem(fd, key))
 			break;

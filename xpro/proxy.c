@@ -24,6 +24,8 @@
 #include "xpro.skel.h"
 #include "log.h"
 #include "proxy.h"
+#include "guard.h"
+#include "mapwalk.h"
 #include "clock.h"
 
 const char *const xpro_map_names[M__MAX] = {
@@ -197,7 +199,9 @@ static __u32 count_entries(int fd, __u32 key_size)
 
 	if (key_size > sizeof(key))
 		return 0;
-	while (!bpf_map_get_next_key(fd, prev, next)) {
+	__u32 left = xpro_map_bound(fd);
+
+	while (left-- && !bpf_map_get_next_key(fd, prev, next)) {
 		memcpy(key, next, key_size);
 		prev = key;
 		n++;
@@ -394,6 +398,13 @@ int xpro_attach(const struct xpro_config *c, const char *ifname, const struct at
 	skel->rodata->cfg_tun_addr = tun_addr;
 	skel->rodata->cfg_tun_port = htons(c->tunnel_port);
 	skel->rodata->cfg_test_clock = 0; /* never set by attach */
+	{
+		int ng, nd;
+
+		xpro_guard_count(c, &ng, &nd);
+		skel->rodata->cfg_guard = ng > 0;
+		skel->rodata->cfg_devnets = nd > 0;
+	}
 	maps[M_RECORDS] = skel->maps.xpro_records;
 	maps[M_AGGS] = skel->maps.xpro_aggs;
 	maps[M_TF2] = skel->maps.xpro_tf2;
@@ -413,6 +424,11 @@ int xpro_attach(const struct xpro_config *c, const char *ifname, const struct at
 	if (err) {
 		pr_warn("attach %s: load failed: %s%s\n", ifname, strerror(-err),
 			err == -EINVAL ? " (pinned maps of another size or version? detach first)" : "");
+		goto cleanup;
+	}
+	err = xpro_guard_fill(c, bpf_map__fd(skel->maps.xpro_guard), bpf_map__fd(skel->maps.xpro_devnets));
+	if (err) {
+		pr_warn("attach %s: write the reverse firewall's prefixes: %s\n", ifname, strerror(-err));
 		goto cleanup;
 	}
 	for (i = 0; i < M__MAX; i++)

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "stats.h"
 #include "json.h"
+#include "mapwalk.h"
 
 static const char *const counter_names[XPRO_C__MAX] = {
 	[XPRO_C_RX] = "rx",
@@ -30,6 +31,12 @@ static const char *const counter_names[XPRO_C__MAX] = {
 	[XPRO_C_DROP_NOT_IPV4] = "drop_not_ipv4",
 	[XPRO_C_DROP_IPV6] = "drop_ipv6",
 	[XPRO_C_DROP_FIB] = "drop_fib",
+	[XPRO_C_DROP_SPOOFED] = "drop_spoofed",
+	[XPRO_C_DROP_NESTED] = "drop_nested",
+	[XPRO_C_DROP_TO_PROXY] = "drop_to_proxy",
+	[XPRO_C_DROP_TO_MGMT] = "drop_to_mgmt",
+	[XPRO_C_DROP_HAIRPIN] = "drop_hairpin",
+	[XPRO_C_DROP_ENCAP] = "drop_encap",
 	[XPRO_C_DROP_NO_CONFIG] = "drop_no_config",
 	[XPRO_C_RECORD_FULL] = "record_full",
 	[XPRO_C_RECORD_NEW] = "records_created",
@@ -82,7 +89,7 @@ int xpro_collect(struct xpro_proxy *px, struct xpro_snapshot *s, unsigned int nt
 {
 	struct xpro_key key, next, *prev = NULL;
 	struct xpro_record rec;
-	__u32 dk, dnext, *dprev = NULL;
+	__u32 dk, dnext, *dprev = NULL, left;
 	int err;
 
 	memset(s, 0, sizeof(*s));
@@ -94,7 +101,8 @@ int xpro_collect(struct xpro_proxy *px, struct xpro_snapshot *s, unsigned int nt
 		return err;
 	if (ntop > XPRO_TOP_MAX)
 		ntop = XPRO_TOP_MAX;
-	while (!bpf_map_get_next_key(px->fd[M_RECORDS], prev, &next)) {
+	left = xpro_map_bound(px->fd[M_RECORDS]); /* bounded under churn */
+	while (left-- && !bpf_map_get_next_key(px->fd[M_RECORDS], prev, &next)) {
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(px->fd[M_RECORDS], &key, &rec))
@@ -113,7 +121,8 @@ int xpro_collect(struct xpro_proxy *px, struct xpro_snapshot *s, unsigned int nt
 			qsort(s->top, s->ntop, sizeof(s->top[0]), cmp_count);
 		}
 	}
-	while (!bpf_map_get_next_key(px->fd[M_AGGS], dprev, &dnext)) {
+	left = xpro_map_bound(px->fd[M_AGGS]);
+	while (left-- && !bpf_map_get_next_key(px->fd[M_AGGS], dprev, &dnext)) {
 		dk = dnext;
 		dprev = &dk;
 		s->dests++;

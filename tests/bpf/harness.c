@@ -68,12 +68,25 @@ struct xpro_bpf *h_load(uint32_t mode)
 	s->rodata->cfg_tun_addr = ip4("198.18.0.1");
 	s->rodata->cfg_tun_port = htons(5683);
 	s->rodata->cfg_test_clock = 1;
+	s->rodata->cfg_guard = 1;   /* the reverse firewall's maps are looked up */
+	s->rodata->cfg_devnets = 1; /* (empty unless a test fills them) */
 	bpf_map__set_max_entries(s->maps.xpro_records, 1 << 16);
 	if (xpro_bpf__load(s)) {
 		xpro_bpf__destroy(s);
 		return NULL;
 	}
 	return s;
+}
+
+int h_guard(struct xpro_bpf *s)
+{
+	struct xpro_guard_key gp = { 32, ip4("198.18.0.7") }, gm = { 25, ip4("198.18.1.128") };
+	struct xpro_devnet_key dn = { 32 + 24, ip4("198.18.0.2"), ip4("198.18.5.0") };
+	uint32_t proxy = XPRO_GUARD_PROXY, mgmt = XPRO_GUARD_MGMT, one = 1;
+
+	return bpf_map_update_elem(bpf_map__fd(s->maps.xpro_guard), &gp, &proxy, BPF_ANY) ||
+	       bpf_map_update_elem(bpf_map__fd(s->maps.xpro_guard), &gm, &mgmt, BPF_ANY) ||
+	       bpf_map_update_elem(bpf_map__fd(s->maps.xpro_devnets), &dn, &one, BPF_ANY);
 }
 
 void h_params(struct xpro_params *p)

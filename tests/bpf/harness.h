@@ -43,6 +43,10 @@ int h_netns_setup(void);                 /* 0, or -1 (prints why) */
 struct xpro_bpf *h_load(uint32_t mode);  /* tunnel (0) or inline (1), tunnel 198.18.0.1:5683 */
 void h_reset(struct xpro_bpf *s, const struct xpro_params *p);
 void h_params(struct xpro_params *p);    /* test thresholds */
+/* The reverse firewall's test prefixes: 198.18.0.7 is another proxy,
+ * 198.18.1.128/25 management-only, 198.18.5.0/24 registered for
+ * 198.18.0.2. 0 or -1. */
+int h_guard(struct xpro_bpf *s);
 /* Run one frame; returns the XDP action, output in out (*out_len). */
 int h_run(struct xpro_bpf *s, const uint8_t *pkt, size_t len, uint8_t *out, size_t *out_len);
 uint64_t h_counter(struct xpro_bpf *s, unsigned int idx);

@@ -5,6 +5,7 @@
  * products: "rate above TF" over a window of w ns is c * 1e9 > TF * w, which
  * for an integer c is the same as the documented c > floor(TF * w / 1e9).
  */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include "oracle.h"
 
@@ -25,8 +26,18 @@ struct oovr {
 	uint64_t tf2;
 };
 
+struct onet {
+	uint32_t client, net, mask; /* host order; client 0 for proxies and management */
+	int kind;                   /* 1 proxy, 2 management, 3 a client's prefix */
+	int len;
+};
+
+#define ORACLE_NETS 64
+
 struct oracle {
 	struct oracle_params p;
+	struct onet nets[ORACLE_NETS];
+	size_t nnets;
 	size_t max, nrec, nagg, novr;
 	struct orec *rec;
 	struct oagg *agg;
@@ -75,6 +86,72 @@ void oracle_set_tf2_override(struct oracle *o, uint32_t dest, uint64_t tf2)
 		o->ovr[o->novr].tf2 = tf2;
 		o->novr++;
 	}
+}
+
+static void add_net(struct oracle *o, int kind, uint32_t client, uint32_t net, int len)
+{
+	struct onet *n;
+
+	if (o->nnets == ORACLE_NETS)
+		abort();
+	n = &o->nets[o->nnets++];
+	n->kind = kind;
+	n->client = ntohl(client);
+	n->mask = len ? ~0u << (32 - len) : 0;
+	n->net = ntohl(net) & n->mask;
+	n->len = len;
+}
+
+void oracle_add_proxy(struct oracle *o, uint32_t addr)
+{
+	add_net(o, 1, 0, addr, 32);
+}
+
+void oracle_add_mgmt(struct oracle *o, uint32_t net, int len)
+{
+	add_net(o, 2, 0, net, len);
+}
+
+void oracle_add_devnet(struct oracle *o, uint32_t client, uint32_t net, int len)
+{
+	add_net(o, 3, client, net, len);
+}
+
+/* The longest proxy or management prefix holding a (host order), or NULL. */
+static const struct onet *dest_net(const struct oracle *o, uint32_t a)
+{
+	const struct onet *best = NULL;
+	size_t i;
+
+	for (i = 0; i < o->nnets; i++)
+		if (o->nets[i].kind != 3 && (a & o->nets[i].mask) == o->nets[i].net &&
+		    (!best || o->nets[i].len > best->len))
+			best = &o->nets[i];
+	return best;
+}
+
+int oracle_tunnel(struct oracle *o, uint32_t self, uint16_t tport, uint32_t client, uint32_t src,
+		  uint32_t dest, uint16_t dport, uint64_t now, int *reason, int *warn)
+{
+	const struct onet *d = dest_net(o, ntohl(dest));
+	int proxy = dest == self || (d && d->kind == 1), own = src == client;
+	size_t i;
+
+	*warn = 0;
+	/* "the inner source is the device's own: its outer address or a
+	 * prefix registered for it" */
+	for (i = 0; i < o->nnets && !own; i++)
+		own = o->nets[i].kind == 3 && o->nets[i].client == ntohl(client) &&
+		      (ntohl(src) & o->nets[i].mask) == o->nets[i].net;
+	if (!own)
+		*reason = ORACLE_R_SPOOFED;
+	else if (dest != self && d && d->kind == 2)
+		*reason = ORACLE_R_TO_MGMT;
+	else if (proxy)
+		*reason = dport == tport ? ORACLE_R_NESTED : ORACLE_R_TO_PROXY;
+	else
+		return oracle_packet(o, client, dest, now, reason, warn);
+	return ORACLE_DROP;
 }
 
 /* "Every time difference is signed." */

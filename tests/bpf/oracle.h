@@ -30,7 +30,9 @@ struct oracle_agg {
 };
 
 enum { ORACLE_PASS = 0, ORACLE_DROP = 1 };
-enum { ORACLE_R_NONE = 0, ORACLE_R_TF1 = 1, ORACLE_R_TF2 = 2, ORACLE_R_TF2_FAIR = 3 };
+enum { ORACLE_R_NONE = 0, ORACLE_R_TF1 = 1, ORACLE_R_TF2 = 2, ORACLE_R_TF2_FAIR = 3,
+       /* the reverse firewall (docs/protocol.md): dropped before any record */
+       ORACLE_R_SPOOFED = 4, ORACLE_R_NESTED = 5, ORACLE_R_TO_PROXY = 6, ORACLE_R_TO_MGMT = 7 };
 
 struct oracle;
 
@@ -41,6 +43,16 @@ void oracle_set_tf2_override(struct oracle *o, uint32_t dest, uint64_t tf2);
  * *reason one of ORACLE_R_*, *warn 1 when an overload warning is emitted. */
 int oracle_packet(struct oracle *o, uint32_t client, uint32_t dest, uint64_t now,
 		  int *reason, int *warn);
+/* The reverse firewall's prefixes (addresses in network order): a proxy's
+ * address, a management prefix, a prefix registered for a client. */
+void oracle_add_proxy(struct oracle *o, uint32_t addr);
+void oracle_add_mgmt(struct oracle *o, uint32_t net, int len);
+void oracle_add_devnet(struct oracle *o, uint32_t client, uint32_t net, int len);
+/* One tunnel packet: client (outer source) sends inner src -> dest, UDP to
+ * dport (host order), to the proxy self (its tunnel address, tunnel port
+ * tport). The reverse firewall first, then oracle_packet. */
+int oracle_tunnel(struct oracle *o, uint32_t self, uint16_t tport, uint32_t client, uint32_t src,
+		  uint32_t dest, uint16_t dport, uint64_t now, int *reason, int *warn);
 int oracle_get_record(const struct oracle *o, uint32_t client, uint32_t dest, struct oracle_rec *r);
 int oracle_get_agg(const struct oracle *o, uint32_t dest, struct oracle_agg *a);
 /* Rebuild every aggregate from the records (docs: "Recompute"). */

@@ -54,11 +54,19 @@ static void clear(int fd)
 			break;
 }
 
-static void counters(uint64_t out[3])
+/* The drop counter of each oracle reason 1..NREASONS. */
+#define NREASONS 7
+static const unsigned int reason_counter[NREASONS] = {
+	XPRO_C_DROP_TF1, XPRO_C_DROP_TF2, XPRO_C_DROP_TF2_FAIR, XPRO_C_DROP_SPOOFED,
+	XPRO_C_DROP_NESTED, XPRO_C_DROP_TO_PROXY, XPRO_C_DROP_TO_MGMT,
+};
+
+static void counters(uint64_t out[NREASONS])
 {
-	out[0] = h_counter(s, XPRO_C_DROP_TF1);
-	out[1] = h_counter(s, XPRO_C_DROP_TF2);
-	out[2] = h_counter(s, XPRO_C_DROP_TF2_FAIR);
+	int i;
+
+	for (i = 0; i < NREASONS; i++)
+		out[i] = h_counter(s, reason_counter[i]);
 }
 
 static int same_state(struct oracle *o)
@@ -155,13 +163,13 @@ int main(void)
 {
 	long nseq = getenv("XPRO_DIFF_SEQS") ? atol(getenv("XPRO_DIFF_SEQS")) : 100000;
 	uint64_t seed = getenv("XPRO_DIFF_SEED") ? strtoull(getenv("XPRO_DIFF_SEED"), NULL, 10) : 1;
-	uint64_t npkts = 0, nrecomp = 0, bpf_reasons[3] = { 0 }, or_reasons[3] = { 0 };
+	uint64_t npkts = 0, nrecomp = 0, bpf_reasons[NREASONS] = { 0 }, or_reasons[NREASONS] = { 0 };
 	int verdict_fail = 0, state_fail = 0, scan_fail = 0;
 	long seq;
 
 	H_BEGIN("the differential test");
 	s = h_load(0);
-	if (!ok(s != NULL, "X-Pro object loads with the test clock"))
+	if (!ok(s != NULL && !h_guard(s), "X-Pro object loads with the test clock, reverse firewall prefixes"))
 		return tap_done();
 	fd_rec = bpf_map__fd(s->maps.xpro_records);
 	fd_agg = bpf_map__fd(s->maps.xpro_aggs);
@@ -176,8 +184,8 @@ int main(void)
 		struct oracle *o;
 		uint32_t clients[4], dests[3], k0 = 0;
 		int nc = (int)pick(1, 4), nd = (int)pick(1, 3), len = (int)pick(1, 30), i;
-		uint64_t now = 1000000000000ULL, c0[3], c1[3];
-		uint64_t tally[3] = { 0 };
+		uint64_t now = 1000000000000ULL, c0[NREASONS], c1[NREASONS];
+		uint64_t tally[NREASONS] = { 0 };
 
 		h_params(&p);
 		p.tt1_ns = pick(20, 2000) * MS;
@@ -192,6 +200,7 @@ int main(void)
 		p.tf2_overrides = 0;
 		for (i = 0; i < nc; i++)
 			clients[i] = htonl(0xC612000Au + (uint32_t)i);       /* 198.18.0.10.. */
+		clients[0] = ip4("198.18.0.2"); /* 198.18.5.0/24 is registered for it (h_guard) */
 		for (i = 0; i < nd; i++)
 			dests[i] = htonl(0xC6120102u + (uint32_t)i);         /* 198.18.1.2.. */
 
@@ -207,6 +216,9 @@ int main(void)
 		op.warn_interval_ns = p.warn_interval_ns;
 		op.policy = (int)p.policy;
 		o = oracle_new(&op, 256);
+		oracle_add_proxy(o, ip4("198.18.0.7"));
+		oracle_add_mgmt(o, ip4("198.18.1.128"), 25);
+		oracle_add_devnet(o, ip4("198.18.0.2"), ip4("198.18.5.0"), 24);
 		if (rnd() % 4 == 0) {
 			uint64_t v = pick(1, 3000);
 
@@ -241,13 +253,25 @@ int main(void)
 
 			pkt_defaults(&spec);
 			spec.o_src = clients[rnd() % (uint64_t)nc];
+			spec.i_src = spec.o_src;
 			spec.i_dst = dests[rnd() % (uint64_t)nd];
+			/* the reverse firewall now and then: a forged or registered
+			 * inner source, a proxy, a nested tunnel, a management address */
+			switch (rnd() % 24) {
+			case 0: spec.i_src = htonl(0xC6120900u + (uint32_t)pick(0, 3)); break; /* 198.18.9.x */
+			case 1: spec.i_src = htonl(0xC6120500u + (uint32_t)pick(0, 255)); break; /* 198.18.5.x */
+			case 2: spec.i_dst = htonl(0xC6120180u + (uint32_t)pick(0, 127)); break; /* 198.18.1.128/25 */
+			case 3: spec.i_dst = ip4(rnd() % 2 ? "198.18.0.7" : "198.18.0.1");
+				spec.i_dport = rnd() % 2 ? 5683 : 7;
+				break;
+			}
 			flen = pkt_build(&spec, frame, sizeof(frame));
 			s->bss->test_now = now;
 			act = h_run(s, frame, flen, NULL, NULL);
-			verdict = oracle_packet(o, spec.o_src, spec.i_dst, now, &reason, &warn);
+			verdict = oracle_tunnel(o, ip4("198.18.0.1"), 5683, spec.o_src, spec.i_src, spec.i_dst,
+						spec.i_dport, now, &reason, &warn);
 			npkts++;
-			if (reason >= 1 && reason <= 3)
+			if (reason >= 1 && reason <= NREASONS)
 				tally[reason - 1]++;
 			if ((act == XDP_DROP) != (verdict == 1)) {
 				snprintf(why, sizeof(why), "sequence %ld packet %d: XDP action %d, oracle verdict %d (reason %d)",
@@ -274,7 +298,7 @@ int main(void)
 			}
 		}
 		counters(c1);
-		for (i = 0; i < 3 && !verdict_fail && !scan_fail; i++) {
+		for (i = 0; i < NREASONS && !verdict_fail && !scan_fail; i++) {
 			bpf_reasons[i] += c1[i] - c0[i];
 			or_reasons[i] += tally[i];
 			if (c1[i] - c0[i] != tally[i]) {
@@ -291,11 +315,15 @@ int main(void)
 		}
 		oracle_free(o);
 	}
-	tap_diag("%ld sequences, %llu packets, %llu recomputes; drops tf1/tf2/fair %llu/%llu/%llu (oracle %llu/%llu/%llu)",
+	tap_diag("%ld sequences, %llu packets, %llu recomputes; drops tf1/tf2/fair %llu/%llu/%llu (oracle %llu/%llu/%llu); spoofed/nested/to_proxy/to_mgmt %llu/%llu/%llu/%llu (oracle %llu/%llu/%llu/%llu)",
 		 seq, (unsigned long long)npkts, (unsigned long long)nrecomp,
 		 (unsigned long long)bpf_reasons[0], (unsigned long long)bpf_reasons[1],
 		 (unsigned long long)bpf_reasons[2], (unsigned long long)or_reasons[0],
-		 (unsigned long long)or_reasons[1], (unsigned long long)or_reasons[2]);
+		 (unsigned long long)or_reasons[1], (unsigned long long)or_reasons[2],
+		 (unsigned long long)bpf_reasons[3], (unsigned long long)bpf_reasons[4],
+		 (unsigned long long)bpf_reasons[5], (unsigned long long)bpf_reasons[6],
+		 (unsigned long long)or_reasons[3], (unsigned long long)or_reasons[4],
+		 (unsigned long long)or_reasons[5], (unsigned long long)or_reasons[6]);
 	if (verdict_fail || state_fail || scan_fail)
 		tap_diag("%s", why);
 	ok(!verdict_fail, "verdicts and drop reasons identical to the oracle over %ld sequences", seq);
@@ -305,6 +333,8 @@ int main(void)
 	ok(seq == nseq, "all %ld sequences ran", nseq);
 	ok(bpf_reasons[0] > 0 && bpf_reasons[1] > 0 && bpf_reasons[2] > 0,
 	   "the sequences exercised TF1, TF2 and fair-share drops");
+	ok(bpf_reasons[3] > 0 && bpf_reasons[4] > 0 && bpf_reasons[5] > 0 && bpf_reasons[6] > 0,
+	   "the sequences exercised the reverse firewall's four drops");
 	xpro_bpf__destroy(s);
 	return tap_done();
 }

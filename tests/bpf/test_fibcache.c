@@ -39,6 +39,7 @@ static int send_at(struct xpro_bpf *s, uint64_t t, size_t payload, uint8_t dmac[
 
 	pkt_defaults(&spec);
 	spec.o_src = ip4("198.18.0.5");
+	spec.i_src = spec.o_src; /* its own source: the reverse firewall lets it through */
 	spec.i_dst = ip4("198.18.1.2");
 	spec.payload = payload;
 	len = pkt_build(&spec, frame, sizeof(frame));

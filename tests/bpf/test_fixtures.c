@@ -58,6 +58,20 @@ static void t_unrouted(struct pkt_spec *s) { s->i_dst = ip4("198.19.77.7"); }
 static void t_local(struct pkt_spec *s) { s->i_dst = ip4("198.18.1.1"); }
 static void t_ttl1(struct pkt_spec *s) { s->i_ttl = 1; }
 static void t_hairpin(struct pkt_spec *s) { s->i_dst = ip4("198.18.0.5"); }
+static void t_hairpin_noneigh(struct pkt_spec *s) { s->i_dst = ip4("198.18.0.6"); }
+/* the reverse firewall ( 198.18.0.7 is another proxy,
+ * 198.18.1.128/25 is management-only, 198.18.5.0/24 is 198.18.0.2's: h_guard) */
+static void t_forged_src(struct pkt_spec *s) { s->i_src = ip4("198.18.0.3"); }
+static void t_registered_src(struct pkt_spec *s) { s->i_src = ip4("198.18.5.77"); }
+static void t_others_prefix(struct pkt_spec *s) { s->o_src = ip4("198.18.0.3"); s->i_src = ip4("198.18.5.77"); }
+static void t_nested(struct pkt_spec *s) { s->i_dst = ip4("198.18.0.7"); s->i_dport = 5683; }
+static void t_nested_self(struct pkt_spec *s) { s->i_dst = ip4("198.18.0.1"); s->i_dport = 5683; }
+static void t_to_proxy(struct pkt_spec *s) { s->i_dst = ip4("198.18.0.7"); }
+static void t_to_mgmt(struct pkt_spec *s) { s->i_dst = ip4("198.18.1.200"); }
+static void t_vlan(struct pkt_spec *s) { s->eth_proto = 0x8100; }
+static void t_qinq(struct pkt_spec *s) { s->eth_proto = 0x88A8; }
+static void t_pppoe(struct pkt_spec *s) { s->eth_proto = 0x8864; }
+static void t_pppoe_disc(struct pkt_spec *s) { s->eth_proto = 0x8863; }
 
 static const struct fixture tunnel_fixtures[] = {
 	{ "valid tunnel packet is forwarded (redirect)", t_none, XDP_REDIRECT, XPRO_C_PASS_REDIRECT },
@@ -89,7 +103,29 @@ static const struct fixture tunnel_fixtures[] = {
 	{ "no route: dropped", t_unrouted, XDP_DROP, XPRO_C_DROP_FIB },
 	{ "inner destination is the proxy: dropped", t_local, XDP_DROP, XPRO_C_DROP_FIB },
 	{ "inner TTL 1: decapsulated, to the kernel", t_ttl1, XDP_PASS, XPRO_C_PASS_KERNEL },
-	{ "destination behind the ingress: XDP_TX", t_hairpin, XDP_TX, XPRO_C_PASS_TX },
+	{ "destination behind the ingress: no hairpin, dropped", t_hairpin, XDP_DROP, XPRO_C_DROP_HAIRPIN },
+	{ "behind the ingress, no neighbour: no hairpin via the kernel", t_hairpin_noneigh, XDP_DROP, XPRO_C_DROP_HAIRPIN },
+	{ "forged inner source: dropped", t_forged_src, XDP_DROP, XPRO_C_DROP_SPOOFED },
+	{ "inner source in a prefix registered for the device: forwarded", t_registered_src, XDP_REDIRECT, XPRO_C_PASS_REDIRECT },
+	{ "inner source in another device's prefix: dropped", t_others_prefix, XDP_DROP, XPRO_C_DROP_SPOOFED },
+	{ "nested tunnel to another proxy: dropped", t_nested, XDP_DROP, XPRO_C_DROP_NESTED },
+	{ "nested tunnel to this proxy: dropped", t_nested_self, XDP_DROP, XPRO_C_DROP_NESTED },
+	{ "inner destination is another proxy: dropped", t_to_proxy, XDP_DROP, XPRO_C_DROP_TO_PROXY },
+	{ "inner destination in a management prefix: dropped", t_to_mgmt, XDP_DROP, XPRO_C_DROP_TO_MGMT },
+	{ "VLAN frame in tunnel mode goes to the kernel", t_vlan, XDP_PASS, XPRO_C_NOT_TUNNEL },
+};
+
+static const struct fixture inline_fixtures[] = {
+	{ "VLAN frame: dropped", t_vlan, XDP_DROP, XPRO_C_DROP_ENCAP },
+	{ "QinQ frame: dropped", t_qinq, XDP_DROP, XPRO_C_DROP_ENCAP },
+	{ "PPPoE session frame: dropped", t_pppoe, XDP_DROP, XPRO_C_DROP_ENCAP },
+	{ "PPPoE discovery frame: dropped", t_pppoe_disc, XDP_DROP, XPRO_C_DROP_ENCAP },
+	{ "ARP goes to the kernel untouched", t_arp, XDP_PASS, XPRO_C_NOT_TUNNEL },
+	{ "traffic for the proxy itself goes to the kernel", t_local, XDP_PASS, XPRO_C_NOT_TUNNEL },
+	{ "destination in a management prefix: dropped", t_to_mgmt, XDP_DROP, XPRO_C_DROP_TO_MGMT },
+	{ "destination is another proxy: dropped", t_to_proxy, XDP_DROP, XPRO_C_DROP_TO_PROXY },
+	{ "blackhole route: dropped", t_blackhole, XDP_DROP, XPRO_C_DROP_FIB },
+	{ "routed back out of the ingress: XDP_TX (a router on a stick)", t_hairpin, XDP_TX, XPRO_C_PASS_TX },
 };
 
 /* A fresh start: maps emptied and P loaded (h_reset), the default packet. */
@@ -127,11 +163,13 @@ static void run_table(struct xpro_bpf *s, const struct fixture *f, size_t n, con
 		   "%s: %s", mode, f[i].desc);
 		if (act != f[i].action)
 			tap_diag("action %d, want %d", act, f[i].action);
-		/* malformed or untouched traffic creates no record */
-		if (f[i].action == XDP_DROP && f[i].counter != XPRO_C_DROP_FIB) {
+		/* malformed, unroutable or refused traffic creates no record */
+		if (f[i].action == XDP_DROP) {
 			struct xpro_record r;
+			uint32_t client = spec.no_outer ? spec.i_src : spec.o_src;
 
-			ok(!h_record(s, spec.o_src, spec.i_dst, &r), "%s: %s: no record created", mode, f[i].desc);
+			ok(!h_record(s, client, spec.i_dst, &r) && h_counter(s, XPRO_C_RECORD_NEW) == 0,
+			   "%s: %s: no record created", mode, f[i].desc);
 		}
 	}
 }
@@ -165,7 +203,6 @@ static void test_outputs(void)
 {
 	check_output("redirect: MACs from the FIB, TTL - 1, checksum fixed",
 		     t_none, H_MAC_VIC, H_MAC_OUT, 1, XDP_REDIRECT);
-	check_output("XDP_TX: MACs from the FIB, TTL - 1", t_hairpin, H_MAC_DEV5, H_MAC_IN, 1, XDP_TX);
 	{
 		static const uint8_t d[6] = { 0x02, 0, 0, 0, 0, 0x01 }, s[6] = { 0x02, 0, 0, 0, 0, 0xd0 };
 
@@ -194,8 +231,10 @@ static int send_train(struct xpro_bpf *s, struct pkt_spec *spec, uint64_t t0, in
 	int k, first = -1;
 
 	for (k = 0; k <= last; k++) {
-		if (clients)
+		if (clients) {
 			spec->o_src = htonl(ntohl(ip4("198.18.0.10")) + (uint32_t)(k % clients));
+			spec->i_src = spec->o_src;
+		}
 		if (send_one(s, spec, t0 + (uint64_t)k * 10 * MS) == XDP_DROP && first < 0)
 			first = k;
 	}
@@ -216,7 +255,7 @@ static void test_verdicts(void)
 	int first, act;
 
 	fresh(tun, &spec);
-	spec.i_src = ip4("198.18.9.9"); /* what the device writes inside is not the key */
+	spec.i_src = ip4("198.18.5.9"); /* a prefix registered for it: not the key */
 	first = send_train(tun, &spec, t0, 15, 0);
 	is_u64(first, 11, "tunnel TF1: first drop at packet 11");
 	is_u64(h_counter(tun, XPRO_C_DROP_TF1), 5, "tunnel TF1: 5 drops counted");
@@ -385,7 +424,9 @@ int main(void)
 	inl = h_load(1);
 	if (!ok(tun && inl, "X-Pro object loads (tunnel and inline, test clock)"))
 		return tap_done();
+	ok(!h_guard(tun) && !h_guard(inl), "reverse firewall prefixes written");
 	run_table(tun, tunnel_fixtures, sizeof(tunnel_fixtures) / sizeof(tunnel_fixtures[0]), "tunnel");
+	run_table(inl, inline_fixtures, sizeof(inline_fixtures) / sizeof(inline_fixtures[0]), "inline");
 	test_outputs();
 	test_verdicts();
 	test_inline();

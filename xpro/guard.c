@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The reverse firewall's prefixes: config text -> LPM maps (guard.h). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include "config.h"
+#include "guard.h"
+
+static int parse_prefix(const char *s, uint32_t *net, uint32_t *len)
+{
+	char a[INET_ADDRSTRLEN];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	struct in_addr in;
+	char *end;
+	long l = 32;
+
+	if (n >= sizeof(a))
+		return -EINVAL;
+	memcpy(a, s, n);
+	a[n] = '\0';
+	if (inet_pton(AF_INET, a, &in) != 1)
+		return -EINVAL;
+	if (slash) {
+		l = strtol(slash + 1, &end, 10);
+		if (!slash[1] || *end || l < 0 || l > 32)
+			return -EINVAL;
+	}
+	*len = (uint32_t)l;
+	*net = htonl(l ? ntohl(in.s_addr) & (~0u << (32 - l)) : 0);
+	return 0;
+}
+
+int xpro_guard_parse(const char *v, int per_client, struct xpro_guard_ent *out, size_t max,
+		     char *err, size_t errlen)
+{
+	char buf[1024], *tok, *save = NULL, *eq;
+	struct xpro_guard_ent e;
+	struct in_addr in;
+	int n = 0;
+
+	if (strlen(v) >= sizeof(buf)) {
+		snprintf(err, errlen, "list too long");
+		return -EINVAL;
+	}
+	if (!strcmp(v, "none"))
+		return 0;
+	strcpy(buf, v);
+	for (tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		memset(&e, 0, sizeof(e));
+		eq = strchr(tok, '=');
+		if (per_client != !!eq) {
+			snprintf(err, errlen, "'%s' is not %s", tok, per_client ? "DEVICE=A.B.C.D/LEN" : "A.B.C.D[/LEN]");
+			return -EINVAL;
+		}
+		if (eq) {
+			*eq = '\0';
+			if (inet_pton(AF_INET, tok, &in) != 1) {
+				snprintf(err, errlen, "'%s' is not an IPv4 address", tok);
+				return -EINVAL;
+			}
+			e.client = in.s_addr;
+			tok = eq + 1;
+		}
+		if (parse_prefix(tok, &e.net, &e.len)) {
+			snprintf(err, errlen, "'%s' is not an IPv4 prefix A.B.C.D[/LEN]", tok);
+			return -EINVAL;
+		}
+		if (out && (size_t)n < max)
+			out[n] = e;
+		n++;
+	}
+	return n;
+}
+
+void xpro_guard_count(const struct xpro_config *c, int *nguard, int *ndevnets)
+{
+	char e[128];
+	int a = xpro_guard_parse(c->proxies, 0, NULL, 0, e, sizeof(e));
+	int b = xpro_guard_parse(c->mgmt_prefixes, 0, NULL, 0, e, sizeof(e));
+	int d = xpro_guard_parse(c->device_prefixes, 1, NULL, 0, e, sizeof(e));
+
+	*nguard = (a > 0 ? a : 0) + (b > 0 ? b : 0);
+	*ndevnets = d > 0 ? d : 0;
+}
+
+static int fill_list(const char *v, int per_client, int fd, uint32_t kind)
+{
+	struct xpro_guard_ent *ents;
+	char e[128];
+	int n = xpro_guard_parse(v, per_client, NULL, 0, e, sizeof(e)), i, err = 0;
+
+	if (n <= 0)
+		return n;
+	ents = calloc((size_t)n, sizeof(*ents));
+	if (!ents)
+		return -ENOMEM;
+	xpro_guard_parse(v, per_client, ents, (size_t)n, e, sizeof(e));
+	for (i = 0; i < n && !err; i++) {
+		if (per_client) {
+			struct xpro_devnet_key k = { 32 + ents[i].len, ents[i].client, ents[i].net };
+
+			err = bpf_map_update_elem(fd, &k, &kind, BPF_ANY) ? -errno : 0;
+		} else {
+			struct xpro_guard_key k = { ents[i].len, ents[i].net };
+
+			err = bpf_map_update_elem(fd, &k, &kind, BPF_ANY) ? -errno : 0;
+		}
+	}
+	free(ents);
+	return err;
+}
+
+int xpro_guard_fill(const struct xpro_config *c, int guard_fd, int devnets_fd)
+{
+	/* proxies first: a management prefix of the same length wins */
+	return fill_list(c->proxies, 0, guard_fd, XPRO_GUARD_PROXY) ?:
+	       fill_list(c->mgmt_prefixes, 0, guard_fd, XPRO_GUARD_MGMT) ?:
+	       fill_list(c->device_prefixes, 1, devnets_fd, 1);
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The reverse firewall's config keys (docs/config.md: proxies, mgmt_prefixes,
+ * device_prefixes): parsed here, written into the XDP program's LPM maps
+ * xpro_guard and xpro_devnets by `xpro attach` (docs/protocol.md).
+ */
+#ifndef XPRO_GUARD_H
+#define XPRO_GUARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct xpro_config;
+
+struct xpro_guard_ent {
+	uint32_t client; /* network order; device_prefixes only */
+	uint32_t net;    /* network order, host bits cleared */
+	uint32_t len;    /* prefix length, 0-32 */
+};
+
+/*
+ * Parse a list of IPv4 prefixes (A.B.C.D or A.B.C.D/LEN), or with
+ * per_client of CLIENT=A.B.C.D/LEN, separated by commas or spaces; "" and
+ * "none" are the empty list. Fills up to max entries of out (may be NULL).
+ * Returns the count, or -EINVAL with a message in err.
+ */
+int xpro_guard_parse(const char *v, int per_client, struct xpro_guard_ent *out, size_t max,
+		     char *err, size_t errlen);
+/* Entries of the two maps the config asks for: proxies + mgmt_prefixes, and
+ * device_prefixes. */
+void xpro_guard_count(const struct xpro_config *c, int *nguard, int *ndevnets);
+/* Write them into the loaded program's maps. 0 or -errno. */
+int xpro_guard_fill(const struct xpro_config *c, int guard_fd, int devnets_fd);
+
+#endif
