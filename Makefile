@@ -28,7 +28,7 @@ endif
 # bare name. lib/ holds what the userspace tools share.
 SRC_DIRS  := lib bpf xpro traffic/bot traffic/device traffic/replay traffic/sink \
 	traffic/tun tests/lib tests/bpf bench
-PKGS      := libbpf libelf zlib libnl-genl-3.0 hiredis
+PKGS      := libbpf libelf zlib libnl-genl-3.0 hiredis libmicrohttpd
 USER_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -MMD -MP \
 	-D_GNU_SOURCE $(addprefix -I,$(SRC_DIRS)) -I$(O)/bpf \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -54,10 +54,11 @@ include xpro/build.mk
 include tests/build.mk
 include bench/build.mk
 include topo/build.mk
+include sim/build.mk
 # traffic/: one folder per program (generators, sink, replay, device-side tunnel)
 include $(sort $(wildcard traffic/*/build.mk))
 
-.PHONY: all build deps test bench experiment compare analyze install clean help check-docs
+.PHONY: all build deps test test-faults bench experiment compare analyze install clean help check-docs vagrant-check
 
 all: deps build ## install missing packages, then build everything
 
@@ -70,6 +71,9 @@ endif
 
 test: deps build ## run every test; last line: N passed, N failed
 	$(Q)O=$(O) bash tests/run.sh
+
+test-faults: deps build ## SIGKILL the sync daemons 50 times mid-attack (docs/reliability.md)
+	$(Q)XPRO_BUILD=$(O) XPRO_FAULT_KILLS=50 timeout 1800 bats --tap tests/bats/44-faults.bats
 
 bench: deps build ## measure speed as ratios against baselines: results/bench/latest.json
 	$(Q)O=$(O) bash scripts/bench.sh
@@ -84,6 +88,9 @@ compare: deps build ## every defense on one scenario: make compare SCENARIO=floo
 
 analyze: ## re-analyse a run from its raw files: make analyze RUN=results/flood/latest
 	$(Q)/usr/bin/python3 experiments/xpro-exp analyze "$(RUN)"
+
+vagrant-check: ## boot a Debian VM (RELEASE=bookworm|trixie, MULTI=1), test in it: vagrant/README.md
+	$(Q)bash vagrant/check.sh
 
 install: build ## install binaries into $(DESTDIR)$(PREFIX)/bin
 	$(Q)install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/xpro

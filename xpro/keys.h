@@ -19,6 +19,7 @@
 /* ---- local Redis (L_DB), one per proxy ---------------------------------- */
 #define XK_LREC_PREFIX 'l'        /* record names "l:{D}:i" */
 #define XK_LDB_MATCH   "l:{*}"    /* SCAN pattern of the hashes l:{D} */
+#define XK_LQUEUE_MATCH "l:{*}:q" /* SCAN pattern of the queues l:{D}:q */
 #define XK_QUEUES      "l:q"      /* set: destinations D with a queue l:{D}:q */
 #define XK_UPDATED     "l:u"      /* list: "D i1 i2 ..." merged, to write back */
 #define XK_DIRTY       "l:dirty"  /* set: names l:{D}:i whose delta stayed in L_DB */
@@ -34,6 +35,10 @@
 #define XK_CHG         "xpro:chg"     /* channel: "origin\nx:{D}:i\n..." (the change feed) */
 #define XK_ALERTS      "xpro:alerts"  /* channel: overload alerts (JSON) */
 #define XK_WARNINGS    "xpro:warnings" /* channel: the proxies' warnings (xpro warnd) */
+/* streams: the same messages kept (XADD MAXLEN ~ XK_STREAM_MAX), field "eve" */
+#define XK_ALERTS_LOG   "xpro:alerts:log"
+#define XK_WARNINGS_LOG "xpro:warnings:log"
+#define XK_STREAM_MAX   "10000"
 
 /* The hash of D's local records, "l:{D}" (ds dotted). */
 static inline size_t xk_ldb(char *buf, size_t len, const char *ds)

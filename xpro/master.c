@@ -523,8 +523,14 @@ static void peers_w(struct xpro_master *m, const struct xpro_config *cfg, const 
 		uint64_t pw;
 
 		if (e->type == REDIS_REPLY_STRING) {
-			if (xpro_w_parse(e->str, e->len, &pw) || xpro_w_check(pw))
-				xpro_reject("syncdb", m->invalid, keys[2 * i], "W", e->str, "not a number of packets/s up to 2^40");
+			if (xpro_w_parse(e->str, e->len, &pw) || xpro_w_check(pw)) {
+				/* a W stays while it lives: logged once a minute */
+				if (m->wbad++ % 600 == 0)
+					xpro_reject("syncdb", m->invalid, keys[2 * i], "W", e->str,
+						    "not a number of packets/s up to 2^40");
+				else
+					(*m->invalid)++;
+			}
 			else if (off + 100 < plen)
 				off += (size_t)snprintf(peers + off, plen - off, "%s\"%s\":%" PRIu64, off ? "," : "",
 							who[i], pw);
@@ -532,7 +538,10 @@ static void peers_w(struct xpro_master *m, const struct xpro_config *cfg, const 
 		if (c->type != REDIS_REPLY_STRING)
 			continue;
 		if (xpro_clock_parse(c->str, c->len, &pc)) {
-			xpro_reject("syncdb", m->invalid, keys[2 * i + 1], "clock", c->str, "not two integers");
+			if (m->wbad++ % 600 == 0)
+				xpro_reject("syncdb", m->invalid, keys[2 * i + 1], "clock", c->str, "not two integers");
+			else
+				(*m->invalid)++;
 			continue;
 		}
 		if (!k->have)
@@ -621,6 +630,10 @@ uint64_t xpro_master_workload(struct xpro_master *m, struct xredis *lr, const st
 	if (w > cfg->t_w && xpro_now_tai() - *last_alert >= 1000000000ULL) {
 		xpro_alert_format(alert, sizeof(alert), m->id, w, cfg->t_w, xpro_now_tai());
 		rep = redisCommand(m->r.c, "PUBLISH " XK_ALERTS " %s", alert);
+		if (rep)
+			freeReplyObject(rep);
+		/* and kept, for whoever was not subscribed (docs/operations.md) */
+		rep = redisCommand(m->r.c, "XADD " XK_ALERTS_LOG " MAXLEN ~ " XK_STREAM_MAX " * eve %s", alert);
 		if (rep)
 			freeReplyObject(rep);
 		*last_alert = xpro_now_tai();

@@ -70,6 +70,7 @@ struct xpro_master {
 	uint64_t conflicts;         /* WATCH conflicts (retried) */
 	uint64_t lua_batches;       /* batches merged by the script after four conflicts */
 	uint64_t reloads;           /* the script loaded again after NOSCRIPT */
+	uint64_t wbad;              /* peers' W or clock values rejected (logged once a minute) */
 	int lua_only;               /* master_merge = lua: every batch through the script */
 	uint64_t expired;           /* master fields dropped: idle past TT4 + TT1 + 10 periods, or malformed */
 };

@@ -494,6 +494,22 @@ static int db_merge_dest(struct db_ctx *d, uint32_t dest, const struct xpro_pair
 	return err;
 }
 
+/* One page of SCAN cursor MATCH pattern: the reply (the keys in its
+ * element[1]; cursor moved on), or NULL after a failure (r failed). */
+static redisReply *scan_page(struct xredis *r, char *cursor, size_t clen, const char *pattern)
+{
+	redisReply *rep = redisCommand(r->c, "SCAN %s MATCH %s COUNT 100", cursor, pattern);
+
+	if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+		if (rep)
+			freeReplyObject(rep);
+		xredis_fail(r, r->c ? r->c->errstr : NULL);
+		return NULL;
+	}
+	snprintf(cursor, clen, "%s", rep->element[0]->str);
+	return rep;
+}
+
 /* Every record of the hashes "P:{D}" matching pattern (l:{*} for L_DB,
  * x:{*} for M_DB), field i, into l. */
 static int scan_hashes_into(struct xredis *r, const char *pattern, struct xpro_pairs *l)
@@ -504,14 +520,9 @@ static int scan_hashes_into(struct xredis *r, const char *pattern, struct xpro_p
 	size_t i, j;
 
 	do {
-		rep = redisCommand(r->c, "SCAN %s MATCH %s COUNT 100", cursor, pattern);
-		if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
-			if (rep)
-				freeReplyObject(rep);
-			xredis_fail(r, r->c ? r->c->errstr : NULL);
+		rep = scan_page(r, cursor, sizeof(cursor), pattern);
+		if (!rep)
 			return -EIO;
-		}
-		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
 		for (i = 0; i < rep->element[1]->elements; i++)
 			redisAppendCommand(r->c, "HKEYS %s", rep->element[1]->element[i]->str);
 		for (i = 0; i < rep->element[1]->elements; i++) {
@@ -526,6 +537,34 @@ static int scan_hashes_into(struct xredis *r, const char *pattern, struct xpro_p
 					    inet_pton(AF_INET, f->element[j]->str, &client) == 1)
 						xpro_pairs_add(l, dest, client);
 			freeReplyObject(f);
+		}
+		freeReplyObject(rep);
+	} while (strcmp(cursor, "0"));
+	return 0;
+}
+
+/* The destinations of every queue "l:{D}:q" (a full pass after a restart:
+ * a daemon killed between its SPOP of l:q and the take of the queues
+ * left queues that l:q no longer names), into q. */
+static int scan_queues_into(struct xredis *r, struct xpro_pairs *q)
+{
+	char cursor[32] = "0", k[64];
+	redisReply *rep;
+	uint32_t dest;
+	size_t i, n;
+
+	do {
+		rep = scan_page(r, cursor, sizeof(cursor), XK_LQUEUE_MATCH);
+		if (!rep)
+			return -EIO;
+		for (i = 0; i < rep->element[1]->elements; i++) {
+			n = rep->element[1]->element[i]->len;
+			if (n < 3 || n - 2 >= sizeof(k))
+				continue;
+			memcpy(k, rep->element[1]->element[i]->str, n - 2); /* "l:{D}" */
+			k[n - 2] = '\0';
+			if (!xpro_hash_dest(k, &dest))
+				xpro_pairs_add(q, dest, 0);
 		}
 		freeReplyObject(rep);
 	} while (strcmp(cursor, "0"));
@@ -593,6 +632,7 @@ static int db_round(struct db_ctx *d, int full, int *changed)
 	err = spop_into(&d->lr, XK_QUEUES, 0, &q);
 	if (full) {
 		d->st.full_passes++;
+		err = err ?: scan_queues_into(&d->lr, &q);
 		err = err ?: scan_hashes_into(&d->lr, XK_LDB_MATCH, &l);
 		err = err ?: scan_hashes_into(&d->m.r, XK_MDB_MATCH, &l);
 		if (!err) {
@@ -658,6 +698,7 @@ static int db_round(struct db_ctx *d, int full, int *changed)
 /* The stale fields of the hash k (the reply h of its HGETALL) in one HDEL. */
 static void sweep_hash(struct db_ctx *d, const char *k, const redisReply *h, uint64_t now_us, uint64_t ttl_us)
 {
+	struct xpro_limits lim = xpro_sync_limits(d->cfg, now_us * XPRO_NS_PER_US);
 	static struct xredis_argv a;
 	redisReply *x;
 	size_t j;
@@ -669,7 +710,7 @@ static void sweep_hash(struct db_ctx *d, const char *k, const redisReply *h, uin
 		const redisReply *e = h->element[j + 1];
 
 		if (e->type == REDIS_REPLY_STRING && !xpro_lstate_parse(e->str, e->len, &ls) &&
-		    (ls.dc || ls.mark || ls.ts2 + ttl_us >= now_us))
+		    !xpro_check_lstate(&lim, &ls, NULL) && (ls.dc || ls.mark || ls.ts2 + ttl_us >= now_us))
 			continue;
 		xredis_argv_mem(&a, h->element[j]->str, h->element[j]->len);
 	}
@@ -690,7 +731,7 @@ static void sweep_hash(struct db_ctx *d, const char *k, const redisReply *h, uin
 static void db_sweep(struct db_ctx *d)
 {
 	char cursor[32] = "0";
-	uint64_t now_us = xpro_now_tai() / XPRO_NS_PER_US, ttl_us = xpro_sync_ttl_ms(d->cfg) * 1000ULL;
+	uint64_t now_us = xpro_sync_now(d->cfg) / XPRO_NS_PER_US, ttl_us = xpro_sync_ttl_ms(d->cfg) * 1000ULL;
 	redisReply *rep, *h;
 	size_t i;
 
