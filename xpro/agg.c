@@ -5,6 +5,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "agg.h"
+#include "mapwalk.h"
 
 struct slot {
 	uint32_t dest;
@@ -18,29 +19,32 @@ struct table {
 	size_t cap;
 };
 
+/* Open addressing; at most cap probes: a full table answers NULL. */
 static struct slot *find(struct table *t, uint32_t dest, int insert)
 {
-	size_t i = (dest * 2654435761u) & (t->cap - 1);
+	size_t i = (dest * 2654435761u) & (t->cap - 1), probes;
 
-	while (t->s[i].used) {
+	for (probes = 0; probes < t->cap && t->s[i].used; probes++) {
 		if (t->s[i].dest == dest)
 			return &t->s[i];
 		i = (i + 1) & (t->cap - 1);
 	}
-	if (!insert)
+	if (!insert || probes == t->cap)
 		return NULL;
 	t->s[i].used = 1;
 	t->s[i].dest = dest;
 	return &t->s[i];
 }
 
+/* Keys of fd, counted by a walk of at most max_entries steps (mapwalk.h). */
 static size_t count_keys(int fd, size_t ksz)
 {
 	char k[16], n[16];
 	void *prev = NULL;
 	size_t c = 0;
+	uint32_t left = xpro_map_bound(fd);
 
-	while (!bpf_map_get_next_key(fd, prev, n)) {
+	while (left-- && !bpf_map_get_next_key(fd, prev, n)) {
 		memcpy(k, n, ksz);
 		prev = k;
 		c++;
@@ -74,10 +78,11 @@ static int grow(struct xpro_key **keys, struct xpro_record **vals, size_t n, siz
 static int dump_slow(int fd, struct xpro_key **keys, struct xpro_record **vals, size_t *n, size_t *cap)
 {
 	struct xpro_key k, next, *prev = NULL;
+	uint32_t left = xpro_map_bound(fd);
 	int err;
 
 	*n = 0;
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
+	while (left-- && !bpf_map_get_next_key(fd, prev, &next)) {
 		k = next;
 		prev = &k;
 		err = grow(keys, vals, *n, cap, 1);
@@ -95,11 +100,13 @@ static int dump(int rec_fd, struct xpro_key **keys, struct xpro_record **vals, s
 {
 	__u32 cnt;
 	uint64_t token = 0;
-	size_t cap = 0;
+	size_t cap = 0, bound = 2 * (size_t)xpro_map_bound(rec_fd);
 	int err, first = 1;
 	LIBBPF_OPTS(bpf_map_batch_opts, bo);
 
-	for (;;) {
+	/* A batch walk goes bucket by bucket and ends; under churn it can
+	 * return a key twice, so it is cut at twice max_entries all the same. */
+	while (*n <= bound) {
 		err = grow(keys, vals, *n, &cap, 8192);
 		if (err)
 			return err;
@@ -117,6 +124,7 @@ static int dump(int rec_fd, struct xpro_key **keys, struct xpro_record **vals, s
 		first = 0;
 		*n += cnt;
 	}
+	return 0;
 }
 
 int xpro_records_dump(int rec_fd, struct xpro_key **keys, struct xpro_record **vals, size_t *n)
@@ -172,13 +180,19 @@ void xpro_agg_account(struct xpro_agg_acc *a, const struct xpro_record *rec, uin
 
 struct xpro_agg_snap {
 	struct table t;
+	size_t walked; /* get_next_key steps of the walk (<= max_entries) */
 };
+
+size_t xpro_recompute_walked(const struct xpro_agg_snap *sn)
+{
+	return sn->walked;
+}
 
 struct xpro_agg_snap *xpro_recompute_begin(int agg_fd)
 {
 	struct xpro_agg_snap *sn = calloc(1, sizeof(*sn));
 	struct xpro_agg agg;
-	uint32_t ak, anext, *aprev = NULL;
+	uint32_t ak, anext, *aprev = NULL, left;
 	struct slot *sl;
 	size_t naggs;
 
@@ -192,14 +206,19 @@ struct xpro_agg_snap *xpro_recompute_begin(int agg_fd)
 		free(sn);
 		return NULL;
 	}
-	/* the local deltas, read before the records are */
-	while (!bpf_map_get_next_key(agg_fd, aprev, &anext)) {
+	/* the local deltas, read before the records are: a walk of at most
+	 * max_entries steps (restarted by an eviction, it still ends) into a
+	 * table of at least twice the count, whose find() is bounded too */
+	left = xpro_map_bound(agg_fd);
+	sn->walked = 0;
+	while (left-- && !bpf_map_get_next_key(agg_fd, aprev, &anext)) {
+		sn->walked++;
 		ak = anext;
 		aprev = &ak;
 		if (bpf_map_lookup_elem(agg_fd, &ak, &agg))
 			continue;
 		sl = find(&sn->t, ak, 1);
-		if (!sl) /* table full: cannot happen, sized above with room */
+		if (!sl) /* table full: more aggregates than counted (churn); the rest next period */
 			break;
 		sl->has_agg = 1;
 		sl->f.dest = ak;

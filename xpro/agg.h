@@ -45,6 +45,8 @@ int xpro_recompute(int fold_fd, int rec_fd, int agg_fd, uint64_t tt1_ns, uint64_
  */
 struct xpro_agg_snap;
 struct xpro_agg_snap *xpro_recompute_begin(int agg_fd);
+/* Steps the begin's walk of the aggregates took: at most their max_entries. */
+size_t xpro_recompute_walked(const struct xpro_agg_snap *sn);
 int xpro_recompute_finish(struct xpro_agg_snap *sn, int fold_fd, int agg_fd,
 			  const struct xpro_key *rkeys, const struct xpro_record *rvals, size_t nrec,
 			  uint64_t tt1_ns, uint64_t window_ns, uint64_t now,
