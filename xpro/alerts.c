@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * The overload warnings after the data plane has sent them: `xpro warnd`,
- * their one consumer (ring buffer -> alerts.jsonl and the master's
- * xpro:warnings channel), and `xpro alerts`, the viewers.
+ * their one consumer (ring buffer -> EVE-style JSON lines in alerts.jsonl,
+ * rotated by size; the master's xpro:warnings channel and stream; the
+ * notify command), and `xpro alerts`, the viewers. docs/operations.md.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -10,13 +11,19 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "alerts.h"
 #include "formats.h"
+#include "json.h"
+#include "keys.h"
 #include "log.h"
 #include "proxy.h"
 #include "xredis.h"
@@ -28,10 +35,96 @@ static void sleep_s(double s)
 	nanosleep(&ts, NULL);
 }
 
+/* ---- the alert log: EVE-style JSON lines, rotated by size ---------------- */
+
+struct alog {
+	char path[700];
+	FILE *f;
+	uint64_t size, max;   /* bytes */
+	uint32_t keep;        /* rotated files kept: path.1 (newest) .. path.keep */
+};
+
+int xpro_alert_log_path(const struct xpro_config *c, const struct xpro_proxy *px, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s/%s/%s/alerts.jsonl", xpro_log_dir(c), px->nsname, px->ifname);
+
+	return n > 0 && (size_t)n < len ? 0 : -ENAMETOOLONG;
+}
+
+static int alog_open(struct alog *l)
+{
+	struct stat st;
+
+	l->f = fopen(l->path, "a");
+	if (!l->f)
+		return -errno;
+	l->size = fstat(fileno(l->f), &st) ? 0 : (uint64_t)st.st_size;
+	return 0;
+}
+
+/* alerts.jsonl -> .1 -> .2 ... -> .keep (the oldest falls off) */
+static void alog_rotate(struct alog *l)
+{
+	char from[720], to[720];
+
+	fclose(l->f);
+	l->f = NULL;
+	for (uint32_t i = l->keep; i > 1; i--) {
+		snprintf(from, sizeof(from), "%s.%u", l->path, i - 1);
+		snprintf(to, sizeof(to), "%s.%u", l->path, i);
+		rename(from, to);
+	}
+	snprintf(to, sizeof(to), "%s.1", l->path);
+	rename(l->path, to);
+	if (alog_open(l))
+		pr_warn("warnd: reopen %s: %s\n", l->path, strerror(errno));
+}
+
+static void alog_write(struct alog *l, const char *line, size_t len)
+{
+	if (l->f && l->size && l->size + len + 1 > l->max)
+		alog_rotate(l);
+	if (!l->f)
+		return;
+	fwrite(line, 1, len, l->f);
+	fputc('\n', l->f);
+	fflush(l->f);
+	l->size += len + 1;
+}
+
+/* ---- the notify hook: a command, no shell, the warning on stdin ---------- */
+
+static void notify_run(const char *cmd, const char *line, size_t len)
+{
+	static char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", NULL };
+	char *argv[] = { (char *)cmd, "warning", NULL };
+	posix_spawn_file_actions_t fa;
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC))
+		return;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[0], STDIN_FILENO);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	if (posix_spawn(&pid, cmd, &fa, NULL, argv, envp))
+		pr_warn("warnd: notify %s: cannot run it\n", cmd);
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[0]);
+	/* one line, well below PIPE_BUF: never blocks, never partial */
+	if (write(p[1], line, len) < 0 || write(p[1], "\n", 1) < 0)
+		pr_debug("warnd: notify: the command did not read its stdin\n");
+	close(p[1]);
+}
+
+/* ---- xpro warnd ------------------------------------------------------------ */
+
 struct warnd_ctx {
-	FILE *out;
-	const char *ifname, *nsname, *proxy_id;
-	uint64_t n, published, unpublished;
+	struct alog log;
+	struct xpro_proxy *px;
+	const struct xpro_config *cfg;
+	const char *proxy_id;
+	uint64_t n, published, unpublished, notified, not_notified, last_notify_ns;
 	struct xredis *mr;      /* the master, when redis_master is set */
 };
 
@@ -45,29 +138,100 @@ static const char *reason_name(__u32 r)
 	}
 }
 
+static const char *reason_text(__u32 r)
+{
+	switch (r) {
+	case XPRO_R_TF1: return "X-Pro TF1: one client above its rate towards one destination";
+	case XPRO_R_TF2: return "X-Pro TF2: a destination above its capacity";
+	case XPRO_R_TF2_FAIR: return "X-Pro TF2 fair: a client above its share of an overloaded destination";
+	default: return "X-Pro warning";
+	}
+}
+
+/* TAI ns (the data plane's clock) as ISO 8601 UTC, microseconds */
+static const char *iso_utc(char *buf, size_t len, uint64_t tai_ns)
+{
+	struct timespec tai, real;
+	struct tm tm;
+	int64_t ns;
+	time_t sec;
+
+	clock_gettime(CLOCK_TAI, &tai);
+	clock_gettime(CLOCK_REALTIME, &real);
+	ns = (int64_t)tai_ns - ((int64_t)(tai.tv_sec - real.tv_sec) * 1000000000LL + (tai.tv_nsec - real.tv_nsec));
+	sec = (time_t)(ns / 1000000000LL);
+	gmtime_r(&sec, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		 tm.tm_hour, tm.tm_min, tm.tm_sec, (int)((uint64_t)ns % 1000000000ULL / 1000));
+	return buf;
+}
+
+/* The threshold the warning was measured against (packets/s). */
+static uint64_t threshold(struct warnd_ctx *w, const struct xpro_warning *ev)
+{
+	struct xpro_params p;
+	__u64 v;
+
+	if (xpro_read_params(w->px, &p))
+		return 0;
+	if (ev->reason == XPRO_R_TF1)
+		return p.tf1;
+	if (!bpf_map_lookup_elem(w->px->fd[M_TF2], &ev->dest, &v))
+		return v;
+	return p.tf2;
+}
+
+/* One warning as one EVE-style line (docs/operations.md, Alerts): every
+ * string through the project's JSON writer. */
+int xpro_warning_eve(char *line, size_t len, const struct xpro_warning *ev, const char *proxy_id,
+		     const char *nsname, const char *ifname, uint64_t thr)
+{
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], ts[96];
+	char qp[140], qn[270], qi[40], qa[24], qb[24], qr[16], qt[104], qs[160];
+	double rate = ev->window_ns ? (double)ev->count * 1e9 / (double)ev->window_ns : 0;
+
+	inet_ntop(AF_INET, &ev->client, a, sizeof(a));
+	inet_ntop(AF_INET, &ev->dest, b, sizeof(b));
+	xp_json_q(qa, sizeof(qa), a);
+	xp_json_q(qb, sizeof(qb), b);
+	return snprintf(line, len,
+			"{\"timestamp\":%s,\"event_type\":\"alert\",\"proxy\":%s,\"netns\":%s,\"interface\":%s"
+			",\"src_ip\":%s,\"dest_ip\":%s,\"client\":%s,\"destination\":%s,\"dest\":%s,\"reason\":%s"
+			",\"rate_pps\":%.1f,\"threshold_pps\":%" PRIu64 ",\"count\":%" PRIu64 ",\"window_ns\":%" PRIu64
+			",\"ts_ns\":%" PRIu64 ",\"alert\":{\"action\":\"blocked\",\"signature\":%s"
+			",\"category\":\"Denial of Service\",\"severity\":2}}",
+			xp_json_q(qt, sizeof(qt), iso_utc(ts, sizeof(ts), (uint64_t)ev->ts)),
+			xp_json_q(qp, sizeof(qp), proxy_id), xp_json_q(qn, sizeof(qn), nsname),
+			xp_json_q(qi, sizeof(qi), ifname), qa, qb, qa, qb, qb,
+			xp_json_q(qr, sizeof(qr), reason_name(ev->reason)), rate, thr, (uint64_t)ev->count,
+			(uint64_t)ev->window_ns, (uint64_t)ev->ts, xp_json_q(qs, sizeof(qs), reason_text(ev->reason)));
+}
+
 static int on_warning(void *ctx, void *data, size_t len)
 {
 	struct warnd_ctx *w = ctx;
 	const struct xpro_warning *ev = data;
-	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+	char line[1024];
+	int ll;
+	uint64_t now;
 
 	if (len < sizeof(*ev))
 		return 0;
-	inet_ntop(AF_INET, &ev->client, a, sizeof(a));
-	inet_ntop(AF_INET, &ev->dest, b, sizeof(b));
-	char line[512];
-	int ll;
-
-	ll = snprintf(line, sizeof(line), "{\"ts_ns\":%" PRIu64 ",\"proxy\":\"%s\",\"netns\":\"%s\",\"interface\":\"%s\",\"client\":\"%s\",\"dest\":\"%s\",\"reason\":\"%s\",\"count\":%" PRIu64 ",\"window_ns\":%" PRIu64 "}",
-		       (uint64_t)ev->ts, w->proxy_id, w->nsname, w->ifname, a, b, reason_name(ev->reason),
-		       (uint64_t)ev->count, (uint64_t)ev->window_ns);
-	fprintf(w->out, "%s\n", line);
-	fflush(w->out);
-	/* and on the master's channel, where every proxy's warnings meet */
+	ll = xpro_warning_eve(line, sizeof(line), ev, w->proxy_id, w->px->nsname, w->px->ifname, threshold(w, ev));
+	if (ll <= 0 || (size_t)ll >= sizeof(line))
+		return 0;
+	alog_write(&w->log, line, (size_t)ll);
+	/* on the master's channel, where every proxy's warnings meet, and
+	 * kept in a bounded stream for who was not listening */
 	if (w->mr) {
 		redisContext *rc = xredis_get(w->mr);
-		redisReply *rep = rc ? redisCommand(rc, "PUBLISH xpro:warnings %b", line, (size_t)ll) : NULL;
+		redisReply *rep = rc ? redisCommand(rc, "PUBLISH " XK_WARNINGS " %b", line, (size_t)ll) : NULL;
 
+		if (rep) {
+			freeReplyObject(rep);
+			rep = redisCommand(rc, "XADD " XK_WARNINGS_LOG " MAXLEN ~ " XK_STREAM_MAX " * eve %b", line,
+					   (size_t)ll);
+		}
 		if (rep) {
 			w->published++;
 			freeReplyObject(rep);
@@ -75,6 +239,16 @@ static int on_warning(void *ctx, void *data, size_t len)
 			if (rc)
 				xredis_fail(w->mr, rc->errstr);
 			w->unpublished++;
+		}
+	}
+	if (w->cfg->notify[0]) {
+		now = xpro_now_tai();
+		if (!w->last_notify_ns || now - w->last_notify_ns >= w->cfg->notify_interval_ns) {
+			notify_run(w->cfg->notify, line, (size_t)ll);
+			w->last_notify_ns = now;
+			w->notified++;
+		} else {
+			w->not_notified++;
 		}
 	}
 	w->n++;
@@ -110,15 +284,22 @@ int xpro_warnd(const struct xpro_config *c, const char *ifname, const struct xpr
 	}
 	if (ftruncate(lock, 0) == 0)
 		dprintf(lock, "%d\n", (int)getpid());
-	snprintf(path, sizeof(path), "%s/alerts.jsonl", px.state_dir);
-	w.out = fopen(path, "a");
-	if (!w.out) {
-		err = -errno;
-		pr_warn("warnd %s: open %s: %s\n", px.ifname, path, strerror(errno));
+	err = xpro_alert_log_path(c, &px, w.log.path, sizeof(w.log.path));
+	if (!err) {
+		snprintf(path, sizeof(path), "%s", w.log.path);
+		*strrchr(path, '/') = '\0';
+		err = xpro_mkdir_p(path);
+	}
+	if (!err)
+		err = alog_open(&w.log);
+	if (err) {
+		pr_warn("warnd %s: open %s: %s\n", px.ifname, w.log.path, strerror(-err));
 		goto out;
 	}
-	w.ifname = px.ifname;
-	w.nsname = px.nsname;
+	w.log.max = c->log_max_kb * 1024;
+	w.log.keep = c->log_keep;
+	w.px = &px;
+	w.cfg = c;
 	snprintf(proxy_id, sizeof(proxy_id), "%s", c->proxy_id[0] ? c->proxy_id : px.nsname);
 	w.proxy_id = proxy_id;
 	if (c->redis_master[0]) {
@@ -136,23 +317,26 @@ int xpro_warnd(const struct xpro_config *c, const char *ifname, const struct xpr
 		pr_warn("warnd %s: ring buffer: %s\n", px.ifname, strerror(-err));
 		goto out;
 	}
-	pr_info("warnd %s: publishing warnings to %s\n", px.ifname, path);
+	pr_info("warnd %s: publishing warnings to %s\n", px.ifname, w.log.path);
 	while (!*wa->stop) {
 		err = ring_buffer__poll(rb, 100);
 		if (err < 0 && err != -EINTR)
 			break;
 		err = 0;
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			; /* notify commands that ended */
 		if (wa->duration > 0 && (double)xpro_now_tai() / 1e9 - t0 >= wa->duration)
 			break;
 	}
-	pr_info("warnd %s: %" PRIu64 " warnings written, %" PRIu64 " published on the master, %" PRIu64 " not (master away)\n",
-		px.ifname, w.n, w.published, w.unpublished);
+	pr_info("warnd %s: %" PRIu64 " warnings written, %" PRIu64 " published on the master, %" PRIu64
+		" not (master away), %" PRIu64 " notified, %" PRIu64 " not (notify_interval_ms)\n",
+		px.ifname, w.n, w.published, w.unpublished, w.notified, w.not_notified);
 	if (w.mr)
 		xredis_close(w.mr);
 out:
 	ring_buffer__free(rb);
-	if (w.out)
-		fclose(w.out);
+	if (w.log.f)
+		fclose(w.log.f);
 	if (lock >= 0)
 		close(lock);
 	xpro_proxy_close(&px);
@@ -211,6 +395,14 @@ int xpro_alerts_all(const struct xpro_config *c, const struct xpro_watch *wa)
 	return 0;
 }
 
+/* warnd rotated the log: path is another file than f now */
+static int rotated(FILE *f, const char *path)
+{
+	struct stat a, b;
+
+	return !fstat(fileno(f), &a) && !stat(path, &b) && (a.st_ino != b.st_ino || a.st_dev != b.st_dev);
+}
+
 int xpro_alerts(const struct xpro_config *c, const char *ifname, const struct xpro_watch *wa)
 {
 	struct xpro_proxy px;
@@ -221,9 +413,10 @@ int xpro_alerts(const struct xpro_config *c, const char *ifname, const struct xp
 	int err;
 
 	err = xpro_proxy_init(&px, c, ifname);
+	if (!err)
+		err = xpro_alert_log_path(c, &px, path, sizeof(path));
 	if (err)
 		return err;
-	snprintf(path, sizeof(path), "%s/alerts.jsonl", px.state_dir);
 	while (!*wa->stop) {
 		if (!f) {
 			f = fopen(path, "r");
@@ -246,6 +439,11 @@ int xpro_alerts(const struct xpro_config *c, const char *ifname, const struct xp
 			break;
 		if (f)
 			clearerr(f);
+		if (f && rotated(f, path)) {
+			fclose(f); /* read to its end: the new file from its start */
+			f = NULL;
+			continue;
+		}
 		sleep_s(0.1);
 	}
 done:

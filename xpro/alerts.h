@@ -4,7 +4,9 @@
 #define XPRO_ALERTS_H
 
 #include <signal.h>
+#include <stddef.h>
 #include "config.h"
+#include "proxy.h"
 
 struct xpro_watch {
 	double duration;               /* seconds; <= 0: no limit */
@@ -16,6 +18,12 @@ struct xpro_watch {
 /* The one consumer of ifname's warnings: appends them to alerts.jsonl in its
  * state folder and publishes them on the master (redis_master) if set. */
 int xpro_warnd(const struct xpro_config *c, const char *ifname, const struct xpro_watch *w);
+/* The alert log of px: <log_dir>/<netns>/<ifname>/alerts.jsonl. */
+int xpro_alert_log_path(const struct xpro_config *c, const struct xpro_proxy *px, char *buf, size_t len);
+/* One warning as an EVE-style JSON line (no newline); thr the threshold it
+ * crossed (packets/s). Its length, as snprintf. */
+int xpro_warning_eve(char *line, size_t len, const struct xpro_warning *ev, const char *proxy_id,
+		     const char *nsname, const char *ifname, uint64_t thr);
 /* Print ifname's published warnings (alerts.jsonl). */
 int xpro_alerts(const struct xpro_config *c, const char *ifname, const struct xpro_watch *w);
 /* Every proxy's warnings and overload alerts, from the master's channels. */

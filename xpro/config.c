@@ -62,6 +62,11 @@ static const struct key keys[] = {
 	{ "device_prefixes", K_NETS, 1, XPRO_DEVNETS_MAX, NULL, "DEVICE=PREFIX list", "inner sources a device may use besides its own address" },
 	{ "bpffs", K_PATH, 0, 0, NULL, "path", "bpffs mount that holds the pins" },
 	{ "state_dir", K_PATH, 0, 0, NULL, "path", "folder for alerts, locks and daemon state" },
+	{ "log_dir", K_PATH, 0, 0, NULL, "path", "folder of warnd's alert log <log_dir>/<netns>/<interface>/alerts.jsonl (default /var/log/xpro; state_dir when only state_dir is set)" },
+	{ "log_max_kb", K_U64, 1, 1ULL << 22, NULL, "KiB", "size at which the alert log is rotated (alerts.jsonl.1 ...)" },
+	{ "log_keep", K_U64, 1, 100, NULL, "files", "rotated alert logs kept" },
+	{ "notify", K_PATH, 0, 0, NULL, "path", "command run (no shell) with each warning's JSON on stdin, at most once per notify_interval_ms" },
+	{ "notify_interval_ms", K_MS, 0, 86400000, NULL, "ms", "least time between two runs of the notify command" },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -91,6 +96,9 @@ void xpro_config_defaults(struct xpro_config *c)
 	c->max_clock_skew_ns = 100ULL * 1000000;
 	snprintf(c->bpffs, sizeof(c->bpffs), "/run/xpro/bpf");
 	snprintf(c->state_dir, sizeof(c->state_dir), "/run/xpro/state");
+	c->log_max_kb = 10240;
+	c->log_keep = 5;
+	c->notify_interval_ns = 10000ULL * 1000000;
 	snprintf(c->redis_local, sizeof(c->redis_local), "127.0.0.1:6379");
 }
 
@@ -183,6 +191,11 @@ static int store(struct xpro_config *c, size_t k, uint64_t u, const char *s)
 	else if (IS("device_prefixes")) snprintf(c->device_prefixes, sizeof(c->device_prefixes), "%s", s);
 	else if (IS("bpffs")) snprintf(c->bpffs, sizeof(c->bpffs), "%s", s);
 	else if (IS("state_dir")) snprintf(c->state_dir, sizeof(c->state_dir), "%s", s);
+	else if (IS("log_dir")) snprintf(c->log_dir, sizeof(c->log_dir), "%s", s);
+	else if (IS("log_max_kb")) c->log_max_kb = u;
+	else if (IS("log_keep")) c->log_keep = (uint32_t)u;
+	else if (IS("notify")) snprintf(c->notify, sizeof(c->notify), "%s", s);
+	else if (IS("notify_interval_ms")) c->notify_interval_ns = u;
 #undef IS
 	c->set_mask |= 1ULL << k;
 	return 0;
@@ -480,4 +493,15 @@ void xpro_config_print(const struct xpro_config *c, FILE *f)
 	fprintf(f, "proxies = %s\nmgmt_prefixes = %s\ndevice_prefixes = %s\n", *c->proxies ? c->proxies : "none",
 		*c->mgmt_prefixes ? c->mgmt_prefixes : "none", *c->device_prefixes ? c->device_prefixes : "none");
 	fprintf(f, "bpffs = %s\nstate_dir = %s\n", c->bpffs, c->state_dir);
+	fprintf(f, "log_dir = %s\nlog_max_kb = %" PRIu64 "\nlog_keep = %u\n%snotify = %s\nnotify_interval_ms = %" PRIu64 "\n",
+		xpro_log_dir(c), c->log_max_kb, c->log_keep, *c->notify ? "" : "# ", *c->notify ? c->notify : "(none)",
+		c->notify_interval_ns / 1000000);
+}
+
+const char *xpro_log_dir(const struct xpro_config *c)
+{
+	if (*c->log_dir)
+		return c->log_dir;
+	/* a testbed that moves state_dir keeps its logs there too */
+	return strcmp(c->state_dir, "/run/xpro/state") ? c->state_dir : "/var/log/xpro";
 }

@@ -43,6 +43,12 @@ struct xpro_config {
 	/* paths */
 	char bpffs[256];
 	char state_dir[256];
+	/* warnd's alert log and notify hook (docs/operations.md, Alerts) */
+	char log_dir[256];        /* "" = /var/log/xpro, or state_dir when only that is set */
+	uint64_t log_max_kb;
+	uint32_t log_keep;
+	char notify[256];         /* "" = none */
+	uint64_t notify_interval_ns;
 	/* which keys were set explicitly (bit per key index) */
 	uint64_t set_mask;
 };
@@ -55,6 +61,9 @@ int xpro_config_load(struct xpro_config *c, const char *path, int *nerr);
 int xpro_config_set(struct xpro_config *c, const char *kv, const char *origin);
 /* Cross-field checks (e.g. TT2 < TT1). Returns number of problems printed. */
 int xpro_config_validate(const struct xpro_config *c);
+/* The folder of the alert logs: log_dir, else state_dir when that was
+ * moved, else /var/log/xpro. */
+const char *xpro_log_dir(const struct xpro_config *c);
 /* Print the effective config in file syntax. */
 void xpro_config_print(const struct xpro_config *c, FILE *f);
 /* Fill params from the runtime part. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "formats.h"
+#include "json.h"
 #include "keys.h"
 
 /* ---- numbers and addresses --------------------------------------------- */
@@ -365,10 +366,12 @@ int xpro_w_parse(const char *v, size_t len, uint64_t *w)
 
 int xpro_alert_format(char *buf, size_t len, const char *id, uint64_t w, uint64_t t_w, uint64_t ts_ns)
 {
+	char q[400];
+
 	return snprintf(buf, len,
-			"{\"type\":\"overload\",\"proxy\":\"%s\",\"w\":%" PRIu64 ",\"t_w\":%" PRIu64
+			"{\"type\":\"overload\",\"proxy\":%s,\"w\":%" PRIu64 ",\"t_w\":%" PRIu64
 			",\"ts_ns\":%" PRIu64 "}",
-			id, w, t_w, ts_ns);
+			xp_json_q(q, sizeof(q), id), w, t_w, ts_ns);
 }
 
 /* ---- the clock ------------------------------------------------------------------- */

@@ -17,6 +17,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "alerts.h"
+#include "exporter.h"
 #include "log.h"
 #include "opt.h"
 #include "proxy.h"
@@ -26,6 +27,7 @@
 
 #define XPRO_VERSION "0.1.0"
 #define XPRO_DEFAULT_CONF "/etc/xpro/xpro.conf"
+#define XPRO_EXPORTER_LISTEN "127.0.0.1:9477"
 #define CLI_USAGE 2     /* a handler's "usage error": exit status 2 */
 #define CLI_MAX_SETS 64
 
@@ -47,6 +49,7 @@ static void on_hup(int sig)
 struct cli {
 	const char *ifname;
 	const char *conf;
+	const char *listen, *textfile;
 	const char *sets[CLI_MAX_SETS];
 	int nsets;
 	int json, prom, replace, force, keep_maps, follow, full_scan, all, generic;
@@ -145,7 +148,7 @@ static int cmd_stats(struct cli *c)
 		if (c->json)
 			xpro_print_json(&px, &s, stdout);
 		else if (c->prom)
-			xpro_print_prom(&px, &s, stdout);
+			xpro_metrics_write(stdout, &c->cfg, &px, &s);
 		else
 			xpro_print_text(&px, &s, stdout);
 	} else {
@@ -405,6 +408,20 @@ static int cmd_warnd(struct cli *c)
 	return xpro_warnd(&c->cfg, c->ifname, &w);
 }
 
+static int cmd_exporter(struct cli *c)
+{
+	struct xpro_exporter_opts o = {
+		.listen = c->listen, .textfile = c->textfile, .interval = c->interval,
+		.duration = c->duration, .stop = &stop,
+	};
+
+	/* HTTP unless only a textfile is asked for */
+	if (!o.listen && !o.textfile)
+		o.listen = XPRO_EXPORTER_LISTEN;
+	signal(SIGPIPE, SIG_IGN);
+	return xpro_exporter(&c->cfg, c->ifname, &o);
+}
+
 static int cmd_alerts(struct cli *c)
 {
 	struct xpro_watch w = { .duration = c->duration, .count = c->count, .follow = c->follow, .stop = &stop };
@@ -565,6 +582,16 @@ static const struct xp_opt sync_opts[] = {
 	{ "periods", 0, XP_OPT_LONG, &cli.periods, 0, 1e15, "N", .help = "stop after N periods" },
 	OPT_COMMON,
 };
+static const struct xp_opt exporter_opts[] = {
+	OPT_IFACE,
+	{ "listen", 0, XP_OPT_STR, &cli.listen, .arg = "ADDR:PORT",
+	  .help = "serve /metrics there (default " XPRO_EXPORTER_LISTEN ", loopback; none with --textfile alone)" },
+	{ "textfile", 0, XP_OPT_STR, &cli.textfile, .arg = "FILE",
+	  .help = "also write the metrics to FILE (node_exporter textfile, .prom), atomically" },
+	{ "interval", 0, XP_OPT_DOUBLE, &cli.interval, 0.05, 1e6, "S", .help = "seconds between textfile writes (default 1)" },
+	OPT_DURATION("stop after S seconds (default: until SIGTERM)"),
+	OPT_COMMON,
+};
 static const struct xp_opt config_opts[] = { OPT_COMMON };
 static const struct xp_opt no_opts[] = { { 0 } };
 
@@ -596,6 +623,7 @@ static const struct command commands[] = {
 	{ "forget", cmd_forget, iface_opts, C_IFACE | C_OPERANDS, "CLIENT DEST", "forget one (client, destination) record" },
 	{ "warnd", cmd_warnd, warnd_opts, C_IFACE, "", "the one consumer of overload warnings: JSON lines" },
 	{ "alerts", cmd_alerts, alerts_opts, 0, "", "-i IFACE: its published warnings; --all: every proxy's (master)" },
+	{ "exporter", cmd_exporter, exporter_opts, C_IFACE, "", "Prometheus metrics: /metrics over HTTP and/or a textfile" },
 	{ "syncmaps", cmd_syncmaps, sync_opts, C_IFACE, "", "sync daemon: BPF maps <-> local Redis, aggregate recompute, W" },
 	{ "syncdb", cmd_syncdb, sync_opts, C_IFACE, "", "sync daemon: local Redis <-> master (Algorithm 1), workload, alerts" },
 	{ "config", cmd_config, config_opts, C_OPERANDS, "check FILE | show", "validate a config file, or print the effective config" },

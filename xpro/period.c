@@ -144,6 +144,18 @@ void xpro_sync_reconnect(const struct xpro_config *c, struct xredis *const *loca
 		xredis_reconfig(master[i], c->redis_master, c->redis_user, c->redis_password);
 }
 
+/* The fields of both daemons' state, before its closing brace: the
+ * overruns of the period loop, the Redis failures of the process
+ * (xpro exporter reads them). */
+static void status_common(char *json, size_t len, const struct xpro_period *p)
+{
+	size_t n = strlen(json);
+
+	if (n && json[n - 1] == '}')
+		snprintf(json + n - 1, len - n + 1, ",\"overruns\":%" PRIu64 ",\"redis_errors\":%" PRIu64 "}",
+			 p->overruns, xredis_failures);
+}
+
 /* Write the daemon's state (JSON) atomically: <state_dir>/<name>.json. */
 static void write_status(const struct xpro_proxy *px, const char *name, const char *json)
 {
@@ -202,8 +214,10 @@ static int period_end(const struct xpro_sync_opts *o, struct xpro_period *p, uin
 	if (o->duration > 0 && (double)(xredis_mono_ns() - p->t0) / 1e9 >= o->duration)
 		return 1;
 	p->next += (uint64_t)period_ms * 1000000ULL;
-	if (p->next < xredis_mono_ns())
+	if (p->next < xredis_mono_ns()) {
+		p->overruns++;
 		p->next = xredis_mono_ns();
+	}
 	return 0;
 }
 
@@ -233,6 +247,7 @@ void xpro_period_loop(struct xpro_config *cfg, const struct xpro_sync_opts *o, c
 			continue; /* an event: the period's bookkeeping waits for its end */
 		p->periods++;
 		ops->status(arg, p, (double)(xredis_mono_ns() - tstart) / 1e6, json, sizeof(json));
+		status_common(json, sizeof(json), p);
 		write_status(px, ops->name, json);
 		if (period_end(o, p, cfg->sync_period_ms))
 			break;

@@ -21,6 +21,7 @@ struct xpro_period {
 	uint64_t periods;       /* periods completed */
 	uint64_t last_ok_ns;    /* CLOCK_TAI ns: the end of the last complete one (0: none) */
 	double cpu_total;       /* ms of CPU, periods and events */
+	uint64_t overruns;      /* periods that ended after the next should have begun */
 };
 
 struct xpro_period_ops {

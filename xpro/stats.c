@@ -226,18 +226,3 @@ void xpro_print_json(const struct xpro_proxy *px, const struct xpro_snapshot *s,
 	}
 	fprintf(f, "}}\n");
 }
-
-void xpro_print_prom(const struct xpro_proxy *px, const struct xpro_snapshot *s, FILE *f)
-{
-	unsigned int i;
-
-	fprintf(f, "# HELP xpro_packets_total Packets seen by the X-Pro XDP program, by verdict and reason.\n");
-	fprintf(f, "# TYPE xpro_packets_total counter\n");
-	for (i = 0; i < XPRO_C__MAX; i++)
-		fprintf(f, "xpro_packets_total{netns=\"%s\",interface=\"%s\",counter=\"%s\"} %" PRIu64 "\n",
-			px->nsname, px->ifname, xpro_counter_name(i), s->counters[i]);
-	fprintf(f, "# HELP xpro_records Live (client, destination) records.\n# TYPE xpro_records gauge\n");
-	fprintf(f, "xpro_records{netns=\"%s\",interface=\"%s\"} %" PRIu64 "\n", px->nsname, px->ifname, s->records);
-	fprintf(f, "# HELP xpro_destinations Live per-destination aggregates.\n# TYPE xpro_destinations gauge\n");
-	fprintf(f, "xpro_destinations{netns=\"%s\",interface=\"%s\"} %" PRIu64 "\n", px->nsname, px->ifname, s->dests);
-}

@@ -25,7 +25,6 @@ int xpro_read_counters(int fd, uint64_t out[XPRO_C__MAX]);
 int xpro_collect(struct xpro_proxy *px, struct xpro_snapshot *s, unsigned int ntop);
 void xpro_print_text(const struct xpro_proxy *px, const struct xpro_snapshot *s, FILE *f);
 void xpro_print_json(const struct xpro_proxy *px, const struct xpro_snapshot *s, FILE *f);
-void xpro_print_prom(const struct xpro_proxy *px, const struct xpro_snapshot *s, FILE *f);
 
 /* A sync daemon's state file (<state_dir>/<daemon>.json) into buf, and the
  * lag since its last complete period (ms; -1 if it never completed one).

@@ -37,8 +37,11 @@ static void backoff(struct xredis *r)
 	r->backoff_ms = r->backoff_ms >= 500 ? 1000 : r->backoff_ms * 2;
 }
 
+uint64_t xredis_failures;
+
 void xredis_fail(struct xredis *r, const char *what)
 {
+	xredis_failures++;
 	if (!r->down_logged) {
 		pr_warn("redis %s %s:%d: %s; retrying with backoff, the data plane keeps enforcing\n",
 			r->name, r->host, r->port, what && *what ? what : "connection lost");

@@ -29,7 +29,10 @@ int xredis_init(struct xredis *r, const char *name, const char *hostport,
 /* A live context, or NULL while the server is down (the backoff decides
  * when the next attempt is made; the first failure is logged once). */
 redisContext *xredis_get(struct xredis *r);
-/* The connection failed in use: drop it, log once, back off. */
+/* The connection failed in use: drop it, log once, back off. Every call
+ * counts in xredis_failures (this process; the daemons' state files carry
+ * it as redis_errors). */
+extern uint64_t xredis_failures;
 void xredis_fail(struct xredis *r, const char *what);
 void xredis_close(struct xredis *r);
 /* New address or credentials (SIGHUP): drop the connection, try again now. */

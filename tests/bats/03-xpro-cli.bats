@@ -8,7 +8,7 @@
 XPRO=${XPRO_BUILD:-build}/bin/xpro
 
 # Every command, in the order of the table (docs/xpro.md).
-COMMANDS=(attach detach status stats top set tf2 flush forget warnd alerts syncmaps syncdb config version help)
+COMMANDS=(attach detach status stats top set tf2 flush forget warnd alerts exporter syncmaps syncdb config version help)
 
 setup() {
   [[ -x $XPRO ]] || { echo "missing $XPRO: run make build"; return 1; }
