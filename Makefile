@@ -58,7 +58,7 @@ include sim/build.mk
 # traffic/: one folder per program (generators, sink, replay, device-side tunnel)
 include $(sort $(wildcard traffic/*/build.mk))
 
-.PHONY: all build deps test test-faults bench experiment compare analyze install clean help check-docs vagrant-check
+.PHONY: all build deps test test-faults bench bench-compare experiment compare analyze install clean help check-docs vagrant-check
 
 all: deps build ## install missing packages, then build everything
 
@@ -77,6 +77,9 @@ test-faults: deps build ## SIGKILL the sync daemons 50 times mid-attack (docs/re
 
 bench: deps build ## measure speed as ratios against baselines: results/bench/latest.json
 	$(Q)O=$(O) bash scripts/bench.sh
+
+bench-compare: ## each bench key's change between two runs: A=STAMP B=STAMP (results/bench/history/)
+	$(Q)bash bench/compare.sh "$(A)" "$(B)"
 
 experiment: deps build ## run one scenario: make experiment SCENARIO=flood [DEFENSE= DURATION= SEED= SEEDS=]
 	$(Q)XPRO_BUILD=$(O) DEFENSE="$(DEFENSE)" DURATION="$(DURATION)" SEED="$(SEED)" SEEDS="$(SEEDS)" \

@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# bench part "veth": X-Pro on a veth next to the filters a user would pick
+# instead, same veth, same generator (xpro-bot --fast: XDP live frames, syn
+# vector, 1000 bots), same run:
+#
+#   gen ns b0 (198.18.0.200/24, bots 198.18.32.0/20) ==== IN px ns (198.18.0.1/24)
+#   px ns o0 (198.18.1.1/24) ==== v0 vic ns (198.18.1.5/24)
+#
+# The generator runs on CPU GEN_CPU (default 1); IN's NAPI is threaded and
+# pinned to the other CPU (VETH_THREADED=0: the filter runs in the generator's
+# softirq instead), so the generator can offer more than a filter takes.
+# Per variant: packets the filter took per second (drop filters: what it
+# processed; forwarding: what reached v0, counted there by xpro-bot
+# --rx-count), and what the generator offered (its summary over its wall time):
+#   veth_xdp_drop_pps       bench/baseline.bpf.c xdp_drop (bpf_stats run count)
+#   veth_xpro_drop_pps      X-Pro, TF1 = 1 packet/s, TT2 = 0: every bot dropped
+#   veth_nft_pps            the nft defense: X-Pro filter = off (decapsulates,
+#                           XDP_PASS) and experiments/xpro-exp's per-(source,
+#                           destination) limit at TF1 = 100 in the forward hook
+#                           (packets that reached the hook)
+#   veth_iptables_pps       the same with iptables hashlimit (srcip,dstip)
+#   veth_xpro_fwd_pps       X-Pro decapsulates and redirects (thresholds out of reach)
+#   veth_kernel_route_pps   the same inner packets (inline mode), kernel routing
+#   veth_offered_pps        the least the generator offered in any variant
+# and the programs' ns/packet from bpf_stats (veth_*_ns). The ratios count
+# only where every variant was offered more than the fastest filter took
+# (veth_ratios_valid). veth_xpro_id_drop_pps: null until X-Pro has a client
+# identity check. VETH_SECONDS (3) per variant, VETH_QUEUES (1).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+O=${O:-build}
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+bench_init veth
+BOT=$O/bin/xpro-bot XPRO=$O/bin/xpro
+T=${VETH_SECONDS:-3}
+Q=${VETH_QUEUES:-1}
+CPU=${GEN_CPU:-1}
+FCPU=$((1 - CPU))
+[[ $(nproc) -gt 1 ]] || { CPU=0 FCPU=0; }
+TF1=100
+[[ -x $BOT && -x $XPRO ]] || bench_die "$BOT or $XPRO missing (make build)"
+[[ -r $O/bpf/baseline.bpf.o ]] || bench_die "$O/bpf/baseline.bpf.o missing (make build)"
+
+bench_ns G gen
+bench_ns P px
+bench_ns V vic
+IN=i$$
+IN=${IN:0:15}
+bench_veth "$G" b0 "$P" "$IN" "$Q"
+bench_veth "$P" o0 "$V" v0 "$Q"
+bench_addr "$G" b0 198.18.0.200/24
+bench_addr "$P" "$IN" 198.18.0.1/24
+bench_addr "$P" o0 198.18.1.1/24
+bench_addr "$V" v0 198.18.1.5/24
+ip -n "$G" route add local 198.18.32.0/20 dev lo
+ip -n "$G" route add 198.18.1.0/24 via 198.18.0.1
+ip -n "$G" neigh replace 198.18.0.1 lladdr "$(ip -n "$P" -j link show "$IN" | jq -r '.[0].address')" dev b0 nud permanent
+ip -n "$P" neigh replace 198.18.1.5 lladdr "$(ip -n "$V" -j link show v0 | jq -r '.[0].address')" dev o0 nud permanent
+nsenter --net=/run/netns/"$P" sysctl -qw net.ipv4.ip_forward=1
+bench_gro_napi "$V" v0
+bench_gro_napi "$P" "$IN"
+THREADED=${VETH_THREADED:-1}
+[[ $CPU -ne $FCPU ]] || THREADED=0
+if [[ $THREADED == 1 ]]; then
+  ip netns exec "$P" sh -c "echo 1 > /sys/class/net/$IN/threaded" || THREADED=0
+fi
+bench_stats_on
+PIN=/run/xpro/bpf/$P
+bench_pin "$PIN"
+mkdir -p "$PIN"
+mkdir -p "$BENCH_TMP/state"
+
+px() { nsenter --net=/run/netns/"$P" "$@"; }
+
+# IN's NAPI threads (recreated with every attach) onto the filter's CPU
+pin_napi() {
+  local t
+  [[ $THREADED == 1 ]] || return 0
+  for t in $(pgrep "^napi/$IN-" || true); do taskset -pc "$FCPU" "$t" >/dev/null 2>&1 || true; done
+}
+
+conf() {
+  printf '%s\n' "state_dir = $BENCH_TMP/state" "tt1_ms = 60000" "$@" > "$BENCH_TMP/xpro.conf"
+}
+
+xpro_on() {
+  px "$XPRO" attach -i "$IN" -c "$BENCH_TMP/xpro.conf" >/dev/null || bench_die "xpro attach failed"
+}
+xpro_off() { px "$XPRO" detach -i "$IN" >/dev/null 2>&1 || true; }
+
+# count COUNTER: "packets ns" so far; xdp: IN's program runs and run time,
+# nft / ipt: the forward hook's counter
+count() {
+  case $1 in
+    xdp) bench_xdp_stats "$P" "$IN" ;;
+    nft) px nft -j list counter ip xpbv seen | jq -r '[.nftables[] | .counter? | select(.) | .packets][0] // 0 | "\(.) 0"' ;;
+    ipt) px iptables -t filter -L FORWARD -v -x -n | awk 'NR == 3 { print $1, 0 }' ;;
+    *) echo "0 0" ;;
+  esac
+}
+
+declare -A TOOK OFF NS
+
+# run NAME MODE COUNTER: the generator for T seconds (MODE tunnel or inline);
+# COUNTER as count's, or vic: what v0 received
+run() {
+  local name=$1 mode=$2 counter=$3 rx="" c0 c1 r0 r1 t0 t1 sent
+  pin_napi
+  if [[ $counter == vic ]]; then
+    bench_bg rx nsenter --net=/run/netns/"$V" timeout $((T + 30)) "$BOT" --rx-count v0 --duration $((T + 3)) \
+      > "$BENCH_TMP/$name.rx" 2> "$BENCH_TMP/$name.rxerr"
+    for _ in $(seq 50); do grep -q counting "$BENCH_TMP/$name.rxerr" 2>/dev/null && break; sleep 0.1; done
+    sleep 0.3
+  fi
+  read -r c0 r0 < <(count "$counter")
+  t0=$(date +%s%N)
+  nsenter --net=/run/netns/"$G" taskset -c "$CPU" "$BOT" --vector syn --target 198.18.1.5 --sources 1000 \
+    --mode "$mode" --proxy 198.18.0.1 --duration "$T" --fast -q --summary "$BENCH_TMP/$name.sum" \
+    > "$BENCH_TMP/$name.out" 2>&1 || bench_die "$name: generator failed: $(cat "$BENCH_TMP/$name.out")"
+  t1=$(date +%s%N)
+  sleep 0.2
+  if [[ $counter == vic ]]; then
+    wait "$rx" || bench_die "$name: the victim's counter failed: $(cat "$BENCH_TMP/$name.rxerr")"
+    c0=0 r0=0 r1=0
+    c1=$(jq -r .packets "$BENCH_TMP/$name.rx")
+  else
+    read -r c1 r1 < <(count "$counter")
+  fi
+  sent=$(jq -r .packets "$BENCH_TMP/$name.sum")
+  TOOK[$name]=$(( (c1 - c0) * 1000000000 / (t1 - t0) ))
+  OFF[$name]=$(( sent * 1000000000 / (t1 - t0) ))
+  NS[$name]=null
+  if [[ $((c1 - c0)) -gt 0 && $((r1 - r0)) -gt 0 ]]; then
+    NS[$name]=$(awk -v r=$((r1 - r0)) -v c=$((c1 - c0)) 'BEGIN { printf "%.1f", r / c }')
+  fi
+  if [[ -n ${VETH_DEBUG:-} ]]; then
+    px "$XPRO" stats -i "$IN" 2>/dev/null | head -30 >&2 || true
+    px ip -s link >&2; nsenter --net=/run/netns/"$V" ip -s link show v0 >&2
+  fi
+  echo "bench veth: $name took ${TOOK[$name]} pps of ${OFF[$name]} offered (${NS[$name]} ns/packet in XDP)" >&2
+}
+
+# bare XDP_DROP
+bpftool prog loadall "$O/bpf/baseline.bpf.o" "$PIN/base" type xdp || bench_die "baseline load failed"
+px bpftool net attach xdpdrv pinned "$PIN/base/xdp_drop" dev "$IN"
+run xdp_drop tunnel xdp
+px bpftool net detach xdpdrv dev "$IN"
+rm -rf -- "$PIN/base"
+
+# X-Pro dropping every bot
+conf "tt2_ms = 0" "tt3_ms = 0" "tf1 = 1" "tf2 = 4294967296"
+xpro_on
+run xpro_drop tunnel xdp
+xpro_off
+
+# X-Pro forwarding everything
+conf "tf1 = 4294967296" "tf2 = 4294967296"
+xpro_on
+run xpro_fwd tunnel vic
+xpro_off
+
+# the nft defense: X-Pro decapsulates, the kernel forwards, nft limits
+conf "filter = off"
+xpro_on
+px nft -f - <<EOF
+table ip xpbv {
+  counter seen { }
+  counter drops { }
+  set m { type ipv4_addr . ipv4_addr; flags dynamic; timeout 10s; size 1048576; }
+  chain limit_fwd {
+    type filter hook forward priority 0; policy accept;
+    iifname "$IN" counter name "seen"
+    iifname "$IN" update @m { ip saddr . ip daddr limit rate over $TF1/second burst $TF1 packets } counter name "drops" drop
+  }
+}
+EOF
+run nft tunnel nft
+px nft delete table ip xpbv
+px iptables -A FORWARD -i "$IN"
+px iptables -A FORWARD -i "$IN" -m hashlimit --hashlimit-above "$TF1/sec" --hashlimit-burst "$TF1" \
+  --hashlimit-mode srcip,dstip --hashlimit-name xpbv --hashlimit-htable-size 65536 -j DROP
+run iptables tunnel ipt
+px iptables -F FORWARD
+xpro_off
+
+# plain kernel routing of the same inner packets (GRO on IN: a NAPI for them)
+bench_gro_napi "$P" "$IN"
+run kernel_route inline vic
+
+# every figure as JSON
+{
+  for k in xdp_drop xpro_drop xpro_fwd nft iptables kernel_route; do
+    printf '%s %s %s %s\n' "$k" "${TOOK[$k]}" "${OFF[$k]}" "${NS[$k]}"
+  done
+} | jq -R -s -c --arg q "$Q" --arg thr "$THREADED" --arg t "$T" '
+  [split("\n")[] | select(length > 0) | split(" ")
+   | {k: .[0], took: (.[1]|tonumber), off: (.[2]|tonumber), ns: (if .[3] == "null" then null else (.[3]|tonumber) end)}] as $r
+  | ($r | map({key: .k, value: .}) | from_entries) as $m
+  | ([$r[].off] | min) as $offered
+  | ([$m.xdp_drop.took, $m.xpro_drop.took, $m.nft.took, $m.iptables.took] | max) as $fastest
+  | (reduce $r[] as $x ({}; . + {("veth_\($x.k)_pps"): $x.took, ("veth_\($x.k)_offered_pps"): $x.off}))
+  + {veth_nft_pps: $m.nft.took, veth_iptables_pps: $m.iptables.took,
+     veth_xpro_id_drop_pps: null,
+     veth_offered_pps: $offered,
+     veth_xdp_drop_ns: $m.xdp_drop.ns, veth_xpro_drop_ns: $m.xpro_drop.ns,
+     veth_xpro_drop_vs_xdp: (($m.xpro_drop.took / $m.xdp_drop.took) * 100 | round / 100),
+     veth_xpro_drop_vs_nft: (($m.xpro_drop.took / ([$m.nft.took, 1] | max)) * 100 | round / 100),
+     veth_xpro_drop_vs_iptables: (($m.xpro_drop.took / ([$m.iptables.took, 1] | max)) * 100 | round / 100),
+     veth_xpro_fwd_vs_kernel_route: (($m.xpro_fwd.took / ([$m.kernel_route.took, 1] | max)) * 100 | round / 100),
+     veth_ratios_valid: ($offered > $fastest),
+     veth_queues: ($q|tonumber), veth_napi_threaded: ($thr == "1"), veth_seconds: ($t|tonumber)}'
