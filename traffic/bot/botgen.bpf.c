@@ -292,6 +292,13 @@ int xdp_gen(struct xdp_md *ctx)
 	bot = bpf_htonl(cfg.src_base + b);
 	p = proxy_of(b, k);
 
+	for (v = 0; v < BOTGEN_HDR_WORDS && v < cfg.hdr_words; v++) {
+		__u64 *w = data + v * 8;
+
+		if ((void *)(w + 1) > end)
+			return XDP_ABORTED;
+		*w = cfg.hdr[v];
+	}
 	if ((void *)(eth + 1) > end)
 		return XDP_ABORTED;
 	__builtin_memcpy(eth->h_dest, (void *)cfg.pmac[p], sizeof(eth->h_dest));

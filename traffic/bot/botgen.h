@@ -72,6 +72,7 @@ struct vec_dnsh {      /* DNS header */
 
 #define BOTGEN_MAX_TGT   16 /* targets */
 #define BOTGEN_MAX_PROXY 16 /* proxies / next hops */
+#define BOTGEN_HDR_WORDS 16 /* the template's first 128 bytes, restored per frame */
 
 /* A checksummed region: 4-byte chunks of at most 512 bytes, then 0-3 bytes. */
 struct botgen_span {
@@ -103,6 +104,12 @@ struct botgen_cfg {
 	__u32 lbl_len;                /* dns: the random label's length */
 	struct botgen_span cs;        /* the L4 checksum's region, from the L4 header */
 	__u32 log_flows;              /* count per (src, dst) in `flows` */
+	/* the template's first hdr_words 8-byte words, written back before every
+	 * repetition: a receiver that rewrites a frame in place (X-Pro's
+	 * decapsulation and MAC rewrite, the kernel's TTL decrement) returns its
+	 * page to the generator's pool with those bytes changed */
+	__u32 hdr_words;
+	__u64 hdr[BOTGEN_HDR_WORDS];
 };
 
 /* flows: hash, (src, dst) -> counts, drained by fast_drain() */

@@ -108,6 +108,8 @@ int fast_open(struct fast **out, const struct fast_cfg *c)
 	}
 	f->skel = s;
 	config(&g, c, d);
+	g.hdr_words = (uint32_t)(c->frame_len / 8 < BOTGEN_HDR_WORDS ? c->frame_len / 8 : BOTGEN_HDR_WORDS);
+	memcpy(g.hdr, c->frame, g.hdr_words * 8);
 	s->rodata->cfg = g;
 	err = botgen_bpf__load(s);
 	if (err) {
