@@ -10,8 +10,9 @@
  *
  * Fields Mirai fixes per attack (TOS, TTL, DF, lengths, TCP options, MSS,
  * TSval, window, the GRE inner source) stay as the template has them: the
- * kernel keeps each page's bytes between repetitions, and every variable
- * field is rewritten every time.
+ * template's first 128 bytes are written back first (a receiver may have
+ * changed a recycled page in place), and every variable field is rewritten
+ * every time.
  *
  * Also here: xdp_count, an XDP_DROP program that counts what a receiving
  * veth gets (bench/parts/gen.sh).
