@@ -107,13 +107,13 @@ static int ini_read(struct ini *in, const char *path, char *err, size_t len)
 		ln++;
 		if (!strchr(buf, '\n') && !feof(f)) {
 			fclose(f);
-			return fail(err, len, "%s:%d: line longer than %d bytes", path, ln, LINE_MAX_);
+			return fail(err, len, "line %d: longer than %d bytes", ln, LINE_MAX_);
 		}
 		buf[strcspn(buf, "\n")] = 0;
 		for (s = buf; *s; s++)
 			if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\r') {
 				fclose(f);
-				return fail(err, len, "%s:%d: control character", path, ln);
+				return fail(err, len, "line %d: control character", ln);
 			}
 		if ((h = strchr(buf, '#')))
 			*h = 0;
@@ -125,20 +125,20 @@ static int ini_read(struct ini *in, const char *path, char *err, size_t len)
 
 			if (!e || e[1] || e - s - 1 >= (long)sizeof(sec)) {
 				fclose(f);
-				return fail(err, len, "%s:%d: bad section line", path, ln);
+				return fail(err, len, "line %d: bad section line", ln);
 			}
 			*e = 0;
 			strcpy(sec, s + 1);
 			if (!name_ok(sec, 1)) {
 				fclose(f);
-				return fail(err, len, "%s:%d: bad section name \"%s\"", path, ln, sec);
+				return fail(err, len, "line %d: bad section name \"%s\"", ln, sec);
 			}
 			continue;
 		}
 		eq = strchr(s, '=');
 		if (!eq) {
 			fclose(f);
-			return fail(err, len, "%s:%d: no '=' in \"%s\"", path, ln, s);
+			return fail(err, len, "line %d: no '=' in \"%s\"", ln, s);
 		}
 		*eq = 0;
 		{
@@ -146,7 +146,7 @@ static int ini_read(struct ini *in, const char *path, char *err, size_t len)
 
 			if (!name_ok(k, 1)) {
 				fclose(f);
-				return fail(err, len, "%s:%d: bad key \"%s\"", path, ln, k);
+				return fail(err, len, "line %d: bad key \"%s\"", ln, k);
 			}
 			if (put(in, sec, k, v, ln, err, len)) {
 				fclose(f);
@@ -355,8 +355,8 @@ static int parse_events(struct sim_conf *c, struct ini *in, char *err, size_t le
 		if (c->nevents == SIM_MAX_EVENTS)
 			return fail(err, len, "[events]: more than %d", SIM_MAX_EVENTS);
 		ev = &c->ev[c->nevents];
-		if (num(e, 0, 86400, &ev->t, err, len))
-			return -1;
+		if (xp_parse_double(e->key, 0, 86400, &ev->t))
+			return fail(err, len, "[events] \"%s\" is not a time in seconds", e->key);
 		n = sscanf(e->val, "%63s %63s", act, arg);
 		if (n >= 1 && !strcmp(act, "kill-proxy") && n == 2 && !strncmp(arg, "px", 2)) {
 			uint64_t px;

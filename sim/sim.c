@@ -782,14 +782,16 @@ static void stage(struct sim *S, uint32_t id, uint64_t now)
  * The testbed's per-second figures are counted in wall-clock seconds, whose
  * boundaries fall at a random phase of the run's start; phi_ms (drawn from
  * the seed) plays that part: relative time t is in "epoch" second
- * floor((t + phi) / 1000).
+ * floor((t + phi) / 1000). The sampler's ticks are at psi + k * sample_ms:
+ * the testbed's sampler starts with the timeline (psi = 0; its late ticks
+ * drift by a few ms, which this leaves out: detect_ms within one sample).
  */
-static void measures(struct sim *S, uint32_t phi)
+static void measures(struct sim *S, uint32_t phi, uint32_t psi)
 {
 	const struct sim_conf *c = S->c;
 	struct sim_result *r = S->res;
 	double a0 = 1e30, a1 = 0, smp = c->sample_ms;
-	uint32_t n = S->nsamp, ns = (uint32_t)(n / smp) + 1, nw = 0;
+	uint32_t n = S->nsamp, ns = (uint32_t)(n / smp) + 2, nw = 0;
 	uint64_t *cs = xcalloc(ns + 1, sizeof(uint64_t)), *cr = xcalloc(ns + 1, sizeof(uint64_t));
 	double *wr = xcalloc(ns + 1, sizeof(double));
 	int *wt = xcalloc(ns + 1, sizeof(int));
@@ -807,11 +809,12 @@ static void measures(struct sim *S, uint32_t phi)
 	r->detect_ms = -1;
 	if (a0 >= a1)
 		goto out;
-	/* cumulative counters at each sample, t_ms = k * sample_ms */
+	/* cumulative counters at each sample, t_ms = psi + k * sample_ms (the
+	 * first also holds [0, psi)) */
 	for (uint32_t k = 0; k < ns; k++) {
 		cs[k + 1] = cs[k];
 		cr[k + 1] = cr[k];
-		for (uint32_t m = (uint32_t)(k * smp); m < (uint32_t)((k + 1) * smp) && m < n; m++) {
+		for (uint32_t m = k ? (uint32_t)(psi + (k - 1) * smp) : 0; m < (uint32_t)(psi + k * smp) && m < n; m++) {
 			cs[k + 1] += S->a_sent[m];
 			cr[k + 1] += S->a_recv[m];
 		}
@@ -822,14 +825,14 @@ static void measures(struct sim *S, uint32_t phi)
 		uint32_t j = 0;
 
 		for (uint32_t i = 0; i <= ns; i++) {
-			double t = i * smp;
+			double t = i ? psi + (i - 1) * smp : 0;
 			uint64_t sent, recv;
 
 			if (t < ts - 150)
 				continue;
-			while (j <= ns && j * smp < t + 1000)
+			while (j <= ns && (j ? psi + (j - 1) * smp : 0) < t + 1000)
 				j++;
-			if (j > ns || j * smp > te + 150)
+			if (j > ns || psi + (j - 1) * smp > te + 150)
 				break;
 			sent = cs[j] - cs[i];
 			recv = cr[j] - cr[i];
@@ -1010,7 +1013,11 @@ int sim_run(const struct sim_conf *c, struct sim_result *res)
 			S.bucket[b] = later;
 		}
 	}
-	measures(&S, (uint32_t)(rnd(&seed) % 1000));
+	{
+		uint32_t phi = (uint32_t)(rnd(&seed) % 1000);
+
+		measures(&S, phi, 0);
+	}
 	for (uint32_t i = 0; i < c->proxies; i++) {
 		peak += S.px[i].n;
 		free(S.px[i].s);
