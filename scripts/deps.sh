@@ -75,6 +75,35 @@ say "clang $cv with BPF target: ok"
 [[ -r /sys/kernel/btf/vmlinux ]] || die "no kernel BTF at /sys/kernel/btf/vmlinux: need a kernel built with CONFIG_DEBUG_INFO_BTF=y"
 say "kernel $(uname -r) BTF: ok"
 
+# The kernel features the code uses, each probed rather than read off the
+# version (docs/kernels.md); XPRO_FORCE_MISSING=netdev,napi,live_frames (or
+# all) reports those missing, as X-Pro's own probes then do. Only BTF is fatal.
+forced() { [[ ",${XPRO_FORCE_MISSING:-}," == *",$1,"* || ",${XPRO_FORCE_MISSING:-}," == *",all,"* ]]; }
+cap() { printf 'deps: kernel feature %-12s %-4s %s\n' "$1" "$2" "$3"; }
+netdev_ops=$(genl ctrl get name netdev 2>/dev/null || true)
+[[ -d /sys/module/veth ]] || modprobe -q veth 2>/dev/null || true
+if grep -qw veth_xdp_xmit /proc/kallsyms 2>/dev/null; then
+  cap xdp-veth yes "native XDP on veth (4.19+): the testbed's proxies"
+else
+  cap xdp-veth no "no native XDP on veth (4.19+, module veth): the testbed cannot run"
+fi
+# (grep reads to the end: with pipefail, an early exit would fail bpftool)
+if ! forced live_frames && bpftool btf dump file /sys/kernel/btf/vmlinux 2>/dev/null | grep "STRUCT 'xdp_test_data'" >/dev/null; then
+  cap live-frames yes "XDP live frames (5.18+): xpro-bot --fast xdp"
+else
+  cap live-frames no "no XDP live frames (5.18+): xpro-bot --fast xdp fails; use --fast packet"
+fi
+if ! forced netdev && [[ -n $netdev_ops ]]; then
+  cap netdev yes "netdev netlink family (6.3+): xpro attach checks its redirect targets"
+else
+  cap netdev no "no netdev netlink family (6.3+): xpro attach and xpro-topo skip the XDP-features checks (said at each run)"
+fi
+if ! forced napi && ! forced netdev && grep -qi 'ID-0xb\b' <<<"$netdev_ops"; then
+  cap napi yes "NAPI information (6.8+): xpro-topo checks a NAPI on every redirect target's peer"
+else
+  cap napi no "no NAPI information (6.8+): xpro-topo skips the NAPI check and relies on toggling GRO with links up"
+fi
+
 # bpffs: X-Pro pins under $BPFFS, outside /sys so that `ip netns exec`
 # (which remounts /sys) still sees it.
 if [[ $mode == install ]]; then

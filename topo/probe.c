@@ -16,6 +16,10 @@
  *
  * Exit status: 0, 1 when a --require-* condition fails for some interface,
  * 2 on a usage or netlink error. The netlink part is xpro/netlink.c.
+ * A kernel without the netdev family (before 6.3) gives xdp=unknown and
+ * napi=unknown, one without NAPI information (before 6.8) napi=unknown: the
+ * checks that cannot run are skipped, with one "skipped:" line on stderr
+ * each, and do not fail (XPRO_FORCE_MISSING=netdev,napi forces both paths).
  */
 #include <errno.h>
 #include <net/if.h>
@@ -54,6 +58,7 @@ static int on_napi(struct nl_msg *msg, void *arg)
 int main(int argc, char **argv)
 {
 	int need_xmit = 0, need_napi = 0, bad = 0, i, family, first, err;
+	int napi_known = !xpro_forced_missing("napi"), napi_said = 0;
 	struct nl_sock *sk;
 
 	const struct xp_opt tab[] = {
@@ -71,8 +76,17 @@ int main(int argc, char **argv)
 		xp_opt_die("xpro-topo-probe", "no IFACE (try --help)");
 	err = nlh_netdev_open(&sk, &family);
 	if (err == -ENOTSUP) {
-		pr_warn("no 'netdev' generic netlink family (kernel older than 6.3)\n");
-		return 2;
+		/* Linux < 6.3 (or XPRO_FORCE_MISSING=netdev): nothing to ask */
+		pr_warn("skipped: the XDP features and NAPI checks (no 'netdev' generic netlink family: Linux older than 6.3)\n");
+		for (; i < argc; i++) {
+			if (!if_nametoindex(argv[i])) {
+				pr_warn("%s: no such interface in this network namespace\n", argv[i]);
+				bad = 2;
+				continue;
+			}
+			printf("%s xdp=unknown napi=unknown\n", argv[i]);
+		}
+		return bad;
 	}
 	if (err) {
 		pr_warn("cannot open a generic netlink socket\n");
@@ -91,13 +105,17 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (nlh_request(sk, family, NETDEV_CMD_DEV_GET, NETDEV_A_DEV_IFINDEX, 0, c.ifindex,
-				nlh_on_dev, &c.dev) ||
-		    nlh_request(sk, family, NETDEV_CMD_NAPI_GET, NETDEV_A_NAPI_IFINDEX, 1, c.ifindex,
-				on_napi, &c)) {
+				nlh_on_dev, &c.dev)) {
 			pr_warn("%s: netlink query failed\n", argv[i]);
 			bad = 2;
 			continue;
 		}
+		/* NAPI_GET came in 6.8: refused by 6.3-6.7, where DEV_GET works */
+		if (napi_known && nlh_request(sk, family, NETDEV_CMD_NAPI_GET, NETDEV_A_NAPI_IFINDEX, 1,
+					      c.ifindex, on_napi, &c))
+			napi_known = 0;
+		if (!napi_known && !napi_said++)
+			pr_warn("skipped: the NAPI check (no NAPI information from the kernel: Linux older than 6.8)\n");
 		printf("%s xdp=", argv[i]);
 		first = 1;
 		for (b = 0; b < sizeof(feat_names) / sizeof(feat_names[0]); b++) {
@@ -106,8 +124,11 @@ int main(int argc, char **argv)
 			printf("%s%s", first ? "" : ",", feat_names[b]);
 			first = 0;
 		}
-		printf("%s napi=%d\n", first ? "none" : "", c.napis);
-		if ((need_xmit && !(c.dev.features & ACT_NDO_XMIT)) || (need_napi && c.napis == 0)) {
+		if (napi_known)
+			printf("%s napi=%d\n", first ? "none" : "", c.napis);
+		else
+			printf("%s napi=unknown\n", first ? "none" : "");
+		if ((need_xmit && !(c.dev.features & ACT_NDO_XMIT)) || (need_napi && napi_known && c.napis == 0)) {
 			pr_warn("%s: %s\n", argv[i],
 				need_xmit && !(c.dev.features & ACT_NDO_XMIT) ?
 				"no ndo-xmit in its XDP features: its veth peer has neither GRO nor an XDP program" :

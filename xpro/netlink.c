@@ -5,13 +5,32 @@
  * does not report.
  */
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 #include "nlhelp.h"
 #include "proxy.h"
 
+int xpro_forced_missing(const char *feature)
+{
+	const char *p = getenv("XPRO_FORCE_MISSING");
+	size_t n = strlen(feature), l;
+
+	while (p && *p) {
+		l = strcspn(p, ",");
+		if ((l == n && !strncmp(p, feature, n)) || (l == 3 && !strncmp(p, "all", 3)))
+			return 1;
+		p += l + (p[l] == ',');
+	}
+	return 0;
+}
+
 int nlh_netdev_open(struct nl_sock **skp, int *family)
 {
-	struct nl_sock *sk = nl_socket_alloc();
+	struct nl_sock *sk;
 
+	if (xpro_forced_missing("netdev"))
+		return -ENOTSUP;
+	sk = nl_socket_alloc();
 	if (!sk)
 		return -ENOMEM;
 	if (genl_connect(sk) < 0) {

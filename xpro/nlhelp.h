@@ -21,9 +21,16 @@
 #define NETDEV_A_NAPI_IFINDEX     1
 #define NETDEV_A_NAPI_ID          2
 
+/* XPRO_FORCE_MISSING=netdev,napi (or "all"): the kernel features named there
+ * are reported missing, so that the code paths of older kernels (Debian 12's
+ * 6.1: no netdev family, no NAPI information) run on any kernel
+ * (docs/kernels.md). 1 when FEATURE is listed, else 0. */
+int xpro_forced_missing(const char *feature);
+
 /* A connected generic netlink socket with the netdev family resolved.
  * 0, or -ENOMEM (no socket), -ENOTCONN (cannot connect), -ENOTSUP (no
- * netdev family: kernel older than 6.3); on an error nothing is left open. */
+ * netdev family: kernel older than 6.3, or "netdev" in XPRO_FORCE_MISSING);
+ * on an error nothing is left open. */
 int nlh_netdev_open(struct nl_sock **skp, int *family);
 
 /* One request (a dump when dump is set) carrying attr = ifindex; each reply

@@ -175,7 +175,12 @@ tping() { timeout 5 "$TOPO" exec "$1" "$2" "$PING" -q -c 1 -W 1 "$3"; }
       assert_output --partial "generic-receive-offload: on"
       run timeout 5 "$TOPO" exec "$n" core "$XPRO_TOPO_PROBE" --require-napi "$p.$i"
       assert_success
-      assert_output --regexp "napi=[1-9]"
+      if [[ $output == *"napi=unknown"* ]]; then
+        # no NAPI information (Linux < 6.8, XPRO_FORCE_MISSING=napi): skipped, said
+        assert_output --partial "skipped: the"
+      else
+        assert_output --regexp "napi=[1-9]"
+      fi
       # both ends: 2 rx and 2 tx queues, MTU 1500
       run ip -n "xt-$n-$p" -d link show "$i"
       assert_output --partial "mtu 1500"
@@ -186,7 +191,12 @@ tping() { timeout 5 "$TOPO" exec "$1" "$2" "$PING" -q -c 1 -W 1 "$3"; }
     # the proxy's interfaces can receive XDP redirects
     run timeout 5 "$TOPO" exec "$n" "$p" "$XPRO_TOPO_PROBE" --require-ndo-xmit in0 out0 db0
     assert_success
-    [ "$(grep -c 'ndo-xmit' <<< "$output")" -eq 3 ]
+    if [[ $output == *"xdp=unknown"* ]]; then
+      # no netdev family (Linux < 6.3, XPRO_FORCE_MISSING=netdev): skipped, said
+      assert_output --partial "skipped: the XDP features"
+    else
+      [ "$(grep -c 'ndo-xmit' <<< "$output")" -eq 3 ]
+    fi
     # managed, resolved neighbour entries for both victims
     run ip -n "xt-$n-$p" neigh show dev out0
     assert_output --regexp "198\.18\.1\.101 lladdr 02:58:c6:12:01:65 .*managed"
