@@ -27,7 +27,7 @@ static struct {
 static int nsets;
 
 enum { S_SET, S_PROXIES, S_DEVICES, S_BOTS, S_RATE, S_MODE, S_HOP, S_ATTACK, S_MAP, S_DELAY, S_JITTER,
-       S_DURATION, S_DEFENSE, S_KILL, S_CUT };
+       S_DURATION, S_DEFENSE, S_KILL, S_CUT, S_DEVPERIOD };
 
 static const char *add(int kind, const char *v)
 {
@@ -57,6 +57,7 @@ OPTFN(o_duration, S_DURATION)
 OPTFN(o_defense, S_DEFENSE)
 OPTFN(o_kill, S_KILL)
 OPTFN(o_cut, S_CUT)
+OPTFN(o_devperiod, S_DEVPERIOD)
 
 static double num(const char *opt, const char *v, double lo, double hi)
 {
@@ -115,6 +116,7 @@ static void apply_sets(void)
 			if (sim_conf_set(&conf, buf, eq + 1, errbuf, sizeof(errbuf)))
 				xp_opt_die(TOOL, "--set: %s", errbuf);
 			break;
+		case S_DEVPERIOD:
 		case S_PROXIES:
 		case S_DEVICES:
 		case S_BOTS:
@@ -123,6 +125,7 @@ static void apply_sets(void)
 			static const struct { const char *opt; double lo, hi; } w[] = {
 				[S_PROXIES] = { "proxies", 1, SIM_MAX_PROXIES }, [S_DEVICES] = { "devices", 0, 1e8 },
 				[S_BOTS] = { "bots", 0, 1e7 }, [S_HOP] = { "hop", 1, 4294967295.0 },
+				[S_DEVPERIOD] = { "device-period", 1, 3600000 },
 			};
 			int kd = sets[i].kind;
 			uint32_t x = (uint32_t)num(w[kd].opt, v, w[kd].lo, w[kd].hi);
@@ -133,6 +136,8 @@ static void apply_sets(void)
 				conf.proxies = x;
 			else if (kd == S_DEVICES)
 				conf.devices = x;
+			else if (kd == S_DEVPERIOD)
+				conf.dev_period_ms = x;
 			else if (kd == S_BOTS)
 				group0()->bots = x;
 			else
@@ -295,6 +300,7 @@ int main(int argc, char **argv)
 		XP_TEXT("Simulated system (after the scenario):"),
 		XP_FN("proxies", 'P', o_proxies, NULL, "N", "proxies (1.." XP_STRINGIFY(SIM_MAX_PROXIES) ", default 3)"),
 		XP_FN("devices", 'U', o_devices, NULL, "N", "legitimate devices"),
+		XP_FN("device-period", 0, o_devperiod, NULL, "MS", "each device's request period (default 1000, +-10 %)"),
 		XP_FN("bots", 'B', o_bots, NULL, "N", "bots of the first group"),
 		XP_FN("bot-rate", 0, o_rate, NULL, "PPS", "packets/s per bot of the first group"),
 		XP_FN("bot-mode", 0, o_mode, NULL, "MODE", "fixed, spread or hop (first group)"),

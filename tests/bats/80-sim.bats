@@ -16,12 +16,13 @@ setup() {
   [[ -x $SIM ]] || skip "$SIM not built"
 }
 
+# xpro-exp tears its runs down on every exit path; a test killed mid-run may
+# still leave one, named in its meta.json
 teardown() {
-  local m r
-  for m in $(find "$BATS_TEST_TMPDIR" -name meta.json 2>/dev/null); do
-    r=$(jq -r '.topo_run // empty' "$m")
+  local r
+  while read -r r; do
     [[ -n $r && -d /run/xpro/topo/$r ]] && timeout 60 topo/xpro-topo down "$r" -q >/dev/null 2>&1
-  done
+  done < <(find "$BATS_TEST_TMPDIR" -name meta.json -exec jq -r '.topo_run // empty' {} + 2>/dev/null)
   return 0
 }
 
