@@ -14,7 +14,7 @@
  * decapsulation and rewrites are.
  *
  * 1,024 distinct sources with randomised fields (seeded), 1,048,576 other
- * records present in the map. Each figure is the median of --runs runs.
+ * records present in the map (-p: another count, for bench/parts/curves.sh). Each figure is the median of --runs runs.
  * Prints one JSON object. Speed is never asserted; `make bench` reports.
  */
 #include <arpa/inet.h>
@@ -35,12 +35,12 @@
 
 #define NSRC 1024
 #define NVICTIMS 16
-#define PREFILL (1 << 20)
+#define PREFILL_MAX (1u << 23)
 #define NCAL 16 /* frames timed with repeat, for the overhead */
 
 static uint8_t frames[NSRC][256];
 static size_t lens[NSRC];
-static unsigned int repeat = 20000, runs = 5;
+static unsigned int repeat = 20000, runs = 5, prefill_n = 1u << 20;
 
 static int cmp_d(const void *a, const void *b)
 {
@@ -92,7 +92,7 @@ static double measure(int prog_fd, int per_call, int nsrc)
 	return v[runs / 2];
 }
 
-/* PREFILL entries written into fd by batches of 65536; fill(keys, vals,
+/* prefill_n entries written into fd by batches of 65536; fill(keys, vals,
  * first, n) writes the n keys and values of entries first .. first + n - 1. */
 static int prefill(int fd, size_t ksz, size_t vsz, void (*fill)(void *, void *, uint32_t, uint32_t))
 {
@@ -106,8 +106,8 @@ static int prefill(int fd, size_t ksz, size_t vsz, void (*fill)(void *, void *, 
 		free(vals);
 		return -ENOMEM;
 	}
-	while (done < PREFILL) {
-		n = chunk;
+	while (done < prefill_n) {
+		n = prefill_n - done < chunk ? prefill_n - done : chunk;
 		fill(keys, vals, done, n);
 		LIBBPF_OPTS(bpf_map_batch_opts, bo);
 		err = bpf_map_update_batch(fd, keys, vals, &n, &bo);
@@ -175,11 +175,12 @@ int main(int argc, char **argv)
 		XP_UINT(NULL, 'r', &runs, 1, 15, "RUNS", "runs, the median is reported (default 5)"),
 		XP_UINT(NULL, 'n', &repeat, 1, 0xffffffffu, "REPEAT", "test_run repeat (default 20000)"),
 		XP_UINT(NULL, 's', &seed, 0, 0, "SEED", "packet seed (default 42)"),
+		XP_UINT(NULL, 'p', &prefill_n, 1, PREFILL_MAX, "RECORDS", "other records present (default 1048576)"),
 		{ 0 },
 	};
 
 	xpro_prog = "bench-dataplane";
-	if (xp_opt_parse("bench-dataplane", "usage: bench-dataplane [-r RUNS] [-n REPEAT] [-s SEED]\n", tab, argc,
+	if (xp_opt_parse("bench-dataplane", "usage: bench-dataplane [-r RUNS] [-n REPEAT] [-s SEED] [-p RECORDS]\n", tab, argc,
 			 argv) < argc)
 		xp_opt_die("bench-dataplane", "unexpected argument (try -h)");
 	if (h_netns_setup())
@@ -213,14 +214,14 @@ int main(int argc, char **argv)
 	x->rodata->cfg_mode = 0;
 	x->rodata->cfg_tun_addr = ip4("198.18.0.1");
 	x->rodata->cfg_tun_port = htons(5683);
-	bpf_map__set_max_entries(x->maps.xpro_records, 2 * PREFILL);
+	bpf_map__set_max_entries(x->maps.xpro_records, prefill_n + prefill_n / 8 + 65536);
 	if (xpro_bpf__load(x)) {
 		pr_warn("load X-Pro failed\n");
 		return 1;
 	}
 	if (prefill(bpf_map__fd(x->maps.xpro_records), sizeof(struct xpro_key), sizeof(struct xpro_record),
 		    fill_records)) {
-		pr_warn("prefill of %d records failed\n", PREFILL);
+		pr_warn("prefill of %u records failed\n", prefill_n);
 		return 1;
 	}
 
@@ -228,7 +229,7 @@ int main(int argc, char **argv)
 	if (!b)
 		return 1;
 	b->rodata->lru_threshold = 0; /* count, compare, drop */
-	bpf_map__set_max_entries(b->maps.lru_src, 2 * PREFILL);
+	bpf_map__set_max_entries(b->maps.lru_src, prefill_n + prefill_n / 8 + 65536);
 	if (baseline_bpf__load(b)) {
 		pr_warn("load baselines failed\n");
 		return 1;
@@ -297,11 +298,11 @@ int main(int argc, char **argv)
 
 	printf("{\"dataplane_drop_ns\":%.1f,\"dataplane_pass_ns\":%.1f,\"xdp_drop_ns\":%.1f,\"lru_filter_ns\":%.1f,"
 	       "\"dataplane_drop_vs_lru\":%.2f,\"dataplane_pass_vs_lru\":%.2f,"
-	       "\"dataplane_sources\":%d,\"dataplane_records_present\":%d,\"dataplane_repeat\":%u,\"dataplane_runs\":%u,"
+	       "\"dataplane_sources\":%d,\"dataplane_records_present\":%u,\"dataplane_repeat\":%u,\"dataplane_runs\":%u,"
 	       "\"test_run_call_overhead_ns\":%.1f,\"dataplane_drop_repeat_ns\":%.1f,\"lru_filter_1m_ns\":%.1f,"
 	       "\"dataplane_pass_nocache_ns\":%.1f,\"dataplane_pass_nocache_vs_lru\":%.2f}\n",
 	       drop_ns, pass_ns, xdrop_ns, lru_ns, drop_ns / lru_ns, pass_ns / lru_ns,
-	       NSRC, PREFILL, repeat, runs, overhead_ns, drop_rep_ns, lru1m_ns,
+	       NSRC, prefill_n, repeat, runs, overhead_ns, drop_rep_ns, lru1m_ns,
 	       pass_nocache_ns, pass_nocache_ns / lru_ns);
 	baseline_bpf__destroy(b);
 	xpro_bpf__destroy(x);

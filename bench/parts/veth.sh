@@ -34,7 +34,7 @@ source bench/lib.sh
 bench_init veth
 BOT=$O/bin/xpro-bot XPRO=$O/bin/xpro
 T=${VETH_SECONDS:-3}
-Q=${VETH_QUEUES:-1}
+Q=${VETH_QUEUES:-2}
 CPU=${GEN_CPU:-1}
 FCPU=$((1 - CPU))
 [[ $(nproc) -gt 1 ]] || { CPU=0 FCPU=0; }
@@ -105,7 +105,7 @@ declare -A TOOK OFF NS
 # run NAME MODE COUNTER: the generator for T seconds (MODE tunnel or inline);
 # COUNTER as count's, or vic: what v0 received
 run() {
-  local name=$1 mode=$2 counter=$3 rx="" c0 c1 r0 r1 t0 t1 sent
+  local name=$1 mode=$2 counter=$3 rx="" c0 c1 r0 r1 t0 t1 sent x0 x1 y0 y1
   pin_napi
   if [[ $counter == vic ]]; then
     bench_bg rx nsenter --net=/run/netns/"$V" timeout $((T + 30)) "$BOT" --rx-count v0 --duration $((T + 3)) \
@@ -114,12 +114,14 @@ run() {
     sleep 0.3
   fi
   read -r c0 r0 < <(count "$counter")
+  read -r x0 y0 < <(bench_xdp_stats "$P" "$IN")
   t0=$(date +%s%N)
   nsenter --net=/run/netns/"$G" taskset -c "$CPU" "$BOT" --vector syn --target 198.18.1.5 --sources 1000 \
     --mode "$mode" --proxy 198.18.0.1 --duration "$T" --fast -q --summary "$BENCH_TMP/$name.sum" \
     > "$BENCH_TMP/$name.out" 2>&1 || bench_die "$name: generator failed: $(cat "$BENCH_TMP/$name.out")"
   t1=$(date +%s%N)
   sleep 0.2
+  read -r x1 y1 < <(bench_xdp_stats "$P" "$IN")
   if [[ $counter == vic ]]; then
     wait "$rx" || bench_die "$name: the victim's counter failed: $(cat "$BENCH_TMP/$name.rxerr")"
     c0=0 r0=0 r1=0
@@ -131,8 +133,8 @@ run() {
   TOOK[$name]=$(( (c1 - c0) * 1000000000 / (t1 - t0) ))
   OFF[$name]=$(( sent * 1000000000 / (t1 - t0) ))
   NS[$name]=null
-  if [[ $((c1 - c0)) -gt 0 && $((r1 - r0)) -gt 0 ]]; then
-    NS[$name]=$(awk -v r=$((r1 - r0)) -v c=$((c1 - c0)) 'BEGIN { printf "%.1f", r / c }')
+  if [[ $((x1 - x0)) -gt 0 && $((y1 - y0)) -gt 0 ]]; then
+    NS[$name]=$(awk -v r=$((y1 - y0)) -v c=$((x1 - x0)) 'BEGIN { printf "%.1f", r / c }')
   fi
   if [[ -n ${VETH_DEBUG:-} ]]; then
     px "$XPRO" stats -i "$IN" 2>/dev/null | head -30 >&2 || true
@@ -152,7 +154,39 @@ rm -rf -- "$PIN/base"
 conf "tt2_ms = 0" "tt3_ms = 0" "tf1 = 1" "tf2 = 4294967296"
 xpro_on
 run xpro_drop tunnel xdp
+# every pinned map of X-Pro (default sizes): bytes (memlock) per entry
+for m in "$PIN/$IN"/*; do
+  bpftool -j map show pinned "$m" 2>/dev/null || true
+done | jq -s -c 'map(select(.max_entries > 0) | {key: .name, value: {max_entries, bytes_memlock,
+  bytes_per_entry: ((.bytes_memlock / .max_entries) * 10 | round / 10)}}) | from_entries' > "$BENCH_TMP/maps.json"
 xpro_off
+
+# two RX queues, a generator on each CPU: the filter runs in each sender's
+# softirq (ns/packet from bpf_stats, the packets/s of both together)
+if [[ $Q -ge 2 && $CPU -ne $FCPU ]]; then
+  [[ $THREADED == 1 ]] && ip netns exec "$P" sh -c "echo 0 > /sys/class/net/$IN/threaded"
+  for path in drop fwd; do
+    if [[ $path == drop ]]; then conf "tt2_ms = 0" "tt3_ms = 0" "tf1 = 1" "tf2 = 4294967296"
+    else conf "tf1 = 4294967296" "tf2 = 4294967296"; fi
+    xpro_on
+    read -r x0 y0 < <(bench_xdp_stats "$P" "$IN")
+    t0=$(date +%s%N)
+    for c in 0 1; do
+      nsenter --net=/run/netns/"$G" taskset -c "$c" "$BOT" --vector syn --target 198.18.1.5 --sources 1000 \
+        --mode tunnel --proxy 198.18.0.1 --duration "$T" --fast -q --summary "$BENCH_TMP/q2$c.sum" \
+        > "$BENCH_TMP/q2$c.out" 2>&1 &
+    done
+    wait
+    t1=$(date +%s%N)
+    read -r x1 y1 < <(bench_xdp_stats "$P" "$IN")
+    TOOK[xpro_${path}_2q]=$(( (x1 - x0) * 1000000000 / (t1 - t0) ))
+    OFF[xpro_${path}_2q]=$(( ($(jq -r .packets "$BENCH_TMP/q20.sum") + $(jq -r .packets "$BENCH_TMP/q21.sum")) * 1000000000 / (t1 - t0) ))
+    NS[xpro_${path}_2q]=$(awk -v r=$((y1 - y0)) -v c=$((x1 - x0)) 'BEGIN { if (c > 0) printf "%.1f", r / c; else print "null" }')
+    echo "bench veth: xpro_${path}_2q ran ${TOOK[xpro_${path}_2q]} pps of ${OFF[xpro_${path}_2q]} offered (${NS[xpro_${path}_2q]} ns/packet in XDP)" >&2
+    xpro_off
+  done
+  [[ $THREADED == 1 ]] && ip netns exec "$P" sh -c "echo 1 > /sys/class/net/$IN/threaded"
+fi
 
 # X-Pro forwarding everything
 conf "tf1 = 4294967296" "tf2 = 4294967296"
@@ -190,20 +224,25 @@ run kernel_route inline vic
 
 # every figure as JSON
 {
-  for k in xdp_drop xpro_drop xpro_fwd nft iptables kernel_route; do
+  for k in "${!TOOK[@]}"; do
     printf '%s %s %s %s\n' "$k" "${TOOK[$k]}" "${OFF[$k]}" "${NS[$k]}"
   done
-} | jq -R -s -c --arg q "$Q" --arg thr "$THREADED" --arg t "$T" '
+} | jq -R -s -c --arg q "$Q" --arg thr "$THREADED" --arg t "$T" --slurpfile maps "$BENCH_TMP/maps.json" '
   [split("\n")[] | select(length > 0) | split(" ")
    | {k: .[0], took: (.[1]|tonumber), off: (.[2]|tonumber), ns: (if .[3] == "null" then null else (.[3]|tonumber) end)}] as $r
   | ($r | map({key: .k, value: .}) | from_entries) as $m
-  | ([$r[].off] | min) as $offered
+  | ([$r[] | select(.k | endswith("_2q") | not) | .off] | min) as $offered
   | ([$m.xdp_drop.took, $m.xpro_drop.took, $m.nft.took, $m.iptables.took] | max) as $fastest
   | (reduce $r[] as $x ({}; . + {("veth_\($x.k)_pps"): $x.took, ("veth_\($x.k)_offered_pps"): $x.off}))
   + {veth_nft_pps: $m.nft.took, veth_iptables_pps: $m.iptables.took,
      veth_xpro_id_drop_pps: null,
      veth_offered_pps: $offered,
-     veth_xdp_drop_ns: $m.xdp_drop.ns, veth_xpro_drop_ns: $m.xpro_drop.ns,
+     veth_xdp_drop_ns: $m.xdp_drop.ns, veth_xpro_drop_ns: $m.xpro_drop.ns, veth_xpro_fwd_ns: $m.xpro_fwd.ns,
+     veth_nft_xpro_pass_ns: $m.nft.ns,
+     veth_xpro_drop_2q_ns: $m.xpro_drop_2q.ns, veth_xpro_fwd_2q_ns: $m.xpro_fwd_2q.ns,
+     veth_xpro_drop_2q_pps: $m.xpro_drop_2q.took, veth_xpro_fwd_2q_pps: $m.xpro_fwd_2q.took,
+     xpro_maps: $maps[0],
+     xpro_records_bytes_per_record: $maps[0].xpro_records.bytes_per_entry,
      veth_xpro_drop_vs_xdp: (($m.xpro_drop.took / $m.xdp_drop.took) * 100 | round / 100),
      veth_xpro_drop_vs_nft: (($m.xpro_drop.took / ([$m.nft.took, 1] | max)) * 100 | round / 100),
      veth_xpro_drop_vs_iptables: (($m.xpro_drop.took / ([$m.iptables.took, 1] | max)) * 100 | round / 100),
