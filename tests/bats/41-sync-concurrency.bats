@@ -31,6 +31,8 @@ teardown() {
 }
 
 rcli() { xp_redis_cli "$@"; }
+# CLOCK_TAI now, us: the clock of the records
+tai_us() { python3 -c 'import time; print(time.clock_gettime_ns(time.CLOCK_TAI) // 1000)'; }
 
 conf() { # I MODE-FLAGS
   cat > "$BATS_TEST_TMPDIR/p$1.conf" <<EOF
@@ -149,7 +151,9 @@ quiet() {
     F[$i]=$(xp_spawn --ns "$NS" fast$i "$XPRO" syncdb -i lo -c "$BATS_TEST_TMPDIR/p$i.conf")
     R[$i]=$(xp_spawn --ns "$NS" ref$i "$XPRO" syncdb -i lo -c "$BATS_TEST_TMPDIR/r$i.conf" --full-scan)
   done
-  base=1700000000000000   # us
+  # us: every window 20 to 6 s ago (what is read from Redis must lie within
+  # max_window_ms before now and never ahead: docs/sync.md, Validation)
+  base=$((now_us - 20000000))
   RANDOM=4242
   for round in 0 1 2 3 4 5; do
     # the same inputs into both sets, proxy by proxy, then both settle
@@ -215,8 +219,8 @@ nobody $now_us $now_us 1 1 0
   [[ $(rcli "${L[1]}" HGET "l:{$D}" 198.18.32.7 | awk '{ print $3, $4 }') == "2 0" ]]
   kill -0 "$P"
   log=$(xp_log_of "$P")
-  grep -q "l:{$D}:q: a queued delta is not" "$log"
-  grep -q "local record l:{$D}:198.18.32.7 is not 7 non-negative integers" "$log"
+  grep -q "l:{$D}:q field line: '198.18.32.8 5 4 1 1 0' refused" "$log"
+  grep -q "l:{$D}:198.18.32.7 field value: 'abc 1 2' refused (not 7 non-negative integers" "$log"
   jq -e '.rejected >= 4' "$BATS_TEST_TMPDIR/state1/$NS/lo/syncdb.json" > /dev/null
 }
 
@@ -225,15 +229,16 @@ nobody $now_us $now_us 1 1 0
   # TT1 200 ms, period 20 ms: the expiry is 2 TT1 + 10 periods = 600 ms
   sed -i 's/^tt1_ms = .*/tt1_ms = 200/; s/^tt2_ms = .*/tt2_ms = 50/; s/^tt3_ms = .*/tt3_ms = 50/' \
     "$BATS_TEST_TMPDIR/p1.conf"
-  D=198.18.1.10 future=$((now_us + 60000000))
-  # two records last seen in 1970 (one with a delta: merged at start, then
-  # idle like the other) and one last seen a minute ahead
+  D=198.18.1.10 t=$(tai_us)
+  # two records last seen in 1970 (the sweep drops them: idle, and outside
+  # what validation takes), and one live
   rcli "${L[1]}" HSET "l:{$D}" 198.18.32.1 "1000 2000 5 0 0 1000 2000" 198.18.32.2 "1000 2000 5 3 0 1000 2000" \
-    198.18.32.3 "$future $future 5 0 0 $future $future" > /dev/null
+    198.18.32.3 "$t $t 5 0 0 $t $t" > /dev/null
   P=$(xp_spawn --ns "$NS" syncdb1 "$XPRO" syncdb -i lo -c "$BATS_TEST_TMPDIR/p1.conf")
   for _ in $(seq 40); do
     # the live client keeps sending: its deltas keep l:{D} from expiring
-    rcli "${L[1]}" RPUSH "l:{$D}:q" "198.18.32.3 $future $future 1 1 0" > /dev/null
+    t=$(tai_us)
+    rcli "${L[1]}" RPUSH "l:{$D}:q" "198.18.32.3 $t $t 1 1 0" > /dev/null
     rcli "${L[1]}" SADD l:q "$D" > /dev/null
     sleep 0.1
     [[ $(rcli "${L[1]}" HLEN "l:{$D}") == 1 ]] && break
