@@ -25,6 +25,7 @@
 #include "json.h"
 #include "keys.h"
 #include "log.h"
+#include "output.h"
 #include "proxy.h"
 #include "xredis.h"
 
@@ -82,6 +83,8 @@ static void alog_rotate(struct alog *l)
 
 static void alog_write(struct alog *l, const char *line, size_t len)
 {
+	if (!l->f && alog_open(l))
+		return;
 	if (l->f && l->size && l->size + len + 1 > l->max)
 		alog_rotate(l);
 	if (!l->f)
@@ -325,6 +328,16 @@ int xpro_warnd(const struct xpro_config *c, const char *ifname, const struct xpr
 		err = 0;
 		while (waitpid(-1, NULL, WNOHANG) > 0)
 			; /* notify commands that ended */
+		if (wa->reload && *wa->reload) {
+			/* SIGHUP: a log moved away by logrotate is reopened */
+			*wa->reload = 0;
+			if (w.log.f)
+				fclose(w.log.f);
+			if (alog_open(&w.log))
+				pr_warn("warnd %s: reopen %s: %s\n", px.ifname, w.log.path, strerror(errno));
+			else
+				pr_info("warnd %s: SIGHUP: %s reopened\n", px.ifname, w.log.path);
+		}
 		if (wa->duration > 0 && (double)xpro_now_tai() / 1e9 - t0 >= wa->duration)
 			break;
 	}
@@ -427,7 +440,10 @@ int xpro_alerts(const struct xpro_config *c, const char *ifname, const struct xp
 			}
 		}
 		while (f && fgets(line, sizeof(line), f)) {
-			fputs(line, stdout);
+			if (wa->pretty)
+				xpro_json_emit(stdout, line, 1);
+			else
+				fputs(line, stdout);
 			shown++;
 			if (wa->count >= 0 && shown >= wa->count)
 				goto done;

@@ -12,7 +12,9 @@ struct xpro_watch {
 	double duration;               /* seconds; <= 0: no limit */
 	long count;                    /* lines; < 0: no limit */
 	int follow;                    /* alerts: keep reading the file */
+	int pretty;                    /* alerts: each line's JSON indented (-p) */
 	volatile sig_atomic_t *stop;   /* set by SIGINT/SIGTERM */
+	volatile sig_atomic_t *reload; /* warnd: set by SIGHUP (reopen the log), or NULL */
 };
 
 /* The one consumer of ifname's warnings: appends them to alerts.jsonl in its

@@ -18,6 +18,8 @@
 #include <bpf/libbpf.h>
 #include "alerts.h"
 #include "exporter.h"
+#include "json.h"
+#include "output.h"
 #include "log.h"
 #include "opt.h"
 #include "proxy.h"
@@ -52,7 +54,7 @@ struct cli {
 	const char *listen, *textfile;
 	const char *sets[CLI_MAX_SETS];
 	int nsets;
-	int json, prom, replace, force, keep_maps, follow, full_scan, all, generic;
+	int json, pretty, prom, replace, force, keep_maps, follow, full_scan, all, generic;
 	long periods;
 	unsigned int top;
 	double interval, duration;
@@ -91,6 +93,10 @@ static int cmd_status(struct cli *c)
 		bpf_xdp_query_id(px.ifindex, 0, &id);
 	memset(&info, 0, sizeof(info));
 	bpf_obj_get_info_by_fd(px.fd[M_RECORDS], &info, &len);
+	if (c->json) {
+		xpro_status_json(&px, &s, id, info.max_entries, c->pretty);
+		goto out;
+	}
 	printf("interface %s, netns %s: %s (prog id %u)\n", px.ifname, px.nsname,
 	       id ? "attached" : "NOT attached (maps kept)", id);
 	printf("pins %s\n", px.pin_dir);
@@ -134,6 +140,20 @@ out:
 	return err;
 }
 
+static void print_stats_json(struct cli *c, const struct xpro_proxy *px, const struct xpro_snapshot *s)
+{
+	char *buf = NULL;
+	size_t len;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return;
+	xpro_print_json(px, s, f);
+	fclose(f);
+	xpro_json_emit(stdout, buf, c->pretty);
+	free(buf);
+}
+
 static int cmd_stats(struct cli *c)
 {
 	struct xpro_proxy px;
@@ -146,7 +166,7 @@ static int cmd_stats(struct cli *c)
 	err = xpro_collect(&px, &s, c->top);
 	if (!err) {
 		if (c->json)
-			xpro_print_json(&px, &s, stdout);
+			print_stats_json(c, &px, &s);
 		else if (c->prom)
 			xpro_metrics_write(stdout, &c->cfg, &px, &s);
 		else
@@ -179,6 +199,12 @@ static int cmd_top(struct cli *c)
 		err = xpro_collect(&px, &s, c->top);
 		if (err)
 			break;
+		if (c->json) {
+			/* one object a refresh, a JSON line each (-p: indented) */
+			print_stats_json(c, &px, &s);
+			fflush(stdout);
+			goto next;
+		}
 		if (isatty(STDOUT_FILENO))
 			printf("\033[H\033[2J");
 		printf("xpro top: %s  (every %.2f s, Ctrl-C to stop)\n", px.ifname, c->interval);
@@ -194,6 +220,7 @@ static int cmd_top(struct cli *c)
 		}
 		xpro_print_text(&px, &s, stdout);
 		fflush(stdout);
+next:
 		prev = s;
 		n++;
 		if (c->count < 0 || n < c->count)
@@ -286,15 +313,22 @@ static int cmd_tf2(struct cli *c)
 	if (err)
 		return err;
 	if (c->nargs == 1 && !strcmp(c->args[0], "list")) {
+		if (c->json)
+			fputs("[", stdout);
 		left = xpro_map_bound(px.fd[M_TF2]);
 		while (left-- && !bpf_map_get_next_key(px.fd[M_TF2], prev, &next)) {
 			k = next;
 			prev = &k;
 			if (!bpf_map_lookup_elem(px.fd[M_TF2], &k, &v)) {
 				inet_ntop(AF_INET, &k, a, sizeof(a));
-				printf("%s %" PRIu64 "\n", a, (uint64_t)v);
+				if (c->json)
+					printf("%s{\"dest\":\"%s\",\"pps\":%" PRIu64 "}", n++ ? "," : "", a, (uint64_t)v);
+				else
+					printf("%s %" PRIu64 "\n", a, (uint64_t)v);
 			}
 		}
+		if (c->json)
+			fputs("]\n", stdout);
 		goto out;
 	}
 	if (c->nargs != 2) {
@@ -403,8 +437,9 @@ static int cmd_forget(struct cli *c)
 
 static int cmd_warnd(struct cli *c)
 {
-	struct xpro_watch w = { .duration = c->duration, .stop = &stop };
+	struct xpro_watch w = { .duration = c->duration, .stop = &stop, .reload = &reload };
 
+	signal(SIGHUP, on_hup);
 	return xpro_warnd(&c->cfg, c->ifname, &w);
 }
 
@@ -419,12 +454,14 @@ static int cmd_exporter(struct cli *c)
 	if (!o.listen && !o.textfile)
 		o.listen = XPRO_EXPORTER_LISTEN;
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, on_hup); /* a reload: nothing to reread, the state is read at each scrape */
 	return xpro_exporter(&c->cfg, c->ifname, &o);
 }
 
 static int cmd_alerts(struct cli *c)
 {
-	struct xpro_watch w = { .duration = c->duration, .count = c->count, .follow = c->follow, .stop = &stop };
+	struct xpro_watch w = { .duration = c->duration, .count = c->count, .follow = c->follow, .stop = &stop,
+				.pretty = c->pretty };
 
 	if (c->all)
 		return xpro_alerts_all(&c->cfg, &w);
@@ -459,7 +496,25 @@ static int cmd_config(struct cli *c)
 		return -EINVAL;
 	}
 	if (!strcmp(c->args[0], "show")) {
-		xpro_config_print(&c->cfg, stdout);
+		char *buf = NULL, *obj = NULL;
+		size_t len, olen;
+		FILE *f, *o;
+
+		if (!c->json) {
+			xpro_config_print(&c->cfg, stdout);
+			return 0;
+		}
+		f = open_memstream(&buf, &len);
+		o = open_memstream(&obj, &olen);
+		if (!f || !o)
+			return -ENOMEM;
+		xpro_config_print(&c->cfg, f);
+		fclose(f);
+		xpro_kv_json(o, buf);
+		fclose(o);
+		xpro_json_emit(stdout, obj, c->pretty);
+		free(buf);
+		free(obj);
 		return 0;
 	}
 	if (strcmp(c->args[0], "check") || c->nargs < 2) {
@@ -469,11 +524,19 @@ static int cmd_config(struct cli *c)
 	xpro_config_defaults(&c->cfg);
 	xpro_config_load(&c->cfg, c->args[1], &nerr);
 	n = nerr ? 0 : xpro_config_validate(&c->cfg);
+	if (c->json) {
+		char q[1100], line[1200];
+
+		snprintf(line, sizeof(line), "{\"file\":%s,\"ok\":%s,\"problems\":%d}",
+			 xp_json_q(q, sizeof(q), c->args[1]), nerr || n ? "false" : "true", nerr + n);
+		xpro_json_emit(stdout, line, c->pretty);
+	}
 	if (nerr || n) {
 		pr_warn("config %s: %d problem%s\n", c->args[1], nerr + n, nerr + n > 1 ? "s" : "");
 		return -EINVAL;
 	}
-	printf("xpro: config %s: ok\n", c->args[1]);
+	if (!c->json)
+		printf("xpro: config %s: ok\n", c->args[1]);
 	return 0;
 }
 
@@ -500,7 +563,14 @@ static int cmd_detach(struct cli *c)
 
 static int cmd_version(struct cli *c)
 {
-	(void)c;
+	char line[128];
+
+	if (c->json) {
+		snprintf(line, sizeof(line), "{\"xpro\":\"%s\",\"libbpf\":\"%s\"}", XPRO_VERSION,
+			 libbpf_version_string());
+		xpro_json_emit(stdout, line, c->pretty);
+		return 0;
+	}
 	printf("xpro %s (libbpf %s)\n", XPRO_VERSION, libbpf_version_string());
 	return 0;
 }
@@ -534,6 +604,9 @@ static const char *add_set(const char *val, void *dst)
 #define OPT_TOP { "top", 0, XP_OPT_UINT, &cli.top, 0, 4294967295.0, "N", \
 	.help = "the N (client, destination) pairs of highest count (default 10, at most 64 shown)" }
 #define OPT_COMMON OPT_CONFIG, OPT_SET, OPT_VERBOSE, { 0 }
+/* every read command: -j JSON, -p JSON indented (docs/xpro.md, Output) */
+#define OPT_JSON { "json", 'j', XP_OPT_FLAG, &cli.json, .help = "JSON output" }, \
+	{ "pretty", 'p', XP_OPT_FLAG, &cli.pretty, .help = "JSON output, indented" }
 
 static const struct xp_opt attach_opts[] = {
 	OPT_IFACE,
@@ -548,9 +621,10 @@ static const struct xp_opt detach_opts[] = {
 	OPT_COMMON,
 };
 static const struct xp_opt iface_opts[] = { OPT_IFACE, OPT_COMMON };
+static const struct xp_opt iface_json_opts[] = { OPT_IFACE, OPT_JSON, OPT_COMMON };
 static const struct xp_opt stats_opts[] = {
 	OPT_IFACE,
-	{ "json", 0, XP_OPT_FLAG, &cli.json, .help = "one JSON object" },
+	OPT_JSON,
 	{ "prom", 0, XP_OPT_FLAG, &cli.prom, .help = "Prometheus text format" },
 	OPT_TOP,
 	OPT_COMMON,
@@ -560,6 +634,7 @@ static const struct xp_opt top_opts[] = {
 	{ "interval", 0, XP_OPT_DOUBLE, &cli.interval, 0.05, 1e6, "S", .help = "seconds between refreshes (default 1, at least 0.05)" },
 	OPT_COUNT("stop after N refreshes (default: until Ctrl-C)"),
 	OPT_TOP,
+	OPT_JSON,
 	OPT_COMMON,
 };
 static const struct xp_opt warnd_opts[] = {
@@ -573,6 +648,7 @@ static const struct xp_opt alerts_opts[] = {
 	{ "follow", 0, XP_OPT_FLAG, &cli.follow, .help = "keep printing new warnings (with -i)" },
 	OPT_COUNT("stop after N lines"),
 	OPT_DURATION("stop after S seconds (--follow, --all)"),
+	OPT_JSON,
 	OPT_COMMON,
 };
 static const struct xp_opt sync_opts[] = {
@@ -592,7 +668,8 @@ static const struct xp_opt exporter_opts[] = {
 	OPT_DURATION("stop after S seconds (default: until SIGTERM)"),
 	OPT_COMMON,
 };
-static const struct xp_opt config_opts[] = { OPT_COMMON };
+static const struct xp_opt config_opts[] = { OPT_JSON, OPT_COMMON };
+static const struct xp_opt version_opts[] = { OPT_JSON, { 0 } };
 static const struct xp_opt no_opts[] = { { 0 } };
 
 enum {
@@ -614,11 +691,11 @@ struct command {
 static const struct command commands[] = {
 	{ "attach", cmd_attach, attach_opts, C_IFACE, "", "load, pin and attach the XDP filter; print what was attached" },
 	{ "detach", cmd_detach, detach_opts, C_IFACE | C_ANY_CONFIG, "", "detach and remove the pins (or keep the state)" },
-	{ "status", cmd_status, iface_opts, C_IFACE | C_ANY_CONFIG, "", "mode, program id, thresholds, map fill, sync daemons" },
+	{ "status", cmd_status, iface_json_opts, C_IFACE | C_ANY_CONFIG, "", "mode, program id, thresholds, map fill, sync daemons" },
 	{ "stats", cmd_stats, stats_opts, C_IFACE, "", "counters by verdict and reason, top talkers" },
 	{ "top", cmd_top, top_opts, C_IFACE, "", "live view, refreshing, with rates" },
 	{ "set", cmd_set, iface_opts, C_IFACE | C_OPERANDS, "KEY=VALUE...", "change thresholds or policy at run time (no reload)" },
-	{ "tf2", cmd_tf2, iface_opts, C_IFACE | C_OPERANDS, "DEST PPS|clear, or list", "per-destination TF2 override" },
+	{ "tf2", cmd_tf2, iface_json_opts, C_IFACE | C_OPERANDS, "DEST PPS|clear, or list", "per-destination TF2 override" },
 	{ "flush", cmd_flush, iface_opts, C_IFACE, "", "forget every record and aggregate" },
 	{ "forget", cmd_forget, iface_opts, C_IFACE | C_OPERANDS, "CLIENT DEST", "forget one (client, destination) record" },
 	{ "warnd", cmd_warnd, warnd_opts, C_IFACE, "", "the one consumer of overload warnings: JSON lines" },
@@ -627,7 +704,7 @@ static const struct command commands[] = {
 	{ "syncmaps", cmd_syncmaps, sync_opts, C_IFACE, "", "sync daemon: BPF maps <-> local Redis, aggregate recompute, W" },
 	{ "syncdb", cmd_syncdb, sync_opts, C_IFACE, "", "sync daemon: local Redis <-> master (Algorithm 1), workload, alerts" },
 	{ "config", cmd_config, config_opts, C_OPERANDS, "check FILE | show", "validate a config file, or print the effective config" },
-	{ "version", cmd_version, no_opts, C_NO_CONFIG, "", "print the versions of xpro and libbpf" },
+	{ "version", cmd_version, version_opts, C_NO_CONFIG, "", "print the versions of xpro and libbpf" },
 	{ "help", cmd_help, no_opts, C_NO_CONFIG | C_OPERANDS, "[COMMAND]", "list the commands, or one command's options" },
 	{ NULL },
 };
@@ -739,6 +816,15 @@ int main(int argc, char **argv)
 	char tool[64], buf[512];
 	int first, err;
 
+	/* iproute2's place for them: xpro -j status -i IFACE */
+	while (argc > 1 && (!strcmp(argv[1], "-j") || !strcmp(argv[1], "--json") || !strcmp(argv[1], "-p") ||
+			    !strcmp(argv[1], "--pretty") || !strcmp(argv[1], "-jp") || !strcmp(argv[1], "-pj"))) {
+		cli.json = 1;
+		cli.pretty |= strchr(argv[1] + 1, 'p') != NULL;
+		argv[1] = argv[0];
+		argv++;
+		argc--;
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
@@ -759,6 +845,7 @@ int main(int argc, char **argv)
 	snprintf(tool, sizeof(tool), "xpro %s", cmd->name);
 	command_usage(cmd, buf, sizeof(buf));
 	first = xp_opt_parse(tool, buf, cmd->opts, argc - 1, argv + 1);
+	cli.json |= cli.pretty;
 	cli.args = argv + 1 + first;
 	cli.nargs = argc - 1 - first;
 	if (cli.nargs && !(cmd->flags & C_OPERANDS))

@@ -62,7 +62,7 @@ refused() {
   refused status --keep-maps -i xpnone0 -c "$CONF"
   refused attach --full-scan -i xpnone0 -c "$CONF"
   refused stats --interval 1 -i xpnone0 -c "$CONF"
-  refused top --json -i xpnone0 -c "$CONF"
+  refused top --prom -i xpnone0 -c "$CONF"
   refused set --replace -i xpnone0 -c "$CONF" tf1=5
   refused tf2 --follow -i xpnone0 -c "$CONF" list
   refused flush --all -i xpnone0 -c "$CONF"
@@ -71,8 +71,9 @@ refused() {
   refused alerts --periods 1 -i xpnone0 -c "$CONF"
   refused syncmaps --prom -i xpnone0 -c "$CONF"
   refused syncdb --generic -i xpnone0 -c "$CONF"
+  refused exporter --top 1 -i xpnone0 -c "$CONF"
   refused config -i show
-  refused version --json
+  refused version --prom
   refused help --all
   # and one that no command has
   refused stats --nosuch -i xpnone0 -c "$CONF"

@@ -1,0 +1,80 @@
+#!/usr/bin/env bats
+# Every read command of xpro with -j (and -p) prints JSON that jq parses
+# (docs/xpro.md, Output). A live proxy on 20-dataplane's path, a TF2
+# override and warnings published, so that no command prints an empty case.
+
+load lib/xpro
+
+XPRO=${XPRO_BUILD:-build}/bin/xpro
+UDP=${XPRO_BUILD:-build}/tests/tools/xpt-udp
+
+setup_file() {
+  xp_require_root
+  export DEV PX VIC CONF
+  xp_proxy_path "" dev0 vic0
+  CONF=$BATS_FILE_TMPDIR/xpro.conf
+  xp_conf "$CONF" tf1=50 warn_interval_ms=100 state_dir="$BATS_FILE_TMPDIR/state"
+  xp_pin_dir_register "/run/xpro/bpf/$PX"
+  xp_exec "$PX" "$XPRO" attach -i in0 -c "$CONF" >/dev/null
+  xp_exec "$PX" "$XPRO" tf2 -i in0 -c "$CONF" 198.18.1.2 300 >/dev/null
+  xp_spawn --ns "$PX" warnd "$XPRO" warnd -i in0 -c "$CONF" --duration 5 >/dev/null
+  sleep 0.3
+  xp_exec "$DEV" timeout 20 "$UDP" send --proxy 198.18.0.1 --dst 198.18.1.2 --dport 7 \
+    --count 300 --interval-us 2000 --wait-ms 0 >/dev/null
+  sleep 0.3
+}
+
+teardown_file() {
+  xp_teardown_all
+  xp_exec "$PX" "$XPRO" detach -i in0 -c "$CONF" >/dev/null 2>&1 || true
+}
+
+teardown() {
+  xp_dump_on_failure
+}
+
+# the read commands and what their JSON must hold (a jq test)
+READS=(
+  "status -i in0|.attached == true and .records == 1 and .tf1 == 50 and .load.mode == \"tunnel\""
+  "stats -i in0|.counters.drop_tf1 > 0 and (.top | length) == 1"
+  "top -i in0 --count 2 --interval 0.1|.interface == \"in0\""
+  "tf2 -i in0 list|.[0].dest == \"198.18.1.2\" and .[0].pps == 300"
+  "alerts -i in0|.event_type == \"alert\" and .reason == \"tf1\""
+  "config show|.tf1 == 50 and .policy == \"paper\""
+  "config check $BATS_TEST_DIRNAME/../../docs/xpro.conf.example|.ok == true and .problems == 0"
+  "version|.xpro | test(\"^[0-9]+\\\\.[0-9]+\\\\.[0-9]+\")"
+)
+
+@test "every read command's -j and -p output parses with jq and holds its facts" {
+  for r in "${READS[@]}"; do
+    cmd=${r%%|*} check=${r#*|}
+    conf=(-c "$CONF")
+    [[ $cmd == version ]] && conf=() # reads no config file
+    for fmt in -j -p; do
+      # shellcheck disable=SC2086
+      out=$(xp_exec "$PX" "$XPRO" $cmd "${conf[@]}" $fmt) || { echo "xpro $cmd $fmt failed"; return 1; }
+      echo "$out" | jq -e -s 'length >= 1' >/dev/null || { echo "xpro $cmd $fmt: not JSON: $out"; return 1; }
+      echo "$out" | jq -e "$check" >/dev/null || { echo "xpro $cmd $fmt: not ($check): $out"; return 1; }
+    done
+  done
+  # -p indents; -j is one line per object
+  [ "$(xp_exec "$PX" "$XPRO" stats -i in0 -c "$CONF" -j | wc -l)" -eq 1 ]
+  (( $(xp_exec "$PX" "$XPRO" stats -i in0 -c "$CONF" -p | wc -l) > 10 ))
+}
+
+@test "-j and -p also go before the command, as in ip -j" {
+  run xp_exec "$PX" "$XPRO" -j status -i in0 -c "$CONF"
+  assert_success
+  jq -e '.interface == "in0"' <<< "$output"
+  run xp_exec "$PX" "$XPRO" -p version
+  assert_success
+  jq -e '.libbpf' <<< "$output"
+}
+
+@test "every command that reads takes -j; a command that writes refuses it" {
+  for c in status stats top tf2 alerts config version; do
+    "$XPRO" help $c | grep -q -- "-j, --json" || { echo "$c: no -j"; return 1; }
+  done
+  run "$XPRO" flush -i in0 -j
+  [ "$status" -eq 2 ]
+}
