@@ -41,6 +41,21 @@ def parse_proc_net_dev(text):
     return out
 
 
+SNMP_IP_DROPS = ("InHdrErrors", "InAddrErrors", "InDiscards", "OutDiscards", "OutNoRoutes", "FragFails",
+                 "ReasmFails")
+
+
+def parse_snmp_ip(text):
+    """/proc/net/snmp -> {counter: value} of its Ip lines (header line, then values)."""
+    ip = [line.split()[1:] for line in text.splitlines() if line.startswith("Ip:")]
+    if len(ip) < 2:
+        return {}
+    try:
+        return {k: int(v) for k, v in zip(ip[0], ip[1])}
+    except ValueError:
+        return {}
+
+
 def nft_counters(text):
     """`nft -j list counters ...` -> {name: packets}"""
     out = {}
@@ -177,7 +192,8 @@ def ratio(num, den):
 XPRO_DROPS = ("drop_tf1", "drop_tf2", "drop_tf2_fair", "drop_truncated", "drop_bad_version",
               "drop_bad_len", "drop_inner_bounds", "drop_outer_frag", "drop_inner_frag",
               "drop_not_ipv4", "drop_ipv6", "drop_fib", "drop_spoofed", "drop_nested",
-              "drop_to_proxy", "drop_to_mgmt", "drop_hairpin", "drop_encap", "drop_no_config")
+              "drop_to_proxy", "drop_to_mgmt", "drop_hairpin", "drop_encap", "drop_bad_mac",
+              "drop_replay", "drop_no_key", "drop_v1", "drop_no_config")
 
 
 def iface_drops(start, end):
@@ -185,6 +201,8 @@ def iface_drops(start, end):
     run (loopback aside). -> (total, {host/iface: n})"""
     tot, parts = 0, {}
     for host, ifs in (end or {}).items():
+        if host.startswith("_"):
+            continue
         for name, e in ifs.items():
             if name == "lo":
                 continue
@@ -196,6 +214,24 @@ def iface_drops(start, end):
                 d += max(0, e.get(k, 0) - s.get(k, 0))
             if d:
                 parts[f"{host}/{name}"] = d
+                tot += d
+    return tot, parts
+
+
+def ip_drops(start, end, hosts):
+    """The IP layer's drops on HOSTS (the proxies), from /proc/net/snmp: a packet the
+    kernel forwards with TTL 1 (InHdrErrors), with no route, discarded... ->
+    (total, {host/counter: n})"""
+    tot, parts = 0, {}
+    s0, s1 = (start or {}).get("_snmp") or {}, (end or {}).get("_snmp") or {}
+    for h in hosts:
+        a, b = s0.get(h), s1.get(h)
+        if not a or not b:
+            continue
+        for k in SNMP_IP_DROPS:
+            d = max(0, b.get(k, 0) - a.get(k, 0))
+            if d:
+                parts[f"{h}/{k}"] = d
                 tot += d
     return tot, parts
 
@@ -324,14 +360,23 @@ def analyze_one(d):
     sink = load_json(os.path.join(raw, "sink.json"), {}) or {}
     dd, dd_parts = defense_drops(meta, final)
     idd, id_parts = iface_drops(ifs0, ifs1)
+    ipd, ip_parts = ip_drops(ifs0, ifs1, list((meta.get("proxies") or {}).keys()))
     ring = int(sink.get("ring_drops", 0) or 0)
     dead = int(final.get("dead_proxy_frames") or 0)
     sent_total = a_sent + l_sent
     recv_total = a_recv + l_recv
     lost = sum(max(0, tot(sent, c) - tot(recv, c)) for c in classes)
     extra = sum(max(0, tot(recv, c) - tot(sent, c)) for c in classes)
-    explained = dd + idd + ring + dead
+    explained = dd + idd + ipd + ring + dead
     unexplained = max(0, lost - explained)
+    # per class: a class that received more than it sent (backscatter, a count of
+    # something no generator sent), or lost more than every drop counter of the path
+    # together could explain, invalidates the run
+    per_class = {}
+    for c in classes:
+        s_, r_ = tot(sent, c), tot(recv, c)
+        per_class[c] = {"sent": s_, "received": r_, "extra": max(0, r_ - s_),
+                        "unexplained": max(0, (s_ - r_) - explained)}
     reasons = []
     if meta.get("error"):
         reasons.append("run failed: " + meta["error"])
@@ -340,8 +385,12 @@ def analyze_one(d):
     if unexplained > INVALID_LOSS * max(1, sent_total):
         reasons.append(f"unexplained loss {unexplained} packets = {100.0 * unexplained / max(1, sent_total):.2f} % "
                        f"of sent (limit {100 * INVALID_LOSS:g} %)")
-    if extra > INVALID_LOSS * max(1, sent_total):
-        reasons.append(f"the victim received {extra} packets more than were sent in some class")
+    for c, v in per_class.items():
+        if v["unexplained"] > INVALID_LOSS * max(1, v["sent"]) and not unexplained > INVALID_LOSS * max(1, sent_total):
+            reasons.append(f"class {c}: unexplained loss {v['unexplained']} of {v['sent']} sent "
+                           f"(limit {100 * INVALID_LOSS:g} % of the class)")
+        if v["extra"] > 0:
+            reasons.append(f"class {c}: the victim received {v['received']}, {v['extra']} more than were sent")
     # failover: legitimate delivery back after a proxy died
     fail = None
     for e in meta.get("events", []):
@@ -375,6 +424,8 @@ def analyze_one(d):
                        "explained": explained, "unexplained": unexplained,
                        "defense_drops": dd, "defense_drops_by_proxy": dd_parts,
                        "interface_drops": idd, "interface_drops_by_iface": id_parts,
+                       "ip_drops": ipd, "ip_drops_by_proxy": ip_parts, "by_class": per_class,
+                       "backscatter_dropped": final.get("backscatter_dropped"),
                        "victim_ring_drops": ring, "dead_proxy_frames": dead},
         "attack_span_s": [a0, a1], "events": meta.get("events", []),
         "thresholds": meta.get("thresholds"), "overrides": meta.get("overrides"),
@@ -616,7 +667,8 @@ def report(d, summ, meta, plot_errs):
         L.append(f"Sent {fmt(acc.get('sent'))}, received {fmt(acc.get('received'))}, lost {fmt(acc.get('lost'))}. "
                  f"Explained by counters: {fmt(acc.get('explained'))} (defense {fmt(acc.get('defense_drops'))} "
                  f"{json.dumps(acc.get('defense_drops_by_proxy'))}, interfaces {fmt(acc.get('interface_drops'))} "
-                 f"{json.dumps(acc.get('interface_drops_by_iface'))}, victim ring {fmt(acc.get('victim_ring_drops'))}, "
+                 f"{json.dumps(acc.get('interface_drops_by_iface'))}, IP layer of the proxies {fmt(acc.get('ip_drops'))} "
+                 f"{json.dumps(acc.get('ip_drops_by_proxy'))}, victim ring {fmt(acc.get('victim_ring_drops'))}, "
                  f"dead proxy {fmt(acc.get('dead_proxy_frames'))}). Unexplained: {fmt(acc.get('unexplained'))} "
                  f"(a run is invalid above {100 * INVALID_LOSS:g} % of sent).")
         L.append("")

@@ -1,10 +1,17 @@
 #!/usr/bin/python3
-"""mkpcap.py OUT.pcap [--packets N] [--sources S] [--seconds T] [--seed K]
+"""mkpcap.py OUT.pcap [--kind flood|tcp|lanudp] [--packets N] [--sources S] [--seconds T]
+                   [--seed K] [--ttl TTL]
 
-Writes the project's own attack capture for the `replay` scenario when
-../shared/pcaps is not there: a spoofed UDP reflection-style flood, N IPv4/UDP
-packets (raw IPv4 link type) from S random sources to one victim over T seconds,
-timestamps evenly spread. Addresses are documentation ranges (the replay maps every
+Writes the project's own captures (raw IPv4 link type, timestamps evenly spread
+over T seconds):
+  flood   (default) the `replay` scenario's attack when ../shared/pcaps is not
+          there: a spoofed UDP reflection-style flood, N IPv4/UDP packets from S
+          random sources to one victim;
+  tcp     N TCP segments to port 80 from S sources, SYNs and SYN-ACKs alternating
+          (the shape of a captured handshake-heavy TCP trace);
+  lanudp  N UDP datagrams from one LAN host's port 44467 to port 7080, payloads
+          of 9 to 1032 bytes (the shape of a spliced home-network capture).
+--ttl sets every packet's IPv4 TTL (default 64). Addresses are documentation ranges (the replay maps every
 address into 198.18.0.0/15; none is ever a destination). Standard library only.
 """
 import argparse
@@ -21,16 +28,25 @@ def csum(b):
     return (~s) & 0xFFFF
 
 
-def packet(src, dst, sport, dport, payload, ident):
+def ipv4(src, dst, proto, l4, ident, ttl):
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), ident, 0, ttl, proto, 0, src, dst)
+    return ip[:10] + struct.pack("!H", csum(ip)) + ip[12:] + l4
+
+
+def packet(src, dst, sport, dport, payload, ident, ttl=64):
     udp_len = 8 + len(payload)
-    tot = 20 + udp_len
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, tot, ident, 0, 64, 17, 0, src, dst)
-    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
     pseudo = src + dst + struct.pack("!BBH", 0, 17, udp_len)
     udp = struct.pack("!HHHH", sport, dport, udp_len, 0) + payload
     c = csum(pseudo + udp) or 0xFFFF
     udp = udp[:6] + struct.pack("!H", c) + udp[8:]
-    return ip + udp
+    return ipv4(src, dst, 17, udp, ident, ttl)
+
+
+def tcp_segment(src, dst, sport, dport, flags, seq, ack, ident, ttl=64):
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 29200, 0, 0)
+    c = csum(src + dst + struct.pack("!BBH", 0, 6, len(tcp)) + tcp)
+    tcp = tcp[:16] + struct.pack("!H", c) + tcp[18:]
+    return ipv4(src, dst, 6, tcp, ident, ttl)
 
 
 def main():
@@ -40,9 +56,13 @@ def main():
     ap.add_argument("--sources", type=int, default=2500)
     ap.add_argument("--seconds", type=float, default=0.4)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--kind", choices=("flood", "tcp", "lanudp"), default="flood")
+    ap.add_argument("--ttl", type=int, default=64)
     a = ap.parse_args()
     if not (1 <= a.packets <= 10**6 and 1 <= a.sources <= 10**6 and a.seconds > 0):
         ap.error("--packets and --sources 1..1000000, --seconds > 0")
+    if not 1 <= a.ttl <= 255:
+        ap.error("--ttl: 1..255")
     rnd = random.Random(a.seed)
     # 203.0.113.0/24 (TEST-NET-3) as the victim, sources from 198.51.100.0/24 and
     # 192.0.2.0/24 plus random high octets: only bytes in a file, mapped at replay
@@ -54,8 +74,20 @@ def main():
         t0 = 1700000000.0
         for i in range(a.packets):
             t = t0 + a.seconds * i / a.packets
-            payload = bytes(rnd.randrange(256) for _ in range(rnd.choice((64, 128, 256))))
-            p = packet(rnd.choice(srcs), dst, 4500, rnd.randrange(1024, 65535), payload, i & 0xFFFF)
+            if a.kind == "tcp":
+                # a SYN from one source, then a SYN-ACK from it (both towards the victim)
+                s = srcs[(i // 2) % len(srcs)]
+                flags = 0x02 if i % 2 == 0 else 0x12
+                p = tcp_segment(s, dst, 40000 + i % 20000, 80, flags, rnd.randrange(2**32),
+                                rnd.randrange(2**32) if flags & 0x10 else 0, i & 0xFFFF, a.ttl)
+            elif a.kind == "lanudp":
+                n = 9 + (1032 - 9) * i // max(1, a.packets - 1)
+                p = packet(bytes([192, 168, 1, 23]), dst, 44467, 7080, bytes(rnd.randrange(256) for _ in range(n)),
+                           i & 0xFFFF, a.ttl)
+            else:
+                payload = bytes(rnd.randrange(256) for _ in range(rnd.choice((64, 128, 256))))
+                p = packet(rnd.choice(srcs), dst, 4500, rnd.randrange(1024, 65535), payload, i & 0xFFFF,
+                           a.ttl)
             sec = int(t)
             usec = int(round((t - sec) * 1e6))
             f.write(struct.pack("<IIII", sec, usec, len(p), len(p)) + p)

@@ -154,6 +154,47 @@ class Accounting(Base):
         self.assertIs(s["valid"], True)
 
 
+    def add_received(self, rows):
+        with open(os.path.join(self.d, "raw", "received.csv"), "a", newline="") as f:
+            csv.writer(f).writerows(rows)
+
+    def test_class_receiving_more_than_it_sent_invalidates(self):
+        # backscatter: 3 packets from a device source that no device sent; legit 80 sent,
+        # 78 + 3 = 81 received: 1 more than sent, a class can never receive more
+        make_run(self.d)
+        self.add_received([[T0 + 7, "198.18.16.9", VIC, "legit", 3, 1]])
+        s = xpa.analyze(self.d)
+        self.assertEqual(s["accounting"]["by_class"]["legit"]["extra"], 1)
+        self.assertIs(s["valid"], False)
+        self.assertIn("class legit: the victim received 81, 1 more than were sent", s["invalid_reason"])
+
+    def test_loss_is_checked_per_class(self):
+        # no defense drops, the whole attack arrives (600 + 50 + 3350 = 4000) and 2 of
+        # the 80 legit packets are lost: 2 / 4080 = 0.05 % of everything sent (tolerated)
+        # but 2 / 80 = 2.5 % of the class: invalid
+        make_run(self.d, drop_tf1=0, drop_tf2=0)
+        self.add_received([[T0 + 4, "198.18.32.1", VIC, "udp", 3350, 1]])
+        s = xpa.analyze(self.d)
+        self.assertEqual(s["accounting"]["unexplained"], 2)
+        self.assertEqual(s["accounting"]["by_class"]["legit"]["unexplained"], 2)
+        self.assertIs(s["valid"], False)
+        self.assertIn("class legit: unexplained loss 2 of 80 sent", s["invalid_reason"])
+
+    def test_ip_layer_drops_of_the_proxies_explain(self):
+        # the same 2 legit packets expired on px1 (forwarded with TTL 1: InHdrErrors 5 -> 7)
+        make_run(self.d, drop_tf1=0, drop_tf2=0)
+        self.add_received([[T0 + 4, "198.18.32.1", VIC, "udp", 3350, 1]])
+        for name, v in (("ifstats_start.json", 5), ("ifstats_end.json", 7)):
+            p = os.path.join(self.d, "raw", name)
+            j = json.load(open(p))
+            j["_snmp"] = {"px1": {"InHdrErrors": v, "Forwarding": 1}}
+            jdump(p, j)
+        s = xpa.analyze(self.d)
+        self.assertEqual(s["accounting"]["ip_drops"], 2)
+        self.assertEqual(s["accounting"]["ip_drops_by_proxy"], {"px1/InHdrErrors": 2})
+        self.assertIs(s["valid"], True)
+
+
 class Detection(Base):
     def test_detect_and_after_detection_ratio(self):
         make_run(self.d)
@@ -263,6 +304,11 @@ class Stats(unittest.TestCase):
                                        {"counter": {"name": "c_legit", "packets": 3, "bytes": 1}}]})
         self.assertEqual(xpa.nft_counters(nft), {"c_udp": 12, "c_legit": 3})
         self.assertIsNone(xpa.nft_counter("not json", "x"))
+        snmp = ("Ip: Forwarding DefaultTTL InReceives InHdrErrors\nIp: 1 64 100 3\n"
+                "Icmp: InMsgs\nIcmp: 9\n")
+        self.assertEqual(xpa.parse_snmp_ip(snmp), {"Forwarding": 1, "DefaultTTL": 64, "InReceives": 100,
+                                                   "InHdrErrors": 3})
+        self.assertEqual(xpa.parse_snmp_ip(""), {})
 
 
 class SeedsAndCompare(Base):

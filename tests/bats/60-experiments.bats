@@ -124,6 +124,42 @@ scenario() {
   nothing_left "$OUT"
 }
 
+# replay_scn NAME PCAP [KEY = VALUE...]: a replay scenario of 6 s under none
+replay_scn() {
+  local f=$BATS_TEST_TMPDIR/$1.scn
+  printf '[scenario]\ndescription = %s\nduration = 6\ngrace = 2\ndefense = none\n[devices]\ncount = 10\n' "$1" > "$f"
+  printf '[replay]\npcap = %s\nstart = 1\nstop = 5\nrate = 5000\nsrc_range = 198.18.40.0/21\nclass = replay\n' "$2" >> "$f"
+  shift 2
+  for kv in "$@"; do echo "$kv" >> "$f"; done
+}
+
+@test "validity both ways: no backscatter counted as the class; a TTL-1 LAN flow arrives; classes checked one by one" {
+  # 1. 600 TCP segments from 60 sources to port 80, SYNs and SYN-ACKs alternating.
+  # The sink listens on TCP 80: each SYN is answered with a SYN-ACK to a mapped source,
+  # which is local on the bot host; its kernel answered with a RST, from a source of
+  # the class, through a proxy (the victim counted 900 of 600). Now the bot host drops
+  # what comes back to its ranges: the victim counts exactly the 600 sent.
+  $PY experiments/mkpcap.py "$BATS_TEST_TMPDIR/tcp.pcap" --kind tcp --packets 600 --sources 60 --seconds 3
+  replay_scn vtcp "$BATS_TEST_TMPDIR/tcp.pcap" "speed = 1"
+  run timeout 200 $PY $EXP run "$BATS_TEST_TMPDIR/vtcp.scn" --out "$OUT" -q
+  assert_success
+  s=$OUT/vtcp/latest/summary.json
+  jq -e '.valid and .by_vector.replay.sent == 600 and .by_vector.replay.received == 600' "$s"
+  jq -e '.accounting.backscatter_dropped >= 300' "$s"
+  # 2. 27 UDP datagrams from one LAN host's port 44467 to port 7080, 9 to 1032 bytes, TTL 1
+  # (a LAN-local datagram), at capture timing with max_gap = 1: the proxy is a router
+  # hop, so all 27 expired there with no counter of the run; the replay raises the
+  # TTL to 2 (--min-ttl 2) and the proxies' IP-layer drops are now counted
+  $PY experiments/mkpcap.py "$BATS_TEST_TMPDIR/lan.pcap" --kind lanudp --packets 27 --seconds 20 --ttl 1
+  replay_scn vlan "$BATS_TEST_TMPDIR/lan.pcap" "speed = 5" "max_gap = 1"
+  run timeout 200 $PY $EXP run "$BATS_TEST_TMPDIR/vlan.scn" --out "$OUT" -q
+  assert_success
+  s=$OUT/vlan/latest/summary.json
+  jq -e '.valid and .by_vector.replay.sent == 27 and .by_vector.replay.received == 27' "$s"
+  jq -e '.accounting.ip_drops == 0' "$s"
+  nothing_left "$OUT"
+}
+
 @test "a run killed with SIGTERM midway tears everything down" {
   timeout 200 $PY $EXP run flood --scale ci --out "$OUT" -q > "$BATS_TEST_TMPDIR/out" 2>&1 &
   pid=$!

@@ -51,12 +51,13 @@ struct opts {
 	uint64_t seed;
 	double speed, rate, duration, max_gap, from;
 	long loops, limit;
+	int min_ttl;               /* 0: TTL as captured */
 	const char *class_name, *class_src;
 	const char *log, *summary, *write;
 };
 
 struct stats {
-	uint64_t read, sent, bytes, ipv6, nonip, truncated, malformed, before, oversize, errors;
+	uint64_t read, sent, bytes, ipv6, nonip, truncated, malformed, before, oversize, errors, ttl_raised;
 	long loops_done;
 	const char *stopped_by;
 };
@@ -200,6 +201,9 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 			  "shorten any capture gap longer than S seconds to S"),
 		XP_FN("from", 0, opt_time, &o->from, "TIME", "skip packets captured before TIME (Unix seconds, or\n"
 		      "'YYYY-MM-DD HH:MM:SS[.frac]' in UTC)"),
+		XP_INT("min-ttl", 0, &o->min_ttl, 0, 255, "N",
+		       "raise a captured IPv4 TTL below N to N (default 0: as captured); the proxy\n"
+		       "is a router hop: a captured TTL of 1 expires there"),
 		XP_LONG("loop", 0, &o->loops, 1, MAX_LOOPS, "N", "replay the capture N times (default 1)"),
 		XP_LONG("limit", 0, &o->limit, 1, 1e12, "N", "send N packets at most"),
 		XP_DOUBLE("duration", 0, &o->duration, 0.001, MAX_DURATION, "S", "stop after S seconds (default 60, at most 86400)"),
@@ -431,6 +435,10 @@ static int one_loop(struct run *r, pcap_t *p, double loop_start)
 		src = xr_map(r->o.seed, &r->o.src, osrc);
 		dst = r->o.target ? r->o.target : xr_map(r->o.seed, &r->o.dst, odst);
 		memcpy(pkt, ip, iplen);
+		if (pkt[8] < r->o.min_ttl) {
+			pkt[8] = (uint8_t)r->o.min_ttl; /* xr_rewrite recomputes the header checksum */
+			r->st.ttl_raised++;
+		}
 		xr_rewrite(pkt, iplen, src, dst);
 		err = send_one(r, pkt, iplen, src, dst);
 		if (err == -EPERM)
@@ -488,9 +496,9 @@ static int write_summary(struct run *r, double ended)
 	free(v);
 	fprintf(f, "},\"errors\":%" PRIu64 ",\"sent\":%" PRIu64 ",\"read\":%" PRIu64 ",\"skipped_ipv6\":%" PRIu64
 		",\"skipped_nonip\":%" PRIu64 ",\"skipped_truncated\":%" PRIu64 ",\"skipped_malformed\":%" PRIu64
-		",\"skipped_before\":%" PRIu64 ",\"skipped_oversize\":%" PRIu64 ",",
+		",\"skipped_before\":%" PRIu64 ",\"skipped_oversize\":%" PRIu64 ",\"ttl_raised\":%" PRIu64 ",",
 		r->st.errors, r->st.sent, r->st.read, r->st.ipv6, r->st.nonip, r->st.truncated,
-		r->st.malformed, r->st.before, r->st.oversize);
+		r->st.malformed, r->st.before, r->st.oversize, r->st.ttl_raised);
 	fprintf(f, "\"loops\":%ld,\"mode\":\"%s\",\"pcap\":", r->st.loops_done,
 		r->o.mode == M_TUNNEL ? "tunnel" : "inline");
 	xp_json_str(f, r->o.pcap);
