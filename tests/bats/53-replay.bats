@@ -340,6 +340,47 @@ need_shared() {
   [ "$(js .sent)" -le 51 ]
 }
 
+@test "--class NAME=EXPR: libpcap filters on the captured frame label a mixed capture, first match wins" {
+  # the 7 IPv4 packets of the own capture: the two SYNs (tcp-syn), the two fragments
+  # (offset or MF), the ICMP behind a VLAN tag (vlan), the UDP to port 53 (dns), and
+  # the UDP with a wrong checksum (no filter: the default class other). 'early' would
+  # match the fragments too, but 'frag' comes first: it gets nothing.
+  run replay --pcap "$TOOLS/own.pcap" --proxy 198.18.0.1 --target 198.18.1.9 --speed 0 \
+    --class 'scan=tcp[tcpflags] & tcp-syn != 0' --class 'frag=ip[6:2] & 0x3fff != 0' \
+    --class 'early=src host 10.9.9.9' --class vlan=vlan --class 'dns=udp dst port 53' --class other \
+    --log "$BATS_TEST_TMPDIR/sent.csv" --summary "$BATS_TEST_TMPDIR/summary.json"
+  assert_success
+  run js '.by_class | to_entries | map("\(.key)=\(.value.packets)") | sort | join(" ")'
+  assert_output "dns=1 frag=2 other=1 scan=2 vlan=1"
+  # the log carries the same classes (every row: ts,src,dst,class,packets,bytes)
+  run awk -F, 'NR > 1 { n[$4] += $5 } END { for (c in n) printf "%s=%d\n", c, n[c] }' "$BATS_TEST_TMPDIR/sent.csv"
+  assert_output --partial "scan=2"
+  assert_output --partial "frag=2"
+  # hostile input: a filter libpcap cannot compile, a bad name, an empty expression
+  run replay --pcap "$TOOLS/own.pcap" --proxy 198.18.0.1 --target 198.18.1.9 --class 'bad=tcp[13] & and'
+  assert_failure 2
+  assert_output --partial "--class bad=tcp[13] & and: not a libpcap filter expression"
+  run replay --pcap "$TOOLS/own.pcap" --proxy 198.18.0.1 --target 198.18.1.9 --class 'b@d=tcp'
+  assert_failure 2
+  assert_output --partial "is not NAME=EXPR"
+  run replay --pcap "$TOOLS/own.pcap" --proxy 198.18.0.1 --target 198.18.1.9 --class 'x='
+  assert_failure 2
+  assert_output --partial "empty filter expression"
+}
+
+@test "--min-ttl raises a captured TTL below it (a TTL-1 packet would expire at the proxy)" {
+  # every packet of the own capture has TTL 64: --min-ttl 100 raises all 7, 64 none
+  run replay --pcap "$TOOLS/own.pcap" --mode inline --target 198.18.1.9 --speed 0 --min-ttl 100 \
+    --write "$BATS_TEST_TMPDIR/out.pcap" --summary "$BATS_TEST_TMPDIR/summary.json"
+  assert_success
+  [ "$(js .ttl_raised)" -eq 7 ]
+  run bash -c "tcpdump -nn -v -r '$BATS_TEST_TMPDIR/out.pcap' 2>/dev/null | grep -c 'ttl 100,'"
+  assert_output 7
+  run replay --pcap "$TOOLS/own.pcap" --mode inline --target 198.18.1.9 --speed 0 --min-ttl 64 \
+    --summary "$BATS_TEST_TMPDIR/summary.json"
+  [ "$(js .ttl_raised)" -eq 0 ]
+}
+
 @test "safety: destinations outside 198.18.0.0/15, the initial namespace and routes out are refused" {
   run replay --pcap "$TOOLS/own.pcap" --proxy 198.18.0.1 --target 10.0.0.1
   assert_failure 1

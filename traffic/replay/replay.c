@@ -34,6 +34,7 @@
 #define MAX_DURATION 86400.0
 #define MAX_LOOPS 1000000L
 #define PKT_MAX 65535
+#define FILTER_MAX 16   /* --class NAME=EXPR options */
 
 enum mode { M_TUNNEL, M_INLINE };
 
@@ -53,6 +54,8 @@ struct opts {
 	long loops, limit;
 	int min_ttl;               /* 0: TTL as captured */
 	const char *class_name, *class_src;
+	const char *filter[FILTER_MAX];  /* NAME=EXPR, in the order given */
+	int nfilter;
 	const char *log, *summary, *write;
 };
 
@@ -150,6 +153,30 @@ static const char *opt_outer_src(const char *val, void *dst)
 	return NULL;
 }
 
+/* --class NAME (the default class) or NAME=EXPR (a libpcap filter; repeatable) */
+static const char *opt_class(const char *val, void *dst)
+{
+	struct opts *o = dst;
+	const char *eq = strchr(val, '=');
+	size_t i;
+
+	if (!eq) {
+		o->class_name = val;
+		return NULL;
+	}
+	if (eq == val || eq - val >= XS_CLASS_NAMELEN)
+		return "is not NAME=EXPR (NAME 1-31 of A-Za-z0-9_.-)";
+	for (i = 0; i < (size_t)(eq - val); i++)
+		if (!isalnum((unsigned char)val[i]) && !strchr("_.-", val[i]))
+			return "is not NAME=EXPR (NAME 1-31 of A-Za-z0-9_.-)";
+	if (!eq[1])
+		return "has an empty filter expression";
+	if (o->nfilter >= FILTER_MAX)
+		return "given more than " XP_STRINGIFY(FILTER_MAX) " times with a filter";
+	o->filter[o->nfilter++] = val;
+	return NULL;
+}
+
 /* Unix seconds or 'YYYY-MM-DD HH:MM:SS[.frac]' (UTC) */
 static const char *opt_time(const char *s, void *dst)
 {
@@ -207,7 +234,10 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		XP_LONG("loop", 0, &o->loops, 1, MAX_LOOPS, "N", "replay the capture N times (default 1)"),
 		XP_LONG("limit", 0, &o->limit, 1, 1e12, "N", "send N packets at most"),
 		XP_DOUBLE("duration", 0, &o->duration, 0.001, MAX_DURATION, "S", "stop after S seconds (default 60, at most 86400)"),
-		XP_STR("class", 0, &o->class_name, "NAME", "class of the packets in the logs (default replay)"),
+		XP_FN("class", 0, opt_class, o, "NAME|NAME=EXPR",
+		      "NAME: the default class in the logs (default replay); NAME=EXPR (repeatable):\n"
+		      "packets the libpcap filter EXPR matches, evaluated on the captured frame,\n"
+		      "are of class NAME (first match wins; then --class-src; then the default)"),
 		XP_STR("class-src", 0, &o->class_src, "SPEC", "NAME=A.B.C.D/LEN,...: class by the packet's captured source address"),
 		XP_STR("log", 0, &o->log, "FILE", "sent per second: ts,src,dst,class,packets,bytes ('-': stdout)"),
 		XP_STR("summary", 0, &o->summary, "FILE", "summary JSON at exit ('-': stdout)"),
@@ -286,6 +316,8 @@ struct run {
 	struct opts o;
 	struct stats st;
 	struct xs_class_map cm;
+	struct bpf_program prog[FILTER_MAX];
+	int fcls[FILTER_MAX];
 	struct xs_ftab sec, tot;
 	long cur_sec;
 	FILE *logf;
@@ -454,7 +486,12 @@ static int one_loop(struct run *r, pcap_t *p, double loop_start)
 					strerror(-err));
 			continue;
 		}
-		cls = xs_class_of(&r->cm, osrc);
+		cls = -1;
+		for (int i = 0; i < r->o.nfilter && cls < 0; i++)
+			if (pcap_offline_filter(&r->prog[i], h, data))
+				cls = r->fcls[i];
+		if (cls < 0)
+			cls = xs_class_of(&r->cm, osrc);
 		r->st.sent++;
 		r->st.bytes += iplen;
 		account(r, src, dst, cls, iplen);
@@ -539,6 +576,23 @@ int main(int argc, char **argv)
 			r.o.pcap, pcap_datalink_val_to_name(pcap_datalink(p)) ?: "?");
 		pcap_close(p);
 		return 1;
+	}
+	for (int i = 0; i < r.o.nfilter; i++) {
+		const char *eq = strchr(r.o.filter[i], '=');
+		char name[XS_CLASS_NAMELEN];
+
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - r.o.filter[i]), r.o.filter[i]);
+		if (pcap_compile(p, &r.prog[i], eq + 1, 1, PCAP_NETMASK_UNKNOWN)) {
+			pr_warn("--class %s: not a libpcap filter expression: %s\n", r.o.filter[i], pcap_geterr(p));
+			pcap_close(p);
+			return 2;
+		}
+		r.fcls[i] = xs_class_add(&r.cm, name);
+		if (r.fcls[i] < 0) {
+			pr_warn("--class %s: more than %d classes\n", r.o.filter[i], XS_CLASS_MAX);
+			pcap_close(p);
+			return 2;
+		}
 	}
 	if (r.o.mode == M_TUNNEL && !r.o.outer_mapped) {
 		r.outer_src = r.o.outer_src;
