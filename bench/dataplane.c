@@ -14,7 +14,9 @@
  * decapsulation and rewrites are.
  *
  * 1,024 distinct sources with randomised fields (seeded), 1,048,576 other
- * records present in the map (-p: another count, for bench/parts/curves.sh). Each figure is the median of --runs runs.
+ * records present in the map (-p: another count, for the curves). -f MAP
+ * only writes -p records into X-Pro's pinned record map MAP and exits (the
+ * veth part's records on a live proxy). Each figure is the median of --runs runs.
  * Prints one JSON object. Speed is never asserted; `make bench` reports.
  */
 #include <arpa/inet.h>
@@ -170,19 +172,31 @@ int main(int argc, char **argv)
 	uint64_t before, after;
 	int i;
 	char cmd[256];
+	const char *fill_pin = NULL;
 
 	const struct xp_opt tab[] = {
 		XP_UINT(NULL, 'r', &runs, 1, 15, "RUNS", "runs, the median is reported (default 5)"),
 		XP_UINT(NULL, 'n', &repeat, 1, 0xffffffffu, "REPEAT", "test_run repeat (default 20000)"),
 		XP_UINT(NULL, 's', &seed, 0, 0, "SEED", "packet seed (default 42)"),
 		XP_UINT(NULL, 'p', &prefill_n, 1, PREFILL_MAX, "RECORDS", "other records present (default 1048576)"),
+		XP_STR(NULL, 'f', &fill_pin, "MAP", "only fill X-Pro's pinned record map MAP with RECORDS records"),
 		{ 0 },
 	};
 
 	xpro_prog = "bench-dataplane";
-	if (xp_opt_parse("bench-dataplane", "usage: bench-dataplane [-r RUNS] [-n REPEAT] [-s SEED] [-p RECORDS]\n", tab, argc,
+	if (xp_opt_parse("bench-dataplane", "usage: bench-dataplane [-r RUNS] [-n REPEAT] [-s SEED] [-p RECORDS] [-f MAP]\n", tab, argc,
 			 argv) < argc)
 		xp_opt_die("bench-dataplane", "unexpected argument (try -h)");
+	if (fill_pin) {
+		int fd = bpf_obj_get(fill_pin);
+
+		if (fd < 0 || prefill(fd, sizeof(struct xpro_key), sizeof(struct xpro_record), fill_records)) {
+			pr_warn("%s: filling %u records failed: %s\n", fill_pin, prefill_n, strerror(errno));
+			return 1;
+		}
+		printf("{\"filled\":%u}\n", prefill_n);
+		return 0;
+	}
 	if (h_netns_setup())
 		return 1;
 	/* redirect targets need a NAPI on out0's peer: GRO on after link up */

@@ -25,7 +25,10 @@
 # and the programs' ns/packet from bpf_stats (veth_*_ns). The ratios count
 # only where every variant was offered more than the fastest filter took
 # (veth_ratios_valid). veth_xpro_id_drop_pps: null until X-Pro has a client
-# identity check. VETH_SECONDS (3) per variant, VETH_QUEUES (1).
+# identity check. Then the curves (below): veth_curve, ns/packet of X-Pro's
+# drop and forward paths against the records present, on 1 and 2 RX queues.
+# VETH_SECONDS (3) per run, VETH_QUEUES (2), VETH_RECORDS ("10000 100000
+# 1000000 4194304"; empty: no curves).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 O=${O:-build}
@@ -161,32 +164,55 @@ done | jq -s -c 'map(select(.max_entries > 0) | {key: .name, value: {max_entries
   bytes_per_entry: ((.bytes_memlock / .max_entries) * 10 | round / 10)}}) | from_entries' > "$BENCH_TMP/maps.json"
 xpro_off
 
-# two RX queues, a generator on each CPU: the filter runs in each sender's
-# softirq (ns/packet from bpf_stats, the packets/s of both together)
-if [[ $Q -ge 2 && $CPU -ne $FCPU ]]; then
+# Curves: X-Pro's drop and forward paths with VETH_RECORDS other records
+# present (written into the record map by bench-dataplane -f), on one RX
+# queue (one generator, on CPU GEN_CPU) and on two (a generator on each CPU);
+# NAPI not threaded: the program runs in each sender's softirq. ns/packet from
+# bpf_stats, packets/s what the program ran on.
+CURVE="{}"
+# gen_run NAME CPU...: generators on those CPUs at once; sets RUN_PPS RUN_NS
+gen_run() {
+  local name=$1 c x0 x1 y0 y1 t0 t1
+  shift
+  read -r x0 y0 < <(bench_xdp_stats "$P" "$IN")
+  t0=$(date +%s%N)
+  for c in "$@"; do
+    nsenter --net=/run/netns/"$G" taskset -c "$c" "$BOT" --vector syn --target 198.18.1.5 --sources 1000 \
+      --mode tunnel --proxy 198.18.0.1 --duration "$T" --fast -q > "$BENCH_TMP/$name.$c.out" 2>&1 &
+  done
+  wait
+  t1=$(date +%s%N)
+  read -r x1 y1 < <(bench_xdp_stats "$P" "$IN")
+  RUN_PPS=$(( (x1 - x0) * 1000000000 / (t1 - t0) ))
+  RUN_NS=$(awk -v r=$((y1 - y0)) -v c=$((x1 - x0)) 'BEGIN { if (c > 0) printf "%.1f", r / c; else print "null" }')
+  echo "bench veth: $name ran $RUN_PPS pps, $RUN_NS ns/packet in XDP" >&2
+}
+if [[ -n ${VETH_RECORDS-10000 100000 1000000 4194304} ]]; then
   [[ $THREADED == 1 ]] && ip netns exec "$P" sh -c "echo 0 > /sys/class/net/$IN/threaded"
-  for path in drop fwd; do
-    if [[ $path == drop ]]; then conf "tt2_ms = 0" "tt3_ms = 0" "tf1 = 1" "tf2 = 4294967296"
-    else conf "tf1 = 4294967296" "tf2 = 4294967296"; fi
-    xpro_on
-    read -r x0 y0 < <(bench_xdp_stats "$P" "$IN")
-    t0=$(date +%s%N)
-    for c in 0 1; do
-      nsenter --net=/run/netns/"$G" taskset -c "$c" "$BOT" --vector syn --target 198.18.1.5 --sources 1000 \
-        --mode tunnel --proxy 198.18.0.1 --duration "$T" --fast -q --summary "$BENCH_TMP/q2$c.sum" \
-        > "$BENCH_TMP/q2$c.out" 2>&1 &
+  qs=(1)
+  [[ $Q -ge 2 && $CPU -ne $FCPU ]] && qs=(1 2)
+  for n in ${VETH_RECORDS-10000 100000 1000000 4194304}; do
+    row="{}"
+    for path in drop fwd; do
+      if [[ $path == drop ]]; then
+        conf "tt2_ms = 0" "tt3_ms = 0" "tf1 = 1" "tf2 = 4294967296" "max_records = $((n + 131072))"
+      else
+        conf "tf1 = 4294967296" "tf2 = 4294967296" "max_records = $((n + 131072))"
+      fi
+      xpro_on
+      "$O"/bench/bench-dataplane -f "$PIN/$IN/xpro_records" -p "$n" >/dev/null || bench_die "filling $n records failed"
+      for q in "${qs[@]}"; do
+        if [[ $q == 1 ]]; then gen_run "$path-$n-1q" "$CPU"; else gen_run "$path-$n-2q" 0 1; fi
+        row=$(jq -c --arg k "${path}_${q}q" --arg ns "$RUN_NS" --arg pps "$RUN_PPS" \
+          '. + {($k + "_ns"): ($ns | tonumber? // null), ($k + "_pps"): ($pps | tonumber)}' <<< "$row")
+      done
+      xpro_off
     done
-    wait
-    t1=$(date +%s%N)
-    read -r x1 y1 < <(bench_xdp_stats "$P" "$IN")
-    TOOK[xpro_${path}_2q]=$(( (x1 - x0) * 1000000000 / (t1 - t0) ))
-    OFF[xpro_${path}_2q]=$(( ($(jq -r .packets "$BENCH_TMP/q20.sum") + $(jq -r .packets "$BENCH_TMP/q21.sum")) * 1000000000 / (t1 - t0) ))
-    NS[xpro_${path}_2q]=$(awk -v r=$((y1 - y0)) -v c=$((x1 - x0)) 'BEGIN { if (c > 0) printf "%.1f", r / c; else print "null" }')
-    echo "bench veth: xpro_${path}_2q ran ${TOOK[xpro_${path}_2q]} pps of ${OFF[xpro_${path}_2q]} offered (${NS[xpro_${path}_2q]} ns/packet in XDP)" >&2
-    xpro_off
+    CURVE=$(jq -c --arg n "$n" --argjson r "$row" '. + {($n): $r}' <<< "$CURVE")
   done
   [[ $THREADED == 1 ]] && ip netns exec "$P" sh -c "echo 1 > /sys/class/net/$IN/threaded"
 fi
+echo "$CURVE" > "$BENCH_TMP/curve.json"
 
 # X-Pro forwarding everything
 conf "tf1 = 4294967296" "tf2 = 4294967296"
@@ -227,11 +253,12 @@ run kernel_route inline vic
   for k in "${!TOOK[@]}"; do
     printf '%s %s %s %s\n' "$k" "${TOOK[$k]}" "${OFF[$k]}" "${NS[$k]}"
   done
-} | jq -R -s -c --arg q "$Q" --arg thr "$THREADED" --arg t "$T" --slurpfile maps "$BENCH_TMP/maps.json" '
+} | jq -R -s -c --arg q "$Q" --arg thr "$THREADED" --arg t "$T" --slurpfile maps "$BENCH_TMP/maps.json" \
+  --slurpfile curve "$BENCH_TMP/curve.json" '
   [split("\n")[] | select(length > 0) | split(" ")
    | {k: .[0], took: (.[1]|tonumber), off: (.[2]|tonumber), ns: (if .[3] == "null" then null else (.[3]|tonumber) end)}] as $r
   | ($r | map({key: .k, value: .}) | from_entries) as $m
-  | ([$r[] | select(.k | endswith("_2q") | not) | .off] | min) as $offered
+  | ([$r[].off] | min) as $offered
   | ([$m.xdp_drop.took, $m.xpro_drop.took, $m.nft.took, $m.iptables.took] | max) as $fastest
   | (reduce $r[] as $x ({}; . + {("veth_\($x.k)_pps"): $x.took, ("veth_\($x.k)_offered_pps"): $x.off}))
   + {veth_nft_pps: $m.nft.took, veth_iptables_pps: $m.iptables.took,
@@ -239,8 +266,9 @@ run kernel_route inline vic
      veth_offered_pps: $offered,
      veth_xdp_drop_ns: $m.xdp_drop.ns, veth_xpro_drop_ns: $m.xpro_drop.ns, veth_xpro_fwd_ns: $m.xpro_fwd.ns,
      veth_nft_xpro_pass_ns: $m.nft.ns,
-     veth_xpro_drop_2q_ns: $m.xpro_drop_2q.ns, veth_xpro_fwd_2q_ns: $m.xpro_fwd_2q.ns,
-     veth_xpro_drop_2q_pps: $m.xpro_drop_2q.took, veth_xpro_fwd_2q_pps: $m.xpro_fwd_2q.took,
+     veth_curve: $curve[0],
+     veth_drop_ns_1m_vs_10k: (try (($curve[0]["1000000"].drop_1q_ns / $curve[0]["10000"].drop_1q_ns) * 100 | round / 100) catch null),
+     veth_fwd_ns_1m_vs_10k: (try (($curve[0]["1000000"].fwd_1q_ns / $curve[0]["10000"].fwd_1q_ns) * 100 | round / 100) catch null),
      xpro_maps: $maps[0],
      xpro_records_bytes_per_record: $maps[0].xpro_records.bytes_per_entry,
      veth_xpro_drop_vs_xdp: (($m.xpro_drop.took / $m.xdp_drop.took) * 100 | round / 100),
