@@ -58,7 +58,7 @@ include sim/build.mk
 # traffic/: one folder per program (generators, sink, replay, device-side tunnel)
 include $(sort $(wildcard traffic/*/build.mk))
 
-.PHONY: all build deps test test-faults bench bench-compare experiment compare analyze install clean help check-docs vagrant-check
+.PHONY: all build deps test test-faults bench bench-compare experiment compare analyze install clean help check-docs vagrant-check deb-check
 
 all: deps build ## install missing packages, then build everything
 
@@ -91,6 +91,9 @@ compare: deps build ## every defense on one scenario: make compare SCENARIO=floo
 
 analyze: ## re-analyse a run from its raw files: make analyze RUN=results/flood/latest
 	$(Q)/usr/bin/python3 experiments/xpro-exp analyze "$(RUN)"
+
+deb-check: ## build the .deb packages (debian/), install xpro in a fresh mmdebstrap root, run it there
+	$(Q)bash scripts/deb-check.sh
 
 vagrant-check: ## boot a Debian VM (RELEASE=bookworm|trixie, MULTI=1), test in it: vagrant/README.md
 	$(Q)bash vagrant/check.sh
