@@ -25,7 +25,8 @@ say "lintian"
 lintian --fail-on warning "$work"/*.changes
 suite=$(. /etc/os-release && echo "$VERSION_CODENAME")
 say "mmdebstrap $suite with xpro installed"
-mmdebstrap --quiet --variant=apt --include="$(ls "$work"/xpro_*_amd64.deb)" \
+mmdebstrap --quiet --variant=apt \
+  --hook-dir=/usr/share/mmdebstrap/hooks/file-mirror-automount --include="$(ls "$work"/xpro_*_amd64.deb)" \
   --customize-hook='chroot "$1" xpro --version' \
   --customize-hook='chroot "$1" xpro config check /etc/xpro/xpro.conf' \
   --customize-hook='chroot "$1" test -f /usr/share/man/man8/xpro.8.gz' \
