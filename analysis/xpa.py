@@ -302,11 +302,82 @@ def detect(samples, attack_classes, t_start_ms, t_end_ms, sender="bot", window_m
     return det, wins
 
 
+def in_victim(meta):
+    """A predicate on a destination address: the victim's address or its range."""
+    import ipaddress
+    addr = meta.get("victim_addr")
+    rng = ipaddress.ip_network(meta["victim_range"]) if meta.get("victim_range") else None
+
+    def ok(dst):
+        if addr is None or dst == addr:
+            return True
+        try:
+            return rng is not None and ipaddress.ip_address(dst) in rng
+        except ValueError:
+            return False
+    return ok
+
+
+def attribute(recv_rows, sent_rows, split):
+    """The victim counts a replay of several classes as one class (by source); split it
+    into its classes by what the replay's log says each (source, destination) pair sent
+    over the run, in proportion (exact when a pair carries one class; a pair never
+    sent to falls to the source's shares, then to the replay's default class, the last)."""
+    if not split:
+        return recv_rows
+    owner = {c: k for k, cs in split.items() for c in cs}
+    pair, by_src = {}, {}
+    for r in sent_rows:
+        k = owner.get(r["class"])
+        if k is None:
+            continue
+        for key, m in (((k, r["src"], r["dst"]), pair), ((k, r["src"]), by_src)):
+            d = m.setdefault(key, {})
+            d[r["class"]] = d.get(r["class"], 0) + r["packets"]
+    out = []
+    for r in recv_rows:
+        if r["class"] not in split:
+            out.append(r)
+            continue
+        k = r["class"]
+        sh = pair.get((k, r["src"], r["dst"])) or by_src.get((k, r["src"])) or {split[k][-1]: 1}
+        n = sum(sh.values())
+        for c, v in sh.items():
+            out.append(dict(r, **{"class": c, "packets": r["packets"] * v / n}))
+    return out
+
+
+def detect_class(sent_c, recv_c, t_start_ms, t_end_ms):
+    """One class's detection time from the per-second logs (1 s resolution): from the
+    class's first second of the attack to the first second from which every later
+    second with at least DETECT_MIN_SENT packets sent has DETECT_RATIO of them dropped."""
+    secs = sorted(ts for ts, n in (sent_c or {}).items()
+                  if n > 0 and (ts + 1) * 1000 > t_start_ms and ts * 1000 < t_end_ms)
+    if not secs:
+        return None
+    start = max(t_start_ms, secs[0] * 1000)
+    wins = []
+    for ts in secs:
+        sn = sent_c[ts]
+        wins.append((ts, None if sn < DETECT_MIN_SENT else max(0.0, 1 - (recv_c or {}).get(ts, 0) / sn)))
+    for k in range(len(wins)):
+        if wins[k][1] is None:
+            continue
+        if all(w[1] is None or w[1] >= DETECT_RATIO for w in wins[k:]):
+            return max(0, wins[k][0] * 1000 - start)
+    return None
+
+
 def analyze_one(d):
     meta = load_json(os.path.join(d, "meta.json"), {}) or {}
     raw = os.path.join(d, "raw")
-    classes = list((meta.get("classes") or {}).keys())
-    attack_classes = [c for c in classes if c != "legit"]
+    src_classes = list((meta.get("classes") or {}).keys())
+    split = meta.get("split") or {}
+    classes = [x for c in src_classes for x in split.get(c, [c])]
+    legit_classes = [c for c in classes if c == "legit" or c in (meta.get("benign") or [])]
+    attack_classes = [c for c in classes if c not in legit_classes]
+    # the victim's counters (by source) of classes that are attack only
+    det_classes = [c for c in src_classes if all(x not in legit_classes for x in split.get(c, [c]))]
     t0 = meta.get("t0_ms", 0)
     a0, a1 = meta.get("attack_span_s", [0, 0])
     att_start, att_end = t0 + int(a0 * 1000), t0 + int(a1 * 1000)
@@ -314,30 +385,44 @@ def analyze_one(d):
     sent_rows = []
     for p in sorted(glob.glob(os.path.join(raw, "sent_*.csv"))):
         sent_rows += read_rows(p)
-    recv_rows = [r for r in read_rows(os.path.join(raw, "received.csv"))
-                 if r["dst"] == meta.get("victim_addr", r["dst"])]
+    ok = in_victim(meta)
+    recv_rows = attribute([r for r in read_rows(os.path.join(raw, "received.csv")) if ok(r["dst"])],
+                          sent_rows, split)
     sent = _secs(sent_rows, classes)
     recv = _secs(recv_rows, classes)
     tot = lambda m, c: sum((m.get(c) or {}).values())
     samples = read_samples(os.path.join(raw, "samples.jsonl"))
-    det, wins = detect(samples, attack_classes, att_start, att_end)
+    if det_classes:
+        det, wins = detect(samples, det_classes, att_start, att_end)
+    else:
+        # no victim counter holds attack alone (a mixed replay): the per-class
+        # detection from the per-second logs, the latest of the attack classes
+        ds = [detect_class(sent.get(c), recv.get(c), att_start, att_end) for c in attack_classes]
+        det, wins = (max(ds) if ds and None not in ds else None), []
     det_ts = None if det is None else (att_start + det) / 1000.0
     by_vector = {}
     a_sent = a_recv = a_sent_after = a_recv_after = 0
     for c in attack_classes:
-        s, r = tot(sent, c), tot(recv, c)
+        s, r = tot(sent, c), round(tot(recv, c))
         if det_ts is not None:
             sa = sum(v for ts, v in (sent.get(c) or {}).items() if ts >= math.ceil(det_ts))
-            ra = sum(v for ts, v in (recv.get(c) or {}).items() if ts >= math.ceil(det_ts))
+            ra = round(sum(v for ts, v in (recv.get(c) or {}).items() if ts >= math.ceil(det_ts)))
         else:
             sa, ra = s, r
         by_vector[c] = {"sent": s, "received": r, "dropped": s - r, "drop_ratio": ratio(s - r, s),
-                        "drop_ratio_after_detect": ratio(sa - ra, sa)}
+                        "drop_ratio_after_detect": ratio(sa - ra, sa),
+                        "detect_ms": detect_class(sent.get(c), recv.get(c), att_start, att_end)}
         a_sent += s
         a_recv += r
         a_sent_after += sa
         a_recv_after += ra
-    l_sent, l_recv = tot(sent, "legit"), tot(recv, "legit")
+    # false positives per legitimate class (the devices, each benign replayed class)
+    by_legit = {}
+    for c in legit_classes:
+        s, r = tot(sent, c), round(tot(recv, c))
+        by_legit[c] = {"sent": s, "received": r, "dropped": s - r, "drop_ratio": ratio(s - r, s)}
+    l_sent = sum(v["sent"] for v in by_legit.values())
+    l_recv = sum(v["received"] for v in by_legit.values())
     lat = read_latency(os.path.join(raw, "latency.csv"))
     ok_rtt = [x["rtt_us"] / 1000.0 for x in lat if x["ok"]]
     att_rtt = [x["rtt_us"] / 1000.0 for x in lat if x["ok"] and att_start <= x["ts_ms"] < att_end]
@@ -365,8 +450,8 @@ def analyze_one(d):
     dead = int(final.get("dead_proxy_frames") or 0)
     sent_total = a_sent + l_sent
     recv_total = a_recv + l_recv
-    lost = sum(max(0, tot(sent, c) - tot(recv, c)) for c in classes)
-    extra = sum(max(0, tot(recv, c) - tot(sent, c)) for c in classes)
+    lost = sum(max(0, tot(sent, c) - round(tot(recv, c))) for c in classes)
+    extra = sum(max(0, round(tot(recv, c)) - tot(sent, c)) for c in classes)
     explained = dd + idd + ipd + ring + dead
     unexplained = max(0, lost - explained)
     # per class: a class that received more than it sent (backscatter, a count of
@@ -374,7 +459,7 @@ def analyze_one(d):
     # together could explain, invalidates the run
     per_class = {}
     for c in classes:
-        s_, r_ = tot(sent, c), tot(recv, c)
+        s_, r_ = tot(sent, c), round(tot(recv, c))
         per_class[c] = {"sent": s_, "received": r_, "extra": max(0, r_ - s_),
                         "unexplained": max(0, (s_ - r_) - explained)}
     reasons = []
@@ -406,7 +491,7 @@ def analyze_one(d):
         "attack_packets_sent_after_detect": a_sent_after if det is not None else None,
         "legit_packets_sent": l_sent, "legit_packets_received": l_recv,
         "legit_packets_dropped": l_sent - l_recv, "legit_drop_ratio": ratio(l_sent - l_recv, l_sent),
-        "by_vector": by_vector,
+        "by_vector": by_vector, "by_legit": by_legit,
         "detect_ms": det,
         "victim_pps_attack_peak": max(during) if during else None,
         "victim_pps_attack_mean": (sum(during) / len(during)) if during else None,
@@ -652,13 +737,24 @@ def report(d, summ, meta, plot_errs):
         L.append(f"| {k} | {v} |")
     L.append("")
     if summ.get("by_vector"):
-        L.append("Per attack class (sent from the generators' logs, received at the victim):")
+        L.append("Per attack class (sent from the generators' logs, received at the victim; detection "
+                 "per class from the per-second logs, 1 s resolution):")
         L.append("")
-        L.append("| class | sent | received | dropped | drop ratio | after detection |")
-        L.append("|---|---|---|---|---|---|")
+        L.append("| class | sent | received | dropped | drop ratio | after detection | detection (ms) |")
+        L.append("|---|---|---|---|---|---|---|")
         for c, v in summ["by_vector"].items():
             L.append(f"| {c} | {fmt(v['sent'])} | {fmt(v['received'])} | {fmt(v['dropped'])} | "
-                     f"{fmt(v['drop_ratio'], True)} | {fmt(v['drop_ratio_after_detect'], True)} |")
+                     f"{fmt(v['drop_ratio'], True)} | {fmt(v['drop_ratio_after_detect'], True)} | "
+                     f"{fmt(v.get('detect_ms'))} |")
+        L.append("")
+    if summ.get("by_legit"):
+        L.append("Per legitimate class: false positives (legitimate packets the path dropped):")
+        L.append("")
+        L.append("| class | sent | received | dropped | false-positive ratio |")
+        L.append("|---|---|---|---|---|")
+        for c, v in summ["by_legit"].items():
+            L.append(f"| {c} | {fmt(v['sent'])} | {fmt(v['received'])} | {fmt(v['dropped'])} | "
+                     f"{fmt(v['drop_ratio'], True, 4)} |")
         L.append("")
     acc = summ.get("accounting") or {}
     if acc:
@@ -743,11 +839,15 @@ def aggregate(d, summs):
         vals = [s.get(k) for s in summs]
         m, ci = mean_ci(vals)
         out[k] = {"mean": m, "ci95": ci, "n": len([v for v in vals if v is not None]), "values": vals}
-    vecs = {}
-    for s in summs:
-        for c, v in (s.get("by_vector") or {}).items():
-            vecs.setdefault(c, []).append(v.get("drop_ratio"))
-    out["by_vector"] = {c: {"drop_ratio": dict(zip(("mean", "ci95"), mean_ci(v)))} for c, v in vecs.items()}
+    for key, fields in (("by_vector", ("drop_ratio", "drop_ratio_after_detect", "detect_ms")),
+                        ("by_legit", ("drop_ratio",))):
+        vals = {}
+        for s in summs:
+            for c, v in (s.get(key) or {}).items():
+                for f in fields:
+                    vals.setdefault(c, {}).setdefault(f, []).append(v.get(f))
+        out[key] = {c: {f: dict(zip(("mean", "ci95"), mean_ci(x)), n=len([y for y in x if y is not None]),
+                            values=x) for f, x in fv.items()} for c, fv in vals.items()}
     with open(os.path.join(d, "summary.json"), "w") as f:
         json.dump(out, f, indent=1)
     L = [f"# {out['scenario']} under `{out['defense']}`: {out['n']} seeds ({', '.join(map(str, out['seeds']))})", ""]
@@ -759,9 +859,29 @@ def aggregate(d, summs):
         v = out[k]
         pct = "ratio" in k
         L.append(f"| {k} | {fmt(v, pct)} | {', '.join(fmt(x, pct) for x in v['values'])} |")
+    L += [""] + per_class_lines(out)
     with open(os.path.join(d, "report.md"), "w") as f:
         f.write("\n".join(L) + "\n")
     return out
+
+
+def per_class_lines(s, title=None):
+    """The per-vector view of a summary (one run or SEEDS=N): detection time and drop
+    ratio per attack class, false positives per legitimate class."""
+    L = []
+    if s.get("by_vector"):
+        L += [title or "Per attack class:", "", "| attack class | detection (ms) | dropped | dropped after detection |",
+              "|---|---|---|---|"]
+        for c, v in s["by_vector"].items():
+            L.append(f"| {c} | {fmt(v.get('detect_ms'))} | {fmt(v.get('drop_ratio'), True)} | "
+                     f"{fmt(v.get('drop_ratio_after_detect'), True)} |")
+        L.append("")
+    if s.get("by_legit"):
+        L += ["| legitimate class | false positives (dropped) |", "|---|---|"]
+        for c, v in s["by_legit"].items():
+            L.append(f"| {c} | {fmt(v.get('drop_ratio'), True, 4)} |")
+        L.append("")
+    return L
 
 
 def _mean(v):
@@ -800,6 +920,8 @@ def compare(cdir):
                  f"{fmt(s.get('legit_latency_p50_ms'))} / {fmt(s.get('legit_latency_p99_ms'))} | "
                  f"{fmt(s.get('victim_pps_attack_mean'))} | {fmt(s.get('victim_load_reduction'), True)} |")
     L.append("")
+    for n, s in comp.items():
+        L += per_class_lines(s, f"`{n}`, per attack class:")
     L.append("Each defense's own report: `runs/DEFENSE/report.md`. ![victim load per defense](load.png)")
     with open(os.path.join(cdir, "compare.md"), "w") as f:
         f.write("\n".join(L) + "\n")

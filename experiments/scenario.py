@@ -1,7 +1,7 @@
 """Scenario files of the X-Pro experiments: parse, check, scale (docs/experiments.md).
 
 A scenario is an INI file (experiments/NAME.scn): sections [scenario], [thresholds],
-[devices], [bots.GROUP]..., [replay], [events], [assert], [ci]. Only '=' separates a
+[devices], [bots.GROUP]..., [replay] and [replay.NAME]..., [events], [assert], [ci]. Only '=' separates a
 key from its value; '#' starts a comment (also after a value).
 """
 import configparser
@@ -125,7 +125,7 @@ def build(raw, path, scale="default"):
     base = os.path.basename(path)[:-4] if path.endswith(".scn") else os.path.basename(path)
     known = {"scenario", "thresholds", "devices", "replay", "events", "assert", "ci"}
     for s in raw:
-        if s not in known and not s.startswith("bots."):
+        if s not in known and not s.startswith("bots.") and not s.startswith("replay."):
             raise ScenarioError(f"{path}: unknown section [{s}]")
     s = raw.get("scenario")
     if s is None:
@@ -217,26 +217,20 @@ def build(raw, path, scale="default"):
             g["pulse"] = (int(m.group(1)), int(m.group(2)))
         bots.append(g)
     sc["bots"] = bots
-    # replay
-    r = raw.get("replay")
-    if r is not None:
-        rk = {"pcap", "start", "stop", "speed", "rate", "loop", "src_range", "proxy", "class",
-              "max_gap"}
-        for k in r:
-            if k not in rk:
-                raise ScenarioError(f"{path}: [replay] unknown key {k}")
-        sc["replay"] = {"pcap": r.get("pcap", ""),
-                        "start": _num(r.get("start", "0"), "replay.start", 0, 600),
-                        "stop": _num(r.get("stop", str(sc["duration"])), "replay.stop", 0, 600),
-                        "speed": _num(r.get("speed", "1"), "replay.speed", 0, 10**6),
-                        "rate": _num(r.get("rate", "20000"), "replay.rate", 1, 10**7, True),
-                        "loop": _num(r.get("loop", "1"), "replay.loop", 1, 10**6, True),
-                        "max_gap": r.get("max_gap"),
-                        "src_range": _cidr(r.get("src_range", "198.18.40.0/21"), "replay.src_range"),
-                        "proxy": r.get("proxy", "px1"),
-                        "class": r.get("class", "replay")}
-    else:
-        sc["replay"] = None
+    # replays: [replay] and [replay.NAME], several captures at once
+    sc["replays"] = []
+    for sec in sorted(k for k in raw if k == "replay" or k.startswith("replay.")):
+        sc["replays"].append(parse_replay(raw[sec], sec, path, sc))
+    srcs = [ipaddress.ip_network(r["src_range"]) for r in sc["replays"]]
+    for i, a in enumerate(srcs):
+        for b in srcs[i + 1:]:
+            if a.overlaps(b):
+                raise ScenarioError(f"{path}: replays' src_range {a} and {b} overlap (the victim tells "
+                                    "replays apart by source)")
+    names = [c for r in sc["replays"] for c in r["classes"]]
+    if len(names) != len(set(names)):
+        raise ScenarioError(f"{path}: a class name is used by two replays")
+    sc["replay"] = sc["replays"][0] if sc["replays"] else None   # the first (older readers)
     # events
     ev = []
     for t, v in raw.get("events", {}).items():
@@ -259,9 +253,68 @@ def build(raw, path, scale="default"):
     for dfn in sc["ci_defenses"]:
         if dfn not in DEFENSES:
             raise ScenarioError(f"{path}: [ci] defenses: {dfn} is not a defense")
-    if not bots and not sc["replay"]:
-        raise ScenarioError(f"{path}: no attack ([bots.NAME] or [replay])")
+    if not bots and not any(attack_classes(r) for r in sc["replays"]):
+        raise ScenarioError(f"{path}: no attack ([bots.NAME] or a [replay] with a class not benign)")
     return sc
+
+
+CLASS_NAME = re.compile(r"[A-Za-z0-9_.-]{1,31}")
+
+
+def parse_replay(r, sec, path, sc):
+    """One [replay] or [replay.NAME] section. `classes = NAME=EXPR; NAME=EXPR` labels the
+    capture's packets by libpcap filters (first match wins; else `class`); `benign`
+    names the classes that are legitimate traffic (scored as false positives);
+    `dst = range` (default) keeps the capture's destinations apart, mapped into the
+    victim's range; `dst = target` sends every packet to the victim's address."""
+    rk = {"pcap", "start", "stop", "speed", "rate", "loop", "src_range", "proxy", "class",
+          "max_gap", "classes", "benign", "dst"}
+    for k in r:
+        if k not in rk:
+            raise ScenarioError(f"{path}: [{sec}] unknown key {k}")
+    name = "replay" if sec == "replay" else sec[len("replay."):]
+    if not CLASS_NAME.fullmatch(name):
+        raise ScenarioError(f"{path}: [{sec}]: the name is 1-31 of A-Za-z0-9_.-")
+    default = r.get("class", name)
+    filters = []
+    for item in (r.get("classes") or "").split(";"):
+        if not item.strip():
+            continue
+        n, eq, expr = item.partition("=")
+        n = n.strip()
+        if not eq or not CLASS_NAME.fullmatch(n) or not expr.strip():
+            raise ScenarioError(f"{path}: [{sec}] classes: '{item.strip()}' is not NAME=EXPR")
+        filters.append((n, expr.strip()))
+    classes = []
+    for c in [n for n, _ in filters] + [default]:
+        if not CLASS_NAME.fullmatch(c):
+            raise ScenarioError(f"{path}: [{sec}] class '{c}': 1-31 of A-Za-z0-9_.-")
+        if c not in classes:
+            classes.append(c)
+    if "legit" in classes:
+        raise ScenarioError(f"{path}: [{sec}]: class legit is the devices'; name a benign class otherwise")
+    benign = (r.get("benign") or "").split()
+    for b in benign:
+        if b not in classes:
+            raise ScenarioError(f"{path}: [{sec}] benign {b}: not a class of this replay ({' '.join(classes)})")
+    dst = r.get("dst", "range")
+    if dst not in ("range", "target"):
+        raise ScenarioError(f"{path}: [{sec}] dst: range or target")
+    return {"name": name, "section": sec, "pcap": r.get("pcap", ""),
+            "start": _num(r.get("start", "0"), f"{sec}.start", 0, 600),
+            "stop": _num(r.get("stop", str(sc["duration"])), f"{sec}.stop", 0, 600),
+            "speed": _num(r.get("speed", "1"), f"{sec}.speed", 0, 10**6),
+            "rate": _num(r.get("rate", "20000"), f"{sec}.rate", 1, 10**7, True),
+            "loop": _num(r.get("loop", "1"), f"{sec}.loop", 1, 10**6, True),
+            "max_gap": r.get("max_gap"),
+            "src_range": _cidr(r.get("src_range", "198.18.40.0/21"), f"{sec}.src_range"),
+            "proxy": r.get("proxy", "px1"), "victim": sc["victim"],
+            "class": default, "filters": filters, "classes": classes, "benign": benign, "dst": dst}
+
+
+def attack_classes(r):
+    """A replay's classes that are attack (not benign)."""
+    return [c for c in r["classes"] if c not in r["benign"]]
 
 
 def scale_time(sc, duration):
@@ -275,9 +328,9 @@ def scale_time(sc, duration):
         for p in g["phases"]:
             p["start"] *= f
             p["end"] *= f
-    if sc["replay"]:
-        sc["replay"]["start"] *= f
-        sc["replay"]["stop"] *= f
+    for r in sc["replays"]:
+        r["start"] *= f
+        r["stop"] *= f
     for e in sc["events"]:
         e["t"] *= f
     return sc
@@ -289,9 +342,10 @@ def attack_span(sc):
     for g in sc["bots"]:
         starts.append(g["phases"][0]["start"])
         ends.append(g["phases"][-1]["end"])
-    if sc["replay"]:
-        starts.append(sc["replay"]["start"])
-        ends.append(sc["replay"]["stop"])
+    for r in sc["replays"]:
+        if attack_classes(r):
+            starts.append(r["start"])
+            ends.append(r["stop"])
     return min(starts), max(ends)
 
 

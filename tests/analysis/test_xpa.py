@@ -231,6 +231,47 @@ class Detection(Base):
         self.assertEqual(det, 100)
 
 
+class PerClass(Base):
+    def test_split_of_a_mixed_replay(self):
+        # the victim counts replay "mixr" by source; its log says pair (A, X) sent 90 scan
+        # and 10 answers, (B, Y) 5 answers: 50 received from (A, X) are 45 scan and 5
+        # answers; 5 from (B, Y) are answers; 4 from a pair it never sent to fall to its
+        # default class (the last: answers)
+        row = lambda src, dst, c, n: {"ts": 1, "src": src, "dst": dst, "class": c, "packets": n, "bytes": 0}
+        sent = [row("A", "X", "scan", 90), row("A", "X", "answers", 10), row("B", "Y", "answers", 5)]
+        recv = [row("A", "X", "mixr", 50), row("B", "Y", "mixr", 5), row("C", "Z", "mixr", 4),
+                row("D", "X", "legit", 3)]
+        out = xpa.attribute(recv, sent, {"mixr": ["scan", "answers"]})
+        got = {}
+        for r in out:
+            got[r["class"]] = got.get(r["class"], 0) + r["packets"]
+        self.assertEqual(got, {"scan": 45, "answers": 5 + 5 + 4, "legit": 3})
+
+    def test_detection_per_class(self):
+        # seconds 10..13 sent 100, 100, 100, 10; received 100, 5, 0, 10: dropped 0, 0.95,
+        # 1, and second 13 sent too little to count: detected from second 11, 1000 ms
+        # after the attack's start at 10 000 ms
+        sent = {10: 100, 11: 100, 12: 100, 13: 10}
+        recv = {10: 100, 11: 5, 12: 0, 13: 10}
+        self.assertEqual(xpa.detect_class(sent, recv, 10000, 14000), 1000)
+        # a class that starts later is timed from its own first second
+        self.assertEqual(xpa.detect_class({12: 50, 13: 50}, {}, 10000, 14000), 0)
+        # never 90 % dropped to the end: not detected
+        self.assertIsNone(xpa.detect_class(sent, {**recv, 12: 50}, 10000, 14000))
+
+    def test_by_vector_and_by_legit_in_the_summary(self):
+        make_run(self.d)
+        s = xpa.analyze(self.d)
+        # udp: sent 1000/s from second 2 to 5, received 600, 50, 0, 0 (dropped 40 %,
+        # 95 %, 100 %, 100 %): detected from second 3, 1000 ms after the start at 2 s
+        self.assertEqual(s["by_vector"]["udp"]["detect_ms"], 1000)
+        self.assertEqual(s["by_legit"], {"legit": {"sent": 80, "received": 78, "dropped": 2,
+                                                   "drop_ratio": 2 / 80}})
+        with open(os.path.join(self.d, "report.md")) as f:
+            r = f.read()
+        self.assertIn("| legit | 80 | 78 | 2 | 2.500 % |", r)
+
+
 class Victim(Base):
     def test_victim_load_and_latency(self):
         make_run(self.d)

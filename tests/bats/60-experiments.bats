@@ -88,6 +88,24 @@ scenario() {
 @test "replay: a capture as the attack beside synthetic devices" { scenario replay; }
 @test "scale: 1000 devices and 200 bots (CI scale of 10 000 / 1 000)" { scenario scale; }
 
+@test "mixed: two captures at once, destinations kept apart, classes by libpcap filters scored one by one" {
+  [[ -f ../shared/pcaps/synscan.pcap && -f ../shared/pcaps/tuya_lp.pcap ]] ||
+    skip "../shared/pcaps is absent: the shared captures exist only in CI"
+  scenario mixed
+  c=$(ls -d "$OUT"/compare/mixed/2*)
+  # synscan.pcap: 1 994 packets from the scanner (tcpdump 'src host 172.16.0.8'), 17
+  # answers; per class sent and received add up to the whole replay
+  jq -e '.none.by_vector.scan.received == .none.by_vector.scan.sent' "$c/compare.json"
+  jq -e '.none.by_legit.answers.sent > 0 and .none.by_legit.tuya.sent > 0' "$c/compare.json"
+  # the capture's destinations stayed apart: the scan went to vic1's range, not its address
+  r=$c/runs/none
+  awk -F, 'NR > 1 && $4 == "scan" { print $3 }' "$r/raw/sent_replay_scan.csv" | sort -u > "$BATS_TEST_TMPDIR/dst"
+  [[ $(wc -l < "$BATS_TEST_TMPDIR/dst") -ge 1 ]]
+  run grep -v '^198\.18\.1[2-4][0-9]\.' "$BATS_TEST_TMPDIR/dst"
+  assert_output ""
+  grep -q "| scan |" "$c/compare.md"
+}
+
 @test "run folder: summary fields, report, plots, latest symlink; make analyze re-derives the same summary" {
   run timeout 200 $PY $EXP run syn --scale ci --out "$OUT" -q
   assert_success

@@ -10,6 +10,7 @@ t() { run timeout 120 $PY $T "$@"; echo "$output" | tail -5 | sed 's/^/# /'; [[ 
 
 @test "accounting: sent, received, dropped per class; explained and unexplained loss; validity" { t Accounting; }
 @test "detection time and the drop ratio after detection" { t Detection; }
+@test "per class: a mixed replay split by its log, detection per attack class, false positives per legitimate class" { t PerClass; }
 @test "victim load, legitimate latency quantiles, time series rates" { t Victim; }
 @test "failover recovery time per device" { t Failover; }
 @test "statistics: quantiles, means and 95 % intervals; log parsers" { t Stats; }
