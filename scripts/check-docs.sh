@@ -44,6 +44,8 @@ ALLOW = [
     ("*.skel.h", "libbpf skeletons, generated into $(O)/bpf/"),
     ("*.bpf.o", "BPF objects, built into $(O)/bpf/"),
     ("*.lua.h", "the master's Lua embedded at build time, generated into $(O)/"),
+    ("debian/build", "the build folder debian/rules gives make (O=), made by a package build"),
+    ("debian/bookworm*", "Vagrant's name of the public Debian 12 box, not a path"),
 ]
 # Bare NAME.md names that are not files of the tree, on purpose.
 ALLOW_MD = {
