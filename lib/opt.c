@@ -336,6 +336,10 @@ int xp_opt_parse(const char *tool, const char *usage, const struct xp_opt *tab, 
 				xp_opt_usage(stdout, usage, tab);
 				exit(0);
 			}
+			if (!o && len == 7 && !strncmp(name, "version", 7)) {
+				printf("%s %s\n", tool, XP_VERSION);
+				exit(0);
+			}
 			if (!o) {
 				fprintf(stderr, "%s: unknown option --%.*s (try --help)\n", tool, (int)len, name);
 				exit(2);

@@ -18,7 +18,7 @@
  * options. Operands may come before, between or after the options: the
  * parser moves them to the end of argv (as GNU getopt does) and returns the
  * index of the first one. --help (and -h unless a row claims 'h') prints the
- * usage to stdout and exits 0.
+ * usage to stdout and exits 0; --version prints "TOOL XP_VERSION" and exits 0.
  *
  * Numbers are strict: the whole string must parse, in base 10, no blanks,
  * no sign for unsigned types, finite doubles only, inside [min, max]
@@ -83,6 +83,9 @@ struct xp_opt {
 #define XP_CHOICE(n, s, d, a, h, ...) XP_ROW(XP_OPT_CHOICE, n, s, d, 0, 0, a, h, __VA_ARGS__)
 #define XP_FN(n, s, f, d, a, h, ...) XP_ROW(XP_OPT_FN, n, s, d, 0, 0, a, h, .fn = (f), __VA_ARGS__)
 #define XP_TEXT(h) { .type = XP_OPT_TEXT, .help = (h) }
+
+/* The version of every X-Pro tool (debian/changelog says the same). */
+#define XP_VERSION "0.1.0"
 
 /* a number macro as a string, for help texts: XP_STRINGIFY(MAX_SECONDS) */
 #define XP_STRINGIFY_(x) #x

@@ -27,7 +27,7 @@
 #include "sync.h"
 #include "mapwalk.h"
 
-#define XPRO_VERSION "0.1.0"
+#define XPRO_VERSION XP_VERSION
 #define XPRO_DEFAULT_CONF "/etc/xpro/xpro.conf"
 #define XPRO_EXPORTER_LISTEN "127.0.0.1:9477"
 #define CLI_USAGE 2     /* a handler's "usage error": exit status 2 */

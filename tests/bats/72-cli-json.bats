@@ -78,3 +78,16 @@ READS=(
   run "$XPRO" flush -i in0 -j
   [ "$status" -eq 2 ]
 }
+
+@test "every tool answers --version and --help with exit 0, the version the package says" {
+  bin=${XPRO_BUILD:-build}/bin
+  want=$(sed -n '1s/^xpro (\([^)]*\)).*/\1/p' "$BATS_TEST_DIRNAME/../../debian/changelog")
+  [ -n "$want" ]
+  for t in xpro xpro-bot xpro-device xpro-replay xpro-sink xpro-tun xpro-topo-probe xpro-topo-ping; do
+    run "$bin/$t" --version
+    [ "$status" -eq 0 ] || { echo "$t --version: $output"; return 1; }
+    [[ $output == "$t $want"* ]] || { echo "$t --version: $output, not $want"; return 1; }
+    run "$bin/$t" --help
+    [ "$status" -eq 0 ] || { echo "$t --help: status $status"; return 1; }
+  done
+}
