@@ -556,8 +556,9 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		XP_FLAG("until-signal", 0, &o->until_signal,
 			"run until SIGTERM/SIGINT, but at most --max-duration S (default 3600)"),
 		XP_DOUBLE("max-duration", 0, &maxd, 0, MAX_DURATION, "S", NULL, .flags = XP_OPT_GT),
-		XP_STR("iface", 0, &o->iface, "IF", "interface whose received packets are counted (default eth0;\n"
+		XP_STR("interface", 'i', &o->iface, "IFACE", "interface whose received packets are counted (default eth0;\n"
 		       "'none': count nothing, answer only)"),
+		XP_STR("iface", 0, &o->iface, "IFACE", "the same as --interface (its former name)"),
 		XP_STR("class-map", 0, &o->class_map, "SPEC", "NAME=A.B.C.D/LEN,... : a source's class is the first match"),
 		XP_STR("default-class", 0, &o->default_class, "NAME", "class of sources no entry matches (default other)"),
 		XP_IPV4("bind", 0, &o->bind_addr, "ADDR", "local address of the listeners (default any)"),
