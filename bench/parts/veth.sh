@@ -187,6 +187,28 @@ gen_run() {
   RUN_NS=$(awk -v r=$((y1 - y0)) -v c=$((x1 - x0)) 'BEGIN { if (c > 0) printf "%.1f", r / c; else print "null" }')
   echo "bench veth: $name ran $RUN_PPS pps, $RUN_NS ns/packet in XDP" >&2
 }
+# syncmaps_rss N: xpro syncmaps on the proxy with N records in its map and a
+# local redis-server of its own for SYNCMAPS_SECONDS (8): syncmaps' peak RSS
+# per record (the records are idle, so few reach Redis: local_redis_keys; the
+# sync part measures both redis-servers and syncdb with 1M records merged)
+RSS="{}"
+syncmaps_rss() {
+  local n=$1 rpid spid
+  rpid=$(scripts/xpro-redis start "$BENCH_TMP/redis" --netns "$P" --port 16409) || { echo "bench veth: no redis-server" >&2; return 0; }
+  printf '%s\n' "redis_local = 127.0.0.1:16409" "sync_period_ms = 100" >> "$BENCH_TMP/xpro.conf"
+  bench_bg spid nsenter --net=/run/netns/"$P" "$XPRO" syncmaps -i "$IN" -c "$BENCH_TMP/xpro.conf" \
+    --duration "${SYNCMAPS_SECONDS:-8}" > "$BENCH_TMP/syncmaps.log" 2>&1
+  sleep $(( ${SYNCMAPS_SECONDS:-8} - 1 ))
+  RSS=$(jq -n -c --arg n "$n" --arg s "$(awk '/^VmHWM/ { print $2 }' "/proc/$spid/status" 2>/dev/null)" \
+    --arg r "$(awk '/^VmRSS/ { print $2 }' "/proc/$rpid/status" 2>/dev/null)" \
+    --arg keys "$(nsenter --net=/run/netns/"$P" redis-cli -p 16409 dbsize 2>/dev/null)" \
+    '{records: ($n|tonumber), syncmaps_peak_rss_kb: ($s|tonumber? // null), local_redis_rss_kb: ($r|tonumber? // null),
+      local_redis_keys: ($keys|tonumber? // null)}
+     | . + {syncmaps_rss_bytes_per_record: (if .syncmaps_peak_rss_kb then (.syncmaps_peak_rss_kb * 1024 / .records | round) else null end)}')
+  wait "$spid" 2>/dev/null || true
+  scripts/xpro-redis stop "$BENCH_TMP/redis" >/dev/null 2>&1 || true
+  echo "bench veth: syncmaps with $n records: $RSS" >&2
+}
 if [[ -n ${VETH_RECORDS-10000 100000 1000000 4194304} ]]; then
   [[ $THREADED == 1 ]] && ip netns exec "$P" sh -c "echo 0 > /sys/class/net/$IN/threaded"
   qs=(1)
@@ -201,6 +223,7 @@ if [[ -n ${VETH_RECORDS-10000 100000 1000000 4194304} ]]; then
       fi
       xpro_on
       "$O"/bench/bench-dataplane -f "$PIN/$IN/xpro_records" -p "$n" >/dev/null || bench_die "filling $n records failed"
+      [[ $path == drop && $n == "${VETH_RSS_RECORDS:-1000000}" ]] && syncmaps_rss "$n"
       for q in "${qs[@]}"; do
         if [[ $q == 1 ]]; then gen_run "$path-$n-1q" "$CPU"; else gen_run "$path-$n-2q" 0 1; fi
         row=$(jq -c --arg k "${path}_${q}q" --arg ns "$RUN_NS" --arg pps "$RUN_PPS" \
@@ -213,6 +236,7 @@ if [[ -n ${VETH_RECORDS-10000 100000 1000000 4194304} ]]; then
   [[ $THREADED == 1 ]] && ip netns exec "$P" sh -c "echo 1 > /sys/class/net/$IN/threaded"
 fi
 echo "$CURVE" > "$BENCH_TMP/curve.json"
+echo "$RSS" > "$BENCH_TMP/rss.json"
 
 # X-Pro forwarding everything
 conf "tf1 = 4294967296" "tf2 = 4294967296"
@@ -254,7 +278,7 @@ run kernel_route inline vic
     printf '%s %s %s %s\n' "$k" "${TOOK[$k]}" "${OFF[$k]}" "${NS[$k]}"
   done
 } | jq -R -s -c --arg q "$Q" --arg thr "$THREADED" --arg t "$T" --slurpfile maps "$BENCH_TMP/maps.json" \
-  --slurpfile curve "$BENCH_TMP/curve.json" '
+  --slurpfile curve "$BENCH_TMP/curve.json" --slurpfile rss "$BENCH_TMP/rss.json" '
   [split("\n")[] | select(length > 0) | split(" ")
    | {k: .[0], took: (.[1]|tonumber), off: (.[2]|tonumber), ns: (if .[3] == "null" then null else (.[3]|tonumber) end)}] as $r
   | ($r | map({key: .k, value: .}) | from_entries) as $m
@@ -267,6 +291,7 @@ run kernel_route inline vic
      veth_xdp_drop_ns: $m.xdp_drop.ns, veth_xpro_drop_ns: $m.xpro_drop.ns, veth_xpro_fwd_ns: $m.xpro_fwd.ns,
      veth_nft_xpro_pass_ns: $m.nft.ns,
      veth_curve: $curve[0],
+     syncmaps_memory: $rss[0],
      veth_drop_ns_1m_vs_10k: (try (($curve[0]["1000000"].drop_1q_ns / $curve[0]["10000"].drop_1q_ns) * 100 | round / 100) catch null),
      veth_fwd_ns_1m_vs_10k: (try (($curve[0]["1000000"].fwd_1q_ns / $curve[0]["10000"].fwd_1q_ns) * 100 | round / 100) catch null),
      xpro_maps: $maps[0],
