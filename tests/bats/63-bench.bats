@@ -66,3 +66,14 @@ row() { grep -E "^$1 " <<<"$output" | tr -s ' '; }
   run bench_addr no-such-ns v0 192.0.2.1/24
   [[ $status -eq 2 && $output == *"outside 198.18.0.0/15"* ]]
 }
+
+@test "bench/median.sh: the median of each numeric key over runs" {
+  local d=$BATS_TEST_TMPDIR
+  # a: 1 3 2 -> 2; b: 4 and 10 (one run has none, one a string) -> 7; c only once -> 9
+  echo '{"timestamp":"r1","a":1,"b":4,"c":9}' > "$d/1.json"
+  echo '{"timestamp":"r2","a":3,"b":"x"}' > "$d/2.json"
+  echo '{"timestamp":"r3","a":2,"b":10}' > "$d/3.json"
+  run bash "$BATS_TEST_DIRNAME/../../bench/median.sh" "$d/1.json" "$d/2.json" "$d/3.json"
+  [[ $status -eq 0 ]]
+  [[ $(jq -c '[.a, .b, .c, .n, .runs]' <<< "$output") == '[2,7,9,3,["r1","r2","r3"]]' ]]
+}
