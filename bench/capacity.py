@@ -11,7 +11,7 @@
                                requests sent and answered, RTT p99, the victim's load,
                                the proxies' program CPU and ns/packet, softirq time; the
                                rate at which fewer than half of the requests are answered.
-                               Writes DIR/capacity.json, capacity.md, capacity.png (gnuplot).
+                               Writes into DIR capacity.json, the tables as Markdown and capacity.png (gnuplot).
 Python standard library only; bpftool and ip for sampling.
 """
 import csv

@@ -3,7 +3,7 @@
 # (experiments/capacity.scn, every defense) while bench/capacity.py samples the
 # proxies' XDP program run time (bpf_stats, switched on for the run and
 # restored after) and the machine's softirq time every second; then the
-# report per step: capacity.json, capacity.md and capacity.png in the compare
+# report per step: capacity.json, its tables (Markdown) and capacity.png in the compare
 # folder (results/compare/capacity/latest). O (or XPRO_BUILD): the build.
 # Not part of `make bench` (about 3 minutes). docs/performance.md, "Capacity".
 set -euo pipefail

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/plot.sh [RUN.json [DIR]]: the curves of one bench run (default
-# results/bench/latest.json) as a table (DIR/curves.md) and PNG plots (gnuplot)
+# results/bench/latest.json) as Markdown tables (curves) and PNG plots (gnuplot)
 # in DIR (default results/bench/):
 #   records.png  ns/packet of X-Pro's drop and forward paths on a veth
 #                (bpf_stats) against the records present, 1 and 2 RX queues

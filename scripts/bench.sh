@@ -64,6 +64,6 @@ jq -r '
   (to_entries[] | select(.key | test("^(xdp_drop|lru_filter|lru_filter_1m|dataplane_.*|timestamp|kernel|cpus|machine)(_ns)?$") | not)
    | "\(.key)\t\(.value)\t")
 ' "$out/latest.json" | column -t -s $'\t'
-# the curves: results/bench/curves.md, records.png, sync.png
+# the curves: tables (Markdown) and PNG plots in results/bench/
 bash bench/plot.sh "$out/latest.json" "$out" || echo "bench: plotting failed" >&2
 echo "bench: wrote $out/history/$stamp.json ($out/latest.json); compare runs: make bench-compare A=STAMP B=STAMP" >&2
