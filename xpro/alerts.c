@@ -356,33 +356,38 @@ out:
 	return err;
 }
 
+struct shown {
+	long n;
+	int pretty;
+};
+
 static void print_msg(const char *msg, size_t len, void *arg)
 {
 	static char line[6 * XPRO_MSG_MAX + 16];
-	long *shown = arg;
+	struct shown *s = arg;
 
 	/* another proxy's message: one line, no control character (formats.h) */
 	xpro_msg_escape(line, msg, len);
-	printf("%s\n", line);
-	(*shown)++;
+	xpro_json_emit(stdout, line, s->pretty);
+	s->n++;
 }
 
 int xpro_alerts_all(const struct xpro_config *c, const struct xpro_watch *wa)
 {
 	struct xsub sw, sa;
 	double t0 = (double)xpro_now_tai() / 1e9;
-	long shown = 0;
+	struct shown shown = { 0, wa->pretty };
 
 	if (!c->redis_master[0]) {
 		pr_warn("alerts --all: no master: set redis_master = ADDR:PORT\n");
 		return -EINVAL;
 	}
-	if (xsub_init(&sw, "master", c->redis_master, c->redis_user, c->redis_password, "xpro:warnings") ||
-	    xsub_init(&sa, "master", c->redis_master, c->redis_user, c->redis_password, "xpro:alerts")) {
+	if (xsub_init(&sw, "master", c->redis_master, c->redis_user, c->redis_password, XK_WARNINGS) ||
+	    xsub_init(&sa, "master", c->redis_master, c->redis_user, c->redis_password, XK_ALERTS)) {
 		pr_warn("alerts --all: redis_master '%s' is not ADDR:PORT\n", c->redis_master);
 		return -EINVAL;
 	}
-	while (!*wa->stop && (wa->count < 0 || shown < wa->count)) {
+	while (!*wa->stop && (wa->count < 0 || shown.n < wa->count)) {
 		struct pollfd pf[2];
 		int n = 0, fw = xsub_fd(&sw), fa = xsub_fd(&sa);
 
