@@ -11,13 +11,15 @@ set -euo pipefail
 
 # Packages, grouped by what needs them.
 PKGS_BUILD="make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev bpftool"
-PKGS_LIBS="libhiredis-dev libpcap-dev libnl-3-dev libnl-genl-3-dev libnl-route-3-dev"
+PKGS_LIBS="libhiredis-dev libpcap-dev libnl-3-dev libnl-genl-3-dev libnl-route-3-dev libmicrohttpd-dev"
 PKGS_NET="iproute2 iputils-ping ethtool tcpdump nftables hping3"
 PKGS_TEST="bats bats-support bats-assert bats-file redis-server jq curl"
 PKGS_PLOT="gnuplot-nox"
 # Mininet is installed without its recommends (they pull Open vSwitch, which
 # this kernel cannot run); it is used with --switch lxbr --controller none.
-PKGS_NORECOMMENDS="mininet"
+# prometheus only for promtool (the exporter's tests): its service is never
+# started (a policy-rc.d refuses every start while these are installed).
+PKGS_NORECOMMENDS="mininet prometheus"
 
 BPFFS=${XPRO_BPFFS:-/run/xpro/bpf}
 MIN_CLANG=11
@@ -58,7 +60,9 @@ else
     apt-get install -y -qq --no-install-recommends $missing >/dev/null || die "apt-get install $missing failed"
   fi
   if [[ -n "$missing_nr" ]]; then
+    nostart=; [[ -e /usr/sbin/policy-rc.d ]] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; nostart=1; }
     apt-get install -y -qq --no-install-recommends $missing_nr >/dev/null || die "apt-get install $missing_nr failed"
+    [[ -z $nostart ]] || rm -f /usr/sbin/policy-rc.d
   fi
   still=$(missing_of $PKGS_BUILD $PKGS_LIBS $PKGS_NET $PKGS_TEST $PKGS_PLOT $PKGS_NORECOMMENDS)
   [[ -z "$still" ]] || die "still missing after install: $still"
