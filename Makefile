@@ -58,7 +58,7 @@ include sim/build.mk
 # traffic/: one folder per program (generators, sink, replay, device-side tunnel)
 include $(sort $(wildcard traffic/*/build.mk))
 
-.PHONY: all build deps test test-faults bench bench-compare experiment compare analyze install clean help check-docs vagrant-check deb-check
+.PHONY: all build deps test test-faults bench bench-compare experiment compare matrix analyze install clean help check-docs vagrant-check deb-check
 
 all: deps build ## install missing packages, then build everything
 
@@ -88,6 +88,10 @@ experiment: deps build ## run one scenario: make experiment SCENARIO=flood [DEFE
 compare: deps build ## every defense on one scenario: make compare SCENARIO=flood
 	$(Q)XPRO_BUILD=$(O) DEFENSES="$(DEFENSES)" DURATION="$(DURATION)" SEED="$(SEED)" SEEDS="$(SEEDS)" \
 		/usr/bin/python3 experiments/xpro-exp compare "$(SCENARIO)"
+
+matrix: deps build ## every scenario x every defense, resumable: make matrix [SEEDS=3 SCALE=ci SCENARIOS= DEFENSES= NEW=1]
+	$(Q)XPRO_BUILD=$(O) SEEDS="$(or $(SEEDS),3)" SCALE="$(SCALE)" SCENARIOS="$(SCENARIOS)" DEFENSES="$(DEFENSES)" \
+		/usr/bin/python3 experiments/xpro-exp matrix $(if $(NEW),--new)
 
 analyze: ## re-analyse a run from its raw files: make analyze RUN=results/flood/latest
 	$(Q)/usr/bin/python3 experiments/xpro-exp analyze "$(RUN)"

@@ -154,24 +154,69 @@ def quantile(xs, q):
     return s[lo] + (s[hi] - s[lo]) * (pos - lo)
 
 
-# two-sided 97.5 % quantiles of Student's t, by degrees of freedom
-_T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262,
-         10: 2.228, 11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120, 17: 2.110,
-         18: 2.101, 19: 2.093, 20: 2.086, 25: 2.060, 30: 2.042, 40: 2.021, 60: 2.000, 120: 1.980}
+def _betacf(a, b, x):
+    """The continued fraction of the regularized incomplete beta function (modified
+    Lentz's method), for x < (a + 1) / (a + b + 2)."""
+    tiny, eps = 1e-300, 1e-15
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 1000):
+        m2 = 2 * m
+        for num in (m * (b - m) * x / ((a + m2 - 1.0) * (a + m2)),
+                    -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1.0))):
+            d = 1.0 + num * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + num / c
+            c = c if abs(c) > tiny else tiny
+            h *= d * c
+        if abs(d * c - 1.0) < eps:
+            break
+    return h
+
+
+def betainc(a, b, x):
+    """The regularized incomplete beta function I_x(a, b), 0 <= x <= 1."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    lnf = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    if x < (a + 1.0) / (a + b + 2.0):
+        return math.exp(lnf) * _betacf(a, b, x) / a
+    return 1.0 - math.exp(lnf) * _betacf(b, a, 1.0 - x) / b
+
+
+def t_cdf(t, df):
+    """Student's t distribution function: P(T <= t) with df degrees of freedom."""
+    tail = 0.5 * betainc(df / 2.0, 0.5, df / (df + t * t))
+    return 1.0 - tail if t >= 0 else tail
+
+
+def t_quantile(p, df):
+    """The p-quantile of Student's t (0.5 <= p < 1), by bisection on t_cdf to 1e-12."""
+    if not 0.5 <= p < 1 or df <= 0:
+        raise ValueError("t_quantile: 0.5 <= p < 1 and df > 0")
+    lo, hi = 0.0, 1.0
+    while t_cdf(hi, df) < p:
+        hi *= 2.0
+    while hi - lo > 1e-12 * max(1.0, hi):
+        mid = (lo + hi) / 2.0
+        if t_cdf(mid, df) < p:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2.0
 
 
 def t975(df):
-    if df in _T975:
-        return _T975[df]
-    keys = sorted(_T975)
-    for k in keys:
-        if k > df:
-            return _T975[k]
-    return 1.960
+    """The two-sided 95 % quantile of Student's t with df degrees of freedom."""
+    return t_quantile(0.975, df)
 
 
 def mean_ci(xs):
-    """(mean, half-width of the 95 % confidence interval) of a sample; None when empty."""
+    """(mean, half-width of the 95 % confidence interval: Student's t) of a sample; None
+    when empty; the half-width None when n = 1."""
     xs = [x for x in xs if x is not None]
     if not xs:
         return None, None
@@ -181,6 +226,17 @@ def mean_ci(xs):
         return m, None
     var = sum((x - m) ** 2 for x in xs) / (n - 1)
     return m, t975(n - 1) * math.sqrt(var / n)
+
+
+def wilson(k, n, z=1.959963984540054):
+    """Wilson's 95 % score interval of a proportion k/n -> (low, high); None when n = 0."""
+    if not n:
+        return None
+    p = k / n
+    den = 1 + z * z / n
+    mid = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return max(0.0, mid - half), min(1.0, mid + half)
 
 
 def ratio(num, den):

@@ -325,12 +325,41 @@ class Stats(unittest.TestCase):
         self.assertIsNone(xpa.quantile([], 0.5))
 
     def test_mean_ci(self):
-        # 1..5: mean 3, s = sqrt(2.5), t(4) = 2.776: 2.776 * sqrt(2.5 / 5) = 1.96293
+        # 1..5: mean 3, s = sqrt(2.5), t(4) = 2.7764451: 2.7764451 * sqrt(2.5 / 5) = 1.9632432
         m, ci = xpa.mean_ci([1, 2, 3, 4, 5])
         self.assertEqual(m, 3)
-        self.assertAlmostEqual(ci, 1.96293, places=4)
+        self.assertAlmostEqual(ci, 1.9632432, places=6)
         self.assertEqual(xpa.mean_ci([4]), (4, None))
         self.assertEqual(xpa.mean_ci([None, None]), (None, None))
+
+    def test_t_quantiles_against_tables(self):
+        # Student's t, two-sided 95 % (p = 0.975), to 7 digits from published tables
+        # (e.g. NIST/SEMATECH e-Handbook 1.3.6.7.2), including degrees of freedom a
+        # short table leaves out (22, 45) and far tails (p = 0.995, 0.9995)
+        for df, t in ((1, 12.7062047), (2, 4.3026527), (3, 3.1824463), (4, 2.7764451), (5, 2.5705818),
+                      (9, 2.2621572), (10, 2.2281389), (22, 2.0738731), (30, 2.0422725), (45, 2.0141034),
+                      (100, 1.9839715), (120, 1.9799304)):
+            self.assertAlmostEqual(xpa.t_quantile(0.975, df), t, places=6, msg=f"df {df}")
+        self.assertAlmostEqual(xpa.t_quantile(0.995, 3), 5.8409093, places=6)
+        self.assertAlmostEqual(xpa.t_quantile(0.9995, 1), 636.6192488, places=3)
+        self.assertAlmostEqual(xpa.t_quantile(0.975, 10**6), 1.959966, places=5)   # the normal's 1.959964
+        self.assertAlmostEqual(xpa.t_quantile(0.5, 7), 0.0, places=9)
+        # the distribution function itself: t(1) is Cauchy, P(T <= 1) = 3/4
+        self.assertAlmostEqual(xpa.t_cdf(1.0, 1), 0.75, places=12)
+        self.assertAlmostEqual(xpa.t_cdf(-2.0, 2), 0.5 - 2 / (2 * (2 + 4) ** 0.5), places=12)
+        with self.assertRaises(ValueError):
+            xpa.t_quantile(1.0, 3)
+
+    def test_wilson(self):
+        # 5 of 10: p = 0.5, z = 1.96: centre 0.5, half 1.96 * sqrt(0.025 + 0.0096040) / 1.384146 = 0.2634069
+        lo, hi = xpa.wilson(5, 10)
+        self.assertAlmostEqual(lo, 0.2365931, places=6)
+        self.assertAlmostEqual(hi, 0.7634069, places=6)
+        # 0 of 10: [0, z^2 / (n + z^2)] = [0, 3.841459 / 13.841459]
+        lo, hi = xpa.wilson(0, 10)
+        self.assertEqual(lo, 0.0)
+        self.assertAlmostEqual(hi, 3.8414588 / 13.8414588, places=6)
+        self.assertIsNone(xpa.wilson(0, 0))
 
     def test_parsers(self):
         dev = ("Inter-|   Receive                                                |  Transmit\n"
@@ -361,7 +390,7 @@ class SeedsAndCompare(Base):
         s = xpa.analyze(self.d)
         self.assertEqual(s["n"], 2)
         self.assertAlmostEqual(s["legit_drop_ratio"]["mean"], 0.0375)
-        self.assertAlmostEqual(s["legit_drop_ratio"]["ci95"], 12.706 * 0.0125, places=6)
+        self.assertAlmostEqual(s["legit_drop_ratio"]["ci95"], 12.7062047 * 0.0125, places=6)
         self.assertIs(s["valid"], True)
 
     def test_compare(self):
@@ -376,6 +405,42 @@ class SeedsAndCompare(Base):
         self.assertEqual(c["none"]["victim_load_reduction"], 0)
         self.assertEqual(list(c), ["none", "xpro"])
         self.assertTrue(os.path.isfile(os.path.join(self.d, "compare.md")))
+
+
+class Matrix(Base):
+    def test_report_intervals(self):
+        import xpm
+        # flood/xpro: seed 1 detects at 400 ms and drops 1 of 100 legit packets, seed 2 at
+        # 600 ms and 3 of 100; seed 3 is invalid (left out, listed). detect: mean 500,
+        # s = 141.421, t(1) = 12.7062047: half-width 12.7062047 * 141.421 / sqrt(2) = 1270.62.
+        # legit dropped: Wilson on 4 of 200 pooled
+        for seed, det, lost, valid in ((1, 400, 1, True), (2, 600, 3, True), (3, 50, 90, False)):
+            d = os.path.join(self.d, "cells", "flood", "xpro", f"seed-{seed}")
+            os.makedirs(d)
+            jdump(os.path.join(d, "summary.json"), {
+                "valid": valid, "invalid_reason": None if valid else "class legit: unexplained loss",
+                "detect_ms": det, "legit_drop_ratio": lost / 100, "legit_packets_dropped": lost,
+                "legit_packets_sent": 100, "by_vector": {"udp": {"detect_ms": det + 100, "drop_ratio": 0.5,
+                                                                  "dropped": 50, "sent": 100}},
+                "by_legit": {"legit": {"drop_ratio": lost / 100, "dropped": lost, "sent": 100}}})
+        st = xpm.report(self.d, {"scenarios": ["flood"], "defenses": ["xpro"], "seeds": 3, "scale": "ci"})
+        x = st[("flood", "xpro")]
+        self.assertEqual(x["detect_ms"]["n"], 2)
+        self.assertAlmostEqual(x["detect_ms"]["mean"], 500)
+        self.assertAlmostEqual(x["detect_ms"]["hi"] - 500, 1270.62047, places=3)
+        lo, hi = xpa.wilson(4, 200)
+        self.assertAlmostEqual(x["legit_drop_ratio"]["mean"], 0.02)
+        self.assertEqual((x["legit_drop_ratio"]["lo"], x["legit_drop_ratio"]["hi"]), (lo, hi))
+        self.assertEqual(x["legit_drop_ratio"]["method"], "Wilson")
+        self.assertAlmostEqual(x["by_vector.udp.detect_ms"]["mean"], 600)
+        with open(os.path.join(self.d, "RESULTS.md")) as f:
+            r = f.read()
+        self.assertIn("| n (valid / runs) | 2 / 3 |", r)
+        self.assertIn("flood / xpro seed 3: invalid: class legit: unexplained loss", r)
+        with open(os.path.join(self.d, "results.csv")) as f:
+            rows = list(csv.reader(f))
+        self.assertEqual(rows[0], ["scenario", "defense", "seed", "valid", "figure", "value"])
+        self.assertIn(["flood", "xpro", "3", "false", "detect_ms", "50"], rows)
 
 
 class Assertions(unittest.TestCase):

@@ -15,5 +15,6 @@ t() { run timeout 120 $PY $T "$@"; echo "$output" | tail -5 | sed 's/^/# /'; [[ 
 @test "failover recovery time per device" { t Failover; }
 @test "statistics: quantiles, means and 95 % intervals; log parsers" { t Stats; }
 @test "SEEDS=N aggregate and compare (victim load reduction)" { t SeedsAndCompare; }
+@test "matrix report: t and Wilson intervals over the valid seeds, invalid runs listed, tidy CSV" { t Matrix; }
 @test "scenario assertions: values, missing defenses and fields, refusals" { t Assertions; }
 @test "every scenario file loads at both scales; DURATION scaling; phases" { t Scenarios; }
