@@ -309,6 +309,10 @@ int main(int argc, char **argv)
 		XP_FN("map-size", 'M', o_map, NULL, "N", "records per proxy, LRU beyond (default 1048576)"),
 		XP_FN("delay-ms", 0, o_delay, NULL, "MS", "one-way delay proxy <-> master (default 0.5)"),
 		XP_FN("delay-jitter-ms", 0, o_jitter, NULL, "MS", "each proxy's delay is delay + U(0, this)"),
+		XP_CHOICE("feed", 0, &conf.feed_known, "all|known",
+			  "all: every proxy merges every change another announced (X-Pro's\n"
+			  "fast exchange, default); known: only proxies that merged the record before\n"
+			  "(a variant for large deployments, docs/simulation.md)"),
 		XP_FN("kill-proxy", 0, o_kill, NULL, "T:N", "proxy N (from 1) dies at T s; repeatable"),
 		XP_FN("cut-master", 0, o_cut, NULL, "S-E", "the master unreachable from S to E s"),
 		XP_TEXT("Run:"),
@@ -330,8 +334,11 @@ int main(int argc, char **argv)
 	if (scn) {
 		uint32_t tick = conf.tick_us;
 
+		int fk = conf.feed_known;
+
 		sim_conf_defaults(&conf);
 		conf.tick_us = tick;
+		conf.feed_known = fk;
 		if (sim_scn_load(&conf, scn, scale == 1, errbuf, sizeof(errbuf)))
 			xp_opt_die(TOOL, "%s: %s", scn, errbuf);
 	} else if (scale == 1) {
@@ -361,10 +368,10 @@ int main(int argc, char **argv)
 		xp_opt_die(TOOL, "--out: cannot write %s", out);
 	fprintf(f, "{\"tool\":\"" TOOL "\",\"seed\":%" PRIu64 ",\"seeds\":%d,\"proxies\":%u,\"devices\":%u,"
 		"\"bots\":%u,\"map_size\":%" PRIu64 ",\"sync_period_ms\":%" PRIu64 ",\"policy\":\"%s\","
-		"\"isolated\":%s,\"agg_window_ms\":%" PRIu64 ",\"tf1\":%" PRIu64 ",\"tf2\":%" PRIu64,
+		"\"feed\":\"%s\",\"isolated\":%s,\"agg_window_ms\":%" PRIu64 ",\"tf1\":%" PRIu64 ",\"tf2\":%" PRIu64,
 		seed, nseeds, conf.proxies, conf.devices, conf.ngroups ? conf.g[0].bots : 0, conf.map_size,
 		conf.period_ms, conf.policy == XPRO_POLICY_FAIR ? "fair" : "paper",
-		conf.isolated ? "true" : "false", conf.agg_window_ms, conf.tf1, conf.tf2);
+		conf.feed_known ? "known" : "all", conf.isolated ? "true" : "false", conf.agg_window_ms, conf.tf1, conf.tf2);
 	/* the last run's work counters (they are the same kind for every seed) */
 	fprintf(f, ",\"merges\":%" PRIu64 ",\"pulls\":%" PRIu64 ",\"feeds\":%" PRIu64 ",\"evictions\":%" PRIu64
 		",\"lost_deltas\":%" PRIu64 ",\"records\":%" PRIu64 ",\"master_records\":%" PRIu64

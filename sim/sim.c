@@ -125,6 +125,7 @@ struct proxy {
 	struct vec32 dirty;      /* slots counted since the last take */
 	struct vecap pend;       /* L_DB records to merge */
 	struct vecap apply;      /* merged, to write back */
+	struct vecap fq;         /* --feed known: announced keys to merge */
 	uint64_t delay_ns;
 	uint32_t master;
 	size_t cursor;           /* in its master's change log */
@@ -272,6 +273,7 @@ struct mslot {
 	uint64_t key;
 	struct xpro_mrec m;
 	uint64_t wtime;
+	uint32_t holders;        /* --feed known: list of proxies that merged it */
 };
 
 struct master {
@@ -281,6 +283,8 @@ struct master {
 	uint64_t *log;           /* changed keys, in order */
 	uint32_t *log_origin;
 	size_t log_n, log_cap, log_base; /* log_base: entries dropped in front */
+	uint32_t *hold_px, *hold_next;   /* --feed known: the holder lists' cells */
+	size_t hold_n, hold_cap;
 };
 
 static size_t m_find(const struct master *m, uint64_t key)
@@ -319,7 +323,7 @@ static size_t m_insert(struct master *m, uint64_t key)
 	for (i = hkey(key) & m->mask; m->idx[i] != NIL; i = (i + 1) & m->mask)
 		;
 	m->idx[i] = (uint32_t)m->n;
-	m->s[m->n] = (struct mslot){ .key = key };
+	m->s[m->n] = (struct mslot){ .key = key, .holders = NIL };
 	return m->n++;
 }
 
@@ -334,6 +338,24 @@ static void m_log(struct master *m, uint64_t key, uint32_t origin)
 	}
 	m->log[m->log_n] = key;
 	m->log_origin[m->log_n++] = origin;
+}
+
+/* --feed known: proxy pi holds key mi (once in its list). */
+static void m_hold(struct master *m, size_t mi, uint32_t pi)
+{
+	for (uint32_t h = m->s[mi].holders; h != NIL; h = m->hold_next[h])
+		if (m->hold_px[h] == pi)
+			return;
+	if (m->hold_n == m->hold_cap) {
+		m->hold_cap = m->hold_cap ? 2 * m->hold_cap : 4096;
+		m->hold_px = realloc(m->hold_px, m->hold_cap * sizeof(*m->hold_px));
+		m->hold_next = realloc(m->hold_next, m->hold_cap * sizeof(*m->hold_next));
+		if (!m->hold_px || !m->hold_next)
+			exit(1);
+	}
+	m->hold_px[m->hold_n] = pi;
+	m->hold_next[m->hold_n] = m->s[mi].holders;
+	m->s[mi].holders = (uint32_t)m->hold_n++;
 }
 
 /* ---- sources and the calendar --------------------------------------------- */
@@ -650,14 +672,31 @@ static int merge_one(struct sim *S, uint32_t pi, struct slot *x, uint64_t now_ns
 	if (br == XPRO_MERGE_PULL)
 		S->res->pulls++;
 	changed = !mfound || !mrec_eq(&m, &m0);
-	if (changed) {
-		if (mi == SIZE_MAX)
-			mi = m_insert(M, x->key);
-		M->s[mi].m = m;
-		M->s[mi].wtime = now_ns;
+	if (mi == SIZE_MAX)
+		mi = m_insert(M, x->key);
+	if (S->c->feed_known)
+		m_hold(M, mi, pi);
+	if (!changed)
+		return 0;
+	M->s[mi].m = m;
+	M->s[mi].wtime = now_ns;
+	if (!S->c->feed_known) {
 		m_log(M, x->key, pi);
+		return 1;
 	}
-	return changed;
+	/* --feed known: announced only to the proxies that hold the record */
+	for (uint32_t h = M->s[mi].holders; h != NIL; h = M->hold_next[h]) {
+		struct proxy *q = &S->px[M->hold_px[h]];
+
+		if (M->hold_px[h] == pi || q->dead)
+			continue;
+		vap_push(&q->fq, NIL, x->key);
+		if (!q->feed_pending) {
+			q->feed_pending = 1;
+			push(S, S->nsrc + NSTAGES * M->hold_px[h] + ID_FEED, now_ns + q->delay_ns);
+		}
+	}
+	return 0; /* announced already */
 }
 
 static void merge(struct sim *S, uint32_t pi, uint64_t now)
@@ -735,8 +774,20 @@ static void feed(struct sim *S, uint32_t pi, uint64_t now)
 	int any = 0;
 
 	p->feed_pending = 0;
-	if (S->master_down || p->dead)
+	if (S->master_down || p->dead) {
+		p->fq.n = 0;
 		return;
+	}
+	for (size_t j = 0; j < p->fq.n; j++) { /* --feed known */
+		uint32_t s = map_find(p, p->fq.v[j].key);
+
+		S->res->feeds++;
+		if (s == NIL)
+			continue; /* evicted since: it no longer holds it */
+		merge_one(S, pi, &p->s[s], now);
+		apply_one(S, p, s, now);
+	}
+	p->fq.n = 0;
 	for (size_t j = p->cursor; j < end; j++) {
 		uint64_t key = M->log[j - M->log_base];
 		uint32_t s;
@@ -1058,6 +1109,7 @@ int sim_run(const struct sim_conf *c, struct sim_result *res)
 		free(S.px[i].dirty.v);
 		free(S.px[i].pend.v);
 		free(S.px[i].apply.v);
+		free(S.px[i].fq.v);
 	}
 	res->records_peak = peak;
 	for (uint32_t m = 0; m < S.nms; m++) {
@@ -1066,6 +1118,8 @@ int sim_run(const struct sim_conf *c, struct sim_result *res)
 		free(S.ms[m].idx);
 		free(S.ms[m].log);
 		free(S.ms[m].log_origin);
+		free(S.ms[m].hold_px);
+		free(S.ms[m].hold_next);
 	}
 	free(S.px), free(S.ms), free(S.src), free(S.at), free(S.nxt);
 	free(S.a_sent), free(S.a_recv), free(S.l_sent), free(S.l_recv);

@@ -48,6 +48,8 @@ struct sim_conf {
 	int policy;        /* XPRO_POLICY_* */
 	int isolated;      /* every proxy its own master */
 	int agg_window_set;/* agg_window_ms given explicitly */
+	int feed_known;    /* 0: every proxy merges every announced change (X-Pro's
+			    * fast exchange); 1: only the proxies that hold the record */
 	/* timeline */
 	double duration, grace;
 	/* devices */

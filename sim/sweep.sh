@@ -4,7 +4,7 @@
 # results/sim/NAME/NAME.csv (one row per point and defense) and NAME.png
 # (attack dropped, legitimate dropped, detection time, victim load).
 # NAME: period proxies botshare hopping mapsize policy, or all.
-# SCALE=ci: a small version of each (well under a minute). SEEDS=N (default 3,
+# SCALE=ci: a small version of each (well under a minute). SEEDS=N (default 2,
 # ci 1): means over N seeds. docs/simulation.md reads the figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,9 +18,9 @@ if [[ $SCALE == ci ]]; then
   BASE=(--duration 10 --attack 2-8 -U 2000 --device-period 10000)
   HOPBOTS=20; DEVS=2000; PXS=3
 else
-  SEEDS=${SEEDS:-3}
+  SEEDS=${SEEDS:-2}
   BASE=(--duration 30 --attack 5-25 -U 20000 --device-period 10000)
-  HOPBOTS=200; DEVS=20000; PXS=10
+  HOPBOTS=40; DEVS=20000; PXS=10
 fi
 # devices every 10 s (0.1 request/s, like experiments/scale.scn): 20,000 of
 # them are 2,000 packets/s at the victim, a fifth of TF2
