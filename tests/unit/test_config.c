@@ -89,6 +89,23 @@ int main(void)
 	ok(load_text(&c, "tf1 = 500\ntf2 = 400\n", &nerr) == 0 && xpro_config_validate(&c) == 1,
 	   "tf1 above tf2 is refused");
 
+	/* what the sync takes from Redis (docs/sync.md, Validation; Clocks) */
+	ok(load_text(&c, "tf1 = 5\n", &nerr) == 0 && c.max_client_pps == 14880952 &&
+	   c.max_window_ns == 3600000000000ULL && c.max_clock_skew_ns == 100000000ULL && c.clock_offset_ns == 0 &&
+	   xpro_config_validate(&c) == 0,
+	   "defaults: 14,880,952 packets/s (10 Gb/s of 84-byte frames), a window of 1 h, 100 ms of skew, no offset");
+	ok(load_text(&c, "clock_offset_ms = -37000\n", &nerr) == 0 && c.clock_offset_ns == -37000000000LL,
+	   "clock_offset_ms may be negative (-37 s: a host without a leap-second table)");
+	ok(load_text(&c, "clock_offset_ms = 86400001\n", &nerr) != 0 && load_text(&c, "clock_offset_ms = 1.5\n", &nerr) != 0 &&
+	   load_text(&c, "clock_offset_ms = --1\n", &nerr) != 0, "clock_offset_ms: past a day, a fraction, two signs refused");
+	ok(load_text(&c, "max_clock_skew_ms = 3000\n", &nerr) == 0 && xpro_config_validate(&c) == 1,
+	   "max_clock_skew_ms above tt1_ms (2000) is refused");
+	/* 2 x 10^12 packets/s x (30 days + 12.1 s) passes 2^53 by far */
+	ok(load_text(&c, "max_client_pps = 1000000000000\nmax_window_ms = 2592000000\n", &nerr) == 0 &&
+	   xpro_config_validate(&c) == 1, "a count bound whose double could reach 2^53 is refused");
+	ok(load_text(&c, "master_merge = lua\n", &nerr) == 0 && c.master_merge_lua == 1 &&
+	   load_text(&c, "master_merge = eval\n", &nerr) != 0, "master_merge: watch or lua");
+
 	/* command-line overrides */
 	xpro_config_defaults(&c);
 	ok(xpro_config_set(&c, "tf2=1234", "--set") == 0 && c.params.tf2 == 1234, "--set tf2=1234");
