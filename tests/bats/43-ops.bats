@@ -8,7 +8,9 @@
 #   of that attack reaches TT4: no decay at all);
 # - detach + attach: the daemons follow the new maps;
 # - the master drops clients idle past TT4 + TT1 + 10 periods;
-# - SCRIPT FLUSH on the master: the script is loaded again.
+# - SCRIPT FLUSH on the master: the script is loaded again;
+# - a map record ahead of the clock (what a backward step of the clock
+#   leaves) is deleted (docs/sync.md, "Clocks").
 
 load lib/xpro
 load lib/synctb
@@ -94,4 +96,29 @@ state() { jq -r "$3" /run/xpro/topo/$RUN/$1/xpro/*/in0/$2.json; }
   # same SHA1 for all); at least one did
   grep -q "lost the merge script (NOSCRIPT): loaded again" /run/xpro/topo/$RUN/px*/syncdb.log
   (( $(stat px1 .sync.syncdb.script_reloads) + $(stat px2 .sync.syncdb.script_reloads) + $(stat px3 .sync.syncdb.script_reloads) >= 1 ))
+}
+
+# le64 N: N as 8 bytes, little-endian, in bpftool's hex
+le64() { local i; for i in 0 1 2 3 4 5 6 7; do printf '%02x ' $(( ($1 >> (8 * i)) & 255 )); done; }
+# put_record P CLIENT-HEX TS_NS C: a record of (CLIENT, vic1) in P's map, its
+# window [TS, TS] with C packets, nothing to sync (dc 0, mark 0)
+put_record() {
+  local ns pins
+  ns=$(jq -r .netns <(px "$1" stats -i in0 --json))
+  pins=$(awk -F' *= *' '$1 == "bpffs" { print $2 }' "$(pconf "$1")")
+  bpftool map update pinned "${pins:-/run/xpro/bpf}/$ns/in0/xpro_records" key hex $2 c6 12 01 65 \
+    value hex $(le64 "$3") $(le64 "$3") $(le64 "$4") $(le64 0) $(le64 0) $(le64 0) $(le64 "$4") $(le64 0) 00 00 00 00 00 00 00 00
+}
+
+@test "a record ahead of the clock (what a backward step leaves) is deleted; one at the clock stays" {
+  testbed "$CONF" --sync
+  now=$(( $(tai_us) * 1000 ))
+  # 198.18.32.70 ten seconds ahead (a step back of 10 s), 198.18.32.71 now
+  put_record px1 "c6 12 20 46" $((now + 10000000000)) 5
+  put_record px1 "c6 12 20 47" "$now" 5
+  for _ in $(seq 20); do [[ $(count px1 198.18.32.70 $VIC) == 0 ]] && break; sleep 0.1; done
+  [[ $(count px1 198.18.32.70 $VIC) == 0 ]]
+  [[ $(count px1 198.18.32.71 $VIC) == 5 ]]
+  [[ $(stat px1 .sync.syncmaps.ahead) == 1 ]]
+  grep -q "records ahead of the clock (a backward step): deleted" /run/xpro/topo/$RUN/px1/syncmaps.log
 }
