@@ -10,7 +10,15 @@ the namespaces of its own nodes and goes away with net.stop(), which runs on
 every exit path (errors and SIGINT/SIGTERM/SIGHUP included).
 
   /usr/bin/python3 topo/mininet/xpro_topo.py [TOPOLOGY] [--proxies N] [--victims N]
-        [--run 'HOST CMD']... [--xpro] [--no-ping] [--cli]
+        [--run 'HOST CMD']... [--xpro] [--no-ping] [--cli] [--serve NAME]
+
+--serve NAME keeps the topology up for other tools (the experiment runner:
+TESTBED=mininet, docs/experiments.md): every node's namespace gets the name
+xpro-topo would give it (xt-NAME-HOST; the access bridge's node is `core`) and
+/run/xpro/topo/NAME the state `xpro-topo up` writes, so `xpro-topo start`,
+`exec`, `stop` and `down` work on it unchanged; it prints "serving NAME: ready"
+and stays until SIGTERM/SIGINT/SIGHUP, then stops the network and removes the
+names (`xpro-topo down NAME` removes the rest).
 
 Exit status: 0 when every mesh ping and every --run command succeeded, 1
 otherwise, 2 on a usage error, 3 when mininet cannot be imported.
@@ -331,6 +339,44 @@ def xpro_detach(attached, xpro):
             subprocess.run(["rm", "-rf", pins], check=False)
 
 
+TOPO_RUN_ROOT = os.environ.get("XPRO_TOPO_RUN", "/run/xpro/topo")
+
+
+def serve_names(name, args, plan_file, hosts, switches):
+    """Name every node's namespace xt-NAME-HOST and write xpro-topo's run state."""
+    rundir = os.path.join(TOPO_RUN_ROOT, name)
+    if os.path.exists(rundir):
+        raise RuntimeError("a run named %s exists (xpro-topo down %s)" % (name, name))
+    nodes = dict(hosts)
+    nodes["core"] = switches["access"]            # xpro-topo's bridges' namespace
+    for role, sw in switches.items():
+        if role != "access":
+            nodes["core-" + role] = sw
+    named = []
+    for host, node in nodes.items():
+        ns = "xt-%s-%s" % (name, host)
+        r = subprocess.run(["ip", "netns", "attach", ns, str(node.pid)], capture_output=True, text=True,
+                           timeout=10)
+        if r.returncode:
+            raise RuntimeError("ip netns attach %s: %s" % (ns, r.stderr.strip()))
+        named.append(ns)
+    os.makedirs(rundir)
+    files = {"overrides": "OVR_PROXIES=%s\nOVR_VICTIMS=%s\n" % (args.proxies or "", args.victims or ""),
+             "source": plan_file + "\n", "namespaces": "".join(n + "\n" for n in named), "pids": "",
+             "attached": "", "mininet": "%d\n" % os.getpid(), "status": "up\n"}
+    with open(plan_file) as f:
+        files["topology"] = f.read()
+    for fn in ("topology", "overrides", "source", "namespaces", "pids", "attached", "mininet", "status"):
+        with open(os.path.join(rundir, fn), "w") as f:
+            f.write(files[fn])
+    return named
+
+
+def unname(named):
+    for ns in named:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
+
+
 def main():
     ap = argparse.ArgumentParser(description="X-Pro topologies under Mininet (Linux bridges, no controller)")
     ap.add_argument("topology", nargs="?", default="default", help="topology name or file (default: default)")
@@ -341,6 +387,7 @@ def main():
     ap.add_argument("--xpro", action="store_true", help="attach xpro on every proxy's in0 (detached at the end)")
     ap.add_argument("--no-ping", action="store_true", help="skip the mesh pings")
     ap.add_argument("--cli", action="store_true", help="open the Mininet CLI before stopping")
+    ap.add_argument("--serve", metavar="NAME", help="keep it up as xpro-topo run NAME until a signal")
     ap.add_argument("-v", "--verbose", action="store_true", help="Mininet's info output")
     args = ap.parse_args()
     for opt in ("proxies", "victims"):
@@ -353,6 +400,9 @@ def main():
         if not cmd.strip():
             ap.error("--run 'HOST CMD': %r has no command" % r)
         runs.append((host, cmd))
+    if args.serve and not (args.serve[:1].isalnum() and all(c.isalnum() or c in "_-" for c in args.serve)
+                           and len(args.serve) <= 32):
+        ap.error("--serve NAME: 1-32 of A-Za-z0-9_- (first alphanumeric)")
     if os.geteuid() != 0:
         print("xpro_topo.py: needs root (network namespaces)", file=sys.stderr)
         return 2
@@ -378,7 +428,7 @@ def main():
     net = Mininet(topo=None, build=False, controller=None, ipBase="198.18.0.0/15",
                   autoSetMacs=False, autoStaticArp=False, waitConnected=False)
     ok = True
-    attached = []
+    attached, named = [], []
     tmpdir = tempfile.mkdtemp(prefix="xpro-mn-")
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(s, on_signal)
@@ -405,9 +455,16 @@ def main():
         if args.cli:
             from mininet.cli import CLI
             CLI(net)
+        if args.serve and ok:
+            named = serve_names(args.serve, args, M.find_topology(args.topology), hosts, switches)
+            print("xpro_topo.py: serving %s: ready" % args.serve)
+            sys.stdout.flush()
+            while True:
+                signal.pause()
     except Interrupted as e:
         print("xpro_topo.py: interrupted (%s): stopping" % e, file=sys.stderr)
-        ok = False
+        ok = ok and bool(named)      # the way a --serve ends
+        sys.stderr.flush()
     except Exception as e:  # report, then stop cleanly below
         print("xpro_topo.py: error: %s: stopping" % e, file=sys.stderr)
         ok = False
@@ -434,6 +491,7 @@ def main():
         if left:
             print("xpro_topo.py: killed processes left in the nodes' namespaces: %s"
                   % " ".join(map(str, left)), file=sys.stderr)
+        unname(named)
         subprocess.run(["rm", "-rf", tmpdir], check=False)
         print("xpro_topo.py: stopped cleanly")
     return 0 if ok else 1
