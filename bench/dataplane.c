@@ -34,6 +34,7 @@
 #include "opt.h"
 #include "baseline.skel.h"
 #include "log.h"
+#include "xpro_mac.h"
 
 #define NSRC 1024
 #define NVICTIMS 16
@@ -42,6 +43,9 @@
 
 static uint8_t frames[NSRC][256];
 static size_t lens[NSRC];
+/* client identity on: before every call, frame i gets its next sequence
+ * number and a fresh MAC (outside the timed run) */
+static void (*resign)(int i);
 static unsigned int repeat = 20000, runs = 5, prefill_n = 1u << 20;
 
 static int cmp_d(const void *a, const void *b)
@@ -68,6 +72,8 @@ static double run_once(int prog_fd, int per_call, int nsrc)
 			    .ctx_in = &ctx_in, .ctx_size_in = sizeof(ctx_in), .repeat = rep);
 
 		for (k = 0; k < calls; k++) {
+			if (resign)
+				resign(i);
 			if (bpf_prog_test_run_opts(prog_fd, &o)) {
 				pr_warn("test_run: %s\n", strerror(errno));
 				return -1;
@@ -155,6 +161,40 @@ static void fill_lru(void *kp, void *vp, uint32_t first, uint32_t n)
 	}
 }
 
+/* Client identity (docs/protocol.md): source i's key, and its frame re-signed
+ * with the next sequence number. The frame is built by pkt_build with v2. */
+static uint32_t seqs[NSRC];
+
+static void src_key(int i, uint64_t *k0, uint64_t *k1)
+{
+	*k0 = 0x0706050403020100ULL ^ (uint64_t)i;
+	*k1 = 0x0f0e0d0c0b0a0908ULL ^ ((uint64_t)i << 32);
+}
+
+static void resign_v2(int i)
+{
+	uint8_t *o = frames[i] + 14, *x = o + 28, *in = x + XPRO_TUN_HDR2_LEN;
+	uint32_t idx = (uint32_t)i;
+	uint64_t k0, k1, mac;
+	uint32_t src, dst, seq = ++seqs[i];
+	int b;
+
+	src_key(i, &k0, &k1);
+	memcpy(&src, o + 12, 4);
+	memcpy(&dst, o + 16, 4);
+	x[4] = (uint8_t)(seq >> 24);
+	x[5] = (uint8_t)(seq >> 16);
+	x[6] = (uint8_t)(seq >> 8);
+	x[7] = (uint8_t)seq;
+	x[8] = (uint8_t)(idx >> 24);
+	x[9] = (uint8_t)(idx >> 16);
+	x[10] = (uint8_t)(idx >> 8);
+	x[11] = (uint8_t)idx;
+	mac = xpro_tun_mac(k0, k1, src, dst, x, in + 12);
+	for (b = 0; b < 8; b++)
+		x[12 + b] = (uint8_t)(mac >> (8 * b));
+}
+
 static uint64_t counter_total(struct xpro_bpf *s, unsigned int idx)
 {
 	return h_counter(s, idx);
@@ -168,6 +208,7 @@ int main(int argc, char **argv)
 	struct pkt_spec spec;
 	uint32_t k0 = 0;
 	unsigned int seed = 42;
+	double drop_id_ns, pass_id_ns;
 	double drop_ns, pass_ns, xdrop_ns, lru_ns, xdrop_rep_ns, xdrop1_ns, drop_rep_ns, overhead_ns, lru1m_ns, pass_nocache_ns;
 	uint64_t before, after;
 	int i;
@@ -310,7 +351,90 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	printf("{\"dataplane_drop_ns\":%.1f,\"dataplane_pass_ns\":%.1f,\"xdp_drop_ns\":%.1f,\"lru_filter_ns\":%.1f,"
+	/*
+	 * Client identity on (docs/protocol.md): the same sources with keys,
+	 * header version 2, every call a fresh sequence number and MAC; the
+	 * drop and pass paths again, as ratios to the same LRU baseline.
+	 */
+	{
+		struct xpro_bpf *xi = xpro_bpf__open();
+		uint64_t k[2];
+
+		if (!xi)
+			return 1;
+		xi->rodata->cfg_mode = 0;
+		xi->rodata->cfg_tun_addr = ip4("198.18.0.1");
+		xi->rodata->cfg_tun_port = htons(5683);
+		xi->rodata->cfg_keys = 1;
+		bpf_map__set_max_entries(xi->maps.xpro_records, prefill_n + prefill_n / 8 + 65536);
+		if (xpro_bpf__load(xi) || prefill(bpf_map__fd(xi->maps.xpro_records), sizeof(struct xpro_key),
+						   sizeof(struct xpro_record), fill_records)) {
+			pr_warn("load or prefill of X-Pro with identity failed\n");
+			return 1;
+		}
+		srand(seed);
+		for (i = 0; i < NSRC; i++) {
+			struct xpro_devkey dk;
+
+			pkt_defaults(&spec);
+			spec.o_src = htonl(0xC6121000u + (uint32_t)i);
+			spec.i_src = spec.o_src;
+			spec.i_dst = htonl(0xC612010Au + (uint32_t)(rand() % NVICTIMS));
+			spec.i_sport = (uint16_t)(1024 + rand() % 60000);
+			spec.i_dport = (uint16_t)(1 + rand() % 65535);
+			spec.payload = (size_t)(16 + rand() % 49);
+			spec.v2 = 1;
+			src_key(i, &k[0], &k[1]);
+			lens[i] = pkt_build(&spec, frames[i], sizeof(frames[i]));
+			memset(&dk, 0, sizeof(dk));
+			dk.client = spec.o_src;
+			dk.k0 = k[0];
+			dk.k1 = k[1];
+			if (bpf_map_update_elem(bpf_map__fd(xi->maps.xpro_devkeys), &i, &dk, BPF_ANY) ||
+			    bpf_map_update_elem(bpf_map__fd(xi->maps.xpro_keyidx), &spec.o_src, &i, BPF_ANY))
+				return 1;
+		}
+		resign = resign_v2;
+		h_params(&p);
+		p.tt1_ns = 60ULL * 1000000000ULL;
+		p.tf1 = p.tf2 = 1ULL << 32;
+		{
+			struct xpro_config defaults;
+
+			xpro_config_defaults(&defaults);
+			p.fib_cache_ms = defaults.params.fib_cache_ms;
+		}
+		bpf_map_update_elem(bpf_map__fd(xi->maps.xpro_config), &k0, &p, BPF_ANY);
+		before = counter_total(xi, XPRO_C_PASS_REDIRECT);
+		pass_id_ns = measure(bpf_program__fd(xi->progs.xpro_xdp), 1, NSRC) - overhead_ns;
+		after = counter_total(xi, XPRO_C_PASS_REDIRECT);
+		if (after - before != (uint64_t)runs * NSRC * 8) {
+			pr_warn("pass path with identity: %llu redirects, expected %llu\n",
+				(unsigned long long)(after - before), (unsigned long long)runs * NSRC * 8);
+			return 1;
+		}
+		p.tf1 = 1;
+		p.tt2_ns = 1000000ULL;
+		bpf_map_update_elem(bpf_map__fd(xi->maps.xpro_config), &k0, &p, BPF_ANY);
+		usleep(5000);
+		before = counter_total(xi, XPRO_C_DROP_TF1);
+		drop_id_ns = measure(bpf_program__fd(xi->progs.xpro_xdp), 1, NSRC) - overhead_ns;
+		after = counter_total(xi, XPRO_C_DROP_TF1);
+		if (after - before != (uint64_t)runs * NSRC * 8) {
+			pr_warn("drop path with identity: %llu TF1 drops, expected %llu\n",
+				(unsigned long long)(after - before), (unsigned long long)runs * NSRC * 8);
+			return 1;
+		}
+		resign = NULL;
+		xpro_bpf__destroy(xi);
+	}
+
+	printf("{\"dataplane_drop_id_ns\":%.1f,\"dataplane_pass_id_ns\":%.1f,"
+	       "\"dataplane_drop_id_vs_lru\":%.2f,\"dataplane_pass_id_vs_lru\":%.2f,"
+	       "\"dataplane_drop_id_vs_off\":%.2f,\"dataplane_pass_id_vs_off\":%.2f,",
+	       drop_id_ns, pass_id_ns, drop_id_ns / lru_ns, pass_id_ns / lru_ns,
+	       drop_id_ns / drop_ns, pass_id_ns / pass_ns);
+	printf("\"dataplane_drop_ns\":%.1f,\"dataplane_pass_ns\":%.1f,\"xdp_drop_ns\":%.1f,\"lru_filter_ns\":%.1f,"
 	       "\"dataplane_drop_vs_lru\":%.2f,\"dataplane_pass_vs_lru\":%.2f,"
 	       "\"dataplane_sources\":%d,\"dataplane_records_present\":%u,\"dataplane_repeat\":%u,\"dataplane_runs\":%u,"
 	       "\"test_run_call_overhead_ns\":%.1f,\"dataplane_drop_repeat_ns\":%.1f,\"lru_filter_1m_ns\":%.1f,"

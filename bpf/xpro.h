@@ -28,6 +28,40 @@ struct xpro_tun_hdr {
 	__be16 inner_len; /* length of the inner IPv4 packet, = its tot_len */
 } __attribute__((packed));
 
+/*
+ * Version 2 (docs/protocol.md, "Client identity"): the version-1 fields,
+ * a per-device sequence number, the index of the device's key in the
+ * proxies' key table, and a MAC (bpf/xpro_mac.h) under that key. 20 bytes;
+ * the inner packet follows.
+ */
+#define XPRO_TUN_VERSION2  2
+#define XPRO_TUN_HDR2_LEN  20
+
+struct xpro_tun_hdr2 {
+	__u8  magic;      /* XPRO_TUN_MAGIC */
+	__u8  version;    /* XPRO_TUN_VERSION2 */
+	__be16 inner_len;
+	__be32 seq;       /* 1, 2, ... per (device, proxy) */
+	__be32 key_index; /* the device's line in the key file, from 0 */
+	__u8  mac[8];     /* SipHash-1-3, least significant byte first */
+} __attribute__((packed));
+
+/*
+ * A device's key and this proxy's replay window for it (xpro_devkeys, an
+ * array indexed by key_index, filled by `xpro attach` from device_keys;
+ * client 0: no key). win: the highest sequence number accepted in the
+ * upper 32 bits; bit n of the lower 32: top - n was accepted (n < 32).
+ */
+struct xpro_devkey {
+	__be32 client;    /* the device's (outer) address */
+	__u32 pad;
+	__u64 k0, k1;     /* the 128-bit key, bytes 0-7 and 8-15 little-endian */
+	__u64 win;        /* replay window, changed by compare-and-swap */
+};
+#define XPRO_REPLAY_WINDOW 32
+
+#define XPRO_DEVKEYS_MAX 65536
+
 /* ---- map keys and values ------------------------------------------------ */
 
 /* A record key: (i, D). client = outer source (tunnel) or source (inline). */
@@ -186,12 +220,17 @@ enum xpro_counter {
 	XPRO_C_DROP_TO_MGMT,    /* inner destination in a management-only prefix */
 	XPRO_C_DROP_HAIRPIN,    /* tunnel traffic routed back out of its ingress */
 	XPRO_C_DROP_ENCAP,      /* inline: VLAN, QinQ or PPPoE frame */
+	XPRO_C_DROP_BAD_MAC,    /* version 2: the MAC is not the device key's */
+	XPRO_C_DROP_REPLAY,     /* version 2: sequence number seen, or too old */
+	XPRO_C_DROP_NO_KEY,     /* version 2 from a client without a key */
+	XPRO_C_DROP_V1,         /* version 1 refused (tunnel_v1 = refuse, or a keyed device) */
 	XPRO_C_DROP_NO_CONFIG,  /* config map unreadable (never expected) */
 	XPRO_C_RECORD_FULL,     /* event: a record could not be created (packet still decided) */
 	XPRO_C_RECORD_NEW,      /* event: records created (evictions = created - live - removed) */
 	XPRO_C_AGG_NEW,
 	XPRO_C_WARN_SENT,
 	XPRO_C_WARN_LOST,       /* ring buffer full */
+	XPRO_C_V1_ACCEPTED,     /* event: version 1 accepted while keys are configured */
 	XPRO_C__MAX
 };
 #define XPRO_C__OUTCOME_FIRST XPRO_C_NOT_TUNNEL

@@ -43,6 +43,19 @@ struct {
 	__type(value, __u32);
 } xpro_devnets SEC(".maps");
 
+/* Client identity (docs/protocol.md): key index -> key and replay window,
+ * and client -> key index (for version 1's downgrade check); written by
+ * `xpro attach` from device_keys; not pinned either. */
+XPRO_MAP(xpro_devkeys, BPF_MAP_TYPE_ARRAY, XPRO_DEVKEYS_MAX, __u32, struct xpro_devkey);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XPRO_DEVKEYS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __be32);
+	__type(value, __u32);
+} xpro_keyidx SEC(".maps");
+
 /* Overload warnings (struct xpro_warning), one consumer: `xpro warnd`. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -60,9 +60,17 @@ jq -r '
   row("dataplane_pass_nocache_ns"; "ns/packet (the same, a FIB lookup every packet)"),
   row("dataplane_drop_vs_lru"; "ratio (target <= 2)"),
   row("dataplane_pass_vs_lru"; "ratio (target <= 4)"),
+  row("dataplane_drop_id_ns"; "ns/packet (TF1 drop, client identity on: header v2, MAC and replay window)"),
+  row("dataplane_pass_id_ns"; "ns/packet (pass, client identity on)"),
+  row("dataplane_drop_id_vs_lru"; "ratio"),
+  row("dataplane_pass_id_vs_lru"; "ratio"),
+  row("dataplane_drop_id_vs_off"; "ratio to identity off (target <= 1.3)"),
+  row("dataplane_pass_id_vs_off"; "ratio to identity off (target <= 1.3)"),
   row("dataplane_pass_nocache_vs_lru"; "ratio (route cache off)"),
   (to_entries[] | select(.key | test("^(xdp_drop|lru_filter|lru_filter_1m|dataplane_.*|timestamp|kernel|cpus|machine)(_ns)?$") | not)
-   | "\(.key)\t\(.value)\t")
+   | select(.value | type != "object" and type != "array")
+   | "\(.key)\t\(.value)\t"),
+  "(curves, maps and memory objects: in the JSON and the curves tables)"
 ' "$out/latest.json" | column -t -s $'\t'
 # the curves: tables (Markdown) and PNG plots in results/bench/
 bash bench/plot.sh "$out/latest.json" "$out" || echo "bench: plotting failed" >&2

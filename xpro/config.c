@@ -14,7 +14,7 @@
 #include "guard.h"
 #include "log.h"
 
-enum ktype { K_U64, K_MS, K_ENUM, K_ADDR, K_PATH, K_HOSTPORT, K_STR, K_SMS, K_NETS };
+enum ktype { K_U64, K_MS, K_ENUM, K_ADDR, K_PATH, K_HOSTPORT, K_STR, K_SMS, K_NETS, K_KEYS };
 
 struct key {
 	const char *name;
@@ -60,6 +60,8 @@ static const struct key keys[] = {
 	{ "proxies", K_NETS, 0, XPRO_GUARD_MAX, NULL, "IPv4 list", "every proxy's tunnel address: device traffic to them is dropped (this proxy's is always one)" },
 	{ "mgmt_prefixes", K_NETS, 0, XPRO_GUARD_MAX, NULL, "prefix list", "management-only segments (master, sync): device traffic into them is dropped" },
 	{ "device_prefixes", K_NETS, 1, XPRO_DEVNETS_MAX, NULL, "DEVICE=PREFIX list", "inner sources a device may use besides its own address" },
+	{ "device_keys", K_KEYS, 0, 0, NULL, "path", "file of device keys ('A.B.C.D KEY' lines): version-2 headers are checked against them (none: identity off)" },
+	{ "tunnel_v1", K_ENUM, 0, 1, "accept|refuse", "", "header version 1 (no MAC): accepted from devices without a key, or refused" },
 	{ "bpffs", K_PATH, 0, 0, NULL, "path", "bpffs mount that holds the pins" },
 	{ "state_dir", K_PATH, 0, 0, NULL, "path", "folder for alerts, locks and daemon state" },
 	{ "log_dir", K_PATH, 0, 0, NULL, "path", "folder of warnd's alert log <log_dir>/<netns>/<interface>/alerts.jsonl (default /var/log/xpro; state_dir when only state_dir is set)" },
@@ -189,6 +191,8 @@ static int store(struct xpro_config *c, size_t k, uint64_t u, const char *s)
 	else if (IS("proxies")) snprintf(c->proxies, sizeof(c->proxies), "%s", s);
 	else if (IS("mgmt_prefixes")) snprintf(c->mgmt_prefixes, sizeof(c->mgmt_prefixes), "%s", s);
 	else if (IS("device_prefixes")) snprintf(c->device_prefixes, sizeof(c->device_prefixes), "%s", s);
+	else if (IS("device_keys")) snprintf(c->device_keys, sizeof(c->device_keys), "%s", strcmp(s, "none") ? s : "");
+	else if (IS("tunnel_v1")) c->tunnel_v1_refuse = (int)u;
 	else if (IS("bpffs")) snprintf(c->bpffs, sizeof(c->bpffs), "%s", s);
 	else if (IS("state_dir")) snprintf(c->state_dir, sizeof(c->state_dir), "%s", s);
 	else if (IS("log_dir")) snprintf(c->log_dir, sizeof(c->log_dir), "%s", s);
@@ -291,6 +295,23 @@ static int set_key(struct xpro_config *c, size_t k, const char *v, const char *o
 		if ((uint64_t)n > K->max) {
 			pr_warn("%s: %s: %d entries, at most %" PRIu64 "\n", origin, K->name, n, K->max);
 			return -ERANGE;
+		}
+		return store(c, k, 0, v);
+	}
+	case K_KEYS: {
+		char e[320];
+		int n;
+
+		if (!strcmp(v, "none") || !*v)
+			return store(c, k, 0, v);
+		if (v[0] != '/' || strlen(v) >= sizeof(c->device_keys)) {
+			pr_warn("%s: %s: '%s' is not an absolute path\n", origin, K->name, v);
+			return -EINVAL;
+		}
+		n = xpro_keys_load(v, -1, -1, e, sizeof(e));
+		if (n < 0) {
+			pr_warn("%s: %s: %s\n", origin, K->name, e);
+			return -EINVAL;
 		}
 		return store(c, k, 0, v);
 	}
@@ -492,6 +513,8 @@ void xpro_config_print(const struct xpro_config *c, FILE *f)
 		*c->proxy_id ? c->proxy_id : "(<netns>/<interface>)");
 	fprintf(f, "proxies = %s\nmgmt_prefixes = %s\ndevice_prefixes = %s\n", *c->proxies ? c->proxies : "none",
 		*c->mgmt_prefixes ? c->mgmt_prefixes : "none", *c->device_prefixes ? c->device_prefixes : "none");
+	fprintf(f, "device_keys = %s\ntunnel_v1 = %s\n", *c->device_keys ? c->device_keys : "none",
+		c->tunnel_v1_refuse ? "refuse" : "accept");
 	fprintf(f, "bpffs = %s\nstate_dir = %s\n", c->bpffs, c->state_dir);
 	fprintf(f, "log_dir = %s\nlog_max_kb = %" PRIu64 "\nlog_keep = %u\n%snotify = %s\nnotify_interval_ms = %" PRIu64 "\n",
 		xpro_log_dir(c), c->log_max_kb, c->log_keep, *c->notify ? "" : "# ", *c->notify ? c->notify : "(none)",

@@ -40,6 +40,9 @@ struct xpro_config {
 	char proxies[512];         /* every proxy's tunnel address */
 	char mgmt_prefixes[512];   /* management-only segments */
 	char device_prefixes[1024]; /* DEVICE=PREFIX: inner sources a device may use */
+	/* client identity (docs/protocol.md), fixed at load */
+	char device_keys[256];     /* key file; "" = none (identity off) */
+	int tunnel_v1_refuse;      /* tunnel_v1 = refuse: header version 1 dropped */
 	/* paths */
 	char bpffs[256];
 	char state_dir[256];

@@ -2,12 +2,14 @@
 /* The reverse firewall's prefixes: config text -> LPM maps (guard.h). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
 #include "config.h"
 #include "guard.h"
+#include "xpro.h"
 
 static int parse_prefix(const char *s, uint32_t *net, uint32_t *len)
 {
@@ -120,4 +122,81 @@ int xpro_guard_fill(const struct xpro_config *c, int guard_fd, int devnets_fd)
 	return fill_list(c->proxies, 0, guard_fd, XPRO_GUARD_PROXY) ?:
 	       fill_list(c->mgmt_prefixes, 0, guard_fd, XPRO_GUARD_MGMT) ?:
 	       fill_list(c->device_prefixes, 1, devnets_fd, 1);
+}
+
+int xpro_key_hex(const char *hex, uint64_t *k0, uint64_t *k1)
+{
+	uint64_t k[2] = { 0, 0 };
+	int i, v;
+
+	if (strlen(hex) != 32)
+		return -EINVAL;
+	for (i = 0; i < 32; i++) {
+		char c = hex[i];
+
+		if (c >= '0' && c <= '9')
+			v = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v = c - 'A' + 10;
+		else
+			return -EINVAL;
+		/* byte i / 2 of the key; k0 holds bytes 0-7 little-endian */
+		k[i / 16] |= (uint64_t)v << (8 * ((i / 2) % 8) + (i % 2 ? 0 : 4));
+	}
+	*k0 = k[0];
+	*k1 = k[1];
+	return 0;
+}
+
+int xpro_keys_load(const char *path, int fd, int idx_fd, char *err, size_t errlen)
+{
+	char line[256], addr[64], hex[64], extra[8];
+	struct xpro_devkey dk;
+	struct in_addr in;
+	uint64_t k0, k1;
+	uint32_t n = 0;
+	int lineno = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *hash = strchr(line, '#');
+		int k;
+
+		lineno++;
+		if (hash)
+			*hash = '\0';
+		k = sscanf(line, "%63s %63s %7s", addr, hex, extra);
+		if (k <= 0)
+			continue;
+		memset(&dk, 0, sizeof(dk));
+		if (k != 2 || inet_pton(AF_INET, addr, &in) != 1 || xpro_key_hex(hex, &k0, &k1)) {
+			snprintf(err, errlen, "%s:%d: expected 'A.B.C.D KEY' (KEY: 32 hex digits)", path, lineno);
+			fclose(f);
+			return -EINVAL;
+		}
+		dk.client = in.s_addr;
+		dk.k0 = k0;
+		dk.k1 = k1;
+		if (n >= XPRO_DEVKEYS_MAX) {
+			snprintf(err, errlen, "%s: more than %d keys", path, XPRO_DEVKEYS_MAX);
+			fclose(f);
+			return -ERANGE;
+		}
+		/* the key's index is its entry's place in the file, from 0 */
+		if (fd >= 0 && (bpf_map_update_elem(fd, &n, &dk, BPF_ANY) ||
+				bpf_map_update_elem(idx_fd, &in.s_addr, &n, BPF_NOEXIST))) {
+			snprintf(err, errlen, "%s:%d: %s", path, lineno, strerror(errno));
+			fclose(f);
+			return -errno;
+		}
+		n++;
+	}
+	fclose(f);
+	return (int)n;
 }

@@ -32,4 +32,17 @@ void xpro_guard_count(const struct xpro_config *c, int *nguard, int *ndevnets);
 /* Write them into the loaded program's maps. 0 or -errno. */
 int xpro_guard_fill(const struct xpro_config *c, int guard_fd, int devnets_fd);
 
+/*
+ * Client identity (docs/protocol.md): a device key file has one line per
+ * device, "A.B.C.D KEY", KEY the 16 key bytes as 32 hex digits; # starts
+ * a comment; a device's key index (in its version-2 headers) is the place
+ * of its line among the file's entries, from 0. xpro_key_hex parses KEY
+ * (k0: bytes 0-7, k1: bytes 8-15, little endian); xpro_keys_load reads the
+ * file and, with fd >= 0, writes every key with a fresh replay window into
+ * xpro_devkeys (fd) and its index into xpro_keyidx (idx_fd). Count or
+ * -errno (err says where; a device listed twice is EEXIST).
+ */
+int xpro_key_hex(const char *hex, uint64_t *k0, uint64_t *k1);
+int xpro_keys_load(const char *path, int fd, int idx_fd, char *err, size_t errlen);
+
 #endif

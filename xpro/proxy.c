@@ -402,9 +402,14 @@ int xpro_attach(const struct xpro_config *c, const char *ifname, const struct at
 	{
 		int ng, nd;
 
+		char e[320];
+
 		xpro_guard_count(c, &ng, &nd);
 		skel->rodata->cfg_guard = ng > 0;
 		skel->rodata->cfg_devnets = nd > 0;
+		/* client identity: on when the key file names at least one device */
+		skel->rodata->cfg_keys = *c->device_keys && xpro_keys_load(c->device_keys, -1, -1, e, sizeof(e)) > 0;
+		skel->rodata->cfg_v1 = !c->tunnel_v1_refuse;
 	}
 	maps[M_RECORDS] = skel->maps.xpro_records;
 	maps[M_AGGS] = skel->maps.xpro_aggs;
@@ -428,6 +433,17 @@ int xpro_attach(const struct xpro_config *c, const char *ifname, const struct at
 		goto cleanup;
 	}
 	err = xpro_guard_fill(c, bpf_map__fd(skel->maps.xpro_guard), bpf_map__fd(skel->maps.xpro_devnets));
+	if (!err && skel->rodata->cfg_keys) {
+		char e[320];
+		int n = xpro_keys_load(c->device_keys, bpf_map__fd(skel->maps.xpro_devkeys),
+				       bpf_map__fd(skel->maps.xpro_keyidx), e, sizeof(e));
+
+		if (n < 0) {
+			pr_warn("attach %s: device_keys: %s\n", ifname, e);
+			err = n;
+			goto cleanup;
+		}
+	}
 	if (err) {
 		pr_warn("attach %s: write the reverse firewall's prefixes: %s\n", ifname, strerror(-err));
 		goto cleanup;

@@ -37,12 +37,17 @@ static const char *const counter_names[XPRO_C__MAX] = {
 	[XPRO_C_DROP_TO_MGMT] = "drop_to_mgmt",
 	[XPRO_C_DROP_HAIRPIN] = "drop_hairpin",
 	[XPRO_C_DROP_ENCAP] = "drop_encap",
+	[XPRO_C_DROP_BAD_MAC] = "drop_bad_mac",
+	[XPRO_C_DROP_REPLAY] = "drop_replay",
+	[XPRO_C_DROP_NO_KEY] = "drop_no_key",
+	[XPRO_C_DROP_V1] = "drop_v1",
 	[XPRO_C_DROP_NO_CONFIG] = "drop_no_config",
 	[XPRO_C_RECORD_FULL] = "record_full",
 	[XPRO_C_RECORD_NEW] = "records_created",
 	[XPRO_C_AGG_NEW] = "dests_created",
 	[XPRO_C_WARN_SENT] = "warnings_sent",
 	[XPRO_C_WARN_LOST] = "warnings_lost",
+	[XPRO_C_V1_ACCEPTED] = "v1_accepted",
 };
 
 const char *xpro_counter_name(unsigned int i)

@@ -58,6 +58,11 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 
 struct xpro_bpf *h_load(uint32_t mode)
 {
+	return h_load_v1(mode, 1);
+}
+
+struct xpro_bpf *h_load_v1(uint32_t mode, int v1)
+{
 	struct xpro_bpf *s;
 
 	libbpf_set_print(libbpf_quiet);
@@ -70,6 +75,8 @@ struct xpro_bpf *h_load(uint32_t mode)
 	s->rodata->cfg_test_clock = 1;
 	s->rodata->cfg_guard = 1;   /* the reverse firewall's maps are looked up */
 	s->rodata->cfg_devnets = 1; /* (empty unless a test fills them) */
+	s->rodata->cfg_keys = 1;    /* client identity on: keys looked up */
+	s->rodata->cfg_v1 = (uint8_t)v1;
 	bpf_map__set_max_entries(s->maps.xpro_records, 1 << 16);
 	if (xpro_bpf__load(s)) {
 		xpro_bpf__destroy(s);
@@ -87,6 +94,31 @@ int h_guard(struct xpro_bpf *s)
 	return bpf_map_update_elem(bpf_map__fd(s->maps.xpro_guard), &gp, &proxy, BPF_ANY) ||
 	       bpf_map_update_elem(bpf_map__fd(s->maps.xpro_guard), &gm, &mgmt, BPF_ANY) ||
 	       bpf_map_update_elem(bpf_map__fd(s->maps.xpro_devnets), &dn, &one, BPF_ANY);
+}
+
+const uint64_t H_KEY_A[2] = { 0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL };
+const uint64_t H_KEY_B[2] = { 0x1716151413121110ULL, 0x1f1e1d1c1b1a1918ULL };
+
+int h_keys(struct xpro_bpf *s)
+{
+	struct xpro_devkey a = { .client = ip4("198.18.0.2"), .k0 = H_KEY_A[0], .k1 = H_KEY_A[1] };
+	struct xpro_devkey b = { .client = ip4("198.18.0.3"), .k0 = H_KEY_B[0], .k1 = H_KEY_B[1] };
+	uint32_t ia = 0, ib = 1;
+	int fd = bpf_map__fd(s->maps.xpro_devkeys), fi = bpf_map__fd(s->maps.xpro_keyidx);
+
+	return bpf_map_update_elem(fd, &ia, &a, BPF_ANY) || bpf_map_update_elem(fd, &ib, &b, BPF_ANY) ||
+	       bpf_map_update_elem(fi, &a.client, &ia, BPF_ANY) || bpf_map_update_elem(fi, &b.client, &ib, BPF_ANY);
+}
+
+int h_unkey(struct xpro_bpf *s)
+{
+	struct xpro_devkey none = { 0 };
+	uint32_t ia = 0, ib = 1, ca = ip4("198.18.0.2"), cb = ip4("198.18.0.3");
+	int fd = bpf_map__fd(s->maps.xpro_devkeys), fi = bpf_map__fd(s->maps.xpro_keyidx);
+
+	bpf_map_delete_elem(fi, &ca);
+	bpf_map_delete_elem(fi, &cb);
+	return bpf_map_update_elem(fd, &ia, &none, BPF_ANY) || bpf_map_update_elem(fd, &ib, &none, BPF_ANY);
 }
 
 void h_params(struct xpro_params *p)

@@ -47,6 +47,14 @@ void h_params(struct xpro_params *p);    /* test thresholds */
  * 198.18.1.128/25 management-only, 198.18.5.0/24 registered for
  * 198.18.0.2. 0 or -1. */
 int h_guard(struct xpro_bpf *s);
+/* Client identity: h_load's objects check version-2 MACs and accept
+ * version 1 from clients without a key; h_load_v1(mode, 0) refuses version 1.
+ * h_keys writes the keys of 198.18.0.2 (H_KEY_A, index 0) and 198.18.0.3
+ * (H_KEY_B, index 1) with fresh replay windows; h_unkey removes them. 0 or -1. */
+extern const uint64_t H_KEY_A[2], H_KEY_B[2];
+struct xpro_bpf *h_load_v1(uint32_t mode, int v1);
+int h_keys(struct xpro_bpf *s);
+int h_unkey(struct xpro_bpf *s);
 /* Run one frame; returns the XDP action, output in out (*out_len). */
 int h_run(struct xpro_bpf *s, const uint8_t *pkt, size_t len, uint8_t *out, size_t *out_len);
 uint64_t h_counter(struct xpro_bpf *s, unsigned int idx);

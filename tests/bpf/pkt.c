@@ -3,6 +3,7 @@
 #include <string.h>
 #include "pkt.h"
 #include "tunnel.h"
+#include "xpro_mac.h"
 
 uint32_t ip4(const char *dotted)
 {
@@ -37,7 +38,7 @@ static void put16(uint8_t *p, uint16_t host)
 
 size_t pkt_inner_off(const struct pkt_spec *s)
 {
-	return s->no_outer ? 14 : 14 + 20 + 8 + 4;
+	return s->no_outer ? 14 : 14 + 20 + 8 + (s->v2 ? XPRO_TUN_HDR2_LEN : 4);
 }
 
 size_t pkt_build(const struct pkt_spec *s, uint8_t *buf, size_t cap)
@@ -72,7 +73,7 @@ size_t pkt_build(const struct pkt_spec *s, uint8_t *buf, size_t cap)
 		iu[8 + i] = (uint8_t)('a' + i % 26);
 
 	if (!s->no_outer) {
-		size_t ulen = 8 + 4 + inner_len;
+		size_t ulen = 8 + (s->v2 ? XPRO_TUN_HDR2_LEN : 4) + inner_len;
 
 		o[0] = 0x45;
 		put16(o + 2, (uint16_t)(20 + ulen));
@@ -86,8 +87,23 @@ size_t pkt_build(const struct pkt_spec *s, uint8_t *buf, size_t cap)
 		put16(u + 2, s->o_dport ? s->o_dport : 5683);
 		put16(u + 4, (uint16_t)((int)ulen + s->udp_len_delta));
 		x[0] = s->x_magic ? s->x_magic : 0x58;
-		x[1] = s->x_version ? s->x_version : 1;
+		x[1] = s->x_version ? s->x_version : (s->v2 ? 2 : 1);
 		put16(x + 2, (uint16_t)((int)inner_len + s->x_len_delta));
+		if (s->v2) {
+			uint64_t mac;
+
+			x[4] = (uint8_t)(s->x_seq >> 24);
+			x[5] = (uint8_t)(s->x_seq >> 16);
+			x[6] = (uint8_t)(s->x_seq >> 8);
+			x[7] = (uint8_t)s->x_seq;
+			x[8] = (uint8_t)(s->x_key_index >> 24);
+			x[9] = (uint8_t)(s->x_key_index >> 16);
+			x[10] = (uint8_t)(s->x_key_index >> 8);
+			x[11] = (uint8_t)s->x_key_index;
+			mac = xpro_tun_mac(s->x_k0, s->x_k1, s->o_src, s->o_dst, x, in + 12) ^ s->x_mac_xor;
+			for (i = 0; i < 8; i++)
+				x[12 + i] = (uint8_t)(mac >> (8 * i));
+		}
 	}
 	if (s->truncate && s->truncate < len)
 		len = s->truncate;

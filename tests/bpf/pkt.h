@@ -19,6 +19,11 @@ struct pkt_spec {
 	uint16_t o_dport;         /* host order; 0 = 5683 */
 	int no_outer;             /* inline: no tunnel, the inner packet right after Ethernet */
 	uint8_t x_magic, x_version; /* 0 = valid */
+	int v2;                   /* header version 2 (20 bytes): seq, key index, a MAC under (x_k0, x_k1) */
+	uint32_t x_seq;           /* v2: sequence number */
+	uint32_t x_key_index;     /* v2: the key's index in the proxy's table */
+	uint64_t x_k0, x_k1;      /* v2: the key the MAC is made with */
+	uint64_t x_mac_xor;       /* v2: flips bits of the MAC (a forged one) */
 	int x_len_delta;          /* added to the X-Pro inner_len */
 	int udp_len_delta;        /* added to the outer UDP length */
 	uint32_t i_src, i_dst;    /* inner addresses */

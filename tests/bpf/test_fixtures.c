@@ -33,7 +33,7 @@ static void t_truncated(struct pkt_spec *s) { s->payload = 0; s->truncate = 14 +
 static void t_short_udp(struct pkt_spec *s) { s->udp_len_delta = -30; }
 static void t_cut_frame(struct pkt_spec *s) { s->truncate = 14 + 20 + 8 + 4 + 12; }
 static void t_magic(struct pkt_spec *s) { s->x_magic = 0x59; }
-static void t_version(struct pkt_spec *s) { s->x_version = 2; }
+static void t_version(struct pkt_spec *s) { s->x_version = 3; }
 static void t_xlen_lies(struct pkt_spec *s) { s->x_len_delta = -4; }
 static void t_xlen_long(struct pkt_spec *s) { s->x_len_delta = 100; }
 static void t_udp_long(struct pkt_spec *s) { s->udp_len_delta = 40; }
@@ -350,6 +350,122 @@ static void test_inline(void)
 }
 
 /*
+ * Client identity (docs/protocol.md): 198.18.0.2 holds H_KEY_A (index 0)
+ * and 198.18.0.3 H_KEY_B (index 1) (h_keys); other clients hold none. One
+ * version-2 packet from client (its own inner source) with sequence number
+ * seq, naming key index idx, signed with key, its MAC's bits flipped by
+ * mac_xor; one byte of the inner destination changed after signing when
+ * tamper is set.
+ */
+static int send_v2i(struct xpro_bpf *s, const char *client, uint32_t seq, uint32_t idx, const uint64_t *key,
+		    uint64_t mac_xor, int tamper)
+{
+	struct pkt_spec spec;
+	uint8_t in[512];
+	size_t len;
+
+	pkt_defaults(&spec);
+	spec.o_src = spec.i_src = ip4(client);
+	spec.v2 = 1;
+	spec.x_seq = seq;
+	spec.x_key_index = idx;
+	spec.x_k0 = key[0];
+	spec.x_k1 = key[1];
+	spec.x_mac_xor = mac_xor;
+	len = pkt_build(&spec, in, sizeof(in));
+	if (tamper)
+		in[pkt_inner_off(&spec) + 19] ^= 1; /* 198.18.1.2 -> 198.18.1.3 */
+	return h_run(s, in, len, NULL, NULL);
+}
+
+/* The same with the index of the key used. */
+static int send_v2(struct xpro_bpf *s, const char *client, uint32_t seq, const uint64_t *key,
+		   uint64_t mac_xor, int tamper)
+{
+	return send_v2i(s, client, seq, key == H_KEY_B, key, mac_xor, tamper);
+}
+
+/* Counter idx is n and no record was created. */
+static int only(struct xpro_bpf *s, unsigned int idx, uint64_t n)
+{
+	return h_counter(s, idx) == n && h_counter(s, XPRO_C_RECORD_NEW) == 0;
+}
+
+static void test_identity(void)
+{
+	struct xpro_bpf *refuse;
+	struct pkt_spec spec;
+	uint8_t in[512];
+	size_t len;
+	int act, a2;
+
+	h_reset(tun, &P);
+	ok(!h_keys(tun), "identity: keys of two devices written");
+	act = send_v2(tun, "198.18.0.2", 1, H_KEY_A, 0, 0);
+	ok(act == XDP_REDIRECT && h_counter(tun, XPRO_C_PASS_REDIRECT) == 1 && h_counter(tun, XPRO_C_RECORD_NEW) == 1,
+	   "identity: version 2 with the device's key: forwarded, one record");
+	act = send_v2(tun, "198.18.0.3", 1, H_KEY_B, 0, 0);
+	ok(act == XDP_REDIRECT, "identity: the other device with its own key: forwarded");
+
+	h_reset(tun, &P);
+	h_keys(tun);
+	act = send_v2(tun, "198.18.0.2", 1, H_KEY_A, 1, 0);
+	ok(act == XDP_DROP && only(tun, XPRO_C_DROP_BAD_MAC, 1), "identity: bad MAC: dropped, no record");
+	act = send_v2i(tun, "198.18.0.2", 2, 0, H_KEY_B, 0, 0);
+	ok(act == XDP_DROP && only(tun, XPRO_C_DROP_BAD_MAC, 2), "identity: signed with another device's key: dropped, no record");
+	act = send_v2i(tun, "198.18.0.2", 2, 1, H_KEY_B, 0, 0);
+	ok(act == XDP_DROP && only(tun, XPRO_C_DROP_NO_KEY, 1),
+	   "identity: another device's key and key index (claiming its key): dropped, no record");
+	act = send_v2(tun, "198.18.0.2", 3, H_KEY_A, 0, 1);
+	ok(act == XDP_DROP && only(tun, XPRO_C_DROP_BAD_MAC, 3), "identity: inner destination changed after signing: dropped");
+	act = send_v2(tun, "198.18.0.4", 1, H_KEY_A, 0, 0);
+	ok(act == XDP_DROP && only(tun, XPRO_C_DROP_NO_KEY, 2), "identity: version 2 from a client without a key: dropped");
+	/* the forged packets above moved no window: sequence 1 is still new */
+	act = send_v2(tun, "198.18.0.2", 1, H_KEY_A, 0, 0);
+	ok(act == XDP_REDIRECT, "identity: forged packets did not move the device's replay window");
+
+	/* replay window of 32: hand-worked */
+	h_reset(tun, &P);
+	h_keys(tun);
+	act = send_v2(tun, "198.18.0.2", 7, H_KEY_A, 0, 0);
+	a2 = send_v2(tun, "198.18.0.2", 7, H_KEY_A, 0, 0);
+	ok(act == XDP_REDIRECT && a2 == XDP_DROP && h_counter(tun, XPRO_C_DROP_REPLAY) == 1,
+	   "identity: a replayed packet (same sequence number) is dropped");
+	ok(send_v2(tun, "198.18.0.2", 100, H_KEY_A, 0, 0) == XDP_REDIRECT, "identity: sequence 100 after 7: forwarded");
+	ok(send_v2(tun, "198.18.0.2", 70, H_KEY_A, 0, 0) == XDP_REDIRECT, "identity: 70, late but inside the window (100 - 70 < 32): forwarded");
+	ok(send_v2(tun, "198.18.0.2", 70, H_KEY_A, 0, 0) == XDP_DROP, "identity: 70 again: replay");
+	ok(send_v2(tun, "198.18.0.2", 68, H_KEY_A, 0, 0) == XDP_DROP, "identity: 68, behind the window (100 - 68 = 32): dropped");
+	ok(send_v2(tun, "198.18.0.2", 0, H_KEY_A, 0, 0) == XDP_DROP, "identity: sequence 0 is never valid");
+	ok(send_v2(tun, "198.18.0.2", 101, H_KEY_A, 0, 0) == XDP_REDIRECT, "identity: 101: forwarded");
+	is_u64(h_counter(tun, XPRO_C_DROP_REPLAY), 4, "identity: 4 replays counted");
+
+	/* the old version */
+	h_reset(tun, &P);
+	h_keys(tun);
+	pkt_defaults(&spec);
+	len = pkt_build(&spec, in, sizeof(in));
+	act = h_run(tun, in, len, NULL, NULL);
+	ok(act == XDP_DROP && only(tun, XPRO_C_DROP_V1, 1), "identity: version 1 from a device with a key (a downgrade): dropped");
+	spec.o_src = spec.i_src = ip4("198.18.0.4");
+	len = pkt_build(&spec, in, sizeof(in));
+	act = h_run(tun, in, len, NULL, NULL);
+	ok(act == XDP_REDIRECT && h_counter(tun, XPRO_C_V1_ACCEPTED) == 1,
+	   "identity: version 1 from a device without a key: accepted (tunnel_v1 = accept), counted v1_accepted");
+
+	refuse = h_load_v1(0, 0);
+	if (!ok(refuse && !h_keys(refuse), "identity: an object with tunnel_v1 = refuse loads"))
+		return;
+	h_reset(refuse, &P);
+	act = h_run(refuse, in, len, NULL, NULL);
+	ok(act == XDP_DROP && only(refuse, XPRO_C_DROP_V1, 1), "identity: tunnel_v1 = refuse: version 1 dropped");
+	act = send_v2(refuse, "198.18.0.2", 1, H_KEY_A, 0, 0);
+	ok(act == XDP_REDIRECT, "identity: tunnel_v1 = refuse: version 2 forwarded");
+	xpro_bpf__destroy(refuse);
+	/* the other tests send version 1 from 198.18.0.2: no keys again */
+	h_unkey(tun);
+}
+
+/*
  * Two CPUs hammer one record at the same instant: every packet counted.
  * The packets are TF1 drops (one packet at t0, then all at t0 + 1 s with
  * TF1 = 1 pps): a drop leaves the frame as it is, so test_run's repeat
@@ -430,6 +546,7 @@ int main(void)
 	test_outputs();
 	test_verdicts();
 	test_inline();
+	test_identity();
 	test_two_cpus();
 	xpro_bpf__destroy(tun);
 	xpro_bpf__destroy(inl);
