@@ -136,6 +136,34 @@ sweep() {
       i=$((i + 1))
     done
     plot policy "scenario (1 flood, 2 hopping, 3 lowrate)" 0 ;;
+  internet) # 1,000 proxies, 10,000,000 devices, 60 simulated seconds (not in `all`: about an hour)
+    # devices every 10 s (1,000,000 requests/s in all), TF2 = 2,000,000 (the victim's
+    # capacity, twice the legitimate load); 1,000 bots at 200 pps hopping to the next
+    # proxy every 200 packets (1 s): 200,000 pps, under TF2, so only TF1 catches
+    # them; 16,384 records per proxy (each holds ~10,000 devices and the bots that
+    # visited it); --feed known (see docs/simulation.md). Time and peak memory from
+    # /usr/bin/time -v. INTERNET_PERIODS overrides the periods.
+    xs=${INTERNET_PERIODS:-"10000 1000 100 10"}
+    [[ $SCALE == ci ]] && xs="1000 100"
+    local P=1000 U=10000000 D=60
+    [[ $SCALE == ci ]] && { P=100; U=100000; D=20; }
+    sed -i '1s/$/,wall_s,cpu_s,max_rss_kb/' "$CSV"
+    for x in $xs; do
+      for d in xpro xpro-isolated; do
+        /usr/bin/time -v -o "$DIR/time.txt" "$SIM" -q -d "$d" -P "$P" -U "$U" --device-period 10000 \
+          -B 1000 --bot-rate 200 --bot-mode hop --hop 200 --duration "$D" --attack 5-$((D - 5)) \
+          --set tf2=2000000 --set sync_period_ms="$x" --map-size 16384 --feed known > "$DIR/run.json"
+        jq -r --arg x "$x" --arg d "$d" '
+          [$x, $d, .attack_drop_ratio_whole, .attack_drop_ratio, .legit_drop_ratio, (.detect_ms // ""),
+           .victim_pps_attack_mean, .evictions, .merges, .records] | @csv' "$DIR/run.json" | tr -d '\n' >> "$CSV"
+        awk -F': ' '/Elapsed/ { n = split($2, t, ":"); w = 0; for (i = 1; i <= n; i++) w = w * 60 + t[i] }
+                    /User time/ { u = $2 } /System time/ { s = $2 } /Maximum resident/ { m = $2 }
+                    END { printf ",%.1f,%.1f,%d\n", w, u + s, m }' "$DIR/time.txt" >> "$CSV"
+        tail -n 1 "$CSV" >&2
+      done
+    done
+    rm -f "$DIR/run.json" "$DIR/time.txt"
+    plot internet "sync period (ms)" 1 ;;
   *)
     echo "sweep: unknown SWEEP '$name' (period proxies botshare hopping mapsize policy all)" >&2
     exit 2 ;;
