@@ -45,12 +45,14 @@ ALLOW = [
     ("*.bpf.o", "BPF objects, built into $(O)/bpf/"),
     ("*.lua.h", "the master's Lua embedded at build time, generated into $(O)/"),
     ("debian/build", "the build folder debian/rules gives make (O=), made by a package build"),
-    ("debian/bookworm*", "Vagrant's name of the public Debian 12 box, not a path"),
+    ("debian/bookworm*", "Vagrant's names of the public Debian boxes, not paths"),
+    ("debian/trixie*", "Vagrant's names of the public Debian boxes, not paths"),
 ]
 # Bare NAME.md names that are not files of the tree, on purpose.
 ALLOW_MD = {
     "report.md": "the report of a run, written into results/ by analysis/xpa.py",
     "compare.md": "the side-by-side report of `make compare`, written into results/",
+    "RESULTS.md": "the tables of a run matrix, written into results/matrix/ by analysis/xpm.py",
 }
 # A name without extension is the program built from NAME.c (tests/unit/test_decide),
 # or what bats' `load lib/xpro` loads.
