@@ -66,7 +66,7 @@ timeout 60 "$TOPO" down "$RUN" -q >&2
 # with the resident size of syncdb and of both redis-servers at the largest.
 MNS=bsyncm-$$
 ip netns add "$MNS"
-trap 'timeout 60 "$TOPO" down "$RUN" -q >/dev/null 2>&1 || true; [[ -n ${mpids:-} ]] && kill $mpids 2>/dev/null; ip netns del "$MNS" 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'timeout 60 "$TOPO" down "$RUN" -q >/dev/null 2>&1 || true; [[ -n ${mpids:-} ]] && kill $mpids 2>/dev/null; sleep 0.3; ip netns del "$MNS" 2>/dev/null; rm -rf "$tmp" 2>/dev/null; true' EXIT
 ip -n "$MNS" link set lo up
 mpids=""
 for port in 16401 16402; do
@@ -77,7 +77,8 @@ done
 rcli() { nsenter --net=/run/netns/$MNS redis-cli "$@"; }
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 
-# merge_once N: prints "ms syncdb_rss_kb local_rss_kb master_rss_kb"
+# merge_once N: sets MERGE to "ms syncdb_rss_kb local_rss_kb master_rss_kb"
+# (run in this shell, not a subshell: syncdb's PID joins mpids for the trap)
 merge_once() {
   local n=$1 now_us ms0 m line merge_ms="" spid rss
   rcli -p 16401 flushall >/dev/null
@@ -108,11 +109,12 @@ merge_once() {
     sleep 0.01
   done
   [[ -n $merge_ms ]] || { echo "bench sync: syncdb did not merge $n records within 300 s" >&2; exit 1; }
-  cp "$tmp/mstate/$MNS/lo/syncdb.json" "$tmp/mstats.json"
+  # cat, not cp: syncdb replaces the file (rename) every period
+  cat "$tmp/mstate/$MNS/lo/syncdb.json" > "$tmp/mstats.json"
   rss="$(rss_kb $spid) $(rss_kb "$(cat "$tmp/redis-16401/redis.pid")") $(rss_kb "$(cat "$tmp/redis-16402/redis.pid")")"
   kill "$spid" 2>/dev/null || true
   wait "$spid" 2>/dev/null || true
-  echo "$merge_ms $rss"
+  MERGE="$merge_ms $rss"
 }
 cat > "$tmp/merge.conf" <<EOC
 tt1_ms = 60000
@@ -126,7 +128,8 @@ state_dir = $tmp/mstate
 EOC
 runs=()
 for _ in 1 2 3; do
-  read -r ms _ < <(merge_once "$RECORDS")
+  merge_once "$RECORDS"
+  read -r ms _ <<< "$MERGE"
   runs+=("$ms")
 done
 merge_ms=$(printf '%s\n' "${runs[@]}" | sort -n | sed -n 2p)
@@ -160,7 +163,8 @@ redis_rps=$(awk -v s="$redis_s" -v n="$RECORDS" 'BEGIN { printf "%d", n / s }')
 
 curve="{}"
 for n in ${BENCH_SYNC_CURVE:-10000 100000 1000000}; do
-  read -r ms srss lrss mrss < <(merge_once "$n")
+  merge_once "$n"
+  read -r ms srss lrss mrss <<< "$MERGE"
   curve=$(jq -c --arg n "$n" --arg ms "$ms" --arg s "$srss" --arg l "$lrss" --arg m "$mrss" \
     '. + {($n): {ms: ($ms|tonumber), syncdb_rss_kb: ($s|tonumber), local_redis_rss_kb: ($l|tonumber), master_redis_rss_kb: ($m|tonumber)}}' <<< "$curve")
 done
