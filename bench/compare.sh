@@ -3,7 +3,8 @@
 # its change from A to B. RUN is a run's file (results/bench/history/*.json),
 # or its stamp (20261205T201500Z, looked up in results/bench/history/ and then
 # results/bench/), or `latest`. Numbers: the change in percent; other values:
-# "same" or "changed"; a key one run lacks: "only A" / "only B". The
+# "same" or "changed"; a key one run lacks: "only A" / "only B"; nested
+# values one row per leaf (veth_curve.10000.drop_1q_ns). The
 # machines' descriptions are printed first: a change between two machines is
 # no change of X-Pro. Exit: 0; 2 for a missing or unreadable run.
 set -euo pipefail
@@ -27,12 +28,15 @@ find_run() {
 a=$(find_run "$1")
 b=$(find_run "$2")
 jq -r -n --slurpfile A "$a" --slurpfile B "$b" --arg an "$1" --arg bn "$2" '
-  $A[0] as $a | $B[0] as $b |
+  # nested values (the curves, the maps) as one row per leaf: veth_curve.10000.drop_1q_ns
+  def flat: del(.machine) | [paths(scalars) as $p | {key: ($p | map(tostring) | join(".")), value: getpath($p)}]
+    | from_entries;
+  ($A[0] | flat) as $a | ($B[0] | flat) as $b |
   def show: if . == null then "-" elif type == "object" or type == "array" then tojson else tostring end;
   def machine($r): ($r.machine // {}) as $m
     | "\($m.cpu_model // "?"), \($m.cpus // $r.cpus // "?") CPUs, kernel \($m.kernel // $r.kernel // "?")";
-  "A \($an): \($a.timestamp // "?") on \(machine($a))",
-  "B \($bn): \($b.timestamp // "?") on \(machine($b))",
+  "A \($an): \($a.timestamp // "?") on \(machine($A[0]))",
+  "B \($bn): \($b.timestamp // "?") on \(machine($B[0]))",
   "key\tA\tB\tchange",
   ((($a | keys) + ($b | keys)) | unique[]
    | select(. != "timestamp" and . != "machine" and . != "kernel" and . != "cpus") as $k

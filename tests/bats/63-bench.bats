@@ -7,12 +7,12 @@ CMP=$BATS_TEST_DIRNAME/../../bench/compare.sh
 LIB=$BATS_TEST_DIRNAME/../../bench/lib.sh
 
 # two runs: x 100 -> 150 (+50 %), y 2 -> 1 (-50 %), z 0 -> 0, s "a" -> "b",
-# t true -> true, one key only in each
+# t true -> true, one key only in each, curve.10000.ns 80 -> 100 (+25 %)
 fixtures() {
   mkdir -p "$BATS_TEST_TMPDIR/history"
-  printf '%s\n' '{"timestamp":"20261201T000000Z","machine":{"cpu_model":"CPU A","cpus":2,"kernel":"6.1"},"x":100,"y":2,"z":0,"s":"a","t":true,"only_a":1}' \
+  printf '%s\n' '{"timestamp":"20261201T000000Z","machine":{"cpu_model":"CPU A","cpus":2,"kernel":"6.1"},"x":100,"y":2,"z":0,"s":"a","t":true,"only_a":1,"curve":{"10000":{"ns":80}}}' \
     > "$BATS_TEST_TMPDIR/history/20261201T000000Z.json"
-  printf '%s\n' '{"timestamp":"20261202T000000Z","machine":{"cpu_model":"CPU B","cpus":4,"kernel":"6.18"},"x":150,"y":1,"z":0,"s":"b","t":true,"only_b":2}' \
+  printf '%s\n' '{"timestamp":"20261202T000000Z","machine":{"cpu_model":"CPU B","cpus":4,"kernel":"6.18"},"x":150,"y":1,"z":0,"s":"b","t":true,"only_b":2,"curve":{"10000":{"ns":100}}}' \
     > "$BATS_TEST_TMPDIR/history/20261202T000000Z.json"
 }
 
@@ -30,6 +30,8 @@ row() { grep -E "^$1 " <<<"$output" | tr -s ' '; }
   [[ $(row t) == "t true true same" ]]
   [[ $(row only_a) == "only_a 1 - only A" ]]
   [[ $(row only_b) == "only_b - 2 only B" ]]
+  # nested: one row per leaf, 80 -> 100 = +25 %
+  [[ $(row curve.10000.ns) == "curve.10000.ns 80 100 +25 %" ]]
   # the machines head the table; timestamp and machine are not rows
   [[ ${lines[0]} == *"CPU A, 2 CPUs, kernel 6.1"* && ${lines[1]} == *"CPU B, 4 CPUs, kernel 6.18"* ]]
   [[ -z $(row machine) && -z $(row timestamp) ]]
