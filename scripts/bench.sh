@@ -69,9 +69,7 @@ jq -r '
   row("dataplane_pass_nocache_vs_lru"; "ratio (route cache off)"),
   (to_entries[] | select(.key | test("^(xdp_drop|lru_filter|lru_filter_1m|dataplane_.*|timestamp|kernel|cpus|machine)(_ns)?$") | not)
    | select(.value | type != "object" and type != "array")
-   | select(.value | type != "object" and type != "array")
    | "\(.key)\t\(.value)\t"),
-  "(curves, maps and memory objects: in the JSON and the curves tables)",
   "(curves, maps and memory objects: in the JSON and the curves tables)"
 ' "$out/latest.json" | column -t -s $'\t'
 # the curves: tables (Markdown) and PNG plots in results/bench/
