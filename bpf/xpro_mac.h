@@ -117,4 +117,37 @@ static __always_inline __u64 xpro_tun_mac(__u64 k0, __u64 k1, __be32 osrc, __be3
 	return xpro_siphash(k0, k1, w, 3, 2, 4);
 }
 
+#ifndef __VMLINUX_H__
+/*
+ * A key as the key file writes it (docs/protocol.md): its 16 bytes as 32 hex
+ * digits, k0 = bytes 0-7 and k1 = bytes 8-15, little-endian. 0, or -1 when
+ * it is not 32 hex digits.
+ */
+static inline int xpro_key_hex(const char *hex, __u64 *k0, __u64 *k1)
+{
+	__u64 k[2] = { 0, 0 };
+	int i, v;
+
+	for (i = 0; i < 32; i++) {
+		char c = hex[i];
+
+		if (c >= '0' && c <= '9')
+			v = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v = c - 'A' + 10;
+		else
+			return -1;
+		/* digit i: the high or low half of byte i / 2 */
+		k[i / 16] |= (__u64)v << (8 * ((i / 2) % 8) + (i % 2 ? 0 : 4));
+	}
+	if (hex[32])
+		return -1;
+	*k0 = k[0];
+	*k1 = k[1];
+	return 0;
+}
+#endif
+
 #endif /* XPRO_MAC_H */

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "guard.h"
 #include "xpro.h"
+#include "xpro_mac.h"
 
 static int parse_prefix(const char *s, uint32_t *net, uint32_t *len)
 {
@@ -124,38 +125,12 @@ int xpro_guard_fill(const struct xpro_config *c, int guard_fd, int devnets_fd)
 	       fill_list(c->device_prefixes, 1, devnets_fd, 1);
 }
 
-int xpro_key_hex(const char *hex, uint64_t *k0, uint64_t *k1)
-{
-	uint64_t k[2] = { 0, 0 };
-	int i, v;
-
-	if (strlen(hex) != 32)
-		return -EINVAL;
-	for (i = 0; i < 32; i++) {
-		char c = hex[i];
-
-		if (c >= '0' && c <= '9')
-			v = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			v = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			v = c - 'A' + 10;
-		else
-			return -EINVAL;
-		/* byte i / 2 of the key; k0 holds bytes 0-7 little-endian */
-		k[i / 16] |= (uint64_t)v << (8 * ((i / 2) % 8) + (i % 2 ? 0 : 4));
-	}
-	*k0 = k[0];
-	*k1 = k[1];
-	return 0;
-}
-
 int xpro_keys_load(const char *path, int fd, int idx_fd, char *err, size_t errlen)
 {
 	char line[256], addr[64], hex[64], extra[8];
 	struct xpro_devkey dk;
 	struct in_addr in;
-	uint64_t k0, k1;
+	__u64 k0, k1;
 	uint32_t n = 0;
 	int lineno = 0;
 	FILE *f = fopen(path, "r");

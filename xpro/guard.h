@@ -40,9 +40,9 @@ int xpro_guard_fill(const struct xpro_config *c, int guard_fd, int devnets_fd);
  * (k0: bytes 0-7, k1: bytes 8-15, little endian); xpro_keys_load reads the
  * file and, with fd >= 0, writes every key with a fresh replay window into
  * xpro_devkeys (fd) and its index into xpro_keyidx (idx_fd). Count or
- * -errno (err says where; a device listed twice is EEXIST).
+ * -errno (err says where; a device listed twice is EEXIST). KEY is read by
+ * xpro_key_hex (bpf/xpro_mac.h).
  */
-int xpro_key_hex(const char *hex, uint64_t *k0, uint64_t *k1);
 int xpro_keys_load(const char *path, int fd, int idx_fd, char *err, size_t errlen);
 
 #endif

@@ -130,6 +130,46 @@ victim_echo() {
   [ "$(px stats -i in0 --json | jq -r .records)" -eq 8 ]
 }
 
+@test "client identity: version 2 under the device's key passes; a replay, another key, a keyed device's version 1 are dropped" {
+  # two devices with keys (docs/protocol.md, "Client identity"): 198.18.0.10 at
+  # index 0, 198.18.0.2 at index 1; 198.18.0.11 has none
+  keys=$BATS_TEST_TMPDIR/keys
+  printf '198.18.0.10 00112233445566778899aabbccddeeff\n198.18.0.2 000102030405060708090a0b0c0d0e0f\n' > "$keys"
+  conf2=$BATS_TEST_TMPDIR/keys.conf
+  cp "$CONF" "$conf2"
+  echo "device_keys = $keys" >> "$conf2"
+  xp_exec "$PX" "$XPRO" detach -i in0 -c "$CONF" >/dev/null
+  run xp_exec "$PX" "$XPRO" attach -i in0 -c "$conf2"
+  assert_success
+  px stats -i in0 --json > "$BATS_TEST_TMPDIR/base.json"
+  victim_echo 4
+  v2() { xp_exec "$DEV" timeout 20 "$UDP" send --proxy 198.18.0.1 --dst 198.18.1.2 --dport 7 --interval-us 20000 "$@"; }
+  run v2 --count 10 --wait-ms 800 --key 000102030405060708090a0b0c0d0e0f --key-index 1
+  assert_output '{"sent":10,"replies":10}'
+  # the same ten sequence numbers again: replays
+  run v2 --count 10 --wait-ms 0 --key 000102030405060708090a0b0c0d0e0f --key-index 1
+  # the other device's key under this device's index; this device claiming the other's index
+  run v2 --count 4 --wait-ms 0 --key 00112233445566778899aabbccddeeff --key-index 1 --seq 50
+  run v2 --count 3 --wait-ms 0 --key 00112233445566778899aabbccddeeff --key-index 0 --seq 60
+  # version 1 from the keyed device (a downgrade), and from the device without a key
+  run dev_send 5 20000 0
+  run v2 --count 6 --wait-ms 0 --bind 198.18.0.11
+  wait "$ECHO_PID"
+  echo "replay=$(counter drop_replay) bad_mac=$(counter drop_bad_mac) no_key=$(counter drop_no_key) v1=$(counter drop_v1) v1_accepted=$(counter v1_accepted)"
+  [ "$(counter drop_replay)" -eq 10 ]
+  [ "$(counter drop_bad_mac)" -eq 4 ]
+  [ "$(counter drop_no_key)" -eq 3 ]
+  [ "$(counter drop_v1)" -eq 5 ]
+  [ "$(counter v1_accepted)" -eq 6 ]
+  # the victim got the 10 signed packets and the 6 of the device without a key, nothing else
+  run jq -r '.received, .sources["198.18.0.2"], .sources["198.18.0.11"]' "$BATS_TEST_TMPDIR/echo.json"
+  assert_output $'16\n10\n6'
+  # dropped before any record: only the two devices that passed have one
+  run px stats -i in0 --json
+  [ "$(jq -r .records <<< "$output")" -eq 2 ]
+  xp_exec "$PX" "$XPRO" detach -i in0 -c "$conf2" >/dev/null
+}
+
 @test "TF1 changed at run time takes effect without a reload" {
   id_before=$(ip -n "$PX" -j -d link show in0 | jq -r '.[0].xdp.prog.id')
   run px set -i in0 tf1=100000 tf2=1000000

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "xpro.h"
+#include "xpro_mac.h"
 #include "safety.h"
 #include "clock.h"
 #include "tunnel.h"
@@ -39,6 +40,7 @@
 
 #define USAGE "usage: xpt-udp send --proxy ADDR --dst ADDR --dport P --count N [--port 5683] [--sport P]\n" \
 	"                    [--interval-us U] [--plain] [--wait-ms W] [--payload BYTES] [--bind ADDR]\n" \
+	"                    [--key HEX --key-index I [--seq N]]  (header version 2, docs/protocol.md)\n" \
 	"       xpt-udp echo --port P --duration S [--reply] [--expect N]\n" \
 	"Destinations must lie in " XPRO_TESTBED_STR "; runs only inside a testbed namespace.\n"
 
@@ -48,11 +50,17 @@ struct opts {
 	int port, dport, sport, plain, reply, wait_ms, payload;
 	long interval_us;
 	double duration;
+	const char *key;          /* header version 2 with this key (32 hex digits) */
+	long key_index, seq;      /* its index in the proxy's key file; the first sequence number */
 };
 
 static int do_send(struct opts *o)
 {
-	uint8_t buf[2048], *x = buf, *ip = buf + XPRO_TUN_HDR_LEN, *udp = ip + 20;
+	size_t hl = o->key ? XPRO_TUN_HDR2_LEN : XPRO_TUN_HDR_LEN;
+	uint8_t buf[2048], *x = buf, *ip = buf + hl, *udp = ip + 20;
+	__u64 k0 = 0, k1 = 0, mac;
+	uint32_t seq;
+	int b;
 	struct sockaddr_in to = { .sin_family = AF_INET }, me = { .sin_family = AF_INET }, from;
 	socklen_t sl = sizeof(me);
 	int tx, rx, on = 1;
@@ -94,9 +102,13 @@ static int do_send(struct opts *o)
 		}
 		o->src = me.sin_addr.s_addr;
 	}
+	if (o->key && xpro_key_hex(o->key, &k0, &k1)) {
+		pr_warn("--key: not 32 hex digits\n");
+		return 1;
+	}
 	memset(buf, 0, sizeof(buf));
 	x[0] = XPRO_TUN_MAGIC;
-	x[1] = XPRO_TUN_VERSION;
+	x[1] = o->key ? XPRO_TUN_VERSION2 : XPRO_TUN_VERSION;
 	x[2] = (uint8_t)(inner_len >> 8);
 	x[3] = (uint8_t)inner_len;
 	ip[0] = 0x45;
@@ -120,10 +132,21 @@ static int do_send(struct opts *o)
 		ip[5] = (uint8_t)i;
 		ip[10] = ip[11] = 0;
 		memcpy(ip + 10, (uint16_t[]){ xpro_csum(ip, 20, 0) }, 2);
+		if (o->key) {
+			/* version 2: sequence number, key index, MAC (docs/protocol.md) */
+			seq = (uint32_t)(o->seq + i);
+			for (b = 0; b < 4; b++) {
+				x[4 + b] = (uint8_t)(seq >> (24 - 8 * b));
+				x[8 + b] = (uint8_t)((uint32_t)o->key_index >> (24 - 8 * b));
+			}
+			mac = xpro_tun_mac(k0, k1, o->src, o->proxy, x, ip + 12);
+			for (b = 0; b < 8; b++)
+				x[12 + b] = (uint8_t)(mac >> (8 * b));
+		}
 		if (o->plain) {
 			if (send(tx, udp + 8, (size_t)o->payload, 0) < 0)
 				break;
-		} else if (send(tx, buf, XPRO_TUN_HDR_LEN + inner_len, 0) < 0) {
+		} else if (send(tx, buf, hl + inner_len, 0) < 0) {
 			break;
 		}
 		if (o->interval_us > 0)
@@ -197,7 +220,7 @@ static int do_echo(struct opts *o)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .port = XPRO_TUN_PORT_DEFAULT, .sport = 40000, .wait_ms = 500,
+	struct opts o = { .port = XPRO_TUN_PORT_DEFAULT, .sport = 40000, .wait_ms = 500, .seq = 1,
 			  .payload = 16, .duration = 5, .count = -1 };
 	const struct xp_opt tab[] = {
 		XP_IPV4("proxy", 0, &o.proxy, "ADDR", "send: the proxy (tunnel mode)"),
@@ -211,6 +234,9 @@ int main(int argc, char **argv)
 		XP_INT("wait-ms", 0, &o.wait_ms, 0, 60000, "W", "send: wait for replies (default 500)"),
 		XP_INT("payload", 0, &o.payload, 0, 1400, "BYTES", "send: payload size (default 16)"),
 		XP_IPV4("src", 0, &o.src, "ADDR", "send: inner source address"),
+		XP_STR("key", 0, &o.key, "HEX", "send: header version 2, MAC under this key (32 hex digits)"),
+		XP_LONG("key-index", 0, &o.key_index, 0, 0xffffffffL, "I", "send: the key's index (its line among the key file's entries)"),
+		XP_LONG("seq", 0, &o.seq, 0, 0xffffffffL, "N", "send: the first sequence number (default 1)"),
 		XP_IPV4("bind", 0, &o.bind_addr, "ADDR", "bind to ADDR"),
 		XP_DOUBLE("duration", 0, &o.duration, 0, MAX_SECONDS, "S", "echo: run time (default 5)", .flags = XP_OPT_GT),
 		XP_FLAG("reply", 0, &o.reply, "echo: send each datagram back"),

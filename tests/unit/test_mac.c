@@ -10,7 +10,6 @@
 #include <string.h>
 #include "tap.h"
 #include "xpro_mac.h"
-#include "guard.h"
 
 int main(void)
 {
@@ -36,7 +35,7 @@ int main(void)
 	   "one bit of the key changes the MAC");
 	/* a key file's KEY: the 16 bytes in order, k0 = bytes 0-7 little-endian */
 	{
-		uint64_t a = 0, b = 0;
+		__u64 a = 0, b = 0;
 
 		ok(!xpro_key_hex("000102030405060708090a0b0c0d0e0f", &a, &b) && a == k0 && b == k1,
 		   "key 000102..0f reads as the reference key (k0 0x0706050403020100, k1 0x0f0e0d0c0b0a0908)");
