@@ -572,6 +572,11 @@ def analyze_one(d):
         "thresholds": meta.get("thresholds"), "overrides": meta.get("overrides"),
         "override_why": meta.get("override_why"),
     }
+    # the sync daemons' lag (time since syncdb's last finished round), every proxy, every sample
+    lags = [v["lag_ms"] for smp in samples for v in smp.values()
+            if isinstance(v, dict) and isinstance(v.get("lag_ms"), (int, float)) and v["lag_ms"] >= 0]
+    summ["sync_lag_ms_max"] = max(lags) if lags else None
+    summ["sync_lag_ms_p50"] = quantile(sorted(lags), 0.5) if lags else None
     return summ, {"samples": samples, "wins": wins, "lat": lat, "series": series, "meta": meta,
                   "sent": sent, "recv": recv}
 
