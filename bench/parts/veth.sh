@@ -24,8 +24,8 @@
 #   veth_offered_pps        the least the generator offered in any variant
 # and the programs' ns/packet from bpf_stats (veth_*_ns). The ratios count
 # only where every variant was offered more than the fastest filter took
-# (veth_ratios_valid). veth_xpro_id_drop_pps: null until X-Pro has a client
-# identity check. Then the curves (below): veth_curve, ns/packet of X-Pro's
+# (veth_ratios_valid). veth_xpro_id_drop_pps: X-Pro with the client identity
+# on, the bots keyless (null with an X-Pro without it). Then the curves (below): veth_curve, ns/packet of X-Pro's
 # drop and forward paths against the records present, on 1 and 2 RX queues.
 # VETH_SECONDS (3) per run, VETH_QUEUES (2), VETH_RECORDS ("10000 100000
 # 1000000 4194304"; empty: no curves).
@@ -238,6 +238,18 @@ fi
 echo "$CURVE" > "$BENCH_TMP/curve.json"
 echo "$RSS" > "$BENCH_TMP/rss.json"
 
+# X-Pro with the client identity on (docs/protocol.md, "Client identity"): a
+# key file and tunnel_v1 = refuse; the bots have no key, so every frame is
+# refused (drop_v1) before any record is touched: what an unauthenticated
+# flood costs. Skipped (null) by an xpro without device_keys.
+if px "$XPRO" config show 2>/dev/null | grep -q '^device_keys'; then
+  echo "198.18.0.250 000102030405060708090a0b0c0d0e0f" > "$BENCH_TMP/keys"
+  conf "tt2_ms = 0" "tt3_ms = 0" "tf1 = 1" "tf2 = 4294967296" "device_keys = $BENCH_TMP/keys" "tunnel_v1 = refuse"
+  xpro_on
+  run xpro_id_drop tunnel xdp
+  xpro_off
+fi
+
 # X-Pro forwarding everything
 conf "tf1 = 4294967296" "tf2 = 4294967296"
 xpro_on
@@ -286,7 +298,7 @@ run kernel_route inline vic
   | ([$m.xdp_drop.took, $m.xpro_drop.took, $m.nft.took, $m.iptables.took] | max) as $fastest
   | (reduce $r[] as $x ({}; . + {("veth_\($x.k)_pps"): $x.took, ("veth_\($x.k)_offered_pps"): $x.off}))
   + {veth_nft_pps: $m.nft.took, veth_iptables_pps: $m.iptables.took,
-     veth_xpro_id_drop_pps: null,
+     veth_xpro_id_drop_pps: $m.xpro_id_drop.took, veth_xpro_id_drop_ns: $m.xpro_id_drop.ns,
      veth_offered_pps: $offered,
      veth_xdp_drop_ns: $m.xdp_drop.ns, veth_xpro_drop_ns: $m.xpro_drop.ns, veth_xpro_fwd_ns: $m.xpro_fwd.ns,
      veth_nft_xpro_pass_ns: $m.nft.ns,
