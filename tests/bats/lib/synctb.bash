@@ -13,6 +13,8 @@
 #   send_spread N            the bot sends N packets at 50/s to each proxy
 #   settle P CLIENT DEST WANT          poll (50 periods) until P's record is WANT
 #   dpid P DAEMON            PID of a daemon (syncmaps, syncdb, redis, ...) of P
+#   running P DAEMON         wait (5 s) until the sync daemon wrote its state: it
+#                            runs, its signal handlers are set (before: SIGHUP kills)
 
 B=${XPRO_BUILD:-build}
 TOPO=topo/xpro-topo
@@ -100,3 +102,11 @@ settle() {
 
 lredis() { local p=$1; shift; topo exec "$RUN" "$p" timeout 5 redis-cli --user xpro --pass "$(cat /run/xpro/topo/$RUN/secret)" --no-auth-warning "$@"; }
 dpid() { awk -v h="$1" -v d="$2" '$3 == h && $4 == d { print $1 }' /run/xpro/topo/$RUN/pids | tail -1; }
+running() {
+  local _
+  for _ in $(seq 50); do
+    compgen -G "/run/xpro/topo/$RUN/$1/xpro/*/in0/$2.json" > /dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
