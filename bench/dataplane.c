@@ -195,9 +195,75 @@ static void resign_v2(int i)
 		x[12 + b] = (uint8_t)(mac >> (8 * b));
 }
 
-static uint64_t counter_total(struct xpro_bpf *s, unsigned int idx)
+/* The same seeded packets for every program; v2: header version 2 (the
+ * identity's sequence number and MAC are written per call by resign_v2) */
+static void build_frames(unsigned int seed, int v2)
 {
-	return h_counter(s, idx);
+	struct pkt_spec spec;
+	int i;
+
+	srand(seed);
+	for (i = 0; i < NSRC; i++) {
+		pkt_defaults(&spec);
+		spec.o_src = htonl(0xC6121000u + (uint32_t)i); /* 198.18.16.0 + i */
+		spec.i_src = spec.o_src;
+		spec.i_dst = htonl(0xC612010Au + (uint32_t)(rand() % NVICTIMS));
+		spec.i_sport = (uint16_t)(1024 + rand() % 60000);
+		spec.i_dport = (uint16_t)(1 + rand() % 65535);
+		spec.payload = (size_t)(16 + rand() % 49);
+		spec.v2 = v2;
+		lens[i] = pkt_build(&spec, frames[i], sizeof(frames[i]));
+	}
+}
+
+/* X-Pro loaded (keys: the client identity on) with prefill_n other records */
+static struct xpro_bpf *xpro_load(int keys)
+{
+	struct xpro_bpf *s = xpro_bpf__open();
+
+	if (!s)
+		return NULL;
+	s->rodata->cfg_mode = 0;
+	s->rodata->cfg_tun_addr = ip4("198.18.0.1");
+	s->rodata->cfg_tun_port = htons(5683);
+	s->rodata->cfg_keys = keys;
+	bpf_map__set_max_entries(s->maps.xpro_records, prefill_n + prefill_n / 8 + 65536);
+	if (xpro_bpf__load(s) || prefill(bpf_map__fd(s->maps.xpro_records), sizeof(struct xpro_key),
+					 sizeof(struct xpro_record), fill_records)) {
+		pr_warn("load or prefill of %u records failed (identity %s)\n", prefill_n, keys ? "on" : "off");
+		xpro_bpf__destroy(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* The pass path's parameters: thresholds out of reach, the route cache as
+ * xpro attach sets it by default (docs/config.md) */
+static void pass_params(struct xpro_params *p)
+{
+	struct xpro_config defaults;
+
+	h_params(p);
+	xpro_config_defaults(&defaults);
+	p->fib_cache_ms = defaults.params.fib_cache_ms;
+	p->tt1_ns = 60ULL * 1000000000ULL;
+	p->tf1 = p->tf2 = 1ULL << 32;
+}
+
+/* *ns: ns/packet of s's program per call, less the overhead; checked: the
+ * counter idx grew by exactly one per packet (else the path did not run) */
+static int timed(struct xpro_bpf *s, unsigned int idx, const char *what, double overhead, double *ns)
+{
+	uint64_t before = h_counter(s, idx), after;
+
+	*ns = measure(bpf_program__fd(s->progs.xpro_xdp), 1, NSRC) - overhead;
+	after = h_counter(s, idx);
+	if (after - before != (uint64_t)runs * NSRC * 8) {
+		pr_warn("%s: %llu counted, expected %llu\n", what, (unsigned long long)(after - before),
+			(unsigned long long)runs * NSRC * 8);
+		return -1;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -205,12 +271,10 @@ int main(int argc, char **argv)
 	struct xpro_params p;
 	struct xpro_bpf *x;
 	struct baseline_bpf *b;
-	struct pkt_spec spec;
 	uint32_t k0 = 0;
 	unsigned int seed = 42;
 	double drop_id_ns, pass_id_ns;
 	double drop_ns, pass_ns, xdrop_ns, lru_ns, xdrop_rep_ns, xdrop1_ns, drop_rep_ns, overhead_ns, lru1m_ns, pass_nocache_ns;
-	uint64_t before, after;
 	int i;
 	char cmd[256];
 	const char *fill_pin = NULL;
@@ -250,35 +314,10 @@ int main(int argc, char **argv)
 			return 1;
 	}
 
-	/* the same seeded packets for every program */
-	srand(seed);
-	for (i = 0; i < NSRC; i++) {
-		pkt_defaults(&spec);
-		spec.o_src = htonl(0xC6121000u + (uint32_t)i); /* 198.18.16.0 + i */
-		spec.i_src = spec.o_src;
-		spec.i_dst = htonl(0xC612010Au + (uint32_t)(rand() % NVICTIMS));
-		spec.i_sport = (uint16_t)(1024 + rand() % 60000);
-		spec.i_dport = (uint16_t)(1 + rand() % 65535);
-		spec.payload = (size_t)(16 + rand() % 49);
-		lens[i] = pkt_build(&spec, frames[i], sizeof(frames[i]));
-	}
-
-	x = xpro_bpf__open();
+	build_frames(seed, 0);
+	x = xpro_load(0);
 	if (!x)
 		return 1;
-	x->rodata->cfg_mode = 0;
-	x->rodata->cfg_tun_addr = ip4("198.18.0.1");
-	x->rodata->cfg_tun_port = htons(5683);
-	bpf_map__set_max_entries(x->maps.xpro_records, prefill_n + prefill_n / 8 + 65536);
-	if (xpro_bpf__load(x)) {
-		pr_warn("load X-Pro failed\n");
-		return 1;
-	}
-	if (prefill(bpf_map__fd(x->maps.xpro_records), sizeof(struct xpro_key), sizeof(struct xpro_record),
-		    fill_records)) {
-		pr_warn("prefill of %u records failed\n", prefill_n);
-		return 1;
-	}
 
 	b = baseline_bpf__open();
 	if (!b)
@@ -308,26 +347,11 @@ int main(int argc, char **argv)
 	}
 	lru1m_ns = measure(bpf_program__fd(b->progs.lru_filter), 1, NSRC) - overhead_ns;
 
-	/* pass path: thresholds out of reach, every packet decapsulated and redirected;
-	 * the route cache as xpro attach sets it by default (docs/config.md) */
-	h_params(&p);
-	{
-		struct xpro_config defaults;
-
-		xpro_config_defaults(&defaults);
-		p.fib_cache_ms = defaults.params.fib_cache_ms;
-	}
-	p.tt1_ns = 60ULL * 1000000000ULL;
-	p.tf1 = p.tf2 = 1ULL << 32;
+	/* pass path: every packet decapsulated and redirected */
+	pass_params(&p);
 	bpf_map_update_elem(bpf_map__fd(x->maps.xpro_config), &k0, &p, BPF_ANY);
-	before = counter_total(x, XPRO_C_PASS_REDIRECT);
-	pass_ns = measure(bpf_program__fd(x->progs.xpro_xdp), 1, NSRC) - overhead_ns;
-	after = counter_total(x, XPRO_C_PASS_REDIRECT);
-	if (after - before != (uint64_t)runs * NSRC * 8) {
-		pr_warn("pass path: %llu redirects, expected %llu\n",
-			(unsigned long long)(after - before), (unsigned long long)runs * NSRC * 8);
+	if (timed(x, XPRO_C_PASS_REDIRECT, "pass path (redirects)", overhead_ns, &pass_ns))
 		return 1;
-	}
 
 	/* for reference: the pass path with the route cache off (a FIB lookup
 	 * for every packet) */
@@ -340,16 +364,9 @@ int main(int argc, char **argv)
 	p.tt2_ns = 1000000ULL;
 	bpf_map_update_elem(bpf_map__fd(x->maps.xpro_config), &k0, &p, BPF_ANY);
 	usleep(5000);
-	before = counter_total(x, XPRO_C_DROP_TF1);
-	drop_ns = measure(bpf_program__fd(x->progs.xpro_xdp), 1, NSRC) - overhead_ns;
-	drop_rep_ns = measure(bpf_program__fd(x->progs.xpro_xdp), 0, NCAL);
-	after = counter_total(x, XPRO_C_DROP_TF1);
-	if (after - before != (uint64_t)runs * (NSRC * 8 + NCAL * repeat)) {
-		pr_warn("drop path: %llu TF1 drops, expected %llu\n",
-			(unsigned long long)(after - before),
-			(unsigned long long)runs * (NSRC * 8 + NCAL * repeat));
+	if (timed(x, XPRO_C_DROP_TF1, "drop path (TF1 drops)", overhead_ns, &drop_ns))
 		return 1;
-	}
+	drop_rep_ns = measure(bpf_program__fd(x->progs.xpro_xdp), 0, NCAL);
 
 	/*
 	 * Client identity on (docs/protocol.md): the same sources with keys,
@@ -357,74 +374,36 @@ int main(int argc, char **argv)
 	 * drop and pass paths again, as ratios to the same LRU baseline.
 	 */
 	{
-		struct xpro_bpf *xi = xpro_bpf__open();
-		uint64_t k[2];
+		struct xpro_bpf *xi = xpro_load(1);
 
 		if (!xi)
 			return 1;
-		xi->rodata->cfg_mode = 0;
-		xi->rodata->cfg_tun_addr = ip4("198.18.0.1");
-		xi->rodata->cfg_tun_port = htons(5683);
-		xi->rodata->cfg_keys = 1;
-		bpf_map__set_max_entries(xi->maps.xpro_records, prefill_n + prefill_n / 8 + 65536);
-		if (xpro_bpf__load(xi) || prefill(bpf_map__fd(xi->maps.xpro_records), sizeof(struct xpro_key),
-						   sizeof(struct xpro_record), fill_records)) {
-			pr_warn("load or prefill of X-Pro with identity failed\n");
-			return 1;
-		}
-		srand(seed);
+		build_frames(seed, 1);
 		for (i = 0; i < NSRC; i++) {
 			struct xpro_devkey dk;
+			uint32_t src = htonl(0xC6121000u + (uint32_t)i);
+			uint64_t kk[2];
 
-			pkt_defaults(&spec);
-			spec.o_src = htonl(0xC6121000u + (uint32_t)i);
-			spec.i_src = spec.o_src;
-			spec.i_dst = htonl(0xC612010Au + (uint32_t)(rand() % NVICTIMS));
-			spec.i_sport = (uint16_t)(1024 + rand() % 60000);
-			spec.i_dport = (uint16_t)(1 + rand() % 65535);
-			spec.payload = (size_t)(16 + rand() % 49);
-			spec.v2 = 1;
-			src_key(i, &k[0], &k[1]);
-			lens[i] = pkt_build(&spec, frames[i], sizeof(frames[i]));
+			src_key(i, &kk[0], &kk[1]);
 			memset(&dk, 0, sizeof(dk));
-			dk.client = spec.o_src;
-			dk.k0 = k[0];
-			dk.k1 = k[1];
+			dk.client = src;
+			dk.k0 = kk[0];
+			dk.k1 = kk[1];
 			if (bpf_map_update_elem(bpf_map__fd(xi->maps.xpro_devkeys), &i, &dk, BPF_ANY) ||
-			    bpf_map_update_elem(bpf_map__fd(xi->maps.xpro_keyidx), &spec.o_src, &i, BPF_ANY))
+			    bpf_map_update_elem(bpf_map__fd(xi->maps.xpro_keyidx), &src, &i, BPF_ANY))
 				return 1;
 		}
 		resign = resign_v2;
-		h_params(&p);
-		p.tt1_ns = 60ULL * 1000000000ULL;
-		p.tf1 = p.tf2 = 1ULL << 32;
-		{
-			struct xpro_config defaults;
-
-			xpro_config_defaults(&defaults);
-			p.fib_cache_ms = defaults.params.fib_cache_ms;
-		}
+		pass_params(&p);
 		bpf_map_update_elem(bpf_map__fd(xi->maps.xpro_config), &k0, &p, BPF_ANY);
-		before = counter_total(xi, XPRO_C_PASS_REDIRECT);
-		pass_id_ns = measure(bpf_program__fd(xi->progs.xpro_xdp), 1, NSRC) - overhead_ns;
-		after = counter_total(xi, XPRO_C_PASS_REDIRECT);
-		if (after - before != (uint64_t)runs * NSRC * 8) {
-			pr_warn("pass path with identity: %llu redirects, expected %llu\n",
-				(unsigned long long)(after - before), (unsigned long long)runs * NSRC * 8);
+		if (timed(xi, XPRO_C_PASS_REDIRECT, "pass path with identity (redirects)", overhead_ns, &pass_id_ns))
 			return 1;
-		}
 		p.tf1 = 1;
 		p.tt2_ns = 1000000ULL;
 		bpf_map_update_elem(bpf_map__fd(xi->maps.xpro_config), &k0, &p, BPF_ANY);
 		usleep(5000);
-		before = counter_total(xi, XPRO_C_DROP_TF1);
-		drop_id_ns = measure(bpf_program__fd(xi->progs.xpro_xdp), 1, NSRC) - overhead_ns;
-		after = counter_total(xi, XPRO_C_DROP_TF1);
-		if (after - before != (uint64_t)runs * NSRC * 8) {
-			pr_warn("drop path with identity: %llu TF1 drops, expected %llu\n",
-				(unsigned long long)(after - before), (unsigned long long)runs * NSRC * 8);
+		if (timed(xi, XPRO_C_DROP_TF1, "drop path with identity (TF1 drops)", overhead_ns, &drop_id_ns))
 			return 1;
-		}
 		resign = NULL;
 		xpro_bpf__destroy(xi);
 	}
