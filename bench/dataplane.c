@@ -266,6 +266,19 @@ static int timed(struct xpro_bpf *s, unsigned int idx, const char *what, double 
 	return 0;
 }
 
+/* The drop path: p with TF1 = 1 pps after TT2 = 1 ms, so every source is
+ * over it; timed as above, counted as TF1 drops */
+static int drop_timed(struct xpro_bpf *s, struct xpro_params *p, const char *what, double overhead, double *ns)
+{
+	uint32_t k0 = 0;
+
+	p->tf1 = 1;
+	p->tt2_ns = 1000000ULL;
+	bpf_map_update_elem(bpf_map__fd(s->maps.xpro_config), &k0, p, BPF_ANY);
+	usleep(5000);
+	return timed(s, XPRO_C_DROP_TF1, what, overhead, ns);
+}
+
 int main(int argc, char **argv)
 {
 	struct xpro_params p;
@@ -359,12 +372,7 @@ int main(int argc, char **argv)
 	bpf_map_update_elem(bpf_map__fd(x->maps.xpro_config), &k0, &p, BPF_ANY);
 	pass_nocache_ns = measure(bpf_program__fd(x->progs.xpro_xdp), 1, NSRC) - overhead_ns;
 
-	/* drop path: TF1 = 1 pps with TT2 = 1 ms; every source is over it */
-	p.tf1 = 1;
-	p.tt2_ns = 1000000ULL;
-	bpf_map_update_elem(bpf_map__fd(x->maps.xpro_config), &k0, &p, BPF_ANY);
-	usleep(5000);
-	if (timed(x, XPRO_C_DROP_TF1, "drop path (TF1 drops)", overhead_ns, &drop_ns))
+	if (drop_timed(x, &p, "drop path (TF1 drops)", overhead_ns, &drop_ns))
 		return 1;
 	drop_rep_ns = measure(bpf_program__fd(x->progs.xpro_xdp), 0, NCAL);
 
@@ -398,11 +406,7 @@ int main(int argc, char **argv)
 		bpf_map_update_elem(bpf_map__fd(xi->maps.xpro_config), &k0, &p, BPF_ANY);
 		if (timed(xi, XPRO_C_PASS_REDIRECT, "pass path with identity (redirects)", overhead_ns, &pass_id_ns))
 			return 1;
-		p.tf1 = 1;
-		p.tt2_ns = 1000000ULL;
-		bpf_map_update_elem(bpf_map__fd(xi->maps.xpro_config), &k0, &p, BPF_ANY);
-		usleep(5000);
-		if (timed(xi, XPRO_C_DROP_TF1, "drop path with identity (TF1 drops)", overhead_ns, &drop_id_ns))
+		if (drop_timed(xi, &p, "drop path with identity (TF1 drops)", overhead_ns, &drop_id_ns))
 			return 1;
 		resign = NULL;
 		xpro_bpf__destroy(xi);
