@@ -10,5 +10,5 @@ $(O)/bin/xpro-sim: $(SIM_OBJS)
 	$(call link,$(USER_LDLIBS) -lm)
 
 .PHONY: sim
-sim: $(O)/bin/xpro-sim ## simulator sweeps: make sim SWEEP=period|proxies|botshare|hopping|mapsize|policy|all [SCALE=ci]
+sim: $(O)/bin/xpro-sim ## simulator sweeps: make sim SWEEP=period|proxies|botshare|hopping|mapsize|policy|all|internet [SCALE=ci]
 	$(Q)O=$(O) SCALE="$(SCALE)" bash sim/sweep.sh "$(SWEEP)"

@@ -3,7 +3,8 @@
 # fixed, every point under the defenses compared; writes
 # results/sim/NAME/NAME.csv (one row per point and defense) and NAME.png
 # (attack dropped, legitimate dropped, detection time, victim load).
-# NAME: period proxies botshare hopping mapsize policy, or all.
+# NAME: period proxies botshare hopping mapsize policy, or all; internet (1,000
+# proxies x 10,000,000 devices, not in all).
 # SCALE=ci: a small version of each (well under a minute). SEEDS=N (default 2,
 # ci 1): means over N seeds. docs/simulation.md reads the figures.
 set -euo pipefail
@@ -170,7 +171,7 @@ sweep() {
     rm -f "$DIR/run.json" "$DIR/time.txt"
     plot internet "sync period (ms)" 1 ;;
   *)
-    echo "sweep: unknown SWEEP '$name' (period proxies botshare hopping mapsize policy all)" >&2
+    echo "sweep: unknown SWEEP '$name' (period proxies botshare hopping mapsize policy all internet)" >&2
     exit 2 ;;
   esac
   echo "sweep $name: $(( SECONDS - t0 )) s -> $CSV, $DIR/$name.png" >&2
@@ -178,6 +179,6 @@ sweep() {
 
 case ${1:-} in
 all) for s in botshare hopping mapsize policy period proxies; do sweep "$s"; done ;;
-"") echo "usage: make sim SWEEP=period|proxies|botshare|hopping|mapsize|policy|all [SCALE=ci]" >&2; exit 2 ;;
+"") echo "usage: make sim SWEEP=period|proxies|botshare|hopping|mapsize|policy|all|internet [SCALE=ci]" >&2; exit 2 ;;
 *) sweep "$1" ;;
 esac
