@@ -23,6 +23,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "analysis"))
+import xpa  # noqa: E402  (the experiments' readers and quantiles)
+
 NS_RE = re.compile(r"^xt-(x[0-9]+)-(px[0-9]+)$")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -73,36 +76,13 @@ def sample(path):
             time.sleep(max(0.05, 1.0 - (time.time() - t)))
 
 
-def q99(v):
-    if not v:
-        return None
-    v = sorted(v)
-    return v[min(len(v) - 1, int(0.99 * (len(v) - 1) + 0.5))]
-
-
-def load_json(path, default=None):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return default
-
-
 def steps_of(run, samples):
     """One run folder -> its defense and a row per attack phase."""
-    meta = load_json(os.path.join(run, "meta.json"), {})
-    sc = load_json(os.path.join(run, "scenario.json"), {})
+    meta = xpa.load_json(os.path.join(run, "meta.json"), {})
+    sc = xpa.load_json(os.path.join(run, "scenario.json"), {})
     t0 = meta.get("t0_ms", 0)
     topo = meta.get("topo_run", "")
-    lat = []
-    p = os.path.join(run, "raw", "latency.csv")
-    if os.path.isfile(p):
-        with open(p, newline="") as f:
-            for r in csv.DictReader(f):
-                try:
-                    lat.append((int(r["ts_ms"]), int(r["ok"]), int(r["rtt_us"])))
-                except (KeyError, ValueError):
-                    pass
+    lat = [(x["ts_ms"], x["ok"], x["rtt_us"]) for x in xpa.read_latency(os.path.join(run, "raw", "latency.csv"))]
     series = []
     p = os.path.join(run, "timeseries.csv")
     if os.path.isfile(p):
@@ -114,7 +94,7 @@ def steps_of(run, samples):
         for i, ph in enumerate(g["phases"]):
             a, b = t0 + int(ph["start"] * 1000), t0 + int(ph["end"] * 1000)
             dur = (b - a) / 1000.0
-            summ = load_json(os.path.join(run, "raw", f"bots_{g['group']}_{i}.json"), {})
+            summ = xpa.load_json(os.path.join(run, "raw", f"bots_{g['group']}_{i}.json"), {})
             sent_pkts = summ.get("packets")
             req = [x for x in lat if a <= x[0] < b]
             ok = [x for x in req if x[1]]
@@ -127,7 +107,7 @@ def steps_of(run, samples):
                    "legit_sent": len(req), "legit_answered": len(ok),
                    "legit_answered_ratio": round(len(ok) / len(req), 4) if req else None,
                    "legit_goodput_rps": round(len(ok) / dur, 1) if dur > 0 else None,
-                   "legit_rtt_p99_ms": round(q99([x[2] for x in ok]) / 1000.0, 2) if ok else None,
+                   "legit_rtt_p99_ms": round(xpa.quantile([x[2] for x in ok], 0.99) / 1000.0, 2) if ok else None,
                    "victim_pps_mean": round(sum(vic) / len(vic)) if vic else None}
             # the proxies' programs and softirq over the samples inside the step
             w = [s for s in mine if a <= s["t_ms"] <= b]
@@ -150,14 +130,7 @@ def steps_of(run, samples):
 
 def report(d, samples_path=None):
     samples_path = samples_path or os.path.join(d, "capacity-samples.jsonl")
-    samples = []
-    if os.path.isfile(samples_path):
-        with open(samples_path) as f:
-            for line in f:
-                try:
-                    samples.append(json.loads(line))
-                except ValueError:
-                    pass
+    samples = xpa.read_samples(samples_path)         # JSON lines, as the runner's
     runs = []
     if os.path.isdir(os.path.join(d, "runs")):
         runs = [os.path.join(d, "runs", n) for n in sorted(os.listdir(os.path.join(d, "runs")))]
@@ -169,7 +142,7 @@ def report(d, samples_path=None):
         rate = lambda x: x["attack_offered_pps"] or x["attack_nominal_pps"] or 0
         half = next((rate(x) for x in rows if x["legit_answered_ratio"] is not None
                      and x["legit_answered_ratio"] < 0.5), None)
-        summ = load_json(os.path.join(r, "summary.json"), {})
+        summ = xpa.load_json(os.path.join(r, "summary.json"), {})
         out[name] = {"steps": rows, "half_answered_at_pps": half,
                      "answered_at_highest": rows[-1]["legit_answered_ratio"] if rows else None,
                      "highest_offered_pps": rate(rows[-1]) if rows else None,
