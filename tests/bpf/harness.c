@@ -56,6 +56,8 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
+uint32_t h_max_records = 1 << 16;
+
 struct xpro_bpf *h_load(uint32_t mode)
 {
 	return h_load_v1(mode, 1);
@@ -77,7 +79,7 @@ struct xpro_bpf *h_load_v1(uint32_t mode, int v1)
 	s->rodata->cfg_devnets = 1; /* (empty unless a test fills them) */
 	s->rodata->cfg_keys = 1;    /* client identity on: keys looked up */
 	s->rodata->cfg_v1 = (uint8_t)v1;
-	bpf_map__set_max_entries(s->maps.xpro_records, 1 << 16);
+	bpf_map__set_max_entries(s->maps.xpro_records, h_max_records);
 	if (xpro_bpf__load(s)) {
 		xpro_bpf__destroy(s);
 		return NULL;

@@ -53,6 +53,7 @@ int h_guard(struct xpro_bpf *s);
  * (H_KEY_B, index 1) with fresh replay windows; h_unkey removes them. 0 or -1. */
 extern const uint64_t H_KEY_A[2], H_KEY_B[2];
 struct xpro_bpf *h_load_v1(uint32_t mode, int v1);
+extern uint32_t h_max_records;           /* the record map's size at the next load (1 << 16) */
 int h_keys(struct xpro_bpf *s);
 int h_unkey(struct xpro_bpf *s);
 /* Run one frame; returns the XDP action, output in out (*out_len). */

@@ -309,6 +309,14 @@ int oracle_packet(struct oracle *o, uint32_t client, uint32_t dest, uint64_t t,
 	return ORACLE_PASS;
 }
 
+void oracle_forget(struct oracle *o, uint32_t client, uint32_t dest)
+{
+	struct orec *R = find_rec(o, client, dest);
+
+	if (R)
+		*R = o->rec[--o->nrec]; /* the last one takes its place */
+}
+
 int oracle_get_record(const struct oracle *o, uint32_t client, uint32_t dest, struct oracle_rec *r)
 {
 	const struct orec *R = find_rec(o, client, dest);

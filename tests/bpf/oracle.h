@@ -54,6 +54,9 @@ void oracle_add_devnet(struct oracle *o, uint32_t client, uint32_t net, int len)
 int oracle_tunnel(struct oracle *o, uint32_t self, uint16_t tport, uint32_t client, uint32_t src,
 		  uint32_t dest, uint16_t dport, uint64_t now, int *reason, int *warn);
 int oracle_get_record(const struct oracle *o, uint32_t client, uint32_t dest, struct oracle_rec *r);
+/* The record of (client, dest) is gone (an LRU eviction): its next packet
+ * starts it again, as for a pair never seen. */
+void oracle_forget(struct oracle *o, uint32_t client, uint32_t dest);
 int oracle_get_agg(const struct oracle *o, uint32_t dest, struct oracle_agg *a);
 /* Rebuild every aggregate from the records (docs: "Recompute"). */
 void oracle_recompute(struct oracle *o, uint64_t now);

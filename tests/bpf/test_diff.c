@@ -159,6 +159,130 @@ static int aggregates_match_scan(struct oracle *o, const uint32_t *dests, int nd
 	return 1;
 }
 
+/* An oracle with the thresholds of p and the reverse firewall's test
+ * prefixes (h_guard's). */
+static struct oracle *oracle_of(const struct xpro_params *p, struct oracle_params *op)
+{
+	struct oracle *o;
+
+	memset(op, 0, sizeof(*op));
+	op->tt1_ns = p->tt1_ns;
+	op->tt2_ns = p->tt2_ns;
+	op->tt3_ns = p->tt3_ns;
+	op->tf1 = p->tf1;
+	op->tf2 = p->tf2;
+	op->warn_interval_ns = p->warn_interval_ns;
+	op->policy = (int)p->policy;
+	o = oracle_new(op, 256);
+	if (o) {
+		oracle_add_proxy(o, ip4("198.18.0.7"));
+		oracle_add_mgmt(o, ip4("198.18.1.128"), 25);
+		oracle_add_devnet(o, ip4("198.18.0.2"), ip4("198.18.5.0"), 24);
+	}
+	return o;
+}
+
+/* The oracle forgets every record the BPF map no longer has (evicted). */
+static size_t forget_evicted(struct oracle *o)
+{
+	struct oracle_rec orr;
+	struct xpro_record r;
+	uint32_t c, d;
+	size_t i, n = 0;
+
+	for (i = oracle_nrecords(o); i-- > 0;) {
+		oracle_record_at(o, i, &c, &d, &orr);
+		if (!h_record(s, c, d, &r)) {
+			oracle_forget(o, c, d); /* the last record moves to i: already seen */
+			n++;
+		}
+	}
+	return n;
+}
+
+/*
+ * Eviction: a record map of 64 entries and 16 clients x 8 destinations. Before
+ * every packet the oracle forgets what the LRU map evicted (docs/algorithms.md,
+ * "What the map keeps": an evicted pair starts again); then verdicts, reasons
+ * and the surviving records must agree, recomputes included.
+ */
+static void eviction_phase(uint64_t seed)
+{
+	struct xpro_bpf *keep = s, *small;
+	struct oracle_params op;
+	struct xpro_params p;
+	struct oracle *o;
+	uint64_t now = 1000000000000ULL, evicted = 0, drops = 0;
+	uint32_t k0 = 0;
+	int i, fail = 0;
+
+	h_max_records = 64;
+	small = h_load(0);
+	h_max_records = 1 << 16;
+	if (!ok(small != NULL, "eviction: an object with a 64-record map loads"))
+		return;
+	s = small;
+	fd_rec = bpf_map__fd(s->maps.xpro_records);
+	fold_fd = bpf_program__fd(s->progs.xpro_fold_agg);
+	h_params(&p);
+	p.tf1 = 30;
+	p.tf2 = 200;
+	p.tt2_ns = 50 * MS;
+	p.tt3_ns = 50 * MS;
+	bpf_map_update_elem(bpf_map__fd(s->maps.xpro_config), &k0, &p, BPF_ANY);
+	o = oracle_of(&p, &op);
+	rs = seed * 0x2545F4914F6CDD1DULL + 7;
+	for (i = 0; i < 4000 && !fail; i++) {
+		struct pkt_spec spec;
+		uint8_t frame[256];
+		size_t flen;
+		int act, reason, warn, verdict;
+
+		now += pick(0, 3) * MS;
+		pkt_defaults(&spec);
+		spec.o_src = spec.i_src = htonl(0xC6120040u + (uint32_t)pick(0, 15));  /* 198.18.0.64.. */
+		spec.i_dst = htonl(0xC6120102u + (uint32_t)pick(0, 7));                /* 198.18.1.2.. */
+		evicted += forget_evicted(o);
+		flen = pkt_build(&spec, frame, sizeof(frame));
+		s->bss->test_now = now;
+		act = h_run(s, frame, flen, NULL, NULL);
+		verdict = oracle_tunnel(o, ip4("198.18.0.1"), 5683, spec.o_src, spec.i_src, spec.i_dst,
+					spec.i_dport, now, &reason, &warn);
+		drops += verdict == ORACLE_DROP;
+		if ((act == XDP_DROP) != (verdict == ORACLE_DROP)) {
+			snprintf(why, sizeof(why), "eviction: packet %d: XDP action %d, oracle verdict %d", i, act, verdict);
+			fail = 1;
+		}
+		if (!fail && i % 97 == 96) {
+			struct xpro_recompute_stats st;
+
+			evicted += forget_evicted(o);
+			if (xpro_recompute(fold_fd, bpf_map__fd(s->maps.xpro_records), bpf_map__fd(s->maps.xpro_aggs),
+					   p.tt1_ns, 0, now, &st)) {
+				snprintf(why, sizeof(why), "eviction: recompute failed");
+				fail = 1;
+			}
+			oracle_recompute(o, now);
+		}
+	}
+	evicted += forget_evicted(o);
+	if (fail)
+		tap_diag("%s", why);
+	ok(!fail, "eviction: verdicts identical to the oracle over %d packets (%llu drops)", i,
+	   (unsigned long long)drops);
+	ok(evicted > 0 && drops > 0, "eviction: the map evicted (%llu records forgotten) and the sequence dropped",
+	   (unsigned long long)evicted);
+	why[0] = '\0';
+	ok(!fail && same_state(o), "eviction: every surviving record and its aggregate identical to the oracle");
+	if (!fail && why[0])
+		tap_diag("%s", why);
+	oracle_free(o);
+	xpro_bpf__destroy(small);
+	s = keep;
+	fd_rec = bpf_map__fd(s->maps.xpro_records);
+	fold_fd = bpf_program__fd(s->progs.xpro_fold_agg);
+}
+
 int main(void)
 {
 	long nseq = getenv("XPRO_DIFF_SEQS") ? atol(getenv("XPRO_DIFF_SEQS")) : 100000;
@@ -207,18 +331,7 @@ int main(void)
 		clear(fd_rec);
 		clear(fd_agg);
 		clear(fd_tf2);
-		memset(&op, 0, sizeof(op));
-		op.tt1_ns = p.tt1_ns;
-		op.tt2_ns = p.tt2_ns;
-		op.tt3_ns = p.tt3_ns;
-		op.tf1 = p.tf1;
-		op.tf2 = p.tf2;
-		op.warn_interval_ns = p.warn_interval_ns;
-		op.policy = (int)p.policy;
-		o = oracle_new(&op, 256);
-		oracle_add_proxy(o, ip4("198.18.0.7"));
-		oracle_add_mgmt(o, ip4("198.18.1.128"), 25);
-		oracle_add_devnet(o, ip4("198.18.0.2"), ip4("198.18.5.0"), 24);
+		o = oracle_of(&p, &op);
 		if (rnd() % 4 == 0) {
 			uint64_t v = pick(1, 3000);
 
@@ -335,6 +448,7 @@ int main(void)
 	   "the sequences exercised TF1, TF2 and fair-share drops");
 	ok(bpf_reasons[3] > 0 && bpf_reasons[4] > 0 && bpf_reasons[5] > 0 && bpf_reasons[6] > 0,
 	   "the sequences exercised the reverse firewall's four drops");
+	eviction_phase(seed);
 	xpro_bpf__destroy(s);
 	return tap_done();
 }
