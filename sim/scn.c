@@ -232,6 +232,14 @@ int sim_conf_set(struct sim_conf *c, const char *key, const char *val, char *err
 				c->agg_window_set = 1;
 			return 0;
 		}
+	if (!strcmp(key, "max_records")) { /* the record map's size per proxy */
+		if (u64v("thresholds", key, val, 1ULL << 31, &v, err, len))
+			return -1;
+		if (v < 16)
+			return fail(err, len, "max_records must be >= 16");
+		c->map_size = v;
+		return 0;
+	}
 	if (!strcmp(key, "r")) {
 		if (u64v("thresholds", key, val, 1000000, &v, err, len))
 			return -1;
@@ -408,7 +416,7 @@ static int known(const char *sec, const char *key)
 	static const char *dev[] = { "count", "proto", "period_ms", "jitter", "timeout_ms", "failover_after",
 				     "start", "stop", "sources", "proxies", "proxy_start", NULL };
 	static const char *bot[] = { "vector", "bots", "sources", "proxies", "proxy_mode", "hop", "phases",
-				     "options", "fast", NULL };
+				     "options", "fast", "pulse", NULL };
 	const char **t = !strcmp(sec, "scenario") ? scen : !strcmp(sec, "devices") ? dev :
 			 !strncmp(sec, "bots.", 5) ? bot : NULL;
 
@@ -614,8 +622,28 @@ int sim_scn_load(struct sim_conf *c, const char *path, int ci, char *err, size_t
 			fail(err, len, "[%s] proxies: only `all`", thr);
 			goto out;
 		}
-		if ((e = find(in, thr, "fast")) && strcmp(e->val, "false") && strcmp(e->val, "0")) {
-			/* the XDP fast path sends the same packets faster: same model */
+		/* the XDP fast path (`fast`) sends the same packets: same model. Of
+		 * xpro-bot's other options only those that change no packet's
+		 * (client, destination) or time are accepted. */
+		if ((e = find(in, thr, "options")) && *e->val && strncmp(e->val, "--domain ", 9)) {
+			fail(err, len, "[%s] options: \"%s\": only --domain is modelled (one victim)", thr, e->val);
+			goto out;
+		}
+		if ((e = find(in, thr, "pulse"))) {
+			double on, off;
+			char *sl = strchr(e->val, '/');
+
+			if (!sl) {
+				fail(err, len, "[%s] pulse: \"%s\" is not ON_MS/OFF_MS", thr, e->val);
+				goto out;
+			}
+			*sl = 0;
+			if (xp_parse_double(e->val, 1, 3600000, &on) || xp_parse_double(sl + 1, 1, 3600000, &off)) {
+				fail(err, len, "[%s] pulse: not ON_MS/OFF_MS in [1, 3600000]", thr);
+				goto out;
+			}
+			g->pulse_on = on / 1000;
+			g->pulse_off = off / 1000;
 		}
 		if (!(e = find(in, thr, "phases"))) {
 			fail(err, len, "[%s] phases: missing", thr);

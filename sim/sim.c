@@ -511,7 +511,14 @@ static int bot_next(const struct sim *S, struct source *so)
 		double total = ph->rate * g->bots, t;
 
 		if (total > 0) {
-			t = ph->start + ((double)so->k * g->bots + so->index) / total;
+			/* time "on" since the phase began (pulse: xpro-bot paces the on-time) */
+			t = ((double)so->k * g->bots + so->index) / total;
+			if (g->pulse_on > 0 && g->pulse_off > 0) {
+				double n = floor(t / g->pulse_on);
+
+				t = n * (g->pulse_on + g->pulse_off) + (t - n * g->pulse_on);
+			}
+			t += ph->start;
 			if (t < ph->end && t < S->c->duration) {
 				so->next = ns_of(t);
 				return 1;

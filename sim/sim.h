@@ -32,6 +32,7 @@ struct sim_group {
 	uint32_t hop;
 	int nphases;
 	struct sim_phase ph[SIM_MAX_PHASES];
+	double pulse_on, pulse_off; /* seconds; both 0: no pulse */
 };
 
 struct sim_event {

@@ -61,7 +61,8 @@ refused() {
               "[bots.u]\nbots = 5\nphases = 9-3:100" "[bots.u]\nbots = 5\nphases = 1-3:max" \
               "[bots.u]\nbots = 5" "[scenario]\nduration = 5\nduration = 6" "[events]\n3 = kill-proxy px9" \
               "[events]\n3 = reboot" "[scenario]\nthresholds = ../../etc/passwd" "[replay]\npcap = x" \
-              "[scenario]\nseed = -1" "[devices]\ncount = 1.5"; do
+              "[scenario]\nseed = -1" "[devices]\ncount = 1.5" "[bots.u]\nbots = 5\nphases = 1-3:100\npulse = 5" \
+              "[bots.u]\nbots = 5\nphases = 1-3:100\noptions = --target 198.18.128.0/20"; do
     printf "$body\n" > "$f"
     refused --scenario "$f"
   done
@@ -90,6 +91,21 @@ refused() {
   [ "$status" -eq 0 ]
   [ "$(jq .attack_packets_sent <<< "$output")" -eq 400 ]
   [ "$(jq .drop_tf1 <<< "$output")" -eq 299 ]
+  [ "$(jq .drop_tf2 <<< "$output")" -eq 0 ]
+}
+
+@test "xpro-sim: pulse.scn, each pulse passes for TT2, worked by hand" {
+  # 20 bots x 1000 pps from 4 s to 20 s, 1.5 s on / 2.5 s off: 4 pulses of
+  # 1,500 packets per bot, 120,000 in all. The 2.5 s off is longer than TT1
+  # (2 s): each pulse starts new windows, its packets 0..500 (a window of at
+  # most TT2 = 500 ms) pass and the other 999 are dropped for TF1:
+  # 20 x 4 x 999 = 79,920. TF2: the victim's aggregate, counted since the
+  # devices' first packets at 0 s, stays under 10,000/s (at 8.5 s: 850 + 30,000 +
+  # 10,000 packets in 8.5 s, 4,806/s), so no TF2 drop.
+  run "$SIM" -q -s experiments/pulse.scn
+  [ "$status" -eq 0 ]
+  [ "$(jq .attack_packets_sent <<< "$output")" -eq 120000 ]
+  [ "$(jq .drop_tf1 <<< "$output")" -eq 79920 ]
   [ "$(jq .drop_tf2 <<< "$output")" -eq 0 ]
 }
 
