@@ -58,15 +58,8 @@ track() { echo "$1" >> "$BATS_TEST_TMPDIR/runs"; echo "$1" >> "$BATS_FILE_TMPDIR
 topo() { timeout 60 "$TOPO" "$@"; }
 
 # alive PID [STARTTIME]: a live process (not a zombie), same start time if given
-alive() {
-  local s
-  local -a f
-  s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-  s=${s##*) }
-  read -r -a f <<< "$s"
-  [[ ${f[0]} != Z && ${f[0]} != X ]] || return 1
-  [[ -z ${2:-} || ${f[19]} == "$2" ]]
-}
+load lib/proc
+alive() { xp_alive "$@"; }
 
 ms_since() { local t=${EPOCHREALTIME/./}; echo $(( (t - $1) / 1000 )); }
 now_us() { echo "${EPOCHREALTIME/./}"; }

@@ -320,24 +320,8 @@ xp_exec() {
 
 # --- processes ---------------------------------------------------------
 
-# _xp_stat PID: "STATE STARTTIME PGRP" from /proc/PID/stat
-_xp_stat() {
-  local s
-  local -a f
-  s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-  s=${s##*) }
-  read -r -a f <<< "$s"
-  echo "${f[0]} ${f[19]} ${f[2]}"
-}
-
-# xp_alive PID [START]: PID runs (a zombie waiting for PID 1 to reap it
-# counts as gone) and, when START is given, is the same process: its start
-# time (field 22 of /proc/PID/stat) is START
-xp_alive() {
-  local st start pgrp
-  read -r st start pgrp < <(_xp_stat "$1") || return 1
-  [[ -n $st && $st != Z && $st != X && ( $# -lt 2 || $start == "$2" ) ]]
-}
+# _xp_stat and xp_alive: lib/proc.bash
+source "${BASH_SOURCE[0]%/*}/proc.bash"
 
 # _xp_signal SIG "PID START": the process group when PID leads one (xp_spawn
 # starts each process in its own session), else the process alone
