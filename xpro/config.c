@@ -10,11 +10,12 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "config.h"
 #include "guard.h"
 #include "log.h"
 
-enum ktype { K_U64, K_MS, K_ENUM, K_ADDR, K_PATH, K_HOSTPORT, K_STR, K_SMS, K_NETS, K_KEYS };
+enum ktype { K_U64, K_MS, K_ENUM, K_ADDR, K_PATH, K_HOSTPORT, K_STR, K_SMS, K_NETS, K_KEYS, K_PASSFILE };
 
 struct key {
 	const char *name;
@@ -55,7 +56,8 @@ static const struct key keys[] = {
 	{ "redis_local", K_HOSTPORT, 0, 0, NULL, "ADDR:PORT", "this proxy's local Redis (L_DB)" },
 	{ "redis_master", K_HOSTPORT, 0, 0, NULL, "ADDR:PORT", "the master Redis (M_DB)" },
 	{ "redis_user", K_STR, 0, 63, NULL, "", "Redis ACL user (both servers)" },
-	{ "redis_password", K_STR, 0, 127, NULL, "", "Redis password (both servers)" },
+	{ "redis_password", K_STR, 0, 127, NULL, "", "Redis password (both servers); a '#' starts a comment: use redis_password_file" },
+	{ "redis_password_file", K_PASSFILE, 0, 0, NULL, "path", "file holding the Redis password, read verbatim (one trailing newline dropped); mode 0600 or stricter" },
 	{ "proxy_id", K_STR, 1, 63, NULL, "", "this proxy's name on the master (default <netns>/<interface>)" },
 	{ "proxies", K_NETS, 0, XPRO_GUARD_MAX, NULL, "IPv4 list", "every proxy's tunnel address: device traffic to them is dropped (this proxy's is always one)" },
 	{ "mgmt_prefixes", K_NETS, 0, XPRO_GUARD_MAX, NULL, "prefix list", "management-only segments (master, sync): device traffic into them is dropped" },
@@ -187,6 +189,7 @@ static int store(struct xpro_config *c, size_t k, uint64_t u, const char *s)
 	else if (IS("redis_master")) snprintf(c->redis_master, sizeof(c->redis_master), "%s", s);
 	else if (IS("redis_user")) snprintf(c->redis_user, sizeof(c->redis_user), "%s", s);
 	else if (IS("redis_password")) snprintf(c->redis_password, sizeof(c->redis_password), "%s", s);
+	else if (IS("redis_password_file")) snprintf(c->redis_password_file, sizeof(c->redis_password_file), "%s", s);
 	else if (IS("proxy_id")) snprintf(c->proxy_id, sizeof(c->proxy_id), "%s", s);
 	else if (IS("proxies")) snprintf(c->proxies, sizeof(c->proxies), "%s", s);
 	else if (IS("mgmt_prefixes")) snprintf(c->mgmt_prefixes, sizeof(c->mgmt_prefixes), "%s", s);
@@ -202,6 +205,51 @@ static int store(struct xpro_config *c, size_t k, uint64_t u, const char *s)
 	else if (IS("notify_interval_ms")) c->notify_interval_ns = u;
 #undef IS
 	c->set_mask |= 1ULL << k;
+	return 0;
+}
+
+/* The password file of redis_password_file: a regular file, no access for
+ * group or others, its bytes verbatim (spaces and '#' included) but for one
+ * trailing "\n" (or "\r\n"); no NUL or other line break, 1-127 bytes. */
+static int read_passfile(const char *path, char *out, size_t olen, char *e, size_t elen)
+{
+	char buf[256];
+	struct stat st;
+	size_t n;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f) {
+		snprintf(e, elen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
+		snprintf(e, elen, "%s is not a regular file", path);
+		fclose(f);
+		return -1;
+	}
+	if (st.st_mode & 077) {
+		snprintf(e, elen, "%s is readable or writable by group or others (mode %03o): chmod 600 it", path,
+			 (unsigned)(st.st_mode & 0777));
+		fclose(f);
+		return -1;
+	}
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	if (n && buf[n - 1] == '\n')
+		n--;
+	if (n && buf[n - 1] == '\r')
+		n--;
+	if (!n || n >= olen) {
+		snprintf(e, elen, "%s: the password must be 1-%zu bytes", path, olen - 1);
+		return -1;
+	}
+	if (memchr(buf, '\0', n) || memchr(buf, '\n', n) || memchr(buf, '\r', n)) {
+		snprintf(e, elen, "%s: one line, no NUL byte", path);
+		return -1;
+	}
+	memcpy(out, buf, n);
+	out[n] = '\0';
 	return 0;
 }
 
@@ -310,6 +358,19 @@ static int set_key(struct xpro_config *c, size_t k, const char *v, const char *o
 		}
 		n = xpro_keys_load(v, -1, -1, e, sizeof(e));
 		if (n < 0) {
+			pr_warn("%s: %s: %s\n", origin, K->name, e);
+			return -EINVAL;
+		}
+		return store(c, k, 0, v);
+	}
+	case K_PASSFILE: {
+		char e[320];
+
+		if (v[0] != '/' || strlen(v) >= sizeof(c->redis_password_file)) {
+			pr_warn("%s: %s: '%s' is not an absolute path\n", origin, K->name, v);
+			return -EINVAL;
+		}
+		if (read_passfile(v, c->redis_password, sizeof(c->redis_password), e, sizeof(e))) {
 			pr_warn("%s: %s: %s\n", origin, K->name, e);
 			return -EINVAL;
 		}
@@ -425,8 +486,16 @@ int xpro_config_load(struct xpro_config *c, const char *path, int *nerr)
 		seen |= 1ULL << k;
 		if (set_key(c, (size_t)k, trim(eq + 1), origin))
 			(*nerr)++;
+		/* a password cut at its '#' would fail AUTH with no clue */
+		else if (hash && !strcmp(keys[k].name, "redis_password"))
+			pr_warn("%s: redis_password: the text from '#' on is a comment; a password with '#' needs redis_password_file\n",
+				origin);
 	}
 	fclose(f);
+	if ((seen & (1ULL << find_key("redis_password"))) && (seen & (1ULL << find_key("redis_password_file")))) {
+		pr_warn("config %s: redis_password and redis_password_file are both set: keep one\n", path);
+		(*nerr)++;
+	}
 	return *nerr ? -EINVAL : 0;
 }
 
@@ -508,8 +577,9 @@ void xpro_config_print(const struct xpro_config *c, FILE *f)
 	fprintf(f, "master_merge = %s\n", c->master_merge_lua ? "lua" : "watch");
 	if (c->clock_offset_ns)
 		fprintf(f, "clock_offset_ms = %" PRId64 "\n", c->clock_offset_ns / 1000000);
-	fprintf(f, "redis_local = %s\nredis_master = %s\nredis_user = %s\nredis_password = %s\nproxy_id = %s\n",
+	fprintf(f, "redis_local = %s\nredis_master = %s\nredis_user = %s\nredis_password = %s\n%sredis_password_file = %s\nproxy_id = %s\n",
 		c->redis_local, c->redis_master, c->redis_user, *c->redis_password ? "(set)" : "",
+		*c->redis_password_file ? "" : "# ", *c->redis_password_file ? c->redis_password_file : "(none)",
 		*c->proxy_id ? c->proxy_id : "(<netns>/<interface>)");
 	fprintf(f, "proxies = %s\nmgmt_prefixes = %s\ndevice_prefixes = %s\n", *c->proxies ? c->proxies : "none",
 		*c->mgmt_prefixes ? c->mgmt_prefixes : "none", *c->device_prefixes ? c->device_prefixes : "none");

@@ -34,7 +34,8 @@ struct xpro_config {
 	char redis_local[64];     /* ADDR:PORT of this proxy's local Redis */
 	char redis_master[64];    /* ADDR:PORT of the master */
 	char redis_user[64];      /* ACL user ("" = default user) */
-	char redis_password[128]; /* "" = no AUTH */
+	char redis_password[128]; /* "" = no AUTH; redis_password_file's content when that is set */
+	char redis_password_file[256]; /* "" = none */
 	char proxy_id[64];        /* "" = <netns>/<ifname> */
 	/* the reverse firewall (docs/protocol.md; xpro/guard.h), fixed at load */
 	char proxies[512];         /* every proxy's tunnel address */
