@@ -57,8 +57,11 @@ include topo/build.mk
 include sim/build.mk
 # traffic/: one folder per program (generators, sink, replay, device-side tunnel)
 include $(sort $(wildcard traffic/*/build.mk))
+include fuzz/build.mk
 
-.PHONY: all build deps test test-faults bench bench-compare experiment compare matrix analyze install clean help check-docs vagrant-check deb-check
+FUZZ_SECONDS := $(or $(SECONDS),60)
+
+.PHONY: fuzz all build deps test test-faults bench bench-compare experiment compare matrix analyze install clean help check-docs vagrant-check deb-check
 
 all: deps build ## install missing packages, then build everything
 
@@ -74,6 +77,9 @@ test: deps build ## run every test; last line: N passed, N failed
 
 test-faults: deps build ## SIGKILL the sync daemons 50 times mid-attack (docs/reliability.md)
 	$(Q)XPRO_BUILD=$(O) XPRO_FAULT_KILLS=50 timeout 1800 bats --tap tests/bats/44-faults.bats
+
+fuzz: deps $(SKELS) $(FUZZ_BINS) ## libFuzzer targets under ASan/UBSan, SECONDS=60 split across them (docs/reliability.md)
+	$(Q)O=$(O) bash fuzz/run.sh $(FUZZ_SECONDS)
 
 bench: deps build ## measure speed as ratios against baselines: results/bench/latest.json
 	$(Q)O=$(O) bash scripts/bench.sh
