@@ -147,7 +147,7 @@ struct xpro_devnet_key {
 
 /* Runtime config: one entry of an array map, changed by `xpro set`. */
 enum xpro_policy {
-	XPRO_POLICY_PAPER = 0, /* ALGORITHMS.md exactly */
+	XPRO_POLICY_PAPER = 0, /* docs/algorithms.md exactly */
 	XPRO_POLICY_FAIR  = 1, /* aggregate counts what passed TF1; TF2 drops only above fair share */
 };
 
