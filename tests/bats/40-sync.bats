@@ -134,11 +134,11 @@ teardown() { sync_teardown; }
 @test "a wrong password is refused by name; SIGHUP rereads the config; SIGTERM stops cleanly" {
   testbed "$CONF"
   c=$(pconf px1)
-  sed 's/^redis_password = .*/redis_password = wrong/' "$c" > "$BATS_TEST_TMPDIR/bad.conf"
+  sed 's/^redis_password_file = .*/redis_password = wrong/' "$c" > "$BATS_TEST_TMPDIR/bad.conf"
   pid=$(xp_spawn --ns "xt-$RUN-px1" syncdb "$XPRO" syncdb -i in0 -c "$BATS_TEST_TMPDIR/bad.conf")
   sleep 1
   run cat "$(xp_log_of "$pid")"
-  assert_output --partial "AUTH as 'xpro' refused"
+  assert_output --partial "AUTH as 'xpro-px1' refused"
   # logged once per connection, then retried quietly
   [[ $(grep -c "redis local 127.0.0.1:6379: AUTH as" "$(xp_log_of "$pid")") == 1 ]]
   kill -0 "$pid"
@@ -241,7 +241,7 @@ teardown() { sync_teardown; }
   testbed "$CONF" --sync
   send_spread 20
   settle px3 $BOT $VIC 60
-  lredis() { topo exec "$RUN" px1 timeout 5 redis-cli --user xpro --pass "$(cat /run/xpro/topo/$RUN/secret)" --no-auth-warning "$@"; }
+  lredis() { REDISCLI_AUTH=$(cat /run/xpro/topo/$RUN/secret) topo exec "$RUN" px1 timeout 5 redis-cli --user xpro "$@"; }
   lredis SET "l:{$VIC}:q" hostile > /dev/null
   send_spread 20
   for p in px1 px2 px3; do settle $p $BOT $VIC 120; done

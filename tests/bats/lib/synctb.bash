@@ -49,7 +49,8 @@ px() { local p=$1; shift; topo exec "$RUN" "$p" timeout 10 "$XPRO" "$@" -c "$(pc
 stat() { px "$1" stats -i in0 --json --top 50 | jq -r "$2"; }
 # count P CLIENT DEST: that record's count on proxy P (0 if absent)
 count() { stat "$1" "[.top[] | select(.client == \"$2\" and .dest == \"$3\") | .count] | first // 0"; }
-mredis() { topo exec "$RUN" db timeout 5 redis-cli -h 198.18.2.100 --user xpro --pass "$(cat /run/xpro/topo/$RUN/secret)" --no-auth-warning "$@"; }
+# (the password through REDISCLI_AUTH: never on a command line, where ps shows it)
+mredis() { REDISCLI_AUTH=$(cat /run/xpro/topo/$RUN/secret) topo exec "$RUN" db timeout 5 redis-cli -h 198.18.2.100 --user xpro "$@"; }
 # mcount CLIENT DEST: the master's count of (CLIENT, DEST): hash x:{DEST}, field
 # CLIENT, value "ts1 ts2 c"
 mcount() { mredis HGET "x:{$2}" "$1" | awk '{ print $3 }'; }
@@ -94,13 +95,13 @@ settle() {
   done
   echo "# $1: record ($2, $3) is $c, expected $4" >&3
   stat "$1" '.top' | sed 's/^/#   /' >&3
-  topo exec "$RUN" "$1" timeout 5 redis-cli --user xpro --pass "$(cat /run/xpro/topo/$RUN/secret)" --no-auth-warning \
+  REDISCLI_AUTH=$(cat /run/xpro/topo/$RUN/secret) topo exec "$RUN" "$1" timeout 5 redis-cli --user xpro \
     HGET "l:{$3}" "$2" | sed 's/^/#   local (ts1 ts2 gc dc mark mts1 mts2): /' >&3
   echo "#   master: $(mredis HGET "x:{$3}" "$2")" >&3
   return 1
 }
 
-lredis() { local p=$1; shift; topo exec "$RUN" "$p" timeout 5 redis-cli --user xpro --pass "$(cat /run/xpro/topo/$RUN/secret)" --no-auth-warning "$@"; }
+lredis() { local p=$1; shift; REDISCLI_AUTH=$(cat /run/xpro/topo/$RUN/secret) topo exec "$RUN" "$p" timeout 5 redis-cli --user xpro "$@"; }
 dpid() { awk -v h="$1" -v d="$2" '$3 == h && $4 == d { print $1 }' /run/xpro/topo/$RUN/pids | tail -1; }
 running() {
   local _
