@@ -67,8 +67,8 @@ log_of() { echo "/run/xpro/topo/$RUN/$1/$2.log"; }
   lredis px1 SADD l:dirty "l:{$VIC}:$F.55" > /dev/null
   lredis px1 RPUSH "l:{$VIC}:q" "$F.56 $now $now 9007199254740991 9007199254740991 0" > /dev/null
   lredis px1 SADD l:q $VIC > /dev/null
-  topo exec "$RUN" db timeout 20 redis-cli -h 198.18.2.100 --user xpro --pass "$(cat /run/xpro/topo/$RUN/secret)" \
-    --no-auth-warning < "$BATS_TEST_TMPDIR/huge" > /dev/null
+  REDISCLI_AUTH=$(cat /run/xpro/topo/$RUN/secret) topo exec "$RUN" db timeout 20 redis-cli -h 198.18.2.100 --user xpro \
+    < "$BATS_TEST_TMPDIR/huge" > /dev/null
   mredis -x PUBLISH xpro:chg < "$BATS_TEST_TMPDIR/feed" > /dev/null
   # a warning with terminal escapes and a newline, to the viewers
   topo exec "$RUN" px3 timeout 10 "$XPRO" alerts --all -c "$(pconf px3)" --duration 3 > "$BATS_TEST_TMPDIR/alerts" &
