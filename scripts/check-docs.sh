@@ -113,7 +113,8 @@ def read(f):
 
 C_EXT = (".c", ".h", ".bpf.c")
 HASH_EXT = (".sh", ".bash", ".bats", ".py", ".mk", ".scn", ".conf", ".topo",
-            ".example", ".yml", ".yaml", ".toml")
+            ".example", ".yml", ".yaml", ".toml", ".awk", ".service", ".mount",
+            ".timer", ".socket", ".lintian-overrides")
 HASH_NAMES = {"Makefile", "Vagrantfile", ".gitignore"}
 
 
