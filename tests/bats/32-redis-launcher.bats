@@ -83,9 +83,9 @@ cget() { timeout 5 redis-cli -s "$1" CONFIG GET "$2" | sed -n 2p; }
   timeout 60 "$TOPO" up small --name "$N" -q
   timeout 60 "$TOPO" start "$N" --redis --master -q
   pass=$(cat "/run/xpro/topo/$N/secret")
-  run timeout 5 "$TOPO" exec "$N" px1 redis-cli --user xpro --pass "$pass" --no-auth-warning CONFIG GET hash-max-listpack-entries
+  REDISCLI_AUTH=$pass run timeout 5 "$TOPO" exec "$N" px1 redis-cli --user xpro CONFIG GET hash-max-listpack-entries
   assert_output $'hash-max-listpack-entries\n128'
-  run timeout 5 "$TOPO" exec "$N" px1 redis-cli --user xpro --pass "$pass" --no-auth-warning -h 198.18.10.100 CONFIG GET hash-max-listpack-entries
+  REDISCLI_AUTH=$pass run timeout 5 "$TOPO" exec "$N" px1 redis-cli --user xpro -h 198.18.10.100 CONFIG GET hash-max-listpack-entries
   assert_output $'hash-max-listpack-entries\n128'
   # both recorded by the PID their pid file holds
   for p in "px1 redis" "db master-redis"; do

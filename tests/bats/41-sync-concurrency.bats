@@ -71,8 +71,8 @@ hammer() {
     echo $s > "$BATS_TEST_TMPDIR/sum.$i.$r"
   done
   # one command at a time: the daemons interleave with the additions
-  xp_exec "$NS" timeout 120 sh -c "while read -r line; do echo \"\$line\"; done < '$BATS_TEST_TMPDIR/cmds.$i' |
-    redis-cli -p ${L[$i]} --user xpro --pass '$XP_REDIS_PASS' --no-auth-warning > /dev/null"
+  REDISCLI_AUTH=$XP_REDIS_PASS xp_exec "$NS" timeout 120 sh -c "while read -r line; do echo \"\$line\"; done < '$BATS_TEST_TMPDIR/cmds.$i' |
+    redis-cli -p ${L[$i]} --user xpro > /dev/null"
 }
 
 run_case() { # extra syncdb flags
@@ -170,7 +170,7 @@ quiet() {
       done
       cmds+="EXEC"$'\n'
       for p in "${L[$i]}" "${L2[$i]}"; do
-        printf '%s' "$cmds" | xp_exec "$NS" timeout 10 redis-cli -p "$p" --user xpro --pass "$XP_REDIS_PASS" --no-auth-warning > /dev/null
+        printf '%s' "$cmds" | REDISCLI_AUTH=$XP_REDIS_PASS xp_exec "$NS" timeout 10 redis-cli -p "$p" --user xpro > /dev/null
         rcli "$p" PUBLISH l:kick 1 > /dev/null
       done
       quiet "${L[@]}" "${L2[@]}"
