@@ -169,7 +169,7 @@ sweep() {
       first=
     done
     rm -f "$DIR/run.json" "$DIR/time.txt"
-    plot internet "sync period (ms)" 1 ;;
+    SEEDS=1 plot internet "sync period (ms)" 1 ;;
   *)
     echo "sweep: unknown SWEEP '$name' (period proxies botshare hopping mapsize policy all internet)" >&2
     exit 2 ;;
@@ -178,6 +178,8 @@ sweep() {
 }
 
 case ${1:-} in
+--plot) # --plot NAME XLABEL LOGX: redraw NAME.png from its CSV (rows added by hand)
+  DIR=results/sim/$2; CSV=$DIR/$2.csv; plot "$2" "$3" "$4" ;;
 all) for s in botshare hopping mapsize policy period proxies; do sweep "$s"; done ;;
 "") echo "usage: make sim SWEEP=period|proxies|botshare|hopping|mapsize|policy|all|internet [SCALE=ci]" >&2; exit 2 ;;
 *) sweep "$1" ;;
