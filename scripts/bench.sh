@@ -2,7 +2,8 @@
 # make bench: measure speed as ratios against baselines taken in the same
 # run (these machines are shared and noisy). Writes results/bench/latest.json
 # (-> history/STAMP.json, with the machine) and prints a table. Never part of
-# `make test`. docs/performance.md says what each key means.
+# `make test`. docs/performance.md says what each key means. BENCH_NOTE: a
+# note kept with the machine; BENCH_COMMIT: the commit measured (default HEAD).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 O=${O:-build}
@@ -42,7 +43,7 @@ mkdir -p "$out/history"
 jq -s --arg ts "$stamp" --arg kernel "$(uname -r)" --arg cpus "$(nproc)" \
   --arg model "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" \
   --arg mem "$(awk '/^MemTotal/ { print $2 }' /proc/meminfo)" --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
-  --arg only "${BENCH_ONLY:-}" --arg note "${BENCH_NOTE:-}" --arg rev "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+  --arg only "${BENCH_ONLY:-}" --arg note "${BENCH_NOTE:-}" --arg rev "${BENCH_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}" \
   'add + {timestamp: $ts, kernel: $kernel, cpus: ($cpus|tonumber),
           machine: {cpu_model: $model, cpus: ($cpus|tonumber), kernel: $kernel, mem_kb: ($mem|tonumber),
                     loadavg_at_start: $load, note: $note, commit: $rev, parts: (if $only == "" then "all" else $only end)}}' \
