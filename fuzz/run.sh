@@ -14,7 +14,7 @@
 # frames and the shared captures when ../shared/pcaps exists) and the
 # project's config files. The growing corpus lives in $O/fuzz/corpus/.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 O=${O:-build}
 total=${1:-60}
 targets=${FUZZ_TARGETS:-formats config replay xdp}

@@ -13,7 +13,7 @@ set -euo pipefail
 PKGS_BUILD="make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev bpftool"
 PKGS_LIBS="libhiredis-dev libpcap-dev libnl-3-dev libnl-genl-3-dev libnl-route-3-dev libmicrohttpd-dev"
 PKGS_NET="iproute2 iputils-ping ethtool tcpdump nftables hping3"
-PKGS_TEST="bats bats-support bats-assert bats-file redis-server jq curl"
+PKGS_TEST="bats bats-support bats-assert bats-file redis-server jq curl cppcheck shellcheck"
 PKGS_PLOT="gnuplot-nox"
 # Mininet is installed without its recommends (they pull Open vSwitch, which
 # this kernel cannot run); it is used with --switch lxbr --controller none.

@@ -5,11 +5,13 @@
 # speaks TAP; a binary that dies without reporting counts as one failure.
 #
 #   tests/run.sh                 everything
-#   tests/run.sh unit|bpf|bats|compat   one layer (compat: 20-dataplane and
+#   tests/run.sh unit|lint|bpf|bats|compat   one layer (compat: 20-dataplane and
 #                                30-topo again with the 6.1 code paths forced)
+#   tests/run.sh sanitize        unit tests, 40-sync, 41-sync-concurrency on
+#                                a SANITIZE=1 build, sanitizer reports fail
 #   BATS_FILTER=regex            only BATS tests whose name matches
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 O=${O:-build}
 LOGDIR=${XPRO_TEST_LOGDIR:-$O/test-logs}
 mkdir -p "$LOGDIR"
@@ -44,6 +46,14 @@ if [[ $layer == all || $layer == unit ]]; then
   echo "== C unit tests"
   for t in "$O"/tests/unit/*; do [[ -x $t ]] && run_bin "$t"; done
 fi
+if [[ $layer == all || $layer == lint ]]; then
+  echo "== lint (make lint: cppcheck, shellcheck)"
+  if bash scripts/lint.sh >"$LOGDIR/lint.log" 2>&1; then
+    echo "ok - $(tail -1 "$LOGDIR/lint.log")"; passed=$((passed + 1))
+  else
+    echo "not ok - make lint:"; head -20 "$LOGDIR/lint.log" | sed 's/^/  /'; failed=$((failed + 1))
+  fi
+fi
 if [[ $layer == all || $layer == bpf ]]; then
   echo "== BPF test-run tests"
   for t in "$O"/tests/bpf/*; do [[ -x $t ]] && run_bin "$t"; done
@@ -69,6 +79,26 @@ if [[ $layer == all || $layer == compat ]]; then
     [[ -n ${BATS_FILTER:-} ]] && args+=(--filter "$BATS_FILTER")
     XPRO_FORCE_MISSING=netdev,napi XPRO_BUILD=$O timeout 900 bats "${args[@]}" "$s" >"$log" 2>&1; rc=$?
     count "$log" "$s (6.1 paths)" "$rc"
+  done
+fi
+
+if [[ $layer == sanitize ]]; then
+  # make test SANITIZE=1 (docs/reliability.md, "Sanitizers"): the unit tests
+  # and the sync suites on the ASan/UBSan build; every report is a failure
+  san=$(realpath -m "$LOGDIR/sanitizer")
+  rm -rf "$san"; mkdir -p "$san"
+  export ASAN_OPTIONS="log_path=$san/asan:detect_leaks=1"
+  export UBSAN_OPTIONS="log_path=$san/ubsan:print_stacktrace=1:halt_on_error=1"
+  echo "== C unit tests and sync BATS suites under ASan and UBSan"
+  for t in "$O"/tests/unit/*; do [[ -x $t ]] && run_bin "$t"; done
+  for s in tests/bats/40-sync.bats tests/bats/41-sync-concurrency.bats; do
+    XPRO_BUILD=$O timeout 900 bats --tap "$s" >"$LOGDIR/san-$(basename "$s").tap" 2>&1
+    count "$LOGDIR/san-$(basename "$s").tap" "$s (sanitizers)" $?
+  done
+  for f in "$san"/*; do
+    [[ -e $f ]] || continue
+    echo "not ok - sanitizer report $f:"; grep -m3 -E 'ERROR|runtime error' "$f" | sed 's/^/  /'
+    failed=$((failed + 1))
   done
 fi
 

@@ -170,7 +170,7 @@ int h_run(struct xpro_bpf *s, const uint8_t *pkt, size_t len, uint8_t *out, size
 	struct xdp_md ctx_in = { .data_end = (uint32_t)len, .ingress_ifindex = (uint32_t)h_if_in };
 	LIBBPF_OPTS(bpf_test_run_opts, o,
 		    .data_in = pkt, .data_size_in = (uint32_t)len,
-		    .data_out = out, .data_size_out = out ? (uint32_t)*out_len : 0,
+		    .data_out = out, .data_size_out = out && out_len ? (uint32_t)*out_len : 0,
 		    .ctx_in = &ctx_in, .ctx_size_in = sizeof(ctx_in),
 		    .repeat = 1);
 	int err = bpf_prog_test_run_opts(bpf_program__fd(s->progs.xpro_xdp), &o);
