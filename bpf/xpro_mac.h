@@ -118,6 +118,9 @@ static __always_inline __u64 xpro_tun_mac(__u64 k0, __u64 k1, __be32 osrc, __be3
 }
 
 #ifndef __VMLINUX_H__
+#include <stdio.h>
+#include <arpa/inet.h>
+
 /*
  * A key as the key file writes it (docs/protocol.md): its 16 bytes as 32 hex
  * digits, k0 = bytes 0-7 and k1 = bytes 8-15, little-endian. 0, or -1 when
@@ -147,6 +150,24 @@ static inline int xpro_key_hex(const char *hex, __u64 *k0, __u64 *k1)
 	*k0 = k[0];
 	*k1 = k[1];
 	return 0;
+}
+
+/*
+ * One line of the key file: 'A.B.C.D KEY', '#' to the end of the line a
+ * comment (cut off in line). 1 with the address (network order) and key,
+ * 0 for a blank line, -1 when malformed. For the proxy and the senders.
+ */
+static inline int xpro_key_line(char *line, __u32 *addr, __u64 *k0, __u64 *k1)
+{
+	char a[64], hex[64], extra[8], *hash = __builtin_strchr(line, '#');
+	int n;
+
+	if (hash)
+		*hash = '\0';
+	n = sscanf(line, "%63s %63s %7s", a, hex, extra);
+	if (n <= 0)
+		return 0;
+	return n == 2 && inet_pton(AF_INET, a, addr) == 1 && !xpro_key_hex(hex, k0, k1) ? 1 : -1;
 }
 #endif
 

@@ -127,7 +127,7 @@ int xpro_guard_fill(const struct xpro_config *c, int guard_fd, int devnets_fd)
 
 int xpro_keys_load(const char *path, int fd, int idx_fd, char *err, size_t errlen)
 {
-	char line[256], addr[64], hex[64], extra[8];
+	char line[256];
 	struct xpro_devkey dk;
 	struct in_addr in;
 	__u64 k0, k1;
@@ -140,17 +140,13 @@ int xpro_keys_load(const char *path, int fd, int idx_fd, char *err, size_t errle
 		return -errno;
 	}
 	while (fgets(line, sizeof(line), f)) {
-		char *hash = strchr(line, '#');
-		int k;
+		int k = xpro_key_line(line, &in.s_addr, &k0, &k1);
 
 		lineno++;
-		if (hash)
-			*hash = '\0';
-		k = sscanf(line, "%63s %63s %7s", addr, hex, extra);
-		if (k <= 0)
+		if (!k)
 			continue;
 		memset(&dk, 0, sizeof(dk));
-		if (k != 2 || inet_pton(AF_INET, addr, &in) != 1 || xpro_key_hex(hex, &k0, &k1)) {
+		if (k < 0) {
 			snprintf(err, errlen, "%s:%d: expected 'A.B.C.D KEY' (KEY: 32 hex digits)", path, lineno);
 			fclose(f);
 			return -EINVAL;

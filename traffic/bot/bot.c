@@ -354,6 +354,32 @@ uint64_t bot_due(const struct bot *b, uint64_t now, uint64_t max)
 
 /* ---- raw vectors: normal path (userspace builds, AF_PACKET sends) -------- */
 
+/* --key-file: each bot's own key (docs/protocol.md, "Client identity"). */
+static int load_keys(struct bot *b, const char *path, int quiet)
+{
+	char e[256];
+	uint32_t have = 0;
+
+	if (!b->tunnel) {
+		pr_warn("--key-file: tunnel mode only\n");
+		return -EINVAL;
+	}
+	if (xpro_keyfile_load(path, &b->keys, e, sizeof(e)) < 0) {
+		pr_warn("--key-file: %s\n", e);
+		return -EINVAL;
+	}
+	b->bkey = calloc(b->nbots, sizeof(*b->bkey));
+	if (!b->bkey)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < b->nbots; i++)
+		have += !!(b->bkey[i] = xpro_keyfile_find(&b->keys, bot_addr(b, i)));
+	b->tunnel = 2;
+	if (!quiet)
+		pr_warn("--key-file %s: %u of %u bot(s) hold a key (header version 2), the others send version 1\n",
+			path, have, b->nbots);
+	return 0;
+}
+
 static int next_hops(struct bot *b)
 {
 	char a[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN];
@@ -443,7 +469,10 @@ static int flows_init(struct bot *b, struct flows *fl)
 int bot_frame(struct bot *b, struct vec_flow *f, uint32_t src, uint32_t p, struct vec_rand *orng, uint8_t *frame,
 	      size_t *len)
 {
-	size_t off = raw_inner_off(b->tunnel);
+	uint32_t i = ntohl(src) - b->src_base;
+	/* a bot holds its own key (--key-file); one without sends version 1 */
+	struct xpro_tun_key *key = b->bkey ? (i < b->nbots ? b->bkey[i] : xpro_keyfile_find(&b->keys, src)) : NULL;
+	size_t off = raw_inner_off(b->tunnel == 2 && !key ? 1 : b->tunnel);
 	int l = vec_next(&b->o, f, frame + off, RAW_FRAME_MAX - off);
 	uint16_t oid = 0;
 
@@ -454,7 +483,7 @@ int bot_frame(struct bot *b, struct vec_flow *f, uint32_t src, uint32_t p, struc
 		if (!oid)
 			oid = 1;
 	}
-	*len = raw_wrap(frame, b->pmac[p], b->ifc.mac, b->tunnel, src, b->prox[p], b->tun_port, oid, (size_t)l);
+	*len = raw_wrap(frame, b->pmac[p], b->ifc.mac, b->tunnel, src, b->prox[p], b->tun_port, oid, (size_t)l, key);
 	return 0;
 }
 
@@ -567,7 +596,7 @@ static int run_fast(struct bot *b)
 	}
 	bytes = (uint32_t)l;
 	c.frame_len = raw_wrap(frame, b->pmac[0], b->ifc.mac, b->tunnel, bot_addr(b, 0), b->prox[0], b->tun_port, 1,
-			       (size_t)l);
+			       (size_t)l, NULL);
 	c.o = &b->o;
 	c.frame = frame;
 	c.tunnel = b->tunnel;
@@ -726,7 +755,7 @@ static int rx_count(const char *ifname, double duration)
 
 static struct bot bot;
 static struct {
-	const char *vector, *targets, *sources, *logp, *sump, *rxif, *proxies;
+	const char *vector, *targets, *sources, *logp, *sump, *rxif, *proxies, *key_file;
 	uint64_t bots;
 	unsigned int tun_port;
 	int have_seed, quiet;
@@ -834,6 +863,9 @@ static const struct xp_opt bot_opts[] = {
 		  "hop (bot i starts at i mod P, moves on every --hop N packets)"),
 	XP_UINT("hop", 0, &bot.hop, 1, UINT32_MAX, "N", "packets per proxy in hop mode (default 100)"),
 	XP_UINT("tun-port", 0, &cli.tun_port, 1, 65535, "P", "tunnel UDP port (default 5683)"),
+	XP_STR("key-file", 0, &cli.key_file, "FILE",
+	       "tunnel: header version 2, each bot under its own key ('A.B.C.D KEY'\n"
+	       "lines, the proxy's device_keys file); a bot without a line sends version 1"),
 	XP_FN("fast", 0, opt_fast, &bot.fast, "xdp|packet",
 	      "xdp: BPF_F_TEST_XDP_LIVE_FRAMES (raw vectors but stomp);\n"
 	      "packet: AF_PACKET + sendmmsg only. Default path: AF_PACKET +\n"
@@ -1083,6 +1115,12 @@ int main(int argc, char **argv)
 	}
 	if (parse_sources(b, cli.sources, cli.bots))
 		return 1;
+	if (cli.key_file && load_keys(b, cli.key_file, cli.quiet))
+		return 2;
+	if (b->tunnel == 2 && b->fast == 1) {
+		pr_warn("--key-file: the XDP fast path sends version 1 only (use the default path)\n");
+		return 2;
+	}
 	for (uint32_t i = 0; i < b->nbots; i += (b->nbots - 1 > 0 ? b->nbots - 1 : 1)) {
 		err = check_local(bot_addr(b, i));
 		if (err) {
@@ -1117,7 +1155,7 @@ int main(int argc, char **argv)
 		err = next_hops(b);
 		if (err)
 			return 1;
-		frame = (b->tunnel ? XPRO_TUN_OUTER_LEN : 0) + vec_ip_len(&b->o);
+		frame = raw_inner_off(b->tunnel) - RAW_ETH_LEN + vec_ip_len(&b->o);
 		if (frame > (size_t)b->ifc.mtu) {
 			pr_warn("%s packet of %zu bytes (len %u%s) exceeds the MTU %d of %s\n",
 				vec_name(c), frame, b->o.len, b->tunnel ? ", tunnel included" : "", b->ifc.mtu, b->ifc.name);

@@ -40,6 +40,8 @@ struct bot {
 	struct botlog log;
 	uint64_t sent, errors;
 	int verbose;
+	struct xpro_keyfile keys;  /* --key-file: tunnel 2, header version 2 */
+	struct xpro_tun_key **bkey; /* bot i's key (NULL: none, version 1) */
 };
 
 static inline uint32_t bot_addr(const struct bot *b, uint32_t i)

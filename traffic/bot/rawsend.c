@@ -213,15 +213,17 @@ out:
 }
 
 size_t raw_wrap(uint8_t *frame, const uint8_t dmac[6], const uint8_t smac[6], int tunnel,
-		uint32_t outer_src, uint32_t proxy, uint16_t tun_port, uint16_t outer_id, size_t inner_len)
+		uint32_t outer_src, uint32_t proxy, uint16_t tun_port, uint16_t outer_id, size_t inner_len,
+		struct xpro_tun_key *key)
 {
 	memcpy(frame, dmac, 6);
 	memcpy(frame + 6, smac, 6);
 	frame[12] = 0x08;
 	frame[13] = 0x00;
 	if (tunnel) /* source port: the tunnel port too */
-		xpro_tun_outer(frame + RAW_ETH_LEN, outer_src, proxy, tun_port, tun_port, outer_id, inner_len);
-	return raw_inner_off(tunnel) + inner_len;
+		xpro_tun_outer_key(frame + RAW_ETH_LEN, outer_src, proxy, tun_port, tun_port, outer_id, inner_len,
+				   tunnel == 2 ? key : NULL);
+	return RAW_ETH_LEN + (tunnel ? xpro_tun_outer_len(tunnel == 2 ? key : NULL) : 0) + inner_len;
 }
 
 int raw_open(struct raw_sock *s, int ifindex)

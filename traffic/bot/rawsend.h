@@ -39,15 +39,20 @@ int raw_if_info(int ifindex, struct raw_if *ifc);
  * request on the interface (3 tries, 300 ms each). */
 int raw_resolve(const struct raw_if *ifc, uint32_t nh, uint8_t mac[6]);
 
-/* Ethernet header (+ the tunnel headers when proxy != 0) in front of the
- * IPv4 packet that starts at frame + raw_inner_off(tunnel). */
+/* Ethernet header (+ the tunnel headers when tunnel != 0: 1 header
+ * version 1, 2 version 2) in front of the IPv4 packet that starts at
+ * frame + raw_inner_off(tunnel). */
 static inline size_t raw_inner_off(int tunnel)
 {
-	return RAW_ETH_LEN + (tunnel ? XPRO_TUN_OUTER_LEN : 0);
+	return RAW_ETH_LEN + (tunnel ? XPRO_TUN_OUTER_LEN : 0) +
+	       (tunnel == 2 ? XPRO_TUN_HDR2_LEN - XPRO_TUN_HDR_LEN : 0);
 }
-/* Returns the frame length. outer_src/proxy in network order. */
+/* Returns the frame length. outer_src/proxy in network order. tunnel 2:
+ * version 2 under key (the inner packet already in place), or version 1
+ * when key is NULL (the inner packet then starts at raw_inner_off(1)). */
 size_t raw_wrap(uint8_t *frame, const uint8_t dmac[6], const uint8_t smac[6], int tunnel,
-		uint32_t outer_src, uint32_t proxy, uint16_t tun_port, uint16_t outer_id, size_t inner_len);
+		uint32_t outer_src, uint32_t proxy, uint16_t tun_port, uint16_t outer_id, size_t inner_len,
+		struct xpro_tun_key *key);
 
 struct raw_sock {
 	int fd;

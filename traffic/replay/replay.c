@@ -57,6 +57,7 @@ struct opts {
 	const char *filter[FILTER_MAX];  /* NAME=EXPR, in the order given */
 	int nfilter;
 	const char *log, *summary, *write;
+	const char *key_file;      /* header version 2 under each outer source's key */
 };
 
 struct stats {
@@ -242,6 +243,9 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		XP_STR("log", 0, &o->log, "FILE", "sent per second: ts,src,dst,class,packets,bytes ('-': stdout)"),
 		XP_STR("summary", 0, &o->summary, "FILE", "summary JSON at exit ('-': stdout)"),
 		XP_STR("write", 0, &o->write, "FILE", "also write every packet sent, as sent, to a pcap (raw IPv4)"),
+		XP_STR("key-file", 0, &o->key_file, "FILE",
+		       "tunnel header version 2 under the outer source's key ('A.B.C.D KEY' lines,\n"
+		       "the proxy's device_keys file); a source without a line sends version 1"),
 		XP_TEXT("  -h, --help           this text\n"
 			"\n"
 			"Stops at the end of the last loop, --limit, --duration, SIGTERM or SIGINT. docs/xpro-replay.md"),
@@ -324,6 +328,7 @@ struct run {
 	int fd;
 	uint32_t outer_src;
 	pcap_dumper_t *dump;
+	struct xpro_keyfile keys;  /* --key-file; n 0: version 1 only */
 	uint16_t ip_id;
 	double t_start_mono, t_start_real, end_mono, next_free;
 };
@@ -366,11 +371,14 @@ static int send_one(struct run *r, uint8_t *pkt, size_t len, uint32_t src, uint3
 		uint32_t osrc = r->o.outer_mapped ? src : r->outer_src;
 		uint16_t sport = r->o.sport ? (uint16_t)r->o.sport : (uint16_t)(49152 + (ntohl(src) & 0x3fff));
 
-		if (len + 32 > PKT_MAX)
+		/* a source without a key in --key-file sends version 1 (an old device) */
+		struct xpro_tun_key *key = r->keys.n ? xpro_keyfile_find(&r->keys, osrc) : NULL;
+
+		if (len + xpro_tun_outer_len(key) > PKT_MAX)
 			return -EMSGSIZE;
 		if (++r->ip_id == 0)
 			r->ip_id = 1; /* the kernel would replace an ID of 0 */
-		wlen = xr_tunnel(out, osrc, r->o.proxy, sport, (uint16_t)r->o.port, r->ip_id, pkt, len);
+		wlen = xr_tunnel(out, osrc, r->o.proxy, sport, (uint16_t)r->o.port, r->ip_id, pkt, len, key);
 		wire = out;
 		to.sin_addr.s_addr = r->o.proxy;
 	} else {
@@ -592,6 +600,15 @@ int main(int argc, char **argv)
 			pr_warn("--class %s: more than %d classes\n", r.o.filter[i], XS_CLASS_MAX);
 			pcap_close(p);
 			return 2;
+		}
+	}
+	if (r.o.key_file) {
+		char e[256];
+
+		if (xpro_keyfile_load(r.o.key_file, &r.keys, e, sizeof(e)) < 0) {
+			pr_warn("--key-file: %s\n", e);
+			pcap_close(p);
+			return 1;
 		}
 	}
 	if (r.o.mode == M_TUNNEL && !r.o.outer_mapped) {

@@ -198,14 +198,15 @@ void xr_rewrite(uint8_t *pkt, size_t len, uint32_t src, uint32_t dst)
 }
 
 size_t xr_tunnel(uint8_t *out, uint32_t src, uint32_t proxy, uint16_t sport, uint16_t port,
-		 uint16_t id, const uint8_t *inner, size_t inner_len)
+		 uint16_t id, const uint8_t *inner, size_t inner_len, struct xpro_tun_key *key)
 {
-	size_t ulen = 8 + XPRO_TUN_HDR_LEN + inner_len;
+	size_t ulen = xpro_tun_outer_len(key) - 20 + inner_len;
 	uint8_t *udp = out + 20;
 	uint16_t c;
 
-	xpro_tun_outer(out, src, proxy, sport, port, id, inner_len);
-	memcpy(out + XPRO_TUN_OUTER_LEN, inner, inner_len);
+	/* the inner packet first: the MAC covers its addresses */
+	memcpy(out + xpro_tun_outer_len(key), inner, inner_len);
+	xpro_tun_outer_key(out, src, proxy, sport, port, id, inner_len, key);
 	/* the UDP checksum over the whole datagram, now that it is in place */
 	c = xpro_csum_l4(src, proxy, 17, udp, ulen);
 	if (c == 0)

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "tunnel.h"
 
 /* What a captured frame holds. */
 enum xr_frame {
@@ -56,9 +57,11 @@ void xr_rewrite(uint8_t *pkt, size_t len, uint32_t src, uint32_t dst);
 /*
  * Writes the tunnel packet: outer IPv4 (src -> proxy, DF, TTL 64, ID id),
  * UDP (sport -> port, checksum computed), X-Pro header (bpf/xpro.h), then
- * the inner packet. out must hold 32 + inner_len bytes. Returns the length.
+ * the inner packet. out must hold 48 + inner_len bytes. Returns the length.
+ * key: header version 2 under that key (its next sequence number), NULL:
+ * version 1 (docs/protocol.md, "Client identity").
  */
 size_t xr_tunnel(uint8_t *out, uint32_t src, uint32_t proxy, uint16_t sport, uint16_t port,
-		 uint16_t id, const uint8_t *inner, size_t inner_len);
+		 uint16_t id, const uint8_t *inner, size_t inner_len, struct xpro_tun_key *key);
 
 #endif
