@@ -11,8 +11,8 @@
  * the header checksum verifies, the addresses are the mapped ones, and a
  * complete (unfragmented) UDP or TCP segment's checksum verifies; mapped
  * addresses lie inside their range, never its first or last address when
- * it has 4 or more; the tunnel packet is 32 bytes longer and both its
- * IPv4 and UDP checksums verify.
+ * it has 4 or more; the tunnel packet (header version 1, or 2 under a key)
+ * is the outer headers longer and both its IPv4 and UDP checksums verify.
  */
 #include <arpa/inet.h>
 #include <pcap/dlt.h>
@@ -78,15 +78,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    ((pkt[9] == 6 && iplen - ihl >= 20) || (pkt[9] == 17 && iplen - ihl >= 8)))
 		FZ_CHECK(xpro_csum_l4(src, dst, pkt[9], pkt + ihl, iplen - ihl) == 0);
 
-	if (iplen + 32 <= PKT_MAX) {
-		out = malloc(32 + iplen);
+	if (iplen + 48 <= PKT_MAX) {
+		/* version 1, or version 2 under a key when the seed is odd */
+		struct xpro_tun_key k = { seed, ~seed, 3, 1 }, *key = (seed & 1) ? &k : NULL;
+		size_t olen = xpro_tun_outer_len(key);
+
+		out = malloc(olen + iplen);
 		if (!out)
 			abort();
-		wlen = xr_tunnel(out, src, htonl(0xc6120001), 49152, 5683, 1, pkt, iplen);
-		FZ_CHECK(wlen == 32 + iplen);
+		wlen = xr_tunnel(out, src, htonl(0xc6120001), 49152, 5683, 1, pkt, iplen, key);
+		FZ_CHECK(wlen == olen + iplen);
 		FZ_CHECK(xpro_csum(out, 20, 0) == 0);
 		FZ_CHECK(xpro_csum_l4(src, htonl(0xc6120001), 17, out + 20, wlen - 20) == 0);
-		FZ_CHECK(!memcmp(out + 32, pkt, iplen));
+		FZ_CHECK(!memcmp(out + olen, pkt, iplen));
 		free(out);
 	}
 	free(pkt);
