@@ -68,6 +68,8 @@ jq -r '
   row("dataplane_drop_id_vs_off"; "ratio to identity off (target <= 1.3)"),
   row("dataplane_pass_id_vs_off"; "ratio to identity off (target <= 1.3)"),
   row("dataplane_pass_nocache_vs_lru"; "ratio (route cache off)"),
+  row("dataplane_drop_ns_1m_vs_10k"; "ratio, 1M records against 10k (target <= 1.3)"),
+  row("dataplane_pass_ns_1m_vs_10k"; "ratio, 1M records against 10k"),
   (to_entries[] | select(.key | test("^(xdp_drop|lru_filter|lru_filter_1m|dataplane_.*|timestamp|kernel|cpus|machine)(_ns)?$") | not)
    | select(.value | type != "object" and type != "array")
    | "\(.key)\t\(.value)\t"),
