@@ -421,7 +421,8 @@ static int take_queues(struct db_ctx *d, const struct xpro_pairs *q, struct xpro
 	}
 	if (!err) {
 		d->st.queued += *npu;
-		qsort(*pu, *npu, sizeof(**pu), qline_cmp);
+		if (*npu) /* *pu is NULL while nothing was taken: qsort's nonnull */
+			qsort(*pu, *npu, sizeof(**pu), qline_cmp);
 	}
 	freeReplyObject(rep);
 	return err;
