@@ -21,9 +21,10 @@ setup() {
 }
 
 teardown() {
-  local r
+  local r metas
   # this file's testbed, and any that a failed experiment run recorded
-  for r in "$RUN" $(jq -r '.topo_run // empty' $(find "$BATS_TEST_TMPDIR" -name meta.json) /dev/null 2>/dev/null); do
+  mapfile -t metas < <(find "$BATS_TEST_TMPDIR" -name meta.json)
+  for r in "$RUN" $(jq -r '.topo_run // empty' "${metas[@]}" /dev/null 2>/dev/null); do
     [[ -d /run/xpro/topo/$r ]] && timeout 60 topo/xpro-topo down "$r" -q >/dev/null 2>&1
   done
   return 0
