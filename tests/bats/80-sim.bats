@@ -118,6 +118,26 @@ refused() {
   jq -e '.attack_drop_ratio >= 0.9 and .detect_ms <= 700' <<< "$output"
 }
 
+@test "xpro-sim: a dead proxy's devices fail over after 3 lost requests, worked by hand" {
+  # 30 devices at 1 request/s over 3 proxies, 20 s, no bots; proxy 2 dies at 5 s.
+  # Its 10 devices (i = 1 mod 3) each lose failover_after = 3 requests, then move
+  # to proxy 3: 30 frames lost of 600 requests, nothing dropped by X-Pro.
+  run "$SIM" -q -P 3 -U 30 -B 0 --duration 20 --kill-proxy 5:2
+  [ "$status" -eq 0 ]
+  [ "$(jq .legit_packets_sent <<< "$output")" -eq 600 ]
+  [ "$(jq .dead_frames <<< "$output")" -eq 30 ]
+  [ "$(jq '.drop_tf1 + .drop_tf2' <<< "$output")" -eq 0 ]
+}
+
+@test "xpro-sim: without the master the hopping bots are not caught, after it heals they are" {
+  # hopping at CI scale (attack 1.5-6 s): master cut off for the whole attack,
+  # every proxy alone sees 67 pps per bot: no drop; healed at 3 s: TF1 drops
+  run "$SIM" -q -s experiments/hopping.scn --scale ci --cut-master 0-7
+  [ "$(jq .drop_tf1 <<< "$output")" -eq 0 ]
+  run "$SIM" -q -s experiments/hopping.scn --scale ci --cut-master 0-3
+  [ "$(jq .drop_tf1 <<< "$output")" -gt 0 ]
+}
+
 # validate SCENARIO: the testbed's 5 seeds at CI scale against the simulator's
 validate() {
   xp_require_root
