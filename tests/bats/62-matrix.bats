@@ -68,6 +68,12 @@ mx() { run timeout 600 /usr/bin/python3 experiments/xpro-exp matrix --scale ci -
   run timeout 600 /usr/bin/python3 experiments/xpro-exp matrix --scale ci --seeds 1 --scenarios "flood" --defenses "none" --out "$OUT" -q
   assert_success
   [[ $(ls -d "$OUT"/2* | wc -l) -eq 2 ]]
+  # and the first configuration again resumes its own folder, latest no more
+  mx
+  assert_success
+  assert_output --partial "4 done, 0 to run"
+  [[ $(ls -d "$OUT"/2* | wc -l) -eq 2 ]]
+  [[ -f $OUT/latest/cells/syn/xpro/seed-1/summary.json ]]
 }
 
 @test "matrix refusals: an unknown defense or scenario, SEEDS out of range" {
