@@ -38,6 +38,7 @@
 #include "json.h"
 #include "flowlog.h"
 #include "tun_lib.h"
+#include "tunnel.h"
 #include "log.h"
 
 #define TOOL "xpro-device"
@@ -120,6 +121,7 @@ static struct {
 	int proxy_first;
 	const char *tun_dev, *proxies_arg, *cls;
 	const char *log_path, *lat_path, *sum_path;
+	const char *key_file;
 } o;
 
 static struct device *devs;
@@ -806,6 +808,10 @@ static void parse_opts(int argc, char **argv)
 		XP_STR("proxies", 0, &o.proxies_arg, "LIST", "the devices' proxy list, a subset of the tunnel's (default: all)"),
 		XP_CHOICE("proxy-start", 0, &o.proxy_first, "spread|first",
 		      "spread: device k starts on proxy k mod P (default); first: all on the first"),
+		XP_STR("key-file", 0, &o.key_file, "FILE",
+		       "client identity: each device's key from FILE (the proxies' device_keys,\n"
+		       "'A.B.C.D KEY' lines) into the tunnel, which then sends header version 2\n"
+		       "for it (docs/protocol.md); the keys stay until xpro-tun detach"),
 		XP_FLAG("no-tunnel", 0, &o.no_tunnel,
 			"leave the tunnel's per-source map alone: no per-device proxy, no failover"),
 		XP_INT("coap-port", 0, &o.coap_port, 1, 65535, "P", "the victim's CoAP port (default 5684)"),
@@ -827,15 +833,56 @@ static void parse_opts(int argc, char **argv)
 		xp_opt_die(TOOL, "--target and --duration are required (see --help)");
 }
 
+/* --key-file: each device's own key into the tunnel's tun_keys (a key
+ * already there is kept, with its sequence counter). */
+static int put_keys(void)
+{
+	struct xpro_keyfile kf;
+	char e[256];
+	int i, have = 0, err = 0;
+
+	if (xpro_keyfile_load(o.key_file, &kf, e, sizeof(e)) < 0) {
+		pr_warn("--key-file: %s\n", e);
+		return -1;
+	}
+	for (i = 0; i < o.ndev && !err; i++) {
+		__be32 addr = htonl(o.net + 1 + (uint32_t)i);
+		struct xpro_tun_key *k = xpro_keyfile_find(&kf, addr);
+		struct xtun_key tk;
+
+		if (!k)
+			continue;
+		tk = (struct xtun_key){ .k0 = k->k0, .k1 = k->k1, .index = k->index };
+		err = xtun_key_set(&tun, addr, &tk);
+		have++;
+	}
+	xpro_keyfile_free(&kf);
+	if (err) {
+		pr_warn("--key-file: writing the tunnel's keys on %s: %s\n", tun.ifname,
+			err == -EOPNOTSUPP ? "its program predates client identity (detach, attach)" : strerror(-err));
+		return -1;
+	}
+	pr_warn("--key-file %s: %d of %d device(s) send header version 2\n", o.key_file, have, o.ndev);
+	return 0;
+}
+
 static int setup_tunnel(void)
 {
 	struct xtun_cfg cfg;
 	char a[INET_ADDRSTRLEN];
 	int err, i;
 
+	if (o.no_tunnel && o.key_file) {
+		pr_warn("--key-file needs the tunnel (not --no-tunnel)\n");
+		return -1;
+	}
 	if (o.no_tunnel)
 		return 0;
 	err = o.tun_dev ? xtun_open(o.tun_dev, &tun) : xtun_open_any(&tun);
+	if (err == -ENOENT && !o.tun_dev && o.key_file) {
+		pr_warn("--key-file: no xpro-tun attached in this namespace\n");
+		return -1;
+	}
 	if (err == -ENOENT && !o.tun_dev) {
 		pr_warn("no xpro-tun attached in this namespace: plain routing, no failover\n");
 		return 0;
@@ -894,6 +941,8 @@ static int setup_tunnel(void)
 	for (i = 0; i < np; i++)
 		if (xpro_check_dest(TOOL, plist[i]))
 			return -1;
+	if (o.key_file && put_keys())
+		return -1;
 	tunneled = 1;
 	pr_warn("tunnel on %s: %d prox%s, first %s; per-device choice, failover after %d timeouts\n",
 		tun.ifname, np, np == 1 ? "y" : "ies", ntop(plist[0], a), o.failover_after);

@@ -4,7 +4,7 @@
 BPF_OBJS += $(O)/bpf/tun_egress.bpf.o
 SKELS    += $(O)/bpf/tun_egress.skel.h
 BINS     += $(O)/bin/xpro-tun
-XTUN_LIB_OBJS := $(O)/obj/traffic/tun/tun_lib.o $(addprefix $(O)/obj/lib/,safety.o opt.o json.o log.o)
+XTUN_LIB_OBJS := $(O)/obj/traffic/tun/tun_lib.o $(addprefix $(O)/obj/lib/,safety.o opt.o json.o log.o tunnel.o)
 
 $(O)/bin/xpro-tun: $(O)/obj/traffic/tun/tun.o $(XTUN_LIB_OBJS)
 	$(call link,$(USER_LDLIBS))

@@ -19,6 +19,7 @@
 #include <bpf/libbpf.h>
 #include "safety.h"
 #include "tun_lib.h"
+#include "tunnel.h"
 #include "opt.h"
 #include "json.h"
 #include "tun_egress.skel.h"
@@ -126,9 +127,34 @@ static void offl_str(__u32 bits, char *buf, size_t len)
 
 /* ---- attach ----------------------------------------------------------- */
 
-static int cmd_attach(const char *dev, const __be32 *proxies, __u32 n, __u16 port, __u32 mode,
-		      int keep_offloads)
+/* --key-file: every source of the file signs with its key (version 2). The count, or -1. */
+static int put_keys(int fd, const char *path)
 {
+	struct xpro_keyfile kf;
+	char e[256];
+	uint32_t i;
+
+	if (xpro_keyfile_load(path, &kf, e, sizeof(e)) < 0) {
+		pr_warn("--key-file: %s\n", e);
+		return -1;
+	}
+	for (i = 0; i < kf.n; i++) {
+		struct xtun_key k = { .k0 = kf.key[i].k0, .k1 = kf.key[i].k1, .index = kf.key[i].index };
+
+		if (bpf_map_update_elem(fd, &kf.addr[i], &k, BPF_NOEXIST) && errno != EEXIST) {
+			pr_warn("--key-file %s: writing tun_keys: %s\n", path, strerror(errno));
+			break;
+		}
+	}
+	e[0] = i == kf.n; /* all written */
+	xpro_keyfile_free(&kf);
+	return e[0] ? (int)i : -1;
+}
+
+static int cmd_attach(const char *dev, const __be32 *proxies, __u32 n, __u16 port, __u32 mode,
+		      int keep_offloads, const char *key_file)
+{
+	int nkeys = 0;
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_EGRESS);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = XTUN_TC_HANDLE, .priority = XTUN_TC_PRIO);
 	struct tun_egress_bpf *skel;
@@ -163,6 +189,8 @@ static int cmd_attach(const char *dev, const __be32 *proxies, __u32 n, __u16 por
 			goto fail;
 		}
 	}
+	if (key_file && (nkeys = put_keys(bpf_map__fd(skel->maps.tun_keys), key_file)) < 0)
+		goto out;
 	if (!keep_offloads) {
 		err = xtun_offloads_get(dev, &before);
 		if (err) {
@@ -219,6 +247,8 @@ static int cmd_attach(const char *dev, const __be32 *proxies, __u32 n, __u16 por
 	for (i = 0; i < n; i++)
 		printf("%s %s:%u", i ? "," : "", ntop(proxies[i], a), port);
 	printf("\n");
+	if (key_file)
+		printf("keys: %d source(s) of %s send header version 2\n", nkeys, key_file);
 	if (!keep_offloads) {
 		offl_str(before, ob, sizeof(ob));
 		printf("offloads of %s switched off, gso_max_segs 1 (were: %s, gso_max_segs %u; detach restores them)\n",
@@ -521,7 +551,7 @@ int main(int argc, char **argv)
 {
 	static const char down = '-', up = '+';
 	struct set_ops *o = &so;
-	const char *cmd, *dev, *proxies = NULL;
+	const char *cmd, *dev, *proxies = NULL, *key_file = NULL;
 	unsigned int port = 0;
 	int json = 0, keep = 0, first;
 	char mtu[512];
@@ -540,6 +570,9 @@ int main(int argc, char **argv)
 			"whose checksums must be complete, and a GSO packet cannot carry one\n"
 			"X-Pro header per segment; TCP sockets opened before attach may still\n"
 			"send GSO packets, which are dropped: counter drop_gso)"),
+		XP_STR("key-file", 0, &key_file, "FILE", "attach: client identity, the proxies' device_keys file ('A.B.C.D KEY'\n"
+		       "lines): packets from a source in it get header version 2 under its key\n"
+		       "(docs/protocol.md); 16 bytes more per packet"),
 		XP_FLAG("json", 0, &json, "status: one JSON object"),
 		XP_TEXT(""),
 		XP_TEXT(mtu),
@@ -576,7 +609,7 @@ int main(int argc, char **argv)
 		}
 		if (xpro_testbed_check(TOOL))
 			return 1;
-		return cmd_attach(dev, o->list, o->nlist, o->port, o->mode, keep);
+		return cmd_attach(dev, o->list, o->nlist, o->port, o->mode, keep, key_file);
 	}
 	if (!strcmp(cmd, "set")) {
 		if (o->have_list && xpro_testbed_check(TOOL))

@@ -23,6 +23,7 @@
 #include <bpf/bpf_endian.h>
 #include "bpf_map.h"
 #include "xpro.h"
+#include "xpro_mac.h"
 #include "tun_maps.h"
 
 #define TC_ACT_OK_    0
@@ -40,6 +41,7 @@ XPRO_MAP(tun_proxies, BPF_MAP_TYPE_ARRAY, XTUN_MAX_PROXIES, __u32, struct xtun_p
 XPRO_MAP(tun_pstats, BPF_MAP_TYPE_PERCPU_ARRAY, XTUN_MAX_PROXIES, __u32, struct xtun_pstat);
 XPRO_MAP(tun_src, BPF_MAP_TYPE_HASH, XTUN_MAX_SOURCES, __be32, __u32);
 XPRO_MAP(tun_counters, BPF_MAP_TYPE_PERCPU_ARRAY, XTUN_C__MAX, __u32, __u64);
+XPRO_MAP(tun_keys, BPF_MAP_TYPE_HASH, XTUN_MAX_KEYS, __be32, struct xtun_key);
 
 struct outer {
 	struct iphdr ip;
@@ -69,6 +71,44 @@ static __always_inline __u16 ip_csum(const struct iphdr *iph)
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
 	return (__u16)~sum;
+}
+
+/* header version 2 (a source with a key in tun_keys) */
+struct outer2 {
+	struct iphdr ip;
+	struct udphdr udp;
+	struct xpro_tun_hdr2 xh;
+};
+#define OUTER2_LEN (20 + 8 + XPRO_TUN_HDR2_LEN)
+_Static_assert(sizeof(struct outer2) == OUTER2_LEN, "outer headers of version 2 are 48 bytes");
+
+/*
+ * Turn the version-1 headers o into version 2 in o2 under key k: the next
+ * sequence number of the device, the key index, the MAC (bpf/xpro_mac.h)
+ * over outer source, proxy, header bytes 0-7 and the inner addresses.
+ */
+static __always_inline void sign(struct outer2 *o2, const struct outer *o, struct xtun_key *k, __be32 daddr)
+{
+	__u32 seq = (__u32)__sync_fetch_and_add(&k->seq, 1) + 1;
+	__be32 inner[2] = { o->ip.saddr, daddr };
+	__u64 mac;
+	int b;
+
+	o2->ip = o->ip;
+	o2->ip.tot_len = bpf_htons(bpf_ntohs(o->ip.tot_len) + XPRO_TUN_HDR2_LEN - XPRO_TUN_HDR_LEN);
+	o2->ip.check = 0;
+	o2->ip.check = ip_csum(&o2->ip);
+	o2->udp = o->udp;
+	o2->udp.len = bpf_htons(bpf_ntohs(o->udp.len) + XPRO_TUN_HDR2_LEN - XPRO_TUN_HDR_LEN);
+	o2->xh.magic = XPRO_TUN_MAGIC;
+	o2->xh.version = XPRO_TUN_VERSION2;
+	o2->xh.inner_len = o->xh.inner_len;
+	o2->xh.seq = bpf_htonl(seq);
+	o2->xh.key_index = bpf_htonl(k->index);
+	mac = xpro_tun_mac(k->k0, k->k1, o->ip.saddr, o->ip.daddr, (const __u8 *)&o2->xh, (const __u8 *)inner);
+#pragma unroll
+	for (b = 0; b < 8; b++)
+		o2->xh.mac[b] = (__u8)(mac >> (8 * b));
 }
 
 /* the slot for this packet, or -1 */
@@ -115,6 +155,8 @@ int xpro_tun_egress(struct __sk_buff *skb)
 	struct xtun_cfg *cfg;
 	struct iphdr *iph;
 	struct outer o = {};
+	struct outer2 o2 = {};
+	struct xtun_key *key;
 	__u32 zero = 0, i, slot, inner_len;
 	__be32 saddr, daddr;
 	__u8 tos, proto;
@@ -190,20 +232,28 @@ int xpro_tun_egress(struct __sk_buff *skb)
 	o.xh.version = XPRO_TUN_VERSION;
 	o.xh.inner_len = bpf_htons(inner_len);
 
+	key = bpf_map_lookup_elem(&tun_keys, &saddr);
 	/* the kernel no longer checks the MTU in adjust_room at TC: do it here */
 	{
 		__u32 mtu = 0;
 
-		if (bpf_check_mtu(skb, 0, &mtu, XPRO_TUN_OUTER_LEN, 0))
+		if (bpf_check_mtu(skb, 0, &mtu, key ? OUTER2_LEN : XPRO_TUN_OUTER_LEN, 0))
 			return count(XTUN_C_DROP_TOO_BIG, TC_ACT_SHOT_);
 	}
-	s = bpf_skb_adjust_room(skb, XPRO_TUN_OUTER_LEN, BPF_ADJ_ROOM_MAC,
-				BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP |
-				ADJ_ROOM_ENCAP_L2(XPRO_TUN_HDR_LEN));
-	if (s)
-		return count(XTUN_C_DROP_ERROR, TC_ACT_SHOT_);
-	if (bpf_skb_store_bytes(skb, ETH_HLEN_, &o, sizeof(o), 0))
-		return count(XTUN_C_DROP_ERROR, TC_ACT_SHOT_);
+	if (key) {
+		sign(&o2, &o, key, daddr);
+		s = bpf_skb_adjust_room(skb, OUTER2_LEN, BPF_ADJ_ROOM_MAC,
+					BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP |
+					ADJ_ROOM_ENCAP_L2(XPRO_TUN_HDR2_LEN));
+		if (s || bpf_skb_store_bytes(skb, ETH_HLEN_, &o2, sizeof(o2), 0))
+			return count(XTUN_C_DROP_ERROR, TC_ACT_SHOT_);
+	} else {
+		s = bpf_skb_adjust_room(skb, XPRO_TUN_OUTER_LEN, BPF_ADJ_ROOM_MAC,
+					BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP |
+					ADJ_ROOM_ENCAP_L2(XPRO_TUN_HDR_LEN));
+		if (s || bpf_skb_store_bytes(skb, ETH_HLEN_, &o, sizeof(o), 0))
+			return count(XTUN_C_DROP_ERROR, TC_ACT_SHOT_);
+	}
 
 	ps = bpf_map_lookup_elem(&tun_pstats, &slot);
 	if (ps) {

@@ -58,13 +58,13 @@ int xtun_mode_parse(const char *s, __u32 *mode)
 
 static void fds_init(struct xtun *t)
 {
-	t->prog_fd = t->cfg_fd = t->proxies_fd = t->pstats_fd = t->src_fd = t->counters_fd = -1;
+	t->prog_fd = t->cfg_fd = t->proxies_fd = t->pstats_fd = t->src_fd = t->counters_fd = t->keys_fd = -1;
 }
 
 void xtun_close(struct xtun *t)
 {
 	int *fds[] = { &t->prog_fd, &t->cfg_fd, &t->proxies_fd, &t->pstats_fd, &t->src_fd,
-		       &t->counters_fd };
+		       &t->counters_fd, &t->keys_fd };
 	size_t i;
 
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
@@ -111,6 +111,8 @@ static int open_maps(struct xtun *t)
 			slot = &t->src_fd;
 		else if (!strcmp(mi.name, "tun_counters"))
 			slot = &t->counters_fd;
+		else if (!strcmp(mi.name, "tun_keys"))
+			slot = &t->keys_fd;
 		if (slot && *slot < 0)
 			*slot = fd;
 		else
@@ -281,6 +283,22 @@ int xtun_src_set(const struct xtun *t, __be32 src, __u32 slot)
 int xtun_src_del(const struct xtun *t, __be32 src)
 {
 	if (bpf_map_delete_elem(t->src_fd, &src) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int xtun_key_set(const struct xtun *t, __be32 src, const struct xtun_key *k)
+{
+	if (t->keys_fd < 0)
+		return -EOPNOTSUPP;
+	if (bpf_map_update_elem(t->keys_fd, &src, k, BPF_NOEXIST) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int xtun_key_del(const struct xtun *t, __be32 src)
+{
+	if (t->keys_fd >= 0 && bpf_map_delete_elem(t->keys_fd, &src) && errno != ENOENT)
 		return -errno;
 	return 0;
 }

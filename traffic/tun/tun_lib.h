@@ -20,6 +20,7 @@ struct xtun {
 	int ifindex;
 	__u32 prog_id;
 	int prog_fd, cfg_fd, proxies_fd, pstats_fd, src_fd, counters_fd;
+	int keys_fd;      /* tun_keys; -1: a program from before client identity */
 };
 
 /* -ENODEV: no such interface; -ENOENT: no xpro-tun program on its egress */
@@ -40,6 +41,11 @@ int xtun_src_set(const struct xtun *t, __be32 src, __u32 slot);
 int xtun_src_del(const struct xtun *t, __be32 src);
 /* number of per-source entries */
 int xtun_src_count(const struct xtun *t);
+/* src's key (header version 2, docs/protocol.md): written when src has none
+ * (its sequence counter from 0), kept when it has one (the counter goes on);
+ * -EOPNOTSUPP: the attached program has no tun_keys */
+int xtun_key_set(const struct xtun *t, __be32 src, const struct xtun_key *k);
+int xtun_key_del(const struct xtun *t, __be32 src);
 
 const char *xtun_counter_name(int idx);
 const char *xtun_mode_name(__u32 mode);

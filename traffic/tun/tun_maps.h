@@ -65,6 +65,20 @@ struct xtun_pstat {
  * nproxies is ignored.
  */
 
+/*
+ * tun_keys (hash, inner source address -> struct xtun_key): client identity
+ * (docs/protocol.md): packets from a source with a key get header version 2,
+ * signed with it; the others version 1. seq: the last sequence number sent,
+ * one counter per device for all proxies and CPUs (an atomic add).
+ */
+#define XTUN_MAX_KEYS 65536
+struct xtun_key {
+	__u64 k0, k1;     /* the key, as the proxies' device_keys file gives it */
+	__u32 index;      /* its line's place in that file, from 0 */
+	__u32 pad;
+	__u64 seq;
+};
+
 /* tun_counters: per-CPU array; every packet seen ends in exactly one */
 enum xtun_counter {
 	XTUN_C_ENCAP = 0,      /* wrapped and sent to a proxy */
