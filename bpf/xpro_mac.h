@@ -119,6 +119,7 @@ static __always_inline __u64 xpro_tun_mac(__u64 k0, __u64 k1, __be32 osrc, __be3
 
 #ifndef __VMLINUX_H__
 #include <stdio.h>
+#include <stdlib.h>
 #include <arpa/inet.h>
 
 /*
@@ -155,19 +156,27 @@ static inline int xpro_key_hex(const char *hex, __u64 *k0, __u64 *k1)
 /*
  * One line of the key file: 'A.B.C.D KEY', '#' to the end of the line a
  * comment (cut off in line). 1 with the address (network order) and key,
- * 0 for a blank line, -1 when malformed. For the proxy and the senders.
+ * 0 for a blank line, -1 when malformed. For the proxy (idx NULL) and the
+ * senders, whose files may name the key index in a third field
+ * ('A.B.C.D KEY INDEX': a host that holds only its own keys); *idx is -1
+ * when the line has none.
  */
-static inline int xpro_key_line(char *line, __u32 *addr, __u64 *k0, __u64 *k1)
+static inline int xpro_key_line(char *line, __u32 *addr, __u64 *k0, __u64 *k1, long *idx)
 {
-	char a[64], hex[64], extra[8], *hash = __builtin_strchr(line, '#');
+	char a[64], hex[64], extra[16], *hash = __builtin_strchr(line, '#'), *end;
 	int n;
 
 	if (hash)
 		*hash = '\0';
-	n = sscanf(line, "%63s %63s %7s", a, hex, extra);
+	n = sscanf(line, "%63s %63s %15s", a, hex, extra);
 	if (n <= 0)
 		return 0;
-	return n == 2 && inet_pton(AF_INET, a, addr) == 1 && !xpro_key_hex(hex, k0, k1) ? 1 : -1;
+	if (idx) {
+		*idx = n == 3 ? strtol(extra, &end, 10) : -1;
+		if (n == 3 && (*end || *idx < 0 || *idx > 0xffffffffL))
+			return -1;
+	}
+	return (n == 2 || (n == 3 && idx)) && inet_pton(AF_INET, a, addr) == 1 && !xpro_key_hex(hex, k0, k1) ? 1 : -1;
 }
 #endif
 

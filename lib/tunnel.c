@@ -83,13 +83,14 @@ int xpro_keyfile_load(const char *path, struct xpro_keyfile *out, char *err, siz
 	}
 	while (fgets(line, sizeof(line), f)) {
 		struct xpro_tun_key k = { 0 };
-		int n = xpro_key_line(line, &addr, &k.k0, &k.k1);
+		long idx;
+		int n = xpro_key_line(line, &addr, &k.k0, &k.k1, &idx);
 
 		lineno++;
 		if (!n)
 			continue;
 		if (n < 0) {
-			snprintf(err, errlen, "%s:%d: expected 'A.B.C.D KEY' (KEY: 32 hex digits)", path, lineno);
+			snprintf(err, errlen, "%s:%d: expected 'A.B.C.D KEY [INDEX]' (KEY: 32 hex digits)", path, lineno);
 			goto fail;
 		}
 		if (kf.n == cap) {
@@ -108,7 +109,8 @@ int xpro_keyfile_load(const char *path, struct xpro_keyfile *out, char *err, siz
 				goto fail;
 			}
 		}
-		k.index = kf.n; /* the entry's place in the file, from 0 */
+		/* the entry's place in the file, from 0, unless the line names it */
+		k.index = idx >= 0 ? (uint32_t)idx : kf.n;
 		kf.addr[kf.n] = addr;
 		kf.key[kf.n++] = k;
 	}

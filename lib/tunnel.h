@@ -47,7 +47,8 @@ void xpro_tun_outer_key(uint8_t *out, uint32_t src, uint32_t proxy, uint16_t spo
 
 /*
  * The key file (the proxy's device_keys, docs/config.md): '#' comments,
- * one "A.B.C.D KEY" line per device, a key's index its entry's place from 0.
+ * one "A.B.C.D KEY" line per device, a key's index its entry's place from 0,
+ * or "A.B.C.D KEY INDEX" lines naming it (a sender's file of its own keys).
  * xpro_keyfile_load: the number of keys (>= 0, *out malloc'd: free it) or
  * -1 with a message in err. A file readable by group or others is refused.
  */

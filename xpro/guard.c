@@ -140,7 +140,7 @@ int xpro_keys_load(const char *path, int fd, int idx_fd, char *err, size_t errle
 		return -errno;
 	}
 	while (fgets(line, sizeof(line), f)) {
-		int k = xpro_key_line(line, &in.s_addr, &k0, &k1);
+		int k = xpro_key_line(line, &in.s_addr, &k0, &k1, NULL);
 
 		lineno++;
 		if (!k)

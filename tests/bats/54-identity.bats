@@ -65,12 +65,15 @@ passed() { echo $(($(d pass_redirect) + $(d pass_kernel) + $(d pass_tx))); }
 clients() { pxstat | jq -r '[.top[].client] | unique | join(" ")'; }
 bot() {
   xp_exec "$DEV" timeout 30 "$BIN/xpro-bot" --vector udp --target 198.18.1.2 --proxy 198.18.0.1 --rate 200 \
-    --duration 10 --seed 3 -q "$@"
+    --duration 10 --seed 3 "$@"
 }
 
 @test "xpro-bot --key-file: 20 packets of a bot under its own key pass as that bot; 15 under a wrong key are drop_bad_mac" {
-  run bot --sources 198.18.16.9/32 --count 20 --key-file "$KEYS"
+  # a bot that holds only its own key, its index named (the proxies' file has it third)
+  (umask 077; echo '198.18.16.9 000102030405060708090a0b0c0d0e0f 2' > "$BATS_TEST_TMPDIR/own")
+  run bot --sources 198.18.16.9/32 --count 20 --key-file "$BATS_TEST_TMPDIR/own"
   assert_success
+  assert_output --partial "1 of 1 bot(s) hold a key"
   # 20 signed by 198.18.16.9 with its key (index 2): all passed, none dropped
   [ "$(d drop_bad_mac)" -eq 0 ]
   [ "$(d drop_no_key)" -eq 0 ]

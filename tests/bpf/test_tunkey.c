@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "tap.h"
@@ -79,5 +80,30 @@ int main(void)
 
 	h_unkey(s);
 	xpro_bpf__destroy(s);
+
+	/* the senders' key file: indexes by place, or named in a third field */
+	{
+		char path[] = "/tmp/xpt-tunkey-XXXXXX", e[256];
+		struct xpro_keyfile kf;
+		struct xpro_tun_key *k;
+		int fd = mkstemp(path), n;
+		const char *text = "# keys\n198.18.0.2 000102030405060708090a0b0c0d0e0f\n\n"
+				   "198.18.0.3 00112233445566778899aabbccddeeff 7\n198.18.0.4 0f0e0d0c0b0a09080706050403020100\n";
+
+		ok(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text), "key file written (mode 600)");
+		close(fd);
+		n = xpro_keyfile_load(path, &kf, e, sizeof(e));
+		ok(n == 3, "three keys read (comment and blank line skipped)");
+		k = n == 3 ? xpro_keyfile_find(&kf, ip4("198.18.0.3")) : NULL;
+		ok(k && k->index == 7 && k->k0 == 0x7766554433221100ULL, "198.18.0.3: the index its line names (7), its key");
+		k = n == 3 ? xpro_keyfile_find(&kf, ip4("198.18.0.4")) : NULL;
+		ok(k && k->index == 2, "198.18.0.4: the third entry, index 2");
+		ok(n == 3 && !xpro_keyfile_find(&kf, ip4("198.18.0.5")), "an address without a line has no key");
+		if (n >= 0)
+			xpro_keyfile_free(&kf);
+		chmod(path, 0644);
+		ok(xpro_keyfile_load(path, &kf, e, sizeof(e)) < 0 && strstr(e, "chmod 600"), "a group-readable file is refused");
+		unlink(path);
+	}
 	return tap_done();
 }
