@@ -90,6 +90,14 @@ bot() {
   run bot --sources 198.18.16.9/32 --count 5
   [ "$(d drop_v1)" -eq 5 ]
   [ "$(passed)" -eq 20 ]
+  # a second run from 1 again: sequence numbers 1-5, seen (highest 20, window 32): replays
+  run bot --sources 198.18.16.9/32 --count 5 --key-file "$BATS_TEST_TMPDIR/own"
+  [ "$(d drop_replay)" -eq 5 ]
+  # --seq-start 21: above all sent, 5 more pass
+  run bot --sources 198.18.16.9/32 --count 5 --key-file "$BATS_TEST_TMPDIR/own" --seq-start 21
+  assert_success
+  [ "$(passed)" -eq 25 ]
+  [ "$(d drop_replay)" -eq 5 ]
 }
 
 @test "xpro-bot --key-file refuses the XDP fast path and a group-readable key file" {

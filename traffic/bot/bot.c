@@ -355,7 +355,7 @@ uint64_t bot_due(const struct bot *b, uint64_t now, uint64_t max)
 /* ---- raw vectors: normal path (userspace builds, AF_PACKET sends) -------- */
 
 /* --key-file: each bot's own key (docs/protocol.md, "Client identity"). */
-static int load_keys(struct bot *b, const char *path, int quiet)
+static int load_keys(struct bot *b, const char *path, uint64_t seq_start, int quiet)
 {
 	char e[256];
 	uint32_t have = 0;
@@ -371,6 +371,8 @@ static int load_keys(struct bot *b, const char *path, int quiet)
 	b->bkey = calloc(b->nbots, sizeof(*b->bkey));
 	if (!b->bkey)
 		return -ENOMEM;
+	for (uint32_t i = 0; i < b->keys.n; i++)
+		b->keys.key[i].seq = (uint32_t)(seq_start ? seq_start - 1 : 0); /* the last one "sent" */
 	for (uint32_t i = 0; i < b->nbots; i++)
 		have += !!(b->bkey[i] = xpro_keyfile_find(&b->keys, bot_addr(b, i)));
 	b->tunnel = 2;
@@ -756,7 +758,7 @@ static int rx_count(const char *ifname, double duration)
 static struct bot bot;
 static struct {
 	const char *vector, *targets, *sources, *logp, *sump, *rxif, *proxies, *key_file;
-	uint64_t bots;
+	uint64_t bots, seq_start;
 	unsigned int tun_port;
 	int have_seed, quiet;
 	struct { int id; const char *val; } mo[64]; /* Mirai options, applied once the vector is known */
@@ -866,6 +868,9 @@ static const struct xp_opt bot_opts[] = {
 	XP_STR("key-file", 0, &cli.key_file, "FILE",
 	       "tunnel: header version 2, each bot under its own key ('A.B.C.D KEY'\n"
 	       "lines, the proxy's device_keys file); a bot without a line sends version 1"),
+	XP_U64("seq-start", 0, &cli.seq_start, 1, 4294967295.0, "N",
+	       "--key-file: the first sequence number (default 1); above any this bot\n"
+	       "sent since the proxies' attach (a later run of the same bots)"),
 	XP_FN("fast", 0, opt_fast, &bot.fast, "xdp|packet",
 	      "xdp: BPF_F_TEST_XDP_LIVE_FRAMES (raw vectors but stomp);\n"
 	      "packet: AF_PACKET + sendmmsg only. Default path: AF_PACKET +\n"
@@ -1115,7 +1120,7 @@ int main(int argc, char **argv)
 	}
 	if (parse_sources(b, cli.sources, cli.bots))
 		return 1;
-	if (cli.key_file && load_keys(b, cli.key_file, cli.quiet))
+	if (cli.key_file && load_keys(b, cli.key_file, cli.seq_start, cli.quiet))
 		return 2;
 	if (b->tunnel == 2 && b->fast == 1) {
 		pr_warn("--key-file: the XDP fast path sends version 1 only (use the default path)\n");
