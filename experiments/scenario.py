@@ -131,7 +131,7 @@ def build(raw, path, scale="default"):
     if s is None:
         raise ScenarioError(f"{path}: no [scenario] section")
     allowed = {"description", "topology", "victim", "seed", "defense", "duration", "grace",
-               "thresholds", "sample_ms", "setup", "proxy_mac_learning"}
+               "thresholds", "sample_ms", "setup", "proxy_mac_learning", "identity"}
     for k in s:
         if k not in allowed:
             raise ScenarioError(f"{path}: [scenario] unknown key {k}")
@@ -144,7 +144,11 @@ def build(raw, path, scale="default"):
           "duration": _num(s.get("duration", "20"), "duration", 1, 600),
           "grace": _num(s.get("grace", "2"), "grace", 0.5, 30),
           "thresholds_file": s.get("thresholds", "thresholds.conf"),
-          "sample_ms": _num(s.get("sample_ms", "100"), "sample_ms", 20, 5000, True)}
+          "sample_ms": _num(s.get("sample_ms", "100"), "sample_ms", 20, 5000, True),
+          # client identity (docs/protocol.md): keys for the devices and bots
+          "identity": s.get("identity", "off").strip()}
+    if sc["identity"] not in ("on", "off"):
+        raise ScenarioError(f"{path}: [scenario] identity {sc['identity']}: on or off")
     if sc["defense"] not in DEFENSES:
         raise ScenarioError(f"{path}: defense {sc['defense']}: one of {' '.join(DEFENSES)}")
     # thresholds: the default file plus overrides, each with a reason

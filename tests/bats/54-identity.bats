@@ -53,6 +53,8 @@ setup() {
 
 teardown() {
   xp_exec "$DEV" timeout 10 "$BIN/xpro-tun" detach dev0 >/dev/null 2>&1 || true
+  # the xpro-topo test's run
+  [[ ! -s $BATS_TEST_TMPDIR/topo_run ]] || timeout 60 "$BIN/xpro-topo" down "$(cat "$BATS_TEST_TMPDIR/topo_run")" -q || true
   xp_dump_on_failure
 }
 
@@ -146,4 +148,33 @@ bot() {
   [ "$(d drop_replay)" -eq 0 ]
   [ "$(passed)" -eq 8 ]
   [ "$(clients)" = "198.18.16.3" ]
+}
+
+@test "xpro-topo start --identity: a 0600 key per client address, the proxies' device_keys, each client's own; a bot's own key passes px1" {
+  local topo=$BIN/xpro-topo run=k54-$$ r p vic px1
+  echo "$run" > "$BATS_TEST_TMPDIR/topo_run"
+  timeout 60 "$topo" up default --name "$run" -q
+  run timeout 60 "$topo" start "$run" --proxies --identity
+  assert_success
+  r=/run/xpro/topo/$run/keys
+  # the default topology: dev 198.18.16.0/20 and bot 198.18.32.0/20, 4094 hosts each
+  assert_output --partial "identity: 8188 client keys"
+  [ "$(stat -c %a "$r" "$r/device_keys" "$r/dev.keys" "$r/bot.keys" | tr '\n' ' ')" = "700 600 600 600 " ]
+  [ "$(wc -l < "$r/dev.keys")" -eq 4094 ]
+  [ "$(awk 'NR == 1 || NR == 4094 { print $1, $3 }' "$r/dev.keys" | tr '\n' ' ')" = "198.18.16.1 0 198.18.31.254 4093 " ]
+  [ "$(awk 'NR == 1 { print $1, $3 }' "$r/bot.keys")" = "198.18.32.1 4094" ]
+  # each client's line is the proxies' line of that index; 8188 different keys
+  [ "$(cat "$r/dev.keys" "$r/bot.keys" | awk '{ print $1, $2 }')" = "$(cat "$r/device_keys")" ]
+  [ "$(awk '{ print $2 }' "$r/device_keys" | sort -u | grep -cE '^[0-9a-f]{32}$')" -eq 8188 ]
+  for p in px1 px2 px3; do grep -qx "device_keys = $r/device_keys" "/run/xpro/topo/$run/$p/xpro.conf"; done
+  # the bot host's first address, under its own key from bot.keys: 10 packets to vic1 via px1
+  vic=$(timeout 10 "$topo" addr "$run" vic1 eth0)
+  px1=$(timeout 10 "$topo" addr "$run" px1 in0)
+  run timeout 60 "$topo" exec "$run" bot timeout 30 "$BIN/xpro-bot" --vector udp --sources 198.18.32.1/32 \
+    --target "$vic" --proxy "$px1" --count 10 --rate 100 --duration 10 --key-file "$r/bot.keys"
+  assert_success
+  assert_output --partial "1 of 1 bot(s) hold a key"
+  run timeout 60 "$topo" exec "$run" px1 timeout 10 "$BIN/xpro" stats -i in0 -c "/run/xpro/topo/$run/px1/xpro.conf" --json
+  [ "$(jq -r '.counters.drop_bad_mac + .counters.drop_no_key + .counters.drop_v1' <<< "$output")" -eq 0 ]
+  [ "$(jq -r '[.top[] | select(.client == "198.18.32.1") | .count] | add' <<< "$output")" -eq 10 ]
 }
