@@ -8,7 +8,8 @@
 #   DEV dev0 198.18.0.2 (local 198.18.16.0/20) == in0 198.18.0.1 PX out0 198.18.1.1 == vic0 198.18.1.2 VIC
 #
 # The proxies' key file: 198.18.16.1 (index 0) and .2 (1), xpro-device's first
-# two devices; .9 (2) and .10 (3), bots; .3 (4), a source of xpro-tun. The
+# two devices; .9 (2) and .10 (3), bots; .3 (4), a source of xpro-tun; .4 (5),
+# xpro-replay's mapped source. The
 # senders' bad file is the same but for the key of .10. A sender's sequence
 # numbers start at 1 and the proxy's windows at attach: each keyed address
 # sends version 2 in one test only (a second sender would be a replay).
@@ -33,7 +34,8 @@ setup_file() {
   (umask 077
    printf '%s\n' '# device keys' '198.18.16.1 00112233445566778899aabbccddeeff' \
      '198.18.16.2 0f0e0d0c0b0a09080706050403020100' '198.18.16.9 000102030405060708090a0b0c0d0e0f' \
-     '198.18.16.10 a0a1a2a3a4a5a6a7a8a9aaabacadaeaf' '198.18.16.3 8899aabbccddeeff0011223344556677' > "$KEYS"
+     '198.18.16.10 a0a1a2a3a4a5a6a7a8a9aaabacadaeaf' '198.18.16.3 8899aabbccddeeff0011223344556677' \
+     '198.18.16.4 ffeeddccbbaa99887766554433221100' > "$KEYS"
    sed 's/^198.18.16.10 .*/198.18.16.10 a0a1a2a3a4a5a6a7a8a9aaabacadaeae/' "$KEYS" > "$BAD")
   CONF=$BATS_FILE_TMPDIR/xpro.conf
   xp_conf "$CONF" tf1=100000 tf2=1000000 state_dir="$BATS_FILE_TMPDIR/state" device_keys="$KEYS"
@@ -137,7 +139,7 @@ bot() {
 @test "xpro-tun --key-file: 12 packets of a source under a wrong key are drop_bad_mac, 8 of one under its key pass" {
   run xp_exec "$DEV" timeout 10 "$BIN/xpro-tun" attach dev0 --proxy 198.18.0.1 --key-file "$BAD"
   assert_success
-  assert_output --partial "keys: 5 source(s)"
+  assert_output --partial "keys: 6 source(s)"
   run xp_exec "$DEV" timeout 20 "$TOOLS/xpt-udp" send --plain --bind 198.18.16.10 --sport 40010 \
       --dst 198.18.1.2 --dport 7 --count 12 --interval-us 5000 --wait-ms 0
   assert_success
@@ -148,6 +150,19 @@ bot() {
   [ "$(d drop_replay)" -eq 0 ]
   [ "$(passed)" -eq 8 ]
   [ "$(clients)" = "198.18.16.3" ]
+}
+
+@test "xpro-replay --key-file: a capture's 30 packets from its mapped source 198.18.16.4, signed with its key, pass as that source" {
+  /usr/bin/python3 experiments/mkpcap.py "$BATS_TEST_TMPDIR/c.pcap" --packets 30 --sources 1 --seconds 1
+  run xp_exec "$DEV" timeout 30 "$BIN/xpro-replay" --pcap "$BATS_TEST_TMPDIR/c.pcap" --proxy 198.18.0.1 \
+      --target 198.18.1.2 --src-range 198.18.16.4/32 --outer-src mapped --speed 0 --rate 1000 --key-file "$KEYS" \
+      --summary "$BATS_TEST_TMPDIR/replay.json"
+  assert_success
+  [ "$(jq -r .sent "$BATS_TEST_TMPDIR/replay.json")" -eq 30 ]
+  [ "$(d drop_bad_mac)" -eq 0 ]
+  [ "$(d drop_v1)" -eq 0 ]
+  [ "$(passed)" -eq 30 ]
+  [ "$(clients)" = "198.18.16.4" ]
 }
 
 @test "xpro-topo start --identity: a 0600 key per client address, the proxies' device_keys, each client's own; a bot's own key passes px1" {
