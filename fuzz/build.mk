@@ -5,8 +5,8 @@
 FUZZ_CC      ?= $(CLANG)
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  := $(filter-out -O2 -Werror,$(USER_CFLAGS)) -O1 -fno-omit-frame-pointer \
-	-fsanitize=fuzzer-no-link $(FUZZ_SAN)
-FUZZ_TARGETS := $(addprefix $(O)/fuzz/,fuzz_formats fuzz_config fuzz_replay fuzz_xdp)
+	-fsanitize=fuzzer-no-link $(FUZZ_SAN) -Isim
+FUZZ_TARGETS := $(addprefix $(O)/fuzz/,fuzz_formats fuzz_config fuzz_replay fuzz_scn fuzz_xdp)
 FUZZ_BINS    := $(FUZZ_TARGETS) $(O)/fuzz/seeds
 
 $(O)/fuzz/obj/%.o: %.c | $(SKELS)
@@ -28,6 +28,8 @@ $(O)/fuzz/fuzz_config: $(call fuzz_objs,fuzz/fuzz_config xpro/config xpro/guard 
 	$(call fuzz_link,$(USER_LDLIBS))
 $(O)/fuzz/fuzz_replay: $(call fuzz_objs,fuzz/fuzz_replay traffic/replay/replay_map lib/tunnel)
 	$(call fuzz_link)
+$(O)/fuzz/fuzz_scn: $(call fuzz_objs,fuzz/fuzz_scn sim/scn sim/sim xpro/merge xpro/agg xpro/formats lib/opt lib/json lib/log)
+	$(call fuzz_link,$(USER_LDLIBS) -lm)
 $(O)/fuzz/fuzz_xdp: $(call fuzz_objs,fuzz/fuzz_xdp tests/bpf/harness tests/bpf/pkt lib/tunnel)
 	$(call fuzz_link,$(USER_LDLIBS))
 

@@ -12,12 +12,12 @@
 # The committed inputs in fuzz/corpus/<target>/ (regressions of findings)
 # run first, once each; the seeds come from fuzz/seeds (the BPF fixtures'
 # frames and the shared captures when ../shared/pcaps exists) and the
-# project's config files. The growing corpus lives in $O/fuzz/corpus/.
+# project's config files and scenarios. The growing corpus lives in $O/fuzz/corpus/.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 O=${O:-build}
 total=${1:-60}
-targets=${FUZZ_TARGETS:-formats config replay xdp}
+targets=${FUZZ_TARGETS:-formats config replay scn xdp}
 work=$O/fuzz/work
 mkdir -p "$work"
 
@@ -36,6 +36,10 @@ captures=()
 "$O/fuzz/seeds" "$seeds" "${captures[@]}" >/dev/null || exit 1
 mkdir -p "$seeds/config"
 cp docs/xpro.conf.example tests/bats/sync.conf "$seeds/config/"
+mkdir -p "$seeds/scn"
+for f in experiments/*.scn; do  # byte 0: 1 applies the [ci] overrides
+  { printf '\001'; cat "$f"; } >"$seeds/scn/$(basename "$f")"
+done
 
 findings=0 execs_all=0
 printf '%-8s %10s %10s %8s  %s\n' target seconds executions findings regressions

@@ -10,7 +10,7 @@ load lib/xpro
 
 B=${XPRO_BUILD:-build}
 ROOT=$BATS_TEST_DIRNAME/../..
-TARGETS="formats config replay xdp"
+TARGETS="formats config replay scn xdp"
 
 setup_file() {
   command -v clang >/dev/null || skip "clang is missing (scripts/deps.sh installs it)"
@@ -40,6 +40,10 @@ fuzz_one() {
 
 @test "fuzz: xpro-replay's frame handling finds nothing" {
   fuzz_one replay
+}
+
+@test "fuzz: the simulator's scenario loader finds nothing" {
+  fuzz_one scn
 }
 
 @test "fuzz: random frames through the XDP program keep its invariants" {
