@@ -31,6 +31,7 @@
 #include "master.h"
 #include "period.h"
 #include "proxy.h"
+#include "scan.h"
 #include "sync.h"
 #include "xredis.h"
 
@@ -495,126 +496,6 @@ static int db_merge_dest(struct db_ctx *d, uint32_t dest, const struct xpro_pair
 	return err;
 }
 
-/* One page of SCAN cursor MATCH pattern: the reply (the keys in its
- * element[1]; cursor moved on), or NULL after a failure (r failed). */
-static redisReply *scan_page(struct xredis *r, char *cursor, size_t clen, const char *pattern)
-{
-	redisReply *rep = redisCommand(r->c, "SCAN %s MATCH %s COUNT 100", cursor, pattern);
-
-	if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
-		if (rep)
-			freeReplyObject(rep);
-		xredis_fail(r, r->c ? r->c->errstr : NULL);
-		return NULL;
-	}
-	snprintf(cursor, clen, "%s", rep->element[0]->str);
-	return rep;
-}
-
-/* Every record of the hashes "P:{D}" matching pattern (l:{*} for L_DB,
- * x:{*} for M_DB), field i, into l. */
-static int scan_hashes_into(struct xredis *r, const char *pattern, struct xpro_pairs *l)
-{
-	char cursor[32] = "0";
-	redisReply *rep, *f;
-	uint32_t dest, client;
-	size_t i, j;
-
-	do {
-		rep = scan_page(r, cursor, sizeof(cursor), pattern);
-		if (!rep)
-			return -EIO;
-		for (i = 0; i < rep->element[1]->elements; i++)
-			redisAppendCommand(r->c, "HKEYS %s", rep->element[1]->element[i]->str);
-		for (i = 0; i < rep->element[1]->elements; i++) {
-			if (redisGetReply(r->c, (void **)&f) != REDIS_OK || !f) {
-				freeReplyObject(rep);
-				xredis_fail(r, r->c->errstr);
-				return -EIO;
-			}
-			if (!xpro_hash_dest(rep->element[1]->element[i]->str, &dest))
-				for (j = 0; f->type == REDIS_REPLY_ARRAY && j < f->elements; j++)
-					if (f->element[j]->type == REDIS_REPLY_STRING &&
-					    inet_pton(AF_INET, f->element[j]->str, &client) == 1)
-						xpro_pairs_add(l, dest, client);
-			freeReplyObject(f);
-		}
-		freeReplyObject(rep);
-	} while (strcmp(cursor, "0"));
-	return 0;
-}
-
-/* The destinations of every queue "l:{D}:q" (a full pass after a restart:
- * a daemon killed between its SPOP of l:q and the take of the queues
- * left queues that l:q no longer names), into q. */
-static int scan_queues_into(struct xredis *r, struct xpro_pairs *q)
-{
-	char cursor[32] = "0", k[64];
-	redisReply *rep;
-	uint32_t dest;
-	size_t i, n;
-
-	do {
-		rep = scan_page(r, cursor, sizeof(cursor), XK_LQUEUE_MATCH);
-		if (!rep)
-			return -EIO;
-		for (i = 0; i < rep->element[1]->elements; i++) {
-			n = rep->element[1]->element[i]->len;
-			if (n < 3 || n - 2 >= sizeof(k))
-				continue;
-			memcpy(k, rep->element[1]->element[i]->str, n - 2); /* "l:{D}" */
-			k[n - 2] = '\0';
-			if (!xpro_hash_dest(k, &dest))
-				xpro_pairs_add(q, dest, 0);
-		}
-		freeReplyObject(rep);
-	} while (strcmp(cursor, "0"));
-	return 0;
-}
-
-/* SPOP a set whole (in steps) into l: its members as xpro_pairs_add_reply
- * takes them (prefix 'l': record names; 0: destinations). */
-static int spop_into(struct xredis *r, const char *set, char prefix, struct xpro_pairs *l)
-{
-	redisReply *rep;
-
-	for (;;) {
-		rep = redisCommand(r->c, "SPOP %s 4096", set);
-		if (!rep) {
-			xredis_fail(r, NULL);
-			return -EIO;
-		}
-		if (rep->type != REDIS_REPLY_ARRAY || !rep->elements) {
-			freeReplyObject(rep);
-			return 0;
-		}
-		xpro_pairs_add_reply(l, rep->element, rep->elements, prefix);
-		freeReplyObject(rep);
-	}
-}
-
-/* Give back what a failed round popped: records to l:dirty, destinations
- * with a queue to l:q. */
-static void give_back(struct xredis *r, const struct xpro_pairs *l, size_t from, const struct xpro_pairs *q,
-		      size_t qfrom)
-{
-	char name[64], ds[INET_ADDRSTRLEN], cs[INET_ADDRSTRLEN];
-	redisReply *rep;
-	size_t i;
-
-	for (i = from; i < l->n && r->c; i++) {
-		xk_lrec(name, xpro_ip4(ds, l->p[i].dest), xpro_ip4(cs, l->p[i].client));
-		rep = redisCommand(r->c, "SADD " XK_DIRTY " %s", name);
-		if (rep)
-			freeReplyObject(rep);
-	}
-	for (i = qfrom; i < q->n && r->c; i++) {
-		rep = redisCommand(r->c, "SADD " XK_QUEUES " %s", xpro_ip4(ds, q->p[i].dest));
-		if (rep)
-			freeReplyObject(rep);
-	}
-}
-
 /*
  * One round. full: the reference, Algorithm 1 over every record of L_DB
  * and M_DB. Otherwise the fast exchange: the records this proxy changed
@@ -630,19 +511,19 @@ static int db_round(struct db_ctx *d, int full, int *changed)
 	size_t i = 0, k = 0, j, pj = 0, npu = 0;
 	int err;
 
-	err = spop_into(&d->lr, XK_QUEUES, 0, &q);
+	err = xpro_spop_into(&d->lr, XK_QUEUES, 0, &q);
 	if (full) {
 		d->st.full_passes++;
-		err = err ?: scan_queues_into(&d->lr, &q);
-		err = err ?: scan_hashes_into(&d->lr, XK_LDB_MATCH, &l);
-		err = err ?: scan_hashes_into(&d->m.r, XK_MDB_MATCH, &l);
+		err = err ?: xpro_scan_queues(&d->lr, &q);
+		err = err ?: xpro_scan_hashes(&d->lr, XK_LDB_MATCH, &l);
+		err = err ?: xpro_scan_hashes(&d->m.r, XK_MDB_MATCH, &l);
 		if (!err) {
 			rep = redisCommand(d->lr.c, "DEL " XK_DIRTY);
 			if (rep)
 				freeReplyObject(rep);
 		}
 	} else {
-		err = err ?: spop_into(&d->lr, XK_DIRTY, XK_LREC_PREFIX, &l);
+		err = err ?: xpro_spop_into(&d->lr, XK_DIRTY, XK_LREC_PREFIX, &l);
 		if (!err) {
 			rep = redisCommand(d->lr.c, "SMEMBERS " XK_DECAY);
 			if (rep && rep->type == REDIS_REPLY_ARRAY)
@@ -689,7 +570,7 @@ static int db_round(struct db_ctx *d, int full, int *changed)
 	if (err && pj < npu)
 		requeue(d, pu + pj, npu - pj);
 	if (err && !full && d->lr.c)
-		give_back(&d->lr, &l, i, &q, k); /* popped and not merged: next time */
+		xpro_give_back(&d->lr, &l, i, &q, k); /* popped and not merged: next time */
 	free(pu);
 	free(l.p);
 	free(q.p);
