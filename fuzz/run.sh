@@ -46,7 +46,7 @@ printf '%-8s %10s %10s %8s  %s\n' target seconds executions findings regressions
 for t in "${list[@]}"; do
   bin=$O/fuzz/fuzz_$t corpus=$O/fuzz/corpus/$t art=$work/$t-
   [[ -x $bin ]] || { echo "fuzz: $bin not built (make fuzz builds it)"; exit 1; }
-  mkdir -p "$corpus" "fuzz/corpus/$t"
+  mkdir -p "$corpus"
   rm -f "$work/$t"-*
   reg=(fuzz/corpus/"$t"/*)
   nreg=0
