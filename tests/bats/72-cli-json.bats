@@ -83,11 +83,13 @@ READS=(
   bin=${XPRO_BUILD:-build}/bin
   want=$(sed -n '1s/^xpro (\([^)]*\)).*/\1/p' "$BATS_TEST_DIRNAME/../../debian/changelog")
   [ -n "$want" ]
-  for t in xpro xpro-bot xpro-device xpro-replay xpro-sink xpro-tun xpro-topo-probe xpro-topo-ping; do
-    run "$bin/$t" --version
+  for t in xpro xpro-bot xpro-device xpro-replay xpro-sink xpro-tun xpro-topo-probe xpro-topo-ping \
+           xpro-topo xpro-redis; do
+    if [[ $t == xpro-redis ]]; then run env XPRO_BUILD="${XPRO_BUILD:-build}" scripts/xpro-redis --version
+    else run "$bin/$t" --version; fi
     [ "$status" -eq 0 ] || { echo "$t --version: $output"; return 1; }
     [[ $output == "$t $want"* ]] || { echo "$t --version: $output, not $want"; return 1; }
-    run "$bin/$t" --help
+    if [[ $t == xpro-redis ]]; then run scripts/xpro-redis --help; else run "$bin/$t" --help; fi
     [ "$status" -eq 0 ] || { echo "$t --help: status $status"; return 1; }
   done
 }
