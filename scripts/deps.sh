@@ -116,9 +116,12 @@ if [[ $mode == install ]]; then
   fi
   mkdir -p "$BPFFS"
   if ! mountpoint -q "$BPFFS"; then
-    mount -t bpf bpf "$BPFFS" || die "cannot mount bpffs on $BPFFS"
-    say "mounted bpffs on $BPFFS"
+    mount -t bpf -o mode=0700 bpf "$BPFFS" || die "cannot mount bpffs on $BPFFS"
+    say "mounted bpffs on $BPFFS (mode 0700)"
   fi
+  # the pins are the proxy's state: root's alone, also on a bpffs that an
+  # earlier version mounted without a mode
+  [[ $(stat -c %a "$BPFFS") == 700 ]] || { chmod 0700 "$BPFFS" && say "bpffs at $BPFFS: mode set to 0700"; }
 fi
 if mountpoint -q "$BPFFS" 2>/dev/null && [[ $(stat -f -c %T "$BPFFS") == bpf_fs ]]; then
   say "bpffs at $BPFFS: ok"

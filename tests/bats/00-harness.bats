@@ -112,6 +112,15 @@ port_listening() {
   assert_failure
 }
 
+@test "the bpffs of the pins is root's alone (mode 0700), set again by deps.sh if it was changed" {
+  d=${XPRO_BPFFS:-/run/xpro/bpf}
+  [ "$(stat -f -c %T "$d")" = bpf_fs ]
+  [ "$(stat -c %a "$d")" = 700 ]
+  chmod 0755 "$d"
+  run bash scripts/deps.sh
+  [ "$(stat -c %a "$d")" = 700 ] || { chmod 0700 "$d"; false; }
+}
+
 @test "xp_in_testbed accepts 198.18.0.0/15 only" {
   for good in 198.18.0.1 198.18.0.1/24 198.19.255.1/24 198.18.0.0/15 198.19.255.255/32 198.18.0.0; do
     run xp_in_testbed "$good"
@@ -337,9 +346,9 @@ port_listening() {
   unset XP_REDIS_PASS
   run timeout 5 redis-cli -p "$port" GET x
   assert_output --partial "NOAUTH"
-  run timeout 5 redis-cli --no-auth-warning -a wrong -p "$port" PING
+  REDISCLI_AUTH=wrong run timeout 5 redis-cli --no-auth-warning -p "$port" PING
   refute_output "PONG"
-  run timeout 5 redis-cli --no-auth-warning -a s3cret-pass -p "$port" PING
+  REDISCLI_AUTH=s3cret-pass run timeout 5 redis-cli --no-auth-warning -p "$port" PING
   assert_output "PONG"
 }
 
@@ -353,11 +362,11 @@ port_listening() {
   unset XP_REDIS_USER XP_REDIS_PASS
   run timeout 5 redis-cli -p "$port" GET k
   assert_output --partial "NOAUTH"
-  run timeout 5 redis-cli --no-auth-warning -a acl-pass -p "$port" PING
+  REDISCLI_AUTH=acl-pass run timeout 5 redis-cli --no-auth-warning -p "$port" PING
   refute_output "PONG"
-  run timeout 5 redis-cli --no-auth-warning --user xpro --pass wrong -p "$port" PING
+  REDISCLI_AUTH=wrong run timeout 5 redis-cli --no-auth-warning --user xpro -p "$port" PING
   refute_output "PONG"
-  run timeout 5 redis-cli --no-auth-warning --user xpro --pass acl-pass -p "$port" GET k
+  REDISCLI_AUTH=acl-pass run timeout 5 redis-cli --no-auth-warning --user xpro -p "$port" GET k
   assert_output "1"
   XP_REDIS_USER=xpro
   run xp_redis_start

@@ -228,13 +228,13 @@ tping() { timeout 5 "$TOPO" exec "$1" "$2" "$PING" -q -c 1 -W 1 "$3"; }
   # master: refuses anonymous clients, serves the xpro user to every proxy
   run timeout 5 "$TOPO" exec "$n" px1 redis-cli -h 198.18.2.100 PING
   assert_output --partial "NOAUTH"
-  run timeout 5 "$TOPO" exec "$n" px1 redis-cli -h 198.18.2.100 --user xpro --pass "$pass" --no-auth-warning SET t30 42
+  REDISCLI_AUTH=$pass run timeout 5 "$TOPO" exec "$n" px1 redis-cli -h 198.18.2.100 --user xpro --no-auth-warning SET t30 42
   assert_output "OK"
-  run timeout 5 "$TOPO" exec "$n" px3 redis-cli -h 198.18.2.100 --user xpro --pass "$pass" --no-auth-warning GET t30
+  REDISCLI_AUTH=$pass run timeout 5 "$TOPO" exec "$n" px3 redis-cli -h 198.18.2.100 --user xpro --no-auth-warning GET t30
   assert_output "42"
   for p in px1 px2 px3; do
     # each proxy's own redis on its loopback: a separate instance
-    run timeout 5 "$TOPO" exec "$n" "$p" redis-cli --user xpro --pass "$pass" --no-auth-warning GET t30
+    REDISCLI_AUTH=$pass run timeout 5 "$TOPO" exec "$n" "$p" redis-cli --user xpro --no-auth-warning GET t30
     assert_output ""
     run timeout 5 "$TOPO" exec "$n" "$p" "$XPRO" status -i in0 -c "/run/xpro/topo/$n/$p/xpro.conf"
     assert_success

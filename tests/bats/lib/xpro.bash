@@ -445,9 +445,9 @@ _xp_free_port() {
 
 _xp_redis_auth() {
   if [[ -n ${XP_REDIS_USER:-} ]]; then
-    printf '%s\n' --no-auth-warning --user "$XP_REDIS_USER" --pass "$XP_REDIS_PASS"
+    printf '%s\n' --no-auth-warning --user "$XP_REDIS_USER"
   elif [[ -n ${XP_REDIS_PASS:-} ]]; then
-    printf '%s\n' --no-auth-warning -a "$XP_REDIS_PASS"
+    printf '%s\n' --no-auth-warning
   fi
 }
 
@@ -460,7 +460,12 @@ xp_redis_cli() {
   shift
   [[ $ns != - ]] && in_ns=(nsenter --net="/run/netns/$ns" --)
   mapfile -t auth < <(_xp_redis_auth)
-  "${in_ns[@]}" timeout 5 redis-cli -h "$bind" -p "$port" "${auth[@]}" "$@"
+  # the password in the environment (REDISCLI_AUTH), never on a command line
+  if [[ -n ${XP_REDIS_PASS:-} ]]; then
+    REDISCLI_AUTH=$XP_REDIS_PASS "${in_ns[@]}" timeout 5 redis-cli -h "$bind" -p "$port" "${auth[@]}" "$@"
+  else
+    "${in_ns[@]}" timeout 5 redis-cli -h "$bind" -p "$port" "$@"
+  fi
 }
 
 xp_redis_pid() {
