@@ -412,7 +412,7 @@ static int ci_events(struct ini *in, const char *v, char *err, size_t len)
 static int known(const char *sec, const char *key)
 {
 	static const char *scen[] = { "description", "topology", "victim", "seed", "defense", "duration",
-				      "grace", "thresholds", "sample_ms", NULL };
+				      "grace", "thresholds", "sample_ms", "identity", NULL };
 	static const char *dev[] = { "count", "proto", "period_ms", "jitter", "timeout_ms", "failover_after",
 				     "start", "stop", "sources", "proxies", "proxy_start", NULL };
 	static const char *bot[] = { "vector", "bots", "sources", "proxies", "proxy_mode", "hop", "phases",
@@ -532,6 +532,15 @@ int sim_scn_load(struct sim_conf *c, const char *path, int ci, char *err, size_t
 			fail(err, len, "[%s] %s: unknown key (or one the simulator does not model)", e->sec, e->key);
 			goto out;
 		}
+	}
+	/* identity (docs/protocol.md): with it on, every sender signs with its
+	 * own key and is counted under its own address -- as the simulator
+	 * counts every packet (it models no forged source), so the setting
+	 * changes nothing here; only its value is checked */
+	e = find(in, "scenario", "identity");
+	if (e && strcmp(e->val, "on") && strcmp(e->val, "off")) {
+		fail(err, len, "[scenario] identity: \"%s\" is not on or off", e->val);
+		goto out;
 	}
 	/* thresholds: the file the scenario names (beside it), then [thresholds] */
 	e = find(in, "scenario", "thresholds");

@@ -62,7 +62,8 @@ refused() {
               "[bots.u]\nbots = 5" "[scenario]\nduration = 5\nduration = 6" "[events]\n3 = kill-proxy px9" \
               "[events]\n3 = reboot" "[scenario]\nthresholds = ../../etc/passwd" "[replay]\npcap = x" \
               "[scenario]\nseed = -1" "[devices]\ncount = 1.5" "[bots.u]\nbots = 5\nphases = 1-3:100\npulse = 5" \
-              "[bots.u]\nbots = 5\nphases = 1-3:100\noptions = --target 198.18.128.0/20"; do
+              "[bots.u]\nbots = 5\nphases = 1-3:100\noptions = --target 198.18.128.0/20" \
+              "[scenario]\nidentity = maybe"; do
     printf "$body\n" > "$f"
     refused --scenario "$f"
   done
