@@ -116,7 +116,8 @@ static __always_inline __u32 filter(const struct xpro_key *key,
 	struct xpro_record rec_new = {}, *rec;
 	struct xpro_agg agg_new = {}, *agg = *agg_io;
 	__u64 tf2 = p->tf2, *over;
-	__u32 verdict, flags = 0, dest = key->dest;
+	__u32 verdict, flags = 0;
+	struct xpro_addr dest = key->dest;
 	int rec_found = 1, agg_found = 1, agg_counted;
 
 	rec = bpf_map_lookup_elem(&xpro_records, key);
@@ -277,9 +278,9 @@ static __always_inline int source_ok(__be32 client, __be32 src)
 		return 1;
 	if (!cfg_devnets)
 		return 0;
-	k.prefixlen = 64;
+	k.prefixlen = 32 + 128;
 	k.client = client;
-	k.net = src;
+	xpro_addr_set4(&k.net, src);
 	return bpf_map_lookup_elem(&xpro_devnets, &k) != NULL;
 }
 
@@ -297,8 +298,8 @@ static __always_inline __u32 guard_dest(const struct iphdr *iph, __u32 ihl, void
 	int proxy = iph->daddr == cfg_tun_addr;
 
 	if (!proxy && cfg_guard) {
-		k.prefixlen = 32;
-		k.addr = iph->daddr;
+		k.prefixlen = 128;
+		xpro_addr_set4(&k.addr, iph->daddr);
 		kind = bpf_map_lookup_elem(&xpro_guard, &k);
 		if (kind && *kind == XPRO_GUARD_MGMT)
 			return XPRO_C_DROP_TO_MGMT;
@@ -454,8 +455,8 @@ static __always_inline int xpro_tunnel(struct xdp_md *ctx, const struct xpro_par
 	if (iph->frag_off & bpf_htons(IP_MF_ | IP_OFFSET_))
 		return drop(XPRO_C_DROP_INNER_FRAG);
 
-	key.client = oiph->saddr;
-	key.dest = iph->daddr;
+	xpro_addr_set4(&key.client, oiph->saddr);
+	xpro_addr_set4(&key.dest, iph->daddr);
 	outer_len = ohl + sizeof(*udp) + xhl;
 
 	if (!p->filter) {
@@ -466,10 +467,10 @@ static __always_inline int xpro_tunnel(struct xdp_md *ctx, const struct xpro_par
 	}
 
 	/* Who sent it, then the reverse firewall: before any record is touched. */
-	g = identity(key.client, (const __u8 *)xh, xhl, (const __u8 *)iph, data_end);
+	g = identity(oiph->saddr, (const __u8 *)xh, xhl, (const __u8 *)iph, data_end);
 	if (g)
 		return drop(g);
-	if (!source_ok(key.client, iph->saddr))
+	if (!source_ok(oiph->saddr, iph->saddr))
 		return drop(XPRO_C_DROP_SPOOFED);
 	g = guard_dest(iph, ihl, data_end);
 	if (g)
@@ -537,8 +538,8 @@ static __always_inline int xpro_inline(struct xdp_md *ctx, const struct xpro_par
 	g = guard_dest(iph, iph->ihl * 4, data_end);
 	if (g)
 		return drop(g);
-	key.client = iph->saddr;
-	key.dest = iph->daddr;
+	xpro_addr_set4(&key.client, iph->saddr);
+	xpro_addr_set4(&key.dest, iph->daddr);
 	agg = bpf_map_lookup_elem(&xpro_aggs, &key.dest);
 	if (filter(&key, p, xpro_now(), &reason, &agg) == XPRO_DROP)
 		return count_drop_reason(reason);
@@ -596,7 +597,7 @@ static __always_inline int sys_ret(__s32 *ret, __s32 err)
 SEC("syscall")
 int xpro_fold_agg(struct xpro_fold_agg *ctx)
 {
-	__u32 dest = ctx->dest;
+	struct xpro_addr dest = ctx->dest;
 	struct xpro_agg *a = bpf_map_lookup_elem(&xpro_aggs, &dest);
 
 	if (!a)

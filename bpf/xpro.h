@@ -3,9 +3,11 @@
  * X-Pro: every structure that crosses the kernel/user boundary.
  *
  * Included by the XDP program (after vmlinux.h) and by userspace (xpro,
- * tests, later the sync daemons). Fixed-width types only; no twin copies
- * anywhere else. Addresses are IPv4 in network byte order; times are
- * nanoseconds of CLOCK_TAI (shared by all proxies, see docs/algorithms.md).
+ * tests, the sync daemons). Fixed-width types only; no twin copies
+ * anywhere else. Addresses in the maps are struct xpro_addr (IPv6, or IPv4
+ * v4-mapped), network byte order; the tunnel's outer addresses are IPv4;
+ * times are nanoseconds of CLOCK_TAI (shared by all proxies, see
+ * docs/algorithms.md).
  */
 #ifndef XPRO_H
 #define XPRO_H
@@ -64,10 +66,39 @@ struct xpro_devkey {
 
 /* ---- map keys and values ------------------------------------------------ */
 
+/*
+ * An address of either family, 16 bytes in network order: IPv6 as it is,
+ * IPv4 a.b.c.d as the v4-mapped ::ffff:a.b.c.d (RFC 4291 2.5.5.2). One key
+ * type for both (docs/algorithms.md, "Addresses").
+ */
+struct xpro_addr {
+	__be32 w[4];
+};
+
+/* w[2] of a v4-mapped address, network order on either endianness */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define XPRO_V4MAPPED_W2 0xffff0000U
+#else
+#define XPRO_V4MAPPED_W2 0x0000ffffU
+#endif
+
+static inline void xpro_addr_set4(struct xpro_addr *a, __be32 v4)
+{
+	a->w[0] = 0;
+	a->w[1] = 0;
+	a->w[2] = XPRO_V4MAPPED_W2;
+	a->w[3] = v4;
+}
+
+static inline int xpro_addr_is4(const struct xpro_addr *a)
+{
+	return a->w[0] == 0 && a->w[1] == 0 && a->w[2] == XPRO_V4MAPPED_W2;
+}
+
 /* A record key: (i, D). client = outer source (tunnel) or source (inline). */
 struct xpro_key {
-	__be32 client;
-	__be32 dest;
+	struct xpro_addr client;
+	struct xpro_addr dest;
 };
 
 /*
@@ -132,14 +163,14 @@ enum xpro_guard_kind {
 };
 
 struct xpro_guard_key {
-	__u32 prefixlen;
-	__be32 addr;
+	__u32 prefixlen; /* an IPv4 prefix /L is v4-mapped: 96 + L */
+	struct xpro_addr addr;
 };
 
 struct xpro_devnet_key {
-	__u32 prefixlen; /* 32 + the prefix length */
-	__be32 client;
-	__be32 net;
+	__u32 prefixlen; /* 32 + the prefix length (IPv4: 32 + 96 + L) */
+	__be32 client;   /* the device's outer (tunnel) address, IPv4 */
+	struct xpro_addr net;
 };
 
 #define XPRO_GUARD_MAX   256  /* proxies + management prefixes */
@@ -152,7 +183,7 @@ enum xpro_policy {
 };
 
 enum xpro_ipv6 {
-	XPRO_IPV6_DROP   = 0, /* drop every IPv6 packet, reason ipv6 */
+	XPRO_IPV6_DROP   = 0, /* outer IPv6: neighbour discovery to the kernel, the rest dropped (ipv6) */
 	XPRO_IPV6_KERNEL = 1, /* hand outer IPv6 to the kernel (attach requires v6 forwarding off) */
 };
 
@@ -224,6 +255,7 @@ enum xpro_counter {
 	XPRO_C_DROP_REPLAY,     /* version 2: sequence number seen, or too old */
 	XPRO_C_DROP_NO_KEY,     /* version 2 from a client without a key */
 	XPRO_C_DROP_V1,         /* version 1 refused (tunnel_v1 = refuse, or a keyed device) */
+	XPRO_C_DROP_EXTHDR,     /* inner IPv6: an unknown extension header, or more than the walk's bound */
 	XPRO_C_DROP_NO_CONFIG,  /* config map unreadable (never expected) */
 	XPRO_C_RECORD_FULL,     /* event: a record could not be created (packet still decided) */
 	XPRO_C_RECORD_NEW,      /* event: records created (evictions = created - live - removed) */
@@ -239,8 +271,8 @@ enum xpro_counter {
 /* Overload warning, ring buffer -> the one consumer (`xpro warnd`). */
 struct xpro_warning {
 	__u64 ts;      /* CLOCK_TAI ns */
-	__be32 client;
-	__be32 dest;
+	struct xpro_addr client;
+	struct xpro_addr dest;
 	__u64 count;   /* c' at the drop */
 	__u64 window_ns; /* ts2' - ts1' */
 	__u32 reason;  /* enum xpro_reason */
@@ -254,8 +286,9 @@ struct xpro_warning {
  * packets counted meanwhile are kept.
  */
 struct xpro_fold_agg {
-	__be32 dest;
+	struct xpro_addr dest;
 	__u32 nact;    /* active clients found */
+	__u32 pad0;
 	__u64 ts1;     /* min ts1' of D's active records */
 	__u64 ts2;     /* max ts2' */
 	__u64 c;       /* sum of c' */

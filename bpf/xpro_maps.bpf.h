@@ -13,10 +13,10 @@
 XPRO_MAP(xpro_records, BPF_MAP_TYPE_LRU_HASH, 1 << 20, struct xpro_key, struct xpro_record);
 
 /* D -> aggregate (step 5 in O(1)). */
-XPRO_MAP(xpro_aggs, BPF_MAP_TYPE_LRU_HASH, 1 << 16, __be32, struct xpro_agg);
+XPRO_MAP(xpro_aggs, BPF_MAP_TYPE_LRU_HASH, 1 << 16, struct xpro_addr, struct xpro_agg);
 
 /* D -> TF2 override (a victim's declared capacity, packets/s). */
-XPRO_MAP(xpro_tf2, BPF_MAP_TYPE_HASH, 1 << 16, __be32, __u64);
+XPRO_MAP(xpro_tf2, BPF_MAP_TYPE_HASH, 1 << 16, struct xpro_addr, __u64);
 
 /* Runtime thresholds and policy: one struct xpro_params. */
 XPRO_MAP(xpro_config, BPF_MAP_TYPE_ARRAY, 1, __u32, struct xpro_params);
