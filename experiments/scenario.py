@@ -131,7 +131,7 @@ def build(raw, path, scale="default"):
     if s is None:
         raise ScenarioError(f"{path}: no [scenario] section")
     allowed = {"description", "topology", "victim", "seed", "defense", "duration", "grace",
-               "thresholds", "sample_ms", "setup", "proxy_mac_learning", "identity"}
+               "thresholds", "sample_ms", "setup", "proxy_mac_learning", "identity", "family"}
     for k in s:
         if k not in allowed:
             raise ScenarioError(f"{path}: [scenario] unknown key {k}")
@@ -146,9 +146,14 @@ def build(raw, path, scale="default"):
           "thresholds_file": s.get("thresholds", "thresholds.conf"),
           "sample_ms": _num(s.get("sample_ms", "100"), "sample_ms", 20, 5000, True),
           # client identity (docs/protocol.md): keys for the devices and bots
-          "identity": s.get("identity", "off").strip()}
+          "identity": s.get("identity", "off").strip(),
+          # the devices' and bots' address family (docs/experiments.md, "IPv6")
+          "family": s.get("family", "4").strip()}
     if sc["identity"] not in ("on", "off"):
         raise ScenarioError(f"{path}: [scenario] identity {sc['identity']}: on or off")
+    if sc["family"] not in ("4", "6"):
+        raise ScenarioError(f"{path}: [scenario] family {sc['family']}: 4 or 6")
+    sc["family"] = int(sc["family"])
     if sc["defense"] not in DEFENSES:
         raise ScenarioError(f"{path}: defense {sc['defense']}: one of {' '.join(DEFENSES)}")
     # thresholds: the default file plus overrides, each with a reason

@@ -412,7 +412,7 @@ static int ci_events(struct ini *in, const char *v, char *err, size_t len)
 static int known(const char *sec, const char *key)
 {
 	static const char *scen[] = { "description", "topology", "victim", "seed", "defense", "duration",
-				      "grace", "thresholds", "sample_ms", "identity", NULL };
+				      "grace", "thresholds", "sample_ms", "identity", "family", NULL };
 	static const char *dev[] = { "count", "proto", "period_ms", "jitter", "timeout_ms", "failover_after",
 				     "start", "stop", "sources", "proxies", "proxy_start", NULL };
 	static const char *bot[] = { "vector", "bots", "sources", "proxies", "proxy_mode", "hop", "phases",
@@ -540,6 +540,14 @@ int sim_scn_load(struct sim_conf *c, const char *path, int ci, char *err, size_t
 	e = find(in, "scenario", "identity");
 	if (e && strcmp(e->val, "on") && strcmp(e->val, "off")) {
 		fail(err, len, "[scenario] identity: \"%s\" is not on or off", e->val);
+		goto out;
+	}
+	/* family (docs/experiments.md, "IPv6"): the decision does not depend on
+	 * the address family, so the simulator runs an IPv6 scenario as it is;
+	 * only the value is checked */
+	e = find(in, "scenario", "family");
+	if (e && strcmp(e->val, "4") && strcmp(e->val, "6")) {
+		fail(err, len, "[scenario] family: \"%s\" is not 4 or 6", e->val);
 		goto out;
 	}
 	/* thresholds: the file the scenario names (beside it), then [thresholds] */
