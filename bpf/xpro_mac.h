@@ -117,6 +117,31 @@ static __always_inline __u64 xpro_tun_mac(__u64 k0, __u64 k1, __be32 osrc, __be3
 	return xpro_siphash(k0, k1, w, 3, 2, 4);
 }
 
+/*
+ * The MAC of a version-2 packet whose inner packet is IPv6 (docs/protocol.md,
+ * "Inner IPv6"): 48 bytes, osrc and proxy (4 + 4, network order), the
+ * header's first 8 bytes, then inner6 = the inner IPv6 header's bytes 8-39
+ * (its source and destination, 32 bytes). Same SipHash-2-4.
+ */
+#define XPRO_MAC6_MSG_LEN 48
+
+static __always_inline __u64 xpro_tun_mac6(__u64 k0, __u64 k1, __be32 osrc, __be32 proxy,
+					   const __u8 *hdr, const __u8 *inner6)
+{
+	__u8 a[8];
+	__u64 w[6];
+
+	__builtin_memcpy(a, &osrc, 4);
+	__builtin_memcpy(a + 4, &proxy, 4);
+	w[0] = xpro_le64(a);
+	w[1] = xpro_le64(hdr);
+	w[2] = xpro_le64(inner6);
+	w[3] = xpro_le64(inner6 + 8);
+	w[4] = xpro_le64(inner6 + 16);
+	w[5] = xpro_le64(inner6 + 24);
+	return xpro_siphash(k0, k1, w, 6, 2, 4);
+}
+
 #ifndef __VMLINUX_H__
 #include <stdio.h>
 #include <stdlib.h>
