@@ -56,7 +56,11 @@ void xpro_tun_outer_key(uint8_t *out, uint32_t src, uint32_t proxy, uint16_t spo
 		h[1] = XPRO_TUN_VERSION2;
 		memcpy(h + 4, &seq, 4);
 		memcpy(h + 8, &idx, 4);
-		mac = xpro_tun_mac(key->k0, key->k1, src, proxy, h, h + XPRO_TUN_HDR2_LEN + 12);
+		/* the inner packet's version nibble picks the rule (docs/protocol.md, "Inner IPv6") */
+		if ((h[XPRO_TUN_HDR2_LEN] >> 4) == 6)
+			mac = xpro_tun_mac6(key->k0, key->k1, src, proxy, h, h + XPRO_TUN_HDR2_LEN + 8);
+		else
+			mac = xpro_tun_mac(key->k0, key->k1, src, proxy, h, h + XPRO_TUN_HDR2_LEN + 12);
 		for (int b = 0; b < 8; b++)
 			h[12 + b] = (uint8_t)(mac >> (8 * b));
 	}

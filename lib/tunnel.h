@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * The X-Pro tunnel for the userspace tools that build their own frames
- * (xpro-bot's raw vectors, xpro-replay): the outer headers of docs/protocol.md in front of an inner IPv4 packet. The
+ * (xpro-bot's raw vectors, xpro-replay): the outer headers of docs/protocol.md in front of an inner IPv4 or IPv6 packet. The
  * device-side TC program (traffic/tun/tun_egress.bpf.c) does the same in the kernel.
  */
 #ifndef XPRO_TRAFFIC_TUNNEL_H
@@ -39,7 +39,8 @@ static inline size_t xpro_tun_outer_len(const struct xpro_tun_key *key)
 /*
  * xpro_tun_outer with a key: the version-2 header (the next sequence number,
  * key index and MAC). The inner packet must already be in place at
- * out + xpro_tun_outer_len(key), its source and destination final. key NULL:
+ * out + xpro_tun_outer_len(key), its source and destination final (an inner
+ * IPv6 packet, version nibble 6, is signed by xpro_tun_mac6). key NULL:
  * version 1, as xpro_tun_outer.
  */
 void xpro_tun_outer_key(uint8_t *out, uint32_t src, uint32_t proxy, uint16_t sport, uint16_t dport,
