@@ -18,6 +18,7 @@ From Python:  import xpro_topo_model as M;  p = M.plan("default")  (a dict:
 hosts, interfaces with addresses and MACs, the ip/tc lines of every host).
 Standard library only; run with /usr/bin/python3.
 """
+import ipaddress
 import json
 import os
 import re
@@ -28,6 +29,7 @@ HERE = os.path.dirname(os.path.realpath(__file__))
 SEG_ROLES = ("access", "victims", "master")
 TESTBED_NET = (198 << 24) | (18 << 16)        # 198.18.0.0/15
 TESTBED_MASK = 0xFFFE0000
+TESTBED6 = 0x20010DB8 << 96                   # 2001:db8::/32 (RFC 3849): IPv4 a.b.c.d -> 2001:db8::a.b.c.d
 MAX_FILE = 1 << 20                            # a topology is a few lines; refuse megabytes
 DIRECTIVES = ("queues, mtu, ipv6, segment, proxies, proxy, victims, victim, device, bot, "
               "master, rate")
@@ -92,6 +94,17 @@ def parse_cidr(c):
 def overlap(n1, p1, n2, p2):
     m = plen_mask(min(p1, p2))
     return (n1 & m) == (n2 & m)
+
+
+def map6(v):
+    """The testbed IPv6 address of IPv4 address V (an int): 2001:db8:: with V in
+    its low 32 bits, in RFC 5952 form (198.18.0.100 -> 2001:db8::c612:64)."""
+    return str(ipaddress.IPv6Address(TESTBED6 | v))
+
+
+def cidr6(net, plen):
+    """The IPv6 prefix of IPv4 prefix NET/PLEN: 2001:db8::NET/(96+PLEN)."""
+    return "%s/%d" % (map6(net), 96 + plen)
 
 
 def mac_of(addr):
@@ -294,8 +307,9 @@ class Topology:
                     self.err("mtu N: 576-3506 (3506 is the native XDP limit of a veth peer)")
                 self.mtu = int(w[1])
             elif kw == "ipv6":
-                if not (len(w) == 2 and w[1] in ("on", "off")):
-                    self.err("ipv6 on|off")
+                if len(w) != 2 or w[1] not in ("on", "off"):
+                    self.err("ipv6 on|off: %s" % ("'%s' is neither" % w[1] if len(w) == 2
+                                                   else "one value, on or off"))
                 self.ipv6 = w[1]
             elif kw == "segment":
                 if len(w) != 3:
@@ -424,13 +438,48 @@ class Topology:
     def plen(self, h, i):
         return self.seg[self.if_seg[(h, i)]][1]
 
+    # -- IPv6 (ipv6 on): every IPv4 address and prefix mapped into 2001:db8::/32
+    def addr6(self, h, i):
+        """H's IFACE I address in 2001:db8::/32, or None with ipv6 off."""
+        return map6(ip2int(self.if_addr[(h, i)])) if self.ipv6 == "on" else None
+
+    def plen6(self, h, i):
+        return 96 + self.plen(h, i) if self.ipv6 == "on" else None
+
+    def seg6(self, role):
+        return cidr6(self.seg[role][0], self.seg[role][1]) if self.ipv6 == "on" else None
+
+    def range6(self, h):
+        if self.ipv6 != "on" or h not in self.range:
+            return None
+        return cidr6(*parse_cidr(self.range[h]))
+
+    # sysctls of every host namespace with ipv6 on: static addresses only (no
+    # SLAAC, no router advertisements or solicitations), no duplicate address
+    # detection (no tentative link-local address holding neighbour discovery
+    # back), and the MLD reports of a new address sent within 10 ms rather than
+    # repeated for a second, so that they are over before any XDP program is
+    # attached (docs/veth.md, "IPv6 on veth")
+    IPV6_QUIET = ["net.ipv6.conf.%s.%s" % (c, kv) for c in ("all", "default")
+                  for kv in ("accept_ra=0", "autoconf=0", "accept_dad=0", "router_solicitations=0",
+                             "mldv2_unsolicited_report_interval=10")]
+
     def sysctls(self, h):
         """What namespace H (or "core") needs before its links move in."""
         out = []
-        if self.ipv6 == "off":
+        # the bridges' namespace never has IPv6: the bridges forward it as frames
+        if self.ipv6 == "off" or h == "core":
             out += ["net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"]
+        else:
+            out += self.IPV6_QUIET
         if h != "core" and self.kind[h] == "proxy":
             out.append("net.ipv4.ip_forward=1")
+            if self.ipv6 == "on":
+                out.append("net.ipv6.conf.all.forwarding=1")
+        elif h != "core" and self.kind[h] in ("device", "bot") and self.ipv6 == "on":
+            # any address of the range as a source: IPv6 binds only assigned
+            # addresses unless this is on (IPv4 binds what a local route covers)
+            out.append("net.ipv6.ip_nonlocal_bind=1")
         return out
 
     def host_batch(self, h):
@@ -438,33 +487,50 @@ class Topology:
         a = self.if_addr
         out = ["link set lo up"]
         for i in self.ifaces[h]:
-            out += ["addr add %s/%d dev %s" % (a[(h, i)], self.plen(h, i), i), "link set %s up" % i]
+            out.append("addr add %s/%d dev %s" % (a[(h, i)], self.plen(h, i), i))
+            if self.ipv6 == "on":
+                out.append("addr add %s/%d dev %s nodad" % (self.addr6(h, i), self.plen6(h, i), i))
+            out.append("link set %s up" % i)
+        out += self._routes(h, lambda x, i="eth0": a[(x, i)], lambda c: self.range.get(c),
+                            lambda r: self.seg[r][2], self.if_mac)
+        if self.ipv6 == "on":
+            # the same routes and neighbours, mapped into 2001:db8::/32
+            out += self._routes(h, self.addr6, self.range6, self.seg6, self.if_mac)
+        return out
+
+    def _routes(self, h, addr, rng, seg, mac):
+        """H's routes and static neighbours in one family: ADDR(host, iface),
+        RNG(client) and SEG(role) give that family's addresses and prefixes."""
+        out = []
         kind = self.kind[h]
         if kind == "proxy":
             # managed neighbours for the victims: final_batch, once the victims are up
-            out += ["route add %s via %s dev in0" % (self.range[c], a[(c, "eth0")])
+            out += ["route add %s via %s dev in0" % (rng(c), addr(c, "eth0"))
                     for c in self.clients if c in self.range]
         elif kind in ("device", "bot"):
             if h in self.range:
-                out.append("route add local %s dev lo" % self.range[h])
-            out.append("route add %s via %s dev eth0" % (self.seg["victims"][2], a[(self.via[h], "in0")]))
+                out.append("route add local %s dev lo" % rng(h))
+            out.append("route add %s via %s dev eth0" % (seg("victims"), addr(self.via[h], "in0")))
             # static entries for the proxies' ingress: the device-side tunnel (TC BPF)
-            # cannot trigger ARP
-            out += ["neigh replace %s dev eth0 lladdr %s nud permanent" % (a[(p, "in0")], self.if_mac[(p, "in0")])
+            # cannot trigger ARP (nor neighbour discovery)
+            out += ["neigh replace %s dev eth0 lladdr %s nud permanent" % (addr(p, "in0"), mac[(p, "in0")])
                     for p in self.proxies]
         elif kind == "victim":
-            gw = a[(self.via[h], "out0")]
-            out.append("route add %s via %s dev eth0" % (self.seg["access"][2], gw))
-            out += ["route add %s via %s dev eth0" % (self.range[c], gw) for c in self.clients if c in self.range]
+            gw = addr(self.via[h], "out0")
+            out.append("route add %s via %s dev eth0" % (seg("access"), gw))
+            out += ["route add %s via %s dev eth0" % (rng(c), gw) for c in self.clients if c in self.range]
         return out
 
     def final_batch(self, h):
         """`ip -batch` lines run once every host is up: managed neighbour entries
-        for the victims on the proxies, so that bpf_fib_lookup never sticks on a
-        stale MAC (docs/veth.md)."""
+        for the victims on the proxies (IPv4, and IPv6 with ipv6 on), so that
+        bpf_fib_lookup never sticks on a stale MAC (docs/veth.md)."""
         if self.kind[h] != "proxy":
             return []
-        return ["neigh replace %s dev out0 managed" % self.if_addr[(v, "eth0")] for v in self.victims]
+        out = ["neigh replace %s dev out0 managed" % self.if_addr[(v, "eth0")] for v in self.victims]
+        if self.ipv6 == "on":
+            out += ["neigh replace %s dev out0 managed" % self.addr6(v, "eth0") for v in self.victims]
+        return out
 
     @staticmethod
     def tc_lines(dev, rate, q):
@@ -488,20 +554,26 @@ def plan(topology, proxies=None, victims=None):
         for i in t.ifaces[h]:
             port, rate, q = "%s.%s" % (h, i), t.rate.get((h, i)), t.qdisc.get((h, i))
             ifs.append({"name": i, "segment": t.if_seg[(h, i)], "addr": t.if_addr[(h, i)],
-                        "plen": t.plen(h, i), "mac": t.if_mac[(h, i)], "port": port,
+                        "plen": t.plen(h, i), "addr6": t.addr6(h, i), "plen6": t.plen6(h, i),
+                        "mac": t.if_mac[(h, i)], "port": port,
                         "rate": rate, "qdisc": q,
                         "tc": t.tc_lines(i, rate, q) if rate else [],
                         "tcport": t.tc_lines(port, rate, q) if rate else []})
         hosts.append({"name": h, "kind": t.kind[h], "via": t.via.get(h), "range": t.range.get(h),
+                      "range6": t.range6(h),
                       "ifaces": ifs, "sysctl": t.sysctls(h), "ip": t.host_batch(h),
                       "ipfinal": t.final_batch(h)})
     a = t.if_addr
     pings = [{"from": c, "to": a[(p, "in0")]} for c in t.clients for p in t.proxies]
     pings += [{"from": p, "to": a[(v, "eth0")]} for p in t.proxies for v in t.victims + [t.master]]
+    if t.ipv6 == "on":   # the same pairs over IPv6
+        pings += [{"from": c, "to": t.addr6(p, "in0")} for c in t.clients for p in t.proxies]
+        pings += [{"from": p, "to": t.addr6(v, "eth0")} for p in t.proxies for v in t.victims + [t.master]]
     return {
         "file": path, "queues": t.queues, "mtu": t.mtu, "ipv6": t.ipv6,
         "overrides": {"proxies": proxies, "victims": victims},
-        "segments": [{"role": r, "cidr": t.seg[r][2], "plen": t.seg[r][1]} for r in SEG_ROLES],
+        "segments": [{"role": r, "cidr": t.seg[r][2], "plen": t.seg[r][1], "cidr6": t.seg6(r)}
+                     for r in SEG_ROLES],
         "core": {"sysctl": t.sysctls("core")},
         "hosts": hosts, "proxies": t.proxies, "victims": t.victims, "clients": t.clients,
         "master": t.master,
@@ -526,6 +598,15 @@ def addr(p, name, iface=None):
     return next((i["addr"] for i in h["ifaces"] if i["name"] == iface), None)
 
 
+def addr6(p, name, iface=None):
+    """The IPv6 address of NAME's IFACE (as addr()), or None (ipv6 off, no such host)."""
+    h = host(p, name)
+    if h is None:
+        return None
+    iface = iface or ("in0" if h["kind"] == "proxy" else "eth0")
+    return next((i["addr6"] for i in h["ifaces"] if i["name"] == iface), None)
+
+
 def of_kind(p, kind):
     return [h["name"] for h in p["hosts"] if h["kind"] == kind]
 
@@ -540,6 +621,8 @@ def plan_text(p):
         for i in h["ifaces"]:
             out.append("link %s %s %s %s %s" % (h["name"], i["name"], i["segment"], i["mac"], i["port"]))
             out.append("addr %s %s %s/%d" % (h["name"], i["name"], i["addr"], i["plen"]))
+            if i["addr6"]:
+                out.append("addr %s %s %s/%d" % (h["name"], i["name"], i["addr6"], i["plen6"]))
     out += ["sysctl %s %s" % (h["name"], " ".join(h["sysctl"])) for h in p["hosts"] if h["sysctl"]]
     out += ["ip %s %s" % (h["name"], l) for h in p["hosts"] for l in h["ip"]]
     out += ["ipfinal %s %s" % (h["name"], l) for h in p["hosts"] for l in h["ipfinal"]]
