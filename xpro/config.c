@@ -15,7 +15,7 @@
 #include "guard.h"
 #include "log.h"
 
-enum ktype { K_U64, K_MS, K_ENUM, K_ADDR, K_PATH, K_HOSTPORT, K_STR, K_SMS, K_NETS, K_KEYS, K_PASSFILE };
+enum ktype { K_U64, K_MS, K_ENUM, K_ADDR, K_PATH, K_HOSTPORT, K_STR, K_SMS, K_NETS, K_KEYS, K_PASSFILE, K_EMBED6 };
 
 struct key {
 	const char *name;
@@ -62,6 +62,7 @@ static const struct key keys[] = {
 	{ "proxies", K_NETS, 0, XPRO_GUARD_MAX, NULL, "IPv4 list", "every proxy's tunnel address: device traffic to them is dropped (this proxy's is always one)" },
 	{ "mgmt_prefixes", K_NETS, 0, XPRO_GUARD_MAX, NULL, "prefix list", "management-only segments (master, sync): device traffic into them is dropped" },
 	{ "device_prefixes", K_NETS, 1, XPRO_DEVNETS_MAX, NULL, "DEVICE=PREFIX list", "inner sources a device may use besides its own address" },
+	{ "device_embed6", K_EMBED6, 0, 0, NULL, "IPv6 /96 prefix", "an inner IPv6 source a device may use: this /96 prefix with the device's IPv4 address in its low 32 bits (none: off)" },
 	{ "device_keys", K_KEYS, 0, 0, NULL, "path", "file of device keys ('A.B.C.D KEY' lines): version-2 headers are checked against them (none: identity off)" },
 	{ "tunnel_v1", K_ENUM, 0, 1, "accept|refuse", "", "header version 1 (no MAC): accepted from devices without a key, or refused" },
 	{ "bpffs", K_PATH, 0, 0, NULL, "path", "bpffs mount that holds the pins" },
@@ -194,6 +195,10 @@ static int store(struct xpro_config *c, size_t k, uint64_t u, const char *s)
 	else if (IS("proxies")) snprintf(c->proxies, sizeof(c->proxies), "%s", s);
 	else if (IS("mgmt_prefixes")) snprintf(c->mgmt_prefixes, sizeof(c->mgmt_prefixes), "%s", s);
 	else if (IS("device_prefixes")) snprintf(c->device_prefixes, sizeof(c->device_prefixes), "%s", s);
+	else if (IS("device_embed6")) {
+		if (xpro_prefix_parse(s, &c->device_embed6, &c->device_embed6_len))
+			c->device_embed6_len = 0; /* "none" */
+	}
 	else if (IS("device_keys")) snprintf(c->device_keys, sizeof(c->device_keys), "%s", strcmp(s, "none") ? s : "");
 	else if (IS("tunnel_v1")) c->tunnel_v1_refuse = (int)u;
 	else if (IS("bpffs")) snprintf(c->bpffs, sizeof(c->bpffs), "%s", s);
@@ -343,6 +348,22 @@ static int set_key(struct xpro_config *c, size_t k, const char *v, const char *o
 		if ((uint64_t)n > K->max) {
 			pr_warn("%s: %s: %d entries, at most %" PRIu64 "\n", origin, K->name, n, K->max);
 			return -ERANGE;
+		}
+		return store(c, k, 0, v);
+	}
+	case K_EMBED6: {
+		/* "none", or an IPv6 /96 written as inet_ntop writes it, host bits 0 */
+		struct xpro_addr a;
+		char t[INET6_ADDRSTRLEN + 4];
+		uint32_t len;
+
+		if (!strcmp(v, "none") || !*v)
+			return store(c, k, 0, "none");
+		if (xpro_prefix_parse(v, &a, &len) || xpro_addr_is4(&a) || len != 96 ||
+		    !inet_ntop(AF_INET6, &a, t, INET6_ADDRSTRLEN) || !strcat(t, "/96") || strcmp(t, v)) {
+			pr_warn("%s: %s: '%s' is not an IPv6 /96 prefix in canonical form (e.g. 2001:db8::/96)\n",
+				origin, K->name, v);
+			return -EINVAL;
 		}
 		return store(c, k, 0, v);
 	}
@@ -583,6 +604,14 @@ void xpro_config_print(const struct xpro_config *c, FILE *f)
 		*c->proxy_id ? c->proxy_id : "(<netns>/<interface>)");
 	fprintf(f, "proxies = %s\nmgmt_prefixes = %s\ndevice_prefixes = %s\n", *c->proxies ? c->proxies : "none",
 		*c->mgmt_prefixes ? c->mgmt_prefixes : "none", *c->device_prefixes ? c->device_prefixes : "none");
+	if (c->device_embed6_len) {
+		char e6[INET6_ADDRSTRLEN];
+
+		inet_ntop(AF_INET6, &c->device_embed6, e6, sizeof(e6));
+		fprintf(f, "device_embed6 = %s/96\n", e6);
+	} else {
+		fprintf(f, "device_embed6 = none\n");
+	}
 	fprintf(f, "device_keys = %s\ntunnel_v1 = %s\n", *c->device_keys ? c->device_keys : "none",
 		c->tunnel_v1_refuse ? "refuse" : "accept");
 	fprintf(f, "bpffs = %s\nstate_dir = %s\n", c->bpffs, c->state_dir);

@@ -41,6 +41,8 @@ struct xpro_config {
 	char proxies[512];         /* every proxy's tunnel address */
 	char mgmt_prefixes[512];   /* management-only segments */
 	char device_prefixes[1024]; /* DEVICE=PREFIX: inner sources a device may use */
+	struct xpro_addr device_embed6; /* inner IPv6 sources PREFIX::<device's IPv4> */
+	uint32_t device_embed6_len;     /* 96, or 0: device_embed6 = none */
 	/* client identity (docs/protocol.md), fixed at load */
 	char device_keys[256];     /* key file; "" = none (identity off) */
 	int tunnel_v1_refuse;      /* tunnel_v1 = refuse: header version 1 dropped */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* The reverse firewall's prefixes: config text -> LPM maps (guard.h). */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,28 +13,53 @@
 #include "xpro.h"
 #include "xpro_mac.h"
 
-static int parse_prefix(const char *s, uint32_t *net, uint32_t *len)
+/* Clear the host bits of a 128-bit network beyond len. */
+static void mask_net(struct xpro_addr *a, uint32_t len)
 {
-	char a[INET_ADDRSTRLEN];
+	uint32_t i, bits;
+
+	for (i = 0; i < 4; i++) {
+		bits = len > 32 * i ? len - 32 * i : 0;
+		if (bits < 32)
+			a->w[i] = htonl(bits ? ntohl(a->w[i]) & (~0u << (32 - bits)) : 0);
+	}
+}
+
+int xpro_prefix_parse(const char *s, struct xpro_addr *net, uint32_t *len)
+{
+	char a[INET6_ADDRSTRLEN], canon[INET6_ADDRSTRLEN];
 	const char *slash = strchr(s, '/');
 	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	struct in6_addr in6;
 	struct in_addr in;
+	long l, max;
 	char *end;
-	long l = 32;
 
 	if (n >= sizeof(a))
 		return -EINVAL;
 	memcpy(a, s, n);
 	a[n] = '\0';
-	if (inet_pton(AF_INET, a, &in) != 1)
+	if (inet_pton(AF_INET, a, &in) == 1) {
+		xpro_addr_set4(net, in.s_addr);
+		max = 32;
+	} else if (inet_pton(AF_INET6, a, &in6) == 1) {
+		/* one name per address: what inet_ntop writes; a v4-mapped
+		 * address is written as IPv4 */
+		memcpy(net, &in6, sizeof(*net));
+		if (xpro_addr_is4(net) || !inet_ntop(AF_INET6, &in6, canon, sizeof(canon)) || strcmp(canon, a))
+			return -EINVAL;
+		max = 128;
+	} else {
 		return -EINVAL;
+	}
+	l = max;
 	if (slash) {
 		l = strtol(slash + 1, &end, 10);
-		if (!slash[1] || *end || l < 0 || l > 32)
+		if (!slash[1] || *end || !isdigit((unsigned char)slash[1]) || l < 0 || l > max)
 			return -EINVAL;
 	}
-	*len = (uint32_t)l;
-	*net = htonl(l ? ntohl(in.s_addr) & (~0u << (32 - l)) : 0);
+	*len = (uint32_t)(l + 128 - max);
+	mask_net(net, *len);
 	return 0;
 }
 
@@ -56,7 +82,7 @@ int xpro_guard_parse(const char *v, int per_client, struct xpro_guard_ent *out, 
 		memset(&e, 0, sizeof(e));
 		eq = strchr(tok, '=');
 		if (per_client != !!eq) {
-			snprintf(err, errlen, "'%s' is not %s", tok, per_client ? "DEVICE=A.B.C.D/LEN" : "A.B.C.D[/LEN]");
+			snprintf(err, errlen, "'%s' is not %s", tok, per_client ? "DEVICE=PREFIX" : "a prefix");
 			return -EINVAL;
 		}
 		if (eq) {
@@ -68,8 +94,8 @@ int xpro_guard_parse(const char *v, int per_client, struct xpro_guard_ent *out, 
 			e.client = in.s_addr;
 			tok = eq + 1;
 		}
-		if (parse_prefix(tok, &e.net, &e.len)) {
-			snprintf(err, errlen, "'%s' is not an IPv4 prefix A.B.C.D[/LEN]", tok);
+		if (xpro_prefix_parse(tok, &e.net, &e.len)) {
+			snprintf(err, errlen, "'%s' is not a prefix A.B.C.D[/LEN] or (IPv6, canonical form) ADDR[/LEN]", tok);
 			return -EINVAL;
 		}
 		if (out && (size_t)n < max)
@@ -104,11 +130,12 @@ static int fill_list(const char *v, int per_client, int fd, uint32_t kind)
 	xpro_guard_parse(v, per_client, ents, (size_t)n, e, sizeof(e));
 	for (i = 0; i < n && !err; i++) {
 		if (per_client) {
-			struct xpro_devnet_key k = { 32 + ents[i].len, ents[i].client, ents[i].net };
+			struct xpro_devnet_key k = { .prefixlen = 32 + ents[i].len, .client = ents[i].client,
+						     .net = ents[i].net };
 
 			err = bpf_map_update_elem(fd, &k, &kind, BPF_ANY) ? -errno : 0;
 		} else {
-			struct xpro_guard_key k = { ents[i].len, ents[i].net };
+			struct xpro_guard_key k = { .prefixlen = ents[i].len, .addr = ents[i].net };
 
 			err = bpf_map_update_elem(fd, &k, &kind, BPF_ANY) ? -errno : 0;
 		}

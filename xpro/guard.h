@@ -12,20 +12,27 @@
 
 struct xpro_config;
 
+#include "xpro.h"
+
 struct xpro_guard_ent {
-	uint32_t client; /* network order; device_prefixes only */
-	uint32_t net;    /* network order, host bits cleared */
-	uint32_t len;    /* prefix length, 0-32 */
+	uint32_t client;      /* network order; device_prefixes only (an IPv4 address) */
+	struct xpro_addr net; /* IPv6, or IPv4 v4-mapped; host bits cleared */
+	uint32_t len;         /* prefix length over the 128 bits: IPv4 /L is 96 + L */
 };
 
 /*
- * Parse a list of IPv4 prefixes (A.B.C.D or A.B.C.D/LEN), or with
- * per_client of CLIENT=A.B.C.D/LEN, separated by commas or spaces; "" and
- * "none" are the empty list. Fills up to max entries of out (may be NULL).
- * Returns the count, or -EINVAL with a message in err.
+ * Parse a list of prefixes, IPv4 (A.B.C.D or A.B.C.D/LEN) or IPv6 in its
+ * canonical form (ADDR or ADDR/LEN, as inet_ntop writes ADDR; v4-mapped
+ * ones are refused: write them as IPv4), or with per_client of
+ * CLIENT=PREFIX (CLIENT an IPv4 address), separated by commas or spaces;
+ * "" and "none" are the empty list. Fills up to max entries of out (may be
+ * NULL). Returns the count, or -EINVAL with a message in err.
  */
 int xpro_guard_parse(const char *v, int per_client, struct xpro_guard_ent *out, size_t max,
 		     char *err, size_t errlen);
+/* One prefix of such a list: 0 with the network (host bits cleared) and
+ * its length over the 128 bits, or -EINVAL. */
+int xpro_prefix_parse(const char *s, struct xpro_addr *net, uint32_t *len);
 /* Entries of the two maps the config asks for: proxies + mgmt_prefixes, and
  * device_prefixes. */
 void xpro_guard_count(const struct xpro_config *c, int *nguard, int *ndevnets);

@@ -89,10 +89,13 @@ struct xpro_bpf *h_load_v1(uint32_t mode, int v1)
 
 int h_guard(struct xpro_bpf *s)
 {
-	struct xpro_guard_key gp = { 32, ip4("198.18.0.7") }, gm = { 25, ip4("198.18.1.128") };
-	struct xpro_devnet_key dn = { 32 + 24, ip4("198.18.0.2"), ip4("198.18.5.0") };
+	struct xpro_guard_key gp = { .prefixlen = 96 + 32 }, gm = { .prefixlen = 96 + 25 };
+	struct xpro_devnet_key dn = { .prefixlen = 32 + 96 + 24, .client = ip4("198.18.0.2") };
 	uint32_t proxy = XPRO_GUARD_PROXY, mgmt = XPRO_GUARD_MGMT, one = 1;
 
+	xpro_addr_set4(&gp.addr, ip4("198.18.0.7"));
+	xpro_addr_set4(&gm.addr, ip4("198.18.1.128"));
+	xpro_addr_set4(&dn.net, ip4("198.18.5.0"));
 	return bpf_map_update_elem(bpf_map__fd(s->maps.xpro_guard), &gp, &proxy, BPF_ANY) ||
 	       bpf_map_update_elem(bpf_map__fd(s->maps.xpro_guard), &gm, &mgmt, BPF_ANY) ||
 	       bpf_map_update_elem(bpf_map__fd(s->maps.xpro_devnets), &dn, &one, BPF_ANY);
@@ -141,7 +144,7 @@ void h_params(struct xpro_params *p)
 
 static void clear_map(int fd, size_t ksz)
 {
-	char key[16];
+	char key[64];
 
 	while (!bpf_map_get_next_key(fd, NULL, key))
 		if (bpf_map_delete_elem(fd, key))
@@ -156,8 +159,8 @@ void h_reset(struct xpro_bpf *s, const struct xpro_params *p)
 	uint32_t i, k0 = 0;
 
 	clear_map(bpf_map__fd(s->maps.xpro_records), sizeof(struct xpro_key));
-	clear_map(bpf_map__fd(s->maps.xpro_aggs), 4);
-	clear_map(bpf_map__fd(s->maps.xpro_tf2), 4);
+	clear_map(bpf_map__fd(s->maps.xpro_aggs), sizeof(struct xpro_addr));
+	clear_map(bpf_map__fd(s->maps.xpro_tf2), sizeof(struct xpro_addr));
 	for (i = 0; i < XPRO_C__MAX; i++)
 		bpf_map_update_elem(bpf_map__fd(s->maps.xpro_counters), &i, zero, BPF_ANY);
 	free(zero);
@@ -204,14 +207,40 @@ uint64_t h_counter(struct xpro_bpf *s, unsigned int idx)
 	return sum;
 }
 
-int h_record(struct xpro_bpf *s, uint32_t client, uint32_t dest, struct xpro_record *r)
+int h_record6(struct xpro_bpf *s, const struct xpro_addr *client, const struct xpro_addr *dest,
+	      struct xpro_record *r)
 {
-	struct xpro_key k = { client, dest };
+	struct xpro_key k = { *client, *dest };
 
 	return bpf_map_lookup_elem(bpf_map__fd(s->maps.xpro_records), &k, r) ? 0 : 1;
 }
 
+int h_record(struct xpro_bpf *s, uint32_t client, uint32_t dest, struct xpro_record *r)
+{
+	struct xpro_addr c, d;
+
+	xpro_addr_set4(&c, client);
+	xpro_addr_set4(&d, dest);
+	return h_record6(s, &c, &d, r);
+}
+
+int h_agg6(struct xpro_bpf *s, const struct xpro_addr *dest, struct xpro_agg *a)
+{
+	return bpf_map_lookup_elem(bpf_map__fd(s->maps.xpro_aggs), dest, a) ? 0 : 1;
+}
+
 int h_agg(struct xpro_bpf *s, uint32_t dest, struct xpro_agg *a)
 {
-	return bpf_map_lookup_elem(bpf_map__fd(s->maps.xpro_aggs), &dest, a) ? 0 : 1;
+	struct xpro_addr d;
+
+	xpro_addr_set4(&d, dest);
+	return h_agg6(s, &d, a);
+}
+
+int h_tf2(struct xpro_bpf *s, uint32_t dest, uint64_t tf2)
+{
+	struct xpro_addr d;
+
+	xpro_addr_set4(&d, dest);
+	return bpf_map_update_elem(bpf_map__fd(s->maps.xpro_tf2), &d, &tf2, BPF_ANY);
 }

@@ -59,7 +59,14 @@ int h_unkey(struct xpro_bpf *s);
 /* Run one frame; returns the XDP action, output in out (*out_len). */
 int h_run(struct xpro_bpf *s, const uint8_t *pkt, size_t len, uint8_t *out, size_t *out_len);
 uint64_t h_counter(struct xpro_bpf *s, unsigned int idx);
+/* The record of (client, dest) and the aggregate of dest, IPv4 addresses
+ * (network order, looked up v4-mapped), or any address (h_record6, h_agg6): 1 if found. */
 int h_record(struct xpro_bpf *s, uint32_t client, uint32_t dest, struct xpro_record *r);
 int h_agg(struct xpro_bpf *s, uint32_t dest, struct xpro_agg *a);
+int h_record6(struct xpro_bpf *s, const struct xpro_addr *client, const struct xpro_addr *dest,
+	      struct xpro_record *r);
+int h_agg6(struct xpro_bpf *s, const struct xpro_addr *dest, struct xpro_agg *a);
+/* A TF2 override for the IPv4 destination dest. 0 or -1. */
+int h_tf2(struct xpro_bpf *s, uint32_t dest, uint64_t tf2);
 
 #endif

@@ -47,7 +47,7 @@ static char why[512];
 
 static void clear(int fd)
 {
-	char k[16];
+	char k[64];
 
 	while (!bpf_map_get_next_key(fd, NULL, k))
 		if (bpf_map_delete_elem(fd, k))
@@ -336,7 +336,7 @@ int main(void)
 			uint64_t v = pick(1, 3000);
 
 			p.tf2_overrides = 1;
-			bpf_map_update_elem(fd_tf2, &dests[0], &v, BPF_ANY);
+			h_tf2(s, dests[0], v);
 			oracle_set_tf2_override(o, dests[0], v);
 		}
 		bpf_map_update_elem(fd_cfg, &k0, &p, BPF_ANY);

@@ -276,12 +276,9 @@ static void test_verdicts(void)
 
 	/* TF2 override for D: 200 pps lets all 26 through */
 	{
-		uint32_t d = spec.i_dst;
-		uint64_t v = 200;
-
 		P.tf2_overrides = 1;
 		h_reset(tun, &P);
-		bpf_map_update_elem(bpf_map__fd(tun->maps.xpro_tf2), &d, &v, BPF_ANY);
+		h_tf2(tun, spec.i_dst, 200);
 		set_config(tun);
 		send_train(tun, &spec, t0, 25, 5);
 		is_u64(h_counter(tun, XPRO_C_DROP_TF2), 0, "TF2 override of 200 pps: no drop");

@@ -32,7 +32,7 @@ static void *churn(void *arg)
 	struct xpro_agg a;
 	struct xpro_record r;
 	struct xpro_key k;
-	uint32_t d;
+	struct xpro_addr d;
 	unsigned long i;
 
 	(void)arg;
@@ -40,8 +40,8 @@ static void *churn(void *arg)
 	memset(&r, 0, sizeof(r));
 	/* bounded: at most 2^32 inserts, or until the walks are done */
 	for (i = 0; !stop && i < (1UL << 32); i++) {
-		d = (uint32_t)i;
-		k.client = (uint32_t)(i * 7);
+		xpro_addr_set4(&d, (uint32_t)i);
+		xpro_addr_set4(&k.client, (uint32_t)(i * 7));
 		k.dest = d;
 		bpf_map_update_elem(agg_fd, &d, &a, BPF_ANY);
 		bpf_map_update_elem(rec_fd, &k, &r, BPF_ANY);
@@ -69,7 +69,7 @@ int main(void)
 	LIBBPF_OPTS(bpf_map_create_opts, o);
 
 	H_BEGIN("the churn test of the sync's walks");
-	agg_fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "walk_aggs", 4, sizeof(struct xpro_agg), AGGS, &o);
+	agg_fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "walk_aggs", sizeof(struct xpro_addr), sizeof(struct xpro_agg), AGGS, &o);
 	rec_fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "walk_recs", sizeof(struct xpro_key),
 				sizeof(struct xpro_record), RECS, &o);
 	if (!ok(agg_fd >= 0 && rec_fd >= 0, "two small LRU maps (%d aggregates, %d records)", AGGS, RECS))
