@@ -83,6 +83,9 @@ class Plan:
         self.links = [dict(host=h["name"], iface=i["name"], seg=i["segment"], mac=i["mac"], port=i["port"])
                       for h in p["hosts"] for i in h["ifaces"]]
         self.sysctls = {h["name"]: h["sysctl"] for h in p["hosts"] if h["sysctl"]}
+        self.core_sysctl = p["core"]["sysctl"]
+        self.addr6 = {(h["name"], i["name"]): "%s/%d" % (i["addr6"], i["plen6"])
+                      for h in p["hosts"] for i in h["ifaces"] if i["addr6"]}
         self.ips = {h["name"]: h["ip"] for h in p["hosts"]}
         self.ipfinal = {h["name"]: h["ipfinal"] for h in p["hosts"] if h["ipfinal"]}
         self.tcs, self.tcports = {}, {}
@@ -219,13 +222,12 @@ def build(net, plan):
     if mtu > 3506:
         raise RuntimeError("mtu %d above the native XDP limit 3506" % mtu)
     XproLink.queues, XproLink.mtu = q, mtu
-    ipv6_off = plan.opts.get("ipv6", "off") == "off"
     switches = {}
     for i, (role, _cidr) in enumerate(plan.segs, 1):
         sw = net.addSwitch("br-%s" % role, cls=XproBridge, inNamespace=True, dpid="%016x" % i)
         sw.bridge, sw.mtu = "br-%s" % role, mtu
-        if ipv6_off:
-            sw.cmd("sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1")
+        # the bridges' namespaces never have IPv6 (ipv6 on or off), as xpro-topo's core
+        sw.cmd("sysctl -q -w %s" % " ".join(plan.core_sysctl))
         switches[role] = sw
     hosts = {}
     for name, kind in plan.hosts:
@@ -265,6 +267,19 @@ def check(plan, hosts, switches, probe):
         rc, out = sh(h, "ip -4 route show table all default; ip -6 route show table all default 2>/dev/null")
         if out.strip():
             errs.append("%s has a default route: %s" % (name, out.strip()))
+        # IPv6: the plan's addresses (2001:db8::/32) and, besides, only ::1 and fe80::
+        want = {(i, a) for (n, i), a in plan.addr6.items() if n == name}
+        _, out = sh(h, "ip -o -6 addr show")
+        for line in out.splitlines():
+            w = line.split()
+            if len(w) < 4 or w[2] != "inet6":
+                continue
+            got = (w[1], w[3])
+            if got in want:
+                want.discard(got)
+            elif not ((w[1], w[3]) == ("lo", "::1/128") or (w[3].startswith("fe80:") and "scope link" in line)):
+                errs.append("%s: IPv6 address %s on %s is not in the plan" % (name, w[3], w[1]))
+        errs += ["%s: IPv6 address %s is missing on %s" % (name, a, i) for i, a in sorted(want)]
     by_role = {}
     for role, port in plan.gro:
         by_role.setdefault(role, []).append(port)
