@@ -151,7 +151,109 @@ tping() { timeout 5 "$TOPO" exec "$1" "$2" "$PING" -q -c 1 -W 1 "$3"; }
   done
   run timeout 5 "$TOPO" exec "$n" dev "$PING" -c 1 -W 1 198.19.200.1
   assert_failure
-  # check --ping runs the same 15-pair mesh
+  # check --ping runs the same 15-pair mesh, over IPv4 and IPv6 (default says ipv6 on)
+  run topo check "$n" --ping
+  assert_success
+  assert_output --partial "mesh pings: 30/30 answered"
+}
+
+@test "ipv6 on: every host has 2001:db8::+its IPv4 address, no IPv6 default route, the IPv6 routes mirror IPv4's" {
+  local n=$RUN_PREFIX-v h want got
+  track "$n"
+  topo up default --name "$n" -q
+  # worked by hand from default.topo: a.b.c.d -> 2001:db8::(a.b):(c.d) in hex, /(96+24)
+  local -A want6=(
+    [px1]="in0 2001:db8::c612:1/120|out0 2001:db8::c612:101/120|db0 2001:db8::c612:201/120"
+    [px2]="in0 2001:db8::c612:2/120|out0 2001:db8::c612:102/120|db0 2001:db8::c612:202/120"
+    [px3]="in0 2001:db8::c612:3/120|out0 2001:db8::c612:103/120|db0 2001:db8::c612:203/120"
+    [dev]="eth0 2001:db8::c612:64/120" [bot]="eth0 2001:db8::c612:c8/120"
+    [vic1]="eth0 2001:db8::c612:165/120" [vic2]="eth0 2001:db8::c612:166/120" [db]="eth0 2001:db8::c612:264/120")
+  for h in "${!want6[@]}"; do
+    want=$(tr '|' '\n' <<< "${want6[$h]}" | sort)
+    got=$(ip -n "xt-$n-$h" -o -6 addr show scope global | awk '{print $2, $4}' | sort)
+    if [[ $got != "$want" ]]; then echo "$h: global IPv6 [$got], want [$want]"; return 1; fi
+    # static, not tentative; besides them only ::1 on lo and link-local fe80::
+    run ip -n "xt-$n-$h" -o -6 addr show
+    refute_output --partial tentative
+    run bash -c "ip -n xt-$n-$h -o -6 addr show | awk '{print \$2, \$4}' | grep -vE '^lo ::1/128\$| fe80::' | grep -v ' 2001:db8:'"
+    assert_output ""
+    run ip -n "xt-$n-$h" -6 route show table all default
+    assert_output ""
+    # no SLAAC, no router advertisements taken
+    [ "$(ip netns exec "xt-$n-$h" sysctl -n net.ipv6.conf.all.accept_ra net.ipv6.conf.default.autoconf)" = $'0\n0' ]
+  done
+  # the bridges' namespace has no IPv6 at all
+  run ip -n "xt-$n-core" -o -6 addr show
+  assert_output ""
+  [ "$(topo addr "$n" vic2 -6)" = 2001:db8::c612:166 ]
+  [ "$(topo addr "$n" px3 out0 -6)" = 2001:db8::c612:103 ]
+  run topo show "$n"
+  assert_output --regexp "vic1 +victim .* 198\.18\.1\.101/24 .* 2001:db8::c612:165/120"
+  assert_output --partial "# range6 dev 2001:db8::c612:1000/116"
+  # the routes mirror IPv4's: proxies route the ranges to their hosts, victims
+  # route replies via their proxy, devices and bots reach the victims via px1
+  run ip -n "xt-$n-px2" -6 route show 2001:db8::c612:2000/116
+  assert_output --partial "via 2001:db8::c612:c8 dev in0"
+  run ip -n "xt-$n-vic2" -6 route get 2001:db8::c612:1007
+  assert_output --partial "via 2001:db8::c612:102"
+  run ip -n "xt-$n-dev" -6 route get 2001:db8::c612:166
+  assert_output --partial "via 2001:db8::c612:1"
+  run ip -n "xt-$n-dev" -6 route show table local type local 2001:db8::c612:1000/116
+  assert_output --partial "2001:db8::c612:1000/116 dev lo"
+  for h in px1 px2 px3; do
+    [ "$(ip netns exec "xt-$n-$h" sysctl -n net.ipv6.conf.all.forwarding)" = 1 ]
+    run ip -n "xt-$n-$h" -6 neigh show dev out0
+    assert_output --regexp "2001:db8::c612:166 lladdr 02:58:c6:12:01:66 .*managed"
+  done
+  # the devices reach both victims over IPv6 through a proxy's kernel forwarding
+  # (no XDP attached), vic2's reply coming back through px2
+  for h in 2001:db8::c612:165 2001:db8::c612:166; do
+    run tping "$n" dev "$h"
+    assert_success
+    assert_output --partial "1 transmitted, 1 received"
+  done
+  # an address of the device range as a source (nonlocal bind, a local route): a
+  # UDP datagram to vic2 and its echo back
+  timeout 10 "$TOPO" exec "$n" vic2 /usr/bin/python3 -c '
+import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.bind(("2001:db8::c612:166", 7777)); s.settimeout(5)
+d, a = s.recvfrom(100); s.sendto(d, a); print(a[0])' > "$BATS_TEST_TMPDIR/vic.out" &
+  local vpid=$!
+  sleep 0.3
+  run timeout 10 "$TOPO" exec "$n" dev /usr/bin/python3 -c '
+import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.bind(("2001:db8::c612:1007", 0)); s.settimeout(3)
+s.sendto(b"t30", ("2001:db8::c612:166", 7777)); print(s.recvfrom(100)[0].decode())'
+  wait "$vpid"
+  assert_output "t30"
+  [ "$(cat "$BATS_TEST_TMPDIR/vic.out")" = 2001:db8::c612:1007 ]
+  # and nothing outside the prefix is ever pinged
+  run timeout 5 "$TOPO" exec "$n" dev "$PING" -c 1 -W 1 2001:db9::1
+  [ "$status" -eq 2 ]
+  assert_output --partial "outside the testbed range 2001:db8::/32"
+  # the check sees an address outside the prefix
+  ip -n "xt-$n-bot" addr add fd00::1/64 dev eth0 nodad
+  run topo check "$n"
+  assert_failure
+  assert_output --partial "xt-$n-bot: IPv6 address fd00::1/64 on eth0 is outside 2001:db8::/32"
+}
+
+@test "ipv6 off: no IPv6 address anywhere, the IPv4 mesh alone" {
+  local n=$RUN_PREFIX-w h off=$BATS_TEST_TMPDIR/off.topo
+  track "$n"
+  sed 's/^ipv6 on.*/ipv6 off/' topo/topologies/default.topo > "$off"
+  grep -qx 'ipv6 off' "$off"
+  topo up "$off" --name "$n" -q
+  for h in core px1 px2 px3 dev bot vic1 vic2 db; do
+    run ip -n "xt-$n-$h" -o -6 addr show
+    assert_output ""
+  done
+  run topo addr "$n" dev -6
+  assert_failure
+  assert_output --partial "ipv6 off"
+  run topo show "$n"
+  assert_output --regexp "dev +device .* 198\.18\.0\.100/24 .* 02:58:c6:12:00:64 +-"
+  refute_output --partial "2001:db8"
   run topo check "$n" --ping
   assert_success
   assert_output --partial "mesh pings: 15/15 answered"
@@ -336,11 +438,13 @@ tping() { timeout 5 "$TOPO" exec "$1" "$2" "$PING" -q -c 1 -W 1 "$3"; }
   [ -d "/run/xpro/bpf/xt-$a-px1/in0" ] && [ -d "/run/xpro/bpf/xt-$b-px1/in0" ]
   run topo check "$a" --ping
   assert_success
+  # xpro attached on every in0: its XDP program passes no IPv6 echo to the kernel
+  assert_output --partial "mesh pings: 24/24 answered (6 IPv6 pings to an attached proxy's in0 skipped"
   run topo check "$b" --ping
   assert_success
   run topo check "$s" --ping
   assert_success
-  assert_output --partial "4/4 answered"
+  assert_output --partial "8/8 answered"
   # small's rate limits, both directions of the link
   run ip netns exec "xt-$s-bot" tc qdisc show dev eth0
   assert_output --partial "tbf"
@@ -411,6 +515,18 @@ tping() { timeout 5 "$TOPO" exec "$1" "$2" "$PING" -q -c 1 -W 1 "$3"; }
   run topo up "$bad" --name "$n"
   assert_failure
   assert_output --partial "bad.topo:2: unknown directive 'netem'"
+  # an ipv6 value other than on/off, a shell command among them: refused by its line
+  for v in yes '$(id)' 'on off'; do
+    sed "s/^ipv6 on.*/ipv6 $v/" topo/topologies/default.topo > "$bad"
+    run topo up "$bad" --name "$n"
+    assert_failure
+    assert_output --regexp "bad.topo:[0-9]+: ipv6 on\|off: "
+    refute_output --partial "uid="
+  done
+  assert_output --partial "ipv6 on|off: one value, on or off"
+  sed 's/^ipv6 on.*/ipv6 yes/' topo/topologies/default.topo > "$bad"
+  run topo up "$bad" --name "$n"
+  assert_output --partial "ipv6 on|off: 'yes' is neither"
   run ip netns list
   refute_output --partial "xt-$n-"
   [ ! -e "/run/xpro/topo/$n" ]
@@ -439,13 +555,17 @@ mn_gone() {
 
 @test "Mininet: default builds with Linux bridges, pings the mesh, runs a command, stops cleanly" {
   mininet_or_skip
-  run timeout 120 /usr/bin/python3 "$MN" default --run 'vic2 ip -4 -o addr show dev eth0' --run 'px3 ip route show 198.18.32.0/20'
+  run timeout 120 /usr/bin/python3 "$MN" default --run 'vic2 ip -4 -o addr show dev eth0' --run 'px3 ip route show 198.18.32.0/20' \
+    --run 'vic2 ip -6 -o addr show dev eth0 scope global' --run 'px3 ip -6 route show 2001:db8::c612:2000/116'
   echo "$output" > "$BATS_TEST_TMPDIR/mn.log"
   assert_success
   assert_output --partial "8 hosts, 3 Linux bridges, no controller"
-  assert_output --partial "*** Results: 0% dropped (15/15 received)"
+  assert_output --partial "*** Results: 0% dropped (30/30 received)"
   assert_output --partial "198.18.1.102/24"
   assert_output --partial "198.18.32.0/20 via 198.18.0.200 dev in0"
+  # the same IPv6 addresses and routes as xpro-topo (2001:db8:: + IPv4)
+  assert_output --partial "inet6 2001:db8::c612:166/120 scope global nodad"
+  assert_output --partial "2001:db8::c612:2000/116 via 2001:db8::c612:c8 dev in0"
   assert_output --partial "stopped cleanly"
   refute_output --partial "check:"
   mn_gone "$BATS_TEST_TMPDIR/mn.log"
@@ -467,7 +587,7 @@ mn_gone() {
   echo "$output" > "$BATS_TEST_TMPDIR/mn.log"
   assert_success
   assert_output --partial "8 hosts, 3 Linux bridges"
-  assert_output --partial "0% dropped (12/12 received)"
+  assert_output --partial "0% dropped (24/24 received)"
   assert_output --partial '{"sent":10,"replies":10}'
   assert_output --partial '{"r":10,"k":0}'
   assert_output --partial "stopped cleanly"
