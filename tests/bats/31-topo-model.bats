@@ -39,12 +39,37 @@ model() { timeout 30 /usr/bin/python3 "$MODEL" "$@"; }
   [ "$(jq -r '.hosts[] | select(.name=="px2") | .ifaces[0].mac' <<< "$j")" = 02:58:c6:12:08:02 ]
   # the one victim routes through px1 (round robin from the first)
   [ "$(jq -r '.hosts[] | select(.name=="vic1") | .via' <<< "$j")" = px1 ]
-  # xpro-topo plan prints the same model: its addr statements are the JSON's
+  # ipv6 on (small.topo): 2001:db8:: with the IPv4 address in the low 32 bits,
+  # prefixes /(96+L): 198.18.8.2 = c612:0802, 198.18.64.0/20 -> .../116
+  [ "$(jq -r .ipv6 <<< "$j")" = on ]
+  [ "$(jq -r '[.hosts[] | select(.name=="px2") | .ifaces[] | "\(.name)=\(.addr6)/\(.plen6)"] | join(" ")' <<< "$j")" = \
+    "in0=2001:db8::c612:802/120 out0=2001:db8::c612:902/120 db0=2001:db8::c612:a02/120" ]
+  [ "$(jq -r '.hosts[] | select(.name=="bot") | .ifaces[0].addr6' <<< "$j")" = 2001:db8::c612:8c9 ]
+  [ "$(jq -r '.hosts[] | select(.name=="dev") | .range6' <<< "$j")" = 2001:db8::c612:4000/116 ]
+  [ "$(jq -r '.segments[] | select(.role=="victims") | .cidr6' <<< "$j")" = 2001:db8::c612:900/120 ]
+  # the Python helper the experiments use
+  [ "$(cd topo && /usr/bin/python3 -c 'import xpro_topo_model as M; p = M.plan("small"); print(M.addr6(p, "vic1"), M.addr6(p, "px1"))')" = \
+    "2001:db8::c612:965 2001:db8::c612:801" ]
+  # xpro-topo plan prints the same model: its addr statements are the JSON's, both families
   run timeout 30 "$TOPO" plan small --proxies 2
   assert_success
   assert_line "addr px2 in0 198.18.8.2/24"
   assert_line "addr bot eth0 198.18.8.201/24"
-  [ "$(grep -c '^addr ' <<< "$output")" -eq "$(jq '[.hosts[].ifaces[]] | length' <<< "$j")" ]
+  assert_line "addr bot eth0 2001:db8::c612:8c9/120"
+  # the IPv6 routes mirror the IPv4 ones
+  assert_line "ip px1 route add 2001:db8::c612:5000/116 via 2001:db8::c612:8c9 dev in0"
+  assert_line "ip vic1 route add 2001:db8::c612:800/120 via 2001:db8::c612:901 dev eth0"
+  assert_line "ip dev route add local 2001:db8::c612:4000/116 dev lo"
+  [ "$(grep -c '^addr .* 198\.' <<< "$output")" -eq "$(jq '[.hosts[].ifaces[]] | length' <<< "$j")" ]
+  [ "$(grep -c '^addr .* 2001:db8:' <<< "$output")" -eq "$(jq '[.hosts[].ifaces[]] | length' <<< "$j")" ]
+  # ipv6 off: no IPv6 in the plan at all
+  sed 's/^ipv6 on.*/ipv6 off/' topo/topologies/small.topo > "$BATS_TEST_TMPDIR/off.topo"
+  run model plan "$BATS_TEST_TMPDIR/off.topo" --json
+  assert_success
+  [ "$(jq '[.. | .addr6? // empty, .range6? // empty, .cidr6? // empty] | length' <<< "$output")" -eq 0 ]
+  [ "$(jq -r '.hosts[] | select(.name=="dev") | .sysctl | join(" ")' <<< "$output")" = \
+    "net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1" ]
+  refute_output --partial "2001:db8"
 }
 
 @test "xpro-topo up configures exactly the model's addresses, MACs and bridge ports" {
@@ -61,6 +86,11 @@ model() { timeout 30 /usr/bin/python3 "$MODEL" "$@"; }
     got=$(ip -n "xt-$N-$h" -o -4 addr show | awk '$2 != "lo" {print $2, $4}' | sort)
     [ -n "$want" ]
     if [[ $got != "$want" ]]; then echo "$h: configured [$got], planned [$want]"; return 1; fi
+    # and every global IPv6 address (default says ipv6 on)
+    want=$(jq -r --arg h "$h" '.hosts[] | select(.name==$h) | .ifaces[] | "\(.name) \(.addr6)/\(.plen6)"' \
+      "$BATS_TEST_TMPDIR/plan.json" | sort)
+    got=$(ip -n "xt-$N-$h" -o -6 addr show scope global | awk '{print $2, $4}' | sort)
+    if [[ $got != "$want" ]]; then echo "$h: configured IPv6 [$got], planned [$want]"; return 1; fi
     for i in $(jq -r --arg h "$h" '.hosts[] | select(.name==$h) | .ifaces[].name' "$BATS_TEST_TMPDIR/plan.json"); do
       # the MAC, and the bridge port on its segment's bridge
       read -r mac port seg < <(jq -r --arg h "$h" --arg i "$i" \
@@ -104,6 +134,10 @@ model() { timeout 30 /usr/bin/python3 "$MODEL" "$@"; }
   refused "end: d: via=vic1 is not a proxy"
   printf '%sproxies 100\n' "$seg" > "$bad"
   refused "4: proxies N: 1-99"
+  printf 'ipv6 maybe\n%s' "$seg" > "$bad"
+  refused "1: ipv6 on|off: 'maybe' is neither"
+  printf '%sipv6\n' "$seg" > "$bad"
+  refused "4: ipv6 on|off: one value, on or off"
   printf 'segment access 198.18.0.0/24\r\n' > "$bad"
   refused "1: segment access: '198.18.0.0/24"$'\r'"' is not a network address/prefix"
   # not text, or far too large: refused as a whole
