@@ -42,7 +42,7 @@ PLAN_FORMAT = """\
   seg ROLE CIDR                       one bridge per segment
   host NAME KIND                      device, bot, proxy, victim, master
   link HOST IFACE ROLE MAC PORT       a veth: IFACE in HOST, PORT on ROLE's bridge
-  addr HOST IFACE ADDRESS/PLEN
+  addr HOST IFACE ADDRESS/PLEN        IPv4, then (ipv6 on) a second line with the IPv6 address
   sysctl HOST KEY=VALUE...            before its links exist
   ip HOST LINE                        an `ip -batch` line run in HOST after its links exist
   ipfinal HOST LINE                   the same, once every host is configured
