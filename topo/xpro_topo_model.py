@@ -589,22 +589,19 @@ def host(p, name):
     return next((h for h in p["hosts"] if h["name"] == name), None)
 
 
-def addr(p, name, iface=None):
-    """The address of NAME's IFACE (default: a proxy's in0, another host's eth0), or None."""
+def addr(p, name, iface=None, key="addr"):
+    """The address of NAME's IFACE (default: a proxy's in0, another host's eth0), or None;
+    KEY "addr6": its IPv6 address (None with ipv6 off)."""
     h = host(p, name)
     if h is None:
         return None
     iface = iface or ("in0" if h["kind"] == "proxy" else "eth0")
-    return next((i["addr"] for i in h["ifaces"] if i["name"] == iface), None)
+    return next((i[key] for i in h["ifaces"] if i["name"] == iface), None)
 
 
 def addr6(p, name, iface=None):
     """The IPv6 address of NAME's IFACE (as addr()), or None (ipv6 off, no such host)."""
-    h = host(p, name)
-    if h is None:
-        return None
-    iface = iface or ("in0" if h["kind"] == "proxy" else "eth0")
-    return next((i["addr6"] for i in h["ifaces"] if i["name"] == iface), None)
+    return addr(p, name, iface, "addr6")
 
 
 def of_kind(p, kind):
