@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "addr.h"
 #include "harness.h"
 #include "config.h"
 #include "pkt.h"
@@ -140,8 +141,8 @@ static void fill_records(void *kp, void *vp, uint32_t first, uint32_t n)
 	for (i = 0; i < n; i++) {
 		uint32_t k = first + i;
 
-		keys[i].client = htonl(0xC6130000u | (k & 0xffff));
-		keys[i].dest = htonl(0xC6128000u | (k >> 16));
+		keys[i].client = xpro_addr4(htonl(0xC6130000u | (k & 0xffff)));
+		keys[i].dest = xpro_addr4(htonl(0xC6128000u | (k >> 16)));
 		vals[i].ts1_l = vals[i].ts2_l = 1;
 		vals[i].c_l = 1;
 	}

@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "xpro.h"
+#include "addr.h"
 #include "agg.h"
 #include "clock.h"
 #include "opt.h"
@@ -76,9 +77,9 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void put_record(int fd, uint32_t client, uint32_t dest, uint64_t count)
+static void put_record(int fd, const struct xpro_key *key, uint64_t count)
 {
-	struct xpro_key k = { .client = client, .dest = dest };
+	struct xpro_key k = *key;
 	uint64_t now = xp_tai_ns();
 	struct xpro_record r = {
 		.ts1_l = now - 1000000000ULL, .ts2_l = now, .c_l = count, .dc = count, .mark = 0,
@@ -134,8 +135,12 @@ int main(int argc, char **argv)
 		base[i] = count_keys(fds[i]);
 	merged0 = merged_of(status);
 	t0 = xp_mono_ns();
-	for (i = 0; i < nrec; i++)
-		put_record(fds[0], htonl(0xC6124000u + (uint32_t)(i / 64)), htonl(0xC6120140u + (uint32_t)(i % 64)), 10);
+	for (i = 0; i < nrec; i++) {
+		struct xpro_key k = { .client = xpro_addr4(htonl(0xC6124000u + (uint32_t)(i / 64))),
+				      .dest = xpro_addr4(htonl(0xC6120140u + (uint32_t)(i % 64))) };
+
+		put_record(fds[0], &k, 10);
+	}
 	for (;;) {
 		int done = 1;
 
@@ -162,13 +167,14 @@ int main(int argc, char **argv)
 
 	/* 2. trials: one fresh record at a random phase of the period */
 	for (t = 0; t < trials; t++) {
-		struct xpro_key k = { .client = htonl(0xC6128000u + (uint32_t)t), .dest = htonl(0xC6120165u) };
+		struct xpro_key k = { .client = xpro_addr4(htonl(0xC6128000u + (uint32_t)t)),
+				      .dest = xpro_addr4(htonl(0xC6120165u)) };
 		struct xpro_record r;
 		uint64_t start;
 		int left;
 
 		sleep_ns((uint64_t)(rand() % (2 * period_ms * 1000)) * 1000ULL);
-		put_record(fds[0], k.client, k.dest, count);
+		put_record(fds[0], &k, count);
 		start = xp_mono_ns();
 		for (;;) {
 			left = 0;

@@ -22,13 +22,13 @@ define fuzz_link
 	$(Q)$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) $^ -o $@ $(1)
 endef
 
-$(O)/fuzz/fuzz_formats: $(call fuzz_objs,fuzz/fuzz_formats xpro/formats lib/json)
+$(O)/fuzz/fuzz_formats: $(call fuzz_objs,fuzz/fuzz_formats xpro/formats lib/json lib/addr)
 	$(call fuzz_link)
-$(O)/fuzz/fuzz_config: $(call fuzz_objs,fuzz/fuzz_config xpro/config xpro/guard lib/log)
+$(O)/fuzz/fuzz_config: $(call fuzz_objs,fuzz/fuzz_config xpro/config xpro/guard lib/log lib/addr)
 	$(call fuzz_link,$(USER_LDLIBS))
 $(O)/fuzz/fuzz_replay: $(call fuzz_objs,fuzz/fuzz_replay traffic/replay/replay_map lib/tunnel)
 	$(call fuzz_link)
-$(O)/fuzz/fuzz_scn: $(call fuzz_objs,fuzz/fuzz_scn sim/scn sim/sim xpro/merge xpro/agg xpro/formats lib/opt lib/json lib/log)
+$(O)/fuzz/fuzz_scn: $(call fuzz_objs,fuzz/fuzz_scn sim/scn sim/sim xpro/merge xpro/agg xpro/formats lib/opt lib/json lib/log lib/addr)
 	$(call fuzz_link,$(USER_LDLIBS) -lm)
 $(O)/fuzz/fuzz_xdp: $(call fuzz_objs,fuzz/fuzz_xdp tests/bpf/harness tests/bpf/pkt lib/tunnel)
 	$(call fuzz_link,$(USER_LDLIBS))

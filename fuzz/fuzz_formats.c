@@ -13,7 +13,7 @@
 #include "formats.h"
 #include "fuzz.h"
 
-static void count_cb(uint32_t dest, uint32_t client, void *arg)
+static void count_cb(const struct xpro_addr *dest, const struct xpro_addr *client, void *arg)
 {
 	(void)dest;
 	(void)client;
@@ -59,7 +59,7 @@ static void one_lstate(const char *v, size_t n)
 
 static void one_qline(const char *v, size_t n)
 {
-	struct xpro_qline q = { .dest = 0x0a000001 }, r = { .dest = 0x0a000001 };
+	struct xpro_qline q = { .dest = xpro_addr4(0x0100000a) }, r = { .dest = xpro_addr4(0x0100000a) };
 	char buf[XPRO_QLINE_MAX + 1], *end;
 	struct xpro_lstate s = { 0 };
 	int found = 0;
@@ -70,7 +70,7 @@ static void one_qline(const char *v, size_t n)
 	end = xpro_qline_put(buf, &q);
 	FZ_CHECK(end > buf && (size_t)(end - buf) <= XPRO_QLINE_MAX && end[-1] == '\n');
 	FZ_CHECK(!xpro_qline_parse(buf, (size_t)(end - buf) - 1, &r));
-	FZ_CHECK(r.client == q.client && r.ts1 == q.ts1 && r.ts2 == q.ts2 && r.c == q.c &&
+	FZ_CHECK(xpro_addr_eq(&r.client, &q.client) && r.ts1 == q.ts1 && r.ts2 == q.ts2 && r.c == q.c &&
 		 r.dc == q.dc && r.mark == q.mark);
 	xpro_check_qline(&LIM, &q, NULL);
 	xpro_lstate_apply(&s, &found, &q);
@@ -130,7 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint64_t x[4], w;
-	uint32_t a, b;
+	struct xpro_addr a, b;
 	int cnt = 0, r;
 	char *v, *s;
 	size_t n;
@@ -167,12 +167,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 7:
 		s = fz_str(data + 1, n);
 		if (!xpro_parse_key(s, 'x', &a, &b)) {
-			char buf[2 * INET_ADDRSTRLEN + 8], da[INET_ADDRSTRLEN], ca[INET_ADDRSTRLEN];
+			char buf[2 * XPRO_ADDR_STRLEN + 8], da[XPRO_ADDR_STRLEN], ca[XPRO_ADDR_STRLEN];
 
-			uint32_t a2, b2;
+			struct xpro_addr a2, b2;
 
-			snprintf(buf, sizeof(buf), "x:{%s}:%s", xpro_ip4(da, b), xpro_ip4(ca, a));
-			FZ_CHECK(!xpro_parse_key(buf, 'x', &a2, &b2) && a2 == a && b2 == b);
+			/* one address, one name: the name is the one it was parsed from */
+			snprintf(buf, sizeof(buf), "x:{%s}:%s", xpro_addr_str(da, &b), xpro_addr_str(ca, &a));
+			FZ_CHECK(!strcmp(buf, s));
+			FZ_CHECK(!xpro_parse_key(buf, 'x', &a2, &b2) && xpro_addr_eq(&a2, &a) && xpro_addr_eq(&b2, &b));
 		}
 		xpro_hash_dest(s, &b);
 		free(s);
@@ -183,10 +185,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 9:
 		if (!xpro_parse_u53s(v, n, x, 4))
 			FZ_CHECK(x[0] <= XPRO_U53_MAX && x[3] <= XPRO_U53_MAX);
-		if (!xpro_parse_ip4(v, n, &a)) {
-			char da[INET_ADDRSTRLEN];
+		if (!xpro_addr_parse(v, n, &a)) {
+			char da[XPRO_ADDR_STRLEN];
 
-			FZ_CHECK(!xpro_parse_ip4(xpro_ip4(da, a), strlen(da), &b) && a == b);
+			/* canonical: formats back to the very bytes parsed */
+			FZ_CHECK(strlen(xpro_addr_str(da, &a)) == n && !memcmp(da, v, n));
+			FZ_CHECK(!xpro_addr_parse(da, strlen(da), &b) && xpro_addr_eq(&a, &b));
 		}
 		break;
 	case 10:

@@ -4,7 +4,7 @@
 BINS += $(O)/bin/xpro-sim
 
 SIM_OBJS := $(addprefix $(O)/obj/sim/,main.o sim.o scn.o) \
-	$(addprefix $(O)/obj/xpro/,merge.o agg.o formats.o) $(addprefix $(O)/obj/lib/,opt.o json.o)
+	$(addprefix $(O)/obj/xpro/,merge.o agg.o formats.o) $(addprefix $(O)/obj/lib/,opt.o json.o addr.o)
 
 $(O)/bin/xpro-sim: $(SIM_OBJS)
 	$(call link,$(USER_LDLIBS) -lm)

@@ -610,7 +610,8 @@ static void take(struct sim *S, uint32_t pi)
 	for (size_t i = 0; i < p->dirty.n; i++) {
 		uint32_t s = p->dirty.v[i];
 		struct slot *x = &p->s[s];
-		struct xpro_key k = { .client = (uint32_t)(x->key >> 32), .dest = (uint32_t)x->key };
+		/* the simulator's addresses are IPv4 (client << 32 | dest): v4-mapped in the shared types */
+		struct xpro_key k = { .client = xpro_addr4((uint32_t)(x->key >> 32)), .dest = xpro_addr4((uint32_t)x->key) };
 		struct xpro_qline q;
 		int found = x->ldb;
 
@@ -739,7 +740,9 @@ static void apply_one(struct sim *S, struct proxy *p, uint32_t s, uint64_t now)
 	struct xpro_sync_apply a;
 	struct xpro_record *rec = &x->r;
 
-	if (xpro_lstate_to_apply(&x->l, (uint32_t)(x->key >> 32), (uint32_t)x->key, S->par.tt1_ns, now, &a))
+	struct xpro_addr cl = xpro_addr4((uint32_t)(x->key >> 32)), de = xpro_addr4((uint32_t)x->key);
+
+	if (xpro_lstate_to_apply(&x->l, &cl, &de, S->par.tt1_ns, now, &a))
 		return;
 	lru_touch(p, s);
 	if (!x->bpf) {

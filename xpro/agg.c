@@ -4,11 +4,12 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "addr.h"
 #include "agg.h"
 #include "mapwalk.h"
 
 struct slot {
-	uint32_t dest;
+	struct xpro_addr dest;
 	int used, has_agg;
 	struct xpro_fold_agg f;
 	struct xpro_agg_acc acc;
@@ -20,26 +21,26 @@ struct table {
 };
 
 /* Open addressing; at most cap probes: a full table answers NULL. */
-static struct slot *find(struct table *t, uint32_t dest, int insert)
+static struct slot *find(struct table *t, const struct xpro_addr *dest, int insert)
 {
-	size_t i = (dest * 2654435761u) & (t->cap - 1), probes;
+	size_t i = xpro_addr_hash(dest) & (t->cap - 1), probes;
 
 	for (probes = 0; probes < t->cap && t->s[i].used; probes++) {
-		if (t->s[i].dest == dest)
+		if (xpro_addr_eq(&t->s[i].dest, dest))
 			return &t->s[i];
 		i = (i + 1) & (t->cap - 1);
 	}
 	if (!insert || probes == t->cap)
 		return NULL;
 	t->s[i].used = 1;
-	t->s[i].dest = dest;
+	t->s[i].dest = *dest;
 	return &t->s[i];
 }
 
 /* Keys of fd, counted by a walk of at most max_entries steps (mapwalk.h). */
 static size_t count_keys(int fd, size_t ksz)
 {
-	char k[16], n[16];
+	char k[sizeof(struct xpro_key)], n[sizeof(struct xpro_key)];
 	void *prev = NULL;
 	size_t c = 0;
 	uint32_t left = xpro_map_bound(fd);
@@ -192,13 +193,14 @@ struct xpro_agg_snap *xpro_recompute_begin(int agg_fd)
 {
 	struct xpro_agg_snap *sn = calloc(1, sizeof(*sn));
 	struct xpro_agg agg;
-	uint32_t ak, anext, *aprev = NULL, left;
+	struct xpro_addr ak, anext, *aprev = NULL;
+	uint32_t left;
 	struct slot *sl;
 	size_t naggs;
 
 	if (!sn)
 		return NULL;
-	naggs = count_keys(agg_fd, sizeof(uint32_t));
+	naggs = count_keys(agg_fd, sizeof(struct xpro_addr));
 	for (sn->t.cap = 64; sn->t.cap < 2 * naggs + 2; sn->t.cap <<= 1)
 		;
 	sn->t.s = calloc(sn->t.cap, sizeof(*sn->t.s));
@@ -217,7 +219,7 @@ struct xpro_agg_snap *xpro_recompute_begin(int agg_fd)
 		aprev = &ak;
 		if (bpf_map_lookup_elem(agg_fd, &ak, &agg))
 			continue;
-		sl = find(&sn->t, ak, 1);
+		sl = find(&sn->t, &ak, 1);
 		if (!sl) /* table full: more aggregates than counted (churn); the rest next period */
 			break;
 		sl->has_agg = 1;
@@ -253,7 +255,7 @@ int xpro_recompute_finish(struct xpro_agg_snap *sn, int fold_fd, int agg_fd,
 		st->records++;
 		if ((int64_t)(now - rec->ts2_l) > (int64_t)tt1_ns)
 			continue; /* idle: its window resets on its next packet */
-		sl = find(&t, rkeys[ri].dest, 0);
+		sl = find(&t, &rkeys[ri].dest, 0);
 		if (!sl)
 			continue; /* D's aggregate was evicted: its next packet recreates it */
 		st->active++;

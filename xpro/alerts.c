@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "addr.h"
 #include "alerts.h"
 #include "formats.h"
 #include "json.h"
@@ -189,12 +190,12 @@ static uint64_t threshold(struct warnd_ctx *w, const struct xpro_warning *ev)
 int xpro_warning_eve(char *line, size_t len, const struct xpro_warning *ev, const char *proxy_id,
 		     const char *nsname, const char *ifname, uint64_t thr)
 {
-	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], ts[96];
-	char qp[140], qn[270], qi[40], qa[24], qb[24], qr[16], qt[104], qs[160];
+	char a[XPRO_ADDR_STRLEN], b[XPRO_ADDR_STRLEN], ts[96];
+	char qp[140], qn[270], qi[40], qa[XPRO_ADDR_STRLEN + 2], qb[XPRO_ADDR_STRLEN + 2], qr[16], qt[104], qs[160];
 	double rate = ev->window_ns ? (double)ev->count * 1e9 / (double)ev->window_ns : 0;
 
-	inet_ntop(AF_INET, &ev->client, a, sizeof(a));
-	inet_ntop(AF_INET, &ev->dest, b, sizeof(b));
+	xpro_addr_str(a, &ev->client);
+	xpro_addr_str(b, &ev->dest);
 	xp_json_q(qa, sizeof(qa), a);
 	xp_json_q(qb, sizeof(qb), b);
 	return snprintf(line, len,

@@ -1,7 +1,9 @@
 # xpro/: the `xpro` command.
 XPRO_SRCS := $(wildcard xpro/*.c)
 # The master's Lua (xpro/master.lua), embedded as C strings (xpro/master.h).
-XPRO_OBJS := $(XPRO_SRCS:%.c=$(O)/obj/%.o) $(O)/obj/xpro/master-lua.o
+# lib/addr.o (struct xpro_addr's text form, lib/addr.h) goes with the
+# sync's formats everywhere they are linked.
+XPRO_OBJS := $(XPRO_SRCS:%.c=$(O)/obj/%.o) $(O)/obj/xpro/master-lua.o $(O)/obj/lib/addr.o
 XPRO_LIB_OBJS := $(filter-out $(O)/obj/xpro/main.o,$(XPRO_OBJS))
 BINS += $(O)/bin/xpro
 

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* The storage formats of the sync: see formats.h. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -51,56 +50,32 @@ char *xpro_put_u64(char *p, uint64_t x)
 	return p;
 }
 
-char *xpro_ip4(char *buf, uint32_t a)
-{
-	const unsigned char *b = (const unsigned char *)&a;
-	char *p = buf;
-	int k;
-
-	for (k = 0; k < 4; k++) {
-		if (k)
-			*p++ = '.';
-		p = xpro_put_u64(p, b[k]);
-	}
-	*p = '\0';
-	return buf;
-}
-
-int xpro_parse_ip4(const char *s, size_t len, uint32_t *a)
-{
-	char t[INET_ADDRSTRLEN];
-
-	if (!len || len >= sizeof(t))
-		return -1;
-	memcpy(t, s, len);
-	t[len] = '\0';
-	return inet_pton(AF_INET, t, a) == 1 ? 0 : -1;
-}
-
 /* ---- names ---------------------------------------------------------------- */
 
-int xpro_parse_key(const char *key, char prefix, uint32_t *client, uint32_t *dest)
+int xpro_parse_key(const char *key, char prefix, struct xpro_addr *client, struct xpro_addr *dest)
 {
 	const char *close;
+	struct xpro_addr c, d;
 
 	if (key[0] != prefix || key[1] != ':' || key[2] != '{')
 		return -EINVAL;
 	close = strchr(key + 3, '}');
 	if (!close || close[1] != ':')
 		return -EINVAL;
-	if (xpro_parse_ip4(key + 3, (size_t)(close - (key + 3)), dest) ||
-	    inet_pton(AF_INET, close + 2, client) != 1)
+	if (xpro_addr_parse(key + 3, (size_t)(close - (key + 3)), &d) || xpro_addr_parse_str(close + 2, &c))
 		return -EINVAL;
+	*client = c;
+	*dest = d;
 	return 0;
 }
 
-int xpro_hash_dest(const char *k, uint32_t *dest)
+int xpro_hash_dest(const char *k, struct xpro_addr *dest)
 {
 	size_t n = strlen(k);
 
 	if (n < 5 || k[1] != ':' || k[2] != '{' || k[n - 1] != '}')
 		return -1;
-	return xpro_parse_ip4(k + 3, n - 4, dest);
+	return xpro_addr_parse(k + 3, n - 4, dest);
 }
 
 /* ---- L_DB value ------------------------------------------------------------ */
@@ -141,7 +116,7 @@ int xpro_qline_parse(const char *v, size_t len, struct xpro_qline *q)
 	if (!sp)
 		return -1;
 	n = (size_t)(sp - v);
-	if (xpro_parse_ip4(v, n, &q->client))
+	if (xpro_addr_parse(v, n, &q->client))
 		return -1;
 	if (xpro_parse_u53s(sp + 1, len - n - 1, x, 5) || x[0] > x[1] || x[4] > 1)
 		return -1;
@@ -155,11 +130,11 @@ int xpro_qline_parse(const char *v, size_t len, struct xpro_qline *q)
 
 char *xpro_qline_put(char *p, const struct xpro_qline *q)
 {
-	char cs[INET_ADDRSTRLEN];
+	char cs[XPRO_ADDR_STRLEN];
 	const uint64_t v[4] = { q->ts1, q->ts2, q->c, q->dc };
 	int k;
 
-	p += strlen(strcpy(p, xpro_ip4(cs, q->client)));
+	p += strlen(strcpy(p, xpro_addr_str(cs, &q->client)));
 	for (k = 0; k < 4; k++) {
 		*p++ = ' ';
 		p = xpro_put_u64(p, v[k]);
@@ -211,14 +186,14 @@ int xpro_lstate_decays(const struct xpro_lstate *s, uint64_t tt4_us)
 
 /* ---- L_DB value -> the BPF map ---------------------------------------------- */
 
-int xpro_lstate_to_apply(const struct xpro_lstate *s, uint32_t client, uint32_t dest, uint64_t tt1_ns,
-			 uint64_t now_ns, struct xpro_sync_apply *a)
+int xpro_lstate_to_apply(const struct xpro_lstate *s, const struct xpro_addr *client,
+			 const struct xpro_addr *dest, uint64_t tt1_ns, uint64_t now_ns, struct xpro_sync_apply *a)
 {
 	if (s->ts2 > (now_ns / XPRO_NS_PER_US) + 3600ULL * 1000000ULL)
 		return -1;
 	*a = (struct xpro_sync_apply){ 0 };
-	a->key.client = client;
-	a->key.dest = dest;
+	a->key.client = *client;
+	a->key.dest = *dest;
 	a->ts1 = s->ts1 * XPRO_NS_PER_US;
 	a->ts2 = s->ts2 * XPRO_NS_PER_US;
 	a->base = s->gc + s->dc;
@@ -263,23 +238,22 @@ size_t xpro_mval_format(char *buf, const struct xpro_mrec *m)
 
 /* ---- l:u entries ---------------------------------------------------------- */
 
-size_t xpro_upd_format(char *buf, uint32_t dest, const uint32_t *clients, size_t n)
+size_t xpro_upd_format(char *buf, const struct xpro_addr *dest, const struct xpro_addr *clients, size_t n)
 {
 	char *p = buf;
 	size_t i;
 
-	p += strlen(xpro_ip4(p, dest));
+	p += strlen(xpro_addr_str(p, dest));
 	for (i = 0; i < n; i++) {
 		*p++ = ' ';
-		p += strlen(xpro_ip4(p, clients[i]));
+		p += strlen(xpro_addr_str(p, &clients[i]));
 	}
 	return (size_t)(p - buf);
 }
 
-int xpro_upd_parse(const char *v, size_t len, void (*cb)(uint32_t dest, uint32_t client, void *arg),
-		   void *arg)
+int xpro_upd_parse(const char *v, size_t len, xpro_pair_cb *cb, void *arg)
 {
-	uint32_t dest = 0, client;
+	struct xpro_addr dest = { 0 }, client;
 	const char *p, *end, *sp;
 	int first = 1, n = 0;
 
@@ -287,10 +261,10 @@ int xpro_upd_parse(const char *v, size_t len, void (*cb)(uint32_t dest, uint32_t
 		sp = memchr(p, ' ', (size_t)(end - p));
 		if (!sp)
 			sp = end;
-		if (xpro_parse_ip4(p, (size_t)(sp - p), first ? &dest : &client))
+		if (xpro_addr_parse(p, (size_t)(sp - p), first ? &dest : &client))
 			return -1;
 		if (!first) {
-			cb(dest, client, arg);
+			cb(&dest, &client, arg);
 			n++;
 		}
 		first = 0;
@@ -321,12 +295,11 @@ size_t xpro_feed_add(char *buf, size_t len, size_t at, const char *hash, const c
 	return at + f;
 }
 
-int xpro_feed_parse(const char *msg, size_t len, const char *self,
-		    void (*cb)(uint32_t dest, uint32_t client, void *arg), void *arg)
+int xpro_feed_parse(const char *msg, size_t len, const char *self, xpro_pair_cb *cb, void *arg)
 {
 	const char *p = msg, *end = msg + len, *nl;
-	char key[64];
-	uint32_t cl, de;
+	char key[XK_NAME_MAX];
+	struct xpro_addr cl, de;
 	size_t n;
 	int named = 0;
 
@@ -340,11 +313,11 @@ int xpro_feed_parse(const char *msg, size_t len, const char *self,
 		if (!nl)
 			nl = end;
 		n = (size_t)(nl - p);
-		if (n < sizeof(key)) {
+		if (n < sizeof(key) && !memchr(p, '\0', n)) {
 			memcpy(key, p, n);
 			key[n] = '\0';
 			if (!xpro_parse_key(key, XK_MREC_PREFIX, &cl, &de)) {
-				cb(de, cl, arg);
+				cb(&de, &cl, arg);
 				named++;
 			}
 		}

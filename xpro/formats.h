@@ -7,8 +7,10 @@
  *
  * Numbers are decimal integers <= 2^53 (what Redis' Lua stores exactly);
  * times in Redis are microseconds of CLOCK_TAI, in the BPF maps
- * nanoseconds; addresses are IPv4, network order in memory, dotted in
- * Redis.
+ * nanoseconds; addresses are struct xpro_addr in memory (IPv4 v4-mapped)
+ * and their one text form in Redis (lib/addr.h: dotted IPv4, RFC 5952
+ * IPv6). Records format version XPRO_FORMAT_VERSION (docs/sync.md,
+ * "Format version").
  */
 #ifndef XPRO_FORMATS_H
 #define XPRO_FORMATS_H
@@ -16,11 +18,17 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <netinet/in.h>
+#include "addr.h"
 #include "merge.h"
 #include "xpro.h"
 
 #define XPRO_U53_MAX 9007199254740991ULL /* 2^53 - 1 */
 #define XPRO_NS_PER_US 1000ULL
+
+/* The records format this build writes and reads (docs/sync.md, "Format
+ * version"): 1 had IPv4 names only, 2 adds IPv6 ones (every v1 name is a
+ * v2 name). Kept on the master under XK_FORMAT. */
+#define XPRO_FORMAT_VERSION 2
 
 /* ---- numbers and addresses --------------------------------------------- */
 
@@ -29,19 +37,15 @@
 int xpro_parse_u53s(const char *v, size_t len, uint64_t *x, int n);
 /* The decimal digits of x at p (at most 20); returns the end. */
 char *xpro_put_u64(char *p, uint64_t x);
-/* The dotted form of a (network order) into buf (INET_ADDRSTRLEN), as
- * inet_ntop() writes it; returns buf. */
-char *xpro_ip4(char *buf, uint32_t a);
-/* A dotted address of len bytes (not terminated) into *a: 0 or -1. */
-int xpro_parse_ip4(const char *s, size_t len, uint32_t *a);
+/* Addresses: xpro_addr_str() and xpro_addr_parse() (lib/addr.h). */
 
 /* ---- names: "P:{D}:i" (a record) and "P:{D}" (a hash) ------------------- */
 
-/* A record name "P:{D}:i" (P the one-character prefix) into addresses;
- * 0 or -EINVAL. */
-int xpro_parse_key(const char *key, char prefix, uint32_t *client, uint32_t *dest);
+/* A record name "P:{D}:i" (P the one-character prefix; D and i in their
+ * text form, IPv6 colons included) into addresses; 0 or -EINVAL. */
+int xpro_parse_key(const char *key, char prefix, struct xpro_addr *client, struct xpro_addr *dest);
 /* The destination of a hash name "P:{D}"; 0 or -1. */
-int xpro_hash_dest(const char *k, uint32_t *dest);
+int xpro_hash_dest(const char *k, struct xpro_addr *dest);
 
 /* ---- L_DB value: hash l:{D}, field i, "ts1 ts2 gc dc mark mts1 mts2" ------ */
 /*
@@ -61,10 +65,11 @@ size_t xpro_lstate_format(char *buf, const struct xpro_lstate *s);
 
 /* ---- queue line: list l:{D}:q, "i ts1 ts2 c' dc mark" --------------------- */
 /* A delta syncmaps queued for syncdb (us; seq: its order, not stored). */
-#define XPRO_QLINE_MAX 112 /* with its '\n' */
+#define XPRO_QLINE_MAX 144 /* with its '\n': 45 + 4 * 21 + 2 + 1 */
 
 struct xpro_qline {
-	uint32_t dest, client, seq;
+	struct xpro_addr dest, client;
+	uint32_t seq;
 	uint64_t ts1, ts2, c, dc;
 	uint32_t mark;
 };
@@ -97,7 +102,8 @@ int xpro_lstate_decays(const struct xpro_lstate *s, uint64_t tt4_us);
  * program: 0, or -1 when its window ends more than an hour after now_ns
  * (absurd: skipped). idle_ns: 7/8 of TT1 (a record idle that long is left
  * alone: its next packet may reset it). */
-int xpro_lstate_to_apply(const struct xpro_lstate *s, uint32_t client, uint32_t dest, uint64_t tt1_ns,
+int xpro_lstate_to_apply(const struct xpro_lstate *s, const struct xpro_addr *client,
+			 const struct xpro_addr *dest, uint64_t tt1_ns,
 			 uint64_t now_ns, struct xpro_sync_apply *a);
 /* The BPF record created from a write-back the map did not hold (only the
  * master knew the pair). */
@@ -114,13 +120,13 @@ size_t xpro_mval_format(char *buf, const struct xpro_mrec *m);
 
 /* ---- the list l:u: entries "D i1 i2 ...", records syncdb merged ---------- */
 
-/* An entry of n clients of dest into buf (INET_ADDRSTRLEN * (n + 1)); its
+/* An entry of n clients of dest into buf (XPRO_ADDR_STRLEN * (n + 1)); its
  * length (not terminated by a newline; terminated by '\0'). */
-size_t xpro_upd_format(char *buf, uint32_t dest, const uint32_t *clients, size_t n);
+size_t xpro_upd_format(char *buf, const struct xpro_addr *dest, const struct xpro_addr *clients, size_t n);
 /* cb(dest, client, arg) per client of an entry, up to the first malformed
  * word; the number of clients, or -1 when malformed (those before stay). */
-int xpro_upd_parse(const char *v, size_t len, void (*cb)(uint32_t dest, uint32_t client, void *arg),
-		   void *arg);
+typedef void xpro_pair_cb(const struct xpro_addr *dest, const struct xpro_addr *client, void *arg);
+int xpro_upd_parse(const char *v, size_t len, xpro_pair_cb *cb, void *arg);
 
 /* ---- the change feed: channel xpro:chg, "origin\nx:{D}:i\n..." ------------ */
 
@@ -132,8 +138,7 @@ size_t xpro_feed_add(char *buf, size_t len, size_t at, const char *hash, const c
 /* cb(dest, client, arg) per record named in a message of another origin
  * than self (names that do not parse are skipped); the number named, or
  * -1 for our own message or one without an origin line. */
-int xpro_feed_parse(const char *msg, size_t len, const char *self,
-		    void (*cb)(uint32_t dest, uint32_t client, void *arg), void *arg);
+int xpro_feed_parse(const char *msg, size_t len, const char *self, xpro_pair_cb *cb, void *arg);
 
 /* ---- W: the workload, l:w and xw:<proxy>, one number (packets/s) --------- */
 

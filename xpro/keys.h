@@ -6,8 +6,11 @@
  * stored under them: xpro/formats.h. The master's Lua script
  * (xpro/master.lua) names the channel XK_CHG itself.
  *
- * D and i are dotted IPv4 addresses; the hash tag {D} keeps everything of a
- * destination on one Redis Cluster shard.
+ * D and i are addresses in their one text form (lib/addr.h: dotted IPv4,
+ * RFC 5952 IPv6, e.g. "x:{2001:db8::1}:2001:db8::2"); the hash tag {D}
+ * keeps everything of a destination on one Redis Cluster shard, for either
+ * family. Records format: XPRO_FORMAT_VERSION (formats.h), kept under
+ * XK_FORMAT.
  */
 #ifndef XPRO_KEYS_H
 #define XPRO_KEYS_H
@@ -15,6 +18,10 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+
+/* The longest name built here, '\0' included: "l:{D}:i" with two IPv6
+ * addresses of 45 characters is 96; "l:{D}:q" 52. */
+#define XK_NAME_MAX 112
 
 /* ---- local Redis (L_DB), one per proxy ---------------------------------- */
 #define XK_LREC_PREFIX 'l'        /* record names "l:{D}:i" */
@@ -32,6 +39,7 @@
 #define XK_MREC_PREFIX 'x'        /* record names "x:{D}:i" */
 #define XK_MDB_MATCH   "x:{*}"    /* SCAN pattern of the hashes x:{D} */
 #define XK_PROXIES     "xpro:proxies" /* set: every proxy's id */
+#define XK_FORMAT      "xpro:format"  /* string: the records format version (docs/sync.md) */
 #define XK_CHG         "xpro:chg"     /* channel: "origin\nx:{D}:i\n..." (the change feed) */
 #define XK_ALERTS      "xpro:alerts"  /* channel: overload alerts (JSON) */
 #define XK_WARNINGS    "xpro:warnings" /* channel: the proxies' warnings (xpro warnd) */
@@ -52,7 +60,7 @@ static inline size_t xk_lqueue(char *buf, size_t len, const char *ds)
 	return (size_t)snprintf(buf, len, "l:{%s}:q", ds);
 }
 
-/* The name of a local record, "l:{D}:i", into buf (>= 64); its length. */
+/* The name of a local record, "l:{D}:i", into buf (XK_NAME_MAX); its length. */
 static inline size_t xk_lrec(char *buf, const char *ds, const char *cs)
 {
 	size_t a = strlen(ds), b = strlen(cs);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "addr.h"
 #include "alerts.h"
 #include "exporter.h"
 #include "json.h"
@@ -288,25 +289,32 @@ out:
 	return err;
 }
 
-static int parse_addr(const char *s, __u32 *a, const char *what)
+/* An address in its one text form (lib/addr.h): dotted IPv4, or IPv6 as
+ * inet_ntop writes it; another spelling of an address is refused with
+ * its canonical name. */
+static int parse_addr(const char *s, struct xpro_addr *a, const char *what)
 {
+	struct xpro_addr x;
 	struct in_addr in;
+	char canon[XPRO_ADDR_STRLEN];
 
-	if (inet_pton(AF_INET, s, &in) != 1) {
-		pr_warn("%s: '%s' is not an IPv4 address\n", what, s);
-		return -EINVAL;
-	}
-	*a = in.s_addr;
-	return 0;
+	if (!xpro_addr_parse_str(s, a) && strlen(s) < XPRO_ADDR_STRLEN)
+		return 0;
+	if (inet_pton(AF_INET6, s, x.w) == 1 || (inet_pton(AF_INET, s, &in) == 1 && (xpro_addr_set4(&x, in.s_addr), 1)))
+		pr_warn("%s: '%s' is not written canonically: write %s\n", what, s, xpro_addr_str(canon, &x));
+	else
+		pr_warn("%s: '%s' is not an IPv4 or IPv6 address\n", what, s);
+	return -EINVAL;
 }
 
 static int cmd_tf2(struct cli *c)
 {
 	struct xpro_proxy px;
 	struct xpro_params p;
-	__u32 dest, k, next, *prev = NULL, zero = 0, left;
+	struct xpro_addr dest, k, next, *prev = NULL;
+	__u32 zero = 0, left;
 	__u64 v;
-	char a[INET_ADDRSTRLEN];
+	char a[XPRO_ADDR_STRLEN];
 	int err, n = 0;
 
 	err = open_proxy(c, &px);
@@ -320,7 +328,7 @@ static int cmd_tf2(struct cli *c)
 			k = next;
 			prev = &k;
 			if (!bpf_map_lookup_elem(px.fd[M_TF2], &k, &v)) {
-				inet_ntop(AF_INET, &k, a, sizeof(a));
+				xpro_addr_str(a, &k);
 				if (c->json)
 					printf("%s{\"dest\":\"%s\",\"pps\":%" PRIu64 "}", n++ ? "," : "", a, (uint64_t)v);
 				else
@@ -380,7 +388,7 @@ out:
 
 static int delete_all(int fd, __u32 key_size)
 {
-	char key[16], next[16];
+	char key[64], next[64];
 	int n = 0;
 	uint32_t left = xpro_map_bound(fd); /* the packet path may refill it */
 
@@ -403,7 +411,7 @@ static int cmd_flush(struct cli *c)
 	if (err)
 		return err;
 	nr = delete_all(px.fd[M_RECORDS], sizeof(struct xpro_key));
-	na = delete_all(px.fd[M_AGGS], sizeof(__u32));
+	na = delete_all(px.fd[M_AGGS], sizeof(struct xpro_addr));
 	printf("xpro: %s: flushed %d records and %d aggregates\n", px.ifname, nr, na);
 	xpro_proxy_close(&px);
 	return 0;

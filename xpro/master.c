@@ -30,7 +30,7 @@ int xpro_master_split(const char *name, char *hash, size_t hlen, const char **fi
 int xpro_master_merge_append(redisContext *c, const char *sha, const char *key,
 			     const struct xpro_lrec *l, int l_found, const struct xpro_merge_params *p)
 {
-	char a[11][24], hash[64];
+	char a[11][24], hash[XK_NAME_MAX];
 	const char *field;
 
 	if (xpro_master_split(key, hash, sizeof(hash), &field))
@@ -114,7 +114,7 @@ int xpro_master_merge(redisContext *c, const char *sha, const char *key,
 
 /* ---- a destination's batch (syncdb) ------------------------------------- */
 
-void xpro_master_send_read(struct xpro_master *m, const char *hash, char (*cs)[INET_ADDRSTRLEN], size_t n)
+void xpro_master_send_read(struct xpro_master *m, const char *hash, char (*cs)[XPRO_ADDR_STRLEN], size_t n)
 {
 	static struct xredis_argv a;
 	size_t i;
@@ -166,7 +166,7 @@ static char *room(char **buf, size_t *cap, size_t need)
  * between, EXEC fails and nothing was written: -EAGAIN. -EIO when the
  * connection failed, -EPROTO on a refusal.
  */
-static int watch_merge(struct xpro_master *m, const char *hash, char (*cs)[INET_ADDRSTRLEN],
+static int watch_merge(struct xpro_master *m, const char *hash, char (*cs)[XPRO_ADDR_STRLEN],
 		       const struct xpro_lrec *l, const int *found, size_t n, struct xpro_mres *res, int sent)
 {
 	static struct xredis_argv a;
@@ -174,7 +174,7 @@ static int watch_merge(struct xpro_master *m, const char *hash, char (*cs)[INET_
 	static size_t msg_cap, vals_cap;
 	redisContext *mc = m->r.c;
 	redisReply *rep = NULL, *w = NULL;
-	size_t i, mlen, nw = 0, msize = strlen(m->id) + 1 + n * (strlen(hash) + INET_ADDRSTRLEN + 2);
+	size_t i, mlen, nw = 0, msize = strlen(m->id) + 1 + n * (strlen(hash) + XPRO_ADDR_STRLEN + 2);
 	int err = 0;
 
 	if (!sent)
@@ -208,7 +208,7 @@ static int watch_merge(struct xpro_master *m, const char *hash, char (*cs)[INET_
 		res[i].l = l[i];
 		if (e->type == REDIS_REPLY_STRING) {
 			const char *f = NULL, *why = "not three non-negative integers below 2^53";
-			char name[64];
+			char name[XK_NAME_MAX];
 
 			if (xpro_mval_parse(e->str, e->len, &res[i].m))
 				f = "value";
@@ -280,7 +280,7 @@ static int watch_merge(struct xpro_master *m, const char *hash, char (*cs)[INET_
 
 /* The same batch through the Lua script (xpro_lua_merge_batch): when WATCH
  * keeps conflicting with other proxies' writes. */
-static int lua_merge(struct xpro_master *m, const char *hash, char (*cs)[INET_ADDRSTRLEN],
+static int lua_merge(struct xpro_master *m, const char *hash, char (*cs)[XPRO_ADDR_STRLEN],
 		     const struct xpro_lrec *l, const int *found, size_t n, struct xpro_mres *res)
 {
 	static struct xredis_argv a;
@@ -353,7 +353,7 @@ static int lua_merge(struct xpro_master *m, const char *hash, char (*cs)[INET_AD
 	return err;
 }
 
-int xpro_master_batch(struct xpro_master *m, const char *hash, char (*cs)[INET_ADDRSTRLEN],
+int xpro_master_batch(struct xpro_master *m, const char *hash, char (*cs)[XPRO_ADDR_STRLEN],
 		      const struct xpro_lrec *l, const int *found, size_t n, struct xpro_mres *res)
 {
 	int err = -EAGAIN, i;

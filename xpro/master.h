@@ -87,7 +87,7 @@ struct xpro_mres {
 /* WATCH the hash "x:{D}" and HMGET its fields cs[0..n), without waiting for
  * the replies (sent together with the local read: both servers work at
  * once); xpro_master_unread() drops the replies when the local side failed. */
-void xpro_master_send_read(struct xpro_master *m, const char *hash, char (*cs)[INET_ADDRSTRLEN], size_t n);
+void xpro_master_send_read(struct xpro_master *m, const char *hash, char (*cs)[XPRO_ADDR_STRLEN], size_t n);
 void xpro_master_unread(struct xpro_master *m);
 
 /*
@@ -99,7 +99,7 @@ void xpro_master_unread(struct xpro_master *m);
  * changed are announced on the change feed (XK_CHG). 0; -EIO (connection
  * lost), -EPROTO (the batch was refused: nothing merged).
  */
-int xpro_master_batch(struct xpro_master *m, const char *hash, char (*cs)[INET_ADDRSTRLEN],
+int xpro_master_batch(struct xpro_master *m, const char *hash, char (*cs)[XPRO_ADDR_STRLEN],
 		      const struct xpro_lrec *l, const int *found, size_t n, struct xpro_mres *res);
 
 /*

@@ -256,7 +256,7 @@ void xpro_period_loop(struct xpro_config *cfg, const struct xpro_sync_opts *o, c
 
 /* ---- (destination, client) pairs ------------------------------------------ */
 
-void xpro_pairs_add(struct xpro_pairs *l, uint32_t dest, uint32_t client)
+void xpro_pairs_add(struct xpro_pairs *l, const struct xpro_addr *dest, const struct xpro_addr *client)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 1024;
@@ -267,21 +267,30 @@ void xpro_pairs_add(struct xpro_pairs *l, uint32_t dest, uint32_t client)
 		l->p = p;
 		l->cap = cap;
 	}
-	l->p[l->n++] = (struct xpro_pair){ dest, client };
+	l->p[l->n++] = (struct xpro_pair){ *dest, *client };
 }
 
-void xpro_pairs_add_cb(uint32_t dest, uint32_t client, void *l)
+void xpro_pairs_add_cb(const struct xpro_addr *dest, const struct xpro_addr *client, void *l)
 {
 	xpro_pairs_add(l, dest, client);
+}
+
+void xpro_pairs_refuse(struct xpro_pairs *l, const char *name, size_t len)
+{
+	if (len >= sizeof(l->bad_name))
+		len = sizeof(l->bad_name) - 1;
+	memcpy(l->bad_name, name, len);
+	l->bad_name[len] = '\0';
+	l->bad++;
 }
 
 static int pair_cmp(const void *a, const void *b)
 {
 	const struct xpro_pair *x = a, *y = b;
 
-	if (x->dest != y->dest)
-		return x->dest < y->dest ? -1 : 1;
-	return x->client < y->client ? -1 : x->client > y->client;
+	int c = xpro_addr_cmp(&x->dest, &y->dest);
+
+	return c ? c : xpro_addr_cmp(&x->client, &y->client);
 }
 
 void xpro_pairs_sort(struct xpro_pairs *l)
@@ -299,13 +308,16 @@ void xpro_pairs_sort(struct xpro_pairs *l)
 
 void xpro_pairs_add_reply(struct xpro_pairs *l, redisReply **e, size_t n, char prefix)
 {
-	uint32_t cl = 0, de;
+	struct xpro_addr cl = { 0 }, de;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
 		if (e[i]->type != REDIS_REPLY_STRING)
 			continue;
-		if (prefix ? !xpro_parse_key(e[i]->str, prefix, &cl, &de) : inet_pton(AF_INET, e[i]->str, &de) == 1)
-			xpro_pairs_add(l, de, cl);
+		if (strlen(e[i]->str) == e[i]->len &&
+		    (prefix ? !xpro_parse_key(e[i]->str, prefix, &cl, &de) : !xpro_addr_parse(e[i]->str, e[i]->len, &de)))
+			xpro_pairs_add(l, &de, &cl);
+		else
+			xpro_pairs_refuse(l, e[i]->str, e[i]->len);
 	}
 }

@@ -10,7 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <hiredis/hiredis.h>
+#include "addr.h"
 #include "config.h"
+#include "keys.h"
 #include "proxy.h"
 #include "sync.h"
 #include "xredis.h"
@@ -84,21 +86,26 @@ void xpro_reject(const char *who, uint64_t *n, const char *key, const char *fiel
 void xpro_sync_reconnect(const struct xpro_config *c, struct xredis *const *local, int nl,
 			 struct xredis *const *master, int nm);
 
-/* ---- (destination, client) pairs, network order ------------------------- */
+/* ---- (destination, client) pairs ------------------------------------------ */
 
 struct xpro_pair {
-	uint32_t dest, client;
+	struct xpro_addr dest, client;
 };
 
 struct xpro_pairs {
 	struct xpro_pair *p;
 	size_t n, cap;
+	uint64_t bad;                 /* names refused by the readers below (not canonical, ...) */
+	char bad_name[XK_NAME_MAX];   /* the last of them, cut at XK_NAME_MAX - 1 bytes */
 };
 
 /* Add one (out of memory: dropped; the record waits for a full pass). */
-void xpro_pairs_add(struct xpro_pairs *l, uint32_t dest, uint32_t client);
+void xpro_pairs_add(struct xpro_pairs *l, const struct xpro_addr *dest, const struct xpro_addr *client);
 /* The same, as the callback of xpro_upd_parse / xpro_feed_parse. */
-void xpro_pairs_add_cb(uint32_t dest, uint32_t client, void *l);
+void xpro_pairs_add_cb(const struct xpro_addr *dest, const struct xpro_addr *client, void *l);
+/* A name read from Redis that is no record or destination name: counted
+ * in l->bad, kept in l->bad_name (len bytes). */
+void xpro_pairs_refuse(struct xpro_pairs *l, const char *name, size_t len);
 /* Sort by destination, then client, and drop repeats. */
 void xpro_pairs_sort(struct xpro_pairs *l);
 /* The members of a reply array: record names "P:{D}:i" (prefix P), or

@@ -4,7 +4,6 @@
  * hashes of L_DB or M_DB (SCAN + HKEYS), every queue of L_DB, a set taken
  * whole (SPOP), and what a failed round gives back. Keys: xpro/keys.h.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,7 +34,7 @@ int xpro_scan_hashes(struct xredis *r, const char *pattern, struct xpro_pairs *l
 {
 	char cursor[32] = "0";
 	redisReply *rep, *f;
-	uint32_t dest, client;
+	struct xpro_addr dest, client;
 	size_t i, j;
 
 	do {
@@ -50,11 +49,17 @@ int xpro_scan_hashes(struct xredis *r, const char *pattern, struct xpro_pairs *l
 				xredis_fail(r, r->c->errstr);
 				return -EIO;
 			}
-			if (!xpro_hash_dest(rep->element[1]->element[i]->str, &dest))
-				for (j = 0; f->type == REDIS_REPLY_ARRAY && j < f->elements; j++)
-					if (f->element[j]->type == REDIS_REPLY_STRING &&
-					    inet_pton(AF_INET, f->element[j]->str, &client) == 1)
-						xpro_pairs_add(l, dest, client);
+			if (xpro_hash_dest(rep->element[1]->element[i]->str, &dest))
+				xpro_pairs_refuse(l, rep->element[1]->element[i]->str, rep->element[1]->element[i]->len);
+			else
+				for (j = 0; f->type == REDIS_REPLY_ARRAY && j < f->elements; j++) {
+					const redisReply *e = f->element[j];
+
+					if (e->type == REDIS_REPLY_STRING && !xpro_addr_parse(e->str, e->len, &client))
+						xpro_pairs_add(l, &dest, &client);
+					else if (e->type == REDIS_REPLY_STRING)
+						xpro_pairs_refuse(l, e->str, e->len);
+				}
 			freeReplyObject(f);
 		}
 		freeReplyObject(rep);
@@ -67,9 +72,9 @@ int xpro_scan_hashes(struct xredis *r, const char *pattern, struct xpro_pairs *l
  * left queues that l:q no longer names), into q. */
 int xpro_scan_queues(struct xredis *r, struct xpro_pairs *q)
 {
-	char cursor[32] = "0", k[64];
+	char cursor[32] = "0", k[XK_NAME_MAX];
 	redisReply *rep;
-	uint32_t dest;
+	struct xpro_addr dest, none = { 0 };
 	size_t i, n;
 
 	do {
@@ -83,7 +88,9 @@ int xpro_scan_queues(struct xredis *r, struct xpro_pairs *q)
 			memcpy(k, rep->element[1]->element[i]->str, n - 2); /* "l:{D}" */
 			k[n - 2] = '\0';
 			if (!xpro_hash_dest(k, &dest))
-				xpro_pairs_add(q, dest, 0);
+				xpro_pairs_add(q, &dest, &none);
+			else
+				xpro_pairs_refuse(q, rep->element[1]->element[i]->str, n);
 		}
 		freeReplyObject(rep);
 	} while (strcmp(cursor, "0"));
@@ -116,18 +123,18 @@ int xpro_spop_into(struct xredis *r, const char *set, char prefix, struct xpro_p
 void xpro_give_back(struct xredis *r, const struct xpro_pairs *l, size_t from, const struct xpro_pairs *q,
 		      size_t qfrom)
 {
-	char name[64], ds[INET_ADDRSTRLEN], cs[INET_ADDRSTRLEN];
+	char name[XK_NAME_MAX], ds[XPRO_ADDR_STRLEN], cs[XPRO_ADDR_STRLEN];
 	redisReply *rep;
 	size_t i;
 
 	for (i = from; i < l->n && r->c; i++) {
-		xk_lrec(name, xpro_ip4(ds, l->p[i].dest), xpro_ip4(cs, l->p[i].client));
+		xk_lrec(name, xpro_addr_str(ds, &l->p[i].dest), xpro_addr_str(cs, &l->p[i].client));
 		rep = redisCommand(r->c, "SADD " XK_DIRTY " %s", name);
 		if (rep)
 			freeReplyObject(rep);
 	}
 	for (i = qfrom; i < q->n && r->c; i++) {
-		rep = redisCommand(r->c, "SADD " XK_QUEUES " %s", xpro_ip4(ds, q->p[i].dest));
+		rep = redisCommand(r->c, "SADD " XK_QUEUES " %s", xpro_addr_str(ds, &q->p[i].dest));
 		if (rep)
 			freeReplyObject(rep);
 	}

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "addr.h"
 #include "log.h"
 #include "stats.h"
 #include "json.h"
@@ -147,7 +148,7 @@ static double talker_rate(const struct xpro_record *r)
 
 void xpro_print_text(const struct xpro_proxy *px, const struct xpro_snapshot *s, FILE *f)
 {
-	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+	char a[XPRO_ADDR_STRLEN], b[XPRO_ADDR_STRLEN];
 	unsigned int i;
 
 	fprintf(f, "%s (netns %s): %" PRIu64 " records, %" PRIu64 " destinations, ~%" PRIu64 " records evicted or removed\n",
@@ -160,8 +161,8 @@ void xpro_print_text(const struct xpro_proxy *px, const struct xpro_snapshot *s,
 		for (i = 0; i < s->ntop; i++) {
 			const struct xpro_talker *t = &s->top[i];
 
-			inet_ntop(AF_INET, &t->key.client, a, sizeof(a));
-			inet_ntop(AF_INET, &t->key.dest, b, sizeof(b));
+			xpro_addr_str(a, &t->key.client);
+			xpro_addr_str(b, &t->key.dest);
 			fprintf(f, "  %-16s %-16s %12" PRIu64 " %10.1f %10.1f\n", a, b, (uint64_t)t->rec.c_l,
 				talker_rate(&t->rec), (double)(int64_t)(t->rec.ts2_l - t->rec.ts1_l) / 1e6);
 		}
@@ -199,7 +200,7 @@ void xpro_print_json(const struct xpro_proxy *px, const struct xpro_snapshot *s,
 	static const char *const daemons[] = { "syncmaps", "syncdb" };
 	char st[8192];
 	double lag;
-	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], qi[104], qn[800];
+	char a[XPRO_ADDR_STRLEN], b[XPRO_ADDR_STRLEN], qi[104], qn[800];
 	unsigned int i;
 
 	fprintf(f, "{\"interface\":%s,\"netns\":%s,\"ts_ns\":%" PRIu64 ",\"policy\":\"%s\",\"filter\":%s,",
@@ -213,8 +214,8 @@ void xpro_print_json(const struct xpro_proxy *px, const struct xpro_snapshot *s,
 	for (i = 0; i < s->ntop; i++) {
 		const struct xpro_talker *t = &s->top[i];
 
-		inet_ntop(AF_INET, &t->key.client, a, sizeof(a));
-		inet_ntop(AF_INET, &t->key.dest, b, sizeof(b));
+		xpro_addr_str(a, &t->key.client);
+		xpro_addr_str(b, &t->key.dest);
 		fprintf(f, "%s{\"client\":\"%s\",\"dest\":\"%s\",\"count\":%" PRIu64 ",\"dc\":%" PRIu64
 			",\"window_ns\":%" PRId64 ",\"pps\":%.1f,\"mark\":%u}",
 			i ? "," : "", a, b, (uint64_t)t->rec.c_l, (uint64_t)t->rec.dc,

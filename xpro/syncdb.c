@@ -17,7 +17,6 @@
  * what other proxies announce on the change feed. Keys: xpro/keys.h;
  * values: xpro/formats.h.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -90,7 +89,7 @@ static int drain_local(struct db_ctx *d)
  * change here or at the next full pass. */
 #define XPRO_FEED_MAX 65536
 
-static void feed_add(uint32_t dest, uint32_t client, void *arg)
+static void feed_add(const struct xpro_addr *dest, const struct xpro_addr *client, void *arg)
 {
 	struct db_ctx *d = arg;
 
@@ -126,11 +125,11 @@ struct taken {
  * Read the batch's local records (the reply rep of HMGET l:{D}), and
  * apply the queued deltas pu[*pi..] (sorted by client, then order).
  */
-static void take_batch(struct db_ctx *d, const char *ds, const uint32_t *cl, char (*cs)[INET_ADDRSTRLEN],
+static void take_batch(struct db_ctx *d, const char *ds, const struct xpro_addr *cl, char (*cs)[XPRO_ADDR_STRLEN],
 		       size_t n, const redisReply *rep, const struct xpro_qline *pu, size_t npu, size_t *pi,
 		       struct taken *t, struct xpro_lrec *l, int *found)
 {
-	char name[64];
+	char name[XK_NAME_MAX];
 	size_t i;
 
 	for (i = 0; i < n; i++) {
@@ -158,9 +157,9 @@ static void take_batch(struct db_ctx *d, const char *ds, const uint32_t *cl, cha
 			}
 		}
 		/* the queued deltas of this client, in order */
-		while (*pi < npu && pu[*pi].client < cl[i])
+		while (*pi < npu && xpro_addr_cmp(&pu[*pi].client, &cl[i]) < 0)
 			(*pi)++;
-		for (; *pi < npu && pu[*pi].client == cl[i]; (*pi)++) {
+		for (; *pi < npu && xpro_addr_eq(&pu[*pi].client, &cl[i]); (*pi)++) {
 			xpro_lstate_apply(&t[i].s, &found[i], &pu[*pi]);
 			t[i].pushed = 1;
 		}
@@ -175,16 +174,17 @@ static void take_batch(struct db_ctx *d, const char *ds, const uint32_t *cl, cha
  * local records back (one HSET): merged, pulled from the master, or, when
  * the master failed, with their deltas kept (and named in l:dirty).
  */
-static int db_merge_chunk(struct db_ctx *d, uint32_t dest, const char *ds, const uint32_t *cl, size_t n,
+static int db_merge_chunk(struct db_ctx *d, const struct xpro_addr *dest, const char *ds, const struct xpro_addr *cl,
+			  size_t n,
 			  const struct xpro_qline *pu, size_t npu, size_t *pi, int *changed)
 {
 	static struct taken t[BATCH];
 	static struct xpro_lrec l[BATCH];
 	static int found[BATCH];
 	static struct xpro_mres res[BATCH];
-	static char cs[BATCH][INET_ADDRSTRLEN], vals[BATCH][XPRO_LSTATE_MAX];
-	static char names[BATCH][64], ubuf[(BATCH + 1) * INET_ADDRSTRLEN];
-	static uint32_t merged[BATCH];
+	static char cs[BATCH][XPRO_ADDR_STRLEN], vals[BATCH][XPRO_LSTATE_MAX];
+	static char names[BATCH][XK_NAME_MAX], ubuf[(BATCH + 1) * XPRO_ADDR_STRLEN];
+	static struct xpro_addr merged[BATCH];
 	static struct xredis_argv a;
 	const char *sets[3] = { XK_DECAY, XK_DECAY, XK_DIRTY };
 	const char *ops[3] = { "SADD", "SREM", "SADD" };
@@ -192,7 +192,7 @@ static int db_merge_chunk(struct db_ctx *d, uint32_t dest, const char *ds, const
 	static int which[BATCH];
 	redisContext *lc = d->lr.c;
 	redisReply *rep;
-	char lk[48], xk[48];
+	char lk[XK_NAME_MAX], xk[XK_NAME_MAX];
 	size_t i, nw = 0, ncmd = 0, nu = 0;
 	int err, s;
 
@@ -200,7 +200,7 @@ static int db_merge_chunk(struct db_ctx *d, uint32_t dest, const char *ds, const
 	xredis_argv_reset(&a, "HMGET");
 	xredis_argv_str(&a, lk);
 	for (i = 0; i < n; i++)
-		xredis_argv_str(&a, xpro_ip4(cs[i], cl[i]));
+		xredis_argv_str(&a, xpro_addr_str(cs[i], &cl[i]));
 	/* sent before the previous batch's write replies are read, and
 	 * with the master's read of the same records: both servers work at
 	 * once */
@@ -315,19 +315,18 @@ static int qline_cmp(const void *a, const void *b)
 {
 	const struct xpro_qline *x = a, *y = b;
 
-	if (x->dest != y->dest)
-		return x->dest < y->dest ? -1 : 1;
-	if (x->client != y->client)
-		return x->client < y->client ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
+	int c = xpro_addr_cmp(&x->dest, &y->dest);
+
+	c = c ? c : xpro_addr_cmp(&x->client, &y->client);
+	return c ? c : x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 /* The lines of one queue entry (a string of lines) of dest into *pu. */
-static int take_lines(struct db_ctx *d, uint32_t dest, const redisReply *e, struct xpro_qline **pu, size_t *npu,
-		      size_t *cap)
+static int take_lines(struct db_ctx *d, const struct xpro_addr *dest, const redisReply *e, struct xpro_qline **pu,
+		      size_t *npu, size_t *cap)
 {
 	const char *p = e->str, *end = e->str + e->len, *nl;
-	char ds[INET_ADDRSTRLEN], qk[48];
+	char ds[XPRO_ADDR_STRLEN], qk[XK_NAME_MAX];
 
 	for (; p < end; p = nl + 1) {
 		struct xpro_qline *x;
@@ -357,13 +356,13 @@ static int take_lines(struct db_ctx *d, uint32_t dest, const redisReply *e, stru
 				f = xpro_check_qline(&d->m.lim, x, &why);
 			if (f) {
 				snprintf(v, sizeof(v), "%.*s", (int)(nl - p < XPRO_QLINE_MAX ? nl - p : XPRO_QLINE_MAX), p);
-				xk_lqueue(qk, sizeof(qk), xpro_ip4(ds, dest));
+				xk_lqueue(qk, sizeof(qk), xpro_addr_str(ds, dest));
 				d->st.rejected++;
 				xpro_reject("syncdb", &d->st.invalid, qk, f, v, why);
 				continue;
 			}
 		}
-		x->dest = dest;
+		x->dest = *dest;
 		x->seq = (uint32_t)*npu;
 		(*npu)++;
 	}
@@ -379,7 +378,7 @@ static int take_queues(struct db_ctx *d, const struct xpro_pairs *q, struct xpro
 {
 	redisContext *lc = d->lr.c;
 	redisReply *rep = NULL, *e;
-	char qk[48], ds[INET_ADDRSTRLEN];
+	char qk[XK_NAME_MAX], ds[XPRO_ADDR_STRLEN];
 	size_t i, k, cap = 0;
 	int err = 0;
 
@@ -389,7 +388,7 @@ static int take_queues(struct db_ctx *d, const struct xpro_pairs *q, struct xpro
 		return 0;
 	redisAppendCommand(lc, "MULTI");
 	for (i = 0; i < q->n; i++) {
-		xk_lqueue(qk, sizeof(qk), xpro_ip4(ds, q->p[i].dest));
+		xk_lqueue(qk, sizeof(qk), xpro_addr_str(ds, &q->p[i].dest));
 		redisAppendCommand(lc, "LRANGE %s 0 -1", qk);
 		redisAppendCommand(lc, "DEL %s", qk);
 	}
@@ -412,13 +411,13 @@ static int take_queues(struct db_ctx *d, const struct xpro_pairs *q, struct xpro
 	for (k = 0; !err && k < q->n; k++) {
 		e = rep->element[2 * k];
 		if (e->type != REDIS_REPLY_ARRAY && d->st.rejected++ < 5) {
-			xk_lqueue(qk, sizeof(qk), xpro_ip4(ds, q->p[k].dest));
+			xk_lqueue(qk, sizeof(qk), xpro_addr_str(ds, &q->p[k].dest));
 			pr_warn("syncdb: %s is not a list of deltas (%s); dropped\n", qk,
 				e->type == REDIS_REPLY_ERROR ? e->str : "unexpected reply");
 		}
 		for (i = 0; !err && e->type == REDIS_REPLY_ARRAY && i < e->elements; i++)
 			if (e->element[i]->type == REDIS_REPLY_STRING)
-				err = take_lines(d, q->p[k].dest, e->element[i], pu, npu, &cap);
+				err = take_lines(d, &q->p[k].dest, e->element[i], pu, npu, &cap);
 	}
 	if (!err) {
 		d->st.queued += *npu;
@@ -433,7 +432,7 @@ static int take_queues(struct db_ctx *d, const struct xpro_pairs *q, struct xpro
  * next round applies them. */
 static void requeue(struct db_ctx *d, const struct xpro_qline *pu, size_t n)
 {
-	char *buf, ds[INET_ADDRSTRLEN], qk[48];
+	char *buf, ds[XPRO_ADDR_STRLEN], qk[XK_NAME_MAX];
 	redisReply *rep;
 	size_t i = 0, j;
 
@@ -442,9 +441,9 @@ static void requeue(struct db_ctx *d, const struct xpro_qline *pu, size_t n)
 	while (i < n && d->lr.c) {
 		char *p = buf;
 
-		for (j = i; j < n && pu[j].dest == pu[i].dest; j++)
+		for (j = i; j < n && xpro_addr_eq(&pu[j].dest, &pu[i].dest); j++)
 			p = xpro_qline_put(p, &pu[j]);
-		xk_lqueue(qk, sizeof(qk), xpro_ip4(ds, pu[i].dest));
+		xk_lqueue(qk, sizeof(qk), xpro_addr_str(ds, &pu[i].dest));
 		/* in front: older than what syncmaps queued meanwhile */
 		rep = redisCommand(d->lr.c, "LPUSH %s %b", qk, buf, (size_t)(p - buf));
 		if (rep)
@@ -459,35 +458,35 @@ static void requeue(struct db_ctx *d, const struct xpro_qline *pu, size_t n)
 
 /* One destination: its n records p[] and its npu queued deltas pu[]
  * (sorted by client, then order), in batches. */
-static int db_merge_dest(struct db_ctx *d, uint32_t dest, const struct xpro_pair *p, size_t n,
+static int db_merge_dest(struct db_ctx *d, const struct xpro_addr *dest, const struct xpro_pair *p, size_t n,
 			 const struct xpro_qline *pu, size_t npu, int *changed)
 {
-	uint32_t *cl;
-	char ds[INET_ADDRSTRLEN];
+	struct xpro_addr *cl;
+	char ds[XPRO_ADDR_STRLEN];
 	size_t ncl = 0, i, j, pi = 0;
 	int err = 0;
 
-	xpro_ip4(ds, dest);
+	xpro_addr_str(ds, dest);
 	cl = malloc((n + npu + 1) * sizeof(*cl));
 	if (!cl)
 		return -ENOMEM;
 	/* both lists are sorted by client: merge them */
 	for (i = 0, j = 0; i < n || j < npu;) {
-		uint32_t c;
+		const struct xpro_addr *c;
 
-		if (j >= npu || (i < n && p[i].client <= pu[j].client))
-			c = p[i++].client;
+		if (j >= npu || (i < n && xpro_addr_cmp(&p[i].client, &pu[j].client) <= 0))
+			c = &p[i++].client;
 		else
-			c = pu[j++].client;
-		if (!ncl || cl[ncl - 1] != c)
-			cl[ncl++] = c;
+			c = &pu[j++].client;
+		if (!ncl || !xpro_addr_eq(&cl[ncl - 1], c))
+			cl[ncl++] = *c;
 	}
 	for (i = 0; !err && i < ncl; i += BATCH)
 		err = db_merge_chunk(d, dest, ds, cl + i, ncl - i < BATCH ? ncl - i : BATCH, pu, npu, &pi, changed);
 	if (err) {
 		/* the failed batch kept its deltas in L_DB (l:dirty); the
 		 * later ones go back to the queue */
-		while (pi < npu && i < ncl && pu[pi].client < cl[i])
+		while (pi < npu && i < ncl && xpro_addr_cmp(&pu[pi].client, &cl[i]) < 0)
 			pi++;
 		if (drain_local(d) == 0)
 			requeue(d, pu + pi, npu - pi);
@@ -535,7 +534,7 @@ static int db_round(struct db_ctx *d, int full, int *changed)
 		}
 	}
 	for (j = 0; j < d->feed.n; j++)
-		xpro_pairs_add(&l, d->feed.p[j].dest, d->feed.p[j].client);
+		xpro_pairs_add(&l, &d->feed.p[j].dest, &d->feed.p[j].client);
 	d->feed.n = 0;
 	xpro_pairs_sort(&l);
 	xpro_pairs_sort(&q);
@@ -545,18 +544,18 @@ static int db_round(struct db_ctx *d, int full, int *changed)
 	}
 	/* destination by destination: the union of l's and the queues' */
 	while (!err && (i < l.n || pj < npu)) {
-		uint32_t dest;
+		struct xpro_addr dest;
 		size_t n, m;
 
-		if (pj < npu && (i >= l.n || pu[pj].dest <= l.p[i].dest))
+		if (pj < npu && (i >= l.n || xpro_addr_cmp(&pu[pj].dest, &l.p[i].dest) <= 0))
 			dest = pu[pj].dest;
 		else
 			dest = l.p[i].dest;
-		for (n = 0; i + n < l.n && l.p[i + n].dest == dest; n++)
+		for (n = 0; i + n < l.n && xpro_addr_eq(&l.p[i + n].dest, &dest); n++)
 			;
-		for (m = 0; pj + m < npu && pu[pj + m].dest == dest; m++)
+		for (m = 0; pj + m < npu && xpro_addr_eq(&pu[pj + m].dest, &dest); m++)
 			;
-		err = db_merge_dest(d, dest, &l.p[i], n, pu + pj, m, changed);
+		err = db_merge_dest(d, &dest, &l.p[i], n, pu + pj, m, changed);
 		i += n;
 		pj += m;
 		if (err)

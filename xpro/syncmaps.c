@@ -105,7 +105,7 @@ static int qrec_cmp(const void *a, const void *b)
 {
 	const struct qrec *x = a, *y = b;
 
-	return x->key.dest < y->key.dest ? -1 : x->key.dest > y->key.dest;
+	return xpro_addr_cmp(&x->key.dest, &y->key.dest);
 }
 
 /*
@@ -118,7 +118,7 @@ static int push_flush(struct maps_ctx *m, const struct qrec *q, size_t n)
 {
 	redisContext *c = m->lr.c;
 	redisReply *rep, *ex = NULL;
-	char *buf = malloc(n * XPRO_QLINE_MAX + 1), ds[INET_ADDRSTRLEN], key[48];
+	char *buf = malloc(n * XPRO_QLINE_MAX + 1), ds[XPRO_ADDR_STRLEN], key[XK_NAME_MAX];
 	size_t i = 0, j, k, g, ncmd = 0;
 	int err = 0;
 
@@ -129,12 +129,12 @@ static int push_flush(struct maps_ctx *m, const struct qrec *q, size_t n)
 	while (i < n) {
 		char *p = buf;
 
-		for (j = i; j < n && q[j].key.dest == q[i].key.dest; j++) {
+		for (j = i; j < n && xpro_addr_eq(&q[j].key.dest, &q[i].key.dest); j++) {
 			struct xpro_qline x = xpro_qline_from_record(&q[j].key, &q[j].v);
 
 			p = xpro_qline_put(p, &x);
 		}
-		xpro_ip4(ds, q[i].key.dest);
+		xpro_addr_str(ds, &q[i].key.dest);
 		xk_lqueue(key, sizeof(key), ds);
 		redisAppendCommand(c, "RPUSH %s %b", key, buf, (size_t)(p - buf));
 		redisAppendCommand(c, "PEXPIRE %s %" PRIu64, key, xpro_sync_ttl_ms(m->cfg));
@@ -172,7 +172,7 @@ static int push_flush(struct maps_ctx *m, const struct qrec *q, size_t n)
 		int good = ex->element[3 * g]->type == REDIS_REPLY_INTEGER &&
 			   ex->element[3 * g + 2]->type == REDIS_REPLY_INTEGER;
 
-		for (j = i; j < n && q[j].key.dest == q[i].key.dest; j++)
+		for (j = i; j < n && xpro_addr_eq(&q[j].key.dest, &q[i].key.dest); j++)
 			;
 		if (!good) {
 			const redisReply *e = ex->element[3 * g]->type == REDIS_REPLY_ERROR ? ex->element[3 * g]
@@ -180,7 +180,7 @@ static int push_flush(struct maps_ctx *m, const struct qrec *q, size_t n)
 
 			err = -EPROTO;
 			if (m->st.redis_errors++ < 5) {
-				xk_lqueue(key, sizeof(key), xpro_ip4(ds, q[i].key.dest));
+				xk_lqueue(key, sizeof(key), xpro_addr_str(ds, &q[i].key.dest));
 				pr_warn("syncmaps: local Redis refused the push of %s: %s\n", key,
 					e->type == REDIS_REPLY_ERROR ? e->str : "unexpected reply");
 			}
@@ -226,11 +226,12 @@ static int maps_push(struct maps_ctx *m, const struct xpro_key *rk, const struct
 /* ---- apply (write-back) ------------------------------------------------------ */
 
 /* Apply one local record (value v of l:{D} field i) to the BPF map. */
-static void apply_one(struct maps_ctx *m, uint32_t client, uint32_t dest, const redisReply *v, uint64_t now)
+static void apply_one(struct maps_ctx *m, const struct xpro_addr *client, const struct xpro_addr *dest,
+		      const redisReply *v, uint64_t now)
 {
 	struct xpro_sync_apply a;
 	struct xpro_lstate ls;
-	char name[64], ds[INET_ADDRSTRLEN], cs[INET_ADDRSTRLEN];
+	char name[XK_NAME_MAX], ds[XPRO_ADDR_STRLEN], cs[XPRO_ADDR_STRLEN];
 	int bad;
 
 	if (v->type == REDIS_REPLY_NIL)
@@ -242,14 +243,14 @@ static void apply_one(struct maps_ctx *m, uint32_t client, uint32_t dest, const 
 		if (f) {
 			/* never written into the map */
 			m->st.skipped_bad++;
-			xk_lrec(name, xpro_ip4(ds, dest), xpro_ip4(cs, client));
+			xk_lrec(name, xpro_addr_str(ds, dest), xpro_addr_str(cs, client));
 			xpro_reject("syncmaps", &m->st.invalid, name, f, v->str, why);
 			return;
 		}
 	}
 	if (bad || xpro_lstate_to_apply(&ls, client, dest, m->cfg->params.tt1_ns, now, &a)) {
 		if (m->st.skipped_bad++ < 5) {
-			xk_lrec(name, xpro_ip4(ds, dest), xpro_ip4(cs, client));
+			xk_lrec(name, xpro_addr_str(ds, dest), xpro_addr_str(cs, client));
 			if (bad)
 				pr_warn("syncmaps: local record %s is not 7 non-negative integers; skipped\n", name);
 			else
@@ -278,21 +279,21 @@ static void apply_one(struct maps_ctx *m, uint32_t client, uint32_t dest, const 
 static int apply_pairs(struct maps_ctx *m, const struct xpro_pairs *l, uint64_t now)
 {
 	static struct xredis_argv a;
-	static char cs[BATCH][INET_ADDRSTRLEN];
+	static char cs[BATCH][XPRO_ADDR_STRLEN];
 	redisContext *c = m->lr.c;
 	redisReply *rep;
-	char key[48], ds[INET_ADDRSTRLEN];
+	char key[XK_NAME_MAX], ds[XPRO_ADDR_STRLEN];
 	size_t i = 0, j, k, ncmd = 0, at;
 
 	/* all commands first, then the replies in the same order */
 	while (i < l->n) {
-		for (j = i; j < l->n && j - i < BATCH && l->p[j].dest == l->p[i].dest; j++)
+		for (j = i; j < l->n && j - i < BATCH && xpro_addr_eq(&l->p[j].dest, &l->p[i].dest); j++)
 			;
-		xk_ldb(key, sizeof(key), xpro_ip4(ds, l->p[i].dest));
+		xk_ldb(key, sizeof(key), xpro_addr_str(ds, &l->p[i].dest));
 		xredis_argv_reset(&a, "HMGET");
 		xredis_argv_str(&a, key);
 		for (k = i; k < j; k++)
-			xredis_argv_str(&a, xpro_ip4(cs[k - i], l->p[k].client));
+			xredis_argv_str(&a, xpro_addr_str(cs[k - i], &l->p[k].client));
 		xredis_append(c, &a);
 		ncmd++;
 		i = j;
@@ -302,11 +303,11 @@ static int apply_pairs(struct maps_ctx *m, const struct xpro_pairs *l, uint64_t 
 			xredis_fail(&m->lr, c->errstr);
 			return -EIO;
 		}
-		for (j = at; j < l->n && j - at < BATCH && l->p[j].dest == l->p[at].dest; j++)
+		for (j = at; j < l->n && j - at < BATCH && xpro_addr_eq(&l->p[j].dest, &l->p[at].dest); j++)
 			;
 		if (rep->type == REDIS_REPLY_ARRAY && rep->elements == j - at) {
 			for (k = at; k < j; k++)
-				apply_one(m, l->p[k].client, l->p[k].dest, rep->element[k - at], now);
+				apply_one(m, &l->p[k].client, &l->p[k].dest, rep->element[k - at], now);
 		} else {
 			m->st.skipped_bad += j - at;
 		}
@@ -322,7 +323,7 @@ static int apply_all(struct maps_ctx *m, uint64_t now)
 	redisContext *c = m->lr.c;
 	redisReply *rep, *h;
 	char cursor[32] = "0";
-	uint32_t dest, client;
+	struct xpro_addr dest, client;
 	size_t i, j;
 
 	do {
@@ -345,8 +346,8 @@ static int apply_all(struct maps_ctx *m, uint64_t now)
 			if (!xpro_hash_dest(rep->element[1]->element[i]->str, &dest) && h->type == REDIS_REPLY_ARRAY)
 				for (j = 0; j + 1 < h->elements; j += 2)
 					if (h->element[j]->type == REDIS_REPLY_STRING &&
-					    inet_pton(AF_INET, h->element[j]->str, &client) == 1)
-						apply_one(m, client, dest, h->element[j + 1], now);
+					    !xpro_addr_parse(h->element[j]->str, h->element[j]->len, &client))
+						apply_one(m, &client, &dest, h->element[j + 1], now);
 			freeReplyObject(h);
 		}
 		freeReplyObject(rep);

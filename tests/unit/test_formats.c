@@ -12,28 +12,46 @@
 #include "formats.h"
 #include "keys.h"
 
-static uint32_t A(const char *s)
+/* An address worked by hand, through inet_pton (not the code under test):
+ * dotted IPv4 v4-mapped, else IPv6. */
+static struct xpro_addr A(const char *s)
 {
-	uint32_t a = 0;
+	struct xpro_addr a = { { 0 } };
+	uint32_t v4;
 
-	inet_pton(AF_INET, s, &a);
+	if (inet_pton(AF_INET, s, &v4) == 1)
+		xpro_addr_set4(&a, v4);
+	else
+		inet_pton(AF_INET6, s, a.w);
 	return a;
+}
+
+static int eq(struct xpro_addr x, const char *s)
+{
+	struct xpro_addr y = A(s);
+
+	return xpro_addr_eq(&x, &y);
+}
+
+static int same(struct xpro_addr x, struct xpro_addr y)
+{
+	return xpro_addr_eq(&x, &y);
 }
 
 #define LEN(s) (sizeof(s) - 1)
 
 struct got {
 	int n;
-	uint32_t dest[8], client[8];
+	struct xpro_addr dest[8], client[8];
 };
 
-static void collect(uint32_t dest, uint32_t client, void *arg)
+static void collect(const struct xpro_addr *dest, const struct xpro_addr *client, void *arg)
 {
 	struct got *g = arg;
 
 	if (g->n < 8) {
-		g->dest[g->n] = dest;
-		g->client[g->n] = client;
+		g->dest[g->n] = *dest;
+		g->client[g->n] = *client;
 	}
 	g->n++;
 }
@@ -41,9 +59,10 @@ static void collect(uint32_t dest, uint32_t client, void *arg)
 static void numbers(void)
 {
 	uint64_t x[3];
-	char buf[32], *e;
+	char buf[XPRO_ADDR_STRLEN], *e;
 	const unsigned char b[4] = { 198, 18, 0, 1 };
 	uint32_t a;
+	struct xpro_addr ad;
 
 	ok(!xpro_parse_u53s("0", 1, x, 1) && x[0] == 0, "u53: \"0\" is 0");
 	ok(!xpro_parse_u53s("9007199254740991", 16, x, 1) && x[0] == 9007199254740991ULL, "u53: 2^53 - 1 is taken");
@@ -69,22 +88,26 @@ static void numbers(void)
 	ok(!strcmp(buf, "18446744073709551615"), "put_u64: 2^64 - 1");
 
 	memcpy(&a, b, 4);
-	ok(!strcmp(xpro_ip4(buf, a), "198.18.0.1"), "ip4: 198.18.0.1 (network order)");
-	ok(!strcmp(xpro_ip4(buf, 0), "0.0.0.0"), "ip4: 0.0.0.0");
-	ok(!strcmp(xpro_ip4(buf, 0xffffffffu), "255.255.255.255"), "ip4: 255.255.255.255");
-	ok(!xpro_parse_ip4("198.18.0.1", 10, &a) && !memcmp(&a, b, 4), "parse_ip4: 198.18.0.1");
-	ok(!xpro_parse_ip4("198.18.0.12", 10, &a) && !memcmp(&a, b, 4), "parse_ip4: only len bytes are read");
-	ok(xpro_parse_ip4("", 0, &a), "parse_ip4: empty is refused");
-	ok(xpro_parse_ip4("198.18.0", 8, &a), "parse_ip4: three parts are refused");
-	ok(xpro_parse_ip4("198.18.0.256", 12, &a), "parse_ip4: 256 is refused");
-	ok(xpro_parse_ip4("198.18.0.1x", 11, &a), "parse_ip4: trailing garbage is refused");
-	ok(xpro_parse_ip4("198.018.000.0001", 16, &a), "parse_ip4: 16 bytes are refused");
+	ad = xpro_addr4(a);
+	ok(!strcmp(xpro_addr_str(buf, &ad), "198.18.0.1"), "ip4: 198.18.0.1 (network order)");
+	ad = xpro_addr4(0);
+	ok(!strcmp(xpro_addr_str(buf, &ad), "0.0.0.0"), "ip4: 0.0.0.0");
+	ad = xpro_addr4(0xffffffffu);
+	ok(!strcmp(xpro_addr_str(buf, &ad), "255.255.255.255"), "ip4: 255.255.255.255");
+	ok(!xpro_addr_parse("198.18.0.1", 10, &ad) && xpro_addr_is4(&ad) && !memcmp(&ad.w[3], b, 4),
+	   "parse: 198.18.0.1 (v4-mapped)");
+	ok(!xpro_addr_parse("198.18.0.12", 10, &ad) && !memcmp(&ad.w[3], b, 4), "parse: only len bytes are read");
+	ok(xpro_addr_parse("", 0, &ad), "parse: empty is refused");
+	ok(xpro_addr_parse("198.18.0", 8, &ad), "parse: three parts are refused");
+	ok(xpro_addr_parse("198.18.0.256", 12, &ad), "parse: 256 is refused");
+	ok(xpro_addr_parse("198.18.0.1x", 11, &ad), "parse: trailing garbage is refused");
+	ok(xpro_addr_parse("198.018.000.0001", 16, &ad), "parse: leading zeros are refused");
 }
 
 static void names(void)
 {
-	char buf[80];
-	uint32_t c, d;
+	char buf[XK_NAME_MAX];
+	struct xpro_addr c, d;
 
 	ok(xk_ldb(buf, sizeof(buf), "198.18.1.101") == 16 && !strcmp(buf, "l:{198.18.1.101}"), "key: l:{D}");
 	ok(xk_lqueue(buf, sizeof(buf), "198.18.1.101") == 18 && !strcmp(buf, "l:{198.18.1.101}:q"),
@@ -93,10 +116,10 @@ static void names(void)
 	ok(xk_mw(buf, sizeof(buf), "ns1/in0") == 10 && !strcmp(buf, "xw:ns1/in0"), "key: xw:<id>");
 	ok(xk_lrec(buf, "198.18.1.101", "198.18.32.5") == 28 && !strcmp(buf, "l:{198.18.1.101}:198.18.32.5"),
 	   "key: l:{D}:i");
-	ok(!xpro_parse_key(buf, XK_LREC_PREFIX, &c, &d) && c == A("198.18.32.5") && d == A("198.18.1.101"),
+	ok(!xpro_parse_key(buf, XK_LREC_PREFIX, &c, &d) && eq(c, "198.18.32.5") && eq(d, "198.18.1.101"),
 	   "name: l:{D}:i round-trips");
-	ok(!xpro_parse_key("x:{198.18.1.1}:198.18.0.2", 'x', &c, &d) && c == A("198.18.0.2") &&
-	   d == A("198.18.1.1"), "name: x:{D}:i");
+	ok(!xpro_parse_key("x:{198.18.1.1}:198.18.0.2", 'x', &c, &d) && eq(c, "198.18.0.2") &&
+	   eq(d, "198.18.1.1"), "name: x:{D}:i");
 	ok(xpro_parse_key("x:{198.18.1.1}:198.18.0.2", 'l', &c, &d), "name: another prefix is refused");
 	ok(xpro_parse_key("x:198.18.1.1:198.18.0.2", 'x', &c, &d), "name: no braces is refused");
 	ok(xpro_parse_key("x:{198.18.1.1}198.18.0.2", 'x', &c, &d), "name: no ':' after '}' is refused");
@@ -106,8 +129,8 @@ static void names(void)
 	ok(xpro_parse_key("x:{198.18.1.1}:", 'x', &c, &d), "name: an empty client is refused");
 	ok(xpro_parse_key("", 'x', &c, &d), "name: empty is refused");
 
-	ok(!xpro_hash_dest("x:{198.18.1.1}", &d) && d == A("198.18.1.1"), "hash: x:{D}");
-	ok(!xpro_hash_dest("l:{198.18.1.101}", &d) && d == A("198.18.1.101"), "hash: l:{D}");
+	ok(!xpro_hash_dest("x:{198.18.1.1}", &d) && eq(d, "198.18.1.1"), "hash: x:{D}");
+	ok(!xpro_hash_dest("l:{198.18.1.101}", &d) && eq(d, "198.18.1.101"), "hash: l:{D}");
 	ok(xpro_hash_dest("l:{198.18.1.101}:q", &d), "hash: a queue is not a hash of records");
 	ok(xpro_hash_dest("x:{}", &d), "hash: an empty destination is refused");
 	ok(xpro_hash_dest("x:198.18.1.1", &d), "hash: no braces is refused");
@@ -135,10 +158,10 @@ static void lstate(void)
 /* queue line "i ts1 ts2 c' dc mark" */
 static void qline(void)
 {
-	struct xpro_qline q = { .dest = 77, .seq = 9 }, r;
+	struct xpro_qline q = { .dest = A("198.18.1.77"), .seq = 9 }, r;
 	char buf[2 * XPRO_QLINE_MAX], *e;
-	ok(!xpro_qline_parse("198.18.32.5 1000 2000 30 4 1", 28, &q) && q.client == A("198.18.32.5") &&
-	   q.ts1 == 1000 && q.ts2 == 2000 && q.c == 30 && q.dc == 4 && q.mark == 1 && q.dest == 77 && q.seq == 9,
+	ok(!xpro_qline_parse("198.18.32.5 1000 2000 30 4 1", 28, &q) && eq(q.client, "198.18.32.5") &&
+	   q.ts1 == 1000 && q.ts2 == 2000 && q.c == 30 && q.dc == 4 && q.mark == 1 && eq(q.dest, "198.18.1.77") && q.seq == 9,
 	   "queue line: the fields in order (dest and seq untouched)");
 	e = xpro_qline_put(buf, &q);
 	ok(e - buf == 29 && !memcmp(buf, "198.18.32.5 1000 2000 30 4 1\n", 29), "queue line: formatted back with its newline");
@@ -147,7 +170,7 @@ static void qline(void)
 				 .mark = 7 };
 	e = xpro_qline_put(buf, &q);
 	ok(e - buf <= XPRO_QLINE_MAX && e[-2] == '1' && !xpro_qline_parse(buf, (size_t)(e - buf - 1), &r) &&
-	   r.client == q.client && r.ts1 == q.ts1 && r.dc == q.dc && r.mark == 1,
+	   same(r.client, q.client) && r.ts1 == q.ts1 && r.dc == q.dc && r.mark == 1,
 	   "queue line: the largest fits XPRO_QLINE_MAX and round-trips; a mark not 0 is written 1");
 }
 
@@ -227,7 +250,7 @@ static void conversions(void)
 	struct xpro_record back;
 	int found = 0;
 
-	ok(q.client == k.client && q.dest == k.dest && q.ts1 == 1000 && q.ts2 == 2000 && q.c == 30 && q.dc == 4 &&
+	ok(same(q.client, k.client) && same(q.dest, k.dest) && q.ts1 == 1000 && q.ts2 == 2000 && q.c == 30 && q.dc == 4 &&
 	   q.mark == 1, "map -> queue line: ns to us (truncated), c' and dc as they are, mark 5 becomes 1");
 
 	q.mark = 0;
@@ -274,15 +297,15 @@ static void conversions(void)
 	ok(!xpro_lstate_decays(&s, 10000000), "decay: mts1 after ts2 (skewed clocks) is a negative difference");
 
 	s = (struct xpro_lstate){ 1000, 2000, 26, 4, 0, 900, 1900 };
-	ok(!xpro_lstate_to_apply(&s, k.client, k.dest, 1000000000ULL, 3000000ULL, &a) && a.key.client == k.client &&
-	   a.key.dest == k.dest && a.ts1 == 1000000 && a.ts2 == 2000000 && a.base == 30 && a.ts1_m == 900000 &&
+	ok(!xpro_lstate_to_apply(&s, &k.client, &k.dest, 1000000000ULL, 3000000ULL, &a) && same(a.key.client, k.client) &&
+	   same(a.key.dest, k.dest) && a.ts1 == 1000000 && a.ts2 == 2000000 && a.base == 30 && a.ts1_m == 900000 &&
 	   a.ts2_m == 1900000 && a.idle_ns == 875000000 && a.ret == 0,
 	   "L_DB -> write-back: us to ns, base = gc + dc = 30, idle 7/8 of TT1 = 875 ms");
 	s.ts2 = 3000 + 3600000000ULL;
-	ok(!xpro_lstate_to_apply(&s, k.client, k.dest, 1000000000ULL, 3000000ULL, &a),
+	ok(!xpro_lstate_to_apply(&s, &k.client, &k.dest, 1000000000ULL, 3000000ULL, &a),
 	   "L_DB -> write-back: a window ending an hour after now is taken");
 	s.ts2++;
-	ok(xpro_lstate_to_apply(&s, k.client, k.dest, 1000000000ULL, 3000000ULL, &a),
+	ok(xpro_lstate_to_apply(&s, &k.client, &k.dest, 1000000000ULL, 3000000ULL, &a),
 	   "L_DB -> write-back: one us later is absurd, skipped");
 	a = (struct xpro_sync_apply){ .ts1 = 10, .ts2 = 20, .base = 30, .ts1_m = 40, .ts2_m = 50 };
 	back = xpro_record_from_apply(&a);
@@ -308,19 +331,19 @@ static void mval(void)
 /* l:u entries "D i1 i2 ..." */
 static void upd(void)
 {
-	const uint32_t cl[2] = { A("198.18.32.5"), A("198.18.32.6") };
-	char buf[3 * INET_ADDRSTRLEN];
+	const struct xpro_addr cl[2] = { A("198.18.32.5"), A("198.18.32.6") }, d = A("198.18.1.101");
+	char buf[3 * XPRO_ADDR_STRLEN];
 	struct got g = { 0 };
 	size_t n;
 
-	n = xpro_upd_format(buf, A("198.18.1.101"), cl, 2);
+	n = xpro_upd_format(buf, &d, cl, 2);
 	ok(n == 36 && !strcmp(buf, "198.18.1.101 198.18.32.5 198.18.32.6"), "l:u entry: D then the clients");
-	ok(xpro_upd_parse(buf, n, collect, &g) == 2 && g.n == 2 && g.dest[0] == A("198.18.1.101") &&
-	   g.client[0] == cl[0] && g.dest[1] == g.dest[0] && g.client[1] == cl[1], "l:u entry: parsed back");
+	ok(xpro_upd_parse(buf, n, collect, &g) == 2 && g.n == 2 && eq(g.dest[0], "198.18.1.101") &&
+	   same(g.client[0], cl[0]) && same(g.dest[1], g.dest[0]) && same(g.client[1], cl[1]), "l:u entry: parsed back");
 	memset(&g, 0, sizeof(g));
 	ok(xpro_upd_parse("198.18.1.101", 12, collect, &g) == 0 && g.n == 0, "l:u entry: D alone names nobody");
 	ok(xpro_upd_parse("198.18.1.101 198.18.32.5 bad 198.18.32.6", 40, collect, &g) == -1 && g.n == 1 &&
-	   g.client[0] == cl[0], "l:u entry: stops at a word not an address (those before stay)");
+	   same(g.client[0], cl[0]), "l:u entry: stops at a word not an address (those before stay)");
 	memset(&g, 0, sizeof(g));
 	ok(xpro_upd_parse("198.18.1 198.18.32.5", 20, collect, &g) == -1 && g.n == 0,
 	   "l:u entry: D not an address names nobody");
@@ -342,15 +365,15 @@ static void feed(void)
 	n = xpro_feed_add(buf, sizeof(buf), n, "x:{198.18.1.101}", "198.18.32.6");
 	ok(n == 61 && !strcmp(buf, "px1\nx:{198.18.1.101}:198.18.32.5\nx:{198.18.1.101}:198.18.32.6"),
 	   "feed: the origin, then one line per record");
-	ok(xpro_feed_parse(buf, n, "px2", collect, &g) == 2 && g.n == 2 && g.dest[0] == A("198.18.1.101") &&
-	   g.client[0] == A("198.18.32.5") && g.client[1] == A("198.18.32.6"), "feed: parsed back by another proxy");
+	ok(xpro_feed_parse(buf, n, "px2", collect, &g) == 2 && g.n == 2 && eq(g.dest[0], "198.18.1.101") &&
+	   eq(g.client[0], "198.18.32.5") && eq(g.client[1], "198.18.32.6"), "feed: parsed back by another proxy");
 	memset(&g, 0, sizeof(g));
 	ok(xpro_feed_parse(buf, n, "px1", collect, &g) == -1 && g.n == 0, "feed: our own message is skipped");
 	ok(xpro_feed_parse(buf, n, "px", collect, &g) == 2, "feed: an origin that only starts like ours is another's");
 	memset(&g, 0, sizeof(g));
 	ok(xpro_feed_parse("px1", 3, "px2", collect, &g) == -1 && g.n == 0, "feed: no origin line is refused");
-	ok(xpro_feed_parse(mixed, strlen(mixed), "px2", collect, &g) == 2 && g.n == 2 && g.client[0] == A("198.18.0.1") &&
-	   g.client[1] == A("198.18.0.3"), "feed: lines that are not master names are skipped, the others taken");
+	ok(xpro_feed_parse(mixed, strlen(mixed), "px2", collect, &g) == 2 && g.n == 2 && eq(g.client[0], "198.18.0.1") &&
+	   eq(g.client[1], "198.18.0.3"), "feed: lines that are not master names are skipped, the others taken");
 	n = xpro_feed_start(buf, 24, "px1");
 	ok(xpro_feed_add(buf, 24, n, "x:{198.18.1.101}", "198.18.32.5") == 3 && !strcmp(buf, "px1"),
 	   "feed: a line without room is not appended");

@@ -25,6 +25,7 @@ int main(void)
 {
 	char out[1024], line[1024];
 	struct xpro_warning ev;
+	uint32_t v4;
 	struct timespec now;
 	FILE *f;
 	int n;
@@ -46,8 +47,10 @@ int main(void)
 	clock_gettime(CLOCK_TAI, &now);
 	memset(&ev, 0, sizeof(ev));
 	ev.ts = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
-	inet_pton(AF_INET, "198.18.0.2", &ev.client);
-	inet_pton(AF_INET, "198.18.1.2", &ev.dest);
+	inet_pton(AF_INET, "198.18.0.2", &v4);
+	xpro_addr_set4(&ev.client, v4);
+	inet_pton(AF_INET, "198.18.1.2", &v4);
+	xpro_addr_set4(&ev.dest, v4);
 	ev.count = 100;
 	ev.window_ns = 200000000;
 	ev.reason = XPRO_R_TF1;
