@@ -15,10 +15,16 @@ FILE *xp_csv_open(const char *path, const char *header)
 void xp_flowlog_row(FILE *f, int64_t ts, uint32_t src, uint32_t dst, const char *cls, uint64_t packets,
 		    uint64_t bytes)
 {
-	char s[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN];
+	xp_flowlog_row_af(f, ts, AF_INET, &src, &dst, cls, packets, bytes);
+}
 
-	inet_ntop(AF_INET, &src, s, sizeof(s));
-	inet_ntop(AF_INET, &dst, d, sizeof(d));
+void xp_flowlog_row_af(FILE *f, int64_t ts, int af, const void *src, const void *dst, const char *cls,
+		       uint64_t packets, uint64_t bytes)
+{
+	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+
+	inet_ntop(af, src, s, sizeof(s));
+	inet_ntop(af, dst, d, sizeof(d));
 	fprintf(f, "%lld,%s,%s,%s,%llu,%llu\n", (long long)ts, s, d, cls, (unsigned long long)packets,
 		(unsigned long long)bytes);
 }

@@ -26,6 +26,11 @@ FILE *xp_csv_open(const char *path, const char *header);
 void xp_flowlog_row(FILE *f, int64_t ts, uint32_t src, uint32_t dst, const char *cls, uint64_t packets,
 		    uint64_t bytes);
 
+/* One row of an AF_INET (4-byte) or AF_INET6 (16-byte) pair, RFC 5952 text
+ * for IPv6; bytes then the IPv6 lengths (40 + payload). */
+void xp_flowlog_row_af(FILE *f, int64_t ts, int af, const void *src, const void *dst, const char *cls,
+		       uint64_t packets, uint64_t bytes);
+
 /* Flush, and close unless it is stdout. NULL is fine. */
 void xp_csv_close(FILE *f);
 

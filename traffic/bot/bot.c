@@ -29,6 +29,7 @@
 #include "opt.h"
 #include "botgen.skel.h"
 #include "log.h"
+#include "inet6.h"
 
 static volatile sig_atomic_t stop_flag;
 
@@ -46,6 +47,10 @@ static void on_signal(int sig)
 "vectors as they show on the wire (docs/xpro-bot.md). Testbed only: every address\n" \
 "must lie in " XPRO_TESTBED_STR "; refuses to run in the initial network namespace or where\n" \
 "a main-table route leads outside " XPRO_TESTBED_STR ".\n" \
+"IPv6: an IPv6 --target (inside " XP6_EMBED_STR ", the testbed's IPv6 names of IPv4\n" \
+"addresses) makes every packet IPv6, each address the IPv6 name of the IPv4 one\n" \
+"(bots, spoofed sources, targets): vectors udp vse syn ack udpplain; the tunnel\n" \
+"stays IPv4.\n" \
 "\n" \
 "Vectors (Mirai IDs):\n" \
 "  udp (0)       raw UDP flood, 512 B random payload          [len rand tos ident ttl df sport dport source]\n" \
@@ -175,13 +180,31 @@ static int parse_targets(struct bot *b, char *list)
 			if (num("--target length", slash + 1, 255, &len))
 				return -EINVAL;
 		}
-		if (ipv4("--target", t, &v->addr))
+		if (xp6_is_text6(t)) {
+			char e[160], full[INET6_ADDRSTRLEN + 8];
+			int l4;
+
+			/* the IPv6 name of an IPv4 range: LEN 96..128, random hosts in the low bits */
+			snprintf(full, sizeof(full), "%s/%llu", t, slash ? len : 128);
+			if ((slash && len > 128) || xp6_parse_embedded(full, &v->addr, &l4, e, sizeof(e))) {
+				pr_warn("refusing target %s: %s\n", full, slash && len > 128 ? "length above 128" : e);
+				return -EINVAL;
+			}
+			len = (unsigned long long)l4;
+			if (b->ntgt && !b->v6)
+				goto mixed;
+			b->v6 = 1;
+		} else if (b->v6) {
+			goto mixed;
+		} else if (ipv4("--target", t, &v->addr)) {
 			return -EINVAL;
+		}
 		v->netmask = (uint32_t)len;
 		/* the whole reachable range: base (unmasked) .. base + 2^(32-len) - 1 */
 		first = ntohl(v->addr);
 		last = first + (len < 32 ? (1ull << (32 - len)) - 1 : 0);
-		if (!xpro_in_testbed(v->addr) || last > 0xffffffffull || !xpro_in_testbed(htonl((uint32_t)last))) {
+		if (last > 0xffffffffull ||
+		    (!b->v6 && (!xpro_in_testbed(v->addr) || !xpro_in_testbed(htonl((uint32_t)last))))) {
 			pr_warn("refusing target %s/%llu: Mirai reaches %s..", ntoa(v->addr, a), len, a);
 			fprintf(stderr, "%s (base + random >> %llu, base not masked): outside the testbed range %s\n",
 				last > 0xffffffffull ? "beyond 255.255.255.255" : ntoa(htonl((uint32_t)last), a), len,
@@ -191,6 +214,9 @@ static int parse_targets(struct bot *b, char *list)
 		b->ntgt++;
 	}
 	return 0;
+mixed:
+	pr_warn("--target: IPv4 and IPv6 targets in one run (one family per run)\n");
+	return -EINVAL;
 }
 
 static int parse_proxies(struct bot *b, char *list)
@@ -218,7 +244,21 @@ static int parse_sources(struct bot *b, const char *s, unsigned long long bots)
 	unsigned long long n = 0, len;
 	const char *slash = strchr(s, '/');
 
-	if (slash) {
+	if (slash && xp6_is_text6(s)) {
+		char e[160];
+		int l4;
+
+		/* the IPv6 name of the bots' IPv4 range (their outer addresses) */
+		if (xp6_parse_embedded(s, &addr, &l4, e, sizeof(e))) {
+			pr_warn("--sources %s\n", e);
+			return -EINVAL;
+		}
+		if (!b->v6) {
+			pr_warn("--sources %s: IPv6 bots need an IPv6 --target\n", s);
+			return -EINVAL;
+		}
+		len = (unsigned long long)l4;
+	} else if (slash) {
 		char tmp[INET_ADDRSTRLEN];
 
 		snprintf(tmp, sizeof(tmp), "%.*s", (int)(slash - s), s);
@@ -282,6 +322,23 @@ static int check_local(uint32_t a)
 		err = -errno;
 	close(fd);
 	return err;
+}
+
+socklen_t bot_sockaddr(const struct bot *b, uint32_t v4, uint16_t port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (b->v6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		xp6_embed(&s6->sin6_addr, v4);
+		return sizeof(*s6);
+	}
+	((struct sockaddr_in *)ss)->sin_family = AF_INET;
+	((struct sockaddr_in *)ss)->sin_port = htons(port);
+	((struct sockaddr_in *)ss)->sin_addr.s_addr = v4;
+	return sizeof(struct sockaddr_in);
 }
 
 /* ---- pacing --------------------------------------------------------------- */
@@ -475,17 +532,28 @@ int bot_frame(struct bot *b, struct vec_flow *f, uint32_t src, uint32_t p, struc
 	/* a bot holds its own key (--key-file); one without sends version 1 */
 	struct xpro_tun_key *key = b->bkey ? (i < b->nbots ? b->bkey[i] : xpro_keyfile_find(&b->keys, src)) : NULL;
 	size_t off = raw_inner_off(b->tunnel == 2 && !key ? 1 : b->tunnel);
-	int l = vec_next(&b->o, f, frame + off, RAW_FRAME_MAX - off);
+	/* IPv6: the IPv4 packet 20 bytes further on, rewritten in place */
+	size_t at = off + (b->v6 ? 20 : 0);
+	int l = vec_next(&b->o, f, frame + at, RAW_FRAME_MAX - at);
 	uint16_t oid = 0;
 
 	if (l < 0)
 		return l;
+	if (b->v6) {
+		l = xp6_from_ipv4(frame + off, frame + at, (size_t)l);
+		if (l < 0)
+			return -EPROTONOSUPPORT;
+	}
 	if (b->tunnel) {
 		oid = (uint16_t)vec_rand_next(orng);
 		if (!oid)
 			oid = 1;
 	}
 	*len = raw_wrap(frame, b->pmac[p], b->ifc.mac, b->tunnel, src, b->prox[p], b->tun_port, oid, (size_t)l, key);
+	if (b->v6 && !b->tunnel) {
+		frame[12] = 0x86; /* inline: an IPv6 frame */
+		frame[13] = 0xdd;
+	}
 	return 0;
 }
 
@@ -498,6 +566,12 @@ int bot_send_logged(struct bot *b, struct raw_sock *s, const size_t *len, uint64
 		const uint8_t *ip = s->buf[j] + off;
 		uint32_t sa, da;
 
+		if (b->v6) { /* the IPv4 addresses the names embed; 40 + payload bytes */
+			memcpy(&sa, ip + 20, 4);
+			memcpy(&da, ip + 36, 4);
+			botlog_add(&b->log, ts, sa, da, 1, 40 + (uint64_t)(ip[4] << 8 | ip[5]));
+			continue;
+		}
 		memcpy(&sa, ip + 12, 4);
 		memcpy(&da, ip + 16, 4);
 		botlog_add(&b->log, ts, sa, da, 1, (uint64_t)(ip[2] << 8 | ip[3]));
@@ -793,12 +867,12 @@ static const char *opt_seed(const char *val, void *dst)
 /* ADDR[/LEN],...: the syntax here; the ranges once the options are in */
 static const char *opt_addr_list(const char *val, void *dst)
 {
-	char buf[INET_ADDRSTRLEN + 8];
+	char buf[INET6_ADDRSTRLEN + 8];
 	const char *p = val, *e;
 	uint64_t len;
 
 	do {
-		struct in_addr in;
+		struct in6_addr in;
 		const char *slash;
 
 		e = strchr(p, ',');
@@ -806,7 +880,8 @@ static const char *opt_addr_list(const char *val, void *dst)
 		slash = strchr(buf, '/');
 		if (slash && dst == &cli.targets && !xp_parse_u64(slash + 1, 255, &len))
 			buf[slash - buf] = '\0'; /* Mirai lets /33../255 through as one host */
-		if (inet_pton(AF_INET, buf, &in) != 1)
+		if (inet_pton(AF_INET, buf, &in) != 1 &&
+		    (dst != &cli.targets || inet_pton(AF_INET6, buf, &in) != 1))
 			return dst == &cli.targets ? "is not a list of ADDR or ADDR/LEN" : "is not a list of IPv4 addresses";
 		p = e ? e + 1 : NULL;
 	} while (p);
@@ -818,11 +893,15 @@ static const char *opt_addr_list(const char *val, void *dst)
 static const char *opt_sources(const char *val, void *dst)
 {
 	const char *slash = strchr(val, '/');
-	char buf[INET_ADDRSTRLEN];
-	struct in_addr in;
+	char buf[INET6_ADDRSTRLEN];
+	struct in6_addr in;
 	uint64_t v;
 
-	if (slash) {
+	if (slash && xp6_is_text6(val)) {
+		snprintf(buf, sizeof(buf), "%.*s", (int)(slash - val), val);
+		if (inet_pton(AF_INET6, buf, &in) != 1 || xp_parse_u64(slash + 1, 128, &v))
+			return "is not a CIDR A.B.C.D/LEN or IPV6/LEN";
+	} else if (slash) {
 		snprintf(buf, sizeof(buf), "%.*s", (int)(slash - val), val);
 		if (inet_pton(AF_INET, buf, &in) != 1 || xp_parse_u64(slash + 1, 32, &v))
 			return "is not a CIDR A.B.C.D/LEN";
@@ -840,10 +919,13 @@ static const struct xp_opt bot_opts[] = {
 	      "ADDR or ADDR/LEN, comma-separated (max 16); LEN < 32: a random host\n"
 	      "base + (rand >> LEN) per packet, base NOT masked (Mirai): the whole\n"
 	      "reachable range must lie in " XPRO_TESTBED_STR ". dns ignores targets\n"
-	      "(each adds a stream to the resolver); optional for dns."),
+	      "(each adds a stream to the resolver); optional for dns. IPv6: inside\n"
+	      XP6_EMBED_STR ", LEN 96..128 (all targets IPv6: IPv6 packets)."),
 	XP_FN("sources", 0, opt_sources, &cli.sources, "CIDR|N",
 	      "bot addresses, consecutive: CIDR (its hosts), or N from the host's\n"
-	      "first local range (ip route add local CIDR dev lo). Default 1."),
+	      "first local range (ip route add local CIDR dev lo). Default 1.\n"
+	      "With IPv6 targets also the IPv6 name of the CIDR (2001:db8::c612:2000/120\n"
+	      "for 198.18.32.0/24): the tunnel's outer sources are the IPv4 ones."),
 	XP_U64("bots", 0, &cli.bots, 1, BOT_MAX_BOTS, "N", "at most N bots of --sources CIDR"),
 	XP_DOUBLE("duration", 0, &bot.duration, 0, 3600, "S", "required; 0 < S <= 3600", .flags = XP_OPT_GT),
 	XP_U64("count", 0, &bot.count, 1, (double)BOT_MAX_COUNT, "N",
@@ -1108,6 +1190,19 @@ int main(int argc, char **argv)
 		pr_warn("--target ADDR[/LEN] is required\n");
 		return 2;
 	}
+	if (b->v6 && c != VEC_UDP && c != VEC_VSE && c != VEC_SYN && c != VEC_ACK && c != VEC_UDPPLAIN) {
+		pr_warn("--target %s: %s has no IPv6 form here (IPv6: udp vse syn ack udpplain)\n", cli.targets,
+			vec_name(c));
+		return 2;
+	}
+	if (b->v6 && b->fast == 1) {
+		pr_warn("--fast=xdp: the XDP fast path builds IPv4 packets only (IPv6: the default path)\n");
+		return 2;
+	}
+	if (b->v6 && !b->tunnel && !cli.proxies) {
+		pr_warn("--mode inline with IPv6 targets needs --proxy A (the next hop, by its IPv4 address)\n");
+		return 2;
+	}
 	if (cli.proxies && parse_proxies(b, (char *)cli.proxies))
 		return 1;
 	if (b->tunnel && !b->nprox) {
@@ -1154,13 +1249,14 @@ int main(int argc, char **argv)
 		pr_warn("--log %s: %s\n", cli.logp, strerror(-err));
 		return 1;
 	}
+	b->log.v6 = b->v6;
 	if (vec_is_raw(c) || c == VEC_STOMP) {
 		size_t frame;
 
 		err = next_hops(b);
 		if (err)
 			return 1;
-		frame = raw_inner_off(b->tunnel) - RAW_ETH_LEN + vec_ip_len(&b->o);
+		frame = raw_inner_off(b->tunnel) - RAW_ETH_LEN + vec_ip_len(&b->o) + (b->v6 ? 20 : 0);
 		if (frame > (size_t)b->ifc.mtu) {
 			pr_warn("%s packet of %zu bytes (len %u%s) exceeds the MTU %d of %s\n",
 				vec_name(c), frame, b->o.len, b->tunnel ? ", tunnel included" : "", b->ifc.mtu, b->ifc.name);
@@ -1178,8 +1274,8 @@ int main(int argc, char **argv)
 	b->t0_ns = xp_mono_ns();
 	b->end_ns = b->t0_ns + (uint64_t)(b->duration * 1e9);
 	if (!cli.quiet)
-		pr_warn("%s, %u bot(s) from %s, %u target(s), %s, %s path, seed %llu\n", vec_name(c),
-			b->nbots, ntoa(bot_addr(b, 0), a), b->ntgt, b->tunnel ? "tunnel" : "inline",
+		pr_warn("%s%s, %u bot(s) from %s, %u target(s), %s, %s path, seed %llu\n", vec_name(c),
+			b->v6 ? " over IPv6" : "", b->nbots, ntoa(bot_addr(b, 0), a), b->ntgt, b->tunnel ? "tunnel" : "inline",
 			b->fast == 1 ? "XDP live-frames" : "AF_PACKET", (unsigned long long)b->seed);
 	switch (c) {
 	case VEC_UDPPLAIN:

@@ -42,6 +42,7 @@ struct bot {
 	int verbose;
 	struct xpro_keyfile keys;  /* --key-file: tunnel 2, header version 2 */
 	struct xpro_tun_key **bkey; /* bot i's key (NULL: none, version 1) */
+	int v6;                    /* IPv6 targets: every address is its IPv6 name (lib/inet6.h) */
 };
 
 static inline uint32_t bot_addr(const struct bot *b, uint32_t i)
@@ -71,6 +72,9 @@ int bot_frame(struct bot *b, struct vec_flow *f, uint32_t src, uint32_t p, struc
  * 0, or a send error that is not transient (-ENOBUFS and -EAGAIN are). */
 int bot_send_logged(struct bot *b, struct raw_sock *s, const size_t *len, uint64_t n, size_t off);
 int bot_run_udpplain(struct bot *b);
+/* The socket address of v4 (network order) or, with b->v6, of its IPv6
+ * name, port in host order; its length. */
+socklen_t bot_sockaddr(const struct bot *b, uint32_t v4, uint16_t port, struct sockaddr_storage *ss);
 int bot_run_stomp(struct bot *b);
 int bot_run_http(struct bot *b);
 

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "bot.h"
+#include "inet6.h"
 #include "log.h"
 
 static int bind_bot(int fd, uint32_t addr, uint16_t port)
@@ -25,6 +26,15 @@ static int bind_bot(int fd, uint32_t addr, uint16_t port)
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = addr, .sin_port = htons(port) };
 
 	return bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
+}
+
+/* udpplain's bind: IPv4, or the IPv6 name of addr */
+static int bind_bot_af(const struct bot *b, int fd, uint32_t addr, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	socklen_t l = bot_sockaddr(b, addr, port, &ss);
+
+	return bind(fd, (struct sockaddr *)&ss, l) ? -errno : 0;
 }
 
 /* ---- udpplain --------------------------------------------------------------- */
@@ -37,7 +47,9 @@ int bot_run_udpplain(struct bot *b)
 	uint8_t *buf = calloc(1, b->o.len + 1);
 	uint64_t idx = 0;
 	int err = 0;
-	char a[INET_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN];
+	/* the datagram's IP + UDP headers, for the log's bytes */
+	uint64_t hdr = b->v6 ? 48 : 28;
 
 	if (!f || !fd || !buf) {
 		err = -ENOMEM;
@@ -50,13 +62,15 @@ int bot_run_udpplain(struct bot *b)
 
 		for (uint32_t t = 0; t < b->ntgt; t++) {
 			struct vec_flow *x = &f[bi * b->ntgt + t];
-			struct sockaddr_in to = { .sin_family = AF_INET };
+			struct sockaddr_storage to;
+			socklen_t tl;
+			uint16_t dport;
 			int s;
 
 			vec_flow_init(&b->o, x, bot_addr(b, bi), &b->tgt[t], b->seed, (uint64_t)bi * b->ntgt + t);
 			if (t == 0) /* one source port per attack (per bot) */
 				sport = b->o.sport == VEC_RANDOM16 ? (uint16_t)vec_rand_next(&x->rnd) : (uint16_t)b->o.sport;
-			s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+			s = socket(b->v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 			if (s < 0) {
 				err = -errno;
 				pr_warn("udpplain socket: %s\n", strerror(errno));
@@ -65,17 +79,17 @@ int bot_run_udpplain(struct bot *b)
 			fd[bi * b->ntgt + t] = s;
 			/* no SO_REUSEADDR: the second socket's bind fails, as in Mirai,
 			 * and it gets an ephemeral port */
-			if (bind_bot(s, x->local, sport) && bind_bot(s, x->local, 0)) {
+			if (bind_bot_af(b, s, x->local, sport) && bind_bot_af(b, s, x->local, 0)) {
 				err = -errno;
-				pr_warn("udpplain bind %s: %s\n", inet_ntop(AF_INET, &x->local, a, sizeof(a)),
+				pr_warn("udpplain bind %s: %s\n", xp6_name(b->v6 ? AF_INET6 : AF_INET, x->local, a),
 					strerror(errno));
 				goto out;
 			}
-			to.sin_addr.s_addr = x->host;
-			to.sin_port = htons(b->o.dport == VEC_RANDOM16 ? (uint16_t)vec_rand_next(&x->rnd) : (uint16_t)b->o.dport);
-			if (connect(s, (struct sockaddr *)&to, sizeof(to))) {
+			dport = b->o.dport == VEC_RANDOM16 ? (uint16_t)vec_rand_next(&x->rnd) : (uint16_t)b->o.dport;
+			tl = bot_sockaddr(b, x->host, dport, &to);
+			if (connect(s, (struct sockaddr *)&to, tl)) {
 				err = -errno;
-				pr_warn("udpplain connect %s: %s\n", inet_ntop(AF_INET, &x->host, a, sizeof(a)),
+				pr_warn("udpplain connect %s: %s\n", xp6_name(b->v6 ? AF_INET6 : AF_INET, x->host, a),
 					strerror(errno));
 				goto out;
 			}
@@ -104,7 +118,7 @@ int bot_run_udpplain(struct bot *b)
 				bot_sleep_ns(20000);
 			continue;
 		}
-		botlog_add(&b->log, xp_real_sec(), x->local, x->host, 1, 28 + (uint64_t)b->o.len);
+		botlog_add(&b->log, xp_real_sec(), x->local, x->host, 1, hdr + (uint64_t)b->o.len);
 		b->sent++;
 		idx++;
 	}

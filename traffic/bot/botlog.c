@@ -6,6 +6,7 @@
 #include <time.h>
 #include "botlog.h"
 #include "json.h"
+#include "inet6.h"
 #include "flowlog.h"
 
 int botlog_open(struct botlog *l, const char *path, const char *cls)
@@ -40,8 +41,15 @@ void botlog_flush(struct botlog *l)
 
 		if (!e->packets)
 			continue;
-		if (l->f)
+		if (l->f && l->v6) {
+			uint8_t s6[16], d6[16];
+
+			xp6_embed(s6, e->src);
+			xp6_embed(d6, e->dst);
+			xp_flowlog_row_af(l->f, l->ts, AF_INET6, s6, d6, l->cls, e->packets, e->bytes);
+		} else if (l->f) {
 			xp_flowlog_row(l->f, l->ts, e->src, e->dst, l->cls, e->packets, e->bytes);
+		}
 		memset(e, 0, sizeof(*e));
 	}
 	l->used = 0;

@@ -4,7 +4,8 @@
  * (src, dst, class) with nonzero packets,
  *   ts,src,dst,class,packets,bytes
  * and a summary JSON at exit. src/dst are the victim-facing (inner)
- * addresses, bytes the inner IPv4 lengths.
+ * addresses, bytes the inner IPv4 lengths (IPv6: the addresses' IPv6 names,
+ * 2001:db8:: + the IPv4 address the bot works with, and the IPv6 lengths).
  */
 #ifndef XPRO_BOTLOG_H
 #define XPRO_BOTLOG_H
@@ -26,6 +27,7 @@ struct botlog {
 	uint32_t cap, used;
 	uint64_t packets, bytes; /* totals */
 	int64_t started;
+	int v6;            /* 1: the addresses are written as their IPv6 names (lib/inet6.h) */
 };
 
 int botlog_open(struct botlog *l, const char *path, const char *cls);

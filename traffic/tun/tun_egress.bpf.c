@@ -10,6 +10,13 @@
  * proxy itself (which includes tunnel packets: the redirect below sends the
  * wrapped packet through this hook a second time).
  *
+ * IPv6 packets go into the same IPv4 tunnel (docs/protocol.md, "Inner
+ * IPv6"): the outer source is the IPv4 address in the low 32 bits of the
+ * inner source (the /96 embedding, 2001:db8::c612:1005 -> 198.18.16.5), which
+ * also keys tun_src and tun_keys. Left on the link: ICMPv6 neighbour
+ * discovery (types 133-137), multicast and link-local packets, and packets
+ * to a proxy's own IPv6 name (2001:db8:: + its IPv4 address).
+ *
  * Proxy choice: a per-source entry of tun_src (xpro-device's per-device
  * failover), else the mode: fixed (slot 0), spread (hash of the inner
  * destination), failover (the first slot marked alive).
@@ -29,6 +36,9 @@
 #define TC_ACT_OK_    0
 #define TC_ACT_SHOT_  2
 #define ETH_P_IP_     0x0800
+#define ETH_P_IPV6_   0x86DD
+#define NEXTHDR_FRAG_ 44
+#define NEXTHDR_ICMP6_ 58
 #define ETH_HLEN_     14
 #define IP_MF_        0x2000
 #define IP_DF_        0x4000
@@ -87,7 +97,8 @@ _Static_assert(sizeof(struct outer2) == OUTER2_LEN, "outer headers of version 2 
  * sequence number of the device, the key index, the MAC (bpf/xpro_mac.h)
  * over outer source, proxy, header bytes 0-7 and the inner addresses.
  */
-static __always_inline void sign(struct outer2 *o2, const struct outer *o, struct xtun_key *k, __be32 daddr)
+static __always_inline void sign(struct outer2 *o2, const struct outer *o, struct xtun_key *k, __be32 daddr,
+				 const __u8 *in6)
 {
 	__u32 seq = (__u32)__sync_fetch_and_add(&k->seq, 1) + 1;
 	__be32 inner[2] = { o->ip.saddr, daddr };
@@ -105,7 +116,11 @@ static __always_inline void sign(struct outer2 *o2, const struct outer *o, struc
 	o2->xh.inner_len = o->xh.inner_len;
 	o2->xh.seq = bpf_htonl(seq);
 	o2->xh.key_index = bpf_htonl(k->index);
-	mac = xpro_tun_mac(k->k0, k->k1, o->ip.saddr, o->ip.daddr, (const __u8 *)&o2->xh, (const __u8 *)inner);
+	/* inner IPv6: its source and destination (in6, 32 bytes) */
+	if (in6)
+		mac = xpro_tun_mac6(k->k0, k->k1, o->ip.saddr, o->ip.daddr, (const __u8 *)&o2->xh, in6);
+	else
+		mac = xpro_tun_mac(k->k0, k->k1, o->ip.saddr, o->ip.daddr, (const __u8 *)&o2->xh, (const __u8 *)inner);
 #pragma unroll
 	for (b = 0; b < 8; b++)
 		o2->xh.mac[b] = (__u8)(mac >> (8 * b));
@@ -159,11 +174,51 @@ int xpro_tun_egress(struct __sk_buff *skb)
 	struct xtun_key *key;
 	__u32 zero = 0, i, slot, inner_len;
 	__be32 saddr, daddr;
-	__u8 tos, proto;
+	__u8 tos, proto, in6[32];
 	__u16 dport = 0;
-	int s;
+	int s, is6 = 0;
 
-	if ((void *)(eth + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP_))
+	if ((void *)(eth + 1) > data_end)
+		return count(XTUN_C_PASS_OTHER, TC_ACT_OK_);
+	if (eth->h_proto == bpf_htons(ETH_P_IPV6_)) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+		__u32 hi[3];
+
+		if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
+			return count(XTUN_C_DROP_MALFORMED, TC_ACT_SHOT_);
+		/* what stays on the link: multicast, link-local, neighbour discovery */
+		if (ip6->daddr.in6_u.u6_addr8[0] == 0xff ||
+		    (ip6->daddr.in6_u.u6_addr8[0] == 0xfe && (ip6->daddr.in6_u.u6_addr8[1] & 0xc0) == 0x80) ||
+		    (ip6->saddr.in6_u.u6_addr8[0] == 0xfe && (ip6->saddr.in6_u.u6_addr8[1] & 0xc0) == 0x80))
+			return count(XTUN_C_PASS_OTHER, TC_ACT_OK_);
+		if (ip6->nexthdr == NEXTHDR_ICMP6_) {
+			__u8 *t = (void *)(ip6 + 1);
+
+			if ((void *)(t + 1) <= data_end && *t >= 133 && *t <= 137)
+				return count(XTUN_C_PASS_OTHER, TC_ACT_OK_);
+		}
+		is6 = 1;
+		__builtin_memcpy(in6, &ip6->saddr, 16);
+		__builtin_memcpy(in6 + 16, &ip6->daddr, 16);
+		saddr = ip6->saddr.in6_u.u6_addr32[3];
+		daddr = ip6->daddr.in6_u.u6_addr32[3];
+		hi[0] = ip6->daddr.in6_u.u6_addr32[0];
+		hi[1] = ip6->daddr.in6_u.u6_addr32[1];
+		hi[2] = ip6->daddr.in6_u.u6_addr32[2];
+		if (hi[0] != bpf_htonl(0x20010db8) || hi[1] || hi[2])
+			daddr = 0; /* not a testbed IPv4 name: no proxy's */
+		tos = (__u8)(bpf_ntohs(*(__be16 *)ip6) >> 4);
+		proto = ip6->nexthdr;
+		inner_len = 40 + bpf_ntohs(ip6->payload_len);
+		if (proto == IPPROTO_UDP) {
+			struct udphdr *udp = (void *)(ip6 + 1);
+
+			if ((void *)(udp + 1) <= data_end)
+				dport = udp->dest;
+		}
+		goto parsed;
+	}
+	if (eth->h_proto != bpf_htons(ETH_P_IP_))
 		return count(XTUN_C_PASS_OTHER, TC_ACT_OK_);
 	iph = (void *)(eth + 1);
 	if ((void *)(iph + 1) > data_end || iph->version != 4 || iph->ihl < 5)
@@ -179,6 +234,7 @@ int xpro_tun_egress(struct __sk_buff *skb)
 		if ((void *)(udp + 1) <= data_end)
 			dport = udp->dest;
 	}
+parsed:
 	cfg = bpf_map_lookup_elem(&tun_cfg, &zero);
 	if (!cfg)
 		return count(XTUN_C_DROP_NO_PROXY, TC_ACT_SHOT_);
@@ -197,10 +253,18 @@ int xpro_tun_egress(struct __sk_buff *skb)
 		}
 	}
 
-	if (iph->frag_off & bpf_htons(IP_MF_ | IP_OFFSET_))
-		return count(XTUN_C_DROP_FRAG, TC_ACT_SHOT_);
-	if (inner_len < iph->ihl * 4 || inner_len != skb->len - ETH_HLEN_)
-		return count(XTUN_C_DROP_MALFORMED, TC_ACT_SHOT_);
+	if (is6) {
+		/* a fragment header right after the fixed header: proxies drop it */
+		if (proto == NEXTHDR_FRAG_)
+			return count(XTUN_C_DROP_FRAG, TC_ACT_SHOT_);
+		if (inner_len != skb->len - ETH_HLEN_)
+			return count(XTUN_C_DROP_MALFORMED, TC_ACT_SHOT_);
+	} else {
+		if (iph->frag_off & bpf_htons(IP_MF_ | IP_OFFSET_))
+			return count(XTUN_C_DROP_FRAG, TC_ACT_SHOT_);
+		if (inner_len < iph->ihl * 4 || inner_len != skb->len - ETH_HLEN_)
+			return count(XTUN_C_DROP_MALFORMED, TC_ACT_SHOT_);
+	}
 	if (skb->gso_segs > 1)
 		return count(XTUN_C_DROP_GSO, TC_ACT_SHOT_);
 
@@ -241,7 +305,7 @@ int xpro_tun_egress(struct __sk_buff *skb)
 			return count(XTUN_C_DROP_TOO_BIG, TC_ACT_SHOT_);
 	}
 	if (key) {
-		sign(&o2, &o, key, daddr);
+		sign(&o2, &o, key, daddr, is6 ? in6 : NULL);
 		s = bpf_skb_adjust_room(skb, OUTER2_LEN, BPF_ADJ_ROOM_MAC,
 					BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP |
 					ADJ_ROOM_ENCAP_L2(XPRO_TUN_HDR2_LEN));
@@ -255,6 +319,13 @@ int xpro_tun_egress(struct __sk_buff *skb)
 			return count(XTUN_C_DROP_ERROR, TC_ACT_SHOT_);
 	}
 
+	if (is6) {
+		/* the frame is IPv4 now (adjust_room set skb->protocol) */
+		__be16 ethp = bpf_htons(ETH_P_IP_);
+
+		if (bpf_skb_store_bytes(skb, 12, &ethp, 2, 0))
+			return count(XTUN_C_DROP_ERROR, TC_ACT_SHOT_);
+	}
 	ps = bpf_map_lookup_elem(&tun_pstats, &slot);
 	if (ps) {
 		ps->packets += 1;
