@@ -249,7 +249,7 @@ XPRO_DROPS = ("drop_tf1", "drop_tf2", "drop_tf2_fair", "drop_truncated", "drop_b
               "drop_bad_len", "drop_inner_bounds", "drop_outer_frag", "drop_inner_frag",
               "drop_not_ipv4", "drop_ipv6", "drop_fib", "drop_spoofed", "drop_nested",
               "drop_to_proxy", "drop_to_mgmt", "drop_hairpin", "drop_encap", "drop_bad_mac",
-              "drop_replay", "drop_no_key", "drop_v1", "drop_no_config")
+              "drop_replay", "drop_no_key", "drop_v1", "drop_exthdr", "drop_no_config")
 
 
 def iface_drops(start, end):

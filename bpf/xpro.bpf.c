@@ -3,10 +3,12 @@
  * X-Pro proxy: Algorithm 2 at the XDP hook.
  *
  * Tunnel mode (default): IPv4/UDP to cfg_tun_addr:cfg_tun_port carrying an
- * X-Pro header and the device's IPv4 packet (docs/protocol.md). Key: (outer
- * source, inner destination). A passed packet is decapsulated and forwarded
- * with bpf_fib_lookup + redirect/XDP_TX, or handed to the kernel when the
- * FIB needs it (no neighbour, fragmentation needed, TTL).
+ * X-Pro header and the device's IPv4 or IPv6 packet (docs/protocol.md). Key:
+ * (outer source, inner destination), both as struct xpro_addr. A passed
+ * packet is decapsulated and forwarded with bpf_fib_lookup +
+ * redirect/XDP_TX, or handed to the kernel when the FIB needs it (no
+ * neighbour, fragmentation needed, TTL or hop limit). Outer IPv6: neighbour
+ * discovery to the kernel, the rest by the ipv6 setting.
  * Inline mode: plain routed IPv4, key (source, destination).
  * Everything else goes to the kernel untouched.
  */
@@ -23,6 +25,19 @@
 #define IP_MF_       0x2000
 #define IP_OFFSET_   0x1FFF
 #define AF_INET_     2
+#define AF_INET6_    10
+
+/* IPv6 next-header values the walk knows (docs/protocol.md, "Inner IPv6") */
+#define NH_HOP_      0
+#define NH_TCP_      6
+#define NH_UDP_      17
+#define NH_ROUTING_  43
+#define NH_FRAGMENT_ 44
+#define NH_ICMPV6_   58
+#define NH_NONE_     59
+#define NH_DSTOPTS_  60
+/* extension headers skipped before the upper layer; one more is exthdr */
+#define XPRO_EXTHDRS_MAX 4
 
 /* Inline mode: encapsulations a kernel forwards without this filter. */
 static __always_inline int is_encap(__be16 proto)
@@ -43,6 +58,8 @@ const volatile __u8 cfg_guard = 0;        /* xpro_guard has entries */
 const volatile __u8 cfg_devnets = 0;      /* xpro_devnets has entries */
 const volatile __u8 cfg_keys = 0;         /* xpro_devkeys has entries: identity on */
 const volatile __u8 cfg_v1 = 1;           /* 1: accept header version 1 (tunnel_v1) */
+const volatile __u8 cfg_embed6 = 0;       /* device_embed6 set: cfg_embed6_net is its /96 */
+const volatile __be32 cfg_embed6_net[3] = { 0, 0, 0 };
 
 /* Written by tests through the skeleton when cfg_test_clock is set. */
 __u64 test_now = 0;
@@ -74,8 +91,19 @@ static __always_inline int to_kernel_untouched(void)
 	return XDP_PASS;
 }
 
-static __always_inline int ipv6_verdict(const struct xpro_params *p)
+/*
+ * An outer IPv6 frame (docs/protocol.md): ICMPv6 neighbour discovery
+ * (types 133-137 right after the fixed header) goes to the kernel; the rest
+ * as the ipv6 setting says.
+ */
+static __always_inline int ipv6_verdict(const struct xpro_params *p, void *l3, void *data_end)
 {
+	struct ipv6hdr *ip6h = l3;
+	__u8 *type = (void *)(ip6h + 1);
+
+	if ((void *)(type + 1) <= data_end && ip6h->nexthdr == NH_ICMPV6_ &&
+	    *type >= 133 && *type <= 137)
+		return to_kernel_untouched();
 	if (p->ipv6 == XPRO_IPV6_KERNEL)
 		return to_kernel_untouched();
 	return drop(XPRO_C_DROP_IPV6);
@@ -203,25 +231,48 @@ static __always_inline int fib_prepare(struct xdp_md *ctx, struct bpf_fib_lookup
 	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
 }
 
+/* The same for an IPv6 packet (flow label, next header, hop limit). */
+static __always_inline int fib_prepare6(struct xdp_md *ctx, struct bpf_fib_lookup *fib,
+					const struct ipv6hdr *ip6h, __u8 l4proto)
+{
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->family = AF_INET6_;
+	fib->flowinfo = *(const __be32 *)ip6h & bpf_htonl(0x0FFFFFFF);
+	fib->l4_protocol = l4proto;
+	fib->tot_len = sizeof(*ip6h) + bpf_ntohs(ip6h->payload_len);
+	__builtin_memcpy(fib->ipv6_src, &ip6h->saddr, 16);
+	__builtin_memcpy(fib->ipv6_dst, &ip6h->daddr, 16);
+	fib->ifindex = ctx->ingress_ifindex;
+	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
+}
+
 /*
- * Forward an IPv4 packet that starts right after the Ethernet header at
- * data, after a FIB lookup that returned rc.
+ * Forward an IPv4 (v6 = 0) or IPv6 packet that starts right after the
+ * Ethernet header at data, after a FIB lookup that returned rc. IPv6 has no
+ * header checksum: the hop limit is decremented as it is.
  */
-static __always_inline int forward(struct xdp_md *ctx, struct bpf_fib_lookup *fib, int rc)
+static __always_inline int forward(struct xdp_md *ctx, struct bpf_fib_lookup *fib, int rc, int v6)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
 	struct iphdr *iph = data + sizeof(*eth);
+	struct ipv6hdr *ip6h = data + sizeof(*eth);
 
-	if ((void *)(iph + 1) > data_end)
+	if (v6 ? (void *)(ip6h + 1) > data_end : (void *)(iph + 1) > data_end)
 		return drop(XPRO_C_DROP_TRUNCATED);
 
 	switch (rc) {
 	case BPF_FIB_LKUP_RET_SUCCESS:
-		if (iph->ttl <= 1)
-			break; /* the kernel answers with ICMP time exceeded */
-		ip_decrease_ttl(iph);
+		if (v6) {
+			if (ip6h->hop_limit <= 1)
+				break; /* the kernel answers with ICMPv6 time exceeded */
+			ip6h->hop_limit--;
+		} else {
+			if (iph->ttl <= 1)
+				break; /* the kernel answers with ICMP time exceeded */
+			ip_decrease_ttl(iph);
+		}
 		__builtin_memcpy(eth->h_dest, fib->dmac, 6);
 		__builtin_memcpy(eth->h_source, fib->smac, 6);
 		if (fib->ifindex == ctx->ingress_ifindex) {
@@ -243,9 +294,10 @@ static __always_inline int forward(struct xdp_md *ctx, struct bpf_fib_lookup *fi
 /*
  * Remove the outer IPv4/UDP/X-Pro headers (outer_len bytes after Ethernet),
  * keeping the original Ethernet header in front of the inner packet so that
- * a packet handed to the kernel is still addressed to this host.
+ * a packet handed to the kernel is still addressed to this host; proto is
+ * the inner packet's EtherType.
  */
-static __always_inline int decap(struct xdp_md *ctx, __u32 outer_len)
+static __always_inline int decap(struct xdp_md *ctx, __u32 outer_len, __be16 proto)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -262,7 +314,7 @@ static __always_inline int decap(struct xdp_md *ctx, __u32 outer_len)
 	if ((void *)(eth + 1) > data_end)
 		return -1;
 	__builtin_memcpy(eth, &eth_copy, sizeof(*eth));
-	eth->h_proto = bpf_htons(ETH_P_IP_);
+	eth->h_proto = proto;
 	return 0;
 }
 
@@ -281,6 +333,29 @@ static __always_inline int source_ok(__be32 client, __be32 src)
 	k.prefixlen = 32 + 128;
 	k.client = client;
 	xpro_addr_set4(&k.net, src);
+	return bpf_map_lookup_elem(&xpro_devnets, &k) != NULL;
+}
+
+/*
+ * The same for an inner IPv6 source: a prefix registered for the client,
+ * or device_embed6's /96 with the client's IPv4 address in the low 32 bits
+ * (docs/protocol.md). A v4-mapped source is never one: such an address is
+ * not used on the wire (RFC 4291 2.5.5.2).
+ */
+static __always_inline int source_ok6(__be32 client, const struct xpro_addr *src)
+{
+	struct xpro_devnet_key k;
+
+	if (xpro_addr_is4(src))
+		return 0;
+	if (cfg_embed6 && src->w[3] == client && src->w[0] == cfg_embed6_net[0] &&
+	    src->w[1] == cfg_embed6_net[1] && src->w[2] == cfg_embed6_net[2])
+		return 1;
+	if (!cfg_devnets)
+		return 0;
+	k.prefixlen = 32 + 128;
+	k.client = client;
+	k.net = *src;
 	return bpf_map_lookup_elem(&xpro_devnets, &k) != NULL;
 }
 
@@ -315,6 +390,33 @@ static __always_inline __u32 guard_dest(const struct iphdr *iph, __u32 ihl, void
 	return XPRO_C_DROP_TO_PROXY;
 }
 
+/* guard_dest for an inner IPv6 destination: a proxy or management prefix
+ * (IPv6 entries of proxies, mgmt_prefixes); l4proto and l4 are the upper
+ * layer the extension-header walk found. */
+static __always_inline __u32 guard_dest6(const struct xpro_addr *dst, __u8 l4proto, void *l4,
+					 void *data_end)
+{
+	struct xpro_guard_key k;
+	struct udphdr *udp = l4;
+	__u32 *kind;
+
+	if (!cfg_guard)
+		return 0;
+	k.prefixlen = 128;
+	k.addr = *dst;
+	kind = bpf_map_lookup_elem(&xpro_guard, &k);
+	if (!kind)
+		return 0;
+	if (*kind == XPRO_GUARD_MGMT)
+		return XPRO_C_DROP_TO_MGMT;
+	if (*kind != XPRO_GUARD_PROXY)
+		return 0;
+	if (cfg_mode == 0 && l4proto == NH_UDP_ && (void *)(udp + 1) <= data_end &&
+	    udp->dest == cfg_tun_port)
+		return XPRO_C_DROP_NESTED;
+	return XPRO_C_DROP_TO_PROXY;
+}
+
 /*
  * Client identity (docs/protocol.md): a version-2 header must carry a MAC
  * under the client's key and a sequence number inside its replay window;
@@ -324,7 +426,7 @@ static __always_inline __u32 guard_dest(const struct iphdr *iph, __u32 ihl, void
  * a device's window.
  */
 static __always_inline __u32 identity(__be32 client, const __u8 *xh, __u32 xhl,
-				      const __u8 *in, void *data_end)
+				      const __u8 *in, void *data_end, int v6)
 {
 	struct xpro_devkey *dk;
 	__u64 mac, seq, top, d, win, nwin;
@@ -343,13 +445,15 @@ static __always_inline __u32 identity(__be32 client, const __u8 *xh, __u32 xhl,
 	}
 	if (!cfg_keys)
 		return XPRO_C_DROP_NO_KEY;
-	if ((void *)(xh + XPRO_TUN_HDR2_LEN) > data_end || (void *)(in + 20) > data_end)
+	if ((void *)(xh + XPRO_TUN_HDR2_LEN) > data_end || (void *)(in + (v6 ? 40 : 20)) > data_end)
 		return XPRO_C_DROP_BAD_LEN;
 	idx = (__u32)xh[8] << 24 | (__u32)xh[9] << 16 | (__u32)xh[10] << 8 | xh[11];
 	dk = bpf_map_lookup_elem(&xpro_devkeys, &idx);
 	if (!dk || dk->client != client)
 		return XPRO_C_DROP_NO_KEY;
-	mac = xpro_tun_mac(dk->k0, dk->k1, client, cfg_tun_addr, xh, in + 12);
+	/* IPv4: inner bytes 12-19; IPv6: 8-39 (its source and destination) */
+	mac = v6 ? xpro_tun_mac6(dk->k0, dk->k1, client, cfg_tun_addr, xh, in + 8) :
+		   xpro_tun_mac(dk->k0, dk->k1, client, cfg_tun_addr, xh, in + 12);
 	if (mac != xpro_le64(xh + 12))
 		return XPRO_C_DROP_BAD_MAC;
 	/* the replay window, after the MAC: a forger cannot move it */
@@ -381,21 +485,143 @@ static __always_inline int fib_usable(int rc)
 	       rc == BPF_FIB_LKUP_RET_FRAG_NEEDED;
 }
 
-static __always_inline int xpro_tunnel(struct xdp_md *ctx, const struct xpro_params *p,
-				       struct iphdr *oiph, void *data_end)
+/*
+ * A tunnel packet that passed the header checks and the reverse firewall:
+ * its route (D's cached one when fresh and the packet fits, else a lookup,
+ * whose success refreshes the cache; decided before the filter, so that
+ * unroutable packets create no record), Algorithm 2, then decapsulation
+ * and forwarding. inner is the inner IPv4 (v6 = 0) or IPv6 header, tot_len
+ * its length, l4proto (IPv6) the upper layer the walk found.
+ */
+static __always_inline int tunnel_pass(struct xdp_md *ctx, const struct xpro_params *p,
+				       const struct xpro_key *key, void *inner, int v6, __u8 l4proto,
+				       __u32 outer_len, __u32 tot_len)
 {
 	struct bpf_fib_lookup fib;
 	struct xpro_agg *agg;
+	__u32 reason;
 	__u64 now;
-	__u32 tot_len, g;
 	int fresh_route = 0;
+	int rc;
+
+	now = xpro_now();
+	agg = bpf_map_lookup_elem(&xpro_aggs, &key->dest);
+	if (agg && p->fib_cache_ms && agg->fib_ts &&
+	    xpro_sdiff(now, agg->fib_ts) >= 0 &&
+	    xpro_sdiff(now, agg->fib_ts) < (__s64)p->fib_cache_ms * 1000000 &&
+	    tot_len <= agg->fib_okmax && agg->fib_ifindex) {
+		rc = BPF_FIB_LKUP_RET_SUCCESS;
+		fib.ifindex = agg->fib_ifindex;
+		__builtin_memcpy(fib.dmac, agg->fib_dmac, 6);
+		__builtin_memcpy(fib.smac, agg->fib_smac, 6);
+	} else {
+		rc = v6 ? fib_prepare6(ctx, &fib, inner, l4proto) : fib_prepare(ctx, &fib, inner);
+		fresh_route = rc == BPF_FIB_LKUP_RET_SUCCESS;
+	}
+	if (!fib_usable(rc))
+		return drop(XPRO_C_DROP_FIB);
+	/* no hairpin: tunnel traffic never leaves by the side it came in
+	 * (with FRAG_NEEDED the lookup stops before it knows the interface) */
+	if (rc != BPF_FIB_LKUP_RET_FRAG_NEEDED && fib.ifindex == ctx->ingress_ifindex)
+		return drop(XPRO_C_DROP_HAIRPIN);
+
+	if (filter(key, p, now, &reason, &agg) == XPRO_DROP)
+		return count_drop_reason(reason);
+	if (fresh_route && agg && p->fib_cache_ms) {
+		agg->fib_ifindex = fib.ifindex;
+		__builtin_memcpy(agg->fib_dmac, fib.dmac, 6);
+		__builtin_memcpy(agg->fib_smac, fib.smac, 6);
+		agg->fib_okmax = (__u16)tot_len;
+		agg->fib_ts = now;
+	}
+	if (decap(ctx, outer_len, v6 ? bpf_htons(ETH_P_IPV6_) : bpf_htons(ETH_P_IP_)))
+		return drop(XPRO_C_DROP_TRUNCATED);
+	return forward(ctx, &fib, rc, v6);
+}
+
+/*
+ * The inner packet is IPv6 (docs/protocol.md, "Inner IPv6"): its lengths,
+ * the extension headers up to the upper layer (hop-by-hop first, routing
+ * and destination options skipped, at most XPRO_EXTHDRS_MAX; a fragment
+ * header is inner_frag, anything else exthdr), then as IPv4: identity,
+ * the reverse firewall, the route, Algorithm 2 on (outer source, inner
+ * destination).
+ */
+static __always_inline int xpro_tunnel6(struct xdp_md *ctx, const struct xpro_params *p,
+					struct iphdr *oiph, struct xpro_tun_hdr *xh, __u32 xhl,
+					__u32 ulen, __u32 ohl, void *inner, void *data_end)
+{
+	struct ipv6hdr *ip6h = inner;
+	struct xpro_addr src;
+	struct xpro_key key;
+	__u32 inner_len, off, outer_len, g;
+	__u8 nh, *eh;
+	int i;
+
+	if (ulen < sizeof(struct udphdr) + xhl + sizeof(*ip6h))
+		return drop(XPRO_C_DROP_TRUNCATED);
+	if ((void *)(ip6h + 1) > data_end)
+		return drop(XPRO_C_DROP_INNER_BOUNDS);
+	inner_len = bpf_ntohs(xh->inner_len);
+	if (inner_len != ulen - sizeof(struct udphdr) - xhl ||
+	    inner_len != sizeof(*ip6h) + bpf_ntohs(ip6h->payload_len))
+		return drop(XPRO_C_DROP_BAD_LEN);
+
+	nh = ip6h->nexthdr;
+	off = sizeof(*ip6h);
+#pragma unroll
+	for (i = 0; i <= XPRO_EXTHDRS_MAX; i++) {
+		if (nh == NH_UDP_ || nh == NH_TCP_ || nh == NH_ICMPV6_ || nh == NH_NONE_)
+			break;
+		if (nh == NH_FRAGMENT_)
+			return drop(XPRO_C_DROP_INNER_FRAG);
+		if (i == XPRO_EXTHDRS_MAX || (nh == NH_HOP_ && i) ||
+		    (nh != NH_HOP_ && nh != NH_ROUTING_ && nh != NH_DSTOPTS_))
+			return drop(XPRO_C_DROP_EXTHDR);
+		eh = (void *)ip6h + off;
+		if (off + 8 > inner_len || (void *)(eh + 2) > data_end)
+			return drop(XPRO_C_DROP_INNER_BOUNDS);
+		nh = eh[0];
+		off += ((__u32)eh[1] + 1) * 8;
+		/* at most 40 + 4 x 2048: the mask, kept by the barrier, bounds
+		 * the offset for the verifier (6.1 included) */
+		barrier_var(off);
+		off &= 0x3fff;
+	}
+	if (off > inner_len)
+		return drop(XPRO_C_DROP_INNER_BOUNDS);
+
+	xpro_addr_set4(&key.client, oiph->saddr);
+	__builtin_memcpy(&key.dest, &ip6h->daddr, sizeof(key.dest));
+	outer_len = ohl + sizeof(struct udphdr) + xhl;
+
+	if (!p->filter) {
+		if (decap(ctx, outer_len, bpf_htons(ETH_P_IPV6_)))
+			return drop(XPRO_C_DROP_TRUNCATED);
+		count(XPRO_C_PASS_NOFILTER);
+		return XDP_PASS;
+	}
+	g = identity(oiph->saddr, (const __u8 *)xh, xhl, (const __u8 *)ip6h, data_end, 1);
+	if (g)
+		return drop(g);
+	__builtin_memcpy(&src, &ip6h->saddr, sizeof(src));
+	if (!source_ok6(oiph->saddr, &src))
+		return drop(XPRO_C_DROP_SPOOFED);
+	g = guard_dest6(&key.dest, nh, (void *)ip6h + off, data_end);
+	if (g)
+		return drop(g);
+	return tunnel_pass(ctx, p, &key, ip6h, 1, nh, outer_len, inner_len);
+}
+
+static __always_inline int xpro_tunnel(struct xdp_md *ctx, const struct xpro_params *p,
+				       struct iphdr *oiph, void *data_end)
+{
 	struct xpro_tun_hdr *xh;
 	struct xpro_key key;
 	struct iphdr *iph;
 	struct udphdr *udp;
-	__u32 ohl, ulen, inner_len, ihl, reason, outer_len, xhl;
+	__u32 ohl, ulen, inner_len, ihl, outer_len, xhl, g;
 	__u8 *vbyte;
-	int rc;
 
 	if (oiph->daddr != cfg_tun_addr || oiph->protocol != IPPROTO_UDP)
 		return to_kernel_untouched();
@@ -439,7 +665,7 @@ static __always_inline int xpro_tunnel(struct xdp_md *ctx, const struct xpro_par
 	if ((void *)(vbyte + 1) > data_end)
 		return drop(XPRO_C_DROP_TRUNCATED);
 	if ((*vbyte >> 4) == 6)
-		return drop(XPRO_C_DROP_IPV6); /* inner IPv6: never forwarded */
+		return xpro_tunnel6(ctx, p, oiph, xh, xhl, ulen, ohl, vbyte, data_end);
 	if ((*vbyte >> 4) != 4)
 		return drop(XPRO_C_DROP_NOT_IPV4);
 	iph = (void *)vbyte;
@@ -460,14 +686,14 @@ static __always_inline int xpro_tunnel(struct xdp_md *ctx, const struct xpro_par
 	outer_len = ohl + sizeof(*udp) + xhl;
 
 	if (!p->filter) {
-		if (decap(ctx, outer_len))
+		if (decap(ctx, outer_len, bpf_htons(ETH_P_IP_)))
 			return drop(XPRO_C_DROP_TRUNCATED);
 		count(XPRO_C_PASS_NOFILTER);
 		return XDP_PASS;
 	}
 
 	/* Who sent it, then the reverse firewall: before any record is touched. */
-	g = identity(oiph->saddr, (const __u8 *)xh, xhl, (const __u8 *)iph, data_end);
+	g = identity(oiph->saddr, (const __u8 *)xh, xhl, (const __u8 *)iph, data_end, 0);
 	if (g)
 		return drop(g);
 	if (!source_ok(oiph->saddr, iph->saddr))
@@ -476,43 +702,7 @@ static __always_inline int xpro_tunnel(struct xdp_md *ctx, const struct xpro_par
 	if (g)
 		return drop(g);
 
-	/* the route: D's cached one when fresh and the packet fits, else a
-	 * lookup, whose success refreshes the cache; it is decided before
-	 * the filter, so that unroutable packets create no record */
-	now = xpro_now();
-	agg = bpf_map_lookup_elem(&xpro_aggs, &key.dest);
-	tot_len = bpf_ntohs(iph->tot_len);
-	if (agg && p->fib_cache_ms && agg->fib_ts &&
-	    xpro_sdiff(now, agg->fib_ts) >= 0 &&
-	    xpro_sdiff(now, agg->fib_ts) < (__s64)p->fib_cache_ms * 1000000 &&
-	    tot_len <= agg->fib_okmax && agg->fib_ifindex) {
-		rc = BPF_FIB_LKUP_RET_SUCCESS;
-		fib.ifindex = agg->fib_ifindex;
-		__builtin_memcpy(fib.dmac, agg->fib_dmac, 6);
-		__builtin_memcpy(fib.smac, agg->fib_smac, 6);
-	} else {
-		rc = fib_prepare(ctx, &fib, iph);
-		fresh_route = rc == BPF_FIB_LKUP_RET_SUCCESS;
-	}
-	if (!fib_usable(rc))
-		return drop(XPRO_C_DROP_FIB);
-	/* no hairpin: tunnel traffic never leaves by the side it came in
-	 * (with FRAG_NEEDED the lookup stops before it knows the interface) */
-	if (rc != BPF_FIB_LKUP_RET_FRAG_NEEDED && fib.ifindex == ctx->ingress_ifindex)
-		return drop(XPRO_C_DROP_HAIRPIN);
-
-	if (filter(&key, p, now, &reason, &agg) == XPRO_DROP)
-		return count_drop_reason(reason);
-	if (fresh_route && agg && p->fib_cache_ms) {
-		agg->fib_ifindex = fib.ifindex;
-		__builtin_memcpy(agg->fib_dmac, fib.dmac, 6);
-		__builtin_memcpy(agg->fib_smac, fib.smac, 6);
-		agg->fib_okmax = (__u16)tot_len;
-		agg->fib_ts = now;
-	}
-	if (decap(ctx, outer_len))
-		return drop(XPRO_C_DROP_TRUNCATED);
-	return forward(ctx, &fib, rc);
+	return tunnel_pass(ctx, p, &key, iph, 0, 0, outer_len, inner_len);
 }
 
 static __always_inline int xpro_inline(struct xdp_md *ctx, const struct xpro_params *p,
@@ -543,7 +733,7 @@ static __always_inline int xpro_inline(struct xdp_md *ctx, const struct xpro_par
 	agg = bpf_map_lookup_elem(&xpro_aggs, &key.dest);
 	if (filter(&key, p, xpro_now(), &reason, &agg) == XPRO_DROP)
 		return count_drop_reason(reason);
-	return forward(ctx, &fib, rc);
+	return forward(ctx, &fib, rc, 0);
 }
 
 SEC("xdp")
@@ -562,7 +752,7 @@ int xpro_xdp(struct xdp_md *ctx)
 	if (!p)
 		return drop(XPRO_C_DROP_NO_CONFIG);
 	if (eth->h_proto == bpf_htons(ETH_P_IPV6_))
-		return ipv6_verdict(p);
+		return ipv6_verdict(p, eth + 1, data_end);
 	if (cfg_mode == 1 && is_encap(eth->h_proto))
 		return drop(XPRO_C_DROP_ENCAP); /* the kernel would forward it unfiltered */
 	if (eth->h_proto != bpf_htons(ETH_P_IP_))

@@ -196,7 +196,7 @@ static int store(struct xpro_config *c, size_t k, uint64_t u, const char *s)
 	else if (IS("mgmt_prefixes")) snprintf(c->mgmt_prefixes, sizeof(c->mgmt_prefixes), "%s", s);
 	else if (IS("device_prefixes")) snprintf(c->device_prefixes, sizeof(c->device_prefixes), "%s", s);
 	else if (IS("device_embed6")) {
-		if (xpro_prefix_parse(s, &c->device_embed6, &c->device_embed6_len))
+		if (xpro_guard_prefix(s, &c->device_embed6, &c->device_embed6_len))
 			c->device_embed6_len = 0; /* "none" */
 	}
 	else if (IS("device_keys")) snprintf(c->device_keys, sizeof(c->device_keys), "%s", strcmp(s, "none") ? s : "");
@@ -359,7 +359,7 @@ static int set_key(struct xpro_config *c, size_t k, const char *v, const char *o
 
 		if (!strcmp(v, "none") || !*v)
 			return store(c, k, 0, "none");
-		if (xpro_prefix_parse(v, &a, &len) || xpro_addr_is4(&a) || len != 96 ||
+		if (xpro_guard_prefix(v, &a, &len) || xpro_addr_is4(&a) || len != 96 ||
 		    !inet_ntop(AF_INET6, &a, t, INET6_ADDRSTRLEN) || !strcat(t, "/96") || strcmp(t, v)) {
 			pr_warn("%s: %s: '%s' is not an IPv6 /96 prefix in canonical form (e.g. 2001:db8::/96)\n",
 				origin, K->name, v);

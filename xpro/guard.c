@@ -25,7 +25,7 @@ static void mask_net(struct xpro_addr *a, uint32_t len)
 	}
 }
 
-int xpro_prefix_parse(const char *s, struct xpro_addr *net, uint32_t *len)
+int xpro_guard_prefix(const char *s, struct xpro_addr *net, uint32_t *len)
 {
 	char a[INET6_ADDRSTRLEN], canon[INET6_ADDRSTRLEN];
 	const char *slash = strchr(s, '/');
@@ -94,7 +94,7 @@ int xpro_guard_parse(const char *v, int per_client, struct xpro_guard_ent *out, 
 			e.client = in.s_addr;
 			tok = eq + 1;
 		}
-		if (xpro_prefix_parse(tok, &e.net, &e.len)) {
+		if (xpro_guard_prefix(tok, &e.net, &e.len)) {
 			snprintf(err, errlen, "'%s' is not a prefix A.B.C.D[/LEN] or (IPv6, canonical form) ADDR[/LEN]", tok);
 			return -EINVAL;
 		}

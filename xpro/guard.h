@@ -32,7 +32,7 @@ int xpro_guard_parse(const char *v, int per_client, struct xpro_guard_ent *out, 
 		     char *err, size_t errlen);
 /* One prefix of such a list: 0 with the network (host bits cleared) and
  * its length over the 128 bits, or -EINVAL. */
-int xpro_prefix_parse(const char *s, struct xpro_addr *net, uint32_t *len);
+int xpro_guard_prefix(const char *s, struct xpro_addr *net, uint32_t *len);
 /* Entries of the two maps the config asks for: proxies + mgmt_prefixes, and
  * device_prefixes. */
 void xpro_guard_count(const struct xpro_config *c, int *nguard, int *ndevnets);

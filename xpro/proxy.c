@@ -410,6 +410,9 @@ int xpro_attach(const struct xpro_config *c, const char *ifname, const struct at
 		/* client identity: on when the key file names at least one device */
 		skel->rodata->cfg_keys = *c->device_keys && xpro_keys_load(c->device_keys, -1, -1, e, sizeof(e)) > 0;
 		skel->rodata->cfg_v1 = !c->tunnel_v1_refuse;
+		/* inner IPv6 sources device_embed6::<client> (docs/protocol.md) */
+		skel->rodata->cfg_embed6 = c->device_embed6_len == 96;
+		memcpy((void *)skel->rodata->cfg_embed6_net, &c->device_embed6, 12);
 	}
 	maps[M_RECORDS] = skel->maps.xpro_records;
 	maps[M_AGGS] = skel->maps.xpro_aggs;

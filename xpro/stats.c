@@ -42,6 +42,7 @@ static const char *const counter_names[XPRO_C__MAX] = {
 	[XPRO_C_DROP_REPLAY] = "drop_replay",
 	[XPRO_C_DROP_NO_KEY] = "drop_no_key",
 	[XPRO_C_DROP_V1] = "drop_v1",
+	[XPRO_C_DROP_EXTHDR] = "drop_exthdr",
 	[XPRO_C_DROP_NO_CONFIG] = "drop_no_config",
 	[XPRO_C_RECORD_FULL] = "record_full",
 	[XPRO_C_RECORD_NEW] = "records_created",

@@ -42,7 +42,14 @@ int h_netns_setup(void)
 	    sh("ip neigh replace 198.18.1.2 lladdr 02:00:00:00:01:02 dev out0 nud permanent") ||
 	    sh("ip neigh replace 198.18.0.5 lladdr 02:00:00:00:00:05 dev in0 nud permanent") ||
 	    sh("ip route add blackhole 198.18.200.0/24") ||
-	    sh("echo 1 > /proc/sys/net/ipv4/ip_forward"))
+	    sh("echo 1 > /proc/sys/net/ipv4/ip_forward") ||
+	    /* the same in IPv6 (2001:db8:: + the IPv4 address, /96 + L) */
+	    sh("ip -6 addr add 2001:db8::c612:1/120 dev in0 nodad") ||
+	    sh("ip -6 addr add 2001:db8::c612:101/120 dev out0 nodad") ||
+	    sh("ip -6 neigh replace 2001:db8::c612:102 lladdr 02:00:00:00:01:02 dev out0 nud permanent") ||
+	    sh("ip -6 neigh replace 2001:db8::c612:5 lladdr 02:00:00:00:00:05 dev in0 nud permanent") ||
+	    sh("ip -6 route add blackhole 2001:db8::c612:c800/120") ||
+	    sh("sysctl -qw net.ipv6.conf.all.forwarding=1"))
 		return -1;
 	h_if_in = (int)if_nametoindex("in0");
 	h_if_out = (int)if_nametoindex("out0");
@@ -79,6 +86,8 @@ struct xpro_bpf *h_load_v1(uint32_t mode, int v1)
 	s->rodata->cfg_devnets = 1; /* (empty unless a test fills them) */
 	s->rodata->cfg_keys = 1;    /* client identity on: keys looked up */
 	s->rodata->cfg_v1 = (uint8_t)v1;
+	s->rodata->cfg_embed6 = 1; /* device_embed6 = 2001:db8::/96 */
+	ip6("2001:db8::", (uint8_t *)(void *)s->rodata->cfg_embed6_net);
 	bpf_map__set_max_entries(s->maps.xpro_records, h_max_records);
 	if (xpro_bpf__load(s)) {
 		xpro_bpf__destroy(s);
@@ -95,8 +104,17 @@ int h_guard(struct xpro_bpf *s)
 
 	xpro_addr_set4(&gp.addr, ip4("198.18.0.7"));
 	xpro_addr_set4(&gm.addr, ip4("198.18.1.128"));
+	struct xpro_guard_key gp6 = { .prefixlen = 128 }, gm6 = { .prefixlen = 121 };
+	struct xpro_devnet_key dn6 = { .prefixlen = 32 + 48, .client = ip4("198.18.0.2") };
+
 	xpro_addr_set4(&dn.net, ip4("198.18.5.0"));
-	return bpf_map_update_elem(bpf_map__fd(s->maps.xpro_guard), &gp, &proxy, BPF_ANY) ||
+	ip6("2001:db8::c612:7", (uint8_t *)&gp6.addr);
+	ip6("2001:db8::c612:180", (uint8_t *)&gm6.addr);
+	ip6("2001:db8:5::", (uint8_t *)&dn6.net);
+	return bpf_map_update_elem(bpf_map__fd(s->maps.xpro_guard), &gp6, &proxy, BPF_ANY) ||
+	       bpf_map_update_elem(bpf_map__fd(s->maps.xpro_guard), &gm6, &mgmt, BPF_ANY) ||
+	       bpf_map_update_elem(bpf_map__fd(s->maps.xpro_devnets), &dn6, &one, BPF_ANY) ||
+	       bpf_map_update_elem(bpf_map__fd(s->maps.xpro_guard), &gp, &proxy, BPF_ANY) ||
 	       bpf_map_update_elem(bpf_map__fd(s->maps.xpro_guard), &gm, &mgmt, BPF_ANY) ||
 	       bpf_map_update_elem(bpf_map__fd(s->maps.xpro_devnets), &dn, &one, BPF_ANY);
 }

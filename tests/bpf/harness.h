@@ -18,6 +18,11 @@
  *   neighbours: 198.18.1.2 -> 02:00:00:00:01:02 on out0 (permanent)
  *               198.18.0.5 -> 02:00:00:00:00:05 on in0 (permanent)
  *   198.18.1.3 has no neighbour entry; 198.18.200.0/24 is a blackhole.
+ * The same in IPv6, each address 2001:db8:: + its IPv4 (/120 for a /24):
+ *   in0 2001:db8::c612:1, out0 2001:db8::c612:101; neighbours
+ *   2001:db8::c612:102 and 2001:db8::c612:5; 2001:db8::c612:103 none;
+ *   2001:db8::c612:c800/120 a blackhole; IPv6 forwarding on.
+ * Every object is loaded with device_embed6 = 2001:db8::/96.
  */
 extern int h_if_in, h_if_out;
 extern const uint8_t H_MAC_IN[6], H_MAC_OUT[6], H_MAC_VIC[6], H_MAC_DEV5[6];
@@ -45,7 +50,8 @@ void h_reset(struct xpro_bpf *s, const struct xpro_params *p);
 void h_params(struct xpro_params *p);    /* test thresholds */
 /* The reverse firewall's test prefixes: 198.18.0.7 is another proxy,
  * 198.18.1.128/25 management-only, 198.18.5.0/24 registered for
- * 198.18.0.2. 0 or -1. */
+ * 198.18.0.2; in IPv6, 2001:db8::c612:7 a proxy, 2001:db8::c612:180/121
+ * management-only, 2001:db8:5::/48 registered for 198.18.0.2. 0 or -1. */
 int h_guard(struct xpro_bpf *s);
 /* Client identity: h_load's objects check version-2 MACs and accept
  * version 1 from clients without a key; h_load_v1(mode, 0) refuses version 1.

@@ -44,7 +44,6 @@ static void t_outer_mf(struct pkt_spec *s) { s->o_frag = 0x2000; }
 static void t_outer_off(struct pkt_spec *s) { s->o_frag = 0x0010; }
 static void t_inner_mf(struct pkt_spec *s) { s->i_frag = 0x2000; }
 static void t_inner_off(struct pkt_spec *s) { s->i_frag = 0x0003; }
-static void t_inner_v6(struct pkt_spec *s) { s->i_version = 6; }
 static void t_inner_v5(struct pkt_spec *s) { s->i_version = 5; }
 static void t_outer_v6(struct pkt_spec *s) { s->eth_proto = 0x86DD; }
 static void t_arp(struct pkt_spec *s) { s->eth_proto = 0x0806; }
@@ -68,6 +67,59 @@ static void t_nested(struct pkt_spec *s) { s->i_dst = ip4("198.18.0.7"); s->i_dp
 static void t_nested_self(struct pkt_spec *s) { s->i_dst = ip4("198.18.0.1"); s->i_dport = 5683; }
 static void t_to_proxy(struct pkt_spec *s) { s->i_dst = ip4("198.18.0.7"); }
 static void t_to_mgmt(struct pkt_spec *s) { s->i_dst = ip4("198.18.1.200"); }
+/* inner IPv6 (docs/protocol.md, "Inner IPv6"): by default 2001:db8::c612:2
+ * (198.18.0.2 under device_embed6 2001:db8::/96) to 2001:db8::c612:102 */
+static void ext(struct pkt_spec *s, int n, const uint8_t *types)
+{
+	int k;
+
+	s->n_ext = n;
+	for (k = 0; k < n; k++)
+		s->ext[k] = types[k];
+}
+static void t6(struct pkt_spec *s) { s->i6 = 1; }
+static void t6_exts(struct pkt_spec *s) { t6(s); ext(s, 3, (const uint8_t[]){ 0, 60, 43 }); s->ext_len[1] = 2; }
+static void t6_exts4(struct pkt_spec *s) { t6(s); ext(s, 4, (const uint8_t[]){ 0, 60, 43, 60 }); }
+static void t6_exts5(struct pkt_spec *s) { t6(s); ext(s, 5, (const uint8_t[]){ 0, 60, 43, 60, 60 }); }
+static void t6_frag(struct pkt_spec *s) { t6(s); ext(s, 1, (const uint8_t[]){ 44 }); }
+static void t6_frag2(struct pkt_spec *s) { t6(s); ext(s, 2, (const uint8_t[]){ 0, 44 }); }
+static void t6_ah(struct pkt_spec *s) { t6(s); ext(s, 1, (const uint8_t[]){ 51 }); }
+static void t6_esp(struct pkt_spec *s) { t6(s); s->l4 = 50; }
+static void t6_hop_late(struct pkt_spec *s) { t6(s); ext(s, 2, (const uint8_t[]){ 60, 0 }); }
+static void t6_ext_beyond(struct pkt_spec *s) { t6(s); ext(s, 1, (const uint8_t[]){ 60 }); s->ext_len[0] = 1; s->payload = 0; s->l4 = 59; s->truncate = 14 + 20 + 8 + 4 + 40 + 8; s->udp_len_delta = -16; s->x_len_delta = -16; s->i_totlen_delta = -16; }
+static void t6_icmp(struct pkt_spec *s) { t6(s); s->l4 = 58; s->icmp_type = 128; }
+static void t6_nonext(struct pkt_spec *s) { t6(s); s->l4 = 59; s->payload = 0; }
+static void t6_truncated(struct pkt_spec *s) { t6(s); s->payload = 0; s->truncate = 14 + 20 + 8 + 4 + 30; s->udp_len_delta = -(8 + 18); }
+static void t6_cut(struct pkt_spec *s) { t6(s); s->truncate = 14 + 20 + 8 + 4 + 44; }
+static void t6_xlen_lies(struct pkt_spec *s) { t6(s); s->x_len_delta = -8; }
+static void t6_plen_lies(struct pkt_spec *s) { t6(s); s->i_totlen_delta = 8; }
+static void t6_plen_short(struct pkt_spec *s) { t6(s); s->i_totlen_delta = -8; }
+static void t6_hlim1(struct pkt_spec *s) { t6(s); s->i_ttl = 1; }
+static void t6_no_neigh(struct pkt_spec *s) { t6(s); ip6("2001:db8::c612:103", s->i6_dst); }
+static void t6_blackhole(struct pkt_spec *s) { t6(s); ip6("2001:db8::c612:c807", s->i6_dst); }
+static void t6_unrouted(struct pkt_spec *s) { t6(s); ip6("2001:db8:77::7", s->i6_dst); }
+static void t6_local(struct pkt_spec *s) { t6(s); ip6("2001:db8::c612:101", s->i6_dst); }
+static void t6_mapped_dst(struct pkt_spec *s) { t6(s); ip6("::ffff:198.18.1.2", s->i6_dst); }
+static void t6_hairpin(struct pkt_spec *s) { t6(s); ip6("2001:db8::c612:5", s->i6_dst); }
+static void t6_forged(struct pkt_spec *s) { t6(s); ip6("2001:db8::c612:3", s->i6_src); }
+static void t6_embed_other(struct pkt_spec *s) { t6(s); s->o_src = ip4("198.18.0.3"); }
+static void t6_mapped_src(struct pkt_spec *s) { t6(s); ip6("::ffff:198.18.0.2", s->i6_src); }
+static void t6_registered(struct pkt_spec *s) { t6(s); ip6("2001:db8:5:1::9", s->i6_src); }
+static void t6_others_prefix(struct pkt_spec *s) { t6_registered(s); s->o_src = ip4("198.18.0.3"); }
+static void t6_to_proxy(struct pkt_spec *s) { t6(s); ip6("2001:db8::c612:7", s->i6_dst); }
+static void t6_nested(struct pkt_spec *s) { t6_to_proxy(s); s->i_dport = 5683; }
+static void t6_nested_ext(struct pkt_spec *s) { t6_nested(s); ext(s, 1, (const uint8_t[]){ 60 }); }
+static void t6_to_mgmt(struct pkt_spec *s) { t6(s); ip6("2001:db8::c612:1ff", s->i6_dst); }
+static void t6_mgmt_edge(struct pkt_spec *s) { t6(s); ip6("2001:db8::c612:17f", s->i6_dst); }
+/* outer IPv6 frames: neighbour discovery and the rest */
+static void o6(struct pkt_spec *s, uint8_t l4, uint8_t type) { t6(s); s->no_outer = 1; s->l4 = l4; s->icmp_type = type; }
+static void t_ns(struct pkt_spec *s) { o6(s, 58, 135); }
+static void t_rs(struct pkt_spec *s) { o6(s, 58, 133); }
+static void t_redirect6(struct pkt_spec *s) { o6(s, 58, 137); }
+static void t_echo6(struct pkt_spec *s) { o6(s, 58, 128); }
+static void t_mld(struct pkt_spec *s) { o6(s, 58, 143); }
+static void t_udp6(struct pkt_spec *s) { o6(s, 17, 0); }
+static void t_ns_behind_ext(struct pkt_spec *s) { o6(s, 58, 135); ext(s, 1, (const uint8_t[]){ 60 }); }
 static void t_vlan(struct pkt_spec *s) { s->eth_proto = 0x8100; }
 static void t_qinq(struct pkt_spec *s) { s->eth_proto = 0x88A8; }
 static void t_pppoe(struct pkt_spec *s) { s->eth_proto = 0x8864; }
@@ -90,7 +142,6 @@ static const struct fixture tunnel_fixtures[] = {
 	{ "outer fragment (offset)", t_outer_off, XDP_DROP, XPRO_C_DROP_OUTER_FRAG },
 	{ "inner fragment (MF)", t_inner_mf, XDP_DROP, XPRO_C_DROP_INNER_FRAG },
 	{ "inner fragment (offset)", t_inner_off, XDP_DROP, XPRO_C_DROP_INNER_FRAG },
-	{ "inner IPv6 is never forwarded", t_inner_v6, XDP_DROP, XPRO_C_DROP_IPV6 },
 	{ "inner version 5", t_inner_v5, XDP_DROP, XPRO_C_DROP_NOT_IPV4 },
 	{ "outer IPv6 dropped (ipv6 = drop)", t_outer_v6, XDP_DROP, XPRO_C_DROP_IPV6 },
 	{ "ARP goes to the kernel untouched", t_arp, XDP_PASS, XPRO_C_NOT_TUNNEL },
@@ -113,6 +164,49 @@ static const struct fixture tunnel_fixtures[] = {
 	{ "inner destination is another proxy: dropped", t_to_proxy, XDP_DROP, XPRO_C_DROP_TO_PROXY },
 	{ "inner destination in a management prefix: dropped", t_to_mgmt, XDP_DROP, XPRO_C_DROP_TO_MGMT },
 	{ "VLAN frame in tunnel mode goes to the kernel", t_vlan, XDP_PASS, XPRO_C_NOT_TUNNEL },
+	/* inner IPv6 */
+	{ "inner IPv6: forwarded (redirect)", t6, XDP_REDIRECT, XPRO_C_PASS_REDIRECT },
+	{ "inner IPv6: hop-by-hop, destination options (24 bytes), routing skipped: forwarded", t6_exts, XDP_REDIRECT, XPRO_C_PASS_REDIRECT },
+	{ "inner IPv6: 4 extension headers (the walk's bound): forwarded", t6_exts4, XDP_REDIRECT, XPRO_C_PASS_REDIRECT },
+	{ "inner IPv6: 5 extension headers (beyond the bound): exthdr", t6_exts5, XDP_DROP, XPRO_C_DROP_EXTHDR },
+	{ "inner IPv6: fragment header: inner_frag", t6_frag, XDP_DROP, XPRO_C_DROP_INNER_FRAG },
+	{ "inner IPv6: fragment header after hop-by-hop: inner_frag", t6_frag2, XDP_DROP, XPRO_C_DROP_INNER_FRAG },
+	{ "inner IPv6: authentication header (unknown to the walk): exthdr", t6_ah, XDP_DROP, XPRO_C_DROP_EXTHDR },
+	{ "inner IPv6: ESP: exthdr", t6_esp, XDP_DROP, XPRO_C_DROP_EXTHDR },
+	{ "inner IPv6: hop-by-hop not first: exthdr", t6_hop_late, XDP_DROP, XPRO_C_DROP_EXTHDR },
+	{ "inner IPv6: extension header longer than the packet", t6_ext_beyond, XDP_DROP, XPRO_C_DROP_INNER_BOUNDS },
+	{ "inner IPv6: ICMPv6 echo: forwarded", t6_icmp, XDP_REDIRECT, XPRO_C_PASS_REDIRECT },
+	{ "inner IPv6: no next header: forwarded", t6_nonext, XDP_REDIRECT, XPRO_C_PASS_REDIRECT },
+	{ "inner IPv6: UDP payload shorter than an IPv6 header: truncated", t6_truncated, XDP_DROP, XPRO_C_DROP_TRUNCATED },
+	{ "inner IPv6: frame cut inside the inner header", t6_cut, XDP_DROP, XPRO_C_DROP_BAD_LEN },
+	{ "inner IPv6: X-Pro inner length lies", t6_xlen_lies, XDP_DROP, XPRO_C_DROP_BAD_LEN },
+	{ "inner IPv6: payload length beyond the packet", t6_plen_lies, XDP_DROP, XPRO_C_DROP_BAD_LEN },
+	{ "inner IPv6: payload length short of the packet", t6_plen_short, XDP_DROP, XPRO_C_DROP_BAD_LEN },
+	{ "inner IPv6: hop limit 1: decapsulated, to the kernel", t6_hlim1, XDP_PASS, XPRO_C_PASS_KERNEL },
+	{ "inner IPv6: no neighbour: decapsulated, to the kernel", t6_no_neigh, XDP_PASS, XPRO_C_PASS_KERNEL },
+	{ "inner IPv6: blackhole route: dropped", t6_blackhole, XDP_DROP, XPRO_C_DROP_FIB },
+	{ "inner IPv6: no route: dropped", t6_unrouted, XDP_DROP, XPRO_C_DROP_FIB },
+	{ "inner IPv6: destination is the proxy: dropped", t6_local, XDP_DROP, XPRO_C_DROP_FIB },
+	{ "inner IPv6: v4-mapped destination (no IPv6 route): dropped", t6_mapped_dst, XDP_DROP, XPRO_C_DROP_FIB },
+	{ "inner IPv6: behind the ingress: no hairpin", t6_hairpin, XDP_DROP, XPRO_C_DROP_HAIRPIN },
+	{ "inner IPv6: forged source (another device's embedded address)", t6_forged, XDP_DROP, XPRO_C_DROP_SPOOFED },
+	{ "inner IPv6: 198.18.0.3 sending from 198.18.0.2's embedded address", t6_embed_other, XDP_DROP, XPRO_C_DROP_SPOOFED },
+	{ "inner IPv6: v4-mapped source: spoofed", t6_mapped_src, XDP_DROP, XPRO_C_DROP_SPOOFED },
+	{ "inner IPv6: source in an IPv6 prefix registered for the device: forwarded", t6_registered, XDP_REDIRECT, XPRO_C_PASS_REDIRECT },
+	{ "inner IPv6: source in another device's IPv6 prefix", t6_others_prefix, XDP_DROP, XPRO_C_DROP_SPOOFED },
+	{ "inner IPv6: destination is another proxy", t6_to_proxy, XDP_DROP, XPRO_C_DROP_TO_PROXY },
+	{ "inner IPv6: nested tunnel to a proxy's IPv6 address", t6_nested, XDP_DROP, XPRO_C_DROP_NESTED },
+	{ "inner IPv6: nested tunnel behind destination options", t6_nested_ext, XDP_DROP, XPRO_C_DROP_NESTED },
+	{ "inner IPv6: destination in a management prefix (/121)", t6_to_mgmt, XDP_DROP, XPRO_C_DROP_TO_MGMT },
+	{ "inner IPv6: just below the management prefix: forwarded", t6_mgmt_edge, XDP_PASS, XPRO_C_PASS_KERNEL },
+	/* outer IPv6 */
+	{ "outer IPv6 neighbour solicitation goes to the kernel", t_ns, XDP_PASS, XPRO_C_NOT_TUNNEL },
+	{ "outer IPv6 router solicitation goes to the kernel", t_rs, XDP_PASS, XPRO_C_NOT_TUNNEL },
+	{ "outer IPv6 redirect (137) goes to the kernel", t_redirect6, XDP_PASS, XPRO_C_NOT_TUNNEL },
+	{ "outer ICMPv6 echo dropped (ipv6 = drop)", t_echo6, XDP_DROP, XPRO_C_DROP_IPV6 },
+	{ "outer MLDv2 report (143) dropped (ipv6 = drop)", t_mld, XDP_DROP, XPRO_C_DROP_IPV6 },
+	{ "outer IPv6 UDP dropped (ipv6 = drop)", t_udp6, XDP_DROP, XPRO_C_DROP_IPV6 },
+	{ "outer ICMPv6 type 135 behind an extension header: not ND, dropped", t_ns_behind_ext, XDP_DROP, XPRO_C_DROP_IPV6 },
 };
 
 static const struct fixture inline_fixtures[] = {
@@ -126,6 +220,9 @@ static const struct fixture inline_fixtures[] = {
 	{ "destination is another proxy: dropped", t_to_proxy, XDP_DROP, XPRO_C_DROP_TO_PROXY },
 	{ "blackhole route: dropped", t_blackhole, XDP_DROP, XPRO_C_DROP_FIB },
 	{ "routed back out of the ingress: XDP_TX (a router on a stick)", t_hairpin, XDP_TX, XPRO_C_PASS_TX },
+	{ "IPv6 neighbour solicitation goes to the kernel", t_ns, XDP_PASS, XPRO_C_NOT_TUNNEL },
+	{ "IPv6 router solicitation goes to the kernel", t_rs, XDP_PASS, XPRO_C_NOT_TUNNEL },
+	{ "routed IPv6 dropped (ipv6 = drop)", t_udp6, XDP_DROP, XPRO_C_DROP_IPV6 },
 };
 
 /* A fresh start: maps emptied and P loaded (h_reset), the default packet. */
@@ -166,9 +263,10 @@ static void run_table(struct xpro_bpf *s, const struct fixture *f, size_t n, con
 		/* malformed, unroutable or refused traffic creates no record */
 		if (f[i].action == XDP_DROP) {
 			struct xpro_record r;
-			uint32_t client = spec.no_outer ? spec.i_src : spec.o_src;
+			struct xpro_addr c, d;
 
-			ok(!h_record(s, client, spec.i_dst, &r) && h_counter(s, XPRO_C_RECORD_NEW) == 0,
+			pkt_key(&spec, &c, &d);
+			ok(!h_record6(s, &c, &d, &r) && h_counter(s, XPRO_C_RECORD_NEW) == 0,
 			   "%s: %s: no record created", mode, f[i].desc);
 		}
 	}
@@ -209,7 +307,15 @@ static void test_outputs(void)
 		check_output("no neighbour: original Ethernet header, inner untouched",
 			     t_no_neigh, d, s, 0, XDP_PASS);
 		check_output("TTL 1: original Ethernet header, inner untouched", t_ttl1, d, s, 0, XDP_PASS);
+		check_output("inner IPv6 hop limit 1: original Ethernet header (EtherType 0x86DD), inner untouched",
+			     t6_hlim1, d, s, 0, XDP_PASS);
+		check_output("inner IPv6, no neighbour: original Ethernet header (0x86DD), inner untouched",
+			     t6_no_neigh, d, s, 0, XDP_PASS);
 	}
+	check_output("inner IPv6 redirect: MACs from the FIB, EtherType 0x86DD, hop limit - 1",
+		     t6, H_MAC_VIC, H_MAC_OUT, 1, XDP_REDIRECT);
+	check_output("inner IPv6 with three extension headers: forwarded with them, hop limit - 1",
+		     t6_exts, H_MAC_VIC, H_MAC_OUT, 1, XDP_REDIRECT);
 }
 
 static int send_one(struct xpro_bpf *s, struct pkt_spec *spec, uint64_t now)
@@ -234,6 +340,7 @@ static int send_train(struct xpro_bpf *s, struct pkt_spec *spec, uint64_t t0, in
 		if (clients) {
 			spec->o_src = htonl(ntohl(ip4("198.18.0.10")) + (uint32_t)(k % clients));
 			spec->i_src = spec->o_src;
+			memcpy(spec->i6_src + 12, &spec->o_src, 4); /* its device_embed6 address */
 		}
 		if (send_one(s, spec, t0 + (uint64_t)k * 10 * MS) == XDP_DROP && first < 0)
 			first = k;
@@ -310,6 +417,77 @@ static void test_verdicts(void)
 	h_params(&P);
 }
 
+/*
+ * The same verdicts for an inner IPv6 pair (TF1 = 10 pps, TT2 = 100 ms, one
+ * packet every 10 ms: packets 0..10 pass, 11.. drop; 5 clients at 100 pps
+ * in all against TF2 = 50: first drop at 21), keyed (v4-mapped outer
+ * source, inner IPv6 destination); an IPv4 and an IPv6 destination of one
+ * host are two pairs.
+ */
+static void test_verdicts6(void)
+{
+	struct pkt_spec spec;
+	struct xpro_record r;
+	struct xpro_agg a;
+	struct xpro_addr c, d;
+	uint64_t t0 = 1000000000000ULL;
+	int first, act;
+
+	fresh(tun, &spec);
+	t6(&spec);
+	first = send_train(tun, &spec, t0, 15, 0);
+	is_u64(first, 11, "inner IPv6 TF1: first drop at packet 11");
+	is_u64(h_counter(tun, XPRO_C_DROP_TF1), 5, "inner IPv6 TF1: 5 drops counted");
+	is_u64(h_counter(tun, XPRO_C_PASS_REDIRECT), 11, "inner IPv6 TF1: 11 forwarded");
+	pkt_key(&spec, &c, &d);
+	ok(h_record6(tun, &c, &d, &r) && r.c_l == 16, "inner IPv6: record (::ffff:198.18.0.2, 2001:db8::c612:102) counted 16");
+	ok(h_agg6(tun, &d, &a) && a.dc == 16, "inner IPv6: aggregate of 2001:db8::c612:102 counted 16");
+	ok(!h_record(tun, spec.o_src, ip4("198.18.1.2"), &r), "inner IPv6: no record under the host's IPv4 address");
+	/* the host's IPv4 address is another destination: a fresh pair */
+	spec.i6 = 0;
+	act = send_one(tun, &spec, t0 + 160 * MS);
+	ok(act == XDP_REDIRECT && h_record(tun, spec.o_src, spec.i_dst, &r) && r.c_l == 1,
+	   "inner IPv4 to the same host after the IPv6 drops: its own pair, forwarded");
+
+	P.tf1 = 1000;
+	h_reset(tun, &P);
+	t6(&spec);
+	first = send_train(tun, &spec, t0, 25, 5);
+	is_u64(first, 21, "inner IPv6 TF2: first aggregate drop at packet 21");
+	is_u64(h_counter(tun, XPRO_C_DROP_TF2), 5, "inner IPv6 TF2: packets 21..25 dropped");
+	is_u64(h_counter(tun, XPRO_C_RECORD_NEW), 5, "inner IPv6 TF2: 5 records created");
+	h_params(&P);
+
+	/* filter off: decapsulated with EtherType 0x86DD, to the kernel */
+	P.filter = 0;
+	fresh(tun, &spec);
+	t6(&spec);
+	{
+		uint8_t in[512], out[512], want[512];
+		size_t len = pkt_build(&spec, in, sizeof(in)), olen = sizeof(out), wlen;
+
+		act = h_run(tun, in, len, out, &olen);
+		spec.no_outer = 1;
+		wlen = pkt_build(&spec, want, sizeof(want));
+		ok(act == XDP_PASS && h_counter(tun, XPRO_C_PASS_NOFILTER) == 1 && olen == wlen &&
+		   !memcmp(out, want, wlen) && h_counter(tun, XPRO_C_RECORD_NEW) == 0,
+		   "inner IPv6, filter off: decapsulated (0x86DD, inner untouched), to the kernel, no record");
+	}
+	h_params(&P);
+
+	/* ipv6 = kernel: outer IPv6 to the kernel; inner IPv6 still forwarded */
+	P.ipv6 = XPRO_IPV6_KERNEL;
+	fresh(tun, &spec);
+	t_udp6(&spec);
+	act = send_one(tun, &spec, t0);
+	ok(act == XDP_PASS && h_counter(tun, XPRO_C_NOT_TUNNEL) == 1, "ipv6 = kernel: outer IPv6 UDP to the kernel");
+	pkt_defaults(&spec);
+	t6(&spec);
+	act = send_one(tun, &spec, t0);
+	ok(act == XDP_REDIRECT, "ipv6 = kernel: inner IPv6 forwarded all the same");
+	h_params(&P);
+}
+
 static void test_inline(void)
 {
 	struct pkt_spec spec;
@@ -354,6 +532,8 @@ static void test_inline(void)
  * mac_xor; one byte of the inner destination changed after signing when
  * tamper is set.
  */
+static int v6_next; /* send_v2i: an inner IPv6 packet, its source the client's device_embed6 address */
+
 static int send_v2i(struct xpro_bpf *s, const char *client, uint32_t seq, uint32_t idx, const uint64_t *key,
 		    uint64_t mac_xor, int tamper)
 {
@@ -363,6 +543,10 @@ static int send_v2i(struct xpro_bpf *s, const char *client, uint32_t seq, uint32
 
 	pkt_defaults(&spec);
 	spec.o_src = spec.i_src = ip4(client);
+	if (v6_next) {
+		spec.i6 = 1;
+		memcpy(spec.i6_src + 12, &spec.o_src, 4);
+	}
 	spec.v2 = 1;
 	spec.x_seq = seq;
 	spec.x_key_index = idx;
@@ -370,8 +554,8 @@ static int send_v2i(struct xpro_bpf *s, const char *client, uint32_t seq, uint32
 	spec.x_k1 = key[1];
 	spec.x_mac_xor = mac_xor;
 	len = pkt_build(&spec, in, sizeof(in));
-	if (tamper)
-		in[pkt_inner_off(&spec) + 19] ^= 1; /* 198.18.1.2 -> 198.18.1.3 */
+	if (tamper) /* 198.18.1.2 -> 198.18.1.3; 2001:db8::c612:102 -> :103; (2) the IPv6 source */
+		in[pkt_inner_off(&spec) + (tamper == 2 ? 8 : spec.i6 ? 39 : 19)] ^= 1;
 	return h_run(s, in, len, NULL, NULL);
 }
 
@@ -435,6 +619,33 @@ static void test_identity(void)
 	ok(send_v2(tun, "198.18.0.2", 0, H_KEY_A, 0, 0) == XDP_DROP, "identity: sequence 0 is never valid");
 	ok(send_v2(tun, "198.18.0.2", 101, H_KEY_A, 0, 0) == XDP_REDIRECT, "identity: 101: forwarded");
 	is_u64(h_counter(tun, XPRO_C_DROP_REPLAY), 4, "identity: 4 replays counted");
+
+	/* version 2 over an inner IPv6 packet: the 48-byte message */
+	h_reset(tun, &P);
+	h_keys(tun);
+	v6_next = 1;
+	act = send_v2(tun, "198.18.0.2", 1, H_KEY_A, 0, 0);
+	ok(act == XDP_REDIRECT && h_counter(tun, XPRO_C_RECORD_NEW) == 1,
+	   "identity, inner IPv6: version 2 with the device's key (MAC over the IPv6 addresses): forwarded");
+	act = send_v2(tun, "198.18.0.2", 2, H_KEY_A, 1 << 20, 0);
+	ok(act == XDP_DROP && h_counter(tun, XPRO_C_DROP_BAD_MAC) == 1 && h_counter(tun, XPRO_C_RECORD_NEW) == 1,
+	   "identity, inner IPv6: bad MAC: dropped, no new record");
+	act = send_v2(tun, "198.18.0.2", 3, H_KEY_A, 0, 1);
+	ok(act == XDP_DROP && h_counter(tun, XPRO_C_DROP_BAD_MAC) == 2,
+	   "identity, inner IPv6: destination changed after signing: dropped");
+	act = send_v2(tun, "198.18.0.2", 4, H_KEY_A, 0, 2);
+	ok(act == XDP_DROP && h_counter(tun, XPRO_C_DROP_BAD_MAC) == 3,
+	   "identity, inner IPv6: source changed after signing: dropped");
+	act = send_v2i(tun, "198.18.0.3", 1, 1, H_KEY_A, 0, 0);
+	ok(act == XDP_DROP && h_counter(tun, XPRO_C_DROP_BAD_MAC) == 4,
+	   "identity, inner IPv6: its own key index, signed with another device's key: dropped");
+	act = send_v2(tun, "198.18.0.2", 1, H_KEY_A, 0, 0);
+	ok(act == XDP_DROP && h_counter(tun, XPRO_C_DROP_REPLAY) == 1, "identity, inner IPv6: replayed: dropped");
+	v6_next = 0;
+	act = send_v2(tun, "198.18.0.2", 1, H_KEY_A, 0, 0);
+	ok(act == XDP_DROP && h_counter(tun, XPRO_C_DROP_REPLAY) == 2,
+	   "identity: one replay window per device: IPv4 with sequence 1 after IPv6's is a replay");
+	ok(send_v2(tun, "198.18.0.2", 2, H_KEY_A, 0, 0) == XDP_REDIRECT, "identity: then IPv4 with sequence 2: forwarded");
 
 	/* the old version */
 	h_reset(tun, &P);
@@ -542,6 +753,7 @@ int main(void)
 	run_table(inl, inline_fixtures, sizeof(inline_fixtures) / sizeof(inline_fixtures[0]), "inline");
 	test_outputs();
 	test_verdicts();
+	test_verdicts6();
 	test_inline();
 	test_identity();
 	test_two_cpus();
