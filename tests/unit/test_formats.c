@@ -138,6 +138,69 @@ static void names(void)
 	ok(xpro_hash_dest("", &d), "hash: empty is refused");
 }
 
+/* IPv6 names and lines (records format 2): D and i in their one text form,
+ * colons inside the braces and after "}:"; any other spelling refused */
+static void ipv6(void)
+{
+	char buf[XK_NAME_MAX], line[2 * XPRO_QLINE_MAX], *e;
+	struct xpro_addr c, d;
+	struct xpro_qline q = { .dest = A("2001:db8::c612:101"), .seq = 3 }, r;
+	const struct xpro_addr cl[2] = { A("2001:db8::c612:2005"), A("198.18.32.6") }, ud = A("2001:db8::c612:101");
+	struct got g = { 0 };
+	struct xpro_key k = { .client = A("2001:db8::c612:2005"), .dest = A("2001:db8::c612:101") };
+	struct xpro_lstate s = { 1000, 2000, 26, 4, 0, 900, 1900 };
+	struct xpro_sync_apply a;
+	size_t n;
+	const char *fd = "px1\nx:{2001:db8::c612:101}:2001:db8::c612:2005\nx:{2001:db8::c612:101}:2001:DB8::c612:2006"
+			 "\nx:{2001:db8:0:0:0:0:c612:101}:2001:db8::c612:2007\nx:{::ffff:198.18.1.1}:198.18.0.2";
+
+	ok(xk_lrec(buf, "2001:db8::1", "2001:db8::2") == 27 && !strcmp(buf, "l:{2001:db8::1}:2001:db8::2"),
+	   "IPv6 key: l:{D}:i");
+	ok(!xpro_parse_key("x:{2001:db8::1}:2001:db8::2", 'x', &c, &d) && eq(c, "2001:db8::2") && eq(d, "2001:db8::1"),
+	   "IPv6 name: x:{2001:db8::1}:2001:db8::2 parses (the first '}' closes D)");
+	ok(!xpro_parse_key("x:{2001:db8::c612:101}:198.18.32.5", 'x', &c, &d) && eq(c, "198.18.32.5") &&
+	   eq(d, "2001:db8::c612:101"), "IPv6 name: an IPv6 destination, an IPv4 client");
+	ok(xpro_parse_key("x:{2001:db8::1}:2001:DB8::2", 'x', &c, &d), "IPv6 name: an uppercase client is refused");
+	ok(xpro_parse_key("x:{2001:DB8::1}:2001:db8::2", 'x', &c, &d), "IPv6 name: an uppercase destination is refused");
+	ok(xpro_parse_key("x:{2001:db8:0:0:0:0:0:1}:2001:db8::2", 'x', &c, &d),
+	   "IPv6 name: a destination not shortened is refused");
+	ok(xpro_parse_key("x:{2001:db8::1}:2001:0db8::2", 'x', &c, &d), "IPv6 name: a leading zero is refused");
+	ok(xpro_parse_key("x:{::ffff:198.18.1.1}:198.18.0.2", 'x', &c, &d),
+	   "IPv6 name: a v4-mapped destination written as IPv6 is refused (its name is 198.18.1.1)");
+	ok(xpro_parse_key("x:{198.18.1.1}:::ffff:198.18.0.2", 'x', &c, &d), "IPv6 name: a v4-mapped client likewise");
+	ok(xpro_parse_key("x:{2001:db8::1}:2001:db8::2%eth0", 'x', &c, &d), "IPv6 name: a zone index is refused");
+	ok(xpro_parse_key("x:{2001:db8::1:2001:db8::2", 'x', &c, &d), "IPv6 name: no closing brace is refused");
+	ok(!xpro_hash_dest("x:{2001:db8::c612:101}", &d) && eq(d, "2001:db8::c612:101"), "IPv6 hash: x:{D}");
+	ok(xpro_hash_dest("l:{2001:db8::c612:101}:q", &d), "IPv6 hash: a queue is not a hash of records");
+	ok(xpro_hash_dest("x:{2001:db8::C612:101}", &d), "IPv6 hash: uppercase is refused");
+
+	ok(!xpro_qline_parse("2001:db8::c612:2005 1000 2000 30 4 1", 36, &q) && eq(q.client, "2001:db8::c612:2005") &&
+	   q.ts1 == 1000 && q.c == 30 && q.dc == 4 && q.mark == 1 && eq(q.dest, "2001:db8::c612:101") && q.seq == 3,
+	   "IPv6 queue line: the fields (dest and seq untouched)");
+	e = xpro_qline_put(line, &q);
+	ok(e - line == 37 && !memcmp(line, "2001:db8::c612:2005 1000 2000 30 4 1\n", 37), "IPv6 queue line: formatted back");
+	ok(xpro_qline_parse("2001:DB8::c612:2005 1000 2000 30 4 1", 36, &r), "IPv6 queue line: uppercase refused");
+	ok(xpro_qline_parse("::ffff:198.18.32.5 1000 2000 30 4 1", 35, &r), "IPv6 queue line: v4-mapped as IPv6 refused");
+	q = (struct xpro_qline){ .client = A("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), .ts1 = UINT64_MAX,
+				 .ts2 = UINT64_MAX, .c = UINT64_MAX, .dc = UINT64_MAX, .mark = 1 };
+	e = xpro_qline_put(line, &q);
+	ok(e - line == 39 + 4 * 21 + 3 && e - line <= XPRO_QLINE_MAX,
+	   "IPv6 queue line: the longest (39 + four 20-digit numbers) fits XPRO_QLINE_MAX");
+
+	n = xpro_upd_format(buf, &ud, cl, 2);
+	ok(n == 50 && !strcmp(buf, "2001:db8::c612:101 2001:db8::c612:2005 198.18.32.6"), "IPv6 l:u entry: D then the clients");
+	ok(xpro_upd_parse(buf, n, collect, &g) == 2 && same(g.dest[0], ud) && same(g.client[0], cl[0]) &&
+	   same(g.client[1], cl[1]), "IPv6 l:u entry: parsed back");
+	memset(&g, 0, sizeof(g));
+	ok(xpro_feed_parse(fd, strlen(fd), "px2", collect, &g) == 1 && g.n == 1 && eq(g.dest[0], "2001:db8::c612:101") &&
+	   eq(g.client[0], "2001:db8::c612:2005"), "IPv6 feed: the canonical name taken, three non-canonical skipped");
+
+	q = xpro_qline_from_record(&k, &(struct xpro_record){ .ts1_l = 1000000, .ts2_l = 2000000, .c_l = 30, .dc = 4 });
+	ok(same(q.client, k.client) && same(q.dest, k.dest) && q.ts1 == 1000 && q.c == 30, "IPv6 map -> queue line: the key");
+	ok(!xpro_lstate_to_apply(&s, &k.client, &k.dest, 1000000000ULL, 3000000ULL, &a) && same(a.key.client, k.client) &&
+	   same(a.key.dest, k.dest) && a.base == 30, "IPv6 L_DB -> write-back: the 16-byte key");
+}
+
 /* L_DB value "ts1 ts2 gc dc mark mts1 mts2" */
 static void lstate(void)
 {
@@ -493,6 +556,7 @@ int main(void)
 {
 	numbers();
 	names();
+	ipv6();
 	lstate();
 	qline();
 	refused();
