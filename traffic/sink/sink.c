@@ -30,6 +30,7 @@
 #include "opt.h"
 #include "json.h"
 #include "sink_log.h"
+#include "inet6.h"
 #include "sink_proto.h"
 #include "sink_ring.h"
 #include "log.h"
@@ -47,7 +48,8 @@ struct tag {
 struct conn {
 	int kind;        /* K_HTTP or K_MQTT: first, like struct tag */
 	int fd;
-	uint32_t peer;   /* network order */
+	uint32_t peer;   /* network order (IPv6: the IPv4 address its testbed name embeds) */
+	int v6;          /* the peer is IPv6 */
 	int cls;
 	int closing;     /* close once out is sent */
 	double last;     /* monotonic time of the last activity */
@@ -121,10 +123,34 @@ static double cpu_ms(void)
 
 /* ---- accounting --------------------------------------------------------- */
 
-static void count_request(struct sink *s, uint32_t peer)
+/* A peer's address: IPv4 (or v4-mapped), or IPv6 inside 2001:db8::/96 (*v6 =
+ * 1, *v4 the IPv4 address its name embeds); -1 for any other or one outside
+ * the testbed's ranges. */
+static int peer_of(const struct sockaddr_storage *ss, uint32_t *v4, int *v6)
 {
-	int c = xs_class_of(&s->cm, peer);
-	struct xs_flow *f = xs_ftab_get(&s->src_tot, peer, 0, (uint32_t)c);
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+	*v6 = 0;
+	if (ss->ss_family == AF_INET)
+		*v4 = ((const struct sockaddr_in *)ss)->sin_addr.s_addr;
+	else if (ss->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+		memcpy(v4, s6->sin6_addr.s6_addr + 12, 4);
+	else if (ss->ss_family == AF_INET6 && xp6_embedded(&s6->sin6_addr, v4))
+		return *v6 = 1, 0;
+	else
+		return -1;
+	return xpro_in_testbed(*v4) ? 0 : -1;
+}
+
+static int class_of(const struct sink *s, uint32_t a, int v6)
+{
+	return v6 ? xs_class_of6(&s->cm, a) : xs_class_of(&s->cm, a);
+}
+
+static void count_request(struct sink *s, uint32_t peer, int v6)
+{
+	int c = class_of(s, peer, v6);
+	struct xs_flow *f = xs_ftab_get(&s->src_tot, peer, 0, (uint32_t)c | (v6 ? XS_FLOW_V6 : 0));
 
 	s->csec[c].requests++;
 	s->ctot[c].requests++;
@@ -136,20 +162,31 @@ static void on_frame(void *ctx, uint16_t proto, const uint8_t *l3, size_t caplen
 		     uint32_t gso)
 {
 	struct sink *s = ctx;
-	uint32_t src, dst, len, segs = 1, ihl;
+	uint32_t src, dst, len, segs = 1, ihl, fam = 0;
+	uint8_t l4p;
 	struct xs_flow *f;
 	int c;
 
 	(void)wire_len;
-	if (proto != ETH_P_IP || caplen < 20 || (l3[0] >> 4) != 4) {
+	if (proto == ETH_P_IPV6 && caplen >= 40 && (l3[0] >> 4) == 6 &&
+	    xp6_embedded((const struct in6_addr *)(l3 + 8), &src) &&
+	    xp6_embedded((const struct in6_addr *)(l3 + 24), &dst)) {
+		/* IPv6 between testbed names: counted by the IPv4 addresses they embed */
+		ihl = 40;
+		len = 40 + ((uint32_t)l3[4] << 8 | l3[5]);
+		l4p = l3[6];
+		fam = XS_FLOW_V6;
+	} else if (proto != ETH_P_IP || caplen < 20 || (l3[0] >> 4) != 4) {
 		s->non_ipv4++;
 		return;
+	} else {
+		ihl = (l3[0] & 15) * 4u;
+		len = (uint32_t)l3[2] << 8 | l3[3];
+		l4p = l3[9];
+		memcpy(&src, l3 + 12, 4);
+		memcpy(&dst, l3 + 16, 4);
 	}
-	ihl = (l3[0] & 15) * 4u;
-	len = (uint32_t)l3[2] << 8 | l3[3];
-	memcpy(&src, l3 + 12, 4);
-	memcpy(&dst, l3 + 16, 4);
-	if (gso && l3[9] == IPPROTO_TCP && caplen >= ihl + 13 && len > ihl) {
+	if (gso && l4p == IPPROTO_TCP && caplen >= ihl + 13 && len > ihl) {
 		/* GRO merged several TCP segments: count each as it was on the wire */
 		uint32_t hl = ihl + (l3[ihl + 12] >> 4) * 4u, payload = len > hl ? len - hl : 0;
 
@@ -157,7 +194,7 @@ static void on_frame(void *ctx, uint16_t proto, const uint8_t *l3, size_t caplen
 		len += (segs - 1) * hl;
 		s->gro_frames++;
 	}
-	c = xs_class_of(&s->cm, src);
+	c = class_of(s, src, !!fam);
 	s->received += segs;
 	s->bytes += len;
 	s->sec_packets += segs;
@@ -165,12 +202,12 @@ static void on_frame(void *ctx, uint16_t proto, const uint8_t *l3, size_t caplen
 	s->csec[c].bytes += len;
 	s->ctot[c].packets += segs;
 	s->ctot[c].bytes += len;
-	f = xs_ftab_get(&s->sec, src, dst, (uint32_t)c);
+	f = xs_ftab_get(&s->sec, src, dst, (uint32_t)c | fam);
 	if (f) {
 		f->packets += segs;
 		f->bytes += len;
 	}
-	f = xs_ftab_get(&s->src_tot, src, 0, (uint32_t)c);
+	f = xs_ftab_get(&s->src_tot, src, 0, (uint32_t)c | fam);
 	if (f) {
 		f->packets += segs;
 		f->bytes += len;
@@ -215,20 +252,34 @@ static void roll_second(struct sink *s, long next_sec)
 
 /* ---- sockets ------------------------------------------------------------ */
 
+/* Without --bind, one dual-stack socket (IPv6 and, v4-mapped, IPv4), or
+ * IPv4 alone where the kernel has no IPv6; with --bind, IPv4 on it. */
 static int listen_on(struct sink *s, int type, int port, const char *what)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
 				 .sin_addr.s_addr = s->o.bind_addr };
-	int fd, on = 1, err;
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port),
+				   .sin6_addr = IN6ADDR_ANY_INIT };
+	int fd = -1, on = 1, off = 0, err;
+	struct sockaddr *sa = (struct sockaddr *)&a;
+	socklen_t sl = sizeof(a);
 
-	fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (!s->o.bind_addr)
+		fd = socket(AF_INET6, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+		sa = (struct sockaddr *)&a6;
+		sl = sizeof(a6);
+	} else {
+		fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	}
 	if (fd < 0) {
 		err = -errno;
 		pr_warn("%s socket: %s\n", what, strerror(errno));
 		return err;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || (type == SOCK_STREAM && listen(fd, 1024))) {
+	if (bind(fd, sa, sl) || (type == SOCK_STREAM && listen(fd, 1024))) {
 		err = -errno;
 		pr_warn("%s port %d: %s\n", what, port, strerror(errno));
 		close(fd);
@@ -261,10 +312,11 @@ static void conn_close(struct sink *s, struct conn *c)
 static void on_udp(struct sink *s)
 {
 	uint8_t buf[2048], out[64];
-	struct sockaddr_in from;
+	struct sockaddr_storage from;
 	socklen_t fl;
 	ssize_t len;
-	int i, n;
+	uint32_t peer;
+	int i, n, v6, ok;
 
 	/* bounded batch: other events get their turn under a flood */
 	for (i = 0; i < 256; i++) {
@@ -273,18 +325,19 @@ static void on_udp(struct sink *s)
 		if (len < 0)
 			break;
 		n = xs_coap_answer(buf, (size_t)len, out, sizeof(out));
+		ok = !peer_of(&from, &peer, &v6);
 		if (n < 0) {
 			s->coap_other++;
-			if (s->o.echo && xpro_in_testbed(from.sin_addr.s_addr) &&
+			if (s->o.echo && ok &&
 			    sendto(s->udp, buf, (size_t)len, MSG_DONTWAIT, (struct sockaddr *)&from, fl) == len)
 				s->udp_echoed++;
 			continue;
 		}
-		if (!xpro_in_testbed(from.sin_addr.s_addr))
+		if (!ok)
 			continue;
 		if (sendto(s->udp, out, (size_t)n, MSG_DONTWAIT, (struct sockaddr *)&from, fl) == n) {
 			s->coap++;
-			count_request(s, from.sin_addr.s_addr);
+			count_request(s, peer, v6);
 		} else {
 			s->errors++;
 		}
@@ -293,9 +346,10 @@ static void on_udp(struct sink *s)
 
 static void on_accept(struct sink *s, int lfd, int kind)
 {
-	struct sockaddr_in from;
+	struct sockaddr_storage from;
 	socklen_t fl;
-	int i, fd;
+	uint32_t peer;
+	int i, fd, v6;
 
 	for (i = 0; i < 64; i++) {
 		struct conn *c;
@@ -304,7 +358,7 @@ static void on_accept(struct sink *s, int lfd, int kind)
 		fd = accept4(lfd, (struct sockaddr *)&from, &fl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
-		if (!xpro_in_testbed(from.sin_addr.s_addr)) {
+		if (peer_of(&from, &peer, &v6)) {
 			s->conns_outside++;
 			close(fd);
 			continue;
@@ -322,8 +376,9 @@ static void on_accept(struct sink *s, int lfd, int kind)
 		}
 		c->kind = kind;
 		c->fd = fd;
-		c->peer = from.sin_addr.s_addr;
-		c->cls = xs_class_of(&s->cm, c->peer);
+		c->peer = peer;
+		c->v6 = v6;
+		c->cls = class_of(s, c->peer, v6);
 		c->closing = 0;
 		c->last = xp_mono_s();
 		c->inlen = c->outlen = c->outoff = 0;
@@ -381,7 +436,7 @@ static int conn_process(struct sink *s, struct conn *c)
 			c->outlen += (size_t)n;
 			if (ok) {
 				s->http_ok++;
-				count_request(s, c->peer);
+				count_request(s, c->peer, c->v6);
 			} else {
 				s->http_err++;
 			}
@@ -401,7 +456,7 @@ static int conn_process(struct sink *s, struct conn *c)
 			c->outlen += olen;
 			if (k == XS_MQTT_ANSWERED) {
 				s->mqtt++;
-				count_request(s, c->peer);
+				count_request(s, c->peer, c->v6);
 			} else if (k == XS_MQTT_DISCONNECT) {
 				c->closing = 1;
 			} else if ((c->in[off] >> 4) == 3) {
@@ -528,11 +583,12 @@ static int write_summary(struct sink *s, double ended, double dur)
 	if (xs_ftab_sorted(&s->src_tot, 1, &v, &n))
 		s->errors++;
 	for (i = 0; i < n && (long)i < s->o.summary_sources; i++) {
-		char a[INET_ADDRSTRLEN], q[256];
+		char a[INET6_ADDRSTRLEN], q[256];
 
-		inet_ntop(AF_INET, &v[i].src, a, sizeof(a));
+		xp6_name(v[i].cls & XS_FLOW_V6 ? AF_INET6 : AF_INET, v[i].src, a);
 		fprintf(f, "%s\"%s\":{\"class\":%s,\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
-			",\"requests\":%" PRIu64 "}", i ? "," : "", a, xp_json_q(q, sizeof(q), s->cm.name[v[i].cls]),
+			",\"requests\":%" PRIu64 "}", i ? "," : "", a,
+			xp_json_q(q, sizeof(q), s->cm.name[v[i].cls & ~XS_FLOW_V6]),
 			v[i].packets, v[i].bytes, v[i].requests);
 	}
 	free(v);

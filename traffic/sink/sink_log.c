@@ -6,8 +6,22 @@
 #include <string.h>
 #include <time.h>
 #include "sink_log.h"
+#include "inet6.h"
 #include "flowlog.h"
 
+
+int xs_parse_cidr_af(const char *s, uint32_t *addr, int *plen, uint8_t *v6)
+{
+	char e[160];
+
+	*v6 = 0;
+	if (!s || !xp6_is_text6(s))
+		return xs_parse_cidr(s, addr, plen);
+	if (!strchr(s, '/') || xp6_parse_embedded(s, addr, plen, e, sizeof(e)))
+		return -EINVAL;
+	*v6 = 1;
+	return 0;
+}
 
 int xs_parse_cidr(const char *s, uint32_t *addr, int *plen)
 {
@@ -98,8 +112,9 @@ int xs_class_map_parse(struct xs_class_map *m, const char *spec, const char *def
 		}
 		memcpy(name, item, (size_t)(eq - item));
 		name[eq - item] = '\0';
-		if (xs_parse_cidr(eq + 1, &a, &plen)) {
-			fprintf(stderr, "%s: class map entry '%s': '%s' is not A.B.C.D/LEN\n", tool, item, eq + 1);
+		if (xs_parse_cidr_af(eq + 1, &a, &plen, &m->v6[m->n < XS_CLASS_MAX ? m->n : 0])) {
+			fprintf(stderr, "%s: class map entry '%s': '%s' is not A.B.C.D/LEN or 2001:db8::P/LEN (LEN >= 96)\n",
+				tool, item, eq + 1);
 			return -EINVAL;
 		}
 		if (m->n >= XS_CLASS_MAX) {
@@ -133,7 +148,15 @@ int xs_class_of(const struct xs_class_map *m, uint32_t addr)
 	int i;
 
 	for (i = 0; i < m->n; i++)
-		if ((addr & m->mask[i]) == m->net[i])
+		if (!m->v6[i] && (addr & m->mask[i]) == m->net[i])
+			return m->cls[i];
+	return m->defcls;
+}
+
+int xs_class_of6(const struct xs_class_map *m, uint32_t v4)
+{
+	for (int i = 0; i < m->n; i++)
+		if (m->v6[i] && (v4 & m->mask[i]) == m->net[i])
 			return m->cls[i];
 	return m->defcls;
 }
@@ -273,6 +296,19 @@ FILE *xs_log_open(const char *path, const char *header, const char *tool)
 	return f;
 }
 
+void xs_flowlog_row(FILE *f, long ts, const struct xs_flow *x, const struct xs_class_map *m)
+{
+	uint8_t s6[16], d6[16];
+
+	if (!(x->cls & XS_FLOW_V6)) {
+		xp_flowlog_row(f, ts, x->src, x->dst, m->name[x->cls], x->packets, x->bytes);
+		return;
+	}
+	xp6_embed(s6, x->src);
+	xp6_embed(d6, x->dst);
+	xp_flowlog_row_af(f, ts, AF_INET6, s6, d6, m->name[x->cls & ~XS_FLOW_V6], x->packets, x->bytes);
+}
+
 int xs_log_write_second(FILE *f, long ts, const struct xs_ftab *t, const struct xs_class_map *m)
 {
 	struct xs_flow *v;
@@ -286,7 +322,7 @@ int xs_log_write_second(FILE *f, long ts, const struct xs_ftab *t, const struct 
 		return err;
 	for (i = 0; i < n; i++)
 		if (v[i].packets)
-			xp_flowlog_row(f, ts, v[i].src, v[i].dst, m->name[v[i].cls], v[i].packets, v[i].bytes);
+			xs_flowlog_row(f, ts, &v[i], m);
 	free(v);
 	return 0;
 }

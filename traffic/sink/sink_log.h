@@ -21,6 +21,7 @@ struct xs_class_map {
 	uint32_t net[XS_CLASS_MAX];     /* network order */
 	uint32_t mask[XS_CLASS_MAX];    /* network order */
 	int cls[XS_CLASS_MAX];          /* class index of each entry */
+	uint8_t v6[XS_CLASS_MAX];       /* 1: an IPv6 entry, 2001:db8::P/(96 + L) kept as P/L */
 	int nclass;                     /* distinct names, default included */
 	int defcls;                     /* class of addresses no entry matches */
 	char name[XS_CLASS_MAX + 1][XS_CLASS_NAMELEN];
@@ -31,11 +32,21 @@ struct xs_class_map {
 int xs_class_map_parse(struct xs_class_map *m, const char *spec, const char *def, const char *tool);
 /* Class index of an address: first matching entry, else the default. */
 int xs_class_of(const struct xs_class_map *m, uint32_t addr);
+/* The same for the IPv6 address whose testbed name embeds v4 (2001:db8::/96
+ * + v4): only IPv6 entries match it. */
+int xs_class_of6(const struct xs_class_map *m, uint32_t v4);
 /* Index of a class name, adding it when absent; -ENOSPC when full. */
 int xs_class_add(struct xs_class_map *m, const char *name);
 
-/* Parses "A.B.C.D/LEN" into network-order address and length. */
+/* Parses "A.B.C.D/LEN" into network-order address and length; with v6
+ * non-NULL also "2001:db8::P/LEN" (LEN 96..128, *v6 = 1, address P, length
+ * LEN - 96). */
 int xs_parse_cidr(const char *s, uint32_t *addr, int *plen);
+int xs_parse_cidr_af(const char *s, uint32_t *addr, int *plen, uint8_t *v6);
+
+/* A flow's cls with this bit: an IPv6 flow (its src and dst the IPv4
+ * addresses its testbed names embed) */
+#define XS_FLOW_V6 0x80000000u
 
 struct xs_flow {
 	uint32_t src, dst;   /* network order */
@@ -63,6 +74,8 @@ int xs_ftab_sorted(const struct xs_ftab *t, int by_packets, struct xs_flow **out
 /* Opens FILE ("-" = stdout) and writes the header (XP_FLOWLOG_HEADER for
  * the flow log, lib/flowlog.h). NULL on error (printed). */
 FILE *xs_log_open(const char *path, const char *header, const char *tool);
+/* One flow-log row of x (an IPv6 flow by its addresses' IPv6 names). */
+void xs_flowlog_row(FILE *f, long ts, const struct xs_flow *x, const struct xs_class_map *m);
 /* One row per entry with packets > 0, sorted by (src, dst, class). */
 int xs_log_write_second(FILE *f, long ts, const struct xs_ftab *t, const struct xs_class_map *m);
 
