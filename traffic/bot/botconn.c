@@ -33,7 +33,11 @@ static int bind_bot_af(const struct bot *b, int fd, uint32_t addr, uint16_t port
 {
 	struct sockaddr_storage ss;
 	socklen_t l = bot_sockaddr(b, addr, port, &ss);
+	int one = 1;
 
+	/* IPv6 has no AnyIP bind: the bot's name is routed local, bound freely */
+	if (b->v6)
+		setsockopt(fd, SOL_IP, IP_FREEBIND, &one, sizeof(one));
 	return bind(fd, (struct sockaddr *)&ss, l) ? -errno : 0;
 }
 

@@ -40,6 +40,7 @@
 #include "tun_lib.h"
 #include "tunnel.h"
 #include "log.h"
+#include "inet6.h"
 
 #define TOOL "xpro-device"
 #define MAX_DEVICES 16384
@@ -48,8 +49,8 @@
 #define PEND_MAX 32
 #define MAX_BURST 16
 #define MSG_MAX 512
-#define IP_UDP_HDR 28    /* IPv4 + UDP headers */
-#define IP_TCP_HDR 52    /* IPv4 + TCP with the timestamps option (Linux default) */
+#define IP_UDP_HDR (o.v6 ? 48 : 28) /* IPv4 or IPv6 + UDP headers */
+#define IP_TCP_HDR (o.v6 ? 72 : 52) /* + TCP with the timestamps option (Linux default) */
 #define FAILOVER_LINES 20
 
 enum proto { P_COAP = 0, P_MQTT = 1 };
@@ -104,7 +105,10 @@ static struct {
 	int ndev;
 	uint32_t net;        /* host order */
 	int plen;
-	uint32_t target;     /* network order */
+	uint32_t target;     /* network order (IPv6: unused) */
+	const char *target_s;
+	int v6;              /* an IPv6 --target: the devices speak IPv6 */
+	struct in6_addr target6;
 	int proto;           /* P_COAP, P_MQTT, or 2 = mix */
 	int coap_port, mqtt_port;
 	uint32_t period_ms;
@@ -175,6 +179,50 @@ static const char *ntop(uint32_t a, char *buf)
 	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
 }
 
+/* A device's address as it speaks (IPv4, or its IPv6 name), buf >= 46 */
+static const char *dntop(uint32_t a, char *buf)
+{
+	return xp6_name(o.v6 ? AF_INET6 : AF_INET, a, buf);
+}
+
+/* The target as text, buf >= 46 */
+static const char *tntop(char *buf)
+{
+	return o.v6 ? inet_ntop(AF_INET6, &o.target6, buf, INET6_ADDRSTRLEN) : ntop(o.target, buf);
+}
+
+/* The socket address of device address a (or of the target: a = 0, port) */
+/* IPv6: a device's name need not be an interface address: a local route
+ * (ip -6 route add local 2001:db8::P/LEN dev lo) delivers its answers, and
+ * IP_FREEBIND lets the socket bind to it (IPv6 has no AnyIP bind) */
+static void dev_freebind(int fd)
+{
+	int one = 1;
+
+	if (o.v6 && fd >= 0)
+		setsockopt(fd, SOL_IP, IP_FREEBIND, &one, sizeof(one));
+}
+
+static socklen_t dev_sa(struct sockaddr_storage *ss, uint32_t a, int port)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (o.v6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		if (a)
+			xp6_embed(&s6->sin6_addr, a);
+		else
+			s6->sin6_addr = o.target6;
+		return sizeof(*s6);
+	}
+	((struct sockaddr_in *)ss)->sin_family = AF_INET;
+	((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+	((struct sockaddr_in *)ss)->sin_addr.s_addr = a ? a : o.target;
+	return sizeof(struct sockaddr_in);
+}
+
 /* ---- tick heap ---------------------------------------------------------- */
 
 static void heap_push(uint64_t at, int dev)
@@ -234,8 +282,14 @@ static void flush_second(int64_t sec)
 
 		if (!d->sec_packets)
 			continue;
-		if (flog)
+		if (flog && o.v6) {
+			uint8_t s6[16];
+
+			xp6_embed(s6, d->addr);
+			xp_flowlog_row_af(flog, sec, AF_INET6, s6, &o.target6, o.cls, d->sec_packets, d->sec_bytes);
+		} else if (flog) {
 			xp_flowlog_row(flog, sec, d->addr, o.target, o.cls, d->sec_packets, d->sec_bytes);
+		}
 		d->sec_packets = d->sec_bytes = 0;
 	}
 	if (flog)
@@ -246,11 +300,11 @@ static void complete(struct device *d, int slot, int ok, uint64_t now)
 {
 	struct pend *p = &d->pend[slot];
 	uint64_t rtt_us = (now - p->sent_ns) / 1000;
-	char s[INET_ADDRSTRLEN], t[INET_ADDRSTRLEN];
+	char s[INET6_ADDRSTRLEN], t[INET6_ADDRSTRLEN];
 
 	if (flat)
-		fprintf(flat, "%" PRId64 ",%s,%s,%s,%" PRIu64 ",%d\n", p->ts_ms, ntop(d->addr, s),
-			ntop(o.target, t), o.cls, rtt_us, ok ? 1 : 0);
+		fprintf(flat, "%" PRId64 ",%s,%s,%s,%" PRIu64 ",%d\n", p->ts_ms, dntop(d->addr, s),
+			tntop(t), o.cls, rtt_us, ok ? 1 : 0);
 	if (ok) {
 		n_ok++;
 		d->oks++;
@@ -380,22 +434,22 @@ static void mqtt_close(struct device *d, int ep)
 
 static void mqtt_connect_start(struct device *d, int ep, uint64_t now)
 {
-	struct sockaddr_in src = { .sin_family = AF_INET, .sin_addr.s_addr = d->addr };
-	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_addr.s_addr = o.target,
-				   .sin_port = htons((uint16_t)o.mqtt_port) };
+	struct sockaddr_storage src, dst;
+	socklen_t sl = dev_sa(&src, d->addr, 0), dl = dev_sa(&dst, 0, o.mqtt_port);
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.u64 = (uint64_t)d->idx };
 	int slot, one = 1;
 
 	slot = pend_take(d, K_CONNECT, now);
 	if (slot < 0)
 		return;
-	d->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	d->fd = socket(o.v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (d->fd < 0)
 		goto fail;
 	setsockopt(d->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (bind(d->fd, (struct sockaddr *)&src, sizeof(src)))
+	dev_freebind(d->fd);
+	if (bind(d->fd, (struct sockaddr *)&src, sl))
 		goto fail;
-	if (connect(d->fd, (struct sockaddr *)&dst, sizeof(dst)) && errno != EINPROGRESS)
+	if (connect(d->fd, (struct sockaddr *)&dst, dl) && errno != EINPROGRESS)
 		goto fail;
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, d->fd, &ev))
 		goto fail;
@@ -766,6 +820,18 @@ static const char *opt_sources(const char *s, void *dst)
 	int64_t l;
 
 	(void)dst;
+	if (xp6_is_text6(s)) {
+		char e[160];
+		uint32_t v4;
+		int l4;
+
+		/* the IPv6 name of the devices' IPv4 range (their outer addresses) */
+		if (xp6_parse_embedded(s, &v4, &l4, e, sizeof(e)) || l4 < 8 || l4 > 30 || !strchr(s, '/'))
+			return "is not an IPv4 prefix A.B.C.D/8..30 or its IPv6 name 2001:db8::P/104..126";
+		o.plen = l4;
+		o.net = ntohl(v4) & (0xFFFFFFFFu << (32 - l4));
+		return NULL;
+	}
 	snprintf(buf, sizeof(buf), "%s", s);
 	slash = strchr(buf, '/');
 	if (!slash)
@@ -785,7 +851,10 @@ static void parse_opts(int argc, char **argv)
 		XP_INT("devices", 0, &o.ndev, 1, MAX_DEVICES, "N",
 		       "1-" XP_STRINGIFY(MAX_DEVICES) " (default 1), at most the range's size - 2"),
 		XP_FN("sources", 0, opt_sources, NULL, "CIDR", "local range of the device host (default 198.18.16.0/20)"),
-		XP_IPV4("target", 0, &o.target, "ADDR", "the victim service (required)"),
+		XP_STR("target", 0, &o.target_s, "ADDR",
+		       "the victim service (required): IPv4, or IPv6 inside " XPRO_TESTBED6_STR "\n"
+		       "(then every device speaks IPv6 from its address's IPv6 name,\n"
+		       "2001:db8:: + the IPv4 address: see --sources)"),
 		XP_CHOICE("proto", 0, &o.proto, "coap|mqtt|mix", /* P_COAP, P_MQTT, 2 */
 			  "the devices' protocol (default coap)"),
 		XP_UINT("period", 0, &o.period_ms, 1, 3600000, "MS", "telemetry period per device (default 1000); --jitter PCT: +-PCT%\n"
@@ -829,8 +898,13 @@ static void parse_opts(int argc, char **argv)
 	if (first < argc)
 		xp_opt_die(TOOL, "unexpected argument '%s'", argv[first]);
 	o.jitter = jitter_pct / 100.0;
-	if (!o.target || !o.duration_s)
+	if (!o.target_s || !o.duration_s)
 		xp_opt_die(TOOL, "--target and --duration are required (see --help)");
+	if (inet_pton(AF_INET, o.target_s, &o.target) != 1) {
+		if (inet_pton(AF_INET6, o.target_s, &o.target6) != 1)
+			xp_opt_die(TOOL, "--target '%s': not an IPv4 or IPv6 address", o.target_s);
+		o.v6 = 1;
+	}
 }
 
 /* --key-file: each device's own key into the tunnel's tun_keys (a key
@@ -973,7 +1047,7 @@ static int cmp_u32(const void *a, const void *b)
 static void write_summary(int64_t started, int64_t ended, const char *stopped_by)
 {
 	FILE *f = open_out(o.sum_path, "--summary");
-	char a[INET_ADDRSTRLEN], q[512];
+	char a[INET6_ADDRSTRLEN], q[512];
 	double mean = 0;
 	size_t i;
 	int k;
@@ -992,7 +1066,7 @@ static void write_summary(int64_t started, int64_t ended, const char *stopped_by
 	fprintf(f, "\"devices\":%d,\"target\":\"%s\",\"requests\":%" PRIu64 ",\"ok\":%" PRIu64
 		   ",\"timeouts\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"skipped\":%" PRIu64
 		   ",\"failovers\":%" PRIu64 ",",
-		o.ndev, ntop(o.target, a), issued, n_ok, n_timeout, n_failed, n_skipped, n_failover);
+		o.ndev, tntop(a), issued, n_ok, n_timeout, n_failed, n_skipped, n_failover);
 	fprintf(f, "\"by_proto\":{\"coap\":{\"requests\":%" PRIu64 ",\"ok\":%" PRIu64 "},\"mqtt\":{\"requests\":%" PRIu64
 		   ",\"ok\":%" PRIu64 "}},",
 		by_proto_req[P_COAP], by_proto_ok[P_COAP], by_proto_req[P_MQTT], by_proto_ok[P_MQTT]);
@@ -1024,7 +1098,7 @@ int main(int argc, char **argv)
 	int64_t started, cur_sec;
 	const char *stopped_by = "duration";
 	int ep, i, rc = 0;
-	char a[INET_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN];
 
 	xpro_prog = TOOL;
 	o.ndev = 1;
@@ -1046,7 +1120,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/* safety first: nothing is opened before these */
-	if (xpro_testbed_check(TOOL) || xpro_check_dest(TOOL, o.target))
+	if (xpro_testbed_check(TOOL) ||
+	    (o.v6 ? xpro_check_dest6(TOOL, &o.target6) : xpro_check_dest(TOOL, o.target)))
 		return 1;
 	if (!xpro_prefix_in_testbed(htonl(o.net), o.plen)) {
 		pr_warn("refusing --sources %s/%d: outside the testbed range %s\n",
@@ -1110,21 +1185,21 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		if (d->proto == P_COAP) {
-			struct sockaddr_in src = { .sin_family = AF_INET, .sin_addr.s_addr = d->addr };
-			struct sockaddr_in dst = { .sin_family = AF_INET, .sin_addr.s_addr = o.target,
-						   .sin_port = htons((uint16_t)o.coap_port) };
+			struct sockaddr_storage src, dst;
+			socklen_t sl = dev_sa(&src, d->addr, 0), dl = dev_sa(&dst, 0, o.coap_port);
 			struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)i };
 
-			d->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-			if (d->fd < 0 || bind(d->fd, (struct sockaddr *)&src, sizeof(src))) {
+			d->fd = socket(o.v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+			dev_freebind(d->fd);
+			if (d->fd < 0 || bind(d->fd, (struct sockaddr *)&src, sl)) {
 				char nb[INET_ADDRSTRLEN];
 
 				pr_warn("source %s: cannot bind: %s (is %s/%d a local route? ip route add local %s/%d dev lo)\n",
-					ntop(d->addr, a), strerror(errno), ntop(htonl(o.net), nb), o.plen, nb, o.plen);
+					dntop(d->addr, a), strerror(errno), ntop(htonl(o.net), nb), o.plen, nb, o.plen);
 				rc = 1;
 				goto out;
 			}
-			if (connect(d->fd, (struct sockaddr *)&dst, sizeof(dst)) ||
+			if (connect(d->fd, (struct sockaddr *)&dst, dl) ||
 			    epoll_ctl(ep, EPOLL_CTL_ADD, d->fd, &ev)) {
 				pr_warn("source %s: %s\n", ntop(d->addr, a), strerror(errno));
 				rc = 1;
@@ -1137,7 +1212,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	pr_warn("%d devices from %s/%d to %s, %s, period %u ms, seed %" PRIu64 "\n", o.ndev,
-		ntop(htonl(o.net), a), o.plen, inet_ntop(AF_INET, &o.target, (char[INET_ADDRSTRLEN]){ 0 }, INET_ADDRSTRLEN),
+		ntop(htonl(o.net), a), o.plen, tntop((char[INET6_ADDRSTRLEN]){ 0 }),
 		o.proto == 2 ? "mix" : o.proto ? "mqtt" : "coap", o.period_ms, o.seed);
 
 	end_ns = start_ns + (uint64_t)(o.duration_s * 1e9);
