@@ -7,30 +7,68 @@
  */
 #include <arpa/inet.h>
 #include <stdlib.h>
+#include <string.h>
 #include "oracle.h"
 
 #define NS_PER_S 1000000000ULL
 
 struct orec {
-	uint32_t client, dest;
+	struct oaddr client, dest;
 	struct oracle_rec r;
 };
 
 struct oagg {
-	uint32_t dest;
+	struct oaddr dest;
 	struct oracle_agg a;
 };
 
 struct oovr {
-	uint32_t dest;
+	struct oaddr dest;
 	uint64_t tf2;
 };
 
 struct onet {
-	uint32_t client, net, mask; /* host order; client 0 for proxies and management */
+	uint32_t client;            /* network order; 0 for proxies and management */
+	struct oaddr net;           /* host bits cleared */
 	int kind;                   /* 1 proxy, 2 management, 3 a client's prefix */
-	int len;
+	int len;                    /* 0..128 */
 };
+
+struct oaddr oracle_v4(uint32_t v4)
+{
+	struct oaddr a = { { 0 } };
+
+	a.b[10] = 0xff;
+	a.b[11] = 0xff;
+	memcpy(a.b + 12, &v4, 4);
+	return a;
+}
+
+static int same(struct oaddr a, struct oaddr b)
+{
+	return !memcmp(a.b, b.b, 16);
+}
+
+/* a with every bit after the first len cleared */
+static struct oaddr masked(struct oaddr a, int len)
+{
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		int bits = len - 8 * i;
+
+		if (bits <= 0)
+			a.b[i] = 0;
+		else if (bits < 8)
+			a.b[i] &= (uint8_t)(0xff << (8 - bits));
+	}
+	return a;
+}
+
+static int v4mapped(struct oaddr a)
+{
+	return same(masked(a, 96), masked(oracle_v4(0), 96));
+}
 
 #define ORACLE_NETS 64
 
@@ -42,6 +80,8 @@ struct oracle {
 	struct orec *rec;
 	struct oagg *agg;
 	struct oovr *ovr;
+	struct oaddr embed6;
+	int has_embed6;
 };
 
 struct oracle *oracle_new(const struct oracle_params *p, size_t max_records)
@@ -72,12 +112,12 @@ void oracle_free(struct oracle *o)
 	free(o);
 }
 
-void oracle_set_tf2_override(struct oracle *o, uint32_t dest, uint64_t tf2)
+void oracle_set_tf2_override(struct oracle *o, struct oaddr dest, uint64_t tf2)
 {
 	size_t i;
 
 	for (i = 0; i < o->novr; i++)
-		if (o->ovr[i].dest == dest) {
+		if (same(o->ovr[i].dest, dest)) {
 			o->ovr[i].tf2 = tf2;
 			return;
 		}
@@ -88,7 +128,7 @@ void oracle_set_tf2_override(struct oracle *o, uint32_t dest, uint64_t tf2)
 	}
 }
 
-static void add_net(struct oracle *o, int kind, uint32_t client, uint32_t net, int len)
+static void add_net(struct oracle *o, int kind, uint32_t client, struct oaddr net, int len)
 {
 	struct onet *n;
 
@@ -96,61 +136,75 @@ static void add_net(struct oracle *o, int kind, uint32_t client, uint32_t net, i
 		abort();
 	n = &o->nets[o->nnets++];
 	n->kind = kind;
-	n->client = ntohl(client);
-	n->mask = len ? ~0u << (32 - len) : 0;
-	n->net = ntohl(net) & n->mask;
+	n->client = client;
+	n->net = masked(net, len);
 	n->len = len;
 }
 
-void oracle_add_proxy(struct oracle *o, uint32_t addr)
+void oracle_add_proxy(struct oracle *o, struct oaddr addr)
 {
-	add_net(o, 1, 0, addr, 32);
+	add_net(o, 1, 0, addr, 128);
 }
 
-void oracle_add_mgmt(struct oracle *o, uint32_t net, int len)
+void oracle_add_mgmt(struct oracle *o, struct oaddr net, int len)
 {
 	add_net(o, 2, 0, net, len);
 }
 
-void oracle_add_devnet(struct oracle *o, uint32_t client, uint32_t net, int len)
+void oracle_add_devnet(struct oracle *o, uint32_t client, struct oaddr net, int len)
 {
 	add_net(o, 3, client, net, len);
 }
 
-/* The longest proxy or management prefix holding a (host order), or NULL. */
-static const struct onet *dest_net(const struct oracle *o, uint32_t a)
+void oracle_set_embed6(struct oracle *o, struct oaddr net96)
+{
+	o->embed6 = masked(net96, 96);
+	o->has_embed6 = 1;
+}
+
+/* The longest proxy or management prefix holding a, or NULL. */
+static const struct onet *dest_net(const struct oracle *o, struct oaddr a)
 {
 	const struct onet *best = NULL;
 	size_t i;
 
 	for (i = 0; i < o->nnets; i++)
-		if (o->nets[i].kind != 3 && (a & o->nets[i].mask) == o->nets[i].net &&
+		if (o->nets[i].kind != 3 && same(masked(a, o->nets[i].len), o->nets[i].net) &&
 		    (!best || o->nets[i].len > best->len))
 			best = &o->nets[i];
 	return best;
 }
 
-int oracle_tunnel(struct oracle *o, uint32_t self, uint16_t tport, uint32_t client, uint32_t src,
-		  uint32_t dest, uint16_t dport, uint64_t now, int *reason, int *warn)
+int oracle_tunnel(struct oracle *o, uint32_t self, uint16_t tport, uint32_t client, int v6,
+		  struct oaddr src, struct oaddr dest, uint16_t dport, uint64_t now, int *reason, int *warn)
 {
-	const struct onet *d = dest_net(o, ntohl(dest));
-	int proxy = dest == self || (d && d->kind == 1), own = src == client;
+	const struct onet *d = dest_net(o, dest);
+	struct oaddr me = oracle_v4(self), cl = oracle_v4(client), emb;
+	/* an IPv4 packet to the proxy's own tunnel address is one to a proxy */
+	int self_dest = !v6 && same(dest, me);
+	int proxy = self_dest || (d && d->kind == 1), own = !v6 && same(src, cl);
 	size_t i;
 
 	*warn = 0;
-	/* "the inner source is the device's own: its outer address or a
-	 * prefix registered for it" */
-	for (i = 0; i < o->nnets && !own; i++)
-		own = o->nets[i].kind == 3 && o->nets[i].client == ntohl(client) &&
-		      (ntohl(src) & o->nets[i].mask) == o->nets[i].net;
+	/* "the inner source is the device's own: its outer address, a prefix
+	 * registered for it, or (IPv6) device_embed6's /96 with its outer
+	 * address in the low 32 bits; a v4-mapped IPv6 source never is" */
+	if (v6 && o->has_embed6) {
+		emb = o->embed6;
+		memcpy(emb.b + 12, &client, 4);
+		own = same(src, emb);
+	}
+	for (i = 0; i < o->nnets && !own && !(v6 && v4mapped(src)); i++)
+		own = o->nets[i].kind == 3 && o->nets[i].client == client &&
+		      same(masked(src, o->nets[i].len), o->nets[i].net);
 	if (!own)
 		*reason = ORACLE_R_SPOOFED;
-	else if (dest != self && d && d->kind == 2)
+	else if (!self_dest && d && d->kind == 2)
 		*reason = ORACLE_R_TO_MGMT;
 	else if (proxy)
 		*reason = dport == tport ? ORACLE_R_NESTED : ORACLE_R_TO_PROXY;
 	else
-		return oracle_packet(o, client, dest, now, reason, warn);
+		return oracle_packet(o, cl, dest, now, reason, warn);
 	return ORACLE_DROP;
 }
 
@@ -181,22 +235,22 @@ static void rec_window(struct oracle_rec *r, uint64_t t, uint32_t mark)
 	r->mark = mark;
 }
 
-static struct orec *find_rec(const struct oracle *o, uint32_t client, uint32_t dest)
+static struct orec *find_rec(const struct oracle *o, struct oaddr client, struct oaddr dest)
 {
 	size_t i;
 
 	for (i = 0; i < o->nrec; i++)
-		if (o->rec[i].client == client && o->rec[i].dest == dest)
+		if (same(o->rec[i].client, client) && same(o->rec[i].dest, dest))
 			return &o->rec[i];
 	return NULL;
 }
 
-static struct oagg *find_agg(const struct oracle *o, uint32_t dest)
+static struct oagg *find_agg(const struct oracle *o, struct oaddr dest)
 {
 	size_t i;
 
 	for (i = 0; i < o->nagg; i++)
-		if (o->agg[i].dest == dest)
+		if (same(o->agg[i].dest, dest))
 			return &o->agg[i];
 	return NULL;
 }
@@ -210,17 +264,17 @@ static void agg_window(struct oracle_agg *a, uint64_t t)
 	a->nact = 0;
 }
 
-static uint64_t tf2_of(const struct oracle *o, uint32_t dest)
+static uint64_t tf2_of(const struct oracle *o, struct oaddr dest)
 {
 	size_t i;
 
 	for (i = 0; i < o->novr; i++)
-		if (o->ovr[i].dest == dest)
+		if (same(o->ovr[i].dest, dest))
 			return o->ovr[i].tf2;
 	return o->p.tf2;
 }
 
-int oracle_packet(struct oracle *o, uint32_t client, uint32_t dest, uint64_t t,
+int oracle_packet(struct oracle *o, struct oaddr client, struct oaddr dest, uint64_t t,
 		  int *reason, int *warn)
 {
 	struct orec *R = find_rec(o, client, dest);
@@ -309,7 +363,7 @@ int oracle_packet(struct oracle *o, uint32_t client, uint32_t dest, uint64_t t,
 	return ORACLE_PASS;
 }
 
-void oracle_forget(struct oracle *o, uint32_t client, uint32_t dest)
+void oracle_forget(struct oracle *o, struct oaddr client, struct oaddr dest)
 {
 	struct orec *R = find_rec(o, client, dest);
 
@@ -317,7 +371,7 @@ void oracle_forget(struct oracle *o, uint32_t client, uint32_t dest)
 		*R = o->rec[--o->nrec]; /* the last one takes its place */
 }
 
-int oracle_get_record(const struct oracle *o, uint32_t client, uint32_t dest, struct oracle_rec *r)
+int oracle_get_record(const struct oracle *o, struct oaddr client, struct oaddr dest, struct oracle_rec *r)
 {
 	const struct orec *R = find_rec(o, client, dest);
 
@@ -327,7 +381,7 @@ int oracle_get_record(const struct oracle *o, uint32_t client, uint32_t dest, st
 	return 1;
 }
 
-int oracle_get_agg(const struct oracle *o, uint32_t dest, struct oracle_agg *a)
+int oracle_get_agg(const struct oracle *o, struct oaddr dest, struct oracle_agg *a)
 {
 	const struct oagg *G = find_agg(o, dest);
 
@@ -337,7 +391,7 @@ int oracle_get_agg(const struct oracle *o, uint32_t dest, struct oracle_agg *a)
 	return 1;
 }
 
-size_t oracle_scan(const struct oracle *o, uint32_t dest, uint64_t now,
+size_t oracle_scan(const struct oracle *o, struct oaddr dest, uint64_t now,
 		   uint64_t *min_ts1, uint64_t *max_ts2, uint64_t *sum_c)
 {
 	size_t i, n = 0;
@@ -348,7 +402,7 @@ size_t oracle_scan(const struct oracle *o, uint32_t dest, uint64_t now,
 	for (i = 0; i < o->nrec; i++) {
 		const struct orec *R = &o->rec[i];
 
-		if (R->dest != dest || diff(now, R->r.ts2) > (int64_t)o->p.tt1_ns)
+		if (!same(R->dest, dest) || diff(now, R->r.ts2) > (int64_t)o->p.tt1_ns)
 			continue;               /* not active */
 		if (n == 0 || R->r.ts1 < *min_ts1)
 			*min_ts1 = R->r.ts1;
@@ -394,7 +448,7 @@ size_t oracle_naggs(const struct oracle *o)
 	return o->nagg;
 }
 
-void oracle_record_at(const struct oracle *o, size_t i, uint32_t *client, uint32_t *dest,
+void oracle_record_at(const struct oracle *o, size_t i, struct oaddr *client, struct oaddr *dest,
 		      struct oracle_rec *r)
 {
 	*client = o->rec[i].client;

@@ -13,6 +13,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* An address as docs/algorithms.md keys it: 16 bytes in network order,
+ * IPv6 as it is, IPv4 a.b.c.d as ::ffff:a.b.c.d (oracle_v4). */
+struct oaddr {
+	uint8_t b[16];
+};
+
+struct oaddr oracle_v4(uint32_t v4);
+
 struct oracle_params {
 	uint64_t tt1_ns, tt2_ns, tt3_ns;
 	uint64_t tf1, tf2;          /* packets per second */
@@ -38,35 +46,38 @@ struct oracle;
 
 struct oracle *oracle_new(const struct oracle_params *p, size_t max_records);
 void oracle_free(struct oracle *o);
-void oracle_set_tf2_override(struct oracle *o, uint32_t dest, uint64_t tf2);
+void oracle_set_tf2_override(struct oracle *o, struct oaddr dest, uint64_t tf2);
 /* One packet from client to dest at time now: ORACLE_PASS or ORACLE_DROP;
  * *reason one of ORACLE_R_*, *warn 1 when an overload warning is emitted. */
-int oracle_packet(struct oracle *o, uint32_t client, uint32_t dest, uint64_t now,
+int oracle_packet(struct oracle *o, struct oaddr client, struct oaddr dest, uint64_t now,
 		  int *reason, int *warn);
-/* The reverse firewall's prefixes (addresses in network order): a proxy's
- * address, a management prefix, a prefix registered for a client. */
-void oracle_add_proxy(struct oracle *o, uint32_t addr);
-void oracle_add_mgmt(struct oracle *o, uint32_t net, int len);
-void oracle_add_devnet(struct oracle *o, uint32_t client, uint32_t net, int len);
-/* One tunnel packet: client (outer source) sends inner src -> dest, UDP to
- * dport (host order), to the proxy self (its tunnel address, tunnel port
- * tport). The reverse firewall first, then oracle_packet. */
-int oracle_tunnel(struct oracle *o, uint32_t self, uint16_t tport, uint32_t client, uint32_t src,
-		  uint32_t dest, uint16_t dport, uint64_t now, int *reason, int *warn);
-int oracle_get_record(const struct oracle *o, uint32_t client, uint32_t dest, struct oracle_rec *r);
+/* The reverse firewall's prefixes: a proxy's address, a management prefix,
+ * a prefix registered for a client (its IPv4 address, network order);
+ * lengths over the 128 bits (an IPv4 /L is 96 + L); device_embed6's /96. */
+void oracle_add_proxy(struct oracle *o, struct oaddr addr);
+void oracle_add_mgmt(struct oracle *o, struct oaddr net, int len);
+void oracle_add_devnet(struct oracle *o, uint32_t client, struct oaddr net, int len);
+void oracle_set_embed6(struct oracle *o, struct oaddr net96);
+/* One tunnel packet: client (outer IPv4 source, network order) sends the
+ * inner packet, IPv4 (v6 = 0: src and dest v4-mapped) or IPv6, src -> dest,
+ * UDP to dport (host order), to the proxy self (its tunnel address, tunnel
+ * port tport). The reverse firewall first, then oracle_packet. */
+int oracle_tunnel(struct oracle *o, uint32_t self, uint16_t tport, uint32_t client, int v6,
+		  struct oaddr src, struct oaddr dest, uint16_t dport, uint64_t now, int *reason, int *warn);
+int oracle_get_record(const struct oracle *o, struct oaddr client, struct oaddr dest, struct oracle_rec *r);
 /* The record of (client, dest) is gone (an LRU eviction): its next packet
  * starts it again, as for a pair never seen. */
-void oracle_forget(struct oracle *o, uint32_t client, uint32_t dest);
-int oracle_get_agg(const struct oracle *o, uint32_t dest, struct oracle_agg *a);
+void oracle_forget(struct oracle *o, struct oaddr client, struct oaddr dest);
+int oracle_get_agg(const struct oracle *o, struct oaddr dest, struct oracle_agg *a);
 /* Rebuild every aggregate from the records (docs: "Recompute"). */
 void oracle_recompute(struct oracle *o, uint64_t now);
 /* O(n) scan of the active records of dest: returns how many, with the
  * min ts1', max ts2' and sum c' over them. */
-size_t oracle_scan(const struct oracle *o, uint32_t dest, uint64_t now,
+size_t oracle_scan(const struct oracle *o, struct oaddr dest, uint64_t now,
 		   uint64_t *min_ts1, uint64_t *max_ts2, uint64_t *sum_c);
 size_t oracle_nrecords(const struct oracle *o);
 size_t oracle_naggs(const struct oracle *o);
-void oracle_record_at(const struct oracle *o, size_t i, uint32_t *client, uint32_t *dest,
+void oracle_record_at(const struct oracle *o, size_t i, struct oaddr *client, struct oaddr *dest,
 		      struct oracle_rec *r);
 
 #endif

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Differential test: random packet sequences (clients, destinations, times,
- * thresholds, both policies, TF2 overrides) through the XDP program
+ * Differential test: random packet sequences (clients, destinations IPv4
+ * and IPv6 mixed, inner packets of both families, times, thresholds, both
+ * policies, TF2 overrides) through the XDP program
  * (bpf_prog_test_run_opts, test clock) and through the naive oracle
  * (tests/bpf/oracle.c, written from docs/algorithms.md alone, sharing no
  * code with bpf/xpro_decide.h). Verdicts, drop reasons and the whole map
@@ -41,6 +42,37 @@ static uint64_t pick(uint64_t lo, uint64_t hi) /* inclusive */
 	return lo + rnd() % (hi - lo + 1);
 }
 
+/* the BPF map's form of an oracle address (both 16 bytes, network order) */
+static struct xpro_addr xa(struct oaddr a)
+{
+	struct xpro_addr x;
+
+	memcpy(&x, a.b, sizeof(x));
+	return x;
+}
+
+static struct oaddr a6(const char *text)
+{
+	struct oaddr a;
+
+	ip6(text, a.b);
+	return a;
+}
+
+static int h_rec(struct xpro_bpf *s, struct oaddr c, struct oaddr d, struct xpro_record *r)
+{
+	struct xpro_addr xc = xa(c), xd = xa(d);
+
+	return h_record6(s, &xc, &xd, r);
+}
+
+static int h_ag(struct xpro_bpf *s, struct oaddr d, struct xpro_agg *a)
+{
+	struct xpro_addr xd = xa(d);
+
+	return h_agg6(s, &xd, a);
+}
+
 static struct xpro_bpf *s;
 static int fd_rec, fd_agg, fd_tf2, fd_cfg, fold_fd;
 static char why[512];
@@ -75,12 +107,12 @@ static int same_state(struct oracle *o)
 	struct xpro_agg a;
 	struct oracle_rec orr;
 	struct oracle_agg oa;
-	uint32_t c, d;
+	struct oaddr c, d;
 	size_t i, nb = 0;
 
 	for (i = 0; i < oracle_nrecords(o); i++) {
 		oracle_record_at(o, i, &c, &d, &orr);
-		if (!h_record(s, c, d, &r)) {
+		if (!h_rec(s, c, d, &r)) {
 			snprintf(why, sizeof(why), "record %zu missing in BPF", i);
 			return 0;
 		}
@@ -95,7 +127,7 @@ static int same_state(struct oracle *o)
 				 (unsigned long long)orr.dc, orr.mark, (unsigned long long)orr.warn_ts);
 			return 0;
 		}
-		if (!oracle_get_agg(o, d, &oa) || !h_agg(s, d, &a)) {
+		if (!oracle_get_agg(o, d, &oa) || !h_ag(s, d, &a)) {
 			snprintf(why, sizeof(why), "aggregate of record %zu missing", i);
 			return 0;
 		}
@@ -127,7 +159,7 @@ static int same_state(struct oracle *o)
 }
 
 /* After a recompute, the O(1) aggregate of every D must equal the O(n) scan. */
-static int aggregates_match_scan(struct oracle *o, const uint32_t *dests, int nd, uint64_t now)
+static int aggregates_match_scan(struct oracle *o, const struct oaddr *dests, int nd, uint64_t now)
 {
 	struct xpro_agg a;
 	uint64_t mn, mx, sum;
@@ -135,7 +167,7 @@ static int aggregates_match_scan(struct oracle *o, const uint32_t *dests, int nd
 	int i;
 
 	for (i = 0; i < nd; i++) {
-		if (!h_agg(s, dests[i], &a))
+		if (!h_ag(s, dests[i], &a))
 			continue;
 		n = oracle_scan(o, dests[i], now, &mn, &mx, &sum);
 		if (n == 0) {
@@ -160,7 +192,7 @@ static int aggregates_match_scan(struct oracle *o, const uint32_t *dests, int nd
 }
 
 /* An oracle with the thresholds of p and the reverse firewall's test
- * prefixes (h_guard's). */
+ * prefixes (h_guard's, IPv4 and IPv6), device_embed6 2001:db8::/96. */
 static struct oracle *oracle_of(const struct xpro_params *p, struct oracle_params *op)
 {
 	struct oracle *o;
@@ -175,9 +207,13 @@ static struct oracle *oracle_of(const struct xpro_params *p, struct oracle_param
 	op->policy = (int)p->policy;
 	o = oracle_new(op, 256);
 	if (o) {
-		oracle_add_proxy(o, ip4("198.18.0.7"));
-		oracle_add_mgmt(o, ip4("198.18.1.128"), 25);
-		oracle_add_devnet(o, ip4("198.18.0.2"), ip4("198.18.5.0"), 24);
+		oracle_add_proxy(o, oracle_v4(ip4("198.18.0.7")));
+		oracle_add_mgmt(o, oracle_v4(ip4("198.18.1.128")), 96 + 25);
+		oracle_add_devnet(o, ip4("198.18.0.2"), oracle_v4(ip4("198.18.5.0")), 96 + 24);
+		oracle_add_proxy(o, a6("2001:db8::c612:7"));
+		oracle_add_mgmt(o, a6("2001:db8::c612:180"), 121);
+		oracle_add_devnet(o, ip4("198.18.0.2"), a6("2001:db8:5::"), 48);
+		oracle_set_embed6(o, a6("2001:db8::"));
 	}
 	return o;
 }
@@ -187,12 +223,12 @@ static size_t forget_evicted(struct oracle *o)
 {
 	struct oracle_rec orr;
 	struct xpro_record r;
-	uint32_t c, d;
+	struct oaddr c, d;
 	size_t i, n = 0;
 
 	for (i = oracle_nrecords(o); i-- > 0;) {
 		oracle_record_at(o, i, &c, &d, &orr);
-		if (!h_record(s, c, d, &r)) {
+		if (!h_rec(s, c, d, &r)) {
 			oracle_forget(o, c, d); /* the last record moves to i: already seen */
 			n++;
 		}
@@ -246,8 +282,8 @@ static void eviction_phase(uint64_t seed)
 		flen = pkt_build(&spec, frame, sizeof(frame));
 		s->bss->test_now = now;
 		act = h_run(s, frame, flen, NULL, NULL);
-		verdict = oracle_tunnel(o, ip4("198.18.0.1"), 5683, spec.o_src, spec.i_src, spec.i_dst,
-					spec.i_dport, now, &reason, &warn);
+		verdict = oracle_tunnel(o, ip4("198.18.0.1"), 5683, spec.o_src, 0, oracle_v4(spec.i_src),
+					oracle_v4(spec.i_dst), spec.i_dport, now, &reason, &warn);
 		drops += verdict == ORACLE_DROP;
 		if ((act == XDP_DROP) != (verdict == ORACLE_DROP)) {
 			snprintf(why, sizeof(why), "eviction: packet %d: XDP action %d, oracle verdict %d", i, act, verdict);
@@ -287,7 +323,7 @@ int main(void)
 {
 	long nseq = getenv("XPRO_DIFF_SEQS") ? atol(getenv("XPRO_DIFF_SEQS")) : 100000;
 	uint64_t seed = getenv("XPRO_DIFF_SEED") ? strtoull(getenv("XPRO_DIFF_SEED"), NULL, 10) : 1;
-	uint64_t npkts = 0, nrecomp = 0, bpf_reasons[NREASONS] = { 0 }, or_reasons[NREASONS] = { 0 };
+	uint64_t npkts = 0, n6 = 0, r6[NREASONS + 1] = { 0 }, nrecomp = 0, bpf_reasons[NREASONS] = { 0 }, or_reasons[NREASONS] = { 0 };
 	int verdict_fail = 0, state_fail = 0, scan_fail = 0;
 	long seq;
 
@@ -306,7 +342,9 @@ int main(void)
 		struct xpro_params p;
 		struct oracle_params op;
 		struct oracle *o;
-		uint32_t clients[4], dests[3], k0 = 0;
+		uint32_t clients[4], k0 = 0;
+		struct oaddr dests[3];
+		int dv6[3], mix;
 		int nc = (int)pick(1, 4), nd = (int)pick(1, 3), len = (int)pick(1, 30), i;
 		uint64_t now = 1000000000000ULL, c0[NREASONS], c1[NREASONS];
 		uint64_t tally[NREASONS] = { 0 };
@@ -325,8 +363,22 @@ int main(void)
 		for (i = 0; i < nc; i++)
 			clients[i] = htonl(0xC612000Au + (uint32_t)i);       /* 198.18.0.10.. */
 		clients[0] = ip4("198.18.0.2"); /* 198.18.5.0/24 is registered for it (h_guard) */
-		for (i = 0; i < nd; i++)
-			dests[i] = htonl(0xC6120102u + (uint32_t)i);         /* 198.18.1.2.. */
+		/* destination i is host 198.18.1.2 + i, by its IPv4 or its IPv6
+		 * address 2001:db8::c612:102 + i: a third of the sequences all
+		 * IPv4, a third all IPv6, a third mixed (there a third
+		 * destination is host 0 again, in the other family) */
+		mix = (int)pick(0, 2);
+		for (i = 0; i < nd; i++) {
+			uint32_t host = htonl(0xC6120102u + (uint32_t)i);
+
+			dv6[i] = mix == 2 ? (int)(rnd() % 2) : mix;
+			if (mix == 2 && i == 2) {
+				dv6[2] = !dv6[0];
+				host = htonl(0xC6120102u);
+			}
+			dests[i] = dv6[i] ? a6("2001:db8::") : oracle_v4(0);
+			memcpy(dests[i].b + 12, &host, 4);
+		}
 
 		clear(fd_rec);
 		clear(fd_agg);
@@ -334,9 +386,10 @@ int main(void)
 		o = oracle_of(&p, &op);
 		if (rnd() % 4 == 0) {
 			uint64_t v = pick(1, 3000);
+			struct xpro_addr d0 = xa(dests[0]);
 
 			p.tf2_overrides = 1;
-			h_tf2(s, dests[0], v);
+			bpf_map_update_elem(fd_tf2, &d0, &v, BPF_ANY);
 			oracle_set_tf2_override(o, dests[0], v);
 		}
 		bpf_map_update_elem(fd_cfg, &k0, &p, BPF_ANY);
@@ -344,9 +397,10 @@ int main(void)
 
 		for (i = 0; i < len; i++) {
 			struct pkt_spec spec;
+			struct oaddr src, dst;
 			uint8_t frame[256];
 			size_t flen;
-			int act, reason, warn, verdict, r = (int)(rnd() % 100);
+			int act, reason, warn, verdict, di, r = (int)(rnd() % 100);
 
 			/* time steps: bursts, gaps around TT1, long gaps, small steps back */
 			if (r < 40)
@@ -364,28 +418,61 @@ int main(void)
 			else
 				now += 1000000ULL / (1 + rnd() % 1000); /* fine-grained */
 
+			di = (int)(rnd() % (uint64_t)nd);
 			pkt_defaults(&spec);
 			spec.o_src = clients[rnd() % (uint64_t)nc];
 			spec.i_src = spec.o_src;
-			spec.i_dst = dests[rnd() % (uint64_t)nd];
+			memcpy(&spec.i_dst, dests[di].b + 12, 4);
+			spec.i6 = dv6[di];
+			memcpy(spec.i6_dst, dests[di].b, 16);
+			memcpy(spec.i6_src + 12, &spec.o_src, 4); /* its device_embed6 address */
 			/* the reverse firewall now and then: a forged or registered
-			 * inner source, a proxy, a nested tunnel, a management address */
+			 * inner source, a proxy, a nested tunnel, a management
+			 * address; extension headers the walk skips */
 			switch (rnd() % 24) {
-			case 0: spec.i_src = htonl(0xC6120900u + (uint32_t)pick(0, 3)); break; /* 198.18.9.x */
-			case 1: spec.i_src = htonl(0xC6120500u + (uint32_t)pick(0, 255)); break; /* 198.18.5.x */
-			case 2: spec.i_dst = htonl(0xC6120180u + (uint32_t)pick(0, 127)); break; /* 198.18.1.128/25 */
+			case 0: spec.i_src = htonl(0xC6120900u + (uint32_t)pick(0, 3)); /* 198.18.9.x */
+				spec.i6_src[15] ^= (uint8_t)pick(1, 255); /* another device's embedded address */
+				break;
+			case 1: spec.i_src = htonl(0xC6120500u + (uint32_t)pick(0, 255)); /* 198.18.5.x */
+				memcpy(spec.i6_src, a6("2001:db8:5::").b, 16);  /* 2001:db8:5::/48 */
+				spec.i6_src[6] = (uint8_t)pick(0, 255);
+				spec.i6_src[15] = (uint8_t)pick(0, 255);
+				break;
+			case 2: spec.i_dst = htonl(0xC6120180u + (uint32_t)pick(0, 127)); /* 198.18.1.128/25 */
+				memcpy(spec.i6_dst, a6("2001:db8::c612:180").b, 16); /* its /121 */
+				spec.i6_dst[15] = (uint8_t)(0x80 + pick(0, 127));
+				break;
 			case 3: spec.i_dst = ip4(rnd() % 2 ? "198.18.0.7" : "198.18.0.1");
+				memcpy(spec.i6_dst, a6("2001:db8::c612:7").b, 16);
 				spec.i_dport = rnd() % 2 ? 5683 : 7;
 				break;
+			case 4: spec.n_ext = (int)pick(1, 3);  /* hop-by-hop, routing, destination options */
+				spec.ext[0] = 0;
+				spec.ext[1] = 43;
+				spec.ext[2] = 60;
+				spec.ext_len[1] = (uint8_t)pick(0, 2);
+				break;
 			}
+			if (!spec.i6)
+				spec.n_ext = 0;
 			flen = pkt_build(&spec, frame, sizeof(frame));
 			s->bss->test_now = now;
 			act = h_run(s, frame, flen, NULL, NULL);
-			verdict = oracle_tunnel(o, ip4("198.18.0.1"), 5683, spec.o_src, spec.i_src, spec.i_dst,
+			if (spec.i6) {
+				memcpy(src.b, spec.i6_src, 16);
+				memcpy(dst.b, spec.i6_dst, 16);
+			} else {
+				src = oracle_v4(spec.i_src);
+				dst = oracle_v4(spec.i_dst);
+			}
+			n6 += spec.i6;
+			verdict = oracle_tunnel(o, ip4("198.18.0.1"), 5683, spec.o_src, spec.i6, src, dst,
 						spec.i_dport, now, &reason, &warn);
 			npkts++;
-			if (reason >= 1 && reason <= NREASONS)
+			if (reason >= 1 && reason <= NREASONS) {
 				tally[reason - 1]++;
+				r6[reason] += spec.i6;
+			}
 			if ((act == XDP_DROP) != (verdict == 1)) {
 				snprintf(why, sizeof(why), "sequence %ld packet %d: XDP action %d, oracle verdict %d (reason %d)",
 					 seq, i, act, verdict, reason);
@@ -428,8 +515,8 @@ int main(void)
 		}
 		oracle_free(o);
 	}
-	tap_diag("%ld sequences, %llu packets, %llu recomputes; drops tf1/tf2/fair %llu/%llu/%llu (oracle %llu/%llu/%llu); spoofed/nested/to_proxy/to_mgmt %llu/%llu/%llu/%llu (oracle %llu/%llu/%llu/%llu)",
-		 seq, (unsigned long long)npkts, (unsigned long long)nrecomp,
+	tap_diag("%ld sequences, %llu packets (%llu with an inner IPv6 packet), %llu recomputes; drops tf1/tf2/fair %llu/%llu/%llu (oracle %llu/%llu/%llu); spoofed/nested/to_proxy/to_mgmt %llu/%llu/%llu/%llu (oracle %llu/%llu/%llu/%llu)",
+		 seq, (unsigned long long)npkts, (unsigned long long)n6, (unsigned long long)nrecomp,
 		 (unsigned long long)bpf_reasons[0], (unsigned long long)bpf_reasons[1],
 		 (unsigned long long)bpf_reasons[2], (unsigned long long)or_reasons[0],
 		 (unsigned long long)or_reasons[1], (unsigned long long)or_reasons[2],
@@ -448,6 +535,11 @@ int main(void)
 	   "the sequences exercised TF1, TF2 and fair-share drops");
 	ok(bpf_reasons[3] > 0 && bpf_reasons[4] > 0 && bpf_reasons[5] > 0 && bpf_reasons[6] > 0,
 	   "the sequences exercised the reverse firewall's four drops");
+	ok(n6 >= npkts / 4 && r6[ORACLE_R_TF1] && r6[ORACLE_R_TF2] && r6[ORACLE_R_SPOOFED] &&
+	   r6[ORACLE_R_NESTED] && r6[ORACLE_R_TO_PROXY] && r6[ORACLE_R_TO_MGMT],
+	   "inner IPv6 packets (%llu of %llu) met TF1, TF2 and the reverse firewall's drops (%llu/%llu/%llu/%llu/%llu/%llu)",
+	   (unsigned long long)n6, (unsigned long long)npkts, (unsigned long long)r6[1], (unsigned long long)r6[2],
+	   (unsigned long long)r6[4], (unsigned long long)r6[5], (unsigned long long)r6[6], (unsigned long long)r6[7]);
 	eviction_phase(seed);
 	xpro_bpf__destroy(s);
 	return tap_done();
