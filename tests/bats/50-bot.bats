@@ -582,3 +582,52 @@ http_server() {
   check_tunnel
   all '.tun.src == .src and .proto == 17 and .len == 540 and .dport == 9999 and .l4_csum_ok'
 }
+
+# ---------------------------------------------------------------- IPv6
+
+@test "IPv6: a target outside 2001:db8::/96 is refused with one line naming the tool and the address" {
+  # the testbed's IPv6 names of IPv4 addresses: 2001:db8::/96 only (a v4-mapped
+  # address, link-local, multicast, loopback and other documentation space refused)
+  for t in 2001:db9::1 ::1 ::ffff:198.18.0.1 fe80::1 ff02::1 2001:db8:1::5 2001:db8::/95; do
+    run bot --vector udp --target "$t" --proxy 198.18.0.1 --duration 1 --count 1
+    assert_failure
+    assert_output --partial "xpro-bot: refusing target ${t%%/*}"
+    assert_output --partial "2001:db8::/96"
+  done
+  run bot --vector udp --target 2001:db8::c612:165,198.18.1.101 --proxy 198.18.0.1 --duration 1 --count 1
+  assert_failure
+  assert_output --partial "IPv4 and IPv6 targets in one run"
+  run bot --vector greip --target 2001:db8::c612:165 --proxy 198.18.0.1 --duration 1 --count 1
+  assert_failure
+  assert_output --partial "greip has no IPv6 form"
+  run bot --vector udp --target 2001:db8::c612:165 --proxy 198.18.0.1 --duration 1 --count 1 --fast=xdp
+  assert_failure
+  assert_output --partial "XDP fast path builds IPv4 packets only"
+}
+
+@test "IPv6: udp, syn and ack through the tunnel: IPv6 inside, names of the bots and target, checksums over the IPv6 pseudo-header" {
+  for v in udp syn ack; do
+    cap_start "v6$v"
+    len=(); [ "$v" = syn ] || len=(--len 20)
+    run bot --vector "$v" --target 2001:db8::c612:100/120 --sources 2001:db8::c612:2000/125 --proxy 198.18.0.1 \
+      --duration 5 --count 12 --seed 7 "${len[@]}" --log "$BATS_TEST_TMPDIR/$v.csv" -q
+    assert_success
+    cap_stop
+    [ "$(q length)" -eq 12 ]
+    # outer: IPv4/UDP from the bot's own IPv4 address (the low 32 bits of its IPv6 name)
+    all '.tun.magic == 88 and .tun.version == 1 and .tun.dport == 5683 and .tun.dst == "198.18.0.1" and .tun.ip_csum_ok'
+    all '(.tun.src | test("^198\\.18\\.32\\.[1-6]$")) and .src == ("2001:db8::c612:20" + (.tun.src | split(".")[3] | tonumber | tostring | if length == 1 then "0" + . else . end))'
+    # inner: version 6, inner_len = 40 + payload length, the target's /120 as IPv6 names
+    all '.ver == 6 and .tun.inner_len == .len and .tun.len == .len + 32 and .cap_len == .len'
+    all '(.dst | test("^2001:db8::c612:1[0-9a-f]{2}$")) and .l4_csum_ok and .flow == 0 and .hlim == 64'
+    case $v in
+      udp) all '.proto == 17 and .len == 40 + 8 + 20 and .ulen == 28' ;;
+      syn) all '.proto == 6 and .len == 40 + 40 and .flags == 2' ;;
+      ack) all '.proto == 6 and .len == 40 + 20 + 20 and .flags == 16' ;;
+    esac
+    # the log names both ends by their IPv6 names and counts IPv6 lengths
+    [ "$(tail -n +2 "$BATS_TEST_TMPDIR/$v.csv" | awk -F, '{n += $5} END {print n}')" -eq 12 ]
+    run awk -F, 'NR > 1 && ($2 !~ /^2001:db8::c612:200[1-6]$/ || $3 !~ /^2001:db8::c612:1/) {print}' "$BATS_TEST_TMPDIR/$v.csv"
+    assert_output ""
+  done
+}
