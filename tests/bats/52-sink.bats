@@ -10,6 +10,7 @@
 # RFC 9112 (HTTP/1.1), MQTT 3.1.1 and the packets the test itself sends.
 
 load lib/xpro
+load lib/inet6
 
 SINK=${XPRO_BUILD:-build}/bin/xpro-sink
 PY=/usr/bin/python3
@@ -297,4 +298,43 @@ hex() { od -An -v -tx1 | tr -d ' \n'; }
   sink_stop
   run j '.conns.accepted, .conns.refused'
   assert_output $'2\n2'
+}
+
+@test "IPv6 and IPv4 on the same port: both answered, both counted per source and class (IPv6 names in the logs)" {
+  # IPv6 on the link for this test only: static addresses, static neighbours (no
+  # neighbour discovery counted), the client's IPv6 name of 198.18.16.10
+  xp6_enable "$VIC" eth0
+  xp6_enable "$CL" c0
+  xp6_addr "$VIC" eth0 2001:db8::c612:102/120
+  xp6_addr "$CL" c0 2001:db8::c612:100a/116
+  timeout 10 ip -n "$CL" -6 route add 2001:db8::c612:100/120 dev c0
+  timeout 10 ip -n "$VIC" -6 route add 2001:db8::c612:1000/116 dev eth0
+  timeout 10 ip -n "$CL" neigh replace 2001:db8::c612:102 lladdr "$(ip -n "$VIC" -j link show eth0 | jq -r '.[0].address')" dev c0 nud permanent
+  timeout 10 ip -n "$VIC" neigh replace 2001:db8::c612:100a lladdr "$(ip -n "$CL" -j link show c0 | jq -r '.[0].address')" dev eth0 nud permanent
+  CLASSES=legit6=2001:db8::c612:1000/116,legit=198.18.16.0/20 sink --duration 20
+  # 5 CoAP GETs over IPv6 (40 + 8 + 4 = 52 bytes each), 3 over IPv4 (20 + 8 + 4 = 32)
+  run xp_exec "$CL" timeout 20 "$PY" -c '
+import socket
+n = 0
+for fam, src, dst, k in ((socket.AF_INET6, "2001:db8::c612:100a", "2001:db8::c612:102", 5),
+                         (socket.AF_INET, "198.18.16.10", "198.18.1.2", 3)):
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.bind((src, 0))
+    s.settimeout(2)
+    for i in range(k):
+        s.sendto(bytes([0x40, 1, 0x30, i]), (dst, 5684))
+        if s.recvfrom(64)[0][:4] == bytes([0x60, 0x45, 0x30, i]):
+            n += 1
+print(n)'
+  assert_output 8
+  sink_stop
+  xp_exec "$VIC" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+  xp_exec "$CL" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+  run j '[.received, .bytes, .by_class.legit6.packets, .by_class.legit6.bytes, .by_class.legit.packets, .requests_answered] | @tsv'
+  assert_output "$(printf '8\t356\t5\t260\t3\t8')"
+  run j '[.by_source["2001:db8::c612:100a"].class, .by_source["2001:db8::c612:100a"].requests, .by_source["198.18.16.10"].class] | @tsv'
+  assert_output "$(printf 'legit6\t5\tlegit')"
+  run bash -c "awk -F, 'NR > 1 { k = \$2 \" \" \$3 \" \" \$4; p[k] += \$5; b[k] += \$6 }
+               END { for (k in p) print k, p[k], b[k] }' '$BATS_TEST_TMPDIR/log.csv' | sort"
+  assert_output "$(printf '198.18.16.10 198.18.1.2 legit 3 96\n2001:db8::c612:100a 2001:db8::c612:102 legit6 5 260')"
 }
