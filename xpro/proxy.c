@@ -136,8 +136,8 @@ struct map_shape {
 
 static const struct map_shape shapes[M__MAX] = {
 	[M_RECORDS] = { sizeof(struct xpro_key), sizeof(struct xpro_record) },
-	[M_AGGS] = { sizeof(__u32), sizeof(struct xpro_agg) },
-	[M_TF2] = { sizeof(__u32), sizeof(__u64) },
+	[M_AGGS] = { sizeof(struct xpro_addr), sizeof(struct xpro_agg) },
+	[M_TF2] = { sizeof(struct xpro_addr), sizeof(__u64) },
 	[M_CONFIG] = { sizeof(__u32), sizeof(struct xpro_params) },
 	[M_COUNTERS] = { sizeof(__u32), sizeof(__u64) },
 	[M_WARNINGS] = { 0, 0 },
@@ -214,7 +214,7 @@ int xpro_write_params(struct xpro_proxy *px, const struct xpro_config *c)
 	struct xpro_params p = c->params;
 	__u32 zero = 0;
 
-	p.tf2_overrides = count_entries(px->fd[M_TF2], sizeof(__u32));
+	p.tf2_overrides = count_entries(px->fd[M_TF2], sizeof(struct xpro_addr));
 	if (bpf_map_update_elem(px->fd[M_CONFIG], &zero, &p, BPF_ANY))
 		return -errno;
 	return 0;

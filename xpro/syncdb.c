@@ -41,6 +41,7 @@ struct db_stats {
 	uint64_t queued, swept;
 	uint64_t invalid;         /* values read from Redis that failed validation */
 	uint64_t feed_dropped;    /* feed names beyond XPRO_FEED_MAX waiting */
+	uint64_t bad_names;       /* names read from Redis that are no record or destination name (also in invalid) */
 };
 
 struct db_ctx {
@@ -61,6 +62,8 @@ struct db_ctx {
 	size_t lpending;          /* local replies not read yet (drain_local) */
 	struct xpro_clock clk;    /* this proxy's clock against the peers' */
 	int pinned;               /* 1 attached (run-time keys from its config map), -1 detached since */
+	uint64_t format;          /* the master's records format as last read (0: not yet) */
+	int format_refused;       /* a format this build does not know: stopped */
 };
 
 /* Read the replies of local writes sent without waiting (db_merge_chunk). */
@@ -100,16 +103,127 @@ static void feed_add(const struct xpro_addr *dest, const struct xpro_addr *clien
 	xpro_pairs_add(&d->feed, dest, client);
 }
 
+/* Names a reader refused (l->bad, the last in l->bad_name): counted,
+ * one log line (rate-limited with the other rejections); nothing of them
+ * is merged. where: the set, stream or store they came from. */
+static void names_refused(struct db_ctx *d, struct xpro_pairs *l, const char *where)
+{
+	if (!l->bad)
+		return;
+	d->st.bad_names += l->bad;
+	d->st.invalid += l->bad - 1;
+	xpro_reject("syncdb", &d->st.invalid, where, "name", l->bad_name,
+		    "not a record or destination name in canonical form; skipped");
+	l->bad = 0;
+}
+
 static void on_feed(const char *msg, size_t len, void *arg)
 {
 	struct db_ctx *d = arg;
+	const char *nl = memchr(msg, '\n', len), *p;
+	uint64_t lines = 0;
 	int n;
 
 	if (xpro_clock_refused(&d->clk, msg, len))
 		return; /* a peer beyond max_clock_skew_ms: not merged from */
 	n = xpro_feed_parse(msg, len, d->id, feed_add, d);
-	if (n > 0)
-		d->st.feed_keys += (uint64_t)n;
+	if (n < 0)
+		return;
+	d->st.feed_keys += (uint64_t)n;
+	/* the lines after the origin that named no record: counted, the
+	 * first named */
+	for (p = nl; p && p < msg + len; p = memchr(p + 1, '\n', (size_t)(msg + len - p - 1)))
+		lines++;
+	if (lines > (uint64_t)n) {
+		struct xpro_pairs none = { 0 };
+		const char *q, *e;
+
+		for (q = nl + 1; q <= msg + len; q = e + 1) {
+			struct xpro_addr c, de;
+			char k[XK_NAME_MAX];
+
+			e = memchr(q, '\n', (size_t)(msg + len - q));
+			if (!e)
+				e = msg + len;
+			snprintf(k, sizeof(k), "%.*s", (int)(e - q < XK_NAME_MAX - 1 ? e - q : XK_NAME_MAX - 1), q);
+			if ((size_t)(e - q) >= sizeof(k) || memchr(q, '\0', (size_t)(e - q)) ||
+			    xpro_parse_key(k, XK_MREC_PREFIX, &c, &de)) {
+				xpro_pairs_refuse(&none, q, (size_t)(e - q));
+				break;
+			}
+		}
+		none.bad = lines - (uint64_t)n;
+		names_refused(d, &none, XK_CHG);
+	}
+}
+
+/* ---- the records format ---------------------------------------------------------- */
+
+/*
+ * The master's records format (docs/sync.md, "Format version"), at start
+ * and at every period's end (a restarted master is empty): set to ours
+ * when absent (SET NX); an older one is read as it is (every name of
+ * version 1 is a name of version 2); a newer one, or a value that is no
+ * version number, stops the daemon. 0, -EIO (no answer: tried again next
+ * period) or -EPROTO (refused: *o->stop set).
+ */
+static int format_check(struct db_ctx *d)
+{
+	redisContext *c = d->m.r.c;
+	redisReply *set = NULL, *get = NULL;
+	uint64_t v = 1;
+	int err = 0;
+
+	if (!c)
+		return -EIO;
+	redisAppendCommand(c, "SET " XK_FORMAT " %d NX", XPRO_FORMAT_VERSION);
+	redisAppendCommand(c, "MGET " XK_FORMAT); /* MGET: what the proxies' users may send (docs/sync.md, Security) */
+	if (redisGetReply(c, (void **)&set) != REDIS_OK || !set || redisGetReply(c, (void **)&get) != REDIS_OK ||
+	    !get) {
+		if (set)
+			freeReplyObject(set);
+		xredis_fail(&d->m.r, c->errstr);
+		return -EIO;
+	}
+	if (get->type == REDIS_REPLY_ARRAY && get->elements == 1) {
+		redisReply *one = get->element[0];
+
+		get->element[0] = NULL;
+		get->elements = 0;
+		freeReplyObject(get);
+		get = one;
+	}
+	if (get->type == REDIS_REPLY_ERROR || get->type == REDIS_REPLY_ARRAY) {
+		/* a user without the key (an older ACL): the names are read as
+		 * they come, each checked */
+		if (d->format != 1)
+			pr_warn("syncdb %s: cannot read %s on the master (%s); taken as version 1\n", d->id, XK_FORMAT,
+				get->type == REDIS_REPLY_ERROR ? get->str : "unexpected reply");
+	} else if (get->type != REDIS_REPLY_NIL &&
+		   (get->type != REDIS_REPLY_STRING || xpro_parse_u53s(get->str, get->len, &v, 1) || !v)) {
+		char e[6 * 64 + 16];
+
+		xpro_msg_escape(e, get->type == REDIS_REPLY_STRING ? get->str : "", get->type == REDIS_REPLY_STRING ? strnlen(get->str, 64) : 0);
+		pr_warn("syncdb %s: the master's %s holds '%s', not a records format version: refusing to run\n", d->id,
+			XK_FORMAT, e);
+		err = -EPROTO;
+	} else if (v > XPRO_FORMAT_VERSION) {
+		pr_warn("syncdb %s: the master's records format is version %" PRIu64 " (key %s); this xpro knows versions 1 to %d: refusing to run (upgrade xpro on this proxy)\n",
+			d->id, v, XK_FORMAT, XPRO_FORMAT_VERSION);
+		err = -EPROTO;
+	} else if (v != d->format) {
+		pr_info("syncdb %s: the master's records format: version %" PRIu64 "%s\n", d->id, v,
+			set->type == REDIS_REPLY_STATUS ? " (set by this proxy)" : "");
+	}
+	if (!err)
+		d->format = v;
+	freeReplyObject(set);
+	freeReplyObject(get);
+	if (err) {
+		d->format_refused = 1;
+		*d->o->stop = 1;
+	}
+	return err;
 }
 
 /* ---- one batch ---------------------------------------------------------------- */
@@ -511,11 +625,15 @@ static int db_round(struct db_ctx *d, int full, int *changed)
 	int err;
 
 	err = xpro_spop_into(&d->lr, XK_QUEUES, 0, &q);
+	names_refused(d, &q, XK_QUEUES);
 	if (full) {
 		d->st.full_passes++;
 		err = err ?: xpro_scan_queues(&d->lr, &q);
+		names_refused(d, &q, XK_LQUEUE_MATCH);
 		err = err ?: xpro_scan_hashes(&d->lr, XK_LDB_MATCH, &l);
+		names_refused(d, &l, "L_DB " XK_LDB_MATCH);
 		err = err ?: xpro_scan_hashes(&d->m.r, XK_MDB_MATCH, &l);
+		names_refused(d, &l, "M_DB " XK_MDB_MATCH);
 		if (!err) {
 			rep = redisCommand(d->lr.c, "DEL " XK_DIRTY);
 			if (rep)
@@ -523,10 +641,12 @@ static int db_round(struct db_ctx *d, int full, int *changed)
 		}
 	} else {
 		err = err ?: xpro_spop_into(&d->lr, XK_DIRTY, XK_LREC_PREFIX, &l);
+		names_refused(d, &l, XK_DIRTY);
 		if (!err) {
 			rep = redisCommand(d->lr.c, "SMEMBERS " XK_DECAY);
 			if (rep && rep->type == REDIS_REPLY_ARRAY)
 				xpro_pairs_add_reply(&l, rep->element, rep->elements, XK_LREC_PREFIX);
+			names_refused(d, &l, XK_DECAY);
 			if (rep)
 				freeReplyObject(rep);
 			else
@@ -729,6 +849,8 @@ static int db_step(void *arg, int period_end)
 			else if (c)
 				xredis_fail(&d->m.r, "SCRIPT LOAD failed");
 		}
+		if (period_end && d->m.r.c && format_check(d) == -EPROTO)
+			return 0;
 		if (d->m.have_sha && d->lr.c && d->m.r.c) {
 			if (period_end)
 				d->w = xpro_master_workload(&d->m, &d->lr, d->cfg, &d->last_alert, d->peers,
@@ -779,7 +901,7 @@ static void db_status(void *arg, const struct xpro_period *p, double wall_ms, ch
 		 ",\"swept\":%" PRIu64 ",\"rejected\":%" PRIu64 ",\"events\":%" PRIu64 ",\"feed_keys\":%" PRIu64
 		 ",\"full_passes\":%" PRIu64 ",\"watch_conflicts\":%" PRIu64 ",\"lua_batches\":%" PRIu64 ",\"script_reloads\":%" PRIu64 ",\"master_expired\":%" PRIu64
 		 ",\"branches\":{\"reset\":%" PRIu64 ",\"learn\":%" PRIu64 ",\"decay\":%" PRIu64 ",\"tell\":%" PRIu64
-		 ",\"pull\":%" PRIu64 ",\"push\":%" PRIu64 "},\"attached\":%s,\"tt1_ms\":%" PRIu64 ",\"tt4_ms\":%" PRIu64 ",\"r\":%u,\"invalid\":%" PRIu64 ",\"feed_dropped\":%" PRIu64
+		 ",\"pull\":%" PRIu64 ",\"push\":%" PRIu64 "},\"attached\":%s,\"tt1_ms\":%" PRIu64 ",\"tt4_ms\":%" PRIu64 ",\"r\":%u,\"invalid\":%" PRIu64 ",\"feed_dropped\":%" PRIu64 ",\"bad_names\":%" PRIu64 ",\"format\":%" PRIu64
 		 ",\"clock\":{\"offset_us\":%" PRId64 ",\"tai_minus_realtime_us\":%" PRId64 ",\"peers\":%d"
 		 ",\"peers_beyond\":%d,\"worst_peer\":\"%s\",\"worst_offset_us\":%" PRId64 ",\"refused\":%s"
 		 ",\"leap_table_mismatch\":%s,\"steps\":%" PRIu64 "},\"period_wall_ms\":%.3f,\"cpu_ms_per_period\":%.3f}",
@@ -790,7 +912,7 @@ static void db_status(void *arg, const struct xpro_period *p, double wall_ms, ch
 		 st->branches[XPRO_MERGE_LEARN], st->branches[XPRO_MERGE_DECAY], st->branches[XPRO_MERGE_TELL],
 		 st->branches[XPRO_MERGE_PULL], st->branches[XPRO_MERGE_PUSH],
 		 d->pinned < 0 ? "false" : "true", (uint64_t)(d->cfg->params.tt1_ns / 1000000),
-		 (uint64_t)(d->cfg->params.tt4_ns / 1000000), d->cfg->params.r, st->invalid, st->feed_dropped,
+		 (uint64_t)(d->cfg->params.tt4_ns / 1000000), d->cfg->params.r, st->invalid, st->feed_dropped, st->bad_names, d->format,
 		 d->clk.me.off_us, d->clk.me.tai_real_us, d->clk.npeers, d->clk.nfar, d->clk.worst, d->clk.worst_us,
 		 d->clk.self_refused ? "true" : "false", d->clk.leap ? "true" : "false", d->clk.steps, wall_ms,
 		 p->cpu_total / (double)p->periods);
@@ -836,7 +958,9 @@ int xpro_syncdb(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 	xpro_mkdir_p(d.px.state_dir);
 	pr_info("syncdb %s: local %s, master %s, period %u ms, %s\n", d.id, cfg->redis_local,
 		cfg->redis_master, cfg->sync_period_ms, o->full_scan ? "full scan" : "changed records");
-	xpro_period_loop(cfg, o, &d.px, &ops, &d, &p);
+	/* the records format first: a master of a newer one stops us here */
+	if (!xredis_get(&d.m.r) || format_check(&d) != -EPROTO)
+		xpro_period_loop(cfg, o, &d.px, &ops, &d, &p);
 	pr_info("syncdb %s: stopped after %" PRIu64 " periods, %" PRIu64 " merges\n", d.id, p.periods, d.st.merged);
 	free(d.feed.p);
 	xpro_proxy_close(&d.px);
@@ -844,5 +968,5 @@ int xpro_syncdb(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 	xredis_close(&d.m.r);
 	xredis_close(&d.msub.r);
 	xredis_close(&d.lsub.r);
-	return 0;
+	return d.format_refused ? -EPROTO : 0;
 }

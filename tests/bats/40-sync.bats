@@ -252,3 +252,77 @@ teardown() { sync_teardown; }
   run mcount $BOT $VIC
   assert_output 120
 }
+
+@test "records format (docs/sync.md): syncdb sets xpro:format = 2 on a master without it, reads 1 as it is, refuses 3 and a value that is no version" {
+  testbed "$CONF"
+  # xpro-topo started no sync daemon: nobody wrote the key yet
+  run mredis EXISTS xpro:format
+  assert_output 0
+  sdb() { topo exec "$RUN" px1 timeout 10 "$XPRO" syncdb -i in0 -c "$(pconf px1)" --periods 3; }
+  run sdb
+  assert_success
+  run mredis GET xpro:format
+  assert_output 2
+  # its state says which version it read
+  [[ $(stat px1 .sync.syncdb.format) == 2 ]]
+  # version 1 (an older deployment): read as it is, left as it is
+  mredis SET xpro:format 1 > /dev/null
+  run sdb
+  assert_success
+  run mredis GET xpro:format
+  assert_output 1
+  [[ $(stat px1 .sync.syncdb.format) == 1 ]]
+  # a newer version than this xpro knows: it stops at once, non-zero, naming the key and both versions
+  mredis SET xpro:format 3 > /dev/null
+  run sdb
+  assert_failure 1
+  assert_output --partial "the master's records format is version 3 (key xpro:format); this xpro knows versions 1 to 2: refusing to run"
+  # nothing was merged or changed: the key is still 3, no record appeared
+  run mredis GET xpro:format
+  assert_output 3
+  run mredis --scan --pattern 'x:{*}'
+  assert_output ""
+  # a value that is no version number
+  mredis SET xpro:format 2x > /dev/null
+  run sdb
+  assert_failure 1
+  assert_output --partial "the master's xpro:format holds '2x', not a records format version: refusing to run"
+}
+
+@test "IPv6 records: two proxies' deltas for (2001:db8::c612:2005, 2001:db8::c612:165) merge on the master under x:{2001:db8::c612:165}, summed as IPv4's, and reach every proxy's map" {
+  testbed "$CONF" --sync
+  C6=2001:db8::c612:2005   # the bot's 198.18.32.5, mapped into 2001:db8::/32
+  D6=2001:db8::c612:165    # vic1's 198.18.1.101, mapped
+  now=$(python3 -c 'import time; print(time.clock_gettime_ns(time.CLOCK_TAI) // 1000)')
+  # what syncmaps queues for syncdb (docs/sync.md, "Journey of a record"):
+  # px1 counted 30 packets of the pair in [now - 200 ms, now], px2 20 in
+  # [now - 150 ms, now]; neither has merged before (c' = dc)
+  lredis px1 RPUSH "l:{$D6}:q" "$C6 $((now - 200000)) $now 30 30 0" > /dev/null
+  lredis px1 SADD l:q "$D6" > /dev/null
+  lredis px2 RPUSH "l:{$D6}:q" "$C6 $((now - 150000)) $now 20 20 0" > /dev/null
+  lredis px2 SADD l:q "$D6" > /dev/null
+  # worked by hand (xpro/merge.c): the first to merge pushes its record
+  # (c = its c'), the second adds its delta: 30 + 20 = 50, in either order;
+  # px3 never saw the pair and pulls it (c = 50). The write-back creates
+  # the record in each BPF map with c' = 50 and no delta: nothing is pushed
+  # again, so every count stays 50.
+  for p in px1 px2 px3; do settle $p $C6 $D6 50; done
+  run mcount $C6 $D6
+  assert_output 50
+  # the master's names: the hash tag is D's canonical IPv6 form, the field i's
+  run mredis --scan --pattern 'x:{2001:db8::*'
+  assert_output "x:{$D6}"
+  run mredis HKEYS "x:{$D6}"
+  assert_output "$C6"
+  # each proxy's L_DB holds it under the same names
+  for p in px1 px2 px3; do
+    run lredis $p HGET "l:{$D6}" "$C6"
+    assert_output --regexp "^[0-9]+ [0-9]+ 50 0 0 [0-9]+ [0-9]+$"
+  done
+  # an IPv4 record beside it is merged as before (1.5 x TF1 in sum, worked in the first test)
+  send_spread 20
+  for p in px1 px2 px3; do settle $p $BOT $VIC 60; done
+  run mcount $BOT $VIC
+  assert_output 60
+  [[ $(count px1 $C6 $D6) == 50 ]]
+}
