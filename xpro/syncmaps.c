@@ -343,11 +343,26 @@ static int apply_all(struct maps_ctx *m, uint64_t now)
 				xredis_fail(&m->lr, c->errstr);
 				return -EIO;
 			}
-			if (!xpro_hash_dest(rep->element[1]->element[i]->str, &dest) && h->type == REDIS_REPLY_ARRAY)
-				for (j = 0; j + 1 < h->elements; j += 2)
-					if (h->element[j]->type == REDIS_REPLY_STRING &&
-					    !xpro_addr_parse(h->element[j]->str, h->element[j]->len, &client))
+			const char *hk = rep->element[1]->element[i]->str;
+
+			if (xpro_hash_dest(hk, &dest)) {
+				m->st.skipped_bad++;
+				xpro_reject("syncmaps", &m->st.invalid, "L_DB " XK_LDB_MATCH, "name", hk,
+					    "not a destination in canonical form; skipped");
+			} else if (h->type == REDIS_REPLY_ARRAY) {
+				for (j = 0; j + 1 < h->elements; j += 2) {
+					const redisReply *f = h->element[j];
+
+					if (f->type == REDIS_REPLY_STRING && !xpro_addr_parse(f->str, f->len, &client)) {
 						apply_one(m, &client, &dest, h->element[j + 1], now);
+					} else {
+						m->st.skipped_bad++;
+						xpro_reject("syncmaps", &m->st.invalid, hk, "name",
+							    f->type == REDIS_REPLY_STRING ? f->str : "",
+							    "not a client in canonical form; skipped");
+					}
+				}
+			}
 			freeReplyObject(h);
 		}
 		freeReplyObject(rep);

@@ -180,3 +180,52 @@ log_of() { echo "/run/xpro/topo/$RUN/$1/$2.log"; }
   settle px3 $BOT $VIC 330
   settle px1 $BOT $VIC 330
 }
+
+@test "hostile IPv6 names: other spellings of an address in L_DB, a queue, M_DB and the change feed are rejected by name, counted, and change nothing else" {
+  C6=2001:db8::c612:2005   # the bot's 198.18.32.5, mapped into 2001:db8::/32
+  D6=2001:db8::c612:165    # vic1's 198.18.1.101, mapped
+  testbed "$CONF" --sync
+  now=$(tai_us)
+  # the one good record: px1 counted 30 packets of (C6, D6), queued for syncdb
+  lredis px1 RPUSH "l:{$D6}:q" "$C6 $((now - 200000)) $now 30 30 0" > /dev/null
+  # hostile, each another spelling of one of the two addresses, in front of it:
+  # a queued delta whose client is uppercase (its count would make 35)
+  lredis px1 RPUSH "l:{$D6}:q" "2001:DB8::c612:2005 $((now - 100000)) $now 5 5 0" > /dev/null
+  # a queue under D with its zero groups written out, named in l:q (7 more)
+  lredis px1 RPUSH "l:{2001:db8:0:0:0:0:c612:165}:q" "$C6 $((now - 100000)) $now 7 7 0" > /dev/null
+  lredis px1 SADD l:q "2001:db8:0:0:0:0:c612:165" "$D6" > /dev/null
+  # a dirty record whose client is v4-mapped written as IPv6 (its name is 198.18.32.5)
+  lredis px1 HSET "l:{$D6}" "::ffff:198.18.32.5" "$now $now 0 9 0 0 0" > /dev/null
+  lredis px1 SADD l:dirty "l:{$D6}:::ffff:198.18.32.5" > /dev/null
+  # the master: a field with a leading zero (11), named by a feed that also
+  # names D in uppercase
+  mredis HSET "x:{$D6}" "2001:0db8::c612:2005" "$((now - 100000)) $now 11" > /dev/null
+  mredis PUBLISH xpro:chg "$(printf 'evil\nx:{%s}:2001:0db8::c612:2005\nx:{2001:DB8::c612:165}:%s' $D6 $C6)" > /dev/null
+  # worked by hand: only the good line merges (a push: c = 30); every proxy
+  # ends at 30 (px2 and px3 pull it), the master too
+  for p in px1 px2 px3; do settle $p $C6 $D6 30; done
+  sleep 0.5
+  run mcount $C6 $D6
+  assert_output 30
+  for p in px1 px2 px3; do
+    [[ $(count $p $C6 $D6) == 30 ]]
+    # no other record of D in any map, none under another spelling
+    [[ $(stat $p "[.top[] | select(.dest == \"$D6\")] | length") == 1 ]]
+    [[ $(stat $p '[.top[] | select(.client | test("^::ffff:|[A-F]|:0[0-9a-f]"))] | length') == 0 ]]
+    # the feed's two names refused by every proxy
+    (( $(stat $p .sync.syncdb.bad_names) >= 2 ))
+    grep -qF "xpro:chg field name: 'x:{$D6}:2001:0db8::c612:2005' refused (not a record or destination name in canonical form" "$(log_of $p syncdb)"
+  done
+  # px1: the queue's name in l:q and the dirty name besides the feed's two
+  # (4 names), and the uppercase line (a value rejected): each named
+  (( $(stat px1 .sync.syncdb.bad_names) >= 4 ))
+  grep -qF "l:q field name: '2001:db8:0:0:0:0:c612:165' refused" "$(log_of px1 syncdb)"
+  grep -qF "l:dirty field name: 'l:{$D6}:::ffff:198.18.32.5' refused" "$(log_of px1 syncdb)"
+  grep -qF "l:{$D6}:q field line: '2001:DB8::c612:2005 " "$(log_of px1 syncdb)"
+  # what they named was left alone: the other queue is still there, untaken
+  run lredis px1 LLEN "l:{2001:db8:0:0:0:0:c612:165}:q"
+  assert_output 1
+  # the master's hash: the good field merged, the hostile one as written
+  run mredis HGET "x:{$D6}" "2001:0db8::c612:2005"
+  assert_output "$((now - 100000)) $now 11"
+}
