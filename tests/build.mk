@@ -15,5 +15,5 @@ $(O)/tests/bpf/%: $(O)/obj/tests/bpf/%.o $(BPFT_LIB) $(XPRO_LIB_OBJS) $(addprefi
 TEST_TOOLS := $(O)/tests/tools/xpt-udp
 TEST_BINS  += $(TEST_TOOLS)
 
-$(O)/tests/tools/xpt-udp: $(O)/obj/tests/tools/xpt-udp.o $(addprefix $(O)/obj/lib/,safety.o tunnel.o opt.o log.o)
+$(O)/tests/tools/xpt-udp: $(O)/obj/tests/tools/xpt-udp.o $(addprefix $(O)/obj/lib/,safety.o tunnel.o opt.o log.o inet6.o)
 	$(call link)

@@ -6,6 +6,9 @@
 #
 # dev also has 198.18.0.10-17 as extra clients. vic routes 198.18.0.0/24 back via
 # the proxy. The victim's vic0 has GRO on (the NAPI a redirect target's peer needs).
+# Each host also has its IPv6 name, 2001:db8:: + its IPv4 address (/120 for a /24,
+# no DAD), routed the same way; the proxy forwards IPv6 and takes device_embed6 =
+# 2001:db8::/96, so the device may send inner IPv6 from 2001:db8::c612:2.
 
 load lib/xpro
 
@@ -19,10 +22,17 @@ setup_file() {
   # on after the link is up), the managed neighbour entry: xp_proxy_path
   xp_proxy_path "" dev0 vic0
   for i in $(seq 10 17); do xp_addr "$DEV" dev0 198.18.0.$i/24; done
+  six_addr "$DEV" dev0 2001:db8::c612:2/120
+  six_addr "$PX" in0 2001:db8::c612:1/120
+  six_addr "$PX" out0 2001:db8::c612:101/120
+  six_addr "$VIC" vic0 2001:db8::c612:102/120
+  timeout 10 ip -n "$DEV" -6 route add 2001:db8::c612:100/120 via 2001:db8::c612:1
+  timeout 10 ip -n "$VIC" -6 route add 2001:db8::c612:0/120 via 2001:db8::c612:101
+  xp_exec "$PX" sysctl -qw net.ipv6.conf.all.forwarding=1
   STATE=$BATS_FILE_TMPDIR/state
   CONF=$BATS_FILE_TMPDIR/xpro.conf
   xp_conf "$CONF" tt1_ms=1000 tt2_ms=200 tt3_ms=300 tf1=50 tf2=400 max_records=65536 max_dests=1024 \
-    warn_interval_ms=100 state_dir="$STATE"
+    warn_interval_ms=100 state_dir="$STATE" device_embed6=2001:db8::/96
   xp_pin_dir_register "/run/xpro/bpf/$PX"
 }
 
@@ -44,6 +54,12 @@ setup() {
 
 teardown() {
   xp_dump_on_failure
+}
+
+# six_addr NS IF ADDR/LEN: a static IPv6 address without DAD, inside 2001:db8::/32 only
+six_addr() {
+  [[ $3 == 2001:db8:* ]] || { echo "six_addr: '$3' is outside 2001:db8::/32" >&2; return 1; }
+  timeout 10 ip -n "$1" -6 addr add "$3" dev "$2" nodad
 }
 
 px() { xp_exec "$PX" "$XPRO" "$@" -c "$CONF"; }
@@ -128,6 +144,54 @@ victim_echo() {
   [ "$tf2" -gt 0 ]
   [ $((received + tf2)) -eq 320 ]
   [ "$(px stats -i in0 --json | jq -r .records)" -eq 8 ]
+}
+
+# dev_send6 ARGS...: the same tunnel with an inner IPv6 packet, 2001:db8::c612:2 ->
+# 2001:db8::c612:102 port 7 (xpt-udp send --six)
+dev_send6() {
+  xp_exec "$DEV" timeout 20 "$UDP" send --six --proxy 198.18.0.1 --dst 198.18.1.2 --dport 7 "$@"
+}
+
+@test "inner IPv6 through the tunnel arrives decapsulated at the victim's IPv6 address; replies come back" {
+  xp_exec "$VIC" timeout 30 "$UDP" echo --six --port 7 --duration 3 --reply > "$BATS_TEST_TMPDIR/echo.json" &
+  ECHO_PID=$!
+  sleep 0.3
+  run dev_send6 --count 20 --interval-us 40000 --wait-ms 800
+  assert_success
+  wait "$ECHO_PID"
+  # 20 sent, 20 answered: the replies went back through the proxy's kernel, which
+  # resolved the device's IPv6 neighbour through the XDP program (ND to the kernel)
+  assert_output '{"sent":20,"replies":20}'
+  run jq -r '.received, .sources["2001:db8::c612:2"]' "$BATS_TEST_TMPDIR/echo.json"
+  assert_output $'20\n20'
+  # each of the 20 was decapsulated and forwarded (redirect, or the kernel for the
+  # first before the neighbour is known), none dropped
+  [ $(($(counter pass_redirect) + $(counter pass_kernel))) -eq 20 ]
+  [ "$(counter drop_spoofed)" -eq 0 ]
+  [ "$(counter drop_exthdr)" -eq 0 ]
+  top=$(px stats -i in0 --json | jq -r '.top[0] | "\(.client) \(.dest) \(.count)"')
+  [ "$top" = "198.18.0.2 2001:db8::c612:102 20" ]
+}
+
+@test "an inner IPv6 flood from one client is dropped by TF1, every packet accounted for; a forged IPv6 source is dropped" {
+  xp_exec "$VIC" timeout 30 "$UDP" echo --six --port 7 --duration 4 > "$BATS_TEST_TMPDIR/echo.json" &
+  ECHO_PID=$!
+  sleep 0.3
+  run dev_send6 --count 600 --interval-us 1000 --wait-ms 0
+  assert_success
+  # 198.18.0.2 sending from 198.18.0.3's IPv6 name: not its own
+  run dev_send6 --count 5 --interval-us 1000 --wait-ms 0 --src 198.18.0.3
+  assert_success
+  wait "$ECHO_PID"
+  received=$(jq -r .received "$BATS_TEST_TMPDIR/echo.json")
+  tf1=$(counter drop_tf1)
+  echo "received=$received drop_tf1=$tf1 drop_spoofed=$(counter drop_spoofed)"
+  [ "$tf1" -gt 0 ]
+  [ $((received + tf1)) -eq 600 ]
+  [ "$(jq -r '.sources["2001:db8::c612:3"] // 0' "$BATS_TEST_TMPDIR/echo.json")" -eq 0 ]
+  [ "$(counter drop_spoofed)" -eq 5 ]
+  top=$(px stats -i in0 --json | jq -r '.top[0] | "\(.client) \(.dest) \(.count)"')
+  [ "$top" = "198.18.0.2 2001:db8::c612:102 600" ]
 }
 
 @test "client identity: version 2 under the device's key passes; a replay, another key, a keyed device's version 1 are dropped" {

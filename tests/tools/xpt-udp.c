@@ -9,13 +9,16 @@
  *       wraps each datagram into the X-Pro tunnel (docs/protocol.md) and
  *       sends it to the proxy; with --plain sends it directly. Counts the
  *       replies that come back to --sport within --wait-ms after the last
- *       send. Prints {"sent":N,"replies":R}.
- *   xpt-udp echo --port P --duration S [--reply] [--expect N]
+ *       send. Prints {"sent":N,"replies":R}. With --six the inner packet
+ *       is IPv6, from and to the testbed's IPv6 names of the addresses
+ *       (2001:db8:: + IPv4), and replies are read over IPv6.
+ *   xpt-udp echo --port P --duration S [--reply] [--expect N] [--six]
  *       counts datagrams per source, optionally echoes them back, stops
  *       after S seconds or N datagrams. Prints {"received":N,"sources":{...}}.
+ *       --six: over IPv6 (IPv6 datagrams only).
  *
  * Same testbed safety as every X-Pro generator: destinations inside
- * 198.18.0.0/15 only, never in the initial network namespace, never where a
+ * 198.18.0.0/15 (IPv6: 2001:db8::/32) only, never in the initial network namespace, never where a
  * route leads outside the testbed. Every loop is bounded in count and time.
  */
 #include <arpa/inet.h>
@@ -32,6 +35,7 @@
 #include "safety.h"
 #include "clock.h"
 #include "tunnel.h"
+#include "inet6.h"
 #include "opt.h"
 #include "log.h"
 
@@ -40,14 +44,14 @@
 
 #define USAGE "usage: xpt-udp send --proxy ADDR --dst ADDR --dport P --count N [--port 5683] [--sport P]\n" \
 	"                    [--interval-us U] [--plain] [--wait-ms W] [--payload BYTES] [--bind ADDR]\n" \
-	"                    [--key HEX --key-index I [--seq N]]  (header version 2, docs/protocol.md)\n" \
-	"       xpt-udp echo --port P --duration S [--reply] [--expect N]\n" \
+	"                    [--key HEX --key-index I [--seq N]]  (header version 2, docs/protocol.md) [--six]\n" \
+	"       xpt-udp echo --port P --duration S [--reply] [--expect N] [--six]\n" \
 	"Destinations must lie in " XPRO_TESTBED_STR "; runs only inside a testbed namespace.\n"
 
 struct opts {
 	uint32_t proxy, dst, src, bind_addr;
 	long count, expect;
-	int port, dport, sport, plain, reply, wait_ms, payload;
+	int port, dport, sport, plain, reply, wait_ms, payload, six;
 	long interval_us;
 	double duration;
 	const char *key;          /* header version 2 with this key (32 hex digits) */
@@ -56,26 +60,30 @@ struct opts {
 
 static int do_send(struct opts *o)
 {
-	size_t hl = o->key ? XPRO_TUN_HDR2_LEN : XPRO_TUN_HDR_LEN;
-	uint8_t buf[2048], *x = buf, *ip = buf + hl, *udp = ip + 20;
+	size_t hl = o->key ? XPRO_TUN_HDR2_LEN : XPRO_TUN_HDR_LEN, ihl = o->six ? 40 : 20;
+	uint8_t buf[2048], *x = buf, *ip = buf + hl, *udp = ip + ihl, src6[16], dst6[16];
 	__u64 k0 = 0, k1 = 0, mac;
 	uint32_t seq;
 	int b;
-	struct sockaddr_in to = { .sin_family = AF_INET }, me = { .sin_family = AF_INET }, from;
+	struct sockaddr_in to = { .sin_family = AF_INET }, me = { .sin_family = AF_INET };
+	struct sockaddr_in6 me6 = { .sin6_family = AF_INET6 }, from;
 	socklen_t sl = sizeof(me);
 	int tx, rx, on = 1;
 	long i, replies = 0;
-	size_t inner_len = 20 + 8 + (size_t)o->payload;
+	size_t inner_len = ihl + 8 + (size_t)o->payload;
 	double t_end, t0 = xp_mono_s();
 
-	if (xpro_check_dest("xpt-udp", o->dst) || (!o->plain && xpro_check_dest("xpt-udp", o->proxy)))
+	xp6_embed(dst6, o->dst);
+	if (xpro_check_dest("xpt-udp", o->dst) || (!o->plain && xpro_check_dest("xpt-udp", o->proxy)) ||
+	    (o->six && xpro_check_dest6("xpt-udp", (const struct in6_addr *)dst6)))
 		return 1;
-	/* receive replies on sport: the inner packet's source port */
-	rx = socket(AF_INET, SOCK_DGRAM, 0);
+	/* receive replies on sport: the inner packet's source port (IPv6: any address) */
+	rx = socket(o->six ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
 	setsockopt(rx, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 	me.sin_port = htons((uint16_t)o->sport);
 	me.sin_addr.s_addr = o->bind_addr;
-	if (bind(rx, (struct sockaddr *)&me, sizeof(me))) {
+	me6.sin6_port = me.sin_port;
+	if (o->six ? bind(rx, (struct sockaddr *)&me6, sizeof(me6)) : bind(rx, (struct sockaddr *)&me, sizeof(me))) {
 		pr_warn("bind port %d: %s\n", o->sport, strerror(errno));
 		return 1;
 	}
@@ -102,6 +110,7 @@ static int do_send(struct opts *o)
 		}
 		o->src = me.sin_addr.s_addr;
 	}
+	xp6_embed(src6, o->src);
 	if (o->key && xpro_key_hex(o->key, &k0, &k1)) {
 		pr_warn("--key: not 32 hex digits\n");
 		return 1;
@@ -111,13 +120,24 @@ static int do_send(struct opts *o)
 	x[1] = o->key ? XPRO_TUN_VERSION2 : XPRO_TUN_VERSION;
 	x[2] = (uint8_t)(inner_len >> 8);
 	x[3] = (uint8_t)inner_len;
-	ip[0] = 0x45;
-	ip[2] = (uint8_t)(inner_len >> 8);
-	ip[3] = (uint8_t)inner_len;
-	ip[8] = 64;
-	ip[9] = 17;
-	memcpy(ip + 12, &o->src, 4);
-	memcpy(ip + 16, &o->dst, 4);
+	if (o->six) {
+		/* IPv6: payload length, next header UDP, hop limit 64 */
+		ip[0] = 0x60;
+		ip[4] = (uint8_t)((inner_len - 40) >> 8);
+		ip[5] = (uint8_t)(inner_len - 40);
+		ip[6] = 17;
+		ip[7] = 64;
+		memcpy(ip + 8, src6, 16);
+		memcpy(ip + 24, dst6, 16);
+	} else {
+		ip[0] = 0x45;
+		ip[2] = (uint8_t)(inner_len >> 8);
+		ip[3] = (uint8_t)inner_len;
+		ip[8] = 64;
+		ip[9] = 17;
+		memcpy(ip + 12, &o->src, 4);
+		memcpy(ip + 16, &o->dst, 4);
+	}
 	udp[0] = (uint8_t)(o->sport >> 8);
 	udp[1] = (uint8_t)o->sport;
 	udp[2] = (uint8_t)(o->dport >> 8);
@@ -126,12 +146,16 @@ static int do_send(struct opts *o)
 	udp[5] = (uint8_t)(8 + o->payload);
 	for (i = 0; i < o->payload; i++)
 		udp[8 + i] = (uint8_t)('a' + i % 26);
+	if (o->six) /* a UDP checksum is required over IPv6 */
+		memcpy(udp + 6, (uint16_t[]){ xp6_l4_csum(src6, dst6, 17, udp, 8 + (size_t)o->payload) }, 2);
 
 	for (i = 0; i < o->count && xp_mono_s() - t0 < MAX_SECONDS; i++) {
-		ip[4] = (uint8_t)(i >> 8);
-		ip[5] = (uint8_t)i;
-		ip[10] = ip[11] = 0;
-		memcpy(ip + 10, (uint16_t[]){ xpro_csum(ip, 20, 0) }, 2);
+		if (!o->six) {
+			ip[4] = (uint8_t)(i >> 8);
+			ip[5] = (uint8_t)i;
+			ip[10] = ip[11] = 0;
+			memcpy(ip + 10, (uint16_t[]){ xpro_csum(ip, 20, 0) }, 2);
+		}
 		if (o->key) {
 			/* version 2: sequence number, key index, MAC (docs/protocol.md) */
 			seq = (uint32_t)(o->seq + i);
@@ -139,7 +163,8 @@ static int do_send(struct opts *o)
 				x[4 + b] = (uint8_t)(seq >> (24 - 8 * b));
 				x[8 + b] = (uint8_t)((uint32_t)o->key_index >> (24 - 8 * b));
 			}
-			mac = xpro_tun_mac(k0, k1, o->src, o->proxy, x, ip + 12);
+			mac = o->six ? xpro_tun_mac6(k0, k1, o->src, o->proxy, x, ip + 8) :
+				       xpro_tun_mac(k0, k1, o->src, o->proxy, x, ip + 12);
 			for (b = 0; b < 8; b++)
 				x[12 + b] = (uint8_t)(mac >> (8 * b));
 		}
@@ -173,18 +198,23 @@ static int do_send(struct opts *o)
 
 static int do_echo(struct opts *o)
 {
-	struct sockaddr_in me = { .sin_family = AF_INET }, from;
-	socklen_t sl = sizeof(from);
-	uint32_t srcs[MAX_SRC];
+	struct sockaddr_in me = { .sin_family = AF_INET };
+	struct sockaddr_in6 me6 = { .sin6_family = AF_INET6 }, from6;
+	struct sockaddr_in *from = (struct sockaddr_in *)&from6;
+	socklen_t sl = sizeof(from6);
+	uint8_t srcs[MAX_SRC][16], a16[16];
 	long cnt[MAX_SRC], received = 0;
-	int n = 0, k, fd;
+	int n = 0, k, fd, on = 1;
 	uint8_t buf[2048];
 	double t_end = xp_mono_s() + o->duration;
 	ssize_t len;
 
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	fd = socket(o->six ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
 	me.sin_port = htons((uint16_t)o->port);
-	if (bind(fd, (struct sockaddr *)&me, sizeof(me))) {
+	me6.sin6_port = me.sin_port;
+	if (o->six)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+	if (o->six ? bind(fd, (struct sockaddr *)&me6, sizeof(me6)) : bind(fd, (struct sockaddr *)&me, sizeof(me))) {
 		pr_warn("bind port %d: %s\n", o->port, strerror(errno));
 		return 1;
 	}
@@ -193,25 +223,32 @@ static int do_echo(struct opts *o)
 
 		if (poll(&p, 1, 50) <= 0)
 			continue;
-		while ((len = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &sl)) >= 0) {
+		sl = sizeof(from6);
+		while ((len = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from6, &sl)) >= 0) {
 			received++;
-			for (k = 0; k < n && srcs[k] != from.sin_addr.s_addr; k++)
+			memset(a16, 0, sizeof(a16));
+			if (o->six)
+				memcpy(a16, &from6.sin6_addr, 16);
+			else
+				memcpy(a16, &from->sin_addr, 4);
+			for (k = 0; k < n && memcmp(srcs[k], a16, 16); k++)
 				;
 			if (k == n && n < MAX_SRC) {
-				srcs[n] = from.sin_addr.s_addr;
+				memcpy(srcs[n], a16, 16);
 				cnt[n++] = 0;
 			}
 			if (k < n)
 				cnt[k]++;
-			if (o->reply && xpro_in_testbed(from.sin_addr.s_addr))
-				sendto(fd, buf, (size_t)len, 0, (struct sockaddr *)&from, sl);
+			if (o->reply && (o->six ? xpro_in_testbed6(&from6.sin6_addr) : xpro_in_testbed(from->sin_addr.s_addr)))
+				sendto(fd, buf, (size_t)len, 0, (struct sockaddr *)&from6, sl);
+			sl = sizeof(from6);
 		}
 	}
 	printf("{\"received\":%ld,\"sources\":{", received);
 	for (k = 0; k < n; k++) {
-		char a[INET_ADDRSTRLEN];
+		char a[INET6_ADDRSTRLEN];
 
-		inet_ntop(AF_INET, &srcs[k], a, sizeof(a));
+		inet_ntop(o->six ? AF_INET6 : AF_INET, srcs[k], a, sizeof(a));
 		printf("%s\"%s\":%ld", k ? "," : "", a, cnt[k]);
 	}
 	printf("}}\n");
@@ -240,6 +277,7 @@ int main(int argc, char **argv)
 		XP_IPV4("bind", 0, &o.bind_addr, "ADDR", "bind to ADDR"),
 		XP_DOUBLE("duration", 0, &o.duration, 0, MAX_SECONDS, "S", "echo: run time (default 5)", .flags = XP_OPT_GT),
 		XP_FLAG("reply", 0, &o.reply, "echo: send each datagram back"),
+		XP_FLAG("six", 0, &o.six, "send: an inner IPv6 packet (2001:db8:: + the addresses); echo: over IPv6"),
 		XP_LONG("expect", 0, &o.expect, 0, MAX_COUNT, "N", "echo: stop after N datagrams"),
 		{ 0 },
 	};
@@ -254,8 +292,8 @@ int main(int argc, char **argv)
 	if (xpro_testbed_check("xpt-udp"))
 		return 3;
 	if (!strcmp(mode, "send")) {
-		if (!o.dst || !o.dport || o.count < 1 || (!o.plain && !o.proxy)) {
-			fprintf(stderr, "xpt-udp send: need --dst, --dport, --count 1..%ld, --proxy (unless --plain), --payload 0..1400\n",
+		if (!o.dst || !o.dport || o.count < 1 || (!o.plain && !o.proxy) || (o.plain && o.six)) {
+			fprintf(stderr, "xpt-udp send: need --dst, --dport, --count 1..%ld, --proxy (unless --plain; --six tunnels), --payload 0..1400\n",
 				MAX_COUNT);
 			return 2;
 		}
