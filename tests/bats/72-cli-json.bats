@@ -93,3 +93,64 @@ READS=(
     [ "$status" -eq 0 ] || { echo "$t --help: status $status"; return 1; }
   done
 }
+
+# the 16 bytes of an address, as bpftool takes them ("0x20 0x01 ...")
+addr_hex() { python3 -c 'import ipaddress, sys; print(" ".join("0x%02x" % b for b in ipaddress.ip_address(sys.argv[1]).packed))' "$1"; }
+
+@test "IPv6 in the CLI: tf2 takes and lists an IPv6 destination and refuses other spellings by their name; stats and top print an IPv6 record; forget removes it" {
+  D6=2001:db8::c612:102   # vic0's 198.18.1.2, mapped into 2001:db8::/32
+  C6=2001:db8::c612:2     # dev0's 198.18.0.2, mapped
+  run xp_exec "$PX" "$XPRO" tf2 -i in0 -c "$CONF" $D6 500
+  assert_success
+  run xp_exec "$PX" "$XPRO" tf2 -i in0 -c "$CONF" list -j
+  assert_success
+  jq -e --arg d $D6 'length == 2 and any(.[]; .dest == $d and .pps == 500) and any(.[]; .dest == "198.18.1.2" and .pps == 300)' <<< "$output"
+  run xp_exec "$PX" "$XPRO" tf2 -i in0 -c "$CONF" list
+  assert_line "$D6 500"
+  assert_line "198.18.1.2 300"
+  # another spelling of an address: refused (exit 1) with its one name, nothing written
+  run xp_exec "$PX" "$XPRO" tf2 -i in0 -c "$CONF" 2001:DB8::c612:102 700
+  assert_failure 1
+  assert_output --partial "'2001:DB8::c612:102' is not written canonically: write $D6"
+  run xp_exec "$PX" "$XPRO" tf2 -i in0 -c "$CONF" 2001:db8:0:0:0:0:c612:102 700
+  assert_failure 1
+  assert_output --partial "write $D6"
+  run xp_exec "$PX" "$XPRO" tf2 -i in0 -c "$CONF" ::ffff:198.18.1.2 700
+  assert_failure 1
+  assert_output --partial "'::ffff:198.18.1.2' is not written canonically: write 198.18.1.2"
+  run xp_exec "$PX" "$XPRO" tf2 -i in0 -c "$CONF" 2001:db8::c612:10g 700
+  assert_failure 1
+  assert_output --partial "'2001:db8::c612:10g' is not an IPv4 or IPv6 address"
+  run xp_exec "$PX" "$XPRO" tf2 -i in0 -c "$CONF" list -j
+  jq -e 'length == 2 and all(.[]; .pps != 700)' <<< "$output"
+
+  # a record of (C6, D6) as the data path keys it: 42 packets in the last second
+  now=$(python3 -c 'import time; print(time.clock_gettime_ns(time.CLOCK_TAI))')
+  val=$(python3 -c 'import struct, sys; n = int(sys.argv[1]); print(" ".join("0x%02x" % b for b in struct.pack("<8Q2I", n - 10**9, n, 42, 0, 0, 0, 42, 0, 0, 0)))' "$now")
+  # shellcheck disable=SC2046
+  bpftool map update pinned "/run/xpro/bpf/$PX/in0/xpro_records" key $(addr_hex $C6) $(addr_hex $D6) value $val
+  run xp_exec "$PX" "$XPRO" stats -i in0 -c "$CONF" -j
+  assert_success
+  jq -e --arg c $C6 --arg d $D6 'any(.top[]; .client == $c and .dest == $d and .count == 42 and .window_ns == 1000000000)' <<< "$output"
+  run xp_exec "$PX" "$XPRO" stats -i in0 -c "$CONF"
+  assert_output --regexp "  $C6 +$D6 +42 "
+  run xp_exec "$PX" "$XPRO" top -i in0 -c "$CONF" --count 1 --interval 0.1 -j
+  jq -e --arg c $C6 'any(.top[]; .client == $c and .count == 42)' <<< "$output"
+  # forget takes the same names: another spelling is refused, the record stays
+  run xp_exec "$PX" "$XPRO" forget -i in0 -c "$CONF" 2001:db8::C612:2 $D6
+  assert_failure 1
+  assert_output --partial "write $C6"
+  run xp_exec "$PX" "$XPRO" forget -i in0 -c "$CONF" $C6 $D6
+  assert_success
+  assert_output --partial "forgot ($C6, $D6)"
+  run xp_exec "$PX" "$XPRO" stats -i in0 -c "$CONF" -j
+  jq -e --arg c $C6 'all(.top[]; .client != $c)' <<< "$output"
+  run xp_exec "$PX" "$XPRO" forget -i in0 -c "$CONF" $C6 $D6
+  assert_failure 1
+  assert_output --partial "no record for ($C6, $D6)"
+  # the override cleared by its name; the IPv4 one stays
+  run xp_exec "$PX" "$XPRO" tf2 -i in0 -c "$CONF" $D6 clear
+  assert_success
+  run xp_exec "$PX" "$XPRO" tf2 -i in0 -c "$CONF" list -j
+  jq -e 'length == 1 and .[0].dest == "198.18.1.2"' <<< "$output"
+}
