@@ -64,5 +64,18 @@ int main(void)
 	ok(strstr(line, "\"reason\":\"tf1\",\"rate_pps\":500.0,\"threshold_pps\":50,\"count\":100,\"window_ns\":200000000,")
 	   != NULL, "reason, rate, threshold");
 	ok(line[n - 1] == '}' && line[n - 2] == '}', "one object, closed");
+
+	/* IPv6: dev0 2001:db8::c612:2 towards vic0 2001:db8::c612:102, their RFC 5952 names */
+	{
+		static const unsigned char c6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0xc6, 0x12, 0x00, 0x02 };
+		static const unsigned char d6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0xc6, 0x12, 0x01, 0x02 };
+
+		memcpy(&ev.client, c6, 16);
+		memcpy(&ev.dest, d6, 16);
+		n = xpro_warning_eve(line, sizeof(line), &ev, "px1", "ns1", "in0", 50);
+		ok(n > 0 && strstr(line, ",\"src_ip\":\"2001:db8::c612:2\",\"dest_ip\":\"2001:db8::c612:102\",\"client\":"
+					"\"2001:db8::c612:2\",\"destination\":\"2001:db8::c612:102\",\"dest\":\"2001:db8::c612:102\",") != NULL,
+		   "EVE line, IPv6: src_ip, dest_ip, client, destination, dest by their names: %s", line);
+	}
 	return tap_done();
 }
