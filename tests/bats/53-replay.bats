@@ -121,6 +121,8 @@ EOF
   cat > "$TOOLS/verify.py" <<'EOF'
 # verify.py PCAP GOT MODE SEED SRCRANGE DST [FROM]: what should have arrived,
 # from the capture and docs/xpro-replay.md's mapping; compares with GOT in order.
+# IPv6 packets count in tunnel mode only (inline, the receiver takes IPv4): an
+# IPv6 address folded into 32 bits, mapped, sent as 2001:db8:: + the result.
 # DST is "target:A.B.C.D" or "range:A.B.C.D/L". Prints "match N" or the first difference.
 import socket, struct, sys
 M = (1 << 64) - 1
@@ -156,6 +158,29 @@ def fold(s):
 
 def csum(b, s=0):
     return (~fold(sum16(b) + s)) & 0xFFFF
+
+def fold6(a):
+    h = 0
+    for i in range(0, 16, 4):
+        h = smix(h ^ struct.unpack("!I", a[i:i + 4])[0]) & 0xFFFFFFFF
+    return h
+
+def name6(v4):
+    return bytes.fromhex("20010db8") + bytes(8) + struct.pack("!I", v4)
+
+def expected6(p):
+    p = bytearray(p)
+    nsrc = mapa(SR, fold6(bytes(p[8:24])))
+    ndst = TARGET if TARGET is not None else mapa(DR, fold6(bytes(p[24:40])))
+    p[8:24], p[24:40] = name6(nsrc), name6(ndst)
+    nh, l4 = p[6], len(p) - 40
+    if (nh == 6 and l4 >= 20) or (nh == 17 and l4 >= 8) or (nh == 58 and l4 >= 4):
+        off = 40 + {6: 16, 17: 6, 58: 2}[nh]
+        p[off:off + 2] = b"\0\0"
+        c = csum(bytes(p[40:]), sum16(bytes(p[8:40])) + nh + l4)
+        if nh == 17 and c == 0: c = 0xFFFF
+        p[off:off + 2] = struct.pack("!H", c)
+    return bytes(p)
 
 def expected(p):
     p = bytearray(p)
@@ -214,6 +239,10 @@ for ts, f in frames(pcap):
     o, et = 14, struct.unpack("!H", f[12:14])[0]
     while et in (0x8100, 0x88A8):
         et = struct.unpack("!H", f[o + 2:o + 4])[0]; o += 4
+    if et == 0x86DD and mode == "tunnel" and len(f) >= o + 40 and f[o] >> 4 == 6:
+        tot = 40 + struct.unpack("!H", f[o + 4:o + 6])[0]
+        if len(f) - o >= tot: want.append(expected6(f[o:o + tot]))
+        continue
     if et != 0x0800 or len(f) < o + 20 or f[o] >> 4 != 4: continue
     tot = struct.unpack("!H", f[o + 2:o + 4])[0]
     if len(f) - o < tot: continue  # truncated
@@ -225,6 +254,12 @@ if mode == "tunnel":
             sys.exit("packet %d: bad X-Pro header %s" % (i, g[:4].hex()))
     got = [g[4:] for g in got]
 for i, g in enumerate(got):  # checksums valid on their own, whatever the expectation says
+    if g[0] >> 4 == 6:
+        if g[6] in (6, 17, 58) and csum(g[40:], sum16(g[8:40]) + g[6] + len(g) - 40) != 0:
+            sys.exit("packet %d: bad IPv6 transport checksum" % i)
+        if g[24:34] != bytes.fromhex("20010db8") + bytes(6) or g[36] != 198 or g[37] >> 1 != 9:
+            sys.exit("packet %d: destination outside 2001:db8::198.18.0.0/111" % i)
+        continue
     ihl = (g[0] & 15) * 4
     if csum(g[:ihl]) != 0: sys.exit("packet %d: bad IPv4 checksum" % i)
     frag = struct.unpack("!H", g[6:8])[0]
@@ -272,28 +307,32 @@ need_shared() {
 }
 
 @test "the test's own capture round-trips through the tunnel: mapped, checksums fixed, in order" {
-  receive udp 7
+  receive udp 8
   run replay --pcap "$TOOLS/own.pcap" --proxy 198.18.0.1 --dst-range 198.18.1.0/24 --seed 7 \
     --speed 1 --summary "$BATS_TEST_TMPDIR/summary.json" --log "$BATS_TEST_TMPDIR/sent.csv"
   assert_success
   received
-  # 10 frames: 7 IPv4 sent (one padded), 1 IPv6, 1 ARP, 1 truncated
-  run js '[.sent, .read, .skipped_ipv6, .skipped_nonip, .skipped_truncated, .seed, .stopped_by] | @tsv'
-  assert_output "$(printf '7\t10\t1\t1\t1\t7\tend')"
+  # 10 frames: 7 IPv4 sent (one padded), 1 IPv6 sent, 1 ARP, 1 truncated
+  run js '[.sent, .sent_ipv6, .read, .skipped_ipv6, .skipped_nonip, .skipped_truncated, .seed, .stopped_by] | @tsv'
+  assert_output "$(printf '8\t1\t10\t0\t1\t1\t7\tend')"
   run verify "$TOOLS/own.pcap" "$RX_OUT" tunnel 7 198.18.64.0/18 range:198.18.1.0/24
   assert_success
-  assert_output "match 7"
-  # the sent log: 7 packets, inner bytes 33+40+32+32+40+44+44 (IPv4 total lengths)
+  assert_output "match 8"
+  # the sent log: 8 packets, inner bytes 33+40+32+32+40+44+44 (IPv4 total lengths) + 48 (IPv6)
   run awk -F, 'NR > 1 { p += $5; b += $6 } END { print p, b }' "$BATS_TEST_TMPDIR/sent.csv"
-  assert_output "7 $((33 + 40 + 32 + 32 + 44 + 44 + 40))"
+  assert_output "8 $((33 + 40 + 32 + 32 + 44 + 44 + 40 + 48))"
   run awk -F, 'NR > 1 && ($2 !~ /^198\.18\.(6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])\./ || $3 !~ /^198\.18\.1\./) { bad++ } END { print bad + 0 }' \
     "$BATS_TEST_TMPDIR/sent.csv"
-  assert_output 0
+  assert_output 1
+  # the IPv6 one by its testbed names: 2001:db8:: + an address of 198.18.64.0/18 and of 198.18.1.0/24
+  run awk -F, 'NR > 1 && $2 ~ /^2001:db8::c612:[4-7][0-9a-f][0-9a-f][0-9a-f]$/ && $3 ~ /^2001:db8::c612:1[0-9a-f][0-9a-f]$/ { print $5, $6 }' \
+    "$BATS_TEST_TMPDIR/sent.csv"
+  assert_output "1 48"
 }
 
 @test "inline mode sends the mapped packets themselves, byte for byte" {
   receive raw 7
-  run replay --pcap "$TOOLS/own.pcap" --mode inline --target 198.18.1.9 --seed 3 --speed 0 \
+  run replay --pcap "$TOOLS/own.pcap" --mode inline --target 198.18.1.9 --seed 3 --speed 0 --ipv6 skip \
     --summary "$BATS_TEST_TMPDIR/summary.json"
   assert_success
   received
@@ -307,26 +346,30 @@ need_shared() {
   local run s tag
   for run in "11 a" "11 b" "12 a"; do
     read -r s tag <<< "$run"
-    receive udp 7
+    receive udp 8
     replay --pcap "$TOOLS/own.pcap" --proxy 198.18.0.1 --target 198.18.1.9 --seed "$s" --speed 0 \
       >/dev/null 2>&1
     received >/dev/null
     cp "$RX_OUT" "$BATS_TEST_TMPDIR/seed.$s.$tag"
   done
-  [ "$(wc -l < "$BATS_TEST_TMPDIR/seed.11.a")" -eq 7 ]
+  [ "$(wc -l < "$BATS_TEST_TMPDIR/seed.11.a")" -eq 8 ]
   cmp "$BATS_TEST_TMPDIR/seed.11.a" "$BATS_TEST_TMPDIR/seed.11.b"
   run cmp -s "$BATS_TEST_TMPDIR/seed.11.a" "$BATS_TEST_TMPDIR/seed.12.a"
   assert_failure
   run verify "$TOOLS/own.pcap" "$BATS_TEST_TMPDIR/seed.12.a" tunnel 12 198.18.64.0/18 target:198.18.1.9
-  assert_output "match 7"
+  assert_output "match 8"
 }
 
 @test "--loop, --limit and --rate bound the replay; the summary says what stopped it" {
   run replay --pcap "$TOOLS/own.pcap" --proxy 198.18.0.1 --target 198.18.1.9 --speed 0 --loop 3 \
     --summary "$BATS_TEST_TMPDIR/summary.json"
   assert_success
-  run js '[.sent, .loops, .skipped_ipv6, .stopped_by] | @tsv'
-  assert_output "$(printf '21\t3\t3\tend')"
+  run js '[.sent, .loops, .sent_ipv6, .skipped_ipv6, .stopped_by] | @tsv'
+  assert_output "$(printf '24\t3\t3\t0\tend')"
+  run replay --pcap "$TOOLS/own.pcap" --proxy 198.18.0.1 --target 198.18.1.9 --speed 0 --loop 3 --ipv6 skip \
+    --summary "$BATS_TEST_TMPDIR/summary.json"
+  run js '[.sent, .sent_ipv6, .skipped_ipv6] | @tsv'
+  assert_output "$(printf '21\t0\t3')"
   run replay --pcap "$TOOLS/own.pcap" --proxy 198.18.0.1 --target 198.18.1.9 --speed 0 --loop 3 \
     --limit 10 --summary "$BATS_TEST_TMPDIR/summary.json"
   run js '[.sent, .stopped_by] | @tsv'
@@ -343,15 +386,15 @@ need_shared() {
 @test "--class NAME=EXPR: libpcap filters on the captured frame label a mixed capture, first match wins" {
   # the 7 IPv4 packets of the own capture: the two SYNs (tcp-syn), the two fragments
   # (offset or MF), the ICMP behind a VLAN tag (vlan), the UDP to port 53 (dns), and
-  # the UDP with a wrong checksum (no filter: the default class other). 'early' would
-  # match the fragments too, but 'frag' comes first: it gets nothing.
+  # the UDP with a wrong checksum and the IPv6 UDP (no filter: the default class other).
+  # 'early' would match the fragments too, but 'frag' comes first: it gets nothing.
   run replay --pcap "$TOOLS/own.pcap" --proxy 198.18.0.1 --target 198.18.1.9 --speed 0 \
     --class 'scan=tcp[tcpflags] & tcp-syn != 0' --class 'frag=ip[6:2] & 0x3fff != 0' \
     --class 'early=src host 10.9.9.9' --class vlan=vlan --class 'dns=udp dst port 53' --class other \
     --log "$BATS_TEST_TMPDIR/sent.csv" --summary "$BATS_TEST_TMPDIR/summary.json"
   assert_success
   run js '.by_class | to_entries | map("\(.key)=\(.value.packets)") | sort | join(" ")'
-  assert_output "dns=1 frag=2 other=1 scan=2 vlan=1"
+  assert_output "dns=1 frag=2 other=2 scan=2 vlan=1"
   # the log carries the same classes (every row: ts,src,dst,class,packets,bytes)
   run awk -F, 'NR > 1 { n[$4] += $5 } END { for (c in n) printf "%s=%d\n", c, n[c] }' "$BATS_TEST_TMPDIR/sent.csv"
   assert_output --partial "scan=2"
@@ -370,13 +413,14 @@ need_shared() {
 
 @test "--min-ttl raises a captured TTL below it (a TTL-1 packet would expire at the proxy)" {
   # every packet of the own capture has TTL 64: --min-ttl 100 raises all 7, 64 none
-  run replay --pcap "$TOOLS/own.pcap" --mode inline --target 198.18.1.9 --speed 0 --min-ttl 100 \
+  # (inline, this namespace has no IPv6: its IPv6 frame skipped)
+  run replay --pcap "$TOOLS/own.pcap" --mode inline --target 198.18.1.9 --speed 0 --min-ttl 100 --ipv6 skip \
     --write "$BATS_TEST_TMPDIR/out.pcap" --summary "$BATS_TEST_TMPDIR/summary.json"
   assert_success
   [ "$(js .ttl_raised)" -eq 7 ]
   run bash -c "tcpdump -nn -v -r '$BATS_TEST_TMPDIR/out.pcap' 2>/dev/null | grep -c 'ttl 100,'"
   assert_output 7
-  run replay --pcap "$TOOLS/own.pcap" --mode inline --target 198.18.1.9 --speed 0 --min-ttl 64 \
+  run replay --pcap "$TOOLS/own.pcap" --mode inline --target 198.18.1.9 --speed 0 --min-ttl 64 --ipv6 skip \
     --summary "$BATS_TEST_TMPDIR/summary.json"
   [ "$(js .ttl_raised)" -eq 0 ]
 }
@@ -450,13 +494,47 @@ need_shared() {
   run verify "$SHARED/coap_mqtt.pcap" "$RX_OUT" tunnel 9 198.18.64.0/18 range:198.18.1.0/24 "$from"
   assert_success
   assert_output "match $want"
-  # the whole file without timing: the IPv6 of the older segments skipped and counted
+  # the whole file without timing, --ipv6 skip: the IPv6 of the older segments skipped and counted
   ip6=$(timeout 30 tcpdump -nn -r "$SHARED/coap_mqtt.pcap" ip6 2>/dev/null | wc -l)
-  run replay --pcap "$SHARED/coap_mqtt.pcap" --speed 0 --proxy 198.18.0.1 --target 198.18.1.9 \
+  run replay --pcap "$SHARED/coap_mqtt.pcap" --speed 0 --proxy 198.18.0.1 --target 198.18.1.9 --ipv6 skip \
     --summary "$BATS_TEST_TMPDIR/summary.json"
   assert_success
   [ "$(js .skipped_ipv6)" -eq "$ip6" ]
   [ "$(js .sent)" -eq "$want" ]
+}
+
+@test "shared coap_mqtt.pcap: its IPv6 CoAP packets are sent, mapped to testbed IPv6 names, checksums fixed" {
+  need_shared
+  # tcpdump counts the capture's IPv6 CoAP frames (UDP port 5683) and every IPv4 and IPv6 one
+  coap6=$(timeout 30 tcpdump -nn -r "$SHARED/coap_mqtt.pcap" 'ip6 and udp port 5683' 2>/dev/null | wc -l)
+  ip6=$(timeout 30 tcpdump -nn -r "$SHARED/coap_mqtt.pcap" ip6 2>/dev/null | wc -l)
+  ip4=$(timeout 30 tcpdump -nn -r "$SHARED/coap_mqtt.pcap" 'ip or (vlan and ip)' 2>/dev/null | wc -l)
+  echo "tcpdump: $coap6 IPv6 CoAP frames, $ip6 IPv6, $ip4 IPv4"
+  [ "$coap6" -gt 0 ]
+  receive udp $((ip4 + ip6))
+  run replay --pcap "$SHARED/coap_mqtt.pcap" --speed 0 --rate 2000 --proxy 198.18.0.1 --target 198.18.1.9 \
+    --seed 4 --summary "$BATS_TEST_TMPDIR/summary.json" --log "$BATS_TEST_TMPDIR/sent.csv"
+  assert_success
+  received
+  [ "$(js .sent_ipv6)" -eq "$ip6" ]
+  [ "$(js .sent)" -eq $((ip4 + ip6)) ]
+  [ "$(js .skipped_ipv6)" -eq 0 ]
+  # every frame arrives as the mapping says, the IPv6 ones as IPv6 with valid UDP checksums
+  run verify "$SHARED/coap_mqtt.pcap" "$RX_OUT" tunnel 4 198.18.64.0/18 target:198.18.1.9
+  assert_success
+  assert_output "match $((ip4 + ip6))"
+  # what arrived: as many IPv6 CoAP datagrams (UDP 5683, from or to) as tcpdump counts
+  run "$PY" -c '
+import sys
+n = 0
+for l in open(sys.argv[1]):
+    g = bytes.fromhex(l.strip())[4:]
+    if g[0] >> 4 == 6 and g[6] == 17 and 5683 in (int.from_bytes(g[40:42], "big"), int.from_bytes(g[42:44], "big")):
+        n += 1
+print(n)' "$RX_OUT"
+  assert_output "$coap6"
+  # the log names them by their testbed IPv6 names
+  [ "$(awk -F, 'NR > 1 && $3 == "2001:db8::c612:109" { n += $5 } END { print n + 0 }' "$BATS_TEST_TMPDIR/sent.csv")" -eq "$ip6" ]
 }
 
 @test "shared mqtt.pcap (pcapng) replays every IPv4 packet" {
@@ -491,7 +569,7 @@ need_shared() {
   for ((i = 0; i < 50; i++)); do grep -q ready "$(xp_log_of "$SPID")" && break; sleep 0.1; done
   # 20 loops of the own capture, each packet its own X-Pro client (--outer-src mapped)
   run xp_exec "$DEV" timeout 60 "$REPLAY" --pcap "$TOOLS/own.pcap" --proxy 198.18.0.1 --target 198.18.1.2 \
-    --outer-src mapped --loop 20 --speed 0 --rate 2000 --summary "$BATS_TEST_TMPDIR/summary.json"
+    --outer-src mapped --loop 20 --speed 0 --rate 2000 --ipv6 skip --summary "$BATS_TEST_TMPDIR/summary.json"
   assert_success
   [ "$(js .sent)" -eq 140 ]
   sleep 0.5

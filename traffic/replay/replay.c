@@ -58,10 +58,11 @@ struct opts {
 	int nfilter;
 	const char *log, *summary, *write;
 	const char *key_file;      /* header version 2 under each outer source's key */
+	int skip6;                 /* --ipv6 skip: IPv6 frames skipped and counted */
 };
 
 struct stats {
-	uint64_t read, sent, bytes, ipv6, nonip, truncated, malformed, before, oversize, errors, ttl_raised;
+	uint64_t read, sent, bytes, ipv6, sent6, nonip, truncated, malformed, before, oversize, errors, ttl_raised;
 	long loops_done;
 	const char *stopped_by;
 };
@@ -77,11 +78,12 @@ static void on_signal(int sig)
 "usage: xpro-replay --pcap FILE (--proxy ADDR[:PORT] | --mode inline)\n" \
 "                   (--target ADDR | --dst-range CIDR) [options]\n" \
 "\n" \
-"Replays a pcap/pcapng capture into the testbed: every IPv4 packet of it, its\n" \
-"addresses mapped into " XPRO_TESTBED_STR " by a seeded hash (never a captured address),\n" \
-"checksums fixed, through the X-Pro tunnel to a proxy or inline. IPv6, non-IP\n" \
-"and truncated frames are skipped and counted. Runs only inside a testbed\n" \
-"network namespace.\n" \
+"Replays a pcap/pcapng capture into the testbed: every IPv4 and IPv6 packet of\n" \
+"it, its addresses mapped into " XPRO_TESTBED_STR " by a seeded hash (never a captured\n" \
+"address; an IPv6 address is mapped as an IPv4 one and sent as its testbed name,\n" \
+"2001:db8:: + that IPv4 address), checksums fixed, through the X-Pro tunnel to a\n" \
+"proxy or inline. Non-IP and truncated frames are skipped and counted. Runs only\n" \
+"inside a testbed network namespace.\n" \
 "\n"
 
 /* ADDR[:PORT] */
@@ -243,6 +245,8 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		XP_STR("log", 0, &o->log, "FILE", "sent per second: ts,src,dst,class,packets,bytes ('-': stdout)"),
 		XP_STR("summary", 0, &o->summary, "FILE", "summary JSON at exit ('-': stdout)"),
 		XP_STR("write", 0, &o->write, "FILE", "also write every packet sent, as sent, to a pcap (raw IPv4)"),
+		XP_CHOICE("ipv6", 0, &o->skip6, "send|skip",
+			  "IPv6 frames: send (default: mapped to testbed IPv6 names) or skip (counted)"),
 		XP_STR("key-file", 0, &o->key_file, "FILE",
 		       "tunnel header version 2 under the outer source's key ('A.B.C.D KEY' lines,\n"
 		       "the proxy's device_keys file); a source without a line sends version 1"),
@@ -325,7 +329,7 @@ struct run {
 	struct xs_ftab sec, tot;
 	long cur_sec;
 	FILE *logf;
-	int fd;
+	int fd, fd6;               /* raw IPv4, raw IPv6 (inline IPv6, opened at the first) */
 	uint32_t outer_src;
 	pcap_dumper_t *dump;
 	struct xpro_keyfile keys;  /* --key-file; n 0: version 1 only */
@@ -333,7 +337,7 @@ struct run {
 	double t_start_mono, t_start_real, end_mono, next_free;
 };
 
-static void account(struct run *r, uint32_t src, uint32_t dst, int cls, size_t len)
+static void account(struct run *r, uint32_t src, uint32_t dst, int cls, size_t len, int v6)
 {
 	long now = (long)xp_real_s();
 	struct xs_flow *f;
@@ -345,7 +349,7 @@ static void account(struct run *r, uint32_t src, uint32_t dst, int cls, size_t l
 		xs_ftab_clear(&r->sec);
 		r->cur_sec = now;
 	}
-	f = xs_ftab_get(&r->sec, src, dst, (uint32_t)cls);
+	f = xs_ftab_get(&r->sec, src, dst, (uint32_t)cls | (v6 ? XS_FLOW_V6 : 0));
 	if (f) {
 		f->packets++;
 		f->bytes += len;
@@ -358,7 +362,7 @@ static void account(struct run *r, uint32_t src, uint32_t dst, int cls, size_t l
 }
 
 /* Sends one mapped packet; 0, or -errno (EMSGSIZE: too big for the path). */
-static int send_one(struct run *r, uint8_t *pkt, size_t len, uint32_t src, uint32_t dst)
+static int send_one(struct run *r, uint8_t *pkt, size_t len, uint32_t src, uint32_t dst, int v6)
 {
 	static uint8_t out[PKT_MAX + 64];
 	struct sockaddr_in to = { .sin_family = AF_INET };
@@ -367,6 +371,22 @@ static int send_one(struct run *r, uint8_t *pkt, size_t len, uint32_t src, uint3
 
 	if (xpro_check_dest(TOOL, dst))
 		return -EPERM;
+	if (v6 && r->o.mode == M_INLINE) {
+		struct sockaddr_in6 to6 = { .sin6_family = AF_INET6 };
+
+		memcpy(&to6.sin6_addr, pkt + 24, 16);
+		if (xpro_check_dest6(TOOL, &to6.sin6_addr))
+			return -EPERM;
+		if (r->fd6 < 0) {
+			/* IPPROTO_RAW: the packet's own IPv6 header goes out */
+			r->fd6 = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+			if (r->fd6 < 0)
+				return -errno;
+		}
+		if (sendto(r->fd6, pkt, len, 0, (struct sockaddr *)&to6, sizeof(to6)) != (ssize_t)len)
+			return -errno;
+		goto sent;
+	}
 	if (r->o.mode == M_TUNNEL) {
 		uint32_t osrc = r->o.outer_mapped ? src : r->outer_src;
 		uint16_t sport = r->o.sport ? (uint16_t)r->o.sport : (uint16_t)(49152 + (ntohl(src) & 0x3fff));
@@ -386,6 +406,7 @@ static int send_one(struct run *r, uint8_t *pkt, size_t len, uint32_t src, uint3
 	}
 	if (sendto(r->fd, wire, wlen, 0, (struct sockaddr *)&to, sizeof(to)) != (ssize_t)wlen)
 		return -errno;
+sent:
 	if (r->dump) {
 		struct pcap_pkthdr h = { .caplen = (bpf_u_int32)wlen, .len = (bpf_u_int32)wlen };
 		uint64_t ns = xp_real_ns();
@@ -410,8 +431,8 @@ static int one_loop(struct run *r, pcap_t *p, double loop_start)
 		double ts = (double)h->ts.tv_sec + (double)h->ts.tv_usec / 1e6, now, when;
 		const uint8_t *ip;
 		size_t iplen;
-		uint32_t osrc, odst, src, dst;
-		int cls, err;
+		uint32_t osrc = 0, odst, src, dst;
+		int cls, err, v6 = 0;
 
 		if (stop_sig) {
 			r->st.stopped_by = stop_sig == SIGTERM ? "SIGTERM" : "SIGINT";
@@ -426,8 +447,12 @@ static int one_loop(struct run *r, pcap_t *p, double loop_start)
 		case XR_IPV4:
 			break;
 		case XR_IPV6:
-			r->st.ipv6++;
-			continue;
+			if (r->o.skip6) {
+				r->st.ipv6++;
+				continue;
+			}
+			v6 = 1;
+			break;
 		case XR_NONIP:
 			r->st.nonip++;
 			continue;
@@ -470,17 +495,28 @@ static int one_loop(struct run *r, pcap_t *p, double loop_start)
 		}
 		r->next_free = (when > now - 0.05 ? when : now) + 1.0 / r->o.rate;
 
-		memcpy(&osrc, ip + 12, 4);
-		memcpy(&odst, ip + 16, 4);
-		src = xr_map(r->o.seed, &r->o.src, osrc);
-		dst = r->o.target ? r->o.target : xr_map(r->o.seed, &r->o.dst, odst);
 		memcpy(pkt, ip, iplen);
-		if (pkt[8] < r->o.min_ttl) {
-			pkt[8] = (uint8_t)r->o.min_ttl; /* xr_rewrite recomputes the header checksum */
-			r->st.ttl_raised++;
+		if (v6) {
+			/* an IPv6 address is mapped as an IPv4 one; the packet carries its testbed name */
+			src = xr_map6(r->o.seed, &r->o.src, ip + 8);
+			dst = r->o.target ? r->o.target : xr_map6(r->o.seed, &r->o.dst, ip + 24);
+			if (pkt[7] < r->o.min_ttl) {
+				pkt[7] = (uint8_t)r->o.min_ttl; /* the hop limit */
+				r->st.ttl_raised++;
+			}
+			xr_rewrite6(pkt, iplen, src, dst);
+		} else {
+			memcpy(&osrc, ip + 12, 4);
+			memcpy(&odst, ip + 16, 4);
+			src = xr_map(r->o.seed, &r->o.src, osrc);
+			dst = r->o.target ? r->o.target : xr_map(r->o.seed, &r->o.dst, odst);
+			if (pkt[8] < r->o.min_ttl) {
+				pkt[8] = (uint8_t)r->o.min_ttl; /* xr_rewrite recomputes the header checksum */
+				r->st.ttl_raised++;
+			}
+			xr_rewrite(pkt, iplen, src, dst);
 		}
-		xr_rewrite(pkt, iplen, src, dst);
-		err = send_one(r, pkt, iplen, src, dst);
+		err = send_one(r, pkt, iplen, src, dst, v6);
 		if (err == -EPERM)
 			return -1;
 		if (err == -EMSGSIZE) {
@@ -498,11 +534,12 @@ static int one_loop(struct run *r, pcap_t *p, double loop_start)
 		for (int i = 0; i < r->o.nfilter && cls < 0; i++)
 			if (pcap_offline_filter(&r->prog[i], h, data))
 				cls = r->fcls[i];
-		if (cls < 0)
-			cls = xs_class_of(&r->cm, osrc);
+		if (cls < 0) /* --class-src: IPv4 sources (an IPv6 one has the default class) */
+			cls = v6 ? r->cm.defcls : xs_class_of(&r->cm, osrc);
 		r->st.sent++;
+		r->st.sent6 += (uint64_t)v6;
 		r->st.bytes += iplen;
-		account(r, src, dst, cls, iplen);
+		account(r, src, dst, cls, iplen, v6);
 		if (r->o.limit && r->st.sent >= (uint64_t)r->o.limit) {
 			r->st.stopped_by = "limit";
 			return 1;
@@ -539,10 +576,11 @@ static int write_summary(struct run *r, double ended)
 			fprintf(f, ":{\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 "}", v[i].packets, v[i].bytes);
 		}
 	free(v);
-	fprintf(f, "},\"errors\":%" PRIu64 ",\"sent\":%" PRIu64 ",\"read\":%" PRIu64 ",\"skipped_ipv6\":%" PRIu64
+	fprintf(f, "},\"errors\":%" PRIu64 ",\"sent\":%" PRIu64 ",\"sent_ipv6\":%" PRIu64 ",\"read\":%" PRIu64
+		",\"skipped_ipv6\":%" PRIu64
 		",\"skipped_nonip\":%" PRIu64 ",\"skipped_truncated\":%" PRIu64 ",\"skipped_malformed\":%" PRIu64
 		",\"skipped_before\":%" PRIu64 ",\"skipped_oversize\":%" PRIu64 ",\"ttl_raised\":%" PRIu64 ",",
-		r->st.errors, r->st.sent, r->st.read, r->st.ipv6, r->st.nonip, r->st.truncated,
+		r->st.errors, r->st.sent, r->st.sent6, r->st.read, r->st.ipv6, r->st.nonip, r->st.truncated,
 		r->st.malformed, r->st.before, r->st.oversize, r->st.ttl_raised);
 	fprintf(f, "\"loops\":%ld,\"mode\":\"%s\",\"pcap\":", r->st.loops_done,
 		r->o.mode == M_TUNNEL ? "tunnel" : "inline");
@@ -619,6 +657,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	r.fd6 = -1;
 	r.fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
 	if (r.fd < 0) {
 		pr_warn("raw socket: %s\n", strerror(errno));
@@ -680,10 +719,12 @@ int main(int argc, char **argv)
 	if (r.o.summary && write_summary(&r, xp_real_s()))
 		ret = 1;
 	close(r.fd);
-	pr_warn("sent %" PRIu64 " of %" PRIu64 " frames read (ipv6 %" PRIu64 ", non-ip %" PRIu64
+	if (r.fd6 >= 0)
+		close(r.fd6);
+	pr_warn("sent %" PRIu64 " of %" PRIu64 " frames read (%" PRIu64 " IPv6; skipped: ipv6 %" PRIu64 ", non-ip %" PRIu64
 		", truncated %" PRIu64 ", malformed %" PRIu64 ", before %" PRIu64 ", oversize %" PRIu64
 		", errors %" PRIu64 "); stopped by %s\n",
-		r.st.sent, r.st.read, r.st.ipv6, r.st.nonip, r.st.truncated, r.st.malformed, r.st.before,
+		r.st.sent, r.st.read, r.st.sent6, r.st.ipv6, r.st.nonip, r.st.truncated, r.st.malformed, r.st.before,
 		r.st.oversize, r.st.errors, r.st.stopped_by);
 	return ret;
 }

@@ -6,6 +6,7 @@
 #include "xpro.h"
 #include "replay_map.h"
 #include "tunnel.h"
+#include "inet6.h"
 
 #define ETH_IP   0x0800
 #define ETH_IPV6 0x86dd
@@ -33,15 +34,35 @@ int xr_dlt_supported(int dlt)
 	return 0;
 }
 
+/* The packet at p (n bytes), known to be IPv6: its total length 40 +
+ * payload length (a jumbogram's 0 is malformed here) */
+static enum xr_frame check_ipv6(const uint8_t *p, size_t n, const uint8_t **ip, size_t *iplen)
+{
+	size_t tot;
+
+	if (n < 40)
+		return XR_TRUNCATED;
+	if (p[0] >> 4 != 6)
+		return XR_MALFORMED;
+	tot = 40 + (size_t)be16(p + 4);
+	if (tot == 40 && p[6] == 0)
+		return XR_MALFORMED; /* hop-by-hop with no payload length: a jumbogram */
+	if (n < tot)
+		return XR_TRUNCATED;
+	*ip = p;
+	*iplen = tot;
+	return XR_IPV6;
+}
+
 /* The packet at p (n bytes), known by its link layer to be IPv4. */
 static enum xr_frame check_ipv4(const uint8_t *p, size_t n, const uint8_t **ip, size_t *iplen)
 {
 	size_t ihl, tot;
 
+	if (n >= 1 && p[0] >> 4 == 6)
+		return check_ipv6(p, n, ip, iplen);
 	if (n < 20)
 		return XR_TRUNCATED;
-	if (p[0] >> 4 == 6)
-		return XR_IPV6;
 	if (p[0] >> 4 != 4)
 		return XR_NONIP;
 	ihl = (size_t)(p[0] & 15) * 4;
@@ -61,7 +82,7 @@ static enum xr_frame by_ethertype(uint16_t et, const uint8_t *p, size_t n, const
 	if (et == ETH_IP)
 		return check_ipv4(p, n, ip, iplen);
 	if (et == ETH_IPV6)
-		return XR_IPV6;
+		return check_ipv6(p, n, ip, iplen);
 	return XR_NONIP;
 }
 
@@ -90,7 +111,7 @@ enum xr_frame xr_frame_ipv4(int dlt, const uint8_t *f, size_t n, const uint8_t *
 		if (n < 1)
 			return XR_TRUNCATED;
 		if (f[0] >> 4 == 6)
-			return XR_IPV6;
+			return check_ipv6(f, n, ip, iplen);
 		if (f[0] >> 4 != 4)
 			return XR_NONIP;
 		return check_ipv4(f, n, ip, iplen);
@@ -115,7 +136,7 @@ enum xr_frame xr_frame_ipv4(int dlt, const uint8_t *f, size_t n, const uint8_t *
 		if (fam == 2)
 			return check_ipv4(f + 4, n - 4, ip, iplen);
 		if (fam == 10 || fam == 24 || fam == 28 || fam == 30)
-			return XR_IPV6;
+			return check_ipv6(f + 4, n - 4, ip, iplen);
 		return XR_NONIP;
 	}
 	return XR_NONIP;
@@ -144,21 +165,91 @@ uint32_t xr_map(uint64_t seed, const struct xr_range *r, uint32_t addr)
 	return htonl(base + (uint32_t)off);
 }
 
+uint32_t xr_fold6(uint64_t seed, const uint8_t a[16])
+{
+	uint32_t h = 0;
+
+	for (int i = 0; i < 16; i += 4)
+		h = (uint32_t)xr_hash(seed, h ^ ((uint32_t)a[i] << 24 | (uint32_t)a[i + 1] << 16 |
+						  (uint32_t)a[i + 2] << 8 | a[i + 3]));
+	return h;
+}
+
+uint32_t xr_map6(uint64_t seed, const struct xr_range *r, const uint8_t a[16])
+{
+	return xr_map(seed, r, htonl(xr_fold6(seed, a)));
+}
+
 /* RFC 1624: HC' = ~(~HC + ~m + m') for each 16-bit word m changed to m':
  * the checksum of ~HC, the ~m and the m' */
-static void csum_replace(uint8_t *field, const uint8_t *old4x2, const uint8_t *new4x2)
+static void csum_replace_n(uint8_t *field, const uint8_t *old, const uint8_t *neu, size_t n)
 {
-	uint8_t w[18];
+	uint8_t w[2 + 64];
 	uint16_t c;
-	int i;
+	size_t i;
 
 	w[0] = (uint8_t)~field[0];
 	w[1] = (uint8_t)~field[1];
-	for (i = 0; i < 8; i++)
-		w[2 + i] = (uint8_t)~old4x2[i];
-	memcpy(w + 10, new4x2, 8);
-	c = xpro_csum(w, sizeof(w), 0);
+	for (i = 0; i < n; i++)
+		w[2 + i] = (uint8_t)~old[i];
+	memcpy(w + 2 + n, neu, n);
+	c = xpro_csum(w, 2 + 2 * n, 0);
 	memcpy(field, &c, 2);
+}
+
+static void csum_replace(uint8_t *field, const uint8_t *old4x2, const uint8_t *new4x2)
+{
+	csum_replace_n(field, old4x2, new4x2, 8);
+}
+
+void xr_rewrite6(uint8_t *pkt, size_t len, uint32_t src, uint32_t dst)
+{
+	uint8_t old[32], nh = pkt[6], *l4;
+	size_t off = 40, l4len;
+	int first_frag = 0, hops;
+
+	memcpy(old, pkt + 8, 32);
+	xp6_embed(pkt + 8, src);
+	xp6_embed(pkt + 24, dst);
+	/* the transport header: after hop-by-hop, routing, destination options
+	 * and fragment headers, at most 8 of them */
+	for (hops = 0; hops < 8 && off + 8 <= len; hops++) {
+		if (nh == 0 || nh == 43 || nh == 60) {
+			size_t hl = 8 + 8 * (size_t)pkt[off + 1];
+
+			nh = pkt[off];
+			off += hl;
+		} else if (nh == 44) {
+			if (be16(pkt + off + 2) & 0xfff8)
+				return; /* a later fragment: no transport header */
+			first_frag = (pkt[off + 3] & 1);
+			nh = pkt[off];
+			off += 8;
+		} else {
+			break;
+		}
+	}
+	if (off > len)
+		return;
+	l4 = pkt + off;
+	l4len = len - off;
+	if (!((nh == 6 && l4len >= 20) || (nh == 17 && l4len >= 8) || (nh == 58 && l4len >= 4)))
+		return;
+	{
+		uint8_t *field = l4 + (nh == 6 ? 16 : nh == 17 ? 6 : 2);
+		uint16_t c;
+
+		if (first_frag) {
+			/* the checksum covers bytes we do not have: the address change only */
+			csum_replace_n(field, old, pkt + 8, 32);
+			return;
+		}
+		field[0] = field[1] = 0;
+		c = xp6_l4_csum(pkt + 8, pkt + 24, nh, l4, l4len);
+		if (nh == 17 && c == 0)
+			c = 0xffff;
+		memcpy(field, &c, 2);
+	}
 }
 
 void xr_rewrite(uint8_t *pkt, size_t len, uint32_t src, uint32_t dst)

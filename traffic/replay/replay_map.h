@@ -15,7 +15,7 @@
 /* What a captured frame holds. */
 enum xr_frame {
 	XR_IPV4 = 0,     /* a complete IPv4 packet */
-	XR_IPV6,         /* IPv6: skipped */
+	XR_IPV6,         /* a complete IPv6 packet (40 + payload length) */
 	XR_NONIP,        /* ARP, LLDP, anything else: skipped */
 	XR_TRUNCATED,    /* the capture holds less than the IPv4 total length */
 	XR_MALFORMED,    /* IPv4 with a header length or total length that lies */
@@ -24,8 +24,8 @@ enum xr_frame {
 /*
  * Finds the IPv4 packet in a frame of link type dlt (DLT_EN10MB with
  * 802.1Q/802.1ad tags, DLT_RAW, DLT_IPV4, DLT_IPV6, DLT_LINUX_SLL,
- * DLT_LINUX_SLL2, DLT_NULL, DLT_LOOP). On XR_IPV4, *ip points at it and
- * *iplen is its total length (Ethernet padding dropped).
+ * DLT_LINUX_SLL2, DLT_NULL, DLT_LOOP). On XR_IPV4 and XR_IPV6, *ip points
+ * at the packet and *iplen is its total length (Ethernet padding dropped).
  */
 enum xr_frame xr_frame_ipv4(int dlt, const uint8_t *frame, size_t caplen, const uint8_t **ip,
 			    size_t *iplen);
@@ -52,6 +52,23 @@ uint32_t xr_map(uint64_t seed, const struct xr_range *r, uint32_t addr);
  * TCP's and UDP's updated incrementally for the address change (RFC 1624).
  */
 void xr_rewrite(uint8_t *pkt, size_t len, uint32_t src, uint32_t dst);
+
+/*
+ * IPv6: an address of the capture folded into 32 bits (host order): h = 0,
+ * then for each of its four 32-bit words w (big-endian) h = low 32 bits of
+ * xr_hash(seed, h ^ w). xr_map6 maps that as an IPv4 address into r
+ * (network order); the packet then carries the result's testbed IPv6 name,
+ * 2001:db8:: + it.
+ */
+uint32_t xr_fold6(uint64_t seed, const uint8_t a[16]);
+uint32_t xr_map6(uint64_t seed, const struct xr_range *r, const uint8_t a[16]);
+/*
+ * Rewrites the IPv6 packet pkt (len bytes) with the IPv6 names of src and
+ * dst (network order) and fixes the TCP, UDP or ICMPv6 checksum after at
+ * most 8 extension headers: recomputed, or in a first fragment updated for
+ * the address change (RFC 1624); a later fragment has none.
+ */
+void xr_rewrite6(uint8_t *pkt, size_t len, uint32_t src, uint32_t dst);
 
 
 /*
