@@ -1,7 +1,7 @@
 # xpro/: the `xpro` command.
 XPRO_SRCS := $(wildcard xpro/*.c)
 # The master's Lua (xpro/master.lua), embedded as C strings (xpro/master.h).
-# lib/addr.o (struct xpro_addr's text form, lib/addr.h) goes with the
+# lib/addr.c (struct xpro_addr's text form, lib/addr.h) goes with the
 # sync's formats everywhere they are linked.
 XPRO_OBJS := $(XPRO_SRCS:%.c=$(O)/obj/%.o) $(O)/obj/xpro/master-lua.o $(O)/obj/lib/addr.o
 XPRO_LIB_OBJS := $(filter-out $(O)/obj/xpro/main.o,$(XPRO_OBJS))
