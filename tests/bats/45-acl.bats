@@ -164,6 +164,9 @@ synced_run() {
   allowed xpro-px1 MGET xw:px2 xc:px2 xw:px3 xc:px3
   allowed xpro-px1 SADD xpro:proxies px1
   allowed xpro-px1 SMEMBERS xpro:proxies
+  # the records format (docs/sync.md, "Format version"): set if absent, read
+  allowed xpro-px1 SET xpro:format 2 NX
+  allowed xpro-px1 MGET xpro:format
   allowed xpro-px1 XADD xpro:alerts:log MAXLEN '~' 10000 '*' eve x
   allowed xpro-px1 TIME
   # px2's user is another: px1's rules do not extend to it
