@@ -9,7 +9,8 @@
  * redirect/XDP_TX, or handed to the kernel when the FIB needs it (no
  * neighbour, fragmentation needed, TTL or hop limit). Outer IPv6: neighbour
  * discovery to the kernel, the rest by the ipv6 setting.
- * Inline mode: plain routed IPv4, key (source, destination).
+ * Inline mode: plain routed IPv4, key (source, destination); routed IPv6
+ * the same with ipv6 = filter.
  * Everything else goes to the kernel untouched.
  */
 #include "vmlinux.h"
@@ -91,23 +92,7 @@ static __always_inline int to_kernel_untouched(void)
 	return XDP_PASS;
 }
 
-/*
- * An outer IPv6 frame (docs/protocol.md): ICMPv6 neighbour discovery
- * (types 133-137 right after the fixed header) goes to the kernel; the rest
- * as the ipv6 setting says.
- */
-static __always_inline int ipv6_verdict(const struct xpro_params *p, void *l3, void *data_end)
-{
-	struct ipv6hdr *ip6h = l3;
-	__u8 *type = (void *)(ip6h + 1);
 
-	if ((void *)(type + 1) <= data_end && ip6h->nexthdr == NH_ICMPV6_ &&
-	    *type >= 133 && *type <= 137)
-		return to_kernel_untouched();
-	if (p->ipv6 == XPRO_IPV6_KERNEL)
-		return to_kernel_untouched();
-	return drop(XPRO_C_DROP_IPV6);
-}
 
 static __always_inline void send_warning(const struct xpro_key *key,
 					 const struct xpro_record *rec,
@@ -705,6 +690,69 @@ static __always_inline int xpro_tunnel(struct xdp_md *ctx, const struct xpro_par
 	return tunnel_pass(ctx, p, &key, iph, 0, 0, outer_len, inner_len);
 }
 
+/*
+ * Inline mode, routed IPv6 (ipv6 = filter): Algorithm 2 on (source,
+ * destination) as for IPv4. Link-local sources or destinations and
+ * multicast stay on the link: the kernel's.
+ */
+static __always_inline int xpro_inline6(struct xdp_md *ctx, const struct xpro_params *p,
+					struct ipv6hdr *ip6h, void *data_end)
+{
+	struct bpf_fib_lookup fib;
+	struct xpro_agg *agg;
+	struct xpro_key key;
+	__u32 reason, g;
+	int rc;
+
+	__builtin_memcpy(&key.client, &ip6h->saddr, sizeof(key.client));
+	__builtin_memcpy(&key.dest, &ip6h->daddr, sizeof(key.dest));
+	/* fe80::/10 either side, ff00::/8 destination (network order) */
+	if ((key.client.w[0] & bpf_htonl(0xffc00000)) == bpf_htonl(0xfe800000) ||
+	    (key.dest.w[0] & bpf_htonl(0xffc00000)) == bpf_htonl(0xfe800000) ||
+	    (key.dest.w[0] & bpf_htonl(0xff000000)) == bpf_htonl(0xff000000))
+		return to_kernel_untouched();
+	rc = fib_prepare6(ctx, &fib, ip6h, ip6h->nexthdr);
+	if (rc == BPF_FIB_LKUP_RET_NOT_FWDED)
+		return to_kernel_untouched(); /* for this host, or not routable */
+	if (!p->filter) {
+		count(XPRO_C_PASS_NOFILTER);
+		return XDP_PASS;
+	}
+	if (!fib_usable(rc))
+		return drop(XPRO_C_DROP_FIB); /* before any record is created */
+	g = guard_dest6(&key.dest, 0, ip6h + 1, data_end);
+	if (g)
+		return drop(g);
+	agg = bpf_map_lookup_elem(&xpro_aggs, &key.dest);
+	if (filter(&key, p, xpro_now(), &reason, &agg) == XPRO_DROP)
+		return count_drop_reason(reason);
+	return forward(ctx, &fib, rc, 1);
+}
+
+/*
+ * An IPv6 frame (docs/protocol.md): ICMPv6 neighbour discovery (types
+ * 133-137 right after the fixed header) goes to the kernel; the rest as
+ * the ipv6 setting says (filter: inline mode's Algorithm 2).
+ */
+static __always_inline int ipv6_verdict(struct xdp_md *ctx, const struct xpro_params *p, void *l3,
+					void *data_end)
+{
+	struct ipv6hdr *ip6h = l3;
+	__u8 *type = (void *)(ip6h + 1);
+
+	if ((void *)(type + 1) <= data_end && ip6h->nexthdr == NH_ICMPV6_ &&
+	    *type >= 133 && *type <= 137)
+		return to_kernel_untouched();
+	if (p->ipv6 == XPRO_IPV6_KERNEL)
+		return to_kernel_untouched();
+	if (cfg_mode == 1 && p->ipv6 == XPRO_IPV6_FILTER) {
+		if ((void *)(ip6h + 1) > data_end)
+			return to_kernel_untouched();
+		return xpro_inline6(ctx, p, ip6h, data_end);
+	}
+	return drop(XPRO_C_DROP_IPV6);
+}
+
 static __always_inline int xpro_inline(struct xdp_md *ctx, const struct xpro_params *p,
 				       struct iphdr *iph, void *data_end)
 {
@@ -752,7 +800,7 @@ int xpro_xdp(struct xdp_md *ctx)
 	if (!p)
 		return drop(XPRO_C_DROP_NO_CONFIG);
 	if (eth->h_proto == bpf_htons(ETH_P_IPV6_))
-		return ipv6_verdict(p, eth + 1, data_end);
+		return ipv6_verdict(ctx, p, eth + 1, data_end);
 	if (cfg_mode == 1 && is_encap(eth->h_proto))
 		return drop(XPRO_C_DROP_ENCAP); /* the kernel would forward it unfiltered */
 	if (eth->h_proto != bpf_htons(ETH_P_IP_))

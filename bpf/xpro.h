@@ -185,6 +185,7 @@ enum xpro_policy {
 enum xpro_ipv6 {
 	XPRO_IPV6_DROP   = 0, /* outer IPv6: neighbour discovery to the kernel, the rest dropped (ipv6) */
 	XPRO_IPV6_KERNEL = 1, /* hand outer IPv6 to the kernel (attach requires v6 forwarding off) */
+	XPRO_IPV6_FILTER = 2, /* inline mode: routed IPv6 through Algorithm 2; tunnel mode: as drop */
 };
 
 struct xpro_params {

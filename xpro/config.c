@@ -34,7 +34,7 @@ static const struct key keys[] = {
 	{ "max_records", K_U64, 1024, 1ULL << 26, NULL, "entries", "(client, destination) records map size" },
 	{ "max_dests", K_U64, 16, 1ULL << 24, NULL, "entries", "per-destination aggregates map size" },
 	{ "policy", K_ENUM, 0, 1, "paper|fair", "", "paper: Algorithm 2 as written; fair: keep legitimate clients of an attacked destination" },
-	{ "ipv6", K_ENUM, 0, 1, "drop|kernel", "", "IPv6: drop (counted), or hand to the kernel (only with IPv6 forwarding off)" },
+	{ "ipv6", K_ENUM, 0, 2, "drop|kernel|filter", "", "IPv6 frames (not the tunnel's inner IPv6; neighbour discovery always to the kernel): drop (counted), hand to the kernel (only with IPv6 forwarding off), or filter (inline mode: Algorithm 2 as for IPv4; tunnel mode: drop)" },
 	{ "filter", K_ENUM, 0, 1, "off|on", "", "off: decapsulate and pass only (baselines)" },
 	{ "tt1_ms", K_MS, 1, 86400000, NULL, "ms", "TT1: idle time that resets a window" },
 	{ "tt2_ms", K_MS, 0, 86400000, NULL, "ms", "TT2: minimum record window before TF1 applies" },
@@ -135,6 +135,11 @@ int xpro_hostport(const char *s, char *host, size_t hlen, int *port)
 const char *xpro_policy_name(uint32_t p)
 {
 	return p == XPRO_POLICY_FAIR ? "fair" : "paper";
+}
+
+const char *xpro_ipv6_name(uint32_t v)
+{
+	return v == XPRO_IPV6_KERNEL ? "kernel" : v == XPRO_IPV6_FILTER ? "filter" : "drop";
 }
 
 static int enum_index(const char *choices, const char *v)
@@ -583,7 +588,7 @@ void xpro_config_print(const struct xpro_config *c, FILE *f)
 	fprintf(f, "xdp_mode = %s\n", c->xdp_generic ? "generic" : "native");
 	fprintf(f, "max_records = %u\nmax_dests = %u\n", c->max_records, c->max_dests);
 	fprintf(f, "policy = %s\n", xpro_policy_name(p->policy));
-	fprintf(f, "ipv6 = %s\n", p->ipv6 == XPRO_IPV6_KERNEL ? "kernel" : "drop");
+	fprintf(f, "ipv6 = %s\n", xpro_ipv6_name(p->ipv6));
 	fprintf(f, "filter = %s\n", p->filter ? "on" : "off");
 	fprintf(f, "tt1_ms = %" PRIu64 "\ntt2_ms = %" PRIu64 "\ntt3_ms = %" PRIu64 "\ntt4_ms = %" PRIu64 "\n",
 		(uint64_t)p->tt1_ns / 1000000, (uint64_t)p->tt2_ns / 1000000,

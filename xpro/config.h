@@ -74,6 +74,8 @@ const char *xpro_log_dir(const struct xpro_config *c);
 void xpro_config_print(const struct xpro_config *c, FILE *f);
 /* Fill params from the runtime part. */
 const char *xpro_policy_name(uint32_t p);
+/* The ipv6 setting's name: drop, kernel or filter. */
+const char *xpro_ipv6_name(uint32_t v);
 /* "A.B.C.D:PORT": 0 and the parts, or -EINVAL. */
 int xpro_hostport(const char *s, char *host, size_t hlen, int *port);
 

@@ -103,7 +103,7 @@ static int cmd_status(struct cli *c)
 	printf("pins %s\n", px.pin_dir);
 	printf("records %" PRIu64 " / %u, destinations %" PRIu64 "\n", s.records, info.max_entries, s.dests);
 	printf("policy %s, filter %s, ipv6 %s\n", xpro_policy_name(s.params.policy),
-	       s.params.filter ? "on" : "off", s.params.ipv6 == XPRO_IPV6_KERNEL ? "kernel" : "drop");
+	       s.params.filter ? "on" : "off", xpro_ipv6_name(s.params.ipv6));
 	printf("TT1 %" PRIu64 " ms, TT2 %" PRIu64 " ms, TT3 %" PRIu64 " ms, TT4 %" PRIu64 " ms, TF1 %" PRIu64
 	       " pps, TF2 %" PRIu64 " pps (%u overrides), r %u\n",
 	       (uint64_t)s.params.tt1_ns / 1000000, (uint64_t)s.params.tt2_ns / 1000000,

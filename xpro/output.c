@@ -130,7 +130,7 @@ void xpro_status_json(const struct xpro_proxy *px, const struct xpro_snapshot *s
 		xp_json_q(q, sizeof(q), px->pin_dir));
 	fprintf(f, ",\"records\":%" PRIu64 ",\"records_max\":%u,\"dests\":%" PRIu64 ",\"policy\":\"%s\",\"filter\":%s,\"ipv6\":\"%s\"",
 		s->records, max_records, s->dests, xpro_policy_name(s->params.policy), s->params.filter ? "true" : "false",
-		s->params.ipv6 == XPRO_IPV6_KERNEL ? "kernel" : "drop");
+		xpro_ipv6_name(s->params.ipv6));
 	fprintf(f, ",\"tt1_ms\":%" PRIu64 ",\"tt2_ms\":%" PRIu64 ",\"tt3_ms\":%" PRIu64 ",\"tt4_ms\":%" PRIu64
 		",\"tf1\":%" PRIu64 ",\"tf2\":%" PRIu64 ",\"tf2_overrides\":%u,\"r\":%u,\"load\":",
 		(uint64_t)s->params.tt1_ns / 1000000, (uint64_t)s->params.tt2_ns / 1000000,

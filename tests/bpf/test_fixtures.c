@@ -525,6 +525,76 @@ static void test_inline(void)
 }
 
 /*
+ * Inline mode, ipv6 = filter: routed IPv6 through Algorithm 2, key
+ * (source, destination), as IPv4 (TF1 = 10 pps, one packet every 10 ms:
+ * first drop at packet 11); what is not routed on stays the kernel's.
+ */
+static void t6_ll_src(struct pkt_spec *s) { o6(s, 17, 0); ip6("fe80::2", s->i6_src); }
+static void t6_mcast(struct pkt_spec *s) { o6(s, 17, 0); ip6("ff02::1", s->i6_dst); }
+static void t6_inl_local(struct pkt_spec *s) { o6(s, 17, 0); ip6("2001:db8::c612:101", s->i6_dst); }
+static void t6_inl_mgmt(struct pkt_spec *s) { o6(s, 17, 0); ip6("2001:db8::c612:1ff", s->i6_dst); }
+static void t6_inl_proxy(struct pkt_spec *s) { o6(s, 17, 0); ip6("2001:db8::c612:7", s->i6_dst); }
+static void t6_inl_blackhole(struct pkt_spec *s) { o6(s, 17, 0); ip6("2001:db8::c612:c807", s->i6_dst); }
+static void t6_inl_hairpin(struct pkt_spec *s) { o6(s, 17, 0); ip6("2001:db8::c612:5", s->i6_dst); }
+static void t6_inl_hlim1(struct pkt_spec *s) { o6(s, 17, 0); s->i_ttl = 1; }
+
+static const struct fixture inline6_fixtures[] = {
+	{ "routed IPv6 forwarded (redirect)", t_udp6, XDP_REDIRECT, XPRO_C_PASS_REDIRECT },
+	{ "IPv6 neighbour solicitation goes to the kernel", t_ns, XDP_PASS, XPRO_C_NOT_TUNNEL },
+	{ "link-local source goes to the kernel", t6_ll_src, XDP_PASS, XPRO_C_NOT_TUNNEL },
+	{ "multicast destination goes to the kernel", t6_mcast, XDP_PASS, XPRO_C_NOT_TUNNEL },
+	{ "IPv6 for the proxy itself goes to the kernel", t6_inl_local, XDP_PASS, XPRO_C_NOT_TUNNEL },
+	{ "IPv6 destination in a management prefix: dropped", t6_inl_mgmt, XDP_DROP, XPRO_C_DROP_TO_MGMT },
+	{ "IPv6 destination is a proxy: dropped", t6_inl_proxy, XDP_DROP, XPRO_C_DROP_TO_PROXY },
+	{ "IPv6 blackhole route: dropped", t6_inl_blackhole, XDP_DROP, XPRO_C_DROP_FIB },
+	{ "IPv6 routed back out of the ingress: XDP_TX", t6_inl_hairpin, XDP_TX, XPRO_C_PASS_TX },
+	{ "IPv6 hop limit 1: to the kernel", t6_inl_hlim1, XDP_PASS, XPRO_C_PASS_KERNEL },
+};
+
+static void test_inline6(void)
+{
+	struct pkt_spec spec;
+	struct xpro_record r;
+	struct xpro_addr c, d;
+	uint8_t in[512], out[512], want[512];
+	size_t len, olen = sizeof(out), wlen;
+	int act, first;
+
+	P.ipv6 = XPRO_IPV6_FILTER;
+	run_table(inl, inline6_fixtures, sizeof(inline6_fixtures) / sizeof(inline6_fixtures[0]), "inline, ipv6 = filter");
+	fresh(inl, &spec);
+	t_udp6(&spec);
+	len = pkt_build(&spec, in, sizeof(in));
+	act = h_run(inl, in, len, out, &olen);
+	spec.i_ttl = 63;
+	memcpy(spec.eth_dst, H_MAC_VIC, 6);
+	memcpy(spec.eth_src, H_MAC_OUT, 6);
+	wlen = pkt_build(&spec, want, sizeof(want));
+	ok(act == XDP_REDIRECT && olen == wlen && !memcmp(out, want, wlen),
+	   "inline IPv6: redirected with the FIB's MACs and hop limit - 1");
+	pkt_key(&spec, &c, &d);
+	ok(h_record6(inl, &c, &d, &r) && r.c_l == 1, "inline IPv6: record keyed (2001:db8::c612:2, 2001:db8::c612:102)");
+	fresh(inl, &spec);
+	t_udp6(&spec);
+	first = send_train(inl, &spec, 1000000000000ULL, 15, 0);
+	is_u64(first, 11, "inline IPv6 TF1: first drop at packet 11");
+	is_u64(h_counter(inl, XPRO_C_DROP_TF1), 5, "inline IPv6 TF1: 5 drops");
+	P.filter = 0;
+	fresh(inl, &spec);
+	t_udp6(&spec);
+	act = send_one(inl, &spec, 1000000000000ULL);
+	ok(act == XDP_PASS && h_counter(inl, XPRO_C_PASS_NOFILTER) == 1 && h_counter(inl, XPRO_C_RECORD_NEW) == 0,
+	   "inline IPv6, filter off: to the kernel, no record");
+	h_params(&P);
+	P.ipv6 = XPRO_IPV6_FILTER;
+	fresh(tun, &spec);
+	t_udp6(&spec);
+	act = send_one(tun, &spec, 1000000000000ULL);
+	ok(act == XDP_DROP && h_counter(tun, XPRO_C_DROP_IPV6) == 1, "tunnel mode, ipv6 = filter: outer IPv6 dropped as with drop");
+	h_params(&P);
+}
+
+/*
  * Client identity (docs/protocol.md): 198.18.0.2 holds H_KEY_A (index 0)
  * and 198.18.0.3 H_KEY_B (index 1) (h_keys); other clients hold none. One
  * version-2 packet from client (its own inner source) with sequence number
@@ -755,6 +825,7 @@ int main(void)
 	test_verdicts();
 	test_verdicts6();
 	test_inline();
+	test_inline6();
 	test_identity();
 	test_two_cpus();
 	xpro_bpf__destroy(tun);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Unit tests of the reverse firewall's prefix lists (xpro/guard.c: proxies,
- * mgmt_prefixes, device_prefixes) and of device_embed6 (xpro/config.c), as
+ * mgmt_prefixes, device_prefixes), of device_embed6 and ipv6 = filter
+ * (xpro/config.c), as
  * docs/config.md states them: IPv4 prefixes become v4-mapped /(96 + L),
  * IPv6 ones are taken in their canonical form only, host bits cleared.
  * Expected keys worked by hand.
@@ -93,5 +94,8 @@ int main(void)
 	ok(xpro_config_set(&c, "device_embed6=198.18.0.0/0", "test") < 0, "device_embed6: IPv4 refused");
 	ok(c.device_embed6_len == 96, "refused values changed nothing");
 	ok(!xpro_config_set(&c, "device_embed6=none", "test") && c.device_embed6_len == 0, "device_embed6 = none: off");
+	ok(!xpro_config_set(&c, "ipv6=filter", "test") && c.params.ipv6 == XPRO_IPV6_FILTER &&
+	   !strcmp(xpro_ipv6_name(c.params.ipv6), "filter"), "ipv6 = filter (inline mode's Algorithm 2 for IPv6)");
+	ok(xpro_config_set(&c, "ipv6=forward", "test") < 0 && c.params.ipv6 == XPRO_IPV6_FILTER, "ipv6: another value refused");
 	return tap_done();
 }
