@@ -12,6 +12,7 @@
 # XDP_TX frames a NAPI to land in (docs/veth.md).
 
 load lib/xpro
+load lib/inet6
 
 BOT=${XPRO_BUILD:-build}/bin/xpro-bot
 DECODE=traffic/bot/botpcap.py
@@ -630,4 +631,73 @@ http_server() {
     run awk -F, 'NR > 1 && ($2 !~ /^2001:db8::c612:200[1-6]$/ || $3 !~ /^2001:db8::c612:1/) {print}' "$BATS_TEST_TMPDIR/$v.csv"
     assert_output ""
   done
+}
+
+@test "IPv6: udpplain over IPv6 through xpro-tun, header version 2 signed over the inner IPv6 addresses" {
+  local tun=${XPRO_BUILD:-build}/bin/xpro-tun keys=$BATS_TEST_TMPDIR/bot.keys
+  [ -x "$tun" ] || skip "xpro-tun not built"
+  # IPv6 on the link for this test: the proxy's IPv6 name on r0 (neighbour discovery
+  # stays on the link), the victims' /120 via it, the bots' names routed local
+  xp6_enable "$BNS" b0 lo
+  xp6_enable "$RNS" r0
+  xp6_addr "$BNS" b0 2001:db8::c612:c8/120
+  xp6_addr "$RNS" r0 2001:db8::c612:1/120
+  timeout 10 ip -n "$BNS" -6 route add 2001:db8::c612:100/120 via 2001:db8::c612:1 dev b0 mtu 1452
+  timeout 10 ip -n "$BNS" -6 route add local 2001:db8::c612:2000/116 dev lo
+  # bot 198.18.32.1's own key, index 5 (docs/protocol.md: k0 = bytes 0-7 little-endian)
+  ( umask 077; echo "198.18.32.1 000102030405060708090a0b0c0d0e0f 5" > "$keys" )
+  run xp_exec "$BNS" timeout 20 "$tun" attach b0 --proxy 198.18.0.1 --key-file "$keys"
+  assert_success
+  cap_start v6plain
+  run bot --vector udpplain --target 2001:db8::c612:105 --dport 9999 --len 30 --sources 2001:db8::c612:2000/120 \
+    --bots 1 --proxy 198.18.0.1 --duration 5 --count 6 --rate 20 -q
+  assert_success
+  cap_stop
+  xp_exec "$BNS" timeout 20 "$tun" detach b0
+  for ns in "$BNS" "$RNS"; do xp_exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1; done
+  [ "$(q length)" -eq 6 ]
+  # outer IPv4 from the low 32 bits of the inner source, X-Pro version 2 (20 bytes),
+  # inner length = 40 + 8 + 30
+  all '.tun.version == 2 and .tun.src == "198.18.32.1" and .tun.dst == "198.18.0.1" and .tun.dport == 5683 and .tun.ip_csum_ok'
+  all '.ver == 6 and .src == "2001:db8::c612:2001" and .dst == "2001:db8::c612:105" and .proto == 17'
+  all '.len == 78 and .tun.inner_len == 78 and .tun.len == 78 + 48 and .dport == 9999 and .l4_csum_ok'
+  # sequence numbers 1..6, key index 5, and the MAC: SipHash-2-4 (an independent
+  # implementation, from its paper) of outer source, proxy, header bytes 0-7 and
+  # the inner IPv6 source and destination, least significant byte first
+  run "$PY" - "$CAP.jsonl" <<'PYEOF'
+import ipaddress, json, socket, struct, sys
+M = (1 << 64) - 1
+def rotl(x, b): return ((x << b) | (x >> (64 - b))) & M
+def siphash24(key, msg):
+    k0, k1 = struct.unpack("<QQ", key)
+    v = [k0 ^ 0x736f6d6570736575, k1 ^ 0x646f72616e646f6d, k0 ^ 0x6c7967656e657261, k1 ^ 0x7465646279746573]
+    def rnd():
+        v[0] = (v[0] + v[1]) & M; v[1] = rotl(v[1], 13) ^ v[0]; v[0] = rotl(v[0], 32)
+        v[2] = (v[2] + v[3]) & M; v[3] = rotl(v[3], 16) ^ v[2]
+        v[0] = (v[0] + v[3]) & M; v[3] = rotl(v[3], 21) ^ v[0]
+        v[2] = (v[2] + v[1]) & M; v[1] = rotl(v[1], 17) ^ v[2]; v[2] = rotl(v[2], 32)
+    tail = len(msg) % 8
+    body = msg[:len(msg) - tail]
+    for i in range(0, len(body), 8):
+        m = struct.unpack("<Q", body[i:i + 8])[0]
+        v[3] ^= m; rnd(); rnd(); v[0] ^= m
+    b = (len(msg) & 0xFF) << 56 | int.from_bytes(msg[len(body):], "little")
+    v[3] ^= b; rnd(); rnd(); v[0] ^= b
+    v[2] ^= 0xFF
+    for _ in range(4): rnd()
+    return v[0] ^ v[1] ^ v[2] ^ v[3]
+key = bytes(range(16))
+seqs, ok = [], 0
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    h = bytes.fromhex(r["tun"]["hdr"])
+    msg = (socket.inet_aton(r["tun"]["src"]) + socket.inet_aton(r["tun"]["dst"]) + h[:8] +
+           ipaddress.IPv6Address(r["src"]).packed + ipaddress.IPv6Address(r["dst"]).packed)
+    assert len(msg) == 48
+    seqs.append(struct.unpack("!I", h[4:8])[0])
+    ok += struct.unpack("!I", h[8:12])[0] == 5 and struct.unpack("<Q", h[12:20])[0] == siphash24(key, msg)
+print(seqs, ok)
+PYEOF
+  assert_success
+  assert_output "[1, 2, 3, 4, 5, 6] 6"
 }
