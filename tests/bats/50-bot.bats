@@ -586,6 +586,29 @@ http_server() {
 
 # ---------------------------------------------------------------- IPv6
 
+@test "IPv6: refuses to run where an IPv6 route leads outside 2001:db8::/32 (link-local and multicast aside)" {
+  local ns
+  ns=$(xp_ns_new leaky6)
+  ip -n "$ns" link add d0 type veth peer name d1
+  xp6_enable "$ns" d0 d1
+  ip -n "$ns" link set d0 up
+  ip -n "$ns" link set d1 up
+  xp6_addr "$ns" d0 2001:db8::c612:101/120
+  # the kernel's own fe80::/64, ff00::/8 and local routes, and a testbed prefix: accepted
+  ip -n "$ns" -6 route add 2001:db8:5::/48 dev d0
+  run xp_exec "$ns" timeout 10 "$BOT" --vector udp --target 2001:db8::c612:105 --proxy 198.18.0.9 --duration 1 --count 1
+  refute_output --partial "refusing to run"
+  # a route out of the testbed (the documentation prefix's neighbour), then a default route
+  for r in 2001:db9::/32 default; do
+    ip -n "$ns" -6 route add "$r" dev d0
+    run xp_exec "$ns" timeout 10 "$BOT" --vector udp --target 2001:db8::c612:105 --proxy 198.18.0.9 --duration 1 --count 1
+    assert_failure
+    assert_output --partial "xpro-bot: refusing to run: route ${r/default/::\/0}"
+    assert_output --partial "leads outside the testbed range 2001:db8::/32"
+    ip -n "$ns" -6 route del "$r" dev d0
+  done
+}
+
 @test "IPv6: a target outside 2001:db8::/96 is refused with one line naming the tool and the address" {
   # the testbed's IPv6 names of IPv4 addresses: 2001:db8::/96 only (a v4-mapped
   # address, link-local, multicast, loopback and other documentation space refused)
