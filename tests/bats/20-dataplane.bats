@@ -8,7 +8,8 @@
 # the proxy. The victim's vic0 has GRO on (the NAPI a redirect target's peer needs).
 # Each host also has its IPv6 name, 2001:db8:: + its IPv4 address (/120 for a /24,
 # no DAD), routed the same way; the proxy forwards IPv6 and takes device_embed6 =
-# 2001:db8::/96, so the device may send inner IPv6 from 2001:db8::c612:2.
+# 2001:db8::/96, so the device may send inner IPv6 from 2001:db8::c612:2; its out0
+# IPv6 address is listed as a proxy, 2001:db8::c612:180/121 as management-only.
 
 load lib/xpro
 
@@ -32,7 +33,8 @@ setup_file() {
   STATE=$BATS_FILE_TMPDIR/state
   CONF=$BATS_FILE_TMPDIR/xpro.conf
   xp_conf "$CONF" tt1_ms=1000 tt2_ms=200 tt3_ms=300 tf1=50 tf2=400 max_records=65536 max_dests=1024 \
-    warn_interval_ms=100 state_dir="$STATE" device_embed6=2001:db8::/96
+    warn_interval_ms=100 state_dir="$STATE" device_embed6=2001:db8::/96 \
+    proxies=2001:db8::c612:101 mgmt_prefixes=2001:db8::c612:180/121
   xp_pin_dir_register "/run/xpro/bpf/$PX"
 }
 
@@ -146,11 +148,13 @@ victim_echo() {
   [ "$(px stats -i in0 --json | jq -r .records)" -eq 8 ]
 }
 
-# dev_send6 ARGS...: the same tunnel with an inner IPv6 packet, 2001:db8::c612:2 ->
-# 2001:db8::c612:102 port 7 (xpt-udp send --six)
-dev_send6() {
-  xp_exec "$DEV" timeout 20 "$UDP" send --six --proxy 198.18.0.1 --dst 198.18.1.2 --dport 7 "$@"
+# dev_send6_to DST DPORT ARGS...: the same tunnel with an inner IPv6 packet from
+# 2001:db8::c612:2 to DST's IPv6 name (xpt-udp send --six); dev_send6 ARGS...: to
+# 2001:db8::c612:102 port 7
+dev_send6_to() {
+  xp_exec "$DEV" timeout 20 "$UDP" send --six --proxy 198.18.0.1 --dst "$1" --dport "$2" "${@:3}"
 }
+dev_send6() { dev_send6_to 198.18.1.2 7 "$@"; }
 
 @test "inner IPv6 through the tunnel arrives decapsulated at the victim's IPv6 address; replies come back" {
   xp_exec "$VIC" timeout 30 "$UDP" echo --six --port 7 --duration 3 --reply > "$BATS_TEST_TMPDIR/echo.json" &
@@ -192,6 +196,22 @@ dev_send6() {
   [ "$(counter drop_spoofed)" -eq 5 ]
   top=$(px stats -i in0 --json | jq -r '.top[0] | "\(.client) \(.dest) \(.count)"')
   [ "$top" = "198.18.0.2 2001:db8::c612:102 600" ]
+}
+
+@test "the reverse firewall's IPv6 entries: a management prefix, a proxy's IPv6 address, a nested tunnel" {
+  # 2001:db8::c612:1c8 (198.18.1.200's name) lies in 2001:db8::c612:180/121
+  run dev_send6_to 198.18.1.200 7 --count 4 --interval-us 1000 --wait-ms 0
+  assert_success
+  run dev_send6_to 198.18.1.1 7 --count 3 --interval-us 1000 --wait-ms 0
+  run dev_send6_to 198.18.1.1 5683 --count 2 --interval-us 1000 --wait-ms 0
+  echo "to_mgmt=$(counter drop_to_mgmt) to_proxy=$(counter drop_to_proxy) nested=$(counter drop_nested)"
+  [ "$(counter drop_to_mgmt)" -eq 4 ]
+  [ "$(counter drop_to_proxy)" -eq 3 ]
+  [ "$(counter drop_nested)" -eq 2 ]
+  # the IPv4 address of the same host is not listed: not a management destination
+  run xp_exec "$DEV" timeout 20 "$UDP" send --proxy 198.18.0.1 --dst 198.18.1.200 --dport 7 --count 2 --wait-ms 0
+  [ "$(counter drop_to_mgmt)" -eq 4 ]
+  [ "$(px stats -i in0 --json | jq -r .records)" -eq 1 ]
 }
 
 @test "client identity: version 2 under the device's key passes; a replay, another key, a keyed device's version 1 are dropped" {
