@@ -470,6 +470,15 @@ static __always_inline int fib_usable(int rc)
 	       rc == BPF_FIB_LKUP_RET_FRAG_NEEDED;
 }
 
+/* filter = off (a baseline): the packet decapsulated and handed to the kernel */
+static __always_inline int pass_nofilter(struct xdp_md *ctx, __u32 outer_len, __be16 proto)
+{
+	if (decap(ctx, outer_len, proto))
+		return drop(XPRO_C_DROP_TRUNCATED);
+	count(XPRO_C_PASS_NOFILTER);
+	return XDP_PASS;
+}
+
 /*
  * A tunnel packet that passed the header checks and the reverse firewall:
  * its route (D's cached one when fresh and the packet fits, else a lookup,
@@ -580,12 +589,8 @@ static __always_inline int xpro_tunnel6(struct xdp_md *ctx, const struct xpro_pa
 	__builtin_memcpy(&key.dest, &ip6h->daddr, sizeof(key.dest));
 	outer_len = ohl + sizeof(struct udphdr) + xhl;
 
-	if (!p->filter) {
-		if (decap(ctx, outer_len, bpf_htons(ETH_P_IPV6_)))
-			return drop(XPRO_C_DROP_TRUNCATED);
-		count(XPRO_C_PASS_NOFILTER);
-		return XDP_PASS;
-	}
+	if (!p->filter)
+		return pass_nofilter(ctx, outer_len, bpf_htons(ETH_P_IPV6_));
 	g = identity(oiph->saddr, (const __u8 *)xh, xhl, (const __u8 *)ip6h, data_end, 1);
 	if (g)
 		return drop(g);
@@ -670,12 +675,8 @@ static __always_inline int xpro_tunnel(struct xdp_md *ctx, const struct xpro_par
 	xpro_addr_set4(&key.dest, iph->daddr);
 	outer_len = ohl + sizeof(*udp) + xhl;
 
-	if (!p->filter) {
-		if (decap(ctx, outer_len, bpf_htons(ETH_P_IP_)))
-			return drop(XPRO_C_DROP_TRUNCATED);
-		count(XPRO_C_PASS_NOFILTER);
-		return XDP_PASS;
-	}
+	if (!p->filter)
+		return pass_nofilter(ctx, outer_len, bpf_htons(ETH_P_IP_));
 
 	/* Who sent it, then the reverse firewall: before any record is touched. */
 	g = identity(oiph->saddr, (const __u8 *)xh, xhl, (const __u8 *)iph, data_end, 0);

@@ -80,6 +80,19 @@ dev_send() {
     --count "$1" --interval-us "$2" --wait-ms "$3"
 }
 
+# tf1_accounted SENT: some packets were dropped by TF1, and nothing was lost silently:
+# SENT = received at the victim (echo.json) + dropped by TF1
+tf1_accounted() {
+  local received tf1
+  received=$(jq -r .received "$BATS_TEST_TMPDIR/echo.json")
+  tf1=$(counter drop_tf1)
+  echo "sent=$1 received=$received drop_tf1=$tf1"
+  [ "$tf1" -gt 0 ] && [ $((received + tf1)) -eq "$1" ]
+}
+
+# the first line of the top list: "CLIENT DEST COUNT"
+top_pair() { px stats -i in0 --json | jq -r '.top[0] | "\(.client) \(.dest) \(.count)"'; }
+
 # echo server on the victim for S seconds; output in $BATS_TEST_TMPDIR/echo.json
 victim_echo() {
   xp_exec "$VIC" timeout 30 "$UDP" echo --port 7 --duration "$1" --reply > "$BATS_TEST_TMPDIR/echo.json" &
@@ -117,14 +130,8 @@ victim_echo() {
   run dev_send 600 1000 0
   assert_success
   wait "$ECHO_PID"
-  received=$(jq -r .received "$BATS_TEST_TMPDIR/echo.json")
-  tf1=$(counter drop_tf1)
-  echo "received=$received drop_tf1=$tf1"
-  [ "$tf1" -gt 0 ]
-  # nothing lost silently: sent = received at the victim + dropped by TF1
-  [ $((received + tf1)) -eq 600 ]
-  top=$(px stats -i in0 --json | jq -r '.top[0] | "\(.client) \(.dest) \(.count)"')
-  [ "$top" = "198.18.0.2 198.18.1.2 600" ]
+  tf1_accounted 600
+  [ "$(top_pair)" = "198.18.0.2 198.18.1.2 600" ]
 }
 
 @test "many clients to one victim above TF2 are dropped on the aggregate" {
@@ -173,8 +180,7 @@ dev_send6() { dev_send6_to 198.18.1.2 7 "$@"; }
   [ $(($(counter pass_redirect) + $(counter pass_kernel))) -eq 20 ]
   [ "$(counter drop_spoofed)" -eq 0 ]
   [ "$(counter drop_exthdr)" -eq 0 ]
-  top=$(px stats -i in0 --json | jq -r '.top[0] | "\(.client) \(.dest) \(.count)"')
-  [ "$top" = "198.18.0.2 2001:db8::c612:102 20" ]
+  [ "$(top_pair)" = "198.18.0.2 2001:db8::c612:102 20" ]
 }
 
 @test "an inner IPv6 flood from one client is dropped by TF1, every packet accounted for; a forged IPv6 source is dropped" {
@@ -187,15 +193,10 @@ dev_send6() { dev_send6_to 198.18.1.2 7 "$@"; }
   run dev_send6 --count 5 --interval-us 1000 --wait-ms 0 --src 198.18.0.3
   assert_success
   wait "$ECHO_PID"
-  received=$(jq -r .received "$BATS_TEST_TMPDIR/echo.json")
-  tf1=$(counter drop_tf1)
-  echo "received=$received drop_tf1=$tf1 drop_spoofed=$(counter drop_spoofed)"
-  [ "$tf1" -gt 0 ]
-  [ $((received + tf1)) -eq 600 ]
+  tf1_accounted 600
   [ "$(jq -r '.sources["2001:db8::c612:3"] // 0' "$BATS_TEST_TMPDIR/echo.json")" -eq 0 ]
   [ "$(counter drop_spoofed)" -eq 5 ]
-  top=$(px stats -i in0 --json | jq -r '.top[0] | "\(.client) \(.dest) \(.count)"')
-  [ "$top" = "198.18.0.2 2001:db8::c612:102 600" ]
+  [ "$(top_pair)" = "198.18.0.2 2001:db8::c612:102 600" ]
 }
 
 @test "the reverse firewall's IPv6 entries: a management prefix, a proxy's IPv6 address, a nested tunnel" {
