@@ -14,6 +14,7 @@
 # Victim-side responder: tests/tools/xpt-resp (HTTP 80, CoAP 5684, MQTT 1883).
 
 load lib/xpro
+load lib/inet6
 
 B=${XPRO_BUILD:-build}
 XPRO=$B/bin/xpro
@@ -56,7 +57,8 @@ setup_file() {
   ip -n "$VIC" route add 198.18.16.0/20 via 198.18.1.2
   ip -n "$VIC" route add 198.18.0.0/24 via 198.18.1.2
   CONF=$BATS_FILE_TMPDIR/xpro.conf
-  printf 'tf1 = 100000\ntf2 = 1000000\nstate_dir = %s\n' "$BATS_FILE_TMPDIR/state" > "$CONF"
+  # device_embed6: a device's inner IPv6 source may be the IPv6 name of its outer address
+  printf 'tf1 = 100000\ntf2 = 1000000\nstate_dir = %s\ndevice_embed6 = 2001:db8::/96\n' "$BATS_FILE_TMPDIR/state" > "$CONF"
   for px in "$PX1" "$PX2"; do
     ip -n "$px" route add 198.18.16.0/20 via 198.18.0.100
     xp_exec "$px" sysctl -qw net.ipv4.ip_forward=1
@@ -388,4 +390,87 @@ sink() {
   run "$DEVICE" --help
   assert_success
   assert_output --partial "usage: xpro-device --target ADDR --duration S"
+}
+
+# ---------------------------------------------------------------- IPv6
+
+# ipv6_on: the IPv6 names of every address above (2001:db8:: + the IPv4 address),
+# the same routes (the victim answers via px2), IPv6 forwarding on the proxies;
+# the device's names of 198.18.16.0/20 routed local
+ipv6_on() {
+  local px
+  xp6_enable "$DEV" eth0 lo
+  xp6_enable "$VIC" eth0
+  for px in "$PX1" "$PX2"; do
+    xp6_enable "$px" in0 out0
+    xp_exec "$px" sysctl -qw net.ipv6.conf.all.forwarding=1
+  done
+  xp6_addr "$DEV" eth0 2001:db8::c612:64/120
+  xp6_addr "$PX1" in0 2001:db8::c612:1/120
+  xp6_addr "$PX1" out0 2001:db8::c612:101/120
+  xp6_addr "$PX2" in0 2001:db8::c612:2/120
+  xp6_addr "$PX2" out0 2001:db8::c612:102/120
+  xp6_addr "$VIC" eth0 2001:db8::c612:165/120
+  ip -n "$DEV" -6 route add local 2001:db8::c612:1000/116 dev lo
+  # 1500 - 48: outer IPv4, UDP and the X-Pro header (version 1: 32; with a key: 48)
+  ip -n "$DEV" -6 route add 2001:db8::c612:100/120 via 2001:db8::c612:1 dev eth0 mtu 1452
+  ip -n "$VIC" -6 route add 2001:db8::c612:1000/116 via 2001:db8::c612:102
+  for px in "$PX1" "$PX2"; do ip -n "$px" -6 route add 2001:db8::c612:1000/116 via 2001:db8::c612:64; done
+  # neighbours resolved before the first request (a proxy drops the echo itself: its
+  # ipv6 setting; the solicitation before it goes to its kernel)
+  xp_exec "$DEV" timeout 5 ping -6 -c 1 -W 1 2001:db8::c612:1 >/dev/null 2>&1 || true
+  xp_exec "$VIC" timeout 5 ping -6 -c 1 -W 1 2001:db8::c612:102 >/dev/null 2>&1 || true
+  xp_exec "$PX1" timeout 5 ping -6 -c 1 -W 1 2001:db8::c612:165 >/dev/null 2>&1 || true
+  xp_exec "$PX2" timeout 5 ping -6 -c 1 -W 1 2001:db8::c612:64 >/dev/null 2>&1 || true
+}
+
+ipv6_off() {
+  local ns
+  for ns in "$DEV" "$VIC" "$PX1" "$PX2"; do xp_exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1; done
+}
+
+@test "xpro-device over IPv6: CoAP and MQTT from the devices' IPv6 names through the IPv4 tunnel, answered by xpro-sink" {
+  ipv6_on
+  sink 5
+  run xp_exec "$DEV" timeout 30 "$DEVICE" --target 2001:db8::c612:165 --sources 2001:db8::c612:1000/116 \
+      --devices 4 --proto mix --period 100 --count 24 --duration 6 --seed 5 --proxy-start first \
+      --log "$BATS_TEST_TMPDIR/sent.csv" --latency "$BATS_TEST_TMPDIR/lat.csv" --summary "$BATS_TEST_TMPDIR/dev.json"
+  assert_success
+  wait "$SINK_PID"
+  ipv6_off
+  S=$BATS_TEST_TMPDIR/dev.json
+  [ "$(jq -c '[.requests, .ok, .timeouts, .failed, .target]' "$S")" = '[24,24,0,0,"2001:db8::c612:165"]' ]
+  # every request answered, logged by the devices' IPv6 names
+  [ "$(tail -n +2 "$BATS_TEST_TMPDIR/lat.csv" | awk -F, '$6 == 1 && $3 == "2001:db8::c612:165"' | wc -l)" -eq 24 ]
+  [ "$(tail -n +2 "$BATS_TEST_TMPDIR/lat.csv" | cut -d, -f2 | sort -u | tr '\n' ' ')" = \
+    "2001:db8::c612:1001 2001:db8::c612:1002 2001:db8::c612:1003 2001:db8::c612:1004 " ]
+  [ "$(jq -r .requests_answered "$BATS_TEST_TMPDIR/sink.json")" -eq 24 ]
+  [ "$(jq -r '.by_source | keys | map(select(startswith("2001:db8::c612:100"))) | length' "$BATS_TEST_TMPDIR/sink.json")" -eq 4 ]
+  # all through px1 (--proxy-start first), counted there for the devices' outer IPv4
+  # addresses; xpro-tun wrapped every request (CoAP: 1 packet each; MQTT: more)
+  [ "$(pxstat "$PX1" | jq -r '[.top[].client] | unique | join(" ")')" = "198.18.16.1 198.18.16.2 198.18.16.3 198.18.16.4" ]
+  [ "$(passed px1)" -ge 24 ]
+  [ "$(d tun .counters.encap)" -ge 24 ]
+  [ "$(d tun .counters.drop_malformed)" -eq 0 ]
+}
+
+@test "xpro-device refuses IPv6 destinations outside 2001:db8::/32 (a v4-mapped one is checked as IPv4)" {
+  for t in 2001:db9::1 ::1 fe80::1 ff02::1 2001:db8a::1; do
+    run xp_exec "$DEV" timeout 10 "$DEVICE" --target "$t" --duration 1
+    assert_failure 1
+    assert_output --partial "xpro-device: refusing destination $t: outside the testbed range 2001:db8::/32"
+  done
+  # ::ffff:a.b.c.d is IPv4 on the wire: refused unless a.b.c.d is in 198.18.0.0/15
+  run xp_exec "$DEV" timeout 10 "$DEVICE" --target ::ffff:8.8.8.8 --duration 1
+  assert_failure 1
+  assert_output --partial "xpro-device: refusing destination ::ffff:8.8.8.8: a v4-mapped address outside the testbed range 198.18.0.0/15"
+  run xp_exec "$DEV" timeout 10 "$DEVICE" --target ::ffff:198.18.1.101 --duration 0.2 --no-tunnel
+  refute_output --partial "refusing destination"
+  # the devices' IPv6 names: the IPv6 name of an IPv4 range only
+  run xp_exec "$DEV" timeout 10 "$DEVICE" --target 2001:db8::c612:165 --sources 2001:db8:1::/116 --duration 1
+  assert_failure 2
+  assert_output --partial "--sources"
+  run xp_exec "$DEV" timeout 10 "$DEVICE" --target 2001:db8::c612:165 --sources 2001:db8::a00:0/120 --duration 1
+  assert_failure 1
+  assert_output --partial "refusing --sources 10.0.0.0/24: outside the testbed range 198.18.0.0/15"
 }
