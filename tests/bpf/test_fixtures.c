@@ -349,6 +349,33 @@ static int send_train(struct xpro_bpf *s, struct pkt_spec *spec, uint64_t t0, in
 }
 
 /*
+ * TF1 = 10 pps, TT2 = 100 ms, one packet every 10 ms from one client:
+ * packets 0..10 pass, 11..15 drop (tests/unit/test_decide.c by hand).
+ */
+static void tf1_train(struct xpro_bpf *s, struct pkt_spec *spec, const char *what)
+{
+	int first = send_train(s, spec, 1000000000000ULL, 15, 0);
+
+	is_u64(first, 11, "%s TF1: first drop at packet 11", what);
+	is_u64(h_counter(s, XPRO_C_DROP_TF1), 5, "%s TF1: 5 drops counted", what);
+	is_u64(h_counter(s, XPRO_C_PASS_REDIRECT), 11, "%s TF1: 11 forwarded", what);
+}
+
+/* 5 clients round robin to one D at 100 pps in all, TF1 1000, TF2 50:
+ * first aggregate drop at packet 21 (after TT3 = 200 ms) */
+static void tf2_train(struct xpro_bpf *s, struct pkt_spec *spec, const char *what)
+{
+	int first;
+
+	P.tf1 = 1000;
+	h_reset(s, &P);
+	first = send_train(s, spec, 1000000000000ULL, 25, 5);
+	is_u64(first, 21, "%s TF2: first aggregate drop at packet 21", what);
+	is_u64(h_counter(s, XPRO_C_DROP_TF2), 5, "%s TF2: packets 21..25 dropped", what);
+	is_u64(h_counter(s, XPRO_C_RECORD_NEW), 5, "%s TF2: 5 records created", what);
+}
+
+/*
  * The verdicts of Algorithm 2 through the XDP program (hand-worked in
  * tests/unit/test_decide.c): TF1 = 10 pps, TT2 = 100 ms, one packet every
  * 10 ms: packets 0..10 pass, 11.. drop. Key = (outer source, inner dest).
@@ -359,14 +386,11 @@ static void test_verdicts(void)
 	struct xpro_record r;
 	struct xpro_agg a;
 	uint64_t t0 = 1000000000000ULL;
-	int first, act;
+	int act;
 
 	fresh(tun, &spec);
 	spec.i_src = ip4("198.18.5.9"); /* a prefix registered for it: not the key */
-	first = send_train(tun, &spec, t0, 15, 0);
-	is_u64(first, 11, "tunnel TF1: first drop at packet 11");
-	is_u64(h_counter(tun, XPRO_C_DROP_TF1), 5, "tunnel TF1: 5 drops counted");
-	is_u64(h_counter(tun, XPRO_C_PASS_REDIRECT), 11, "tunnel TF1: 11 forwarded");
+	tf1_train(tun, &spec, "tunnel");
 	is_u64(h_counter(tun, XPRO_C_WARN_SENT), 1, "tunnel TF1: one overload warning");
 	ok(h_record(tun, spec.o_src, spec.i_dst, &r), "record keyed on (outer source, inner destination)");
 	is_u64(r.c_l, 16, "record counts every packet, dropped ones too");
@@ -374,12 +398,7 @@ static void test_verdicts(void)
 	ok(h_agg(tun, spec.i_dst, &a) && a.dc == 16, "aggregate of D counted 16 packets");
 
 	/* TF2: 5 clients round robin to one D at 100 pps, TF1 high: first drop at 21 */
-	P.tf1 = 1000;
-	h_reset(tun, &P);
-	first = send_train(tun, &spec, t0, 25, 5);
-	is_u64(first, 21, "tunnel TF2: first aggregate drop at packet 21");
-	is_u64(h_counter(tun, XPRO_C_DROP_TF2), 5, "tunnel TF2: packets 21..25 dropped");
-	is_u64(h_counter(tun, XPRO_C_RECORD_NEW), 5, "tunnel TF2: 5 records created");
+	tf2_train(tun, &spec, "tunnel");
 
 	/* TF2 override for D: 200 pps lets all 26 through */
 	{
@@ -431,14 +450,11 @@ static void test_verdicts6(void)
 	struct xpro_agg a;
 	struct xpro_addr c, d;
 	uint64_t t0 = 1000000000000ULL;
-	int first, act;
+	int act;
 
 	fresh(tun, &spec);
 	t6(&spec);
-	first = send_train(tun, &spec, t0, 15, 0);
-	is_u64(first, 11, "inner IPv6 TF1: first drop at packet 11");
-	is_u64(h_counter(tun, XPRO_C_DROP_TF1), 5, "inner IPv6 TF1: 5 drops counted");
-	is_u64(h_counter(tun, XPRO_C_PASS_REDIRECT), 11, "inner IPv6 TF1: 11 forwarded");
+	tf1_train(tun, &spec, "inner IPv6");
 	pkt_key(&spec, &c, &d);
 	ok(h_record6(tun, &c, &d, &r) && r.c_l == 16, "inner IPv6: record (::ffff:198.18.0.2, 2001:db8::c612:102) counted 16");
 	ok(h_agg6(tun, &d, &a) && a.dc == 16, "inner IPv6: aggregate of 2001:db8::c612:102 counted 16");
@@ -449,13 +465,8 @@ static void test_verdicts6(void)
 	ok(act == XDP_REDIRECT && h_record(tun, spec.o_src, spec.i_dst, &r) && r.c_l == 1,
 	   "inner IPv4 to the same host after the IPv6 drops: its own pair, forwarded");
 
-	P.tf1 = 1000;
-	h_reset(tun, &P);
 	t6(&spec);
-	first = send_train(tun, &spec, t0, 25, 5);
-	is_u64(first, 21, "inner IPv6 TF2: first aggregate drop at packet 21");
-	is_u64(h_counter(tun, XPRO_C_DROP_TF2), 5, "inner IPv6 TF2: packets 21..25 dropped");
-	is_u64(h_counter(tun, XPRO_C_RECORD_NEW), 5, "inner IPv6 TF2: 5 records created");
+	tf2_train(tun, &spec, "inner IPv6");
 	h_params(&P);
 
 	/* filter off: decapsulated with EtherType 0x86DD, to the kernel */
@@ -564,7 +575,7 @@ static void test_inline6(void)
 	struct pkt_spec spec;
 	struct xpro_record r;
 	struct xpro_addr c, d;
-	int act, first;
+	int act;
 
 	P.ipv6 = XPRO_IPV6_FILTER;
 	run_table(inl, inline6_fixtures, sizeof(inline6_fixtures) / sizeof(inline6_fixtures[0]), "inline, ipv6 = filter");
@@ -575,9 +586,7 @@ static void test_inline6(void)
 	ok(h_record6(inl, &c, &d, &r) && r.c_l == 1, "inline IPv6: record keyed (2001:db8::c612:2, 2001:db8::c612:102)");
 	fresh(inl, &spec);
 	t_udp6(&spec);
-	first = send_train(inl, &spec, 1000000000000ULL, 15, 0);
-	is_u64(first, 11, "inline IPv6 TF1: first drop at packet 11");
-	is_u64(h_counter(inl, XPRO_C_DROP_TF1), 5, "inline IPv6 TF1: 5 drops");
+	tf1_train(inl, &spec, "inline IPv6");
 	P.filter = 0;
 	fresh(inl, &spec);
 	t_udp6(&spec);
