@@ -8,58 +8,33 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
+#include "addr.h"
 #include "config.h"
 #include "guard.h"
 #include "xpro.h"
 #include "xpro_mac.h"
 
-/* Clear the host bits of a 128-bit network beyond len. */
-static void mask_net(struct xpro_addr *a, uint32_t len)
-{
-	uint32_t i, bits;
-
-	for (i = 0; i < 4; i++) {
-		bits = len > 32 * i ? len - 32 * i : 0;
-		if (bits < 32)
-			a->w[i] = htonl(bits ? ntohl(a->w[i]) & (~0u << (32 - bits)) : 0);
-	}
-}
-
 int xpro_guard_prefix(const char *s, struct xpro_addr *net, uint32_t *len)
 {
-	char a[INET6_ADDRSTRLEN], canon[INET6_ADDRSTRLEN];
 	const char *slash = strchr(s, '/');
 	size_t n = slash ? (size_t)(slash - s) : strlen(s);
-	struct in6_addr in6;
-	struct in_addr in;
+	struct xpro_addr a;
 	long l, max;
 	char *end;
 
-	if (n >= sizeof(a))
+	/* the address in its one text form (lib/addr.h): dotted IPv4, or IPv6
+	 * as inet_ntop writes it, never a v4-mapped IPv6 one */
+	if (xpro_addr_parse(s, n, &a))
 		return -EINVAL;
-	memcpy(a, s, n);
-	a[n] = '\0';
-	if (inet_pton(AF_INET, a, &in) == 1) {
-		xpro_addr_set4(net, in.s_addr);
-		max = 32;
-	} else if (inet_pton(AF_INET6, a, &in6) == 1) {
-		/* one name per address: what inet_ntop writes; a v4-mapped
-		 * address is written as IPv4 */
-		memcpy(net, &in6, sizeof(*net));
-		if (xpro_addr_is4(net) || !inet_ntop(AF_INET6, &in6, canon, sizeof(canon)) || strcmp(canon, a))
-			return -EINVAL;
-		max = 128;
-	} else {
-		return -EINVAL;
-	}
+	max = xpro_addr_is4(&a) ? 32 : 128;
 	l = max;
 	if (slash) {
 		l = strtol(slash + 1, &end, 10);
-		if (!slash[1] || *end || !isdigit((unsigned char)slash[1]) || l < 0 || l > max)
+		if (!isdigit((unsigned char)slash[1]) || *end || l < 0 || l > max)
 			return -EINVAL;
 	}
 	*len = (uint32_t)(l + 128 - max);
-	mask_net(net, *len);
+	*net = xpro_addr_mask(&a, *len);
 	return 0;
 }
 
