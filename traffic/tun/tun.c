@@ -35,9 +35,12 @@ static const char usage[] =
 		"       xpro-tun status DEV [--json]\n"
 		"       xpro-tun detach DEV\n"
 		"\n"
-		"Wraps every IPv4 packet leaving DEV into the X-Pro tunnel (outer IPv4 from the packet's\n"
-		"own source to a proxy, UDP to the proxy's tunnel port, the 4-byte X-Pro header), except\n"
-		"ARP and packets to a proxy's own address. Run it inside the device host's namespace.\n"
+		"Wraps every IPv4 and IPv6 packet leaving DEV into the X-Pro tunnel (outer IPv4 from the\n"
+		"packet's own source to a proxy, UDP to the proxy's tunnel port, the 4-byte X-Pro header),\n"
+		"except ARP and packets to a proxy's own address. An IPv6 packet's outer source is the\n"
+		"IPv4 address in the low 32 bits of its source (2001:db8::c612:1005 -> 198.18.16.5);\n"
+		"neighbour discovery, multicast and link-local IPv6 stay on the link. Run it inside the\n"
+		"device host's namespace.\n"
 		"\n"
 		"\n";
 
