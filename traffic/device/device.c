@@ -850,7 +850,8 @@ static void parse_opts(int argc, char **argv)
 	const struct xp_opt tab[] = {
 		XP_INT("devices", 0, &o.ndev, 1, MAX_DEVICES, "N",
 		       "1-" XP_STRINGIFY(MAX_DEVICES) " (default 1), at most the range's size - 2"),
-		XP_FN("sources", 0, opt_sources, NULL, "CIDR", "local range of the device host (default 198.18.16.0/20)"),
+		XP_FN("sources", 0, opt_sources, NULL, "CIDR", "local range of the device host (default 198.18.16.0/20), or its\n"
+		      "IPv6 name (2001:db8::c612:1000/116; ip -6 route add local ... dev lo)"),
 		XP_STR("target", 0, &o.target_s, "ADDR",
 		       "the victim service (required): IPv4, or IPv6 inside " XPRO_TESTBED6_STR "\n"
 		       "(then every device speaks IPv6 from its address's IPv6 name,\n"

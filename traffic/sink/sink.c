@@ -615,9 +615,10 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		XP_STR("interface", 'i', &o->iface, "IFACE", "interface whose received packets are counted (default eth0;\n"
 		       "'none': count nothing, answer only)"),
 		XP_STR("iface", 0, &o->iface, "IFACE", "the same as --interface (its former name)"),
-		XP_STR("class-map", 0, &o->class_map, "SPEC", "NAME=A.B.C.D/LEN,... : a source's class is the first match"),
+		XP_STR("class-map", 0, &o->class_map, "SPEC", "NAME=A.B.C.D/LEN,... : a source's class is the first match;\n"
+		       "NAME=2001:db8::P/LEN (LEN 96..128): IPv6 sources (the testbed's IPv6 names)"),
 		XP_STR("default-class", 0, &o->default_class, "NAME", "class of sources no entry matches (default other)"),
-		XP_IPV4("bind", 0, &o->bind_addr, "ADDR", "local address of the listeners (default any)"),
+		XP_IPV4("bind", 0, &o->bind_addr, "ADDR", "local IPv4 address of the listeners (default any, IPv6 and IPv4)"),
 		XP_INT("udp-port", 0, &o->udp_port, 0, 65535, "P", "CoAP-like UDP port (default 5684; 0: off)"),
 		XP_INT("http-port", 0, &o->http_port, 0, 65535, "P", "HTTP/1.1 port (default 80; 0: off)"),
 		XP_INT("mqtt-port", 0, &o->mqtt_port, 0, 65535, "P", "MQTT port (default 1883; 0: off)"),
