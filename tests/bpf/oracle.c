@@ -208,6 +208,21 @@ int oracle_tunnel(struct oracle *o, uint32_t self, uint16_t tport, uint32_t clie
 	return ORACLE_DROP;
 }
 
+int oracle_inline(struct oracle *o, struct oaddr src, struct oaddr dest, uint64_t now, int *reason, int *warn)
+{
+	const struct onet *d = dest_net(o, dest);
+
+	*warn = 0;
+	/* "Inline mode applies the destination checks as well" */
+	if (d && d->kind == 2)
+		*reason = ORACLE_R_TO_MGMT;
+	else if (d && d->kind == 1)
+		*reason = ORACLE_R_TO_PROXY;
+	else
+		return oracle_packet(o, src, dest, now, reason, warn);
+	return ORACLE_DROP;
+}
+
 /* "Every time difference is signed." */
 static int64_t diff(uint64_t a, uint64_t b)
 {

@@ -64,6 +64,10 @@ void oracle_set_embed6(struct oracle *o, struct oaddr net96);
  * port tport). The reverse firewall first, then oracle_packet. */
 int oracle_tunnel(struct oracle *o, uint32_t self, uint16_t tport, uint32_t client, int v6,
 		  struct oaddr src, struct oaddr dest, uint16_t dport, uint64_t now, int *reason, int *warn);
+/* One routed packet in inline mode, src -> dest (either family): the
+ * destination checks (a proxy, a management prefix: no nested tunnel
+ * there), then oracle_packet keyed (src, dest). */
+int oracle_inline(struct oracle *o, struct oaddr src, struct oaddr dest, uint64_t now, int *reason, int *warn);
 int oracle_get_record(const struct oracle *o, struct oaddr client, struct oaddr dest, struct oracle_rec *r);
 /* The record of (client, dest) is gone (an LRU eviction): its next packet
  * starts it again, as for a pair never seen. */

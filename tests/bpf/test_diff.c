@@ -218,6 +218,64 @@ static struct oracle *oracle_of(const struct xpro_params *p, struct oracle_param
 	return o;
 }
 
+/* A sequence's thresholds, drawn at random */
+static void random_params(struct xpro_params *p)
+{
+	h_params(p);
+	p->tt1_ns = pick(20, 2000) * MS;
+	p->tt2_ns = pick(0, p->tt1_ns / MS - 1) * MS;
+	p->tt3_ns = pick(0, p->tt1_ns / MS - 1) * MS;
+	p->tf1 = pick(1, 300);
+	/* half of the sequences get a TF2 near or below TF1, so that the
+	 * aggregate check (paper and fair) decides often */
+	p->tf2 = rnd() % 2 ? pick(1, 2 * p->tf1 + 10) : pick(p->tf1, 3000);
+	p->warn_interval_ns = pick(1, 1000) * MS;
+	p->policy = (uint32_t)pick(0, 1);
+	p->tf2_overrides = 0;
+}
+
+/* destination i is host 198.18.1.2 + i, by its IPv4 or its IPv6 address
+ * 2001:db8::c612:102 + i (dv6[i]): a third of the sequences all IPv4, a
+ * third all IPv6, a third mixed (there a third destination is host 0
+ * again, in the other family) */
+static void random_dests(struct oaddr *dests, int *dv6, int nd)
+{
+	int i, mix = (int)pick(0, 2);
+
+	for (i = 0; i < nd; i++) {
+		uint32_t host = htonl(0xC6120102u + (uint32_t)i);
+
+		dv6[i] = mix == 2 ? (int)(rnd() % 2) : mix;
+		if (mix == 2 && i == 2) {
+			dv6[2] = !dv6[0];
+			host = htonl(0xC6120102u);
+		}
+		dests[i] = dv6[i] ? a6("2001:db8::") : oracle_v4(0);
+		memcpy(dests[i].b + 12, &host, 4);
+	}
+}
+
+/* time steps: bursts, gaps around TT1, long gaps, small steps back */
+static void step(uint64_t *now, const struct xpro_params *p)
+{
+	int r = (int)(rnd() % 100);
+
+	if (r < 40)
+		*now += pick(0, 20) * MS + pick(0, 999999);
+	else if (r < 55)
+		*now += 0;
+	else if (r < 65)
+		*now += p->tt1_ns + (uint64_t)pick(0, 2) - 1;  /* TT1 - 1, TT1, TT1 + 1 */
+	else if (r < 75)
+		*now += p->tt2_ns + (uint64_t)pick(0, 2) - 1;
+	else if (r < 85)
+		*now += pick(1, 3000) * MS;
+	else if (r < 92)
+		*now -= pick(0, 50) * MS;              /* a clock step back */
+	else
+		*now += 1000000ULL / (1 + rnd() % 1000); /* fine-grained */
+}
+
 /* The oracle forgets every record the BPF map no longer has (evicted). */
 static size_t forget_evicted(struct oracle *o)
 {
@@ -319,6 +377,101 @@ static void eviction_phase(uint64_t seed)
 	fold_fd = bpf_program__fd(s->progs.xpro_fold_agg);
 }
 
+/*
+ * Inline mode with ipv6 = filter: routed IPv4 and IPv6 packets, keyed
+ * (source, destination), the destination checks and no source check; the
+ * same verdicts, records and aggregates as the oracle's.
+ */
+static void inline_phase(uint64_t seed, long nseq)
+{
+	struct xpro_bpf *keep = s, *il;
+	uint64_t npk = 0, n6 = 0, drops = 0;
+	long seq;
+	int fail = 0;
+
+	il = h_load(1);
+	if (!ok(il != NULL && !h_guard(il), "inline: an inline object loads, reverse firewall prefixes"))
+		return;
+	s = il;
+	fd_rec = bpf_map__fd(s->maps.xpro_records);
+	rs = seed * 0xD1B54A32D192ED03ULL + 3;
+	for (seq = 0; seq < nseq && !fail; seq++) {
+		struct xpro_params p;
+		struct oracle_params op;
+		struct oracle *o;
+		struct oaddr dests[3];
+		uint32_t k0 = 0;
+		int dv6[3], nc = (int)pick(1, 4), nd = (int)pick(1, 3), len = (int)pick(1, 30), i;
+		uint64_t now = 1000000000000ULL;
+
+		random_params(&p);
+		p.ipv6 = XPRO_IPV6_FILTER;
+		random_dests(dests, dv6, nd);
+		clear(fd_rec);
+		clear(bpf_map__fd(s->maps.xpro_aggs));
+		o = oracle_of(&p, &op);
+		bpf_map_update_elem(bpf_map__fd(s->maps.xpro_config), &k0, &p, BPF_ANY);
+		for (i = 0; i < len && !fail; i++) {
+			struct pkt_spec spec;
+			struct oaddr src, dst;
+			uint8_t frame[256];
+			size_t flen;
+			int act, reason, warn, verdict, di;
+
+			step(&now, &p);
+			di = (int)(rnd() % (uint64_t)nd);
+			pkt_defaults(&spec);
+			spec.no_outer = 1;
+			spec.i6 = dv6[di];
+			spec.i_src = htonl(0xC612000Au + (uint32_t)(rnd() % (uint64_t)nc)); /* 198.18.0.10.. */
+			memcpy(spec.i6_src + 12, &spec.i_src, 4);
+			memcpy(&spec.i_dst, dests[di].b + 12, 4);
+			memcpy(spec.i6_dst, dests[di].b, 16);
+			switch (rnd() % 12) {
+			case 0: /* 198.18.1.128/25 but its broadcast address .255, which the
+				 * FIB hands to the kernel before any check (routed, it is not) */
+				spec.i_dst = htonl(0xC6120180u + (uint32_t)pick(0, 126));
+				spec.i6_dst[14] = 0x01;                                /* 2001:db8::c612:180/121 */
+				spec.i6_dst[15] = (uint8_t)(0x80 + pick(0, 127));
+				break;
+			case 1: spec.i_dst = ip4("198.18.0.7");                        /* a proxy */
+				spec.i6_dst[14] = 0;
+				spec.i6_dst[15] = 7;
+				break;
+			}
+			flen = pkt_build(&spec, frame, sizeof(frame));
+			s->bss->test_now = now;
+			act = h_run(s, frame, flen, NULL, NULL);
+			if (spec.i6) {
+				memcpy(src.b, spec.i6_src, 16);
+				memcpy(dst.b, spec.i6_dst, 16);
+			} else {
+				src = oracle_v4(spec.i_src);
+				dst = oracle_v4(spec.i_dst);
+			}
+			verdict = oracle_inline(o, src, dst, now, &reason, &warn);
+			npk++;
+			n6 += spec.i6;
+			drops += verdict == ORACLE_DROP;
+			if ((act == XDP_DROP) != (verdict == ORACLE_DROP)) {
+				snprintf(why, sizeof(why), "inline: sequence %ld packet %d: XDP action %d, oracle verdict %d (reason %d)",
+					 seq, i, act, verdict, reason);
+				fail = 1;
+			}
+		}
+		if (!fail && !same_state(o))
+			fail = 1;
+		oracle_free(o);
+	}
+	if (fail)
+		tap_diag("%s", why);
+	ok(!fail && n6 && drops, "inline, ipv6 = filter: verdicts, records and aggregates identical to the oracle over %ld sequences (%llu packets, %llu IPv6, %llu dropped)",
+	   seq, (unsigned long long)npk, (unsigned long long)n6, (unsigned long long)drops);
+	xpro_bpf__destroy(il);
+	s = keep;
+	fd_rec = bpf_map__fd(s->maps.xpro_records);
+}
+
 int main(void)
 {
 	long nseq = getenv("XPRO_DIFF_SEQS") ? atol(getenv("XPRO_DIFF_SEQS")) : 100000;
@@ -344,41 +497,16 @@ int main(void)
 		struct oracle *o;
 		uint32_t clients[4], k0 = 0;
 		struct oaddr dests[3];
-		int dv6[3], mix;
+		int dv6[3];
 		int nc = (int)pick(1, 4), nd = (int)pick(1, 3), len = (int)pick(1, 30), i;
 		uint64_t now = 1000000000000ULL, c0[NREASONS], c1[NREASONS];
 		uint64_t tally[NREASONS] = { 0 };
 
-		h_params(&p);
-		p.tt1_ns = pick(20, 2000) * MS;
-		p.tt2_ns = pick(0, p.tt1_ns / MS - 1) * MS;
-		p.tt3_ns = pick(0, p.tt1_ns / MS - 1) * MS;
-		p.tf1 = pick(1, 300);
-		/* half of the sequences get a TF2 near or below TF1, so that the
-		 * aggregate check (paper and fair) decides often */
-		p.tf2 = rnd() % 2 ? pick(1, 2 * p.tf1 + 10) : pick(p.tf1, 3000);
-		p.warn_interval_ns = pick(1, 1000) * MS;
-		p.policy = (uint32_t)pick(0, 1);
-		p.tf2_overrides = 0;
+		random_params(&p);
 		for (i = 0; i < nc; i++)
 			clients[i] = htonl(0xC612000Au + (uint32_t)i);       /* 198.18.0.10.. */
 		clients[0] = ip4("198.18.0.2"); /* 198.18.5.0/24 is registered for it (h_guard) */
-		/* destination i is host 198.18.1.2 + i, by its IPv4 or its IPv6
-		 * address 2001:db8::c612:102 + i: a third of the sequences all
-		 * IPv4, a third all IPv6, a third mixed (there a third
-		 * destination is host 0 again, in the other family) */
-		mix = (int)pick(0, 2);
-		for (i = 0; i < nd; i++) {
-			uint32_t host = htonl(0xC6120102u + (uint32_t)i);
-
-			dv6[i] = mix == 2 ? (int)(rnd() % 2) : mix;
-			if (mix == 2 && i == 2) {
-				dv6[2] = !dv6[0];
-				host = htonl(0xC6120102u);
-			}
-			dests[i] = dv6[i] ? a6("2001:db8::") : oracle_v4(0);
-			memcpy(dests[i].b + 12, &host, 4);
-		}
+		random_dests(dests, dv6, nd);
 
 		clear(fd_rec);
 		clear(fd_agg);
@@ -400,23 +528,9 @@ int main(void)
 			struct oaddr src, dst;
 			uint8_t frame[256];
 			size_t flen;
-			int act, reason, warn, verdict, di, r = (int)(rnd() % 100);
+			int act, reason, warn, verdict, di;
 
-			/* time steps: bursts, gaps around TT1, long gaps, small steps back */
-			if (r < 40)
-				now += pick(0, 20) * MS + pick(0, 999999);
-			else if (r < 55)
-				now += 0;
-			else if (r < 65)
-				now += p.tt1_ns + (uint64_t)pick(0, 2) - 1;  /* TT1 - 1, TT1, TT1 + 1 */
-			else if (r < 75)
-				now += p.tt2_ns + (uint64_t)pick(0, 2) - 1;
-			else if (r < 85)
-				now += pick(1, 3000) * MS;
-			else if (r < 92)
-				now -= pick(0, 50) * MS;              /* a clock step back */
-			else
-				now += 1000000ULL / (1 + rnd() % 1000); /* fine-grained */
+			step(&now, &p);
 
 			di = (int)(rnd() % (uint64_t)nd);
 			pkt_defaults(&spec);
@@ -541,6 +655,7 @@ int main(void)
 	   (unsigned long long)n6, (unsigned long long)npkts, (unsigned long long)r6[1], (unsigned long long)r6[2],
 	   (unsigned long long)r6[4], (unsigned long long)r6[5], (unsigned long long)r6[6], (unsigned long long)r6[7]);
 	eviction_phase(seed);
+	inline_phase(seed, nseq / 10 > 100 ? nseq / 10 : nseq);
 	xpro_bpf__destroy(s);
 	return tap_done();
 }
