@@ -12,6 +12,7 @@
 # Expected counts of the shared captures come from tcpdump reading them.
 
 load lib/xpro
+load lib/inet6
 
 REPLAY=${XPRO_BUILD:-build}/bin/xpro-replay
 PY=/usr/bin/python3
@@ -549,8 +550,11 @@ print(n)' "$RX_OUT"
   [ "$(js .read)" -eq "$all" ]
 }
 
-@test "through a real X-Pro proxy: xpro-sink on the victim counts what the proxy passed" {
-  local XPRO=${XPRO_BUILD:-build}/bin/xpro SINK=${XPRO_BUILD:-build}/bin/xpro-sink conf
+# proxy_run CONF_EXTRA SINK_CLASSES: dev ==== px [xpro] ==== vic with xpro attached
+# (thresholds far above anything sent; CONF_EXTRA more config lines) and xpro-sink on the
+# victim (--class-map SINK_CLASSES, summary in sink.json); SPID its PID, conf the config
+proxy_run() {
+  local XPRO=${XPRO_BUILD:-build}/bin/xpro SINK=${XPRO_BUILD:-build}/bin/xpro-sink
   [[ -x $XPRO && -x $SINK ]] || { echo "missing $XPRO or $SINK: run make build"; return 1; }
   xp_skip_unless_kernel_feature veth xdp
   #   dev d0 198.18.0.2 ==== in0 198.18.0.1 [xpro] px out0 198.18.1.1 ==== eth0 198.18.1.2 vic
@@ -560,27 +564,68 @@ print(n)' "$RX_OUT"
   timeout 10 ip -n "$PX" route add 198.18.64.0/18 via 198.18.0.2
   for ns in "$DEV" "$PX" "$VIC"; do xp_exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 || true; done
   conf=$BATS_TEST_TMPDIR/xpro.conf
-  printf 'tf1 = 100000\ntf2 = 1000000\nstate_dir = %s\n' "$BATS_TEST_TMPDIR/state" > "$conf"
+  printf 'tf1 = 100000\ntf2 = 1000000\nstate_dir = %s\n%s' "$BATS_TEST_TMPDIR/state" "$1" > "$conf"
+  [ -z "$3" ] || "$3"
   xp_pin_dir_register "/run/xpro/bpf/$PX"
   run xp_exec "$PX" timeout 30 "$XPRO" attach -i in0 -c "$conf"
   assert_success
   SPID=$(xp_spawn --ns "$VIC" sink "$(realpath "$SINK")" --duration 30 --iface eth0 \
-    --class-map replay=198.18.64.0/18 --summary "$BATS_TEST_TMPDIR/sink.json")
+    --class-map "$2" --summary "$BATS_TEST_TMPDIR/sink.json")
   for ((i = 0; i < 50; i++)); do grep -q ready "$(xp_log_of "$SPID")" && break; sleep 0.1; done
-  # 20 loops of the own capture, each packet its own X-Pro client (--outer-src mapped)
-  run xp_exec "$DEV" timeout 60 "$REPLAY" --pcap "$TOOLS/own.pcap" --proxy 198.18.0.1 --target 198.18.1.2 \
-    --outer-src mapped --loop 20 --speed 0 --rate 2000 --ipv6 skip --summary "$BATS_TEST_TMPDIR/summary.json"
-  assert_success
-  [ "$(js .sent)" -eq 140 ]
+}
+
+# proxy_stop: the sink stopped, the proxy's stats in $stats, detached
+proxy_stop() {
+  local XPRO=${XPRO_BUILD:-build}/bin/xpro
   sleep 0.5
   kill -TERM "$SPID"
   for ((i = 0; i < 50; i++)); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
   stats=$(xp_exec "$PX" timeout 30 "$XPRO" stats -i in0 -c "$conf" --json)
   xp_exec "$PX" timeout 30 "$XPRO" detach -i in0 -c "$conf" >/dev/null || true
+}
+
+@test "through a real X-Pro proxy: xpro-sink on the victim counts what the proxy passed" {
+  proxy_run "" replay=198.18.64.0/18
+  # 20 loops of the own capture (its IPv4 packets), each packet its own X-Pro client (--outer-src mapped)
+  run xp_exec "$DEV" timeout 60 "$REPLAY" --pcap "$TOOLS/own.pcap" --proxy 198.18.0.1 --target 198.18.1.2 \
+    --outer-src mapped --loop 20 --speed 0 --rate 2000 --ipv6 skip --summary "$BATS_TEST_TMPDIR/summary.json"
+  assert_success
+  [ "$(js .sent)" -eq 140 ]
+  proxy_stop
   # per loop: 7 sent; the 2 fragments dropped by the proxy (drop_inner_frag);
   # 5 reach the victim: 33 + 40 + 32 + 32 + 40 = 177 bytes
   run jq -r '[.counters.drop_inner_frag, (.counters.pass_redirect + .counters.pass_tx + .counters.pass_kernel)] | @tsv' <<< "$stats"
   assert_output "$(printf '40\t100')"
   run jq -r '[.received, .bytes, .by_class.replay.packets] | @tsv' "$BATS_TEST_TMPDIR/sink.json"
   assert_output "$(printf '100\t3540\t100')"
+}
+
+# the IPv6 names of the proxy's victim side and of the victim, IPv6 forwarding on
+# the proxy (the tunnel stays IPv4: the device side needs no IPv6)
+victim6() {
+  xp6_enable "$PX" out0
+  xp6_enable "$VIC" eth0
+  xp_exec "$PX" sysctl -qw net.ipv6.conf.all.forwarding=1
+  xp6_addr "$PX" out0 2001:db8::c612:101/120
+  xp6_addr "$VIC" eth0 2001:db8::c612:102/120
+  timeout 10 ip -n "$VIC" -6 route add 2001:db8::c612:4000/114 via 2001:db8::c612:101
+}
+
+@test "shared coap_mqtt.pcap through a real X-Pro proxy: its IPv6 CoAP packets reach the victim as IPv6" {
+  need_shared
+  coap6=$(timeout 30 tcpdump -nn -r "$SHARED/coap_mqtt.pcap" 'ip6 and udp port 5683' 2>/dev/null | wc -l)
+  ip6=$(timeout 30 tcpdump -nn -r "$SHARED/coap_mqtt.pcap" ip6 2>/dev/null | wc -l)
+  echo "tcpdump: $coap6 IPv6 CoAP frames of $ip6 IPv6"
+  [ "$coap6" -gt 0 ]
+  # device_embed6: the mapped sources' IPv6 names pass the reverse firewall
+  proxy_run "device_embed6 = 2001:db8::/96
+" "six=2001:db8::c612:4000/114,replay=198.18.64.0/18" victim6
+  run xp_exec "$DEV" timeout 60 "$REPLAY" --pcap "$SHARED/coap_mqtt.pcap" --proxy 198.18.0.1 --target 198.18.1.2 \
+    --outer-src mapped --speed 0 --rate 2000 --seed 6 --summary "$BATS_TEST_TMPDIR/summary.json"
+  assert_success
+  [ "$(js .sent_ipv6)" -eq "$ip6" ]
+  proxy_stop
+  [ "$(jq -r .counters.drop_spoofed <<< "$stats")" -eq 0 ]
+  # the victim counts every IPv6 CoAP datagram from the mapped sources' IPv6 names
+  [ "$(jq -r '.by_class.six.packets' "$BATS_TEST_TMPDIR/sink.json")" -eq "$coap6" ]
 }
