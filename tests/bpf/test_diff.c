@@ -218,6 +218,24 @@ static struct oracle *oracle_of(const struct xpro_params *p, struct oracle_param
 	return o;
 }
 
+/* Run the frame of spec at now through the program: its XDP action; the
+ * inner (inline: the) source and destination as the oracle names them. */
+static int run_pkt(const struct pkt_spec *spec, uint64_t now, struct oaddr *src, struct oaddr *dst)
+{
+	uint8_t frame[256];
+	size_t flen = pkt_build(spec, frame, sizeof(frame));
+
+	s->bss->test_now = now;
+	if (spec->i6) {
+		memcpy(src->b, spec->i6_src, 16);
+		memcpy(dst->b, spec->i6_dst, 16);
+	} else {
+		*src = oracle_v4(spec->i_src);
+		*dst = oracle_v4(spec->i_dst);
+	}
+	return h_run(s, frame, flen, NULL, NULL);
+}
+
 /* A sequence's thresholds, drawn at random */
 static void random_params(struct xpro_params *p)
 {
@@ -414,8 +432,6 @@ static void inline_phase(uint64_t seed, long nseq)
 		for (i = 0; i < len && !fail; i++) {
 			struct pkt_spec spec;
 			struct oaddr src, dst;
-			uint8_t frame[256];
-			size_t flen;
 			int act, reason, warn, verdict, di;
 
 			step(&now, &p);
@@ -439,16 +455,7 @@ static void inline_phase(uint64_t seed, long nseq)
 				spec.i6_dst[15] = 7;
 				break;
 			}
-			flen = pkt_build(&spec, frame, sizeof(frame));
-			s->bss->test_now = now;
-			act = h_run(s, frame, flen, NULL, NULL);
-			if (spec.i6) {
-				memcpy(src.b, spec.i6_src, 16);
-				memcpy(dst.b, spec.i6_dst, 16);
-			} else {
-				src = oracle_v4(spec.i_src);
-				dst = oracle_v4(spec.i_dst);
-			}
+			act = run_pkt(&spec, now, &src, &dst);
 			verdict = oracle_inline(o, src, dst, now, &reason, &warn);
 			npk++;
 			n6 += spec.i6;
@@ -526,8 +533,6 @@ int main(void)
 		for (i = 0; i < len; i++) {
 			struct pkt_spec spec;
 			struct oaddr src, dst;
-			uint8_t frame[256];
-			size_t flen;
 			int act, reason, warn, verdict, di;
 
 			step(&now, &p);
@@ -569,16 +574,7 @@ int main(void)
 			}
 			if (!spec.i6)
 				spec.n_ext = 0;
-			flen = pkt_build(&spec, frame, sizeof(frame));
-			s->bss->test_now = now;
-			act = h_run(s, frame, flen, NULL, NULL);
-			if (spec.i6) {
-				memcpy(src.b, spec.i6_src, 16);
-				memcpy(dst.b, spec.i6_dst, 16);
-			} else {
-				src = oracle_v4(spec.i_src);
-				dst = oracle_v4(spec.i_dst);
-			}
+			act = run_pkt(&spec, now, &src, &dst);
 			n6 += spec.i6;
 			verdict = oracle_tunnel(o, ip4("198.18.0.1"), 5683, spec.o_src, spec.i6, src, dst,
 						spec.i_dport, now, &reason, &warn);
