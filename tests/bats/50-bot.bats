@@ -42,10 +42,10 @@ teardown() {
 
 bot() { xp_exec "$BNS" timeout 30 "$BOT" "$@"; }
 
-# cap_start NAME [FILTER]: tcpdump on r0, what arrives from the bot
+# cap_start NAME [DIRECTION [FILTER]]: tcpdump on r0, what arrives from the bot (IPv4 by default)
 cap_start() {
   CAP=$BATS_TEST_TMPDIR/$1.pcap
-  CAPPID=$(xp_spawn --ns "$RNS" "tcpdump-$1" timeout 60 tcpdump --immediate-mode -B 16384 -Q "${2:-in}" -U -n -i r0 -w "$CAP" ip)
+  CAPPID=$(xp_spawn --ns "$RNS" "tcpdump-$1" timeout 60 tcpdump --immediate-mode -B 16384 -Q "${2:-in}" -U -n -i r0 -w "$CAP" "${3:-ip}")
   for _ in $(seq 50); do
     grep -q "listening on" "$(xp_log_of "$CAPPID")" && return 0
     sleep 0.1
@@ -723,4 +723,17 @@ print(seqs, ok)
 PYEOF
   assert_success
   assert_output "[1, 2, 3, 4, 5, 6] 6"
+}
+
+@test "IPv6: inline mode sends IPv6 frames (EtherType 0x86DD) to the proxy's MAC, nothing else" {
+  cap_start v6inline in "ip or ip6"
+  run bot --vector syn --target 2001:db8::c612:165 --sources 2001:db8::c612:2000/126 --proxy 198.18.0.1 \
+    --mode inline --duration 5 --count 5 --seed 3 -q
+  assert_success
+  cap_stop
+  [ "$(q length)" -eq 5 ]
+  all '.eth_type == 34525 and .ver == 6 and (.tun | not) and .proto == 6 and .flags == 2 and .l4_csum_ok'
+  all '(.src | test("^2001:db8::c612:200[1-2]$")) and .dst == "2001:db8::c612:165" and .len == 80'
+  [ "$(distinct .eth_dst)" -eq 1 ]
+  [ "$(q '.[0].eth_dst')" = "$(ip -n "$RNS" -j link show r0 | jq -r '.[0].address' | tr -d :)" ]
 }
