@@ -53,7 +53,7 @@ static struct xpro_addr xa(struct oaddr a)
 
 static struct oaddr a6(const char *text)
 {
-	struct oaddr a;
+	struct oaddr a = { { 0 } };
 
 	ip6(text, a.b);
 	return a;
