@@ -134,7 +134,7 @@ static void capacity(struct xpro_bpf *s)
 {
 	FZ_CHECK(entries(bpf_map__fd(s->maps.xpro_records), sizeof(struct xpro_key),
 			 bpf_map__max_entries(s->maps.xpro_records)) <= bpf_map__max_entries(s->maps.xpro_records));
-	FZ_CHECK(entries(bpf_map__fd(s->maps.xpro_aggs), 4, bpf_map__max_entries(s->maps.xpro_aggs)) <=
+	FZ_CHECK(entries(bpf_map__fd(s->maps.xpro_aggs), sizeof(struct xpro_addr), bpf_map__max_entries(s->maps.xpro_aggs)) <=
 		 bpf_map__max_entries(s->maps.xpro_aggs));
 }
 

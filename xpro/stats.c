@@ -96,7 +96,8 @@ int xpro_collect(struct xpro_proxy *px, struct xpro_snapshot *s, unsigned int nt
 {
 	struct xpro_key key, next, *prev = NULL;
 	struct xpro_record rec;
-	__u32 dk, dnext, *dprev = NULL, left;
+	struct xpro_addr dk, dnext, *dprev = NULL;
+	__u32 left;
 	int err;
 
 	memset(s, 0, sizeof(*s));
