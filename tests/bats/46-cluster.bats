@@ -1,0 +1,131 @@
+#!/usr/bin/env bats
+# The Redis Cluster testbed (issue 16): `xpro-redis cluster start|stop`
+# (scripts/xpro-redis) and `xpro-topo start --sync --cluster` (topo/xpro-topo).
+# Real redis-server 7.0 nodes, created with redis-cli --cluster create.
+
+load lib/xpro
+
+LAUNCHER=scripts/xpro-redis TOPO=topo/xpro-topo B=${XPRO_BUILD:-build}
+export XPRO=$B/bin/xpro XPRO_TOPO_PROBE=$B/bin/xpro-topo-probe XPRO_TOPO_PING=$B/bin/xpro-topo-ping
+
+setup() {
+  C=$BATS_TEST_TMPDIR/c N=t46-$$-$BATS_TEST_NUMBER
+  PASSF=$BATS_TEST_TMPDIR/pass
+  printf '%s' 'clu ster"pw' > "$PASSF"
+}
+
+teardown() {
+  "$LAUNCHER" cluster stop "$C" 2>/dev/null
+  [[ $(id -u) -eq 0 ]] && timeout 60 "$TOPO" down "$N" -q >/dev/null 2>&1
+  xp_teardown_all
+}
+
+# cluster_up ARGS...: `xpro-redis cluster start $C --user xpro` on 127.0.0.1
+# from a random base port (another one when a port is taken: status 3);
+# the node lines in $output, the base port in BASE
+cluster_up() {
+  local try
+  for ((try = 0; try < 5; try++)); do
+    BASE=$((21000 + (RANDOM % 800) * 10))
+    run timeout 90 "$LAUNCHER" cluster start "$C" --base-port "$BASE" --user xpro --pass-file "$PASSF" "$@"
+    ((status == 3)) || break
+  done
+  assert_success
+}
+
+# ccli PORT ARGS...: redis-cli to the node on 127.0.0.1:PORT as xpro
+ccli() { local p=$1; shift; REDISCLI_AUTH=$(< "$PASSF") timeout 5 redis-cli -p "$p" --user xpro "$@"; }
+
+@test "xpro-redis cluster: 6 nodes, 3 masters and 3 replicas, 16384 slots, the project's settings and the ACL user on each; a hash-tagged key on its slot's master; stop leaves nothing" {
+  local line pid addr role port masters=0 replicas=0 slot owner other sum p
+  local -a pids=() mports=()
+  cluster_up
+  # one line per node, the same in $C/nodes
+  [ "${#lines[@]}" -eq 6 ]
+  [ "$output" = "$(cat "$C/nodes")" ]
+  for line in "${lines[@]}"; do
+    read -r pid addr role <<< "$line"
+    port=${addr#127.0.0.1:}
+    [[ $port =~ ^[0-9]+$ ]] && ((port >= BASE && port < BASE + 6))
+    grep -q redis-server "/proc/$pid/cmdline"
+    pids+=("$pid")
+    case $role in master) masters=$((masters + 1)); mports+=("$port") ;; replica) replicas=$((replicas + 1)) ;; *) false ;; esac
+    # every node: the cluster is ok and every slot is served, the settings
+    ccli "$port" CLUSTER INFO | tr -d '\r' | grep -qx 'cluster_state:ok'
+    ccli "$port" CLUSTER INFO | tr -d '\r' | grep -qx 'cluster_slots_ok:16384'
+    [ "$(ccli "$port" CONFIG GET hash-max-listpack-entries | sed -n 2p)" = 128 ]
+    [ "$(ccli "$port" CONFIG GET cluster-node-timeout | sed -n 2p)" = 1500 ]
+    [ "$(ccli "$port" CONFIG GET save | sed -n 2p)" = "" ]
+    [ "$(ccli "$port" CONFIG GET appendonly | sed -n 2p)" = no ]
+    [ "$(ccli "$port" CONFIG GET cluster-config-file | sed -n 2p)" = "$C/node$((port - BASE + 1))/nodes.conf" ]
+    # the ACL user on every node (ACLs are not replicated), the default user off
+    ccli "$port" ACL GETUSER default | grep -qx off
+    run timeout 5 redis-cli -p "$port" PING
+    assert_output --partial NOAUTH
+    REDISCLI_AUTH=wrong run timeout 5 redis-cli -p "$port" --user xpro PING
+    assert_output --partial WRONGPASS
+  done
+  [ "$masters" -eq 3 ]
+  [ "$replicas" -eq 3 ]
+  # the slot ranges of CLUSTER SLOTS add up to 16384, served by the 3 masters
+  sum=$(ccli "${mports[0]}" --json CLUSTER SLOTS | jq '[.[] | .[1] - .[0] + 1] | add')
+  [ "$sum" -eq 16384 ]
+  # {198.18.1.101}: the slot is CRC16-XMODEM of the tag, mod 16384 (the cluster
+  # spec's rule), computed here apart from the server
+  slot=$(python3 -c 'import binascii; print(binascii.crc_hqx(b"198.18.1.101", 0) % 16384)')
+  [ "$(ccli "${mports[0]}" CLUSTER KEYSLOT 'x:{198.18.1.101}:198.18.16.5')" = "$slot" ]
+  # the master that owns it takes the write; another master redirects there
+  owner=$(ccli "${mports[0]}" --json CLUSTER SLOTS | jq -r --argjson s "$slot" '.[] | select(.[0] <= $s and $s <= .[1]) | .[2][1]')
+  [[ " ${mports[*]} " == *" $owner "* ]]
+  [ "$(ccli "$owner" HSET 'x:{198.18.1.101}:198.18.16.5' px1 7)" = 1 ]
+  for p in "${mports[@]}"; do
+    [[ $p == "$owner" ]] && continue
+    run ccli "$p" HGET 'x:{198.18.1.101}:198.18.16.5' px1
+    assert_output "MOVED $slot 127.0.0.1:$owner"
+    [ "$(ccli "$p" DBSIZE)" = 0 ]
+  done
+  [ "$(ccli "$owner" CLUSTER COUNTKEYSINSLOT "$slot")" = 1 ]
+  [ "$(ccli "$owner" HGET 'x:{198.18.1.101}:198.18.16.5' px1)" = 7 ]
+  # stop: every node by its PID, nothing left
+  run timeout 30 "$LAUNCHER" cluster stop "$C"
+  assert_success
+  for pid in "${pids[@]}"; do [ ! -d "/proc/$pid" ] || grep -q '^State:.*Z' "/proc/$pid/status"; done
+  [ ! -e "$C/nodes" ]
+  # again: nothing to do
+  run timeout 30 "$LAUNCHER" cluster stop "$C"
+  assert_success
+}
+
+@test "xpro-redis cluster: bad options are refused (status 2) and start nothing; a taken port is status 3 naming the node, the others stopped" {
+  run "$LAUNCHER" cluster start "$C" --nodes 5 --replicas 1
+  [ "$status" -eq 2 ]
+  assert_output --partial "at least 6 nodes"
+  run "$LAUNCHER" cluster start "$C" --shards 3
+  [ "$status" -eq 2 ]
+  assert_output --partial "unknown option '--shards'"
+  run "$LAUNCHER" cluster start "$C" --addrs 198.18.10.1,198.18.10.2
+  [ "$status" -eq 2 ]
+  run "$LAUNCHER" cluster start "$C" --node-timeout 50
+  [ "$status" -eq 2 ]
+  run "$LAUNCHER" cluster start "$C" --base-port 60000
+  [ "$status" -eq 2 ]
+  run "$LAUNCHER" cluster start "$C" --user xpro
+  [ "$status" -eq 2 ]
+  run "$LAUNCHER" cluster frobnicate "$C"
+  [ "$status" -eq 2 ]
+  run "$LAUNCHER" cluster start "$C" --netns-prefix "t46-none-$$-" --addrs 198.18.10.1,198.18.10.2,198.18.10.3,198.18.10.4,198.18.10.5,198.18.10.6
+  [ "$status" -eq 1 ]
+  assert_output --partial "no network namespace 't46-none-$$-1'"
+  [ ! -e "$C/node1" ]
+  # node 4's port is taken by another server: status 3, nodes 1-3 stopped again
+  local port pid
+  port=$(xp_redis_start)
+  run timeout 60 "$LAUNCHER" cluster start "$C" --base-port "$((port - 3))"
+  [ "$status" -eq 3 ]
+  assert_output --partial "node 4 (127.0.0.1:$port)"
+  assert_output --partial "in use"
+  for pid in $(cat "$C"/node{1,2,3}/redis.pid 2>/dev/null); do
+    [ ! -d "/proc/$pid" ] || grep -q '^State:.*Z' "/proc/$pid/status"
+  done
+  [ "$(xp_redis_cli "$port" PING)" = PONG ]
+}
