@@ -737,3 +737,21 @@ PYEOF
   [ "$(distinct .eth_dst)" -eq 1 ]
   [ "$(q '.[0].eth_dst')" = "$(ip -n "$RNS" -j link show r0 | jq -r '.[0].address' | tr -d :)" ]
 }
+
+@test "--key-file with a key for some bots only: every bot's packets logged under its own addresses" {
+  local keys=$BATS_TEST_TMPDIR/some.keys
+  ( umask 077; echo "198.18.32.1 000102030405060708090a0b0c0d0e0f 0" > "$keys" )
+  for fam in 4 6; do
+    if [ "$fam" = 4 ]; then t=198.18.1.5; else t=2001:db8::c612:105; fi
+    run bot --vector udp --target "$t" --sources 2 --proxy 198.18.0.1 --key-file "$keys" --duration 5 --count 4 \
+      --len 10 --log "$BATS_TEST_TMPDIR/k$fam.csv" -q
+    assert_success
+    # bots .1 (version 2) and .2 (version 1) alternate: 2 packets each, to the target
+    run bash -c "awk -F, 'NR > 1 { n[\$2 \" \" \$3] += \$5 } END { for (k in n) print k, n[k] }' '$BATS_TEST_TMPDIR/k$fam.csv' | sort"
+    if [ "$fam" = 4 ]; then
+      assert_output "$(printf '198.18.32.1 198.18.1.5 2\n198.18.32.2 198.18.1.5 2' | sort)"
+    else
+      assert_output "$(printf '2001:db8::c612:2001 2001:db8::c612:105 2\n2001:db8::c612:2002 2001:db8::c612:105 2' | sort)"
+    fi
+  done
+}

@@ -563,7 +563,9 @@ int bot_send_logged(struct bot *b, struct raw_sock *s, const size_t *len, uint64
 	int64_t ts = xp_real_sec();
 
 	for (int j = 0; j < done; j++) {
-		const uint8_t *ip = s->buf[j] + off;
+		/* --key-file: a bot without a key sent a version-1 header (16 bytes shorter) */
+		const uint8_t *ip = s->buf[j] + (b->tunnel == 2 && s->buf[j][RAW_ETH_LEN + 29] != XPRO_TUN_VERSION2 ?
+						  raw_inner_off(1) : off);
 		uint32_t sa, da;
 
 		if (b->v6) { /* the IPv4 addresses the names embed; 40 + payload bytes */
