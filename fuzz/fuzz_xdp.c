@@ -16,7 +16,11 @@
  *    PASS_NOFILTER) leaves Ethernet + a well-formed IPv4 packet: version
  *    4, IHL >= 5, total length within the frame and >= the header, not a
  *    fragment, its header the input's inner one (TTL one lower when
- *    forwarded by XDP, the header checksum valid whenever it was);
+ *    forwarded by XDP, the header checksum valid whenever it was), or
+ *    (EtherType 0x86DD) a well-formed IPv6 one: its length within the
+ *    frame, at most 4 extension headers and no fragment header before
+ *    TCP, UDP, ICMPv6 or no next header, its header the input's inner
+ *    one (hop limit one lower when forwarded by XDP);
  * and every 256 frames: the record and aggregate maps within capacity.
  */
 #include <arpa/inet.h>
@@ -138,12 +142,42 @@ static void capacity(struct xpro_bpf *s)
 		 bpf_map__max_entries(s->maps.xpro_aggs));
 }
 
+/* The same for an inner IPv6 packet (EtherType 0x86DD): its lengths, no
+ * fragment header and at most 4 extension headers (docs/protocol.md,
+ * "Inner IPv6"), its header the input's (hop limit one lower when
+ * forwarded by XDP). */
+static void inner6_well_formed(const uint8_t *in, size_t n, const uint8_t *out, size_t olen, int act)
+{
+	const uint8_t *ip = out + 14, *was = in + 14 + (n - olen);
+	size_t tot, off = 40;
+	uint8_t nh;
+	int k;
+
+	FZ_CHECK(olen >= 14 + 40 && olen <= n && ip[0] >> 4 == 6);
+	tot = 40 + (size_t)(ip[4] << 8 | ip[5]);
+	FZ_CHECK(14 + tot <= olen);
+	for (nh = ip[6], k = 0; k < 4 && (nh == 0 || nh == 43 || nh == 60) && off + 8 <= tot; k++) {
+		nh = ip[off];
+		off += ((size_t)ip[off + 1] + 1) * 8;
+	}
+	FZ_CHECK(off <= tot && (nh == 6 || nh == 17 || nh == 58 || nh == 59));
+	FZ_CHECK(!memcmp(was, ip, 7) && !memcmp(was + 8, ip + 8, 32));
+	if (act == XDP_TX || act == XDP_REDIRECT)
+		FZ_CHECK(ip[7] == (uint8_t)(was[7] - 1) && was[7] > 1);
+	else
+		FZ_CHECK(ip[7] == was[7]);
+}
+
 /* in: the frame sent (n bytes); out: the frame passed (olen bytes). */
 static void inner_well_formed(const uint8_t *in, size_t n, const uint8_t *out, size_t olen, int act)
 {
 	const uint8_t *ip = out + 14, *was;
 	size_t ihl, tot;
 
+	if (olen >= 14 && out[12] == 0x86 && out[13] == 0xdd) {
+		inner6_well_formed(in, n, out, olen, act);
+		return;
+	}
 	FZ_CHECK(olen >= 14 + 20 && olen <= n && out[12] == 0x08 && out[13] == 0x00);
 	FZ_CHECK(ip[0] >> 4 == 4);
 	ihl = (size_t)(ip[0] & 15) * 4;

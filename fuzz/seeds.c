@@ -57,7 +57,7 @@ static void put_replay(uint8_t dlt_idx, const uint8_t *frame, size_t n)
 }
 
 enum tweak { T_NONE, T_V2, T_TRUNC, T_MAGIC, T_XLEN, T_IHL, T_FRAG, T_V6, T_ARP, T_PORT, T_NONEIGH,
-	     T_BLACKHOLE, T_TTL1, T_HAIRPIN, T_SPOOF, T_MGMT, T_VLAN, T_OPTIONS, T__N };
+	     T_BLACKHOLE, T_TTL1, T_HAIRPIN, T_SPOOF, T_MGMT, T_VLAN, T_OPTIONS, T_V6EXT, T_V6V2, T__N };
 
 static void tweak(struct pkt_spec *s, int t)
 {
@@ -68,7 +68,7 @@ static void tweak(struct pkt_spec *s, int t)
 	case T_XLEN: s->x_len_delta = -4; break;
 	case T_IHL: s->i_ihl = 4; break;
 	case T_FRAG: s->i_frag = 0x2000; break;
-	case T_V6: s->i_version = 6; break;
+	case T_V6: s->i6 = 1; break; /* inner IPv6 (inline: routed IPv6) */
 	case T_ARP: s->eth_proto = 0x0806; break;
 	case T_PORT: s->o_dport = 5684; break;
 	case T_NONEIGH: s->i_dst = ip4("198.18.1.3"); break;
@@ -79,6 +79,11 @@ static void tweak(struct pkt_spec *s, int t)
 	case T_MGMT: s->i_dst = ip4("198.18.1.200"); break;
 	case T_VLAN: s->eth_proto = 0x8100; break;
 	case T_OPTIONS: s->i_ihl = 6; break;
+	case T_V6EXT: /* hop-by-hop, routing, destination options */
+		s->i6 = 1; s->n_ext = 3; s->ext[0] = 0; s->ext[1] = 43; s->ext[2] = 60; break;
+	case T_V6V2: /* the keyed device's inner IPv6 (its v1 frames are downgrades);
+		      * sequence 2: T_V2's 1 and this pass in either order */
+		tweak(s, T_V2); s->i6 = 1; s->x_seq = 2; break;
 	}
 }
 
