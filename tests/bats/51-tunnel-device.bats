@@ -454,6 +454,31 @@ ipv6_off() {
   [ "$(d tun .counters.drop_malformed)" -eq 0 ]
 }
 
+@test "xpro-device over IPv6 with keys: header version 2 signed over the inner IPv6 addresses, verified by px1" {
+  local keys=$BATS_TEST_TMPDIR/device_keys conf2=$BATS_TEST_TMPDIR/xpro-keys.conf
+  # one key per device 198.18.16.1-4 (index = line place), the file the proxy checks with
+  ( umask 077
+    for k in 1 2 3 4; do printf '198.18.16.%d %032x\n' "$k" "$((k * 7919))"; done > "$keys" )
+  { cat "$CONF"; echo "device_keys = $keys"; } > "$conf2"
+  xp_exec "$PX1" timeout 20 "$XPRO" detach -i in0 -c "$CONF" >/dev/null
+  xp_exec "$PX1" timeout 20 "$XPRO" attach -i in0 -c "$conf2" >/dev/null
+  snap base
+  ipv6_on
+  sink 5
+  run xp_exec "$DEV" timeout 30 "$DEVICE" --target 2001:db8::c612:165 --sources 2001:db8::c612:1000/116 \
+      --devices 4 --proto coap --period 100 --count 16 --duration 6 --seed 9 --proxy-start first \
+      --key-file "$keys" --summary "$BATS_TEST_TMPDIR/dev.json"
+  assert_success
+  wait "$SINK_PID"
+  ipv6_off
+  c=$(pxstat "$PX1" | jq -c '[.counters.drop_bad_mac, .counters.drop_no_key, .counters.drop_v1, .counters.drop_replay, .counters.drop_spoofed, .counters.v1_accepted]')
+  xp_exec "$PX1" timeout 20 "$XPRO" detach -i in0 -c "$conf2" >/dev/null
+  xp_exec "$PX1" timeout 20 "$XPRO" attach -i in0 -c "$CONF" >/dev/null
+  [ "$(jq -c '[.requests, .ok, .timeouts]' "$BATS_TEST_TMPDIR/dev.json")" = '[16,16,0]' ]
+  [ "$c" = '[0,0,0,0,0,0]' ]
+  [ "$(jq -r .requests_answered "$BATS_TEST_TMPDIR/sink.json")" -eq 16 ]
+}
+
 @test "xpro-device refuses IPv6 destinations outside 2001:db8::/32 (a v4-mapped one is checked as IPv4)" {
   for t in 2001:db9::1 ::1 fe80::1 ff02::1 2001:db8a::1; do
     run xp_exec "$DEV" timeout 10 "$DEVICE" --target "$t" --duration 1
