@@ -326,3 +326,37 @@ teardown() { sync_teardown; }
   assert_output 60
   [[ $(count px1 $C6 $D6) == 50 ]]
 }
+
+@test "IPv6 through the proxies: the bot's inner IPv6 packets to vic1's IPv6 name, under TF1 on each proxy and above it in sum, are dropped by all three; the master holds the sum under x:{2001:db8::c612:165}" {
+  # device_embed6 (docs/config.md): the bot 198.18.32.5 may send from its
+  # IPv6 name 2001:db8::c612:2005; xpt-udp --six maps --dst 198.18.1.101 to
+  # 2001:db8::c612:165 (vic1's IPv6 address in the testbed)
+  printf 'device_embed6 = 2001:db8::/96\n' | cat "$CONF" - > "$BATS_TEST_TMPDIR/six.conf"
+  testbed "$BATS_TEST_TMPDIR/six.conf" --sync
+  D6=2001:db8::c612:165
+  pids=()
+  for p in 1 2 3; do
+    topo exec "$RUN" bot timeout 30 "$UDP" send --six --proxy 198.18.0.$p --bind $BOT --dst $VIC --dport 9 \
+      --count $PER_PROXY --interval-us 20000 > "$BATS_TEST_TMPDIR/send$p.json" 2>&1 &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p"; done
+  for p in 1 2 3; do [[ $(jq -r .sent "$BATS_TEST_TMPDIR/send$p.json") == "$PER_PROXY" ]]; done
+  # the record's key: the client is the outer source (tunnel mode), IPv4,
+  # v4-mapped; the destination the inner IPv6 one. Worked as in the first
+  # test: every record ends at 300, each proxy drops all but at most 65
+  for p in px1 px2 px3; do
+    settle "$p" $BOT $D6 $((3 * PER_PROXY))
+    drops=$(stat $p .counters.drop_tf1)
+    passed=$(stat $p .counters.pass_redirect)
+    echo "# $p: passed $passed, dropped (TF1) $drops of $PER_PROXY" >&3
+    [[ $((drops + passed)) == "$PER_PROXY" ]]
+    (( drops > 0 && passed <= 65 ))
+    # no record under vic1's IPv4 name: the two families are two destinations
+    [[ $(count $p $BOT $VIC) == 0 ]]
+  done
+  run mcount $BOT $D6
+  assert_output "$((3 * PER_PROXY))"
+  run mredis EXISTS "x:{$VIC}"
+  assert_output 0
+}
