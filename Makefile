@@ -99,13 +99,13 @@ bench: deps build ## measure speed as ratios against baselines: results/bench/la
 bench-compare: ## each bench key's change between two runs: A=STAMP B=STAMP (results/bench/history/)
 	$(Q)bash bench/compare.sh "$(A)" "$(B)"
 
-experiment: deps build ## run one scenario: make experiment SCENARIO=flood [DEFENSE= DURATION= SEED= SEEDS= TESTBED=mininet]
+experiment: deps build ## run one scenario: make experiment SCENARIO=flood [DEFENSE= DURATION= SEED= SEEDS= TESTBED=mininet MASTER=cluster]
 	$(Q)XPRO_BUILD=$(O) DEFENSE="$(DEFENSE)" DURATION="$(DURATION)" SEED="$(SEED)" SEEDS="$(SEEDS)" \
-		TESTBED="$(TESTBED)" /usr/bin/python3 experiments/xpro-exp run "$(SCENARIO)"
+		TESTBED="$(TESTBED)" MASTER="$(MASTER)" /usr/bin/python3 experiments/xpro-exp run "$(SCENARIO)"
 
-compare: deps build ## every defense on one scenario: make compare SCENARIO=flood
+compare: deps build ## every defense on one scenario: make compare SCENARIO=flood [MASTER=cluster]
 	$(Q)XPRO_BUILD=$(O) DEFENSES="$(DEFENSES)" DURATION="$(DURATION)" SEED="$(SEED)" SEEDS="$(SEEDS)" \
-		TESTBED="$(TESTBED)" /usr/bin/python3 experiments/xpro-exp compare "$(SCENARIO)"
+		TESTBED="$(TESTBED)" MASTER="$(MASTER)" /usr/bin/python3 experiments/xpro-exp compare "$(SCENARIO)"
 
 matrix: deps build ## every scenario x every defense, resumable: make matrix [SEEDS=3 SCALE=ci SCENARIOS= DEFENSES= NEW=1]
 	$(Q)XPRO_BUILD=$(O) SEEDS="$(or $(SEEDS),3)" SCALE="$(SCALE)" SCENARIOS="$(SCENARIOS)" DEFENSES="$(DEFENSES)" \
