@@ -101,12 +101,14 @@ state() { jq -r "$3" /run/xpro/topo/$RUN/$1/xpro/*/in0/$2.json; }
 # le64 N: N as 8 bytes, little-endian, in bpftool's hex
 le64() { local i; for i in 0 1 2 3 4 5 6 7; do printf '%02x ' $(( ($1 >> (8 * i)) & 255 )); done; }
 # put_record P CLIENT-HEX TS_NS C: a record of (CLIENT, vic1) in P's map, its
-# window [TS, TS] with C packets, nothing to sync (dc 0, mark 0)
+# window [TS, TS] with C packets, nothing to sync (dc 0, mark 0). The key is
+# two 16-byte addresses, IPv4 v4-mapped (::ffff:a.b.c.d, bpf/xpro.h)
+V4MAPPED="00 00 00 00 00 00 00 00 00 00 ff ff"
 put_record() {
   local ns pins
   ns=$(jq -r .netns <(px "$1" stats -i in0 --json))
   pins=$(awk -F' *= *' '$1 == "bpffs" { print $2 }' "$(pconf "$1")")
-  bpftool map update pinned "${pins:-/run/xpro/bpf}/$ns/in0/xpro_records" key hex $2 c6 12 01 65 \
+  bpftool map update pinned "${pins:-/run/xpro/bpf}/$ns/in0/xpro_records" key hex $V4MAPPED $2 $V4MAPPED c6 12 01 65 \
     value hex $(le64 "$3") $(le64 "$3") $(le64 "$4") $(le64 0) $(le64 0) $(le64 0) $(le64 "$4") $(le64 0) 00 00 00 00 00 00 00 00
 }
 

@@ -5,8 +5,13 @@
 # as local and master Redis:
 #
 #   dev (198.18.0.2) dev0 ==== in0 (198.18.0.1) px (198.18.1.1) out0 ==== vic0 (198.18.1.2) vic
+#
+# and each host's IPv6 name (2001:db8:: + its IPv4 address, /120), routed
+# the same way: dev may send inner IPv6 from 2001:db8::c612:2
+# (device_embed6) to vic's 2001:db8::c612:102.
 
 load lib/xpro
+load lib/inet6
 
 XPRO=${XPRO_BUILD:-build}/bin/xpro
 UDP=${XPRO_BUILD:-build}/tests/tools/xpt-udp
@@ -16,6 +21,13 @@ setup_file() {
   export DEV PX VIC CONF RPORT LOGDIR NOTIFIED
   xp_proxy_path "" dev0 vic0
   for i in $(seq 10 13); do xp_addr "$DEV" dev0 198.18.0.$i/24; done
+  xp6_addr "$DEV" dev0 2001:db8::c612:2/120
+  xp6_addr "$PX" in0 2001:db8::c612:1/120
+  xp6_addr "$PX" out0 2001:db8::c612:101/120
+  xp6_addr "$VIC" vic0 2001:db8::c612:102/120
+  timeout 10 ip -n "$DEV" -6 route add 2001:db8::c612:100/120 via 2001:db8::c612:1
+  timeout 10 ip -n "$VIC" -6 route add 2001:db8::c612:0/120 via 2001:db8::c612:101
+  xp_exec "$PX" sysctl -qw net.ipv6.conf.all.forwarding=1
   RPORT=$(xp_redis_start "$PX")
   LOGDIR=$BATS_FILE_TMPDIR/log
   NOTIFIED=$BATS_FILE_TMPDIR/notified
@@ -27,7 +39,7 @@ setup_file() {
   xp_conf "$CONF" tt1_ms=1000 tt2_ms=200 tt3_ms=300 tf1=50 tf2=100000 warn_interval_ms=100 \
     state_dir="$BATS_FILE_TMPDIR/state" log_dir="$LOGDIR" log_max_kb=2 log_keep=2 \
     redis_local=127.0.0.1:$RPORT redis_master=127.0.0.1:$RPORT 'proxy_id=px"q\1' sync_period_ms=100 t_w=20 \
-    notify="$BATS_FILE_TMPDIR/notify" notify_interval_ms=600000
+    notify="$BATS_FILE_TMPDIR/notify" notify_interval_ms=600000 device_embed6=2001:db8::/96
   xp_pin_dir_register "/run/xpro/bpf/$PX"
   xp_exec "$PX" "$XPRO" attach -i in0 -c "$CONF" >/dev/null
 }
@@ -101,5 +113,27 @@ flood() {
   run xp_exec "$PX" "$XPRO" alerts -i in0 -c "$CONF" --count 1
   assert_success
   assert_output "$(head -1 "$f")"
+  kill "$wpid"
+}
+
+@test "an inner IPv6 flood's warnings: the destination by its IPv6 name in the EVE line, the log, the master's stream and xpro alerts -j" {
+  D6=2001:db8::c612:102
+  : > "$(log_file)"
+  wpid=$(xp_spawn --ns "$PX" warnd "$XPRO" warnd -i in0 -c "$CONF")
+  sleep 0.5
+  # one client at ~500 packets/s for 1.2 s, above TF1 = 50 (xpt-udp --six:
+  # inner 2001:db8::c612:2 -> 2001:db8::c612:102)
+  xp_exec "$DEV" timeout 20 "$UDP" send --six --proxy 198.18.0.1 --dst 198.18.1.2 --dport 7 \
+    --count 600 --interval-us 2000 --wait-ms 0 >/dev/null
+  sleep 1
+  f=$(log_file)
+  # the client is the outer (tunnel) source, IPv4; the destination the inner IPv6 one
+  warned6() { cat "$f" "$f".1 2>/dev/null | jq -r --arg d $D6 'select(.destination == $d) | "\(.client) \(.src_ip) \(.dest_ip) \(.dest) \(.reason)"'; }
+  run warned6
+  assert_line "198.18.0.2 198.18.0.2 $D6 $D6 tf1"
+  rcli XRANGE xpro:warnings:log - + | grep '^{' | jq -e -s --arg d $D6 'any(.[]; .destination == $d and .client == "198.18.0.2")'
+  run xp_exec "$PX" "$XPRO" alerts -i in0 -c "$CONF" --count 50 -j
+  assert_success
+  jq -e -s --arg d $D6 'any(.[]; .destination == $d)' <<< "$output"
   kill "$wpid"
 }
