@@ -297,10 +297,17 @@ static int parse_addr(const char *s, struct xpro_addr *a, const char *what)
 	struct xpro_addr x;
 	struct in_addr in;
 	char canon[XPRO_ADDR_STRLEN];
+	int known = 0;
 
-	if (!xpro_addr_parse_str(s, a) && strlen(s) < XPRO_ADDR_STRLEN)
+	if (!xpro_addr_parse_str(s, a))
 		return 0;
-	if (inet_pton(AF_INET6, s, x.w) == 1 || (inet_pton(AF_INET, s, &in) == 1 && (xpro_addr_set4(&x, in.s_addr), 1)))
+	if (inet_pton(AF_INET6, s, x.w) == 1) {
+		known = 1;
+	} else if (inet_pton(AF_INET, s, &in) == 1) {
+		xpro_addr_set4(&x, in.s_addr);
+		known = 1;
+	}
+	if (known)
 		pr_warn("%s: '%s' is not written canonically: write %s\n", what, s, xpro_addr_str(canon, &x));
 	else
 		pr_warn("%s: '%s' is not an IPv4 or IPv6 address\n", what, s);
