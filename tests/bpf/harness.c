@@ -64,6 +64,7 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 }
 
 uint32_t h_max_records = 1 << 16;
+int h_embed6 = 1;
 
 struct xpro_bpf *h_load(uint32_t mode)
 {
@@ -86,7 +87,7 @@ struct xpro_bpf *h_load_v1(uint32_t mode, int v1)
 	s->rodata->cfg_devnets = 1; /* (empty unless a test fills them) */
 	s->rodata->cfg_keys = 1;    /* client identity on: keys looked up */
 	s->rodata->cfg_v1 = (uint8_t)v1;
-	s->rodata->cfg_embed6 = 1; /* device_embed6 = 2001:db8::/96 */
+	s->rodata->cfg_embed6 = (uint8_t)h_embed6; /* device_embed6 = 2001:db8::/96 */
 	ip6("2001:db8::", (uint8_t *)(void *)s->rodata->cfg_embed6_net);
 	bpf_map__set_max_entries(s->maps.xpro_records, h_max_records);
 	if (xpro_bpf__load(s)) {

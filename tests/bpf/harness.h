@@ -60,6 +60,7 @@ int h_guard(struct xpro_bpf *s);
 extern const uint64_t H_KEY_A[2], H_KEY_B[2];
 struct xpro_bpf *h_load_v1(uint32_t mode, int v1);
 extern uint32_t h_max_records;           /* the record map's size at the next load (1 << 16) */
+extern int h_embed6;                     /* 0: the next load has device_embed6 = none */
 int h_keys(struct xpro_bpf *s);
 int h_unkey(struct xpro_bpf *s);
 /* Run one frame; returns the XDP action, output in out (*out_len). */

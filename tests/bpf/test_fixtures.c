@@ -165,7 +165,7 @@ static const struct fixture tunnel_fixtures[] = {
 	{ "inner destination in a management prefix: dropped", t_to_mgmt, XDP_DROP, XPRO_C_DROP_TO_MGMT },
 	{ "VLAN frame in tunnel mode goes to the kernel", t_vlan, XDP_PASS, XPRO_C_NOT_TUNNEL },
 	/* inner IPv6 */
-	{ "inner IPv6: forwarded (redirect)", t6, XDP_REDIRECT, XPRO_C_PASS_REDIRECT },
+	{ "inner IPv6 from the device's device_embed6 address: forwarded (redirect)", t6, XDP_REDIRECT, XPRO_C_PASS_REDIRECT },
 	{ "inner IPv6: hop-by-hop, destination options (24 bytes), routing skipped: forwarded", t6_exts, XDP_REDIRECT, XPRO_C_PASS_REDIRECT },
 	{ "inner IPv6: 4 extension headers (the walk's bound): forwarded", t6_exts4, XDP_REDIRECT, XPRO_C_PASS_REDIRECT },
 	{ "inner IPv6: 5 extension headers (beyond the bound): exthdr", t6_exts5, XDP_DROP, XPRO_C_DROP_EXTHDR },
@@ -485,6 +485,28 @@ static void test_verdicts6(void)
 		   "inner IPv6, filter off: decapsulated (0x86DD, inner untouched), to the kernel, no record");
 	}
 	h_params(&P);
+
+	/* device_embed6 = none: the embedded address is not the device's; a
+	 * registered IPv6 prefix still is */
+	{
+		struct xpro_bpf *none;
+
+		h_embed6 = 0;
+		none = h_load(0);
+		h_embed6 = 1;
+		if (ok(none && !h_guard(none), "an object with device_embed6 = none loads")) {
+			fresh(none, &spec);
+			t6(&spec);
+			act = send_one(none, &spec, t0);
+			ok(act == XDP_DROP && h_counter(none, XPRO_C_DROP_SPOOFED) == 1,
+			   "device_embed6 = none: 2001:db8::c612:2 from 198.18.0.2 is spoofed");
+			t6_registered(&spec);
+			act = send_one(none, &spec, t0);
+			ok(act == XDP_REDIRECT, "device_embed6 = none: a registered IPv6 prefix still passes");
+		}
+		if (none)
+			xpro_bpf__destroy(none);
+	}
 
 	/* ipv6 = kernel: outer IPv6 to the kernel; inner IPv6 still forwarded */
 	P.ipv6 = XPRO_IPV6_KERNEL;
