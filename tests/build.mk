@@ -17,3 +17,10 @@ TEST_BINS  += $(TEST_TOOLS)
 
 $(O)/tests/tools/xpt-udp: $(O)/obj/tests/tools/xpt-udp.o $(addprefix $(O)/obj/lib/,safety.o tunnel.o opt.o log.o inet6.o)
 	$(call link)
+
+# tests/tools/xpt-cluster: drives xpro's Redis Cluster client (47-cluster-client.bats).
+TEST_TOOLS += $(O)/tests/tools/xpt-cluster
+TEST_BINS  += $(O)/tests/tools/xpt-cluster
+
+$(O)/tests/tools/xpt-cluster: $(O)/obj/tests/tools/xpt-cluster.o $(XPRO_LIB_OBJS) $(addprefix $(O)/obj/lib/,opt.o json.o log.o)
+	$(call link,$(USER_LDLIBS))
