@@ -2,7 +2,7 @@
 # xpro's Redis Cluster client (xpro/rcluster.h, docs/sync.md "Redis Cluster:
 # the client") against a real cluster: 6 redis-server 7.0 nodes (3 masters,
 # 3 replicas, node timeout 1.5 s) from `xpro-redis cluster start` on
-# 127.0.0.1, the ACL user xpro on every node. tests/tools/xpt-cluster drives
+# 127.0.0.1, the ACL user xpro on every node. tests/tools/xpt-cluster.c drives
 # the client: rounds of one batch of SETs of 1000 keys "t:{198.18.1.d}:i"
 # (value "r<round>") and one batch of GETs that checks every value read
 # against what the tool knows it wrote. Each test stops every node by PID in
