@@ -357,6 +357,15 @@ int xpro_attach(const struct xpro_config *c, const char *ifname, const struct at
 			return -EPERM;
 		}
 	}
+	if (c->params.ipv6 == XPRO_IPV6_FILTER && c->mode == XPRO_MODE_INLINE) {
+		/* routed IPv6 through Algorithm 2: the IPv6 FIB lookup needs it */
+		err = xpro_sysctl_read("/proc/sys/net/ipv6/conf/all/forwarding", &fwd);
+		if (err || fwd != 1) {
+			pr_warn("attach %s: ipv6 = filter needs IPv6 forwarding on in network namespace %s (sysctl -w net.ipv6.conf.all.forwarding=1); bpf_fib_lookup needs it\n",
+				ifname, px.nsname);
+			return -EPERM;
+		}
+	}
 	if (c->mode == XPRO_MODE_TUNNEL && !tun_addr) {
 		err = first_ipv4(ifname, &tun_addr);
 		if (err) {

@@ -330,6 +330,12 @@ dev_send6() { dev_send6_to 198.18.1.2 7 "$@"; }
   run "$XPRO" config check "$CONF"
   assert_success
   px detach -i in0 >/dev/null
+  # inline mode, ipv6 = filter: IPv6 forwarding must be on (the IPv6 route lookup)
+  xp_exec "$PX" sysctl -qw net.ipv6.conf.all.forwarding=0
+  run px attach -i in0 --set mode=inline --set ipv6=filter
+  xp_exec "$PX" sysctl -qw net.ipv6.conf.all.forwarding=1
+  assert_failure
+  assert_output --partial "ipv6 = filter needs IPv6 forwarding on"
   xp_exec "$PX" sysctl -qw net.ipv4.ip_forward=0
   run px attach -i in0
   assert_failure
