@@ -67,6 +67,11 @@ ccli() { local p=$1; shift; REDISCLI_AUTH=$(< "$PASSF") timeout 5 redis-cli -p "
   done
   [ "$masters" -eq 3 ]
   [ "$replicas" -eq 3 ]
+  # the password on no command line, the nodes' configs private (masterauth)
+  ps -eo args > "$BATS_TEST_TMPDIR/ps"
+  run grep -cF -f "$PASSF" "$BATS_TEST_TMPDIR/ps"
+  assert_output 0
+  [ "$(stat -c %a "$C/node4/redis.conf")" = 600 ]
   # the slot ranges of CLUSTER SLOTS add up to 16384, served by the 3 masters
   sum=$(ccli "${mports[0]}" --json CLUSTER SLOTS | jq '[.[] | .[1] - .[0] + 1] | add')
   [ "$sum" -eq 16384 ]
