@@ -101,7 +101,7 @@ ccli() { local p=$1; shift; REDISCLI_AUTH=$(< "$PASSF") timeout 5 redis-cli -p "
   assert_success
 }
 
-@test "xpro-redis cluster: bad options are refused (status 2) and start nothing; a taken port is status 3 naming the node, the others stopped" {
+@test "xpro-redis cluster: bad options are refused (status 2) and start nothing; a taken port is status 3 naming the node, the others stopped; xpro-exp --master single|cluster, not on Mininet" {
   run "$LAUNCHER" cluster start "$C" --nodes 5 --replicas 1
   [ "$status" -eq 2 ]
   assert_output --partial "at least 6 nodes"
@@ -118,6 +118,12 @@ ccli() { local p=$1; shift; REDISCLI_AUTH=$(< "$PASSF") timeout 5 redis-cli -p "
   [ "$status" -eq 2 ]
   run "$LAUNCHER" cluster frobnicate "$C"
   [ "$status" -eq 2 ]
+  # the experiments' switch (xpro-exp run|compare --master, MASTER=): cluster or single
+  run /usr/bin/python3 experiments/xpro-exp run flood --master sharded
+  [ "$status" -eq 2 ]
+  MASTER=cluster run /usr/bin/python3 experiments/xpro-exp compare flood --testbed mininet
+  [ "$status" -eq 2 ]
+  assert_output --partial "namespace testbed only"
   run "$LAUNCHER" cluster start "$C" --netns-prefix "t46-none-$$-" --addrs 198.18.10.1,198.18.10.2,198.18.10.3,198.18.10.4,198.18.10.5,198.18.10.6
   [ "$status" -eq 1 ]
   assert_output --partial "no network namespace 't46-none-$$-1'"
