@@ -26,7 +26,7 @@ $(O)/fuzz/fuzz_formats: $(call fuzz_objs,fuzz/fuzz_formats xpro/formats lib/json
 	$(call fuzz_link)
 $(O)/fuzz/fuzz_config: $(call fuzz_objs,fuzz/fuzz_config xpro/config xpro/guard lib/log lib/addr)
 	$(call fuzz_link,$(USER_LDLIBS))
-$(O)/fuzz/fuzz_replay: $(call fuzz_objs,fuzz/fuzz_replay traffic/replay/replay_map lib/tunnel)
+$(O)/fuzz/fuzz_replay: $(call fuzz_objs,fuzz/fuzz_replay traffic/replay/replay_map lib/tunnel lib/inet6)
 	$(call fuzz_link)
 $(O)/fuzz/fuzz_scn: $(call fuzz_objs,fuzz/fuzz_scn sim/scn sim/sim xpro/merge xpro/agg xpro/formats lib/opt lib/json lib/log lib/addr)
 	$(call fuzz_link,$(USER_LDLIBS) -lm)

@@ -8,7 +8,8 @@
  *    key of the harness, and one per malformed class, in both modes;
  *  - replay: the same inner packets behind each link-layer header, and the
  *    first frames of each capture named on the command line;
- *  - formats: one valid value per parser, and the boundaries (2^53 - 1).
+ *  - formats: one valid value per parser (IPv4 and IPv6 names), and the
+ *    boundaries (2^53 - 1).
  * Usage: seeds DIR [CAPTURE.pcap ...]
  */
 #include <errno.h>
@@ -133,6 +134,12 @@ static void values(void)
 		{ "\x07", "x:{198.18.1.2}:198.18.0.2" },
 		{ "\x08", "overload \x1b[31m at px1\n" },
 		{ "\x09", "1 2 3 4" },
+		/* records format 2: IPv6 names (docs/sync.md, "Format version") */
+		{ "\x01", "2001:db8::c612:2 1000000000 1000500000 12 3 1" },
+		{ "\x05", "2001:db8::c612:102 2001:db8::c612:2 198.18.0.3" },
+		{ "\x06", "px2\nx:{2001:db8::c612:102}:2001:db8::c612:2\nx:{198.18.1.2}:2001:db8::c612:3" },
+		{ "\x07", "x:{2001:db8::c612:102}:2001:db8::c612:2" },
+		{ "\x09", "2001:db8::c612:2" },
 	};
 	size_t i;
 
