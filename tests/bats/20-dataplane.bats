@@ -12,6 +12,7 @@
 # IPv6 address is listed as a proxy, 2001:db8::c612:180/121 as management-only.
 
 load lib/xpro
+load lib/inet6
 
 XPRO=${XPRO_BUILD:-build}/bin/xpro
 UDP=${XPRO_BUILD:-build}/tests/tools/xpt-udp
@@ -23,13 +24,7 @@ setup_file() {
   # on after the link is up), the managed neighbour entry: xp_proxy_path
   xp_proxy_path "" dev0 vic0
   for i in $(seq 10 17); do xp_addr "$DEV" dev0 198.18.0.$i/24; done
-  six_addr "$DEV" dev0 2001:db8::c612:2/120
-  six_addr "$PX" in0 2001:db8::c612:1/120
-  six_addr "$PX" out0 2001:db8::c612:101/120
-  six_addr "$VIC" vic0 2001:db8::c612:102/120
-  timeout 10 ip -n "$DEV" -6 route add 2001:db8::c612:100/120 via 2001:db8::c612:1
-  timeout 10 ip -n "$VIC" -6 route add 2001:db8::c612:0/120 via 2001:db8::c612:101
-  xp_exec "$PX" sysctl -qw net.ipv6.conf.all.forwarding=1
+  xp6_proxy_path dev0 vic0
   STATE=$BATS_FILE_TMPDIR/state
   CONF=$BATS_FILE_TMPDIR/xpro.conf
   xp_conf "$CONF" tt1_ms=1000 tt2_ms=200 tt3_ms=300 tf1=50 tf2=400 max_records=65536 max_dests=1024 \
@@ -56,12 +51,6 @@ setup() {
 
 teardown() {
   xp_dump_on_failure
-}
-
-# six_addr NS IF ADDR/LEN: a static IPv6 address without DAD, inside 2001:db8::/32 only
-six_addr() {
-  [[ $3 == 2001:db8:* ]] || { echo "six_addr: '$3' is outside 2001:db8::/32" >&2; return 1; }
-  timeout 10 ip -n "$1" -6 addr add "$3" dev "$2" nodad
 }
 
 px() { xp_exec "$PX" "$XPRO" "$@" -c "$CONF"; }

@@ -21,13 +21,7 @@ setup_file() {
   export DEV PX VIC CONF RPORT LOGDIR NOTIFIED
   xp_proxy_path "" dev0 vic0
   for i in $(seq 10 13); do xp_addr "$DEV" dev0 198.18.0.$i/24; done
-  xp6_addr "$DEV" dev0 2001:db8::c612:2/120
-  xp6_addr "$PX" in0 2001:db8::c612:1/120
-  xp6_addr "$PX" out0 2001:db8::c612:101/120
-  xp6_addr "$VIC" vic0 2001:db8::c612:102/120
-  timeout 10 ip -n "$DEV" -6 route add 2001:db8::c612:100/120 via 2001:db8::c612:1
-  timeout 10 ip -n "$VIC" -6 route add 2001:db8::c612:0/120 via 2001:db8::c612:101
-  xp_exec "$PX" sysctl -qw net.ipv6.conf.all.forwarding=1
+  xp6_proxy_path dev0 vic0
   RPORT=$(xp_redis_start "$PX")
   LOGDIR=$BATS_FILE_TMPDIR/log
   NOTIFIED=$BATS_FILE_TMPDIR/notified

@@ -24,3 +24,16 @@ xp6_addr() {
   esac
   timeout 10 ip -n "$1" addr add "$3" dev "$2" nodad
 }
+
+# xp6_proxy_path DEVIF VICIF: the IPv6 names of xp_proxy_path's hosts (2001:db8::
+# + the IPv4 address, /120 for each /24), routed the same way, IPv6 forwarding on PX:
+#   DEV 2001:db8::c612:2 ==== in0 ::c612:1 PX out0 ::c612:101 ==== VIC 2001:db8::c612:102
+xp6_proxy_path() {
+  xp6_addr "$DEV" "$1" 2001:db8::c612:2/120 &&
+    xp6_addr "$PX" in0 2001:db8::c612:1/120 &&
+    xp6_addr "$PX" out0 2001:db8::c612:101/120 &&
+    xp6_addr "$VIC" "$2" 2001:db8::c612:102/120 &&
+    timeout 10 ip -n "$DEV" -6 route add 2001:db8::c612:100/120 via 2001:db8::c612:1 &&
+    timeout 10 ip -n "$VIC" -6 route add 2001:db8::c612:0/120 via 2001:db8::c612:101 &&
+    xp_exec "$PX" sysctl -qw net.ipv6.conf.all.forwarding=1
+}
