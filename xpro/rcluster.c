@@ -509,6 +509,7 @@ int rcluster_refresh(struct rcluster *rc)
 				rc->st.maps_refused++;
 				seterr(rc->err, sizeof(rc->err), "node %s: slot map refused, the old one kept: %s",
 				       rc_addr_str(addr, &n->a), why);
+				memcpy(rc->map_err, rc->err, sizeof(rc->map_err));
 			} else {
 				freeReplyObject(rep);
 				install(rc, rc->scratch);
@@ -697,8 +698,9 @@ static void round_once(struct rcluster *rc, int *refresh, int *busy)
 			}
 			if (rep->type == REDIS_REPLY_ERROR && rep->str) {
 				k = rc_parse_redirect(rep->str, rep->len, &slot, &to, perr, sizeof(perr));
-				if (k < 0) {
+				if (k < 0) { /* the map may know the slot's owner better */
 					cmd_fail(rc, c, "node %s: %s", rc_addr_str(addr, &nd->a), perr);
+					*refresh = 1;
 					freeReplyObject(rep);
 					continue;
 				}

@@ -135,6 +135,7 @@ struct rcluster {
 	struct rc_map *scratch;
 	struct rc_stats st;
 	char err[256];               /* the last refusal or failure */
+	char map_err[256];           /* the last slot map refused */
 };
 
 #define RC_DEF_BUSY_RETRIES 8

@@ -77,6 +77,37 @@ finish() {
 }
 j() { jq -r ".$1" <<< "$OUT"; }
 
+# migrate S A B: slot S's keys from the master at port A to the one at B, the
+# slot left MIGRATING on A and IMPORTING on B (the client gets ASK); NK: the
+# keys moved; IDB: B's node id
+migrate() {
+  local ida keys
+  ida=$(cli "$2" CLUSTER MYID) IDB=$(cli "$3" CLUSTER MYID)
+  [ "$(cli "$3" CLUSTER SETSLOT "$1" IMPORTING "$ida")" = OK ]
+  [ "$(cli "$2" CLUSTER SETSLOT "$1" MIGRATING "$IDB")" = OK ]
+  mapfile -t keys < <(cli "$2" CLUSTER GETKEYSINSLOT "$1" 1000)
+  NK=${#keys[@]}
+  [ "$(cli "$2" MIGRATE 127.0.0.1 "$3" "" 0 5000 AUTH2 xpro "$(< "$PASSF")" KEYS "${keys[@]}")" = OK ]
+}
+# hand_over S A B: slot S is B's (after migrate S A B); every master told, B and A first
+hand_over() {
+  local p
+  for p in "$3" "$2" $(ports master | grep -vx "$2" | grep -vx "$3"); do
+    [ "$(cli "$p" CLUSTER SETSLOT "$1" NODE "$IDB")" = OK ]
+  done
+}
+# move_slot S A B: migrate, 3 rounds of the client (ASK), hand_over, 3 more (MOVED), finish
+move_slot() {
+  local r
+  migrate "$@"
+  r=$(round)
+  wait_round $((r + 3))
+  hand_over "$@"
+  r=$(round)
+  wait_round $((r + 3))
+  finish
+}
+
 @test "key slots agree with the cluster's CLUSTER KEYSLOT; hostile seed lists refused; 1000 {D}-tagged keys over all 3 masters written and read back exactly" {
   local k want got m sum=0 n
   up
@@ -110,30 +141,17 @@ j() { jq -r ".$1" <<< "$OUT"; }
 }
 
 @test "ASK forced by hand (CLUSTER SETSLOT MIGRATING/IMPORTING, MIGRATE), then MOVED, while the client runs: every key read back exactly, ASK and MOVED seen" {
-  local s a b ida idb keys r p
+  local s a b
   up
   s=$("$T" keyslot '{198.18.1.1}' | cut -d' ' -f1)
   a=$(owner "$s")
   b=$(ports master | grep -vx "$a" | head -n 1)
-  ida=$(cli "$a" CLUSTER MYID) idb=$(cli "$b" CLUSTER MYID)
   tool
   wait_round 3
-  [ "$(cli "$b" CLUSTER SETSLOT "$s" IMPORTING "$ida")" = OK ]
-  [ "$(cli "$a" CLUSTER SETSLOT "$s" MIGRATING "$idb")" = OK ]
-  # the slot's keys (20 of the 1000: i = 0, 50, ..., 950) moved to b; the slot is still a's
-  mapfile -t keys < <(cli "$a" CLUSTER GETKEYSINSLOT "$s" 1000)
-  [ "${#keys[@]}" -eq 20 ]
-  [ "$(cli "$a" MIGRATE 127.0.0.1 "$b" "" 0 5000 AUTH2 xpro "$(< "$PASSF")" KEYS "${keys[@]}")" = OK ]
+  move_slot "$s" "$a" "$b"
+  # the slot's keys moved: 20 of the 1000 (i = 0, 50, ..., 950)
+  [ "$NK" -eq 20 ]
   [ "$(cli "$a" CLUSTER COUNTKEYSINSLOT "$s")" -eq 0 ]
-  r=$(round)
-  wait_round $((r + 3))
-  # the slot handed over: every node is told (a and b first)
-  for p in "$b" "$a" $(ports master | grep -vx "$a" | grep -vx "$b"); do
-    [ "$(cli "$p" CLUSTER SETSLOT "$s" NODE "$idb")" = OK ]
-  done
-  r=$(round)
-  wait_round $((r + 3))
-  finish
   [ "$(j ops_failed)" -eq 0 ]
   [ "$(j mismatches)" -eq 0 ]
   [ "$(j failed_rounds)" -eq 0 ]
@@ -209,6 +227,40 @@ j() { jq -r ".$1" <<< "$OUT"; }
   [ "$(j mismatches)" -eq 0 ]
   [ "$(owner "$s")" = "$promoted" ]
   [ "$(cli "$promoted" GET 't:{198.18.1.1}:0')" = "r$(j rounds)" ]
+}
+
+@test "a master announcing a malformed address (cluster-announce-ip not-an-ip): every map naming it refused, the old map kept; ASK and MOVED to it fail only that slot's commands, with the reason; the other keys go on" {
+  local s a b p i seen
+  up
+  s=$("$T" keyslot '{198.18.1.1}' | cut -d' ' -f1)
+  a=$(owner "$s")
+  b=$(ports master | grep -vx "$a" | head -n 1)
+  tool --verbose
+  wait_round 3
+  [ "$(cli "$b" CONFIG SET cluster-announce-ip not-an-ip)" = OK ]
+  # until every node's CLUSTER SLOTS names b so (gossip: a few seconds)
+  for ((i = 0; i < 150; i++)); do
+    seen=0
+    for p in $(ports master) $(ports replica); do cli "$p" CLUSTER SLOTS | grep -qx not-an-ip && seen=$((seen + 1)); done
+    ((seen == 6)) && break
+    sleep 0.2
+  done
+  [ "$seen" -eq 6 ]
+  # the slot of {198.18.1.1} (its 20 keys) to b: ASK, then MOVED, both to "not-an-ip:PORT"
+  move_slot "$s" "$a" "$b"
+  # one map installed, the first; every later one refused
+  [ "$(j refreshes)" -eq 1 ]
+  (($(j maps_refused) > 0))
+  (($(j ops_failed) > 0))
+  [ "$(j mismatches)" -eq 0 ]
+  grep -q "the last slot map refused: node 127.0.0.1:[0-9]*: slot map refused, the old one kept: CLUSTER SLOTS: range [0-9]*, node 0: 'not-an-ip' is not an IP address" "$W/err"
+  # every failed command is one of the slot's, refused for its redirect
+  grep -E '^xpt-cluster: round [0-9]+: (SET|GET) ' "$W/err" > "$W/failed"
+  [ -s "$W/failed" ]
+  ! grep -v "t:{198.18.1.1}:" "$W/failed"
+  ! grep -v "redirect '\(ASK\|MOVED\) $s not-an-ip:$b': 'not-an-ip': not a dotted IPv4 address" "$W/failed"
+  # the other 980 keys: written and read every round
+  (($(j ops_ok) >= $(j rounds) * 1960))
 }
 
 @test "every node down: each batch fails within its bound (no hang), the tool goes on; the failures name the cause" {

@@ -245,6 +245,10 @@ int main(int argc, char **argv)
 	       r - 1, nkeys, ops_ok, ops_failed, mismatches, failed_rounds, last_failed, ok_after, max_ms,
 	       rc.st.moved, rc.st.ask, rc.st.tryagain, rc.st.clusterdown, rc.st.loading, rc.st.conn_lost,
 	       rc.st.refreshes, rc.st.refresh_failures, rc.st.maps_refused, rc.st.cmds_failed, rc.st.retries);
+	if (rc.map_err[0])
+		fprintf(stderr, "%s: the last slot map refused: %s\n", TOOL, rc.map_err);
+	if (rc.err[0])
+		fprintf(stderr, "%s: the client's last error: %s\n", TOOL, rc.err);
 	rcluster_free(&rc);
 	free(k);
 	return 0;
