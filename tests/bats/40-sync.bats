@@ -22,20 +22,27 @@ PER_PROXY=100   # packets per proxy, at 50 packets/s
 setup() { sync_setup s40; }
 teardown() { sync_teardown; }
 
-@test "synced: a bot under TF1 on each of three proxies, above it in sum, is dropped by all three" {
-  testbed "$CONF" --sync
-  send_spread $PER_PROXY
+# dropped_by_all DEST: every proxy's record of (bot, DEST) ends at the sum of
+# the three, 3 x PER_PROXY, and each proxy dropped all but at most 65 of its
+# PER_PROXY: the window is checked after TT2 (300 ms = 15 packets at 50/s);
+# the global rate needs a few periods to arrive: at most 10 periods (1 s = 50
+# packets) more, or 65 passed, the rest dropped
+dropped_by_all() {
+  local p drops passed
   for p in px1 px2 px3; do
-    settle "$p" $BOT $VIC $((3 * PER_PROXY))
+    settle "$p" $BOT "$1" $((3 * PER_PROXY)) || return 1
     drops=$(stat $p .counters.drop_tf1)
     passed=$(stat $p .counters.pass_redirect)
     echo "# $p: passed $passed, dropped (TF1) $drops of $PER_PROXY" >&3
-    [[ $((drops + passed)) == "$PER_PROXY" ]]
-    # the window is checked after TT2 (300 ms = 15 packets at 50/s); the
-    # global rate needs a few periods to arrive: at most 10 periods
-    # (1 s = 50 packets) more, or 65 passed, the rest dropped
-    (( drops > 0 && passed <= 65 ))
+    [[ $((drops + passed)) == "$PER_PROXY" ]] || return 1
+    (( drops > 0 && passed <= 65 )) || return 1
   done
+}
+
+@test "synced: a bot under TF1 on each of three proxies, above it in sum, is dropped by all three" {
+  testbed "$CONF" --sync
+  send_spread $PER_PROXY
+  dropped_by_all $VIC
   # the master holds the sum, once
   run mcount $BOT $VIC
   assert_output "$((3 * PER_PROXY))"
@@ -334,27 +341,13 @@ teardown() { sync_teardown; }
   printf 'device_embed6 = 2001:db8::/96\n' | cat "$CONF" - > "$BATS_TEST_TMPDIR/six.conf"
   testbed "$BATS_TEST_TMPDIR/six.conf" --sync
   D6=2001:db8::c612:165
-  pids=()
-  for p in 1 2 3; do
-    topo exec "$RUN" bot timeout 30 "$UDP" send --six --proxy 198.18.0.$p --bind $BOT --dst $VIC --dport 9 \
-      --count $PER_PROXY --interval-us 20000 > "$BATS_TEST_TMPDIR/send$p.json" 2>&1 &
-    pids+=($!)
-  done
-  for p in "${pids[@]}"; do wait "$p"; done
-  for p in 1 2 3; do [[ $(jq -r .sent "$BATS_TEST_TMPDIR/send$p.json") == "$PER_PROXY" ]]; done
+  send_spread $PER_PROXY --six
   # the record's key: the client is the outer source (tunnel mode), IPv4,
   # v4-mapped; the destination the inner IPv6 one. Worked as in the first
   # test: every record ends at 300, each proxy drops all but at most 65
-  for p in px1 px2 px3; do
-    settle "$p" $BOT $D6 $((3 * PER_PROXY))
-    drops=$(stat $p .counters.drop_tf1)
-    passed=$(stat $p .counters.pass_redirect)
-    echo "# $p: passed $passed, dropped (TF1) $drops of $PER_PROXY" >&3
-    [[ $((drops + passed)) == "$PER_PROXY" ]]
-    (( drops > 0 && passed <= 65 ))
-    # no record under vic1's IPv4 name: the two families are two destinations
-    [[ $(count $p $BOT $VIC) == 0 ]]
-  done
+  dropped_by_all $D6
+  # no record under vic1's IPv4 name: the two families are two destinations
+  for p in px1 px2 px3; do [[ $(count $p $BOT $VIC) == 0 ]]; done
   run mcount $BOT $D6
   assert_output "$((3 * PER_PROXY))"
   run mredis EXISTS "x:{$VIC}"

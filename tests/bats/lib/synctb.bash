@@ -10,7 +10,8 @@
 #   px P ARGS...             xpro on proxy P with its config
 #   stat P JQ / count P CLIENT DEST / mcount CLIENT DEST
 #   mredis ARGS... / lredis P ARGS...   redis-cli to the master / P's local Redis
-#   send_spread N            the bot sends N packets at 50/s to each proxy
+#   send_spread N [OPT...]   the bot sends N packets at 50/s to each proxy (OPT: more
+#                            xpt-udp send options, e.g. --six)
 #   settle P CLIENT DEST WANT          poll (50 periods) until P's record is WANT
 #   dpid P DAEMON            PID of a daemon (syncmaps, syncdb, redis, ...) of P
 #   running P DAEMON         wait (5 s) until the sync daemon wrote its state: it
@@ -65,17 +66,18 @@ testbed() {
   assert_success
 }
 
-# send_spread N: the bot sends N packets at 50/s to each proxy, concurrently
+# send_spread N [OPT...]: the bot sends N packets at 50/s to each proxy, concurrently
 send_spread() {
-  local p pids=()
+  local p pids=() n=$1
+  shift
   for p in 1 2 3; do
     topo exec "$RUN" bot timeout 30 "$UDP" send --proxy 198.18.0.$p --bind $BOT --dst $VIC --dport 9 \
-      --count "$1" --interval-us 20000 > "$BATS_TEST_TMPDIR/send$p.json" 2>&1 &
+      --count "$n" --interval-us 20000 "$@" > "$BATS_TEST_TMPDIR/send$p.json" 2>&1 &
     pids+=($!)
   done
   for p in "${pids[@]}"; do wait "$p" || return 1; done
   for p in 1 2 3; do
-    [[ $(jq -r .sent "$BATS_TEST_TMPDIR/send$p.json") == "$1" ]] || return 1
+    [[ $(jq -r .sent "$BATS_TEST_TMPDIR/send$p.json") == "$n" ]] || return 1
   done
 }
 
