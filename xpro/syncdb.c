@@ -201,9 +201,10 @@ static int format_check(struct db_ctx *d)
 				get->type == REDIS_REPLY_ERROR ? get->str : "unexpected reply");
 	} else if (get->type != REDIS_REPLY_NIL &&
 		   (get->type != REDIS_REPLY_STRING || xpro_parse_u53s(get->str, get->len, &v, 1) || !v)) {
+		const char *raw = get->type == REDIS_REPLY_STRING ? get->str : "";
 		char e[6 * 64 + 16];
 
-		xpro_msg_escape(e, get->type == REDIS_REPLY_STRING ? get->str : "", get->type == REDIS_REPLY_STRING ? strnlen(get->str, 64) : 0);
+		xpro_msg_escape(e, raw, strnlen(raw, 64));
 		pr_warn("syncdb %s: the master's %s holds '%s', not a records format version: refusing to run\n", d->id,
 			XK_FORMAT, e);
 		err = -EPROTO;
