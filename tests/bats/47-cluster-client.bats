@@ -257,8 +257,10 @@ move_slot() {
   # every failed command is one of the slot's, refused for its redirect
   grep -E '^xpt-cluster: round [0-9]+: (SET|GET) ' "$W/err" > "$W/failed"
   [ -s "$W/failed" ]
-  ! grep -v "t:{198.18.1.1}:" "$W/failed"
-  ! grep -v "redirect '\(ASK\|MOVED\) $s not-an-ip:$b': 'not-an-ip': not a dotted IPv4 address" "$W/failed"
+  run grep -v "t:{198.18.1.1}:" "$W/failed"
+  assert_failure 1
+  run grep -v "redirect '\(ASK\|MOVED\) $s not-an-ip:$b': 'not-an-ip': not a dotted IPv4 address" "$W/failed"
+  assert_failure 1
   # the other 980 keys: written and read every round
   (($(j ops_ok) >= $(j rounds) * 1960))
 }
