@@ -428,10 +428,12 @@ static void install(struct rcluster *rc, const struct rc_map *m)
 			idx[i] = add_node(rc, &m->node[i]); /* room: <= RC_MAX_NODES non-seeds */
 	for (i = 0; i < rc->nnodes; i++)
 		if (rc->node[i].a.port)
-			rc->node[i].in_map = 0;
+			rc->node[i].in_map = rc->node[i].master = 0;
 	for (i = 0; i < m->nnodes; i++)
-		if (idx[i] >= 0)
+		if (idx[i] >= 0) {
 			rc->node[idx[i]].in_map = 1;
+			rc->node[idx[i]].master = m->master[i];
+		}
 	for (s = 0; s < RC_SLOTS; s++)
 		rc->owner[s] = m->owner[s] == RC_NONE || idx[m->owner[s]] < 0 ? RC_NONE : (uint16_t)idx[m->owner[s]];
 	rc->have_map = 1;
@@ -834,6 +836,40 @@ void rcluster_reset(struct rcluster *rc)
 	}
 	rc->ncmd = 0;
 	rc->buflen = 0;
+}
+
+int rcluster_script_load(struct rcluster *rc, const char *src, char sha[41])
+{
+	char addr[RC_HOSTLEN + 8], one[41];
+	int i, n = 0;
+
+	if (!rc->have_map && rcluster_refresh(rc))
+		return -EIO;
+	for (i = 0; i < rc->nnodes; i++) {
+		struct rc_node *nd = &rc->node[i];
+		redisContext *c;
+
+		if (!nd->master || !nd->in_map)
+			continue;
+		c = xredis_get(&nd->r);
+		if (!c) {
+			seterr(rc->err, sizeof(rc->err), "node %s: SCRIPT LOAD: not connected", rc_addr_str(addr, &nd->a));
+			return -EIO;
+		}
+		if (xredis_script_load(c, src, one)) {
+			seterr(rc->err, sizeof(rc->err), "node %s: SCRIPT LOAD failed", rc_addr_str(addr, &nd->a));
+			if (c->err)
+				xredis_fail(&nd->r, c->errstr);
+			return -EIO;
+		}
+		if (n && strcmp(one, sha)) { /* the SHA1 of one source: a node lies */
+			seterr(rc->err, sizeof(rc->err), "node %s: SCRIPT LOAD answered another SHA1", rc_addr_str(addr, &nd->a));
+			return -EIO;
+		}
+		memcpy(sha, one, 41);
+		n++;
+	}
+	return n;
 }
 
 void rcluster_free(struct rcluster *rc)

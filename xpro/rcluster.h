@@ -89,6 +89,7 @@ struct rc_node {
 	struct rc_addr a;
 	int seed;                /* from the seed list: kept across maps */
 	int in_map;              /* named by the present map */
+	int master;              /* serves slots in the present map */
 };
 
 struct rc_stats {
@@ -170,5 +171,10 @@ redisReply *rcluster_reply(const struct rcluster *rc, int i);
 const char *rcluster_cmd_err(const struct rcluster *rc, int i);
 /* Empty the batch (replies freed). */
 void rcluster_reset(struct rcluster *rc);
+/* SCRIPT LOAD src on every master of the map (read first when there is
+ * none; scripts are per node): the number of masters, its SHA1 in sha
+ * (41 bytes), or -EIO when a master failed (rc->err names it). Call it
+ * again after a NOSCRIPT (a promoted replica, a new master). */
+int rcluster_script_load(struct rcluster *rc, const char *src, char sha[41]);
 
 #endif

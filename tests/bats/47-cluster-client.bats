@@ -108,8 +108,8 @@ move_slot() {
   finish
 }
 
-@test "key slots agree with the cluster's CLUSTER KEYSLOT; hostile seed lists refused; 1000 {D}-tagged keys over all 3 masters written and read back exactly" {
-  local k want got m sum=0 n
+@test "key slots agree with the cluster's CLUSTER KEYSLOT; hostile seed lists refused; 1000 {D}-tagged keys over all 3 masters written and read back exactly, by SET and by a script loaded on every master" {
+  local k want got m sum=0 n sha
   up
   for k in 123456789 somekey 'foo{hash_tag}' '{user1000}.following' 'foo{}{bar}' 'foo{{bar}}zap' 'a{b' '{}' \
            'x:{198.18.1.5}:198.18.0.1' 'x:{2001:db8::c612:105}:2001:db8::c612:64' 't:{198.18.1.250}:999'; do
@@ -138,6 +138,16 @@ move_slot() {
   # a key read by redis-cli through the cluster: the last round's value
   [ "$(cli "$P0" -c GET 't:{198.18.1.7}:6')" = r3 ]
   [ "$(cli "$P0" -c GET 't:{198.18.1.50}:999')" = r3 ]
+  # the SETs through a Lua script: loaded on each of the 3 masters (scripts are per node)
+  sha=$(printf '%s' "return redis.call('SET', KEYS[1], ARGV[1])" | sha1sum | cut -d' ' -f1)
+  run timeout 60 "$T" run --seeds "127.0.0.1:$P0" --user xpro --pass-file "$PASSF" --rounds 2 --eval
+  assert_success
+  assert_line "xpt-cluster: the script $sha loaded on 3 masters"
+  OUT=$(grep '^{' <<< "$output")
+  [ "$(j ops_ok)" -eq 4000 ]
+  [ "$(j mismatches)" -eq 0 ]
+  for m in $(ports master); do [ "$(cli "$m" SCRIPT EXISTS "$sha")" = 1 ]; done
+  [ "$(cli "$P0" -c GET 't:{198.18.1.7}:6')" = r2 ]
 }
 
 @test "ASK forced by hand (CLUSTER SETSLOT MIGRATING/IMPORTING, MIGRATE), then MOVED, while the client runs: every key read back exactly, ASK and MOVED seen" {

@@ -6,7 +6,9 @@
  *   xpt-cluster keyslot KEY...   one line "SLOT KEY" per key (no cluster)
  *   xpt-cluster run --seeds LIST [--keys N] [--dests D] [--rounds R] [--duration S] ...
  *       Round r (1, 2, ...): one batch SETs every key "t:{198.18.1.d}:i" to
- *       "r<r>", one batch GETs them all back; then a pause (--pause-ms).
+ *       "r<r>" (with --eval through a Lua script that --eval loads on every
+ *       master first: EVALSHA), one batch GETs them all back; then a pause
+ *       (--pause-ms).
  *       A read is checked against what this tool knows was written: a key
  *       whose last SET was answered OK must read that round's value; after
  *       a SET that failed (it may or may not have run) either value is
@@ -60,6 +62,7 @@ static char *read_pass(const char *path)
 }
 
 static int verbose, shown;
+static char sha[41];        /* --eval: the SET script's SHA1 */
 
 /* a failure on stderr: all with --verbose, else the first 5 */
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -91,10 +94,17 @@ static int batch(struct rcluster *rc, const struct key *k, long n, const char *c
 	int failed;
 
 	for (i = 0; i < n; i++) {
-		const char *v[3] = { cmd, k[i].name, val };
-		size_t l[3] = { strlen(cmd), strlen(k[i].name), val ? strlen(val) : 0 };
+		const char *v[5] = { cmd, k[i].name, val };
+		size_t l[5] = { strlen(cmd), strlen(k[i].name), val ? strlen(val) : 0 };
 
-		rcluster_queue(rc, k[i].name, l[1], val ? 3 : 2, v, l);
+		if (val && sha[0]) { /* EVALSHA sha 1 key val */
+			const char *e[5] = { "EVALSHA", sha, "1", k[i].name, val };
+			size_t el[5] = { 7, 40, 1, l[1], l[2] };
+
+			memcpy(v, e, sizeof(e));
+			memcpy(l, el, sizeof(el));
+		}
+		rcluster_queue(rc, k[i].name, strlen(k[i].name), val ? (sha[0] ? 5 : 3) : 2, v, l);
 	}
 	t0 = xredis_mono_ns();
 	failed = rcluster_exec(rc);
@@ -107,7 +117,7 @@ int main(int argc, char **argv)
 {
 	const char *seeds = NULL, *user = "", *pass_file = NULL, *progress = NULL, *stop_file = NULL;
 	long nkeys = 1000, ndests = 50, rounds = -1;
-	int pause_ms = 20, budget_ms = RC_DEF_BUDGET_MS, quiet = 0;
+	int pause_ms = 20, budget_ms = RC_DEF_BUDGET_MS, quiet = 0, eval = 0;
 	double duration = 0, max_ms = 0;
 	const struct xp_opt tab[] = {
 		XP_STR("seeds", 0, &seeds, "LIST", "run: the cluster's seed list, ADDR:PORT,[IPV6]:PORT,..."),
@@ -121,6 +131,7 @@ int main(int argc, char **argv)
 		XP_INT("budget-ms", 0, &budget_ms, 1, 60000, "MS", "run: the client's time budget per batch (default 2000)"),
 		XP_STR("progress", 0, &progress, "F", "run: write the round number to F after each round"),
 		XP_STR("stop-file", 0, &stop_file, "F", "run: stop after the round in which F exists"),
+		XP_FLAG("eval", 0, &eval, "run: SET through a Lua script (EVALSHA), loaded on every master first"),
 		XP_FLAG("verbose", 'v', &verbose, "run: every failed command on stderr (else the first 5)"),
 		XP_FLAG("quiet", 'q', &quiet, "run: no line per failed round on stderr"),
 		{ 0 }
@@ -148,6 +159,15 @@ int main(int argc, char **argv)
 	if (rcluster_init(&rc, seeds, user, pass_file ? read_pass(pass_file) : ""))
 		xp_opt_die(TOOL, "--seeds: %s", rc.err);
 	rc.budget_ms = (unsigned int)budget_ms;
+	if (eval) {
+		int n = rcluster_script_load(&rc, "return redis.call('SET', KEYS[1], ARGV[1])", sha);
+
+		if (n <= 0) {
+			fprintf(stderr, "%s: --eval: %s\n", TOOL, rc.err);
+			return 1;
+		}
+		fprintf(stderr, "%s: the script %s loaded on %d masters\n", TOOL, sha, n);
+	}
 	k = calloc((size_t)nkeys, sizeof(*k));
 	if (!k)
 		xp_opt_die(TOOL, "out of memory");
