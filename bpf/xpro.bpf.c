@@ -692,6 +692,37 @@ static __always_inline int xpro_tunnel(struct xdp_md *ctx, const struct xpro_par
 }
 
 /*
+ * Inline mode after the route lookup, both families (v6: l3 is the IPv6
+ * header, else the IPv4 one): not forwarded here or filter off -> the
+ * kernel, unroutable -> drop_fib (before any record is created), a guarded
+ * destination, then Algorithm 2 on key and the forward.
+ */
+static __always_inline int inline_finish(struct xdp_md *ctx, const struct xpro_params *p,
+					 struct bpf_fib_lookup *fib, int rc, const struct xpro_key *key,
+					 void *l3, int v6, void *data_end)
+{
+	struct xpro_agg *agg;
+	__u32 reason, g;
+
+	if (rc == BPF_FIB_LKUP_RET_NOT_FWDED)
+		return to_kernel_untouched(); /* for this host, or not routable */
+	if (!p->filter) {
+		count(XPRO_C_PASS_NOFILTER);
+		return XDP_PASS;
+	}
+	if (!fib_usable(rc))
+		return drop(XPRO_C_DROP_FIB);
+	g = v6 ? guard_dest6(&key->dest, 0, (struct ipv6hdr *)l3 + 1, data_end) :
+		 guard_dest(l3, ((struct iphdr *)l3)->ihl * 4, data_end);
+	if (g)
+		return drop(g);
+	agg = bpf_map_lookup_elem(&xpro_aggs, &key->dest);
+	if (filter(key, p, xpro_now(), &reason, &agg) == XPRO_DROP)
+		return count_drop_reason(reason);
+	return forward(ctx, fib, rc, v6);
+}
+
+/*
  * Inline mode, routed IPv6 (ipv6 = filter): Algorithm 2 on (source,
  * destination) as for IPv4. Link-local sources or destinations and
  * multicast stay on the link: the kernel's.
@@ -700,9 +731,7 @@ static __always_inline int xpro_inline6(struct xdp_md *ctx, const struct xpro_pa
 					struct ipv6hdr *ip6h, void *data_end)
 {
 	struct bpf_fib_lookup fib;
-	struct xpro_agg *agg;
 	struct xpro_key key;
-	__u32 reason, g;
 	int rc;
 
 	__builtin_memcpy(&key.client, &ip6h->saddr, sizeof(key.client));
@@ -713,21 +742,7 @@ static __always_inline int xpro_inline6(struct xdp_md *ctx, const struct xpro_pa
 	    (key.dest.w[0] & bpf_htonl(0xff000000)) == bpf_htonl(0xff000000))
 		return to_kernel_untouched();
 	rc = fib_prepare6(ctx, &fib, ip6h, ip6h->nexthdr);
-	if (rc == BPF_FIB_LKUP_RET_NOT_FWDED)
-		return to_kernel_untouched(); /* for this host, or not routable */
-	if (!p->filter) {
-		count(XPRO_C_PASS_NOFILTER);
-		return XDP_PASS;
-	}
-	if (!fib_usable(rc))
-		return drop(XPRO_C_DROP_FIB); /* before any record is created */
-	g = guard_dest6(&key.dest, 0, ip6h + 1, data_end);
-	if (g)
-		return drop(g);
-	agg = bpf_map_lookup_elem(&xpro_aggs, &key.dest);
-	if (filter(&key, p, xpro_now(), &reason, &agg) == XPRO_DROP)
-		return count_drop_reason(reason);
-	return forward(ctx, &fib, rc, 1);
+	return inline_finish(ctx, p, &fib, rc, &key, ip6h, 1, data_end);
 }
 
 /*
@@ -758,31 +773,15 @@ static __always_inline int xpro_inline(struct xdp_md *ctx, const struct xpro_par
 				       struct iphdr *iph, void *data_end)
 {
 	struct bpf_fib_lookup fib;
-	struct xpro_agg *agg;
 	struct xpro_key key;
-	__u32 reason, g;
 	int rc;
 
 	if (iph->ihl < 5 || (void *)iph + iph->ihl * 4 > data_end)
 		return to_kernel_untouched();
 	rc = fib_prepare(ctx, &fib, iph);
-	if (rc == BPF_FIB_LKUP_RET_NOT_FWDED)
-		return to_kernel_untouched(); /* for this host, or not routable */
-	if (!p->filter) {
-		count(XPRO_C_PASS_NOFILTER);
-		return XDP_PASS;
-	}
-	if (!fib_usable(rc))
-		return drop(XPRO_C_DROP_FIB); /* before any record is created */
-	g = guard_dest(iph, iph->ihl * 4, data_end);
-	if (g)
-		return drop(g);
 	xpro_addr_set4(&key.client, iph->saddr);
 	xpro_addr_set4(&key.dest, iph->daddr);
-	agg = bpf_map_lookup_elem(&xpro_aggs, &key.dest);
-	if (filter(&key, p, xpro_now(), &reason, &agg) == XPRO_DROP)
-		return count_drop_reason(reason);
-	return forward(ctx, &fib, rc, 0);
+	return inline_finish(ctx, p, &fib, rc, &key, iph, 0, data_end);
 }
 
 SEC("xdp")

@@ -99,22 +99,32 @@ static __always_inline __u64 xpro_siphash_24(__u64 k0, __u64 k1, const __u8 *m)
 }
 
 /*
- * The MAC of a version-2 packet: osrc and proxy as they are on the wire
- * (network order), hdr the header's first 8 bytes, inner the inner packet's
- * bytes 12-19.
+ * The message's words: osrc and proxy as they are on the wire (network
+ * order), hdr the header's first 8 bytes, then nin 8-byte words of the
+ * inner packet from inner (nin 1 or 4, a constant once inlined).
  */
-static __always_inline __u64 xpro_tun_mac(__u64 k0, __u64 k1, __be32 osrc, __be32 proxy,
-					  const __u8 *hdr, const __u8 *inner)
+static __always_inline __u64 xpro_tun_mac_words(__u64 k0, __u64 k1, __be32 osrc, __be32 proxy,
+						const __u8 *hdr, const __u8 *inner, int nin)
 {
 	__u8 a[8];
-	__u64 w[3];
+	__u64 w[6];
+	int i;
 
 	__builtin_memcpy(a, &osrc, 4);
 	__builtin_memcpy(a + 4, &proxy, 4);
 	w[0] = xpro_le64(a);
 	w[1] = xpro_le64(hdr);
-	w[2] = xpro_le64(inner);
-	return xpro_siphash(k0, k1, w, 3, 2, 4);
+	for (i = 0; i < nin && i < 4; i++)
+		w[2 + i] = xpro_le64(inner + 8 * i);
+	return xpro_siphash(k0, k1, w, 2 + nin, 2, 4);
+}
+
+/* The MAC of a version-2 packet, inner the inner IPv4 packet's bytes 12-19
+ * (its source and destination): 24 bytes. */
+static __always_inline __u64 xpro_tun_mac(__u64 k0, __u64 k1, __be32 osrc, __be32 proxy,
+					  const __u8 *hdr, const __u8 *inner)
+{
+	return xpro_tun_mac_words(k0, k1, osrc, proxy, hdr, inner, 1);
 }
 
 /*
@@ -128,18 +138,7 @@ static __always_inline __u64 xpro_tun_mac(__u64 k0, __u64 k1, __be32 osrc, __be3
 static __always_inline __u64 xpro_tun_mac6(__u64 k0, __u64 k1, __be32 osrc, __be32 proxy,
 					   const __u8 *hdr, const __u8 *inner6)
 {
-	__u8 a[8];
-	__u64 w[6];
-
-	__builtin_memcpy(a, &osrc, 4);
-	__builtin_memcpy(a + 4, &proxy, 4);
-	w[0] = xpro_le64(a);
-	w[1] = xpro_le64(hdr);
-	w[2] = xpro_le64(inner6);
-	w[3] = xpro_le64(inner6 + 8);
-	w[4] = xpro_le64(inner6 + 16);
-	w[5] = xpro_le64(inner6 + 24);
-	return xpro_siphash(k0, k1, w, 6, 2, 4);
+	return xpro_tun_mac_words(k0, k1, osrc, proxy, hdr, inner6, 4);
 }
 
 #ifndef __VMLINUX_H__
