@@ -629,11 +629,12 @@ static void round_once(struct rcluster *rc, int *refresh, int *busy)
 				continue;
 			}
 		} else if (rc->owner[c->slot] == RC_NONE) {
+			*refresh = 1;
 			if (++c->busy_retries > rc->max_busy_retries) {
 				cmd_fail(rc, c, "slot %u: no node serves it", c->slot);
 				continue;
 			}
-			*refresh = *busy = 1;
+			*busy = 1;
 			continue;
 		} else {
 			t = rc->owner[c->slot];
@@ -745,7 +746,8 @@ static void round_once(struct rcluster *rc, int *refresh, int *busy)
 					if (++c->busy_retries > rc->max_busy_retries)
 						cmd_fail(rc, c, "node %s: %.100s (after %u retries)", rc_addr_str(addr, &nd->a),
 							 rep->str, rc->max_busy_retries);
-					*busy = 1;
+					else
+						*busy = 1;
 					if (k == 2)
 						*refresh = 1;
 					freeReplyObject(rep);

@@ -275,6 +275,45 @@ move_slot() {
   (($(j ops_ok) >= $(j rounds) * 1960))
 }
 
+@test "TRYAGAIN and CLUSTERDOWN: retried with backoff, bounded in count (8) and in time (the budget), then the command fails with the server's error; a node back within the budget answers" {
+  local s a b last out
+  up
+  # cmd ARGS...: one command through the client; its output in out
+  cmd() { out=$(timeout 30 "$T" cmd --seeds "127.0.0.1:$P0" --user xpro --pass-file "$PASSF" "$@"); }
+  s=$("$T" keyslot '{198.18.1.1}' | cut -d' ' -f1)
+  a=$(owner "$s")
+  b=$(ports master | grep -vx "$a" | head -n 1)
+  cmd SET '{198.18.1.1}a' 1
+  cmd SET '{198.18.1.1}b' 2
+  # TRYAGAIN: the slot migrating from a to b, one of the two keys moved
+  [ "$(cli "$b" CLUSTER SETSLOT "$s" IMPORTING "$(cli "$a" CLUSTER MYID)")" = OK ]
+  [ "$(cli "$a" CLUSTER SETSLOT "$s" MIGRATING "$(cli "$b" CLUSTER MYID)")" = OK ]
+  [ "$(cli "$a" MIGRATE 127.0.0.1 "$b" '{198.18.1.1}a' 0 5000 AUTH2 xpro "$(< "$PASSF")")" = OK ]
+  run cmd MGET '{198.18.1.1}a' '{198.18.1.1}b'
+  assert_failure 1
+  cmd MGET '{198.18.1.1}a' '{198.18.1.1}b' || true
+  [ "$(head -n 1 <<< "$out")" = "failed: node 127.0.0.1:$a: TRYAGAIN Multiple keys request during rehashing of slot (after 8 retries)" ]
+  [ "$(tail -n 1 <<< "$out" | jq .tryagain)" -eq 9 ]
+  (($(tail -n 1 <<< "$out" | jq .ms) <= 3000))
+  # the same with a budget of 200 ms: the time bound ends it first
+  cmd --budget-ms 200 MGET '{198.18.1.1}a' '{198.18.1.1}b' || true
+  [ "$(head -n 1 <<< "$out")" = "failed: no answer within 200 ms" ]
+  (($(tail -n 1 <<< "$out" | jq .tryagain) < 9))
+  # CLUSTERDOWN: a gives up the last slot of its range; its state is fail
+  last=$(cli "$a" --json CLUSTER SLOTS | jq -r --argjson p "$a" '[.[] | select(.[2][1] == $p) | .[1]] | max')
+  [ "$(cli "$a" CLUSTER DELSLOTS "$last")" = OK ]
+  cli "$a" CLUSTER INFO | tr -d '\r' | grep -qx cluster_state:fail
+  cmd GET '{198.18.1.1}b' || true
+  [ "$(head -n 1 <<< "$out")" = "failed: node 127.0.0.1:$a: CLUSTERDOWN The cluster is down (after 8 retries)" ]
+  [ "$(tail -n 1 <<< "$out" | jq .clusterdown)" -eq 9 ]
+  # the slot given back half a second into a retrying command: it answers
+  (sleep 0.5; cli "$a" CLUSTER ADDSLOTS "$last" > /dev/null) &
+  cmd --budget-ms 5000 GET '{198.18.1.1}b'
+  wait
+  [ "$(head -n 1 <<< "$out")" = "string: 2" ]
+  (($(tail -n 1 <<< "$out" | jq .clusterdown) > 0))
+}
+
 @test "every node down: each batch fails within its bound (no hang), the tool goes on; the failures name the cause" {
   local r t0 t1 p
   up

@@ -4,6 +4,11 @@
  * real cluster for tests/bats/47-cluster-client.bats.
  *
  *   xpt-cluster keyslot KEY...   one line "SLOT KEY" per key (no cluster)
+ *   xpt-cluster cmd --seeds LIST COMMAND KEY [ARG...]
+ *       one command routed by KEY, as a batch of one: its reply ("string:",
+ *       "error:", "integer:", "array:", "nil") or "failed: <why>", then the
+ *       client's counters and the batch's time as JSON; exit 0 answered,
+ *       1 failed
  *   xpt-cluster run --seeds LIST [--keys N] [--dests D] [--rounds R] [--duration S] ...
  *       Round r (1, 2, ...): one batch SETs every key "t:{198.18.1.d}:i" to
  *       "r<r>" (with --eval through a Lua script that --eval loads on every
@@ -38,6 +43,7 @@
 static const char USAGE[] =
 	"usage: xpt-cluster keyslot KEY...\n"
 	"       xpt-cluster run --seeds ADDR:PORT,... [options]\n"
+	"       xpt-cluster cmd --seeds ADDR:PORT,... [options] [--] COMMAND KEY [ARG...]\n"
 	"Drives xpro's Redis Cluster client against a real cluster (tests/bats/47-cluster-client.bats).\n";
 
 struct key {
@@ -113,6 +119,42 @@ static int batch(struct rcluster *rc, const struct key *k, long n, const char *c
 	return failed;
 }
 
+/* cmd: ARGV (routed by ARGV[1]) as a batch of one; its reply or why it
+ * failed, then the client's counters as JSON. 0 answered, 1 failed. */
+static int one_cmd(struct rcluster *rc, int n, char **a)
+{
+	const char *v[64];
+	size_t l[64];
+	redisReply *rep;
+	uint64_t t0 = xredis_mono_ns();
+	int i, failed;
+
+	if (n > 64)
+		xp_opt_die(TOOL, "cmd: at most 64 arguments");
+	for (i = 0; i < n; i++) {
+		v[i] = a[i];
+		l[i] = strlen(a[i]);
+	}
+	rcluster_queue(rc, a[1], l[1], n, v, l);
+	failed = rcluster_exec(rc);
+	rep = rcluster_reply(rc, 0);
+	if (!rep)
+		printf("failed: %s\n", rcluster_cmd_err(rc, 0));
+	else if (rep->type == REDIS_REPLY_INTEGER)
+		printf("integer: %lld\n", rep->integer);
+	else if (rep->type == REDIS_REPLY_ARRAY)
+		printf("array: %zu elements\n", rep->elements);
+	else if (rep->type == REDIS_REPLY_NIL)
+		printf("nil\n");
+	else
+		printf("%s: %s\n", rep->type == REDIS_REPLY_ERROR ? "error" : "string", rep->str);
+	printf("{\"ms\":%.0f,\"moved\":%" PRIu64 ",\"ask\":%" PRIu64 ",\"tryagain\":%" PRIu64 ",\"clusterdown\":%" PRIu64
+	       ",\"refreshes\":%" PRIu64 ",\"retries\":%" PRIu64 "}\n", ms_since(t0), rc->st.moved, rc->st.ask,
+	       rc->st.tryagain, rc->st.clusterdown, rc->st.refreshes, rc->st.retries);
+	rcluster_free(rc);
+	return failed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *seeds = NULL, *user = "", *pass_file = NULL, *progress = NULL, *stop_file = NULL;
@@ -150,15 +192,19 @@ int main(int argc, char **argv)
 			printf("%u %s\n", rc_keyslot(argv[i], strlen(argv[i])), argv[i]);
 		return 0;
 	}
-	if (strcmp(argv[first], "run"))
-		xp_opt_die(TOOL, "unknown command '%s' (keyslot or run)", argv[first]);
-	if (first + 1 < argc)
+	if (strcmp(argv[first], "run") && strcmp(argv[first], "cmd"))
+		xp_opt_die(TOOL, "unknown command '%s' (keyslot, cmd or run)", argv[first]);
+	if (!strcmp(argv[first], "run") && first + 1 < argc)
 		xp_opt_die(TOOL, "unexpected argument '%s' (try --help)", argv[first + 1]);
+	if (!strcmp(argv[first], "cmd") && argc - first < 3)
+		xp_opt_die(TOOL, "cmd needs a command and its key");
 	if (!seeds)
-		xp_opt_die(TOOL, "run needs --seeds");
+		xp_opt_die(TOOL, "%s needs --seeds", argv[first]);
 	if (rcluster_init(&rc, seeds, user, pass_file ? read_pass(pass_file) : ""))
 		xp_opt_die(TOOL, "--seeds: %s", rc.err);
 	rc.budget_ms = (unsigned int)budget_ms;
+	if (!strcmp(argv[first], "cmd"))
+		return one_cmd(&rc, argc - first - 1, argv + first + 1);
 	if (eval) {
 		int n = rcluster_script_load(&rc, "return redis.call('SET', KEYS[1], ARGV[1])", sha);
 
