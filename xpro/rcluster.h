@@ -112,6 +112,7 @@ struct rc_cmd {
 	char *err;               /* why it failed (state 2), malloc'd */
 };
 
+/* About 64 KiB: static or on the heap. */
 struct rcluster {
 	char user[64], pass[128];
 	int nseeds;
@@ -155,7 +156,9 @@ int rcluster_refresh(struct rcluster *rc);
 int rcluster_slot_node(const struct rcluster *rc, unsigned int slot);
 
 /* Queue a command (argc arguments v[i] of l[i] bytes, copied) routed by the
- * key of klen bytes: its index in the batch, or -ENOMEM. */
+ * key of klen bytes: its index in the batch, or -ENOMEM. Every command is
+ * redirected and resent on its own: no MULTI/EXEC or WATCH through a batch
+ * (one EVALSHA is atomic). */
 int rcluster_queue(struct rcluster *rc, const char *key, size_t klen, int argc,
 		   const char *const *v, const size_t *l);
 /* The same for an argument vector (xredis.h). */
