@@ -63,7 +63,8 @@ struct db_ctx {
 	struct xpro_clock clk;    /* this proxy's clock against the peers' */
 	int pinned;               /* 1 attached (run-time keys from its config map), -1 detached since */
 	uint64_t format;          /* the master's records format as last read (0: not yet) */
-	int format_refused;       /* a format this build does not know: stopped */
+	int format_refused;       /* a format this build does not know at start: stopped */
+	int format_paused;        /* ... found later: no master exchange until it changes */
 };
 
 /* Read the replies of local writes sent without waiting (db_merge_chunk). */
@@ -164,11 +165,16 @@ static void on_feed(const char *msg, size_t len, void *arg)
  * and at every period's end (a restarted master is empty): set to ours
  * when absent (SET NX); an older one is read as it is (every name of
  * version 1 is a name of version 2); a newer one, or a value that is no
- * version number, stops the daemon. 0, -EIO (no answer: tried again next
- * period) or -EPROTO (refused: *o->stop set).
+ * version number, stops the daemon at start, and later pauses the master
+ * exchange until it changes (the deltas wait in the queues; one line when
+ * it pauses, one when it resumes): a proxy's user that writes the key
+ * stops no daemon. 0, -EIO (no answer: tried again next period) or
+ * -EPROTO (refused: at start *o->stop set).
  */
-static int format_check(struct db_ctx *d)
+static int format_check(struct db_ctx *d, int at_start)
 {
+	const char *act = at_start ? "refusing to run" : "master exchange paused until it changes";
+	int say = at_start || !d->format_paused;
 	redisContext *c = d->m.r.c;
 	redisReply *set = NULL, *get = NULL;
 	uint64_t v = 1;
@@ -205,24 +211,33 @@ static int format_check(struct db_ctx *d)
 		char e[6 * 64 + 16];
 
 		xpro_msg_escape(e, raw, strnlen(raw, 64));
-		pr_warn("syncdb %s: the master's %s holds '%s', not a records format version: refusing to run\n", d->id,
-			XK_FORMAT, e);
+		if (say)
+			pr_warn("syncdb %s: the master's %s holds '%s', not a records format version: %s\n", d->id,
+				XK_FORMAT, e, act);
 		err = -EPROTO;
 	} else if (v > XPRO_FORMAT_VERSION) {
-		pr_warn("syncdb %s: the master's records format is version %" PRIu64 " (key %s); this xpro knows versions 1 to %d: refusing to run (upgrade xpro on this proxy)\n",
-			d->id, v, XK_FORMAT, XPRO_FORMAT_VERSION);
+		if (say)
+			pr_warn("syncdb %s: the master's records format is version %" PRIu64 " (key %s); this xpro knows versions 1 to %d: %s (upgrade xpro on this proxy)\n",
+				d->id, v, XK_FORMAT, XPRO_FORMAT_VERSION, act);
 		err = -EPROTO;
 	} else if (v != d->format) {
 		pr_info("syncdb %s: the master's records format: version %" PRIu64 "%s\n", d->id, v,
 			set->type == REDIS_REPLY_STATUS ? " (set by this proxy)" : "");
 	}
-	if (!err)
+	if (!err) {
 		d->format = v;
+		if (d->format_paused)
+			pr_warn("syncdb %s: the master's records format is version %" PRIu64 " again: master exchange resumed\n",
+				d->id, v);
+		d->format_paused = 0;
+	}
 	freeReplyObject(set);
 	freeReplyObject(get);
-	if (err) {
+	if (err && at_start) {
 		d->format_refused = 1;
 		*d->o->stop = 1;
+	} else if (err) {
+		d->format_paused = 1;
 	}
 	return err;
 }
@@ -850,9 +865,9 @@ static int db_step(void *arg, int period_end)
 			else if (c)
 				xredis_fail(&d->m.r, "SCRIPT LOAD failed");
 		}
-		if (period_end && d->m.r.c && format_check(d) == -EPROTO)
-			return 0;
-		if (d->m.have_sha && d->lr.c && d->m.r.c) {
+		if (period_end && d->m.r.c)
+			format_check(d, 0); /* a format refused now pauses the exchange below */
+		if (d->m.have_sha && d->lr.c && d->m.r.c && !d->format_paused) {
 			if (period_end)
 				d->w = xpro_master_workload(&d->m, &d->lr, d->cfg, &d->last_alert, d->peers,
 							    sizeof(d->peers), &d->clk);
@@ -902,7 +917,7 @@ static void db_status(void *arg, const struct xpro_period *p, double wall_ms, ch
 		 ",\"swept\":%" PRIu64 ",\"rejected\":%" PRIu64 ",\"events\":%" PRIu64 ",\"feed_keys\":%" PRIu64
 		 ",\"full_passes\":%" PRIu64 ",\"watch_conflicts\":%" PRIu64 ",\"lua_batches\":%" PRIu64 ",\"script_reloads\":%" PRIu64 ",\"master_expired\":%" PRIu64
 		 ",\"branches\":{\"reset\":%" PRIu64 ",\"learn\":%" PRIu64 ",\"decay\":%" PRIu64 ",\"tell\":%" PRIu64
-		 ",\"pull\":%" PRIu64 ",\"push\":%" PRIu64 "},\"attached\":%s,\"tt1_ms\":%" PRIu64 ",\"tt4_ms\":%" PRIu64 ",\"r\":%u,\"invalid\":%" PRIu64 ",\"feed_dropped\":%" PRIu64 ",\"bad_names\":%" PRIu64 ",\"format\":%" PRIu64
+		 ",\"pull\":%" PRIu64 ",\"push\":%" PRIu64 "},\"attached\":%s,\"tt1_ms\":%" PRIu64 ",\"tt4_ms\":%" PRIu64 ",\"r\":%u,\"invalid\":%" PRIu64 ",\"feed_dropped\":%" PRIu64 ",\"bad_names\":%" PRIu64 ",\"format\":%" PRIu64 ",\"format_paused\":%s"
 		 ",\"clock\":{\"offset_us\":%" PRId64 ",\"tai_minus_realtime_us\":%" PRId64 ",\"peers\":%d"
 		 ",\"peers_beyond\":%d,\"worst_peer\":\"%s\",\"worst_offset_us\":%" PRId64 ",\"refused\":%s"
 		 ",\"leap_table_mismatch\":%s,\"steps\":%" PRIu64 "},\"period_wall_ms\":%.3f,\"cpu_ms_per_period\":%.3f}",
@@ -913,7 +928,7 @@ static void db_status(void *arg, const struct xpro_period *p, double wall_ms, ch
 		 st->branches[XPRO_MERGE_LEARN], st->branches[XPRO_MERGE_DECAY], st->branches[XPRO_MERGE_TELL],
 		 st->branches[XPRO_MERGE_PULL], st->branches[XPRO_MERGE_PUSH],
 		 d->pinned < 0 ? "false" : "true", (uint64_t)(d->cfg->params.tt1_ns / 1000000),
-		 (uint64_t)(d->cfg->params.tt4_ns / 1000000), d->cfg->params.r, st->invalid, st->feed_dropped, st->bad_names, d->format,
+		 (uint64_t)(d->cfg->params.tt4_ns / 1000000), d->cfg->params.r, st->invalid, st->feed_dropped, st->bad_names, d->format, d->format_paused ? "true" : "false",
 		 d->clk.me.off_us, d->clk.me.tai_real_us, d->clk.npeers, d->clk.nfar, d->clk.worst, d->clk.worst_us,
 		 d->clk.self_refused ? "true" : "false", d->clk.leap ? "true" : "false", d->clk.steps, wall_ms,
 		 p->cpu_total / (double)p->periods);
@@ -960,7 +975,7 @@ int xpro_syncdb(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 	pr_info("syncdb %s: local %s, master %s, period %u ms, %s\n", d.id, cfg->redis_local,
 		cfg->redis_master, cfg->sync_period_ms, o->full_scan ? "full scan" : "changed records");
 	/* the records format first: a master of a newer one stops us here */
-	if (!xredis_get(&d.m.r) || format_check(&d) != -EPROTO)
+	if (!xredis_get(&d.m.r) || format_check(&d, 1) != -EPROTO)
 		xpro_period_loop(cfg, o, &d.px, &ops, &d, &p);
 	pr_info("syncdb %s: stopped after %" PRIu64 " periods, %" PRIu64 " merges\n", d.id, p.periods, d.st.merged);
 	free(d.feed.p);

@@ -296,6 +296,42 @@ dropped_by_all() {
   assert_output --partial "the master's xpro:format holds '2x', not a records format version: refusing to run"
 }
 
+@test "records format changed under running daemons (a proxy's user may write the key): the master exchange pauses, no daemon stops, every delta arrives once after it is back" {
+  testbed "$CONF" --sync
+  send_spread 10
+  run mcount $BOT $VIC
+  assert_output 30
+  mredis SET xpro:format 3 > /dev/null
+  # within a period or two every syncdb has read it: paused, running
+  for _ in $(seq 50); do
+    [[ $(stat px1 .sync.syncdb.format_paused) == true && $(stat px3 .sync.syncdb.format_paused) == true ]] && break
+    sleep 0.1
+  done
+  for p in px1 px2 px3; do
+    [[ $(stat $p .sync.syncdb.format_paused) == true ]]
+    dpid=$(awk -v h=$p '$3 == h && $4 == "syncdb" { print $1 }' /run/xpro/topo/$RUN/pids | tail -1)
+    kill -0 "$dpid"
+  done
+  # 10 more packets per proxy while paused: counted locally, not on the master
+  send_spread 10
+  sleep 0.5
+  run mcount $BOT $VIC
+  assert_output 30
+  mredis SET xpro:format 2 > /dev/null
+  for _ in $(seq 50); do
+    [[ $(mcount $BOT $VIC) == 60 ]] && break
+    sleep 0.1
+  done
+  run mcount $BOT $VIC
+  assert_output 60
+  for p in px1 px2 px3; do
+    [[ $(stat $p .sync.syncdb.format_paused) == false ]]
+    # one line when it paused, one when it resumed
+    [[ $(grep -c "master exchange paused until it changes" /run/xpro/topo/$RUN/$p/syncdb.log) == 1 ]]
+    [[ $(grep -c "master exchange resumed" /run/xpro/topo/$RUN/$p/syncdb.log) == 1 ]]
+  done
+}
+
 @test "IPv6 records: two proxies' deltas for (2001:db8::c612:2005, 2001:db8::c612:165) merge on the master under x:{2001:db8::c612:165}, summed as IPv4's, and reach every proxy's map" {
   testbed "$CONF" --sync
   C6=2001:db8::c612:2005   # the bot's 198.18.32.5, mapped into 2001:db8::/32
