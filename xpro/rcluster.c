@@ -233,7 +233,7 @@ static int int_in(const redisReply *e, long long lo, long long hi)
 	return e && e->type == REDIS_REPLY_INTEGER && e->integer >= lo && e->integer <= hi;
 }
 
-int rc_parse_slots(const redisReply *r, struct rc_map *m, char *err, size_t errlen)
+int rc_parse_slots(const redisReply *r, const char *self, struct rc_map *m, char *err, size_t errlen)
 {
 	size_t i, j;
 	int s;
@@ -286,7 +286,9 @@ int rc_parse_slots(const redisReply *r, struct rc_map *m, char *err, size_t errl
 			}
 			memset(&a, 0, sizeof(a));
 			a.port = (int)nd->element[1]->integer;
-			if (parse_host(nd->element[0]->str, nd->element[0]->len, 0, &a) &&
+			if (!nd->element[0]->len && self && strlen(self) < sizeof(a.host)) {
+				memcpy(a.host, self, strlen(self) + 1); /* "": the node that answered */
+			} else if (parse_host(nd->element[0]->str, nd->element[0]->len, 0, &a) &&
 			    parse_host(nd->element[0]->str, nd->element[0]->len, 1, &a)) {
 				seterr(err, errlen, "CLUSTER SLOTS: range %zu, node %zu: '%.*s' is not an IP address in its canonical form",
 				       i, j - 2, (int)(nd->element[0]->len > 64 ? 64 : nd->element[0]->len), nd->element[0]->str);
@@ -507,7 +509,7 @@ int rcluster_refresh(struct rcluster *rc)
 			if (rep->type == REDIS_REPLY_ERROR) {
 				seterr(rc->err, sizeof(rc->err), "node %s: CLUSTER SLOTS refused: %.120s",
 				       rc_addr_str(addr, &n->a), rep->str);
-			} else if (rc_parse_slots(rep, rc->scratch, why, sizeof(why))) {
+			} else if (rc_parse_slots(rep, n->a.host, rc->scratch, why, sizeof(why))) {
 				rc->st.maps_refused++;
 				seterr(rc->err, sizeof(rc->err), "node %s: slot map refused, the old one kept: %s",
 				       rc_addr_str(addr, &n->a), why);

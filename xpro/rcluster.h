@@ -69,8 +69,10 @@ struct rc_map {
 };
 
 /* Parse a CLUSTER SLOTS reply into *m: 0, else -1 and the reason in err
- * (*m is then garbage: parse into a scratch map). */
-int rc_parse_slots(const redisReply *r, struct rc_map *m, char *err, size_t errlen);
+ * (*m is then garbage: parse into a scratch map). self: the address of the
+ * node that answered, for a node listed with an empty address (a node that
+ * has not learnt its own yet, as in a cluster of one); NULL: refused. */
+int rc_parse_slots(const redisReply *r, const char *self, struct rc_map *m, char *err, size_t errlen);
 
 /* A redirect error reply's text ("MOVED 3999 127.0.0.1:6381", "ASK 3999
  * [2001:db8::1]:7000"; Redis writes an IPv6 address without brackets,

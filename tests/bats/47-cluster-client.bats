@@ -25,14 +25,20 @@ teardown() {
   xp_teardown_all
 }
 
-# up: the cluster, at a random base port (another one while a port is taken:
-# status 3); NODES: its lines "PID ADDR:PORT ROLE"; P0: node 1's port
+# up [one]: the cluster, at a random base port (another one while a port or
+# a bus port, port + 10000, is taken: status 3); NODES: its lines "PID ADDR:PORT ROLE"; P0: node 1's port.
+# one: a single cluster node in $C/node1 instead, no slot assigned
 up() {
   local n
-  for n in 1 2 3 4 5; do
+  for n in 1 2 3 4 5 6 7 8; do
     P0=$((29000 + (RANDOM % 300) * 10))
-    run timeout 90 "$LAUNCHER" cluster start "$C" --base-port "$P0" --user xpro --pass-file "$PASSF"
+    if [[ ${1:-} == one ]]; then
+      run timeout 30 "$LAUNCHER" start "$C/node1" --port "$P0" --cluster-node 1500 --user xpro --pass-file "$PASSF"
+    else
+      run timeout 90 "$LAUNCHER" cluster start "$C" --base-port "$P0" --user xpro --pass-file "$PASSF"
+    fi
     [[ $status -ne 3 ]] && break
+    rm -rf "$C" # the launcher stopped what it started; no old log is read again
   done
   assert_success
   NODES=("${lines[@]}")
@@ -312,6 +318,21 @@ move_slot() {
   wait
   [ "$(head -n 1 <<< "$out")" = "string: 2" ]
   (($(tail -n 1 <<< "$out" | jq .clusterdown) > 0))
+}
+
+@test "a cluster of one node, which has not learnt its own address (CLUSTER SLOTS names it \"\"): taken as the node that answered" {
+  local i
+  up one
+  [ "$(cli "$P0" CLUSTER ADDSLOTSRANGE 0 16383)" = OK ]
+  [ "$(cli "$P0" --json CLUSTER SLOTS | jq -r '.[0][2][0]')" = "" ]
+  for ((i = 0; i < 50; i++)); do
+    cli "$P0" CLUSTER INFO | tr -d '\r' | grep -qx cluster_state:ok && break
+    sleep 0.2
+  done
+  run timeout 30 "$T" cmd --seeds "127.0.0.1:$P0" --user xpro --pass-file "$PASSF" --budget-ms 10000 SET '{198.18.1.1}a' one
+  assert_success
+  assert_line "string: OK"
+  [ "$(cli "$P0" GET '{198.18.1.1}a')" = one ]
 }
 
 @test "every node down: each batch fails within its bound (no hang), the tool goes on; the failures name the cause" {

@@ -285,12 +285,16 @@ int main(int argc, char **argv)
 		} else {
 			ok_after++;
 		}
-		if (progress) {
-			FILE *f = fopen(progress, "w");
+		if (progress) { /* replaced whole: a reader never sees it half written */
+			char tmp[4096];
+			FILE *f;
 
+			snprintf(tmp, sizeof(tmp), "%s.tmp", progress);
+			f = fopen(tmp, "w");
 			if (f) {
 				fprintf(f, "%ld\n", r);
-				fclose(f);
+				if (fclose(f) == 0)
+					rename(tmp, progress);
 			}
 		}
 		if (stop_file && !access(stop_file, F_OK)) {

@@ -82,7 +82,7 @@ static int refused(redisReply *r, const char *want)
 	int rc;
 
 	err[0] = '\0';
-	rc = rc_parse_slots(r, &m, err, sizeof(err));
+	rc = rc_parse_slots(r, NULL, &m, err, sizeof(err));
 	freeReplyObject(r);
 	if (rc == 0 || !strstr(err, want)) {
 		tap_diag("rc %d, error '%s', want '%s'", rc, err, want);
@@ -195,7 +195,7 @@ int main(void)
 	       ra(3, ri(5461), ri(10922), ra(2, rs("127.0.0.1"), ri(7001))),
 	       /* Redis 7's fourth element: metadata (here empty) */
 	       ra(3, ri(10923), ri(16383), ra(4, rs("2001:db8::1"), ri(7002), rs("id2"), ra(0))));
-	n = rc_parse_slots(r, &m, err, sizeof(err));
+	n = rc_parse_slots(r, NULL, &m, err, sizeof(err));
 	freeReplyObject(r);
 	ok(n == 0, "a 3-master map with a replica parses (%s)", n ? err : "ok");
 	ok(m.nnodes == 4 && m.covered == RC_SLOTS, "4 nodes, all 16384 slots covered (%d, %u)", m.nnodes, m.covered);
@@ -210,7 +210,7 @@ int main(void)
 	ok(n == 3, "3 masters; the replica 127.0.0.1:7003 is known but serves nothing");
 
 	r = ra(1, range1(100, 199, "127.0.0.1", 7000));
-	n = rc_parse_slots(r, &m, err, sizeof(err));
+	n = rc_parse_slots(r, NULL, &m, err, sizeof(err));
 	freeReplyObject(r);
 	ok(n == 0 && m.covered == 100 && m.owner[99] == RC_NONE && m.owner[200] == RC_NONE && m.owner[150] == 0,
 	   "a partial map (slots 100-199) is taken: the others have no owner");
@@ -236,7 +236,13 @@ int main(void)
 	   "map: a port as a string is refused");
 	ok(refused(ra(1, range1(0, 16383, "?", 7000)), "'?' is not an IP address"),
 	   "map: an unknown endpoint ('?') is refused");
-	ok(refused(ra(1, range1(0, 16383, "", 7000)), "is not an IP address"), "map: an empty address is refused");
+	ok(refused(ra(1, range1(0, 16383, "", 7000)), "is not an IP address"),
+	   "map: an empty address is refused when the answering node is not known");
+	r = ra(2, range1(0, 99, "", 7000), range1(100, 16383, "127.0.0.1", 7001));
+	n = rc_parse_slots(r, "2001:db8::1", &m, err, sizeof(err));
+	freeReplyObject(r);
+	ok(n == 0 && !strcmp(m.node[m.owner[0]].host, "2001:db8::1") && m.node[m.owner[0]].port == 7000 &&
+	   m.node[m.owner[100]].port == 7001, "map: an empty address is the node that answered ([2001:db8::1]:7000)");
 	ok(refused(ra(1, range1(0, 16383, "redis-1.example", 7000)), "is not an IP address"),
 	   "map: a host name is refused");
 	ok(refused(ra(1, range1(0, 16383, "2001:DB8::1", 7000)), "is not an IP address"),
