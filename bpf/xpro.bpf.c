@@ -118,32 +118,48 @@ static __always_inline void send_warning(const struct xpro_key *key,
 
 /*
  * Run the shared decision for key at now, with the map plumbing: a missing
- * record or aggregate is decided on a stack copy and inserted with
- * BPF_NOEXIST; if another CPU inserted it meanwhile, this packet's counts are
- * added to that one, so no packet goes uncounted.
+ * record or aggregate is decided on this CPU's scratch copy (xpro_scratch:
+ * the stack holds at most 512 bytes, and newer clangs spill more) and
+ * inserted with BPF_NOEXIST; if another CPU
+ * inserted it meanwhile, this packet's counts are added to that one, so no
+ * packet goes uncounted. The scratch lookup cannot fail (index 0 of a
+ * one-entry array); if it did, the packet is dropped as drop_no_config.
  */
+#define XPRO_R_NO_SCRATCH_ 255 /* filter's reason when xpro_scratch is unreadable */
+
 static __always_inline __u32 filter(const struct xpro_key *key,
 				    const struct xpro_params *p, __u64 now,
 				    __u32 *reason, struct xpro_agg **agg_io)
 {
-	struct xpro_record rec_new = {}, *rec;
-	struct xpro_agg agg_new = {}, *agg = *agg_io;
+	struct xpro_record *rec, *rec_new = NULL;
+	struct xpro_agg *agg_new = NULL, *agg = *agg_io;
+	struct xpro_scratch *scr = NULL;
 	__u64 tf2 = p->tf2, *over;
-	__u32 verdict, flags = 0;
-	struct xpro_addr dest = key->dest;
+	__u32 verdict, flags = 0, zero = 0;
 	int rec_found = 1, agg_found = 1, agg_counted;
 
 	rec = bpf_map_lookup_elem(&xpro_records, key);
-	if (!rec) {
-		rec = &rec_new;
+	if (!rec || !agg) {
+		scr = bpf_map_lookup_elem(&xpro_scratch, &zero);
+		if (!scr) {
+			*reason = XPRO_R_NO_SCRATCH_;
+			return XPRO_DROP;
+		}
+	}
+	if (!rec && scr) {
+		rec_new = &scr->rec;
+		__builtin_memset(rec_new, 0, sizeof(*rec_new));
+		rec = rec_new;
 		rec_found = 0;
 	}
-	if (!agg) {
-		agg = &agg_new;
+	if (!agg && scr) {
+		agg_new = &scr->agg;
+		__builtin_memset(agg_new, 0, sizeof(*agg_new));
+		agg = agg_new;
 		agg_found = 0;
 	}
 	if (p->tf2_overrides) {
-		over = bpf_map_lookup_elem(&xpro_tf2, &dest);
+		over = bpf_map_lookup_elem(&xpro_tf2, &key->dest);
 		if (over)
 			tf2 = *over;
 	}
@@ -151,8 +167,8 @@ static __always_inline __u32 filter(const struct xpro_key *key,
 	verdict = xpro_decide(rec, rec_found, agg, agg_found, p, tf2, now,
 			      reason, &flags);
 
-	if (!rec_found) {
-		if (bpf_map_update_elem(&xpro_records, key, &rec_new, BPF_NOEXIST) == 0) {
+	if (!rec_found && rec_new) {
+		if (bpf_map_update_elem(&xpro_records, key, rec_new, BPF_NOEXIST) == 0) {
 			count(XPRO_C_RECORD_NEW);
 		} else {
 			rec = bpf_map_lookup_elem(&xpro_records, key);
@@ -164,12 +180,12 @@ static __always_inline __u32 filter(const struct xpro_key *key,
 			}
 		}
 	}
-	if (!agg_found) {
+	if (!agg_found && agg_new) {
 		agg_counted = p->policy != XPRO_POLICY_FAIR || *reason != XPRO_R_TF1;
-		if (bpf_map_update_elem(&xpro_aggs, &dest, &agg_new, BPF_NOEXIST) == 0) {
+		if (bpf_map_update_elem(&xpro_aggs, &key->dest, agg_new, BPF_NOEXIST) == 0) {
 			count(XPRO_C_AGG_NEW);
 		} else {
-			agg = bpf_map_lookup_elem(&xpro_aggs, &dest);
+			agg = bpf_map_lookup_elem(&xpro_aggs, &key->dest);
 			if (agg) {
 				__sync_fetch_and_add(&agg->nact, 1);
 				if (agg_counted)
@@ -185,6 +201,8 @@ static __always_inline __u32 filter(const struct xpro_key *key,
 
 static __always_inline int count_drop_reason(__u32 reason)
 {
+	if (reason == XPRO_R_NO_SCRATCH_)
+		return drop(XPRO_C_DROP_NO_CONFIG);
 	if (reason == XPRO_R_TF1)
 		return drop(XPRO_C_DROP_TF1);
 	if (reason == XPRO_R_TF2)

@@ -18,6 +18,15 @@ XPRO_MAP(xpro_aggs, BPF_MAP_TYPE_LRU_HASH, 1 << 16, struct xpro_addr, struct xpr
 /* D -> TF2 override (a victim's declared capacity, packets/s). */
 XPRO_MAP(xpro_tf2, BPF_MAP_TYPE_HASH, 1 << 16, struct xpro_addr, __u64);
 
+/* One CPU's record and aggregate under construction (filter(): a pair or
+ * destination seen for the first time is decided on them, then inserted);
+ * not pinned. */
+struct xpro_scratch {
+	struct xpro_agg agg;
+	struct xpro_record rec;
+};
+XPRO_MAP(xpro_scratch, BPF_MAP_TYPE_PERCPU_ARRAY, 1, __u32, struct xpro_scratch);
+
 /* Runtime thresholds and policy: one struct xpro_params. */
 XPRO_MAP(xpro_config, BPF_MAP_TYPE_ARRAY, 1, __u32, struct xpro_params);
 
