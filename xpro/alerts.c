@@ -306,7 +306,10 @@ int xpro_warnd(const struct xpro_config *c, const char *ifname, const struct xpr
 	w.cfg = c;
 	snprintf(proxy_id, sizeof(proxy_id), "%s", c->proxy_id[0] ? c->proxy_id : px.nsname);
 	w.proxy_id = proxy_id;
-	if (c->redis_master[0]) {
+	if (strchr(c->redis_master, ',')) {
+		/* a Redis Cluster (docs/sync.md): not done here yet */
+		pr_warn("warnd: redis_master is a cluster seed list: warnings stay in %s (not published)\n", w.log.path);
+	} else if (c->redis_master[0]) {
 		if (xredis_init(&mr, "master", c->redis_master, c->redis_user, c->redis_password)) {
 			pr_warn("warnd: redis_master '%s' is not ADDR:PORT\n", c->redis_master);
 			err = -EINVAL;

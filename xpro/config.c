@@ -14,8 +14,9 @@
 #include "config.h"
 #include "guard.h"
 #include "log.h"
+#include "rcluster.h"
 
-enum ktype { K_U64, K_MS, K_ENUM, K_ADDR, K_PATH, K_HOSTPORT, K_STR, K_SMS, K_NETS, K_KEYS, K_PASSFILE, K_EMBED6 };
+enum ktype { K_U64, K_MS, K_ENUM, K_ADDR, K_PATH, K_HOSTPORT, K_MASTER, K_STR, K_SMS, K_NETS, K_KEYS, K_PASSFILE, K_EMBED6 };
 
 struct key {
 	const char *name;
@@ -54,7 +55,7 @@ static const struct key keys[] = {
 	{ "clock_offset_ms", K_SMS, 0, 86400000, NULL, "ms", "tests only: added to the sync daemons' clock (a proxy with a skewed clock)" },
 	{ "master_merge", K_ENUM, 0, 1, "watch|lua", "", "watch: WATCH/MULTI per batch, the script after four conflicts; lua: every batch through the script" },
 	{ "redis_local", K_HOSTPORT, 0, 0, NULL, "ADDR:PORT", "this proxy's local Redis (L_DB)" },
-	{ "redis_master", K_HOSTPORT, 0, 0, NULL, "ADDR:PORT", "the master Redis (M_DB)" },
+	{ "redis_master", K_MASTER, 0, 0, NULL, "ADDR:PORT or ADDR:PORT,ADDR:PORT,...", "the master Redis (M_DB): one server, or a Redis Cluster's seed list" },
 	{ "redis_user", K_STR, 0, 63, NULL, "", "Redis ACL user (both servers)" },
 	{ "redis_password", K_STR, 0, 127, NULL, "", "Redis password (both servers); a '#' starts a comment: use redis_password_file" },
 	{ "redis_password_file", K_PASSFILE, 0, 0, NULL, "path", "file holding the Redis password, read verbatim (one trailing newline dropped); mode 0600 or stricter" },
@@ -328,6 +329,29 @@ static int set_key(struct xpro_config *c, size_t k, const char *v, const char *o
 		if (*v && xpro_hostport(v, NULL, 0, NULL)) {
 			pr_warn("%s: %s: '%s' is not IPv4-ADDRESS:PORT\n", origin, K->name, v);
 			return -EINVAL;
+		}
+		return store(c, k, 0, v);
+	case K_MASTER:
+		/* one server (ADDR:PORT), or a Redis Cluster's seed list: two
+		 * or more, comma-separated (xpro/rcluster.h) */
+		if (*v && !strchr(v, ',') && xpro_hostport(v, NULL, 0, NULL)) {
+			pr_warn("%s: %s: '%s' is not IPv4-ADDRESS:PORT (or a cluster seed list ADDR:PORT,ADDR:PORT,...)\n",
+				origin, K->name, v);
+			return -EINVAL;
+		}
+		if (strchr(v, ',')) {
+			static struct rc_addr seeds[RC_MAX_SEEDS];
+			char why[160];
+
+			if (strlen(v) >= sizeof(c->redis_master)) {
+				pr_warn("%s: %s: the seed list is longer than %zu characters\n", origin, K->name,
+					sizeof(c->redis_master) - 1);
+				return -EINVAL;
+			}
+			if (rc_parse_seeds(v, seeds, why, sizeof(why)) < 2) {
+				pr_warn("%s: %s: not a cluster seed list: %s\n", origin, K->name, why);
+				return -EINVAL;
+			}
 		}
 		return store(c, k, 0, v);
 	case K_STR:

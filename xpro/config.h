@@ -32,7 +32,7 @@ struct xpro_config {
 	int master_merge_lua;     /* master_merge = lua: every batch through the master's script */  /* tests only: added to the daemons' view of the time */
 	/* redis (docs/sync.md): "" = not set */
 	char redis_local[64];     /* ADDR:PORT of this proxy's local Redis */
-	char redis_master[64];    /* ADDR:PORT of the master */
+	char redis_master[1024];  /* ADDR:PORT of the master, or a cluster seed list (RC_SEEDS_MAXLEN) */
 	char redis_user[64];      /* ACL user ("" = default user) */
 	char redis_password[128]; /* "" = no AUTH; redis_password_file's content when that is set */
 	char redis_password_file[256]; /* "" = none */

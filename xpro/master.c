@@ -12,6 +12,7 @@
 #include "master.h"
 #include "period.h"
 #include "proxy.h"
+#include "scan.h"
 #include "xredis.h"
 
 int xpro_master_split(const char *name, char *hash, size_t hlen, const char **field)
@@ -119,6 +120,8 @@ void xpro_master_send_read(struct xpro_master *m, const char *hash, char (*cs)[X
 	static struct xredis_argv a;
 	size_t i;
 
+	if (m->rc)
+		return; /* a cluster: the script only, no WATCH */
 	redisAppendCommand(m->r.c, "WATCH %s", hash);
 	xredis_argv_reset(&a, "HMGET");
 	xredis_argv_str(&a, hash);
@@ -132,6 +135,8 @@ void xpro_master_unread(struct xpro_master *m)
 	redisReply *rep;
 	int i;
 
+	if (m->rc)
+		return;
 	for (i = 0; i < 2 && m->r.c; i++) {
 		if (redisGetReply(m->r.c, (void **)&rep) != REDIS_OK || !rep) {
 			xredis_fail(&m->r, m->r.c->errstr);
@@ -280,33 +285,181 @@ static int watch_merge(struct xpro_master *m, const char *hash, char (*cs)[XPRO_
 
 /* The same batch through the Lua script (xpro_lua_merge_batch): when WATCH
  * keeps conflicting with other proxies' writes. */
+static void lua_argv(struct xpro_master *m, struct xredis_argv *ap, const char *hash,
+		     char (*cs)[XPRO_ADDR_STRLEN], const struct xpro_lrec *l, const int *found, size_t n)
+{
+	struct xredis_argv *a = ap;
+	size_t i;
+
+	xredis_argv_reset(a, "EVALSHA");
+	xredis_argv_str(a, m->sha);
+	xredis_argv_str(a, "1");
+	xredis_argv_str(a, hash);
+	xredis_argv_u64(a, m->mp.tt1_ns);
+	xredis_argv_u64(a, m->mp.tt4_ns);
+	xredis_argv_u64(a, m->mp.r);
+	xredis_argv_u64(a, m->mp.ttl_ms);
+	xredis_argv_str(a, m->id);
+	for (i = 0; i < n; i++) {
+		xredis_argv_str(a, cs[i]);
+		xredis_argv_u64(a, l[i].ts1);
+		xredis_argv_u64(a, l[i].ts2);
+		xredis_argv_u64(a, l[i].c);
+		xredis_argv_u64(a, l[i].dc);
+		xredis_argv_u64(a, l[i].mark);
+		xredis_argv_u64(a, (uint64_t)found[i]);
+		xredis_argv_u64(a, l[i].mts1);
+	}
+}
+
+/* The script's reply to a batch of n: res[] (every record checked). */
+static int lua_reply(struct xpro_master *m, const redisReply *mrep, const struct xpro_lrec *l, size_t n,
+		     struct xpro_mres *res)
+{
+	size_t i;
+
+	if (mrep->type != REDIS_REPLY_ARRAY || mrep->elements != n) {
+		if ((*m->rejected)++ < 5)
+			pr_warn("syncdb: master refused a merge batch: %s\n",
+				mrep->type == REDIS_REPLY_ERROR ? mrep->str : "unexpected reply");
+		return -EPROTO;
+	}
+	for (i = 0; i < n; i++) {
+		memset(&res[i], 0, sizeof(res[i]));
+		res[i].l = l[i];
+		if (xpro_master_merge_parse(mrep->element[i], &res[i].l, &res[i].m, &res[i].branch, &res[i].why))
+			res[i].rc = -EPROTO;
+		else if (res[i].branch && (xpro_check_mval(&m->lim, &res[i].m, NULL) ||
+					   (res[i].branch != XPRO_MERGE_PULL &&
+					    xpro_check_window(&m->lim, res[i].l.ts1, res[i].l.ts2, res[i].l.c, NULL)))) {
+			/* the script merged a master value outside the
+			 * limits: nothing of it reaches L_DB or a map */
+			res[i].rc = -EPROTO;
+			res[i].why = "the merged record is outside the limits (max_window_ms, max_clock_skew_ms, max_client_pps)";
+			(*m->invalid)++;
+		}
+	}
+	return 0;
+}
+
+/* ---- Redis Cluster (docs/sync.md, "Redis Cluster: the client") ------------------- */
+
+int xpro_master_ok(const struct xpro_master *m)
+{
+	return m->rc ? m->cup : m->r.c != NULL;
+}
+
+void xpro_master_cluster_lost(struct xpro_master *m, const char *why)
+{
+	xredis_failures++;
+	m->cfailures++;
+	if (m->cup)
+		pr_warn("redis master (cluster): %s; retrying, the data plane keeps enforcing\n", why ? why : "failed");
+	m->cup = 0;
+	m->cnext_ns = xredis_mono_ns() + 500000000ULL;
+}
+
+int xpro_master_get(struct xpro_master *m)
+{
+	if (!m->rc)
+		return xredis_get(&m->r) != NULL;
+	if (m->cup)
+		return 1;
+	if (xredis_mono_ns() < m->cnext_ns)
+		return 0;
+	if (rcluster_refresh(m->rc)) {
+		m->cnext_ns = xredis_mono_ns() + 500000000ULL;
+		xredis_failures++;
+		if (!m->cfailures++)
+			pr_warn("redis master (cluster): %s; retrying, the data plane keeps enforcing\n", m->rc->err);
+		return 0;
+	}
+	if (m->cfailures)
+		pr_info("redis master (cluster): slot map read, %d nodes\n", m->rc->nnodes);
+	m->cup = 1;
+	return 1;
+}
+
+int xpro_master_cluster_load(struct xpro_master *m)
+{
+	char sha[41];
+
+	if (rcluster_script_load(m->rc, xpro_lua_merge_batch, sha) > 0) {
+		memcpy(m->sha, sha, sizeof(sha));
+		return 0;
+	}
+	/* a master down: the others merge with the SHA1 known (one source,
+	 * one SHA1; NOSCRIPT loads it where it lacks) */
+	if (m->sha[0])
+		return 0;
+	xpro_master_cluster_lost(m, m->rc->err);
+	return -EIO;
+}
+
+/* One command of key routed in the cluster (queued: its index). */
+static int cq(struct rcluster *rc, const char *key, int argc, const char *const *v)
+{
+	size_t l[8];
+	int i;
+
+	for (i = 0; i < argc && i < 8; i++)
+		l[i] = strlen(v[i]);
+	return rcluster_queue(rc, key, strlen(key), argc, v, l);
+}
+
+/* The batch through the script in the cluster: one EVALSHA on the slot
+ * of x:{D}, never resent after a lost connection (it may have run). */
+static int lua_merge_cluster(struct xpro_master *m, const char *hash, char (*cs)[XPRO_ADDR_STRLEN],
+			     const struct xpro_lrec *l, const int *found, size_t n, struct xpro_mres *res)
+{
+	static struct xredis_argv a;
+	struct rcluster *rc = m->rc;
+	redisReply *mrep;
+	int err, tries;
+
+	for (tries = 0; tries < 2; tries++) {
+		lua_argv(m, &a, hash, cs, l, found, n);
+		if (a.oom)
+			return -ENOMEM;
+		rcluster_reset(rc);
+		rc->resend_on_loss = 0;
+		if (rcluster_queue_argv(rc, hash, strlen(hash), &a) < 0)
+			return -ENOMEM;
+		rcluster_exec(rc);
+		rc->resend_on_loss = 1;
+		mrep = rcluster_reply(rc, 0);
+		if (!mrep) {
+			xpro_master_cluster_lost(m, rcluster_cmd_err(rc, 0));
+			rcluster_reset(rc);
+			return -EIO;
+		}
+		if (tries || mrep->type != REDIS_REPLY_ERROR || strncmp(mrep->str, "NOSCRIPT", 8))
+			break;
+		/* that node lacks the script (a promoted replica, a restart,
+		 * SCRIPT FLUSH): load it on every master, once, and retry */
+		m->reloads++;
+		pr_warn("syncdb: a cluster master lost the merge script (NOSCRIPT): loaded again\n");
+		if (rcluster_script_load(rc, xpro_lua_merge_batch, m->sha) <= 0) {
+			xpro_master_cluster_lost(m, rc->err);
+			rcluster_reset(rc);
+			return -EIO;
+		}
+	}
+	err = lua_reply(m, mrep, l, n, res);
+	rcluster_reset(rc);
+	return err;
+}
+
 static int lua_merge(struct xpro_master *m, const char *hash, char (*cs)[XPRO_ADDR_STRLEN],
 		     const struct xpro_lrec *l, const int *found, size_t n, struct xpro_mres *res)
 {
 	static struct xredis_argv a;
 	redisReply *mrep;
-	size_t i;
-	int err = 0;
+	int err;
 
-	xredis_argv_reset(&a, "EVALSHA");
-	xredis_argv_str(&a, m->sha);
-	xredis_argv_str(&a, "1");
-	xredis_argv_str(&a, hash);
-	xredis_argv_u64(&a, m->mp.tt1_ns);
-	xredis_argv_u64(&a, m->mp.tt4_ns);
-	xredis_argv_u64(&a, m->mp.r);
-	xredis_argv_u64(&a, m->mp.ttl_ms);
-	xredis_argv_str(&a, m->id);
-	for (i = 0; i < n; i++) {
-		xredis_argv_str(&a, cs[i]);
-		xredis_argv_u64(&a, l[i].ts1);
-		xredis_argv_u64(&a, l[i].ts2);
-		xredis_argv_u64(&a, l[i].c);
-		xredis_argv_u64(&a, l[i].dc);
-		xredis_argv_u64(&a, l[i].mark);
-		xredis_argv_u64(&a, (uint64_t)found[i]);
-		xredis_argv_u64(&a, l[i].mts1);
-	}
+	if (m->rc)
+		return lua_merge_cluster(m, hash, cs, l, found, n, res);
+	lua_argv(m, &a, hash, cs, l, found, n);
 	mrep = a.oom ? NULL : redisCommandArgv(m->r.c, a.n, a.v, a.l);
 	if (mrep && mrep->type == REDIS_REPLY_ERROR && !strncmp(mrep->str, "NOSCRIPT", 8)) {
 		/* the script cache was flushed (SCRIPT FLUSH, a restart
@@ -326,29 +479,7 @@ static int lua_merge(struct xpro_master *m, const char *hash, char (*cs)[XPRO_AD
 		xredis_fail(&m->r, m->r.c->errstr);
 		return -EIO;
 	}
-	if (mrep->type != REDIS_REPLY_ARRAY || mrep->elements != n) {
-		if ((*m->rejected)++ < 5)
-			pr_warn("syncdb: master refused a merge batch: %s\n",
-				mrep->type == REDIS_REPLY_ERROR ? mrep->str : "unexpected reply");
-		err = -EPROTO;
-	} else {
-		for (i = 0; i < n; i++) {
-			memset(&res[i], 0, sizeof(res[i]));
-			res[i].l = l[i];
-			if (xpro_master_merge_parse(mrep->element[i], &res[i].l, &res[i].m, &res[i].branch,
-						    &res[i].why))
-				res[i].rc = -EPROTO;
-			else if (res[i].branch && (xpro_check_mval(&m->lim, &res[i].m, NULL) ||
-						   (res[i].branch != XPRO_MERGE_PULL &&
-						    xpro_check_window(&m->lim, res[i].l.ts1, res[i].l.ts2, res[i].l.c, NULL)))) {
-				/* the script merged a master value outside the
-				 * limits: nothing of it reaches L_DB or a map */
-				res[i].rc = -EPROTO;
-				res[i].why = "the merged record is outside the limits (max_window_ms, max_clock_skew_ms, max_client_pps)";
-				(*m->invalid)++;
-			}
-		}
-	}
+	err = lua_reply(m, mrep, l, n, res);
 	freeReplyObject(mrep);
 	return err;
 }
@@ -358,6 +489,11 @@ int xpro_master_batch(struct xpro_master *m, const char *hash, char (*cs)[XPRO_A
 {
 	int err = -EAGAIN, i;
 
+	if (m->rc) {
+		/* a cluster: the script only (one slot, atomic) */
+		m->lua_batches++;
+		return lua_merge_cluster(m, hash, cs, l, found, n, res);
+	}
 	if (m->lua_only) {
 		xpro_master_unread(m); /* the WATCH and read already sent */
 		if (!m->r.c)
@@ -382,34 +518,70 @@ int xpro_master_batch(struct xpro_master *m, const char *hash, char (*cs)[XPRO_A
 
 /* ---- the expiry of idle clients ---------------------------------------------- */
 
-void xpro_master_expire(struct xpro_master *m, uint64_t now_us, uint64_t idle_us)
+/* The walk on one server (r: the master, or one master node of the
+ * cluster: SCAN is per node, and each hash it names lives there). */
+static void expire_on(struct xpro_master *m, struct xredis *r, uint64_t now_us, uint64_t idle_us)
 {
 	char cursor[32] = "0";
 	redisReply *rep, *x;
 	size_t i;
 
 	do {
-		rep = m->r.c ? redisCommand(m->r.c, "SCAN %s MATCH %s COUNT 100", cursor, XK_MDB_MATCH) : NULL;
+		rep = r->c ? redisCommand(r->c, "SCAN %s MATCH %s COUNT 100", cursor, XK_MDB_MATCH) : NULL;
 		if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
 			if (rep)
 				freeReplyObject(rep);
-			else if (m->r.c)
-				xredis_fail(&m->r, NULL);
+			else if (r->c)
+				xredis_fail(r, NULL);
 			return;
 		}
 		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
-		for (i = 0; i < rep->element[1]->elements && m->r.c; i++) {
-			x = redisCommand(m->r.c, "EVAL %s 1 %s %" PRIu64, xpro_lua_expire, rep->element[1]->element[i]->str,
+		for (i = 0; i < rep->element[1]->elements && r->c; i++) {
+			x = redisCommand(r->c, "EVAL %s 1 %s %" PRIu64, xpro_lua_expire, rep->element[1]->element[i]->str,
 					 now_us > idle_us ? now_us - idle_us : 0);
 			if (x && x->type == REDIS_REPLY_INTEGER)
 				m->expired += (uint64_t)x->integer;
 			if (x)
 				freeReplyObject(x);
 			else
-				xredis_fail(&m->r, NULL);
+				xredis_fail(r, NULL);
 		}
 		freeReplyObject(rep);
-	} while (strcmp(cursor, "0") && m->r.c);
+	} while (strcmp(cursor, "0") && r->c);
+}
+
+void xpro_master_expire(struct xpro_master *m, uint64_t now_us, uint64_t idle_us)
+{
+	int i;
+
+	if (!m->rc) {
+		expire_on(m, &m->r, now_us, idle_us);
+		return;
+	}
+	/* every master node of the map (a key moved meanwhile answers MOVED
+	 * to its EVAL: it is walked at the next expiry) */
+	for (i = 0; i < m->rc->nnodes; i++)
+		if (m->rc->node[i].master && m->rc->node[i].in_map && xredis_get(&m->rc->node[i].r))
+			expire_on(m, &m->rc->node[i].r, now_us, idle_us);
+}
+
+int xpro_master_cluster_scan(struct xpro_master *m, struct xpro_pairs *l)
+{
+	struct rcluster *rc = m->rc;
+	int i, n = 0;
+
+	if (!rc->have_map && rcluster_refresh(rc))
+		return -EIO;
+	for (i = 0; i < rc->nnodes; i++) {
+		if (!rc->node[i].master || !rc->node[i].in_map)
+			continue;
+		if (!xredis_get(&rc->node[i].r) || xpro_scan_hashes(&rc->node[i].r, XK_MDB_MATCH, l)) {
+			xpro_master_cluster_lost(m, "SCAN of a master node failed");
+			return -EIO;
+		}
+		n++;
+	}
+	return n ? 0 : -EIO;
 }
 
 /* ---- the workload W and the clocks ------------------------------------------ */
@@ -446,7 +618,7 @@ int xpro_clock_refused(const struct xpro_clock *k, const char *msg, size_t len)
 
 /* This proxy's clock against the master's TIME (the transfer clock: its
  * own error cancels out of every comparison between two proxies). */
-static void measure_clock(struct xpro_master *m, const struct xpro_config *cfg, struct xpro_clock *k)
+static void measure_clock(struct xpro_master *m, struct xredis *r, const struct xpro_config *cfg, struct xpro_clock *k)
 {
 	struct timespec r0, r1;
 	uint64_t a, b, sec, usec, mono;
@@ -456,12 +628,13 @@ static void measure_clock(struct xpro_master *m, const struct xpro_config *cfg, 
 	k->have = 0;
 	a = xpro_sync_now(cfg);
 	clock_gettime(CLOCK_REALTIME, &r0);
-	rep = redisCommand(m->r.c, "TIME");
+	rep = r->c ? redisCommand(r->c, "TIME") : NULL;
 	b = xpro_sync_now(cfg);
 	clock_gettime(CLOCK_REALTIME, &r1);
 	mono = xredis_mono_ns();
 	if (!rep) {
-		xredis_fail(&m->r, NULL);
+		if (r->c)
+			xredis_fail(r, NULL);
 		return;
 	}
 	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 && !xredis_u53(rep->element[0], &sec) &&
@@ -494,9 +667,12 @@ static void peers_w(struct xpro_master *m, const struct xpro_config *cfg, const 
 	static struct xredis_argv a;
 	const char *who[XPRO_PEERS_MAX];
 	static char keys[2 * XPRO_PEERS_MAX][80];
+	static redisReply *cel[2 * XPRO_PEERS_MAX], nil = { .type = REDIS_REPLY_NIL };
+	static redisReply carr = { .type = REDIS_REPLY_ARRAY, .element = cel };
 	size_t i, n = 0, off = 0;
 	int64_t bound = (int64_t)(cfg->max_clock_skew_ns / 1000);
 	redisReply *rep;
+	int cfail = 0;
 
 	k->npeers = k->nfar = k->leap = 0;
 	k->worst_us = 0;
@@ -516,7 +692,27 @@ static void peers_w(struct xpro_master *m, const struct xpro_config *cfg, const 
 		xredis_argv_str(&a, keys[2 * n + 1]);
 		n++;
 	}
-	rep = n && !a.oom ? redisCommandArgv(m->r.c, a.n, a.v, a.l) : NULL;
+	if (m->rc) {
+		/* a cluster: one MGET of one key each (each on its slot's
+		 * node; MGET: what the proxies' users may send), in one batch;
+		 * a key that failed reads as absent */
+		rcluster_reset(m->rc);
+		for (i = 0; i < 2 * n; i++) {
+			const char *v[2] = { "MGET", keys[i] };
+
+			cq(m->rc, keys[i], 2, v);
+		}
+		cfail = n ? rcluster_exec(m->rc) : 0;
+		for (i = 0; i < 2 * n; i++) {
+			const redisReply *e = rcluster_reply(m->rc, (int)i);
+
+			cel[i] = e && e->type == REDIS_REPLY_ARRAY && e->elements == 1 ? e->element[0] : &nil;
+		}
+		carr.elements = 2 * n;
+		rep = n ? &carr : NULL;
+	} else {
+		rep = n && !a.oom ? redisCommandArgv(m->r.c, a.n, a.v, a.l) : NULL;
+	}
 	for (i = 0; rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 * n && i < n; i++) {
 		const redisReply *e = rep->element[2 * i], *c = rep->element[2 * i + 1];
 		struct xpro_clock_val pc;
@@ -561,10 +757,15 @@ static void peers_w(struct xpro_master *m, const struct xpro_config *cfg, const 
 			}
 		}
 	}
-	if (rep)
+	if (m->rc) {
+		rcluster_reset(m->rc);
+		if (cfail)
+			xpro_master_cluster_lost(m, m->rc->err);
+	} else if (rep) {
 		freeReplyObject(rep);
-	else if (n)
+	} else if (n) {
 		xredis_fail(&m->r, NULL);
+	}
 	k->self_refused = k->npeers && 2 * k->nfar > k->npeers;
 }
 
@@ -585,7 +786,18 @@ static void clock_alert(struct xpro_master *m, const struct xpro_config *cfg, st
 		 m->id, k->worst, k->worst_us, cfg->max_clock_skew_ns / 1000, k->nfar, k->npeers,
 		 k->self_refused ? "true" : "false", k->leap ? "true" : "false", k->last_step_us);
 	k->last_step_us = 0;
-	rep = redisCommand(m->r.c, "PUBLISH " XK_ALERTS " %s", alert);
+	if (m->rc) {
+		const char *v[3] = { "PUBLISH", XK_ALERTS, alert };
+
+		/* classic PUBLISH: the cluster forwards it to every node */
+		rcluster_reset(m->rc);
+		cq(m->rc, XK_ALERTS, 3, v);
+		rcluster_exec(m->rc);
+		rcluster_reset(m->rc);
+		rep = NULL;
+	} else {
+		rep = redisCommand(m->r.c, "PUBLISH " XK_ALERTS " %s", alert);
+	}
 	if (rep)
 		freeReplyObject(rep);
 	if (k->nfar)
@@ -593,6 +805,78 @@ static void clock_alert(struct xpro_master *m, const struct xpro_config *cfg, st
 			" ms)%s%s\n", m->id, k->nfar, k->npeers, cfg->max_clock_skew_ns / 1000000, k->worst,
 			k->worst_us / 1000, k->self_refused ? "; this proxy does not merge" : "; their changes are not merged",
 			k->leap ? "; 37 s: one host has no leap-second table (CLOCK_TAI = CLOCK_REALTIME there)" : "");
+}
+
+/*
+ * The same in a cluster: the clock against the TIME of the node serving
+ * xpro:format's slot (one node for every proxy); W, the clock, the id and
+ * the alert as single-key commands in one batch (each routed by its key);
+ * the peers' one GET each (peers_w).
+ */
+static uint64_t workload_cluster(struct xpro_master *m, const struct xpro_config *cfg, uint64_t w,
+				 uint64_t *last_alert, char *peers, size_t plen, struct xpro_clock *clk)
+{
+	struct rcluster *rc = m->rc;
+	char wk[240], ck[240], wv[24], px[16], cv[XPRO_CLOCK_VAL_MAX], alert[512];
+	int node = rcluster_slot_node(rc, rc_keyslot(XK_FORMAT, strlen(XK_FORMAT))), ids, failed;
+	redisReply *idr;
+
+	if (node >= 0 && xredis_get(&rc->node[node].r))
+		measure_clock(m, &rc->node[node].r, cfg, clk);
+	else
+		clk->have = 0;
+	xk_mw(wk, sizeof(wk), m->id);
+	xk_mclock(ck, sizeof(ck), m->id);
+	snprintf(wv, sizeof(wv), "%" PRIu64, w);
+	snprintf(px, sizeof(px), "%u", 3 * cfg->sync_period_ms + 1000);
+	rcluster_reset(rc);
+	{
+		const char *v[5] = { "SET", wk, wv, "PX", px };
+
+		cq(rc, wk, 5, v);
+	}
+	if (clk->have) {
+		const char *v[5] = { "SET", ck, cv, "PX", px };
+
+		xpro_clock_format(cv, &clk->me);
+		cq(rc, ck, 5, v);
+	}
+	{
+		const char *v[3] = { "SADD", XK_PROXIES, m->id };
+
+		cq(rc, XK_PROXIES, 3, v);
+	}
+	if (w > cfg->t_w && xpro_now_tai() - *last_alert >= 1000000000ULL) {
+		const char *pv[3] = { "PUBLISH", XK_ALERTS, alert };
+		const char *xv[8] = { "XADD", XK_ALERTS_LOG, "MAXLEN", "~", XK_STREAM_MAX, "*", "eve", alert };
+
+		xpro_alert_format(alert, sizeof(alert), m->id, w, cfg->t_w, xpro_now_tai());
+		cq(rc, XK_ALERTS, 3, pv);
+		cq(rc, XK_ALERTS_LOG, 8, xv);
+		*last_alert = xpro_now_tai();
+		pr_warn("syncdb %s: workload %" PRIu64 " packets/s above T_W %" PRIu64 ": alert published\n",
+			m->id, w, cfg->t_w);
+	}
+	{
+		const char *v[2] = { "SMEMBERS", XK_PROXIES };
+
+		ids = cq(rc, XK_PROXIES, 2, v);
+	}
+	failed = rcluster_exec(rc);
+	idr = ids >= 0 ? rcluster_take(rc, ids) : NULL;
+	if (failed)
+		xpro_master_cluster_lost(m, rc->err);
+	rcluster_reset(rc);
+	if (!idr || idr->type != REDIS_REPLY_ARRAY) {
+		if (idr)
+			freeReplyObject(idr);
+		return w;
+	}
+	peers_w(m, cfg, idr, peers, plen, clk);
+	freeReplyObject(idr);
+	if (m->cup)
+		clock_alert(m, cfg, clk);
+	return w;
 }
 
 uint64_t xpro_master_workload(struct xpro_master *m, struct xredis *lr, const struct xpro_config *cfg,
@@ -610,7 +894,9 @@ uint64_t xpro_master_workload(struct xpro_master *m, struct xredis *lr, const st
 	}
 	if (rep)
 		freeReplyObject(rep);
-	measure_clock(m, cfg, clk);
+	if (m->rc)
+		return workload_cluster(m, cfg, w, last_alert, peers, plen, clk);
+	measure_clock(m, &m->r, cfg, clk);
 	if (!m->r.c)
 		return w;
 	xk_mw(key, sizeof(key), m->id);

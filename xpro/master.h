@@ -21,6 +21,7 @@
 #include "formats.h"
 #include "merge.h"
 #include "xredis.h"
+#include "rcluster.h"
 
 /* The scripts, from xpro/master.lua (embedded at build time): one record,
  * and the batched form (many keys in one call; publishes what changed on
@@ -73,7 +74,27 @@ struct xpro_master {
 	uint64_t wbad;              /* peers' W or clock values rejected (logged once a minute) */
 	int lua_only;               /* master_merge = lua: every batch through the script */
 	uint64_t expired;           /* master fields dropped: idle past TT4 + TT1 + 10 periods, or malformed */
+	/* Redis Cluster (redis_master a seed list; docs/sync.md): NULL for one
+	 * server. Then r is unused, every batch goes through the script
+	 * (lua_only), and cup says whether the cluster answered last. */
+	struct rcluster *rc;
+	int cup;
+	uint64_t cnext_ns;          /* cluster down: the next slot map read (CLOCK_MONOTONIC) */
+	uint64_t cfailures;         /* cluster batches that failed */
 };
+
+/* The master reachable: one server connected (xredis_get), or the
+ * cluster's slot map read. _ok: as it stood after the last command. */
+int xpro_master_get(struct xpro_master *m);
+int xpro_master_ok(const struct xpro_master *m);
+/* Cluster: the merge script on every master (xpro_lua_merge_batch). 0 or -EIO. */
+int xpro_master_cluster_load(struct xpro_master *m);
+/* Cluster: a batch failed (why): down until the next slot map read. */
+void xpro_master_cluster_lost(struct xpro_master *m, const char *why);
+/* Cluster: every hash x:{D} of every master node (SCAN is per node) into
+ * l. 0, -EIO. */
+struct xpro_pairs;
+int xpro_master_cluster_scan(struct xpro_master *m, struct xpro_pairs *l);
 
 /* The result of one record's merge. */
 struct xpro_mres {

@@ -822,6 +822,15 @@ redisReply *rcluster_reply(const struct rcluster *rc, int i)
 	return i >= 0 && i < rc->ncmd && rc->cmd[i].state == 1 ? rc->cmd[i].rep : NULL;
 }
 
+redisReply *rcluster_take(struct rcluster *rc, int i)
+{
+	redisReply *r = rcluster_reply(rc, i);
+
+	if (r)
+		rc->cmd[i].rep = NULL;
+	return r;
+}
+
 const char *rcluster_cmd_err(const struct rcluster *rc, int i)
 {
 	if (i < 0 || i >= rc->ncmd)
@@ -837,6 +846,8 @@ void rcluster_reset(struct rcluster *rc)
 		if (rc->cmd[i].rep)
 			freeReplyObject(rc->cmd[i].rep);
 		free(rc->cmd[i].err);
+		rc->cmd[i].rep = NULL;
+		rc->cmd[i].err = NULL;
 	}
 	rc->ncmd = 0;
 	rc->buflen = 0;

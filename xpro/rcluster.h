@@ -174,6 +174,8 @@ int rcluster_exec(struct rcluster *rc);
  * failed; then rcluster_cmd_err(rc, i) says why. */
 redisReply *rcluster_reply(const struct rcluster *rc, int i);
 const char *rcluster_cmd_err(const struct rcluster *rc, int i);
+/* The same reply handed over: the caller frees it (freeReplyObject). */
+redisReply *rcluster_take(struct rcluster *rc, int i);
 /* Empty the batch (replies freed). */
 void rcluster_reset(struct rcluster *rc);
 /* SCRIPT LOAD src on every master of the map (read first when there is

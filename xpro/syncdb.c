@@ -65,6 +65,7 @@ struct db_ctx {
 	uint64_t format;          /* the master's records format as last read (0: not yet) */
 	int format_refused;       /* a format this build does not know at start: stopped */
 	int format_paused;        /* ... found later: no master exchange until it changes */
+	int feed_node;            /* cluster: the node (rc->node[]) the feed is subscribed on */
 };
 
 /* Read the replies of local writes sent without waiting (db_merge_chunk). */
@@ -160,6 +161,38 @@ static void on_feed(const char *msg, size_t len, void *arg)
 
 /* ---- the records format ---------------------------------------------------------- */
 
+/* The two commands of format_check in a cluster (one key: one slot, routed
+ * by it): 0 with both replies (the caller's), else -EIO. */
+static int format_cluster(struct db_ctx *d, redisReply **set, redisReply **get)
+{
+	struct rcluster *rc = d->m.rc;
+	char ver[16];
+	const char *sv[4] = { "SET", XK_FORMAT, ver, "NX" }, *gv[2] = { "MGET", XK_FORMAT };
+	size_t sl[4], gl[2] = { 4, strlen(XK_FORMAT) };
+	int i;
+
+	snprintf(ver, sizeof(ver), "%d", XPRO_FORMAT_VERSION);
+	for (i = 0; i < 4; i++)
+		sl[i] = strlen(sv[i]);
+	rcluster_reset(rc);
+	rcluster_queue(rc, XK_FORMAT, strlen(XK_FORMAT), 4, sv, sl);
+	rcluster_queue(rc, XK_FORMAT, strlen(XK_FORMAT), 2, gv, gl);
+	rcluster_exec(rc);
+	*set = rcluster_take(rc, 0);
+	*get = rcluster_take(rc, 1);
+	if (!*set || !*get) {
+		if (*set)
+			freeReplyObject(*set);
+		if (*get)
+			freeReplyObject(*get);
+		xpro_master_cluster_lost(&d->m, rcluster_cmd_err(rc, *set ? 1 : 0));
+		rcluster_reset(rc);
+		return -EIO;
+	}
+	rcluster_reset(rc);
+	return 0;
+}
+
 /*
  * The master's records format (docs/sync.md, "Format version"), at start
  * and at every period's end (a restarted master is empty): set to ours
@@ -180,6 +213,11 @@ static int format_check(struct db_ctx *d, int at_start)
 	uint64_t v = 1;
 	int err = 0;
 
+	if (d->m.rc) {
+		if (format_cluster(d, &set, &get))
+			return -EIO;
+		goto check;
+	}
 	if (!c)
 		return -EIO;
 	redisAppendCommand(c, "SET " XK_FORMAT " %d NX", XPRO_FORMAT_VERSION);
@@ -191,6 +229,7 @@ static int format_check(struct db_ctx *d, int at_start)
 		xredis_fail(&d->m.r, c->errstr);
 		return -EIO;
 	}
+check:
 	if (get->type == REDIS_REPLY_ARRAY && get->elements == 1) {
 		redisReply *one = get->element[0];
 
@@ -648,7 +687,7 @@ static int db_round(struct db_ctx *d, int full, int *changed)
 		names_refused(d, &q, XK_LQUEUE_MATCH);
 		err = err ?: xpro_scan_hashes(&d->lr, XK_LDB_MATCH, &l);
 		names_refused(d, &l, "L_DB " XK_LDB_MATCH);
-		err = err ?: xpro_scan_hashes(&d->m.r, XK_MDB_MATCH, &l);
+		err = err ?: (d->m.rc ? xpro_master_cluster_scan(&d->m, &l) : xpro_scan_hashes(&d->m.r, XK_MDB_MATCH, &l));
 		names_refused(d, &l, "M_DB " XK_MDB_MATCH);
 		if (!err) {
 			rep = redisCommand(d->lr.c, "DEL " XK_DIRTY);
@@ -780,6 +819,28 @@ static void db_sweep(struct db_ctx *d)
 
 /* ---- the period ------------------------------------------------------------- */
 
+/* Cluster: the feed's subscription on node d->feed_node (tried at the
+ * next xsub_fd). */
+static void feed_node_set(struct db_ctx *d)
+{
+	const struct rc_addr *a = &d->m.rc->node[d->feed_node].a;
+	struct xredis *r = &d->msub.r;
+	uint64_t reconnects = r->reconnects;
+	int logged = r->down_logged;
+
+	/* as xredis_reconfig, for an address of either family */
+	xredis_close(r);
+	memset(r, 0, sizeof(*r));
+	r->name = "master (feed)";
+	snprintf(r->host, sizeof(r->host), "%s", a->host);
+	r->port = a->port;
+	snprintf(r->user, sizeof(r->user), "%s", d->cfg->redis_user);
+	snprintf(r->pass, sizeof(r->pass), "%s", d->cfg->redis_password);
+	r->backoff_ms = 100;
+	r->down_logged = logged;
+	r->reconnects = reconnects;
+}
+
 /* Wait for the period's end, or an event: syncmaps pushed (l:kick), or
  * another proxy changed a record (the change feed). */
 static int db_wait(void *arg, struct xpro_period *p)
@@ -791,6 +852,12 @@ static int db_wait(void *arg, struct xpro_period *p)
 
 	if (!d->o->full_scan) {
 		mfd = xsub_fd(&d->msub);
+		if (mfd < 0 && d->m.rc && d->m.rc->nnodes > 1) {
+			/* a cluster forwards every PUBLISH to every node: the
+			 * feed from any one; that one gone, the next */
+			d->feed_node = (d->feed_node + 1) % d->m.rc->nnodes;
+			feed_node_set(d);
+		}
 		lfd = xsub_fd(&d->lsub);
 		if (d->msub.fresh) {
 			d->need_full = 1; /* (re)subscribed: changes may have been missed */
@@ -827,9 +894,26 @@ static void db_reconfig(void *arg)
 	struct db_ctx *d = arg;
 	struct xredis *const local[] = { &d->lr, &d->lsub.r }, *const master[] = { &d->m.r, &d->msub.r };
 
-	xpro_sync_reconnect(d->cfg, local, 2, master, 2);
+	if (d->m.rc && strchr(d->cfg->redis_master, ',')) {
+		/* the cluster: the new seeds and credentials, the feed on the
+		 * first seed */
+		xpro_sync_reconnect(d->cfg, local, 2, master, 0);
+		rcluster_free(d->m.rc);
+		if (rcluster_init(d->m.rc, d->cfg->redis_master, d->cfg->redis_user, d->cfg->redis_password))
+			pr_warn("syncdb %s: redis_master: %s\n", d->id, d->m.rc->err);
+		d->m.cup = 0;
+		d->m.cnext_ns = 0;
+		d->feed_node = 0;
+		feed_node_set(d);
+	} else if (!d->m.rc && !strchr(d->cfg->redis_master, ',')) {
+		xpro_sync_reconnect(d->cfg, local, 2, master, 2);
+	} else {
+		xpro_sync_reconnect(d->cfg, local, 2, master, 0);
+		pr_warn("syncdb %s: redis_master changed between one server and a cluster: restart syncdb to follow it\n",
+			d->id);
+	}
 	d->m.have_sha = 0;
-	d->m.lua_only = d->cfg->master_merge_lua;
+	d->m.lua_only = d->m.rc ? 1 : d->cfg->master_merge_lua;
 }
 
 static int db_step(void *arg, int period_end)
@@ -856,8 +940,11 @@ static int db_step(void *arg, int period_end)
 	d->m.mp.r = cfg->params.r;
 	d->m.mp.ttl_ms = xpro_sync_ttl_ms(cfg);
 	d->m.lim = xpro_sync_limits(cfg, xpro_sync_now(cfg));
-	if (xredis_get(&d->lr) && xredis_get(&d->m.r)) {
-		if (!d->m.have_sha) {
+	if (xredis_get(&d->lr) && xpro_master_get(&d->m)) {
+		if (!d->m.have_sha && d->m.rc) {
+			if (!xpro_master_cluster_load(&d->m))
+				d->m.have_sha = 1;
+		} else if (!d->m.have_sha) {
 			redisContext *c = xredis_get(&d->m.r);
 
 			if (c && !xredis_script_load(c, xpro_lua_merge_batch, d->m.sha))
@@ -865,15 +952,15 @@ static int db_step(void *arg, int period_end)
 			else if (c)
 				xredis_fail(&d->m.r, "SCRIPT LOAD failed");
 		}
-		if (period_end && d->m.r.c)
+		if (period_end && xpro_master_ok(&d->m))
 			format_check(d, 0); /* a format refused now pauses the exchange below */
-		if (d->m.have_sha && d->lr.c && d->m.r.c && !d->format_paused) {
+		if (d->m.have_sha && d->lr.c && xpro_master_ok(&d->m) && !d->format_paused) {
 			if (period_end)
 				d->w = xpro_master_workload(&d->m, &d->lr, d->cfg, &d->last_alert, d->peers,
 							    sizeof(d->peers), &d->clk);
 			/* a clock beyond the bound of most peers: no merge (the
 			 * deltas wait in the queues; docs/sync.md, Clocks) */
-			if (d->lr.c && d->m.r.c && !d->clk.self_refused &&
+			if (d->lr.c && xpro_master_ok(&d->m) && !d->clk.self_refused &&
 			    !db_round(d, d->o->full_scan || d->need_full, &changed)) {
 				ok = 1;
 				d->need_full = 0;
@@ -895,7 +982,7 @@ static int db_step(void *arg, int period_end)
 			}
 		}
 	}
-	if (!d->m.r.c) {
+	if (!xpro_master_ok(&d->m)) {
 		d->m.have_sha = 0;
 		d->need_full = 1;
 	}
@@ -922,7 +1009,7 @@ static void db_status(void *arg, const struct xpro_period *p, double wall_ms, ch
 		 ",\"peers_beyond\":%d,\"worst_peer\":\"%s\",\"worst_offset_us\":%" PRId64 ",\"refused\":%s"
 		 ",\"leap_table_mismatch\":%s,\"steps\":%" PRIu64 "},\"period_wall_ms\":%.3f,\"cpu_ms_per_period\":%.3f}",
 		 (int)getpid(), d->id, xpro_now_tai(), p->last_ok_ns, d->cfg->sync_period_ms, p->periods,
-		 d->o->full_scan ? "full" : "changed", d->lr.c ? "up" : "down", d->m.r.c ? "up" : "down", d->w,
+		 d->o->full_scan ? "full" : "changed", d->lr.c ? "up" : "down", xpro_master_ok(&d->m) ? "up" : "down", d->w,
 		 d->ok ? d->peers : "", st->merged, st->pulled, st->queued, st->swept, st->rejected, st->events,
 		 st->feed_keys, st->full_passes, d->m.conflicts, d->m.lua_batches, d->m.reloads, d->m.expired, st->branches[XPRO_MERGE_RESET],
 		 st->branches[XPRO_MERGE_LEARN], st->branches[XPRO_MERGE_DECAY], st->branches[XPRO_MERGE_TELL],
@@ -959,7 +1046,24 @@ int xpro_syncdb(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 		pr_warn("syncdb: no master: set redis_master = ADDR:PORT (an isolated proxy uses a private master of its own)\n");
 		return -EINVAL;
 	}
-	if (xredis_init(&d.lr, "local", cfg->redis_local, cfg->redis_user, cfg->redis_password) ||
+	if (strchr(cfg->redis_master, ',')) {
+		/* a Redis Cluster's seed list (docs/sync.md, "Redis Cluster:
+		 * the client"): every batch through the script */
+		d.m.rc = calloc(1, sizeof(*d.m.rc));
+		if (!d.m.rc)
+			return -ENOMEM;
+		if (rcluster_init(d.m.rc, cfg->redis_master, cfg->redis_user, cfg->redis_password) ||
+		    xredis_init(&d.lr, "local", cfg->redis_local, cfg->redis_user, cfg->redis_password) ||
+		    xsub_init(&d.lsub, "local (kick)", cfg->redis_local, cfg->redis_user, cfg->redis_password, XK_KICK)) {
+			pr_warn("syncdb: redis_local must be ADDR:PORT, redis_master ADDR:PORT or a seed list: %s\n",
+				d.m.rc->err);
+			free(d.m.rc);
+			return -EINVAL;
+		}
+		d.m.lua_only = 1;
+		snprintf(d.msub.chan, sizeof(d.msub.chan), "%s", XK_CHG);
+		feed_node_set(&d);
+	} else if (xredis_init(&d.lr, "local", cfg->redis_local, cfg->redis_user, cfg->redis_password) ||
 	    xredis_init(&d.m.r, "master", cfg->redis_master, cfg->redis_user, cfg->redis_password) ||
 	    xsub_init(&d.msub, "master (feed)", cfg->redis_master, cfg->redis_user, cfg->redis_password, XK_CHG) ||
 	    xsub_init(&d.lsub, "local (kick)", cfg->redis_local, cfg->redis_user, cfg->redis_password, XK_KICK)) {
@@ -975,7 +1079,7 @@ int xpro_syncdb(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 	pr_info("syncdb %s: local %s, master %s, period %u ms, %s\n", d.id, cfg->redis_local,
 		cfg->redis_master, cfg->sync_period_ms, o->full_scan ? "full scan" : "changed records");
 	/* the records format first: a master of a newer one stops us here */
-	if (!xredis_get(&d.m.r) || format_check(&d, 1) != -EPROTO)
+	if (!xpro_master_get(&d.m) || format_check(&d, 1) != -EPROTO)
 		xpro_period_loop(cfg, o, &d.px, &ops, &d, &p);
 	pr_info("syncdb %s: stopped after %" PRIu64 " periods, %" PRIu64 " merges\n", d.id, p.periods, d.st.merged);
 	free(d.feed.p);
@@ -983,6 +1087,10 @@ int xpro_syncdb(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 	xredis_close(&d.lr);
 	xredis_close(&d.m.r);
 	xredis_close(&d.msub.r);
+	if (d.m.rc) {
+		rcluster_free(d.m.rc);
+		free(d.m.rc);
+	}
 	xredis_close(&d.lsub.r);
 	return d.format_refused ? -EPROTO : 0;
 }

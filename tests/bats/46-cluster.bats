@@ -219,12 +219,158 @@ as_px1() { local u=$1 f=$2; shift 2; REDISCLI_AUTH=$(< "$f") timeout 5 "$TOPO" e
   xp_require_root
   local f=$BATS_TEST_TMPDIR/seeds.conf R=/run/xpro/topo/$N
   echo "redis_master = 198.18.10.101:6379,198.18.10.102:6379" > "$f"
-  if ! "$XPRO" config check "$f" >/dev/null 2>&1; then
-    skip "xpro does not take a seed list in redis_master yet (issue 16, the cluster client)"
-  fi
+  run "$XPRO" config check "$f"
+  assert_success
   timeout 60 "$TOPO" up small --name "$N" -q
   run timeout 120 "$TOPO" start "$N" --sync --cluster -q
   assert_success
   grep -qx "redis_master = $(printf '%s:6379,' "${SMALL_DB[@]}" | sed 's/,$//')" "$R/px1/xpro.conf"
   awk '$3 == "px1" {print $4}' "$R/pids" | grep -qx syncdb
+}
+
+# ---- syncdb against the cluster (xpro/syncdb.c, xpro/master.c) ----------------
+# ccli_db ADDR ARGS...: redis-cli to the cluster node ADDR from db1's namespace
+# as xpro (the password through REDISCLI_AUTH)
+ccli_db() {
+  local a=$1; shift
+  REDISCLI_AUTH=$(< "/run/xpro/topo/$N/secret") timeout 5 "$TOPO" exec "$N" db1 redis-cli -h "$a" --user xpro "$@"
+}
+
+# The seed lists config check refuses, each with the problem named.
+@test "redis_master: one ADDR:PORT or a seed list of two or more; a bad seed list is refused naming the problem" {
+  local f=$BATS_TEST_TMPDIR/m.conf v
+  for v in 198.18.2.100:6379 198.18.2.101:6379,198.18.2.102:6379 '[2001:db8::c612:265]:6379,198.18.2.102:6379'; do
+    echo "redis_master = $v" > "$f"
+    run "$XPRO" config check "$f"
+    assert_success
+  done
+  echo "redis_master = 198.18.2.101:6379," > "$f"
+  run "$XPRO" config check "$f"
+  assert_failure
+  assert_output --partial "seed 2 is empty"
+  echo "redis_master = 198.18.2.101:6379,198.18.2.101:6379" > "$f"
+  run "$XPRO" config check "$f"
+  assert_failure
+  assert_output --partial "listed twice"
+  echo "redis_master = 198.18.2.101:6379,db2:6379" > "$f"
+  run "$XPRO" config check "$f"
+  assert_failure
+  assert_output --partial "not a cluster seed list"
+  echo "redis_master = db:6379" > "$f"
+  run "$XPRO" config check "$f"
+  assert_failure
+  assert_output --partial "is not IPv4-ADDRESS:PORT"
+}
+
+# The synced case of 40-sync (its test 1) with the master a 6-node cluster:
+# the bot (198.18.32.5) sends 50 packets/s to each of the three proxies
+# towards vic1 for 2 s (100 each, half of TF1 = 100/s on each alone, 1.5 x
+# TF1 in sum). Expected, by hand: every proxy's record ends at 300, the sum,
+# and each drops all but at most 65 of its 100 (TT2 300 ms = 15 packets,
+# plus at most 10 periods of 100 ms = 50 packets before the sum arrives);
+# the cluster holds 300 once, in x:{198.18.1.101} on its slot's master,
+# merged by the script only (no WATCH through a cluster).
+@test "synced against the cluster: a bot under TF1 on each of three proxies, above it in sum, is dropped by all three; the cluster holds the sum once" {
+  load lib/synctb
+  # shellcheck disable=SC2034 # RUN: the run lib/synctb's helpers act on
+  RUN=$N
+  local p drops passed a owner=0 n
+  testbed "$CONF" --sync --cluster
+  grep -q '^redis_master = 198.18.2.101:6379,' "$(pconf px1)"
+  # warnd runs (its warnings not published to a cluster: not done)
+  kill -0 "$(dpid px1 warnd)"
+  send_spread 100
+  for p in px1 px2 px3; do
+    settle "$p" $BOT $VIC 300
+    drops=$(stat $p .counters.drop_tf1)
+    passed=$(stat $p .counters.pass_redirect)
+    echo "# $p: passed $passed, dropped (TF1) $drops of 100" >&3
+    [ $((drops + passed)) -eq 100 ]
+    ((drops > 0 && passed <= 65))
+    # the script only; the cluster up; the peers' W read (one MGET per key)
+    [ "$(stat $p .sync.syncdb.master)" = up ]
+    (($(stat $p .sync.syncdb.lua_batches) > 0))
+    [ "$(stat $p .sync.syncdb.watch_conflicts)" = 0 ]
+  done
+  run px px1 status -i in0
+  assert_output --partial '"px2":'
+  assert_output --partial '"px3":'
+  # the sum, once: read through the cluster (-c follows MOVED)
+  [ "$(ccli_db 198.18.2.101 -c HGET "x:{$VIC}" $BOT | awk '{ print $3 }')" = 300 ]
+  # the hash on exactly one of the three masters (a replica answers MOVED)
+  for a in 198.18.2.101 198.18.2.102 198.18.2.103 198.18.2.104 198.18.2.105 198.18.2.106; do
+    n=$(ccli_db "$a" HEXISTS "x:{$VIC}" $BOT)
+    [[ $n == 1 ]] && owner=$((owner + 1))
+  done
+  [ "$owner" -eq 1 ]
+}
+
+# No lost update through the cluster (41-sync-concurrency's first case): three
+# `xpro syncdb` (each with its own local redis-server) merge the same 16
+# records, D = 198.18.1.1..16 (their slots on the three masters), into the
+# cluster at the same time while their local deltas keep growing; TT1 and TT4
+# a day (only the merge branches run). Expected, by hand: the cluster's count
+# of each record is the sum of every delta added on every proxy, and once the
+# deltas stop, every proxy's global count equals it and its delta is 0.
+@test "three syncdb merging the same records concurrently through the cluster lose no update" {
+  local i r d x want got seeds now_us masters=""
+  local -a L P
+  printf '%s' "c46-$$-pw" > "$PASSF"
+  cluster_up
+  seeds=$(awk '{ print $2 }' "$C/nodes" | paste -sd, -)
+  export XP_REDIS_USER=xpro XP_REDIS_PASS=c46-$$-pw
+  for i in 1 2 3; do L[i]=$(xp_redis_start); done
+  now_us=$(( $(date +%s%N) / 1000 ))
+  for i in 1 2 3; do
+    cat > "$BATS_TEST_TMPDIR/p$i.conf" <<EOC
+tt1_ms = 86400000
+tt2_ms = 100
+tt3_ms = 100
+tt4_ms = 86400000
+sync_period_ms = 20
+redis_local = 127.0.0.1:${L[i]}
+redis_master = $seeds
+redis_user = xpro
+redis_password = $XP_REDIS_PASS
+proxy_id = p$i
+state_dir = $BATS_TEST_TMPDIR/state$i
+EOC
+    P[i]=$(xp_spawn syncdb$i "$XPRO" syncdb -i lo -c "$BATS_TEST_TMPDIR/p$i.conf")
+  done
+  # hammer: 100 passes over the 16 records per proxy, each queueing a delta
+  # of 1-3 as syncmaps does (a line "i ts1 ts2 c' dc mark" on l:{D}:q, D
+  # into l:q), one command at a time: the daemons interleave with them
+  for i in 1 2 3; do
+    for ((d = 0; d < 100; d++)); do
+      for ((r = 0; r < 16; r++)); do
+        x=$(( (d + r + i) % 3 + 1 ))
+        echo "RPUSH l:{198.18.1.$((r + 1))}:q \"198.18.32.1 $now_us $now_us $x $x 0\""
+        echo "SADD l:q 198.18.1.$((r + 1))"
+      done
+    done > "$BATS_TEST_TMPDIR/cmds.$i"
+    REDISCLI_AUTH=$XP_REDIS_PASS timeout 120 redis-cli -p "${L[i]}" --user xpro < "$BATS_TEST_TMPDIR/cmds.$i" > /dev/null &
+  done
+  wait
+  sleep 1.5
+  for ((r = 0; r < 16; r++)); do
+    want=0
+    for i in 1 2 3; do
+      for ((d = 0; d < 100; d++)); do want=$((want + (d + r + i) % 3 + 1)); done
+    done
+    got=$(ccli "$BASE" -c HGET "x:{198.18.1.$((r + 1))}" 198.18.32.1 | awk '{ print $3 }')
+    [[ $got == "$want" ]] || { echo "# record $r: cluster $got, sum of deltas $want" >&3; false; }
+    for i in 1 2 3; do
+      got=$(xp_redis_cli "${L[i]}" HGET "l:{198.18.1.$((r + 1))}" 198.18.32.1 | awk '{ print $3, $4 }')
+      [[ $got == "$want 0" ]] || { echo "# proxy $i record $r: gc dc = $got, want $want 0" >&3; false; }
+    done
+    # the master node that holds it (the records span all three masters)
+    masters+=$(ccli "$BASE" CLUSTER NODES | awk -v s="$(ccli "$BASE" CLUSTER KEYSLOT "x:{198.18.1.$((r + 1))}")" \
+      '$3 ~ /master/ { for (k = 9; k <= NF; k++) { split($k, a, "-"); if (s >= a[1] && s <= (a[2] == "" ? a[1] : a[2])) print $1 } }')$'\n'
+  done
+  [ "$(sort -u <<< "$masters" | grep -c .)" -eq 3 ]
+  for i in 1 2 3; do
+    kill -0 "${P[i]}"
+    jq -e '.merged > 0 and .lua_batches > 0 and .watch_conflicts == 0 and .master == "up" and .branches.reset == 0 and .branches.decay == 0' \
+      "$BATS_TEST_TMPDIR"/state$i/*/lo/syncdb.json > /dev/null
+  done
 }
