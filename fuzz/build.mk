@@ -24,7 +24,7 @@ endef
 
 $(O)/fuzz/fuzz_formats: $(call fuzz_objs,fuzz/fuzz_formats xpro/formats lib/json lib/addr)
 	$(call fuzz_link)
-$(O)/fuzz/fuzz_config: $(call fuzz_objs,fuzz/fuzz_config xpro/config xpro/guard lib/log lib/addr)
+$(O)/fuzz/fuzz_config: $(call fuzz_objs,fuzz/fuzz_config xpro/config xpro/rcluster xpro/xredis xpro/formats lib/json xpro/guard lib/log lib/addr)
 	$(call fuzz_link,$(USER_LDLIBS))
 $(O)/fuzz/fuzz_replay: $(call fuzz_objs,fuzz/fuzz_replay traffic/replay/replay_map lib/tunnel lib/inet6)
 	$(call fuzz_link)
