@@ -427,6 +427,8 @@ static int lua_merge_cluster(struct xpro_master *m, const char *hash, char (*cs)
 			return -ENOMEM;
 		rcluster_exec(rc);
 		rc->resend_on_loss = 1;
+		if (m->cfg) /* the time after the batch: its result is checked against it */
+			m->lim = xpro_sync_limits(m->cfg, xpro_sync_now(m->cfg));
 		mrep = rcluster_reply(rc, 0);
 		if (!mrep) {
 			xpro_master_cluster_lost(m, rcluster_cmd_err(rc, 0));
@@ -524,7 +526,7 @@ static void expire_on(struct xpro_master *m, struct xredis *r, uint64_t now_us, 
 {
 	char cursor[32] = "0";
 	redisReply *rep, *x;
-	size_t i;
+	size_t i, n;
 
 	do {
 		rep = r->c ? redisCommand(r->c, "SCAN %s MATCH %s COUNT 100", cursor, XK_MDB_MATCH) : NULL;
@@ -536,15 +538,21 @@ static void expire_on(struct xpro_master *m, struct xredis *r, uint64_t now_us, 
 			return;
 		}
 		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
-		for (i = 0; i < rep->element[1]->elements && r->c; i++) {
-			x = redisCommand(r->c, "EVAL %s 1 %s %" PRIu64, xpro_lua_expire, rep->element[1]->element[i]->str,
-					 now_us > idle_us ? now_us - idle_us : 0);
-			if (x && x->type == REDIS_REPLY_INTEGER)
-				m->expired += (uint64_t)x->integer;
-			if (x)
-				freeReplyObject(x);
-			else
+		/* one round trip per page, not per hash: with thousands of
+		 * destinations a walk of one EVAL at a time took a second of the
+		 * period (spray.scn's syncdb lag) */
+		n = rep->element[1]->elements;
+		for (i = 0; i < n; i++)
+			redisAppendCommand(r->c, "EVAL %s 1 %s %" PRIu64, xpro_lua_expire, rep->element[1]->element[i]->str,
+					   now_us > idle_us ? now_us - idle_us : 0);
+		for (i = 0; i < n && r->c; i++) {
+			if (redisGetReply(r->c, (void **)&x) != REDIS_OK || !x) {
 				xredis_fail(r, NULL);
+				break;
+			}
+			if (x->type == REDIS_REPLY_INTEGER)
+				m->expired += (uint64_t)x->integer;
+			freeReplyObject(x);
 		}
 		freeReplyObject(rep);
 	} while (strcmp(cursor, "0") && r->c);

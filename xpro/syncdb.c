@@ -365,6 +365,8 @@ static int db_merge_chunk(struct db_ctx *d, const struct xpro_addr *dest, const 
 	size_t i, nw = 0, ncmd = 0, nu = 0;
 	int err, s;
 
+	if (d->m.rc)
+		d->m.lim = xpro_sync_limits(d->cfg, xpro_sync_now(d->cfg));
 	xk_ldb(lk, sizeof(lk), ds);
 	xredis_argv_reset(&a, "HMGET");
 	xredis_argv_str(&a, lk);
@@ -679,6 +681,8 @@ static int db_round(struct db_ctx *d, int full, int *changed)
 	size_t i = 0, k = 0, j, pj = 0, npu = 0;
 	int err;
 
+	if (d->m.rc) /* a cluster's step may have waited out a failover: the limits of now */
+		d->m.lim = xpro_sync_limits(d->cfg, xpro_sync_now(d->cfg));
 	err = xpro_spop_into(&d->lr, XK_QUEUES, 0, &q);
 	names_refused(d, &q, XK_QUEUES);
 	if (full) {
@@ -788,8 +792,10 @@ static void db_sweep(struct db_ctx *d)
 {
 	char cursor[32] = "0";
 	uint64_t now_us = xpro_sync_now(d->cfg) / XPRO_NS_PER_US, ttl_us = xpro_sync_ttl_ms(d->cfg) * 1000ULL;
-	redisReply *rep, *h;
-	size_t i;
+	static redisReply **hs;
+	static size_t hcap;
+	redisReply *rep;
+	size_t i, n, got;
 
 	do {
 		rep = redisCommand(d->lr.c, "SCAN %s MATCH %s COUNT 100", cursor, XK_LDB_MATCH);
@@ -801,19 +807,35 @@ static void db_sweep(struct db_ctx *d)
 			return;
 		}
 		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
-		for (i = 0; i < rep->element[1]->elements; i++) {
-			const char *k = rep->element[1]->element[i]->str;
+		/* the page's hashes in one round trip (one HGETALL at a time took
+		 * a second of the period with thousands of destinations), then
+		 * each swept (its HDEL on its own, after every reply is read) */
+		n = rep->element[1]->elements;
+		if (n > hcap) {
+			redisReply **nh = realloc(hs, n * sizeof(*hs));
 
-			h = redisCommand(d->lr.c, "HGETALL %s", k);
-			if (!h) {
+			if (!nh) {
 				freeReplyObject(rep);
-				xredis_fail(&d->lr, NULL);
 				return;
 			}
-			sweep_hash(d, k, h, now_us, ttl_us);
-			freeReplyObject(h);
+			hs = nh;
+			hcap = n;
+		}
+		for (i = 0; i < n; i++)
+			redisAppendCommand(d->lr.c, "HGETALL %s", rep->element[1]->element[i]->str);
+		for (got = 0; got < n; got++)
+			if (redisGetReply(d->lr.c, (void **)&hs[got]) != REDIS_OK || !hs[got])
+				break;
+		for (i = 0; i < got; i++) {
+			if (got == n)
+				sweep_hash(d, rep->element[1]->element[i]->str, hs[i], now_us, ttl_us);
+			freeReplyObject(hs[i]);
 		}
 		freeReplyObject(rep);
+		if (got < n) {
+			xredis_fail(&d->lr, NULL);
+			return;
+		}
 	} while (strcmp(cursor, "0") && d->lr.c);
 }
 
@@ -1061,6 +1083,7 @@ int xpro_syncdb(struct xpro_config *cfg, const struct xpro_sync_opts *o)
 			return -EINVAL;
 		}
 		d.m.lua_only = 1;
+		d.m.cfg = cfg;
 		snprintf(d.msub.chan, sizeof(d.msub.chan), "%s", XK_CHG);
 		feed_node_set(&d);
 	} else if (xredis_init(&d.lr, "local", cfg->redis_local, cfg->redis_user, cfg->redis_password) ||
