@@ -81,6 +81,7 @@ struct xpro_master {
 	int cup;
 	uint64_t cnext_ns;          /* cluster down: the next slot map read (CLOCK_MONOTONIC) */
 	uint64_t cfailures;         /* cluster batches that failed */
+	const struct xpro_config *cfg; /* cluster: lim read again after each batch (a batch may wait out a failover) */
 };
 
 /* The master reachable: one server connected (xredis_get), or the
