@@ -374,3 +374,62 @@ EOC
       "$BATS_TEST_TMPDIR"/state$i/*/lo/syncdb.json > /dev/null
   done
 }
+
+# A master SIGKILLed mid-attack: the bot sends 200 packets at 50/s to each of
+# the three proxies (4 s); 0.7 s in, the master serving x:{198.18.1.101}'s slot
+# is killed. Expected, by hand: its replica is promoted (node timeout 1.5 s),
+# every syncdb reads the new map and merges again (the script loaded there on
+# NOSCRIPT or at the reload after the outage), and every record ends equal on
+# the three proxies and the cluster, at 600 give or take what the failover may
+# cost: the one batch of each proxy in flight at the kill (merged twice if the
+# dead master ran it and its replica had it) or the batches the replica had not
+# received (asynchronous replication: lost); a batch carries at most two
+# periods of one proxy's packets (200 ms at 50/s = 10): 600 +- 3 x 10.
+# Enforcement goes on: each proxy still drops (before the kill and once synced
+# again the sum, 150/s, is above TF1).
+@test "a cluster master SIGKILLed mid-attack: its replica promoted, syncdb follows, every record equal and within 600 +- 30, each proxy drops" {
+  load lib/synctb
+  # shellcheck disable=SC2034 # RUN: the run lib/synctb's helpers act on
+  RUN=$N
+  local R=/run/xpro/topo/$N slot owner host live pid p got c drops
+  testbed "$CONF" --sync --cluster
+  slot=$(ccli_db 198.18.2.101 CLUSTER KEYSLOT "x:{$VIC}")
+  owner=$(ccli_db 198.18.2.101 CLUSTER NODES | awk -v s="$slot" \
+    '$3 ~ /master/ { for (k = 9; k <= NF; k++) { split($k, a, "-"); if (s >= a[1] && s <= a[2]) print $2 } }')
+  owner=${owner%%:*}
+  host=db$((${owner##*.} - 100))
+  # a node that stays up to ask
+  live=198.18.2.101
+  [[ $owner != "$live" ]] || live=198.18.2.102
+  pid=$(awk -v h="$host" '$3 == h && $4 == "cluster-redis" { print $1 }' "$R/pids")
+  [[ $pid =~ ^[0-9]+$ ]]
+  send_spread 200 &
+  p=$!
+  sleep 0.7
+  kill -9 "$pid"
+  wait "$p"
+  # the slot served again, by another node
+  for _ in $(seq 50); do
+    c=$(ccli_db "$live" -c HGET "x:{$VIC}" $BOT 2>/dev/null | awk '{ print $3 }')
+    [[ $c =~ ^[0-9]+$ ]] && break
+    sleep 0.2
+  done
+  [[ $c =~ ^[0-9]+$ ]]
+  # settled: the three proxies and the cluster agree
+  for _ in $(seq 50); do
+    got=$(ccli_db "$live" -c HGET "x:{$VIC}" $BOT | awk '{ print $3 }')
+    [[ $(count px1 $BOT $VIC) == "$got" && $(count px2 $BOT $VIC) == "$got" && $(count px3 $BOT $VIC) == "$got" ]] && break
+    sleep 0.2
+  done
+  echo "# the cluster's count after the failover: $got (600 sent)" >&3
+  for p in px1 px2 px3; do
+    [ "$(count $p $BOT $VIC)" = "$got" ]
+    [ "$(stat $p .sync.syncdb.master)" = up ]
+    drops=$(stat $p .counters.drop_tf1)
+    echo "# $p: dropped (TF1) $drops of 200" >&3
+    ((drops > 0))
+  done
+  ((got >= 570 && got <= 630))
+  # the new owner is not the dead node
+  ccli_db "$live" CLUSTER NODES | grep -q "^[0-9a-f]* $owner:6379@[0-9]* master,fail"
+}
