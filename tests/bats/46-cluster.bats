@@ -433,3 +433,60 @@ EOC
   # the new owner is not the dead node
   ccli_db "$live" CLUSTER NODES | grep -q "^[0-9a-f]* $owner:6379@[0-9]* master,fail"
 }
+
+# A live resharding mid-attack: the bot sends 200 packets at 50/s to each of
+# the three proxies (4 s, 600 in all); 0.5 s in, redis-cli --cluster reshard
+# (from db1, as xpro through REDISCLI_AUTH) moves 5461 slots, every slot of the
+# master serving x:{198.18.1.101} (slot 12291, in 10923-16383 after create),
+# to another master. Expected, by hand: MIGRATE moves a key whole, a script on
+# a key already moved is answered ASK (one ASKING + retry on the target), on a
+# slot half moved TRYAGAIN (retried after a backoff): nothing is lost or merged
+# twice, so the cluster's count is exactly 600, every proxy's equals it once
+# settled, each proxy drops (150/s in sum is above TF1), and the hash lives on
+# the target master only.
+@test "a live resharding of a third of the slots mid-attack: the cluster's count is exactly the 600 sent, the proxies agree, each drops, the record on the new owner only" {
+  load lib/synctb
+  # shellcheck disable=SC2034 # RUN: the run lib/synctb's helpers act on
+  RUN=$N
+  local slot from to p got drops a n owners="" t0
+  testbed "$CONF" --sync --cluster
+  slot=$(ccli_db 198.18.2.101 CLUSTER KEYSLOT "x:{$VIC}")
+  [ "$slot" = 12291 ]
+  # the owner of the slot and another master, by node id
+  from=$(ccli_db 198.18.2.101 CLUSTER NODES | awk -v s="$slot" \
+    '$3 ~ /master/ { for (k = 9; k <= NF; k++) { split($k, a, "-"); if (s >= a[1] && s <= a[2]) print $1 } }')
+  to=$(ccli_db 198.18.2.101 CLUSTER NODES | awk -v f="$from" '$3 ~ /master/ && $1 != f && $9 != "" { print $1; exit }')
+  [[ $from =~ ^[0-9a-f]{40}$ && $to =~ ^[0-9a-f]{40}$ ]]
+  send_spread 200 &
+  p=$!
+  sleep 0.5
+  t0=$SECONDS
+  REDISCLI_AUTH=$(< "/run/xpro/topo/$N/secret") timeout 240 "$TOPO" exec "$N" db1 redis-cli --user xpro \
+    --cluster reshard 198.18.2.101:6379 --cluster-from "$from" --cluster-to "$to" --cluster-slots 5461 \
+    --cluster-yes > "$BATS_TEST_TMPDIR/reshard.out" 2>&1
+  echo "# reshard of 5461 slots: $((SECONDS - t0)) s" >&3
+  wait "$p"
+  # the slot now on the target
+  [ "$(ccli_db 198.18.2.101 CLUSTER NODES | awk -v s="$slot" \
+    '$3 ~ /master/ { for (k = 9; k <= NF; k++) { split($k, a, "-"); if (s >= a[1] && s <= a[2]) print $1 } }')" = "$to" ]
+  for _ in $(seq 50); do
+    got=$(ccli_db 198.18.2.101 -c HGET "x:{$VIC}" $BOT | awk '{ print $3 }')
+    [[ $(count px1 $BOT $VIC) == "$got" && $(count px2 $BOT $VIC) == "$got" && $(count px3 $BOT $VIC) == "$got" ]] && break
+    sleep 0.2
+  done
+  echo "# the cluster's count after the resharding: $got (600 sent)" >&3
+  [ "$got" = 600 ]
+  for p in px1 px2 px3; do
+    [ "$(count $p $BOT $VIC)" = 600 ]
+    [ "$(stat $p .sync.syncdb.master)" = up ]
+    drops=$(stat $p .counters.drop_tf1)
+    echo "# $p: dropped (TF1) $drops of 200" >&3
+    ((drops > 0))
+  done
+  # exactly one node that is a master holds the hash: the target
+  for a in 198.18.2.101 198.18.2.102 198.18.2.103 198.18.2.104 198.18.2.105 198.18.2.106; do
+    n=$(ccli_db "$a" HEXISTS "x:{$VIC}" $BOT)
+    [[ $n == 1 ]] && owners+="$(ccli_db "$a" CLUSTER MYID) "
+  done
+  [ "$owners" = "$to " ]
+}
