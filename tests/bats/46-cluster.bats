@@ -490,3 +490,89 @@ EOC
   done
   [ "$owners" = "$to " ]
 }
+
+# The cluster down (majority of masters lost): the master of
+# x:{198.18.1.101}'s slot, one other master and both their replicas SIGKILLed
+# (4 of 6 nodes); the third master, alone, reports cluster_state:fail. Then a
+# second bot (198.18.32.9) sends 200 packets at 200/s through px1 only (twice
+# TF1 = 100/s). Expected, by hand: px1 enforces on its own data (its record
+# reaches 200, it drops under TF1), no daemon of any proxy dies, every syncdb
+# reports the master down; px2 and px3 never see the record. The four nodes
+# restarted from their nodes.conf (the same redis.conf; no persistence, so the
+# two shards come back empty) rejoin, the cluster is ok again, and the delta
+# px1 queued meanwhile (200) reaches the cluster exactly once: 200 there and
+# on every proxy.
+@test "the cluster down (2 of 3 masters and their replicas killed): px1 enforces on its own data, no daemon dies, syncdb reports the master down; the nodes restarted, the queued deltas reach the cluster exactly once" {
+  load lib/synctb
+  # shellcheck disable=SC2034 # RUN: the run lib/synctb's helpers act on
+  RUN=$N
+  local R=/run/xpro/topo/$N slot m1 m2 ids a h pid d p got live="" drops st i
+  local -a kill_pids=() dirs=() hosts=() daemons=()
+  testbed "$CONF" --sync --cluster
+  slot=$(ccli_db 198.18.2.101 CLUSTER KEYSLOT "x:{$VIC}")
+  # the slot's master and one other master, with their replicas
+  m1=$(ccli_db 198.18.2.101 CLUSTER NODES | awk -v s="$slot" \
+    '$3 ~ /master/ { for (k = 9; k <= NF; k++) { split($k, a, "-"); if (s >= a[1] && s <= a[2]) print $1 } }')
+  m2=$(ccli_db 198.18.2.101 CLUSTER NODES | awk -v f="$m1" '$3 ~ /master/ && $1 != f { print $1; exit }')
+  ids=$(ccli_db 198.18.2.101 CLUSTER NODES | awk -v a="$m1" -v b="$m2" '$1 == a || $1 == b || $4 == a || $4 == b { print $2 }')
+  [ "$(grep -c . <<< "$ids")" -eq 4 ]
+  for a in $ids; do
+    a=${a%%:*}
+    h=db$((${a##*.} - 100))
+    pid=$(awk -v h="$h" '$3 == h && $4 == "cluster-redis" { print $1 }' "$R/pids")
+    [[ $pid =~ ^[0-9]+$ ]]
+    d=$(grep -lx "$pid" "$R"/cluster/node*/redis.pid)
+    [ -f "$d" ]
+    kill_pids+=("$pid") dirs+=("${d%/redis.pid}") hosts+=("$h")
+  done
+  for a in 198.18.2.101 198.18.2.102 198.18.2.103 198.18.2.104 198.18.2.105 198.18.2.106; do
+    [[ " ${hosts[*]} " == *" db$((${a##*.} - 100)) "* ]] || live=$a
+  done
+  # every daemon of every proxy, by PID
+  mapfile -t daemons < <(awk '$3 ~ /^px[123]$/ { print $1 }' "$R/pids")
+  ((${#daemons[@]} >= 6))
+  kill -9 "${kill_pids[@]}"
+  # the survivor sees the cluster down (node timeout 1.5 s)
+  for _ in $(seq 50); do
+    st=$(ccli_db "$live" CLUSTER INFO | tr -d '\r' | sed -n 's/^cluster_state://p')
+    [[ $st == fail ]] && break
+    sleep 0.2
+  done
+  [ "$st" = fail ]
+  bot_send 200 > "$BATS_TEST_TMPDIR/bot.json"
+  settle px1 198.18.32.9 $VIC 200
+  drops=$(stat px1 .counters.drop_tf1)
+  echo "# px1, the cluster down: dropped (TF1) $drops of 200" >&3
+  ((drops > 0))
+  for p in px1 px2 px3; do
+    for _ in $(seq 30); do [[ $(stat $p .sync.syncdb.master) == down ]] && break; sleep 0.2; done
+    [ "$(stat $p .sync.syncdb.master)" = down ]
+  done
+  [ "$(count px2 198.18.32.9 $VIC)" = 0 ]
+  [ "$(count px3 198.18.32.9 $VIC)" = 0 ]
+  for pid in "${daemons[@]}"; do kill -0 "$pid"; done
+  # the four nodes again, from their nodes.conf (removed by topo down's
+  # remove_cluster through their pid files)
+  for i in "${!dirs[@]}"; do
+    setsid nsenter --net="/run/netns/xt-$N-${hosts[i]}" -- /usr/bin/redis-server "${dirs[i]}/redis.conf" \
+      < /dev/null > /dev/null 2>&1 &
+  done
+  for _ in $(seq 100); do
+    st=$(ccli_db "$live" CLUSTER INFO | tr -d '\r' | sed -n 's/^cluster_state://p')
+    [[ $st == ok ]] && break
+    sleep 0.2
+  done
+  [ "$st" = ok ]
+  for _ in $(seq 75); do
+    got=$(ccli_db "$live" -c HGET "x:{$VIC}" 198.18.32.9 | awk '{ print $3 }')
+    [[ $got == 200 && $(count px2 198.18.32.9 $VIC) == 200 && $(count px3 198.18.32.9 $VIC) == 200 ]] && break
+    sleep 0.2
+  done
+  echo "# the cluster's count once back: $got (200 sent)" >&3
+  [ "$got" = 200 ]
+  for p in px1 px2 px3; do
+    [ "$(count $p 198.18.32.9 $VIC)" = 200 ]
+    [ "$(stat $p .sync.syncdb.master)" = up ]
+  done
+  for pid in "${daemons[@]}"; do kill -0 "$pid"; done
+}
