@@ -434,6 +434,21 @@ EOC
   ccli_db "$live" CLUSTER NODES | grep -q "^[0-9a-f]* $owner:6379@[0-9]* master,fail"
 }
 
+# agreed ADDR CLIENT WANT: poll (bounded: 75 x 0.2 s) until the cluster's
+# count of (CLIENT, $VIC), read through node ADDR, and every proxy's are WANT;
+# the cluster's last count in GOT
+agreed() {
+  local p ok
+  for _ in $(seq 75); do
+    GOT=$(ccli_db "$1" -c HGET "x:{$VIC}" "$2" | awk '{ print $3 }')
+    ok=$([[ $GOT == "$3" ]] && echo 1)
+    for p in px1 px2 px3; do [[ $(count $p "$2" "$VIC") == "$3" ]] || ok=""; done
+    [[ -n $ok ]] && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
 # A live resharding mid-attack: the bot sends 200 packets at 50/s to each of
 # the three proxies (4 s, 600 in all); 0.5 s in, redis-cli --cluster reshard
 # (from db1, as xpro through REDISCLI_AUTH) moves 5461 slots, every slot of the
@@ -448,7 +463,7 @@ EOC
   load lib/synctb
   # shellcheck disable=SC2034 # RUN: the run lib/synctb's helpers act on
   RUN=$N
-  local slot from to p got drops a n owners="" t0
+  local slot from to p drops a n owners="" t0
   testbed "$CONF" --sync --cluster
   slot=$(ccli_db 198.18.2.101 CLUSTER KEYSLOT "x:{$VIC}")
   [ "$slot" = 12291 ]
@@ -469,15 +484,10 @@ EOC
   # the slot now on the target
   [ "$(ccli_db 198.18.2.101 CLUSTER NODES | awk -v s="$slot" \
     '$3 ~ /master/ { for (k = 9; k <= NF; k++) { split($k, a, "-"); if (s >= a[1] && s <= a[2]) print $1 } }')" = "$to" ]
-  for _ in $(seq 50); do
-    got=$(ccli_db 198.18.2.101 -c HGET "x:{$VIC}" $BOT | awk '{ print $3 }')
-    [[ $(count px1 $BOT $VIC) == "$got" && $(count px2 $BOT $VIC) == "$got" && $(count px3 $BOT $VIC) == "$got" ]] && break
-    sleep 0.2
-  done
-  echo "# the cluster's count after the resharding: $got (600 sent)" >&3
-  [ "$got" = 600 ]
+  agreed 198.18.2.101 $BOT 600 || t0=no
+  echo "# the cluster's count after the resharding: $GOT (600 sent)" >&3
+  [ "$t0" != no ]
   for p in px1 px2 px3; do
-    [ "$(count $p $BOT $VIC)" = 600 ]
     [ "$(stat $p .sync.syncdb.master)" = up ]
     drops=$(stat $p .counters.drop_tf1)
     echo "# $p: dropped (TF1) $drops of 200" >&3
@@ -506,7 +516,7 @@ EOC
   load lib/synctb
   # shellcheck disable=SC2034 # RUN: the run lib/synctb's helpers act on
   RUN=$N
-  local R=/run/xpro/topo/$N slot m1 m2 ids a h pid d p got live="" drops st i
+  local R=/run/xpro/topo/$N slot m1 m2 ids a h pid d p live="" drops st i
   local -a kill_pids=() dirs=() hosts=() daemons=()
   testbed "$CONF" --sync --cluster
   slot=$(ccli_db 198.18.2.101 CLUSTER KEYSLOT "x:{$VIC}")
@@ -563,15 +573,10 @@ EOC
     sleep 0.2
   done
   [ "$st" = ok ]
-  for _ in $(seq 75); do
-    got=$(ccli_db "$live" -c HGET "x:{$VIC}" 198.18.32.9 | awk '{ print $3 }')
-    [[ $got == 200 && $(count px2 198.18.32.9 $VIC) == 200 && $(count px3 198.18.32.9 $VIC) == 200 ]] && break
-    sleep 0.2
-  done
-  echo "# the cluster's count once back: $got (200 sent)" >&3
-  [ "$got" = 200 ]
+  agreed "$live" 198.18.32.9 200 || st=no
+  echo "# the cluster's count once back: $GOT (200 sent)" >&3
+  [ "$st" != no ]
   for p in px1 px2 px3; do
-    [ "$(count $p 198.18.32.9 $VIC)" = 200 ]
     [ "$(stat $p .sync.syncdb.master)" = up ]
   done
   for pid in "${daemons[@]}"; do kill -0 "$pid"; done
